@@ -1,0 +1,81 @@
+#include "core/diagnostic.h"
+
+#include <fmt/format.h>
+
+#include "core/strings.h"
+
+namespace vigil {
+
+static const char* severity_name(Severity s) {
+  switch (s) {
+    case Severity::note: return "note";
+    case Severity::warning: return "warning";
+    case Severity::error: return "error";
+  }
+  return "error";
+}
+
+std::string render_text(const Diagnostic& d) {
+  std::string out;
+  const auto& l = d.location;
+  if (!l.file.empty()) out += l.file;
+  if (l.line) {
+    out += fmt::format(":{}", l.line);
+    if (l.column) out += fmt::format(":{}", l.column);
+  } else if (l.offset != SourceLocation::npos) {
+    out += fmt::format(":@{}", l.offset);
+  }
+  if (!out.empty()) out += ": ";
+  out += fmt::format("{}: {}", severity_name(d.severity), d.message);
+  if (!d.source_line.empty()) {
+    std::string line = d.source_line.size() > 200 ? d.source_line.substr(0, 200) + "…" : d.source_line;
+    out += "\n  " + line;
+    if (l.column && l.column <= line.size() + 1) out += "\n  " + std::string(l.column - 1, ' ') + "^";
+  }
+  if (!d.hint.empty()) out += "\n  hint: " + d.hint;
+  return out;
+}
+
+std::string render_json(const Diagnostic& d) {
+  std::string out = "{";
+  out += fmt::format("\"severity\":\"{}\"", severity_name(d.severity));
+  out += ",\"file\":" + json_quote(d.location.file);
+  if (d.location.line) out += fmt::format(",\"line\":{}", d.location.line);
+  if (d.location.column) out += fmt::format(",\"column\":{}", d.location.column);
+  if (d.location.offset != SourceLocation::npos) out += fmt::format(",\"offset\":{}", d.location.offset);
+  out += ",\"message\":" + json_quote(d.message);
+  if (!d.reason.empty()) out += ",\"reason\":" + json_quote(d.reason);
+  if (!d.hint.empty()) out += ",\"hint\":" + json_quote(d.hint);
+  out += "}";
+  return out;
+}
+
+DiagnosticSink::DiagnosticSink(std::FILE* out, Format format) : out_(out), format_(format) {}
+
+void DiagnosticSink::report(Diagnostic d) {
+  std::lock_guard lock(mu_);
+  if (d.severity == Severity::error) ++errors_;
+  if (d.severity == Severity::warning) ++warnings_;
+  size_t n = ++by_reason_[d.reason.empty() ? d.message : d.reason];
+  if (out_ && !quiet_ && n <= print_limit_) {
+    std::string s = format_ == Format::json ? render_json(d) : render_text(d);
+    std::fprintf(out_, "%s\n", s.c_str());
+    if (n == print_limit_ && format_ == Format::text)
+      std::fprintf(out_, "note: further '%s' diagnostics are counted, not printed\n",
+                   (d.reason.empty() ? d.message : d.reason).c_str());
+  }
+  if (keep_) kept_.push_back(std::move(d));
+}
+
+void DiagnosticSink::error(SourceLocation loc, std::string message, std::string reason) {
+  report({Severity::error, std::move(loc), std::move(message), std::move(reason), {}, {}});
+}
+void DiagnosticSink::warning(SourceLocation loc, std::string message, std::string reason) {
+  report({Severity::warning, std::move(loc), std::move(message), std::move(reason), {}, {}});
+}
+size_t DiagnosticSink::errors() const { std::lock_guard lock(mu_); return errors_; }
+size_t DiagnosticSink::warnings() const { std::lock_guard lock(mu_); return warnings_; }
+std::map<std::string, size_t> DiagnosticSink::counts_by_reason() const { std::lock_guard lock(mu_); return by_reason_; }
+std::vector<Diagnostic> DiagnosticSink::kept() const { std::lock_guard lock(mu_); return kept_; }
+
+}  // namespace vigil

@@ -1,0 +1,73 @@
+// Diagnostics: user-caused problems (bad rule, bad query, bad record) as values.
+//
+// Every problem a user can cause is reported through a DiagnosticSink with the
+// place it happened (file, line/column or byte offset) and a reason, then the
+// run goes on. The sink is thread-safe, counts by severity and by reason, and
+// renders as `file:line:col: error: message` (plus source line and caret) or JSON.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vigil {
+
+enum class Severity : uint8_t { note, warning, error };
+
+/// Where something happened. Unset fields are 0 / npos.
+struct SourceLocation {
+  static constexpr uint64_t npos = UINT64_MAX;
+  std::string file;
+  uint32_t line = 0;    ///< 1-based; 0 = unknown
+  uint32_t column = 0;  ///< 1-based; 0 = unknown
+  uint64_t offset = npos;  ///< byte offset in the file, for binary/streamed inputs
+};
+
+struct Diagnostic {
+  Severity severity = Severity::error;
+  SourceLocation location;
+  std::string message;
+  std::string reason;       ///< short category used for counting (e.g. "bad-json")
+  std::string source_line;  ///< the offending line, shown with a caret under `column`
+  std::string hint;
+};
+
+std::string render_text(const Diagnostic& d);
+std::string render_json(const Diagnostic& d);
+
+/// Collects diagnostics from any thread; prints them as they arrive unless quiet.
+class DiagnosticSink {
+ public:
+  enum class Format : uint8_t { text, json };
+  explicit DiagnosticSink(std::FILE* out = stderr, Format format = Format::text);
+
+  void report(Diagnostic d);
+  void error(SourceLocation loc, std::string message, std::string reason = {});
+  void warning(SourceLocation loc, std::string message, std::string reason = {});
+
+  /// Print at most this many diagnostics per reason; the rest are only counted.
+  void set_print_limit(size_t per_reason) { print_limit_ = per_reason; }
+  void set_quiet(bool q) { quiet_ = q; }
+  void set_keep(bool k) { keep_ = k; }  ///< keep copies (tests, lint)
+
+  size_t errors() const;
+  size_t warnings() const;
+  std::map<std::string, size_t> counts_by_reason() const;
+  std::vector<Diagnostic> kept() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::FILE* out_;
+  Format format_;
+  size_t print_limit_ = 20;
+  bool quiet_ = false;
+  bool keep_ = true;
+  size_t errors_ = 0, warnings_ = 0;
+  std::map<std::string, size_t> by_reason_;
+  std::vector<Diagnostic> kept_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,37 @@
+// Interned names (field names, datasets): a Symbol is a small integer so the
+// per-event path indexes arrays instead of hashing strings. Interning happens
+// at load time; lookups of already-interned names are lock-free afterwards
+// only if no thread interns concurrently, so interning is guarded by a mutex.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace vigil {
+
+using Symbol = uint32_t;
+inline constexpr Symbol kNoSymbol = UINT32_MAX;
+
+class Interner {
+ public:
+  Symbol intern(std::string_view name);
+  /// kNoSymbol when the name was never interned.
+  Symbol find(std::string_view name) const;
+  std::string_view name(Symbol s) const;
+  size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::deque<std::string> names_;  // deque: stable addresses for the views below
+  std::unordered_map<std::string_view, Symbol> index_;
+};
+
+/// The process-wide table of field names (exact case: SPL field names are case-sensitive).
+Interner& field_names();
+inline Symbol field_id(std::string_view name) { return field_names().intern(name); }
+
+}  // namespace vigil

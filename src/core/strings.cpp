@@ -1,0 +1,178 @@
+#include "core/strings.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace vigil {
+
+std::string to_lower(std::string_view s) {
+  std::string r(s);
+  for (auto& c : r) c = ascii_lower(c);
+  return r;
+}
+std::string to_upper(std::string_view s) {
+  std::string r(s);
+  for (auto& c : r) c = ascii_upper(c);
+  return r;
+}
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
+}
+bool istarts_with(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && iequals(s.substr(0, p.size()), p);
+}
+bool iends_with(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && iequals(s.substr(s.size() - p.size()), p);
+}
+size_t ifind(std::string_view h, std::string_view n, size_t from) {
+  if (n.empty()) return from <= h.size() ? from : std::string_view::npos;
+  if (n.size() > h.size()) return std::string_view::npos;
+  const char f = ascii_lower(n[0]);
+  for (size_t i = from; i + n.size() <= h.size(); ++i) {
+    if (ascii_lower(h[i]) != f) continue;
+    size_t j = 1;
+    while (j < n.size() && ascii_lower(h[i + j]) == ascii_lower(n[j])) ++j;
+    if (j == n.size()) return i;
+  }
+  return std::string_view::npos;
+}
+std::string_view trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t b = 0;
+  for (size_t i = 0; i <= s.size(); ++i)
+    if (i == s.size() || s[i] == sep) {
+      out.push_back(s.substr(b, i - b));
+      b = i + 1;
+    }
+  return out;
+}
+std::string_view path_basename(std::string_view p) {
+  size_t k = p.find_last_of("\\/");
+  return k == std::string_view::npos ? p : p.substr(k + 1);
+}
+
+void json_escape_to(std::string& out, std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    switch (c) {
+      case '"': out += "\\\""; continue;
+      case '\\': out += "\\\\"; continue;
+      case '\n': out += "\\n"; continue;
+      case '\r': out += "\\r"; continue;
+      case '\t': out += "\\t"; continue;
+      default: break;
+    }
+    if (c < 0x20) {
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+      continue;
+    }
+    if (c < 0x80) {
+      out += char(c);
+      continue;
+    }
+    // Validate UTF-8 so output stays valid JSON whatever the input bytes were.
+    size_t len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = len && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len - 1;
+    } else {
+      out += "\\ufffd";
+    }
+  }
+}
+std::string json_quote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  json_escape_to(out, s);
+  out += '"';
+  return out;
+}
+
+bool parse_int(std::string_view s, long long& out) {
+  s = trim(s);
+  if (s.empty()) return false;
+  bool neg = false;
+  size_t i = 0;
+  if (s[0] == '-' || s[0] == '+') {
+    neg = s[0] == '-';
+    i = 1;
+  }
+  int base = 10;
+  if (s.size() > i + 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+    base = 16;
+    i += 2;
+  }
+  if (i >= s.size()) return false;
+  unsigned long long v = 0;
+  for (; i < s.size(); ++i) {
+    char c = s[i];
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (base == 16 && c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else if (base == 16 && c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    else return false;
+    v = v * base + d;
+  }
+  out = neg ? -static_cast<long long>(v) : static_cast<long long>(v);
+  return true;
+}
+
+bool parse_number(std::string_view s, double& out) {
+  s = trim(s);
+  if (s.empty() || s.size() > 64) return false;
+  char buf[72];
+  std::memcpy(buf, s.data(), s.size());
+  buf[s.size()] = 0;
+  // Hex is not a number for SPL comparisons (4688 ids stay text).
+  char* end = nullptr;
+  if (s.size() > 1 && (s[1] == 'x' || s[1] == 'X')) return false;
+  double v = std::strtod(buf, &end);
+  if (end != buf + s.size() || std::isnan(v) || std::isinf(v)) return false;
+  out = v;
+  return true;
+}
+
+std::string format_number(double v) {
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%lld", static_cast<long long>(v));
+    return b;
+  }
+  char b[40];
+  std::snprintf(b, sizeof b, "%.15g", v);
+  return b;
+}
+
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
+  if (from.empty()) return std::string(s);
+  std::string out;
+  size_t i = 0;
+  while (true) {
+    size_t k = s.find(from, i);
+    if (k == std::string_view::npos) break;
+    out.append(s.substr(i, k - i));
+    out.append(to);
+    i = k + from.size();
+  }
+  out.append(s.substr(i));
+  return out;
+}
+
+}  // namespace vigil

@@ -1,0 +1,36 @@
+// Small string helpers shared by every module (ASCII case folding: Windows
+// event data and SPL keywords are matched case-insensitively in ASCII only).
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vigil {
+
+inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c + 32) : c; }
+inline char ascii_upper(char c) { return (c >= 'a' && c <= 'z') ? char(c - 32) : c; }
+
+std::string to_lower(std::string_view s);
+std::string to_upper(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+bool istarts_with(std::string_view s, std::string_view prefix);
+bool iends_with(std::string_view s, std::string_view suffix);
+/// Case-insensitive substring search; npos when absent.
+size_t ifind(std::string_view haystack, std::string_view needle, size_t from = 0);
+std::string_view trim(std::string_view s);
+std::vector<std::string_view> split(std::string_view s, char sep);
+/// Last component of a Windows or POSIX path (`C:\x\wmic.exe` -> `wmic.exe`).
+std::string_view path_basename(std::string_view path);
+/// JSON string literal with quotes and escapes (UTF-8 passed through; invalid bytes as \uFFFD).
+std::string json_quote(std::string_view s);
+void json_escape_to(std::string& out, std::string_view s);
+/// Parse a decimal or 0x-hex integer; false when `s` is not entirely a number.
+bool parse_int(std::string_view s, long long& out);
+/// Parse a number the way SPL does for comparisons (decimal, optional sign/fraction/exponent).
+bool parse_number(std::string_view s, double& out);
+/// Format a double as SPL prints numbers (integers without ".0").
+std::string format_number(double v);
+/// Replace every occurrence of `from` with `to`.
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to);
+
+}  // namespace vigil

@@ -1,0 +1,92 @@
+#include "core/value.h"
+
+#include "core/strings.h"
+
+namespace vigil {
+
+Value Value::multi(std::vector<std::string> values) {
+  Value v;
+  if (values.empty()) return v;
+  if (values.size() == 1) {
+    v.v_ = std::move(values[0]);
+    return v;
+  }
+  v.v_ = std::move(values);
+  return v;
+}
+
+size_t Value::count() const {
+  switch (v_.index()) {
+    case 0: return 0;
+    case 3: return values().size();
+    default: return 1;
+  }
+}
+
+std::string Value::text(size_t i) const {
+  switch (v_.index()) {
+    case 1: return i == 0 ? format_number(number()) : std::string();
+    case 2: return i == 0 ? string() : std::string();
+    case 3: return i < values().size() ? values()[i] : std::string();
+    default: return {};
+  }
+}
+
+std::string Value::to_string() const {
+  if (is_multi()) {
+    std::string s;
+    for (size_t i = 0; i < values().size(); ++i) {
+      if (i) s += '\n';
+      s += values()[i];
+    }
+    return s;
+  }
+  return text(0);
+}
+
+std::optional<double> Value::to_number() const {
+  if (is_number()) return number();
+  if (is_string()) {
+    double d;
+    if (parse_number(string(), d)) return d;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> Value::all_texts() const {
+  if (is_multi()) return values();
+  if (is_null()) return {};
+  return {text(0)};
+}
+
+const Value* Row::get(std::string_view name) const {
+  for (auto& e : entries_)
+    if (e.first == name) return &e.second;
+  return nullptr;
+}
+Value* Row::get_mut(std::string_view name) {
+  for (auto& e : entries_)
+    if (e.first == name) return &e.second;
+  return nullptr;
+}
+void Row::set(std::string_view name, Value v) {
+  if (v.is_null()) {
+    erase(name);
+    return;
+  }
+  if (Value* cur = get_mut(name)) {
+    *cur = std::move(v);
+    return;
+  }
+  entries_.emplace_back(std::string(name), std::move(v));
+}
+bool Row::erase(std::string_view name) {
+  for (auto it = entries_.begin(); it != entries_.end(); ++it)
+    if (it->first == name) {
+      entries_.erase(it);
+      return true;
+    }
+  return false;
+}
+
+}  // namespace vigil

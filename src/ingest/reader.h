@@ -1,0 +1,55 @@
+// Reading inputs: files, directories (recursively), archives (.gz, .zip,
+// .tar.gz, .tgz), and stdin ("-"). The format of each input (or archive
+// member) is sniffed from its content, never from its name.
+//
+// Records are delivered to the visitor on the calling thread, in input order
+// (file order, then record order within a file), so output is deterministic
+// whatever the thread count. A malformed record, chunk or file is reported to
+// the DiagnosticSink with file and line/offset and counted in ReadStats; the
+// rest of the input is still read.
+//
+// Accounting: stats.records_read == records delivered + stats.records_skipped.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "ingest/record.h"
+
+namespace vigil {
+
+struct ReadOptions {
+  unsigned threads = 0;  ///< 0 = all cores (EVTX chunk decoding)
+  std::function<void(uint64_t bytes_done, uint64_t bytes_total)> progress;  ///< optional, any thread
+};
+
+struct ReadStats {
+  uint64_t files = 0;            ///< inputs opened (archive members count one each)
+  uint64_t files_skipped = 0;    ///< unreadable / unrecognised / empty inputs
+  uint64_t bytes = 0;            ///< bytes read (decompressed)
+  uint64_t records_read = 0;     ///< records found, good or bad
+  uint64_t records_skipped = 0;  ///< records found but not delivered (malformed)
+  std::map<std::string, uint64_t> skip_reasons;  ///< reason -> records (or files) skipped
+  std::map<std::string, uint64_t> formats;       ///< format name -> inputs
+  void merge(const ReadStats& o);
+};
+
+using RecordVisitor = std::function<void(const Record&)>;
+
+/// Reads every path (file, directory, archive, or "-").
+void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts, const RecordVisitor& visit,
+                 DiagnosticSink& diags, ReadStats& stats);
+
+/// Reads one in-memory input. `name` is used in diagnostics and Record::file.
+/// The format is sniffed when `format` is unknown. Archives are expanded.
+void read_buffer(std::string_view name, std::string_view bytes, LogFormat format, const ReadOptions& opts,
+                 const RecordVisitor& visit, DiagnosticSink& diags, ReadStats& stats);
+
+/// Guess the format from the first bytes of an input (after decompression).
+LogFormat sniff_format(std::string_view head);
+
+}  // namespace vigil

@@ -1,0 +1,150 @@
+#include "ir/atom.h"
+
+#include <fmt/format.h>
+
+#include "ir/atom_table.h"
+#include "ir/predicate.h"
+
+namespace vigil::ir {
+
+const char* atom_kind_name(AtomKind k) {
+  switch (k) {
+    case AtomKind::eq: return "eq";
+    case AtomKind::wildcard: return "wildcard";
+    case AtomKind::contains: return "contains";
+    case AtomKind::starts_with: return "starts_with";
+    case AtomKind::ends_with: return "ends_with";
+    case AtomKind::regex: return "regex";
+    case AtomKind::cidr: return "cidr";
+    case AtomKind::lt: return "lt";
+    case AtomKind::le: return "le";
+    case AtomKind::gt: return "gt";
+    case AtomKind::ge: return "ge";
+    case AtomKind::exists: return "exists";
+    case AtomKind::field_eq: return "field_eq";
+    case AtomKind::keyword: return "keyword";
+  }
+  return "?";
+}
+
+std::string Atom::key() const {
+  // Case-insensitive atoms compare values case-folded, so `Cmd.Exe` and `cmd.exe` are one atom.
+  std::string v = value;
+  if (!case_sensitive && kind != AtomKind::regex)
+    for (auto& c : v) c = (c >= 'A' && c <= 'Z') ? char(c + 32) : c;
+  return fmt::format("{}\x1f{}\x1f{}\x1f{}", field, int(kind), case_sensitive ? 1 : 0, v);
+}
+
+AtomId AtomTable::intern(const Atom& a) {
+  std::lock_guard lock(mu_);
+  std::string k = a.key();
+  auto it = index_.find(k);
+  if (it != index_.end()) return it->second;
+  AtomId id = static_cast<AtomId>(atoms_.size());
+  atoms_.push_back(a);
+  counts_.emplace_back();
+  last_rule_.push_back(0);
+  index_.emplace(std::move(k), id);
+  return id;
+}
+
+void AtomTable::add_reference(AtomId id, Language lang, uint32_t rule_index) {
+  std::lock_guard lock(mu_);
+  if (last_rule_[id] == rule_index + 1) return;
+  last_rule_[id] = rule_index + 1;
+  (lang == Language::sigma ? counts_[id].sigma : counts_[id].escu)++;
+}
+
+AtomTable::Counts AtomTable::counts(AtomId id) const { return counts_[id]; }
+
+std::string AtomTable::describe(AtomId id) const {
+  const Atom& a = atoms_[id];
+  std::string f(field_names().name(a.field));
+  switch (a.kind) {
+    case AtomKind::eq: return fmt::format("{} = {}", f, a.value);
+    case AtomKind::wildcard: return fmt::format("{} = {}", f, a.value);
+    case AtomKind::exists: return fmt::format("{} exists", f);
+    case AtomKind::lt: return fmt::format("{} < {}", f, a.value);
+    case AtomKind::le: return fmt::format("{} <= {}", f, a.value);
+    case AtomKind::gt: return fmt::format("{} > {}", f, a.value);
+    case AtomKind::ge: return fmt::format("{} >= {}", f, a.value);
+    case AtomKind::keyword: return fmt::format("\"{}\"", a.value);
+    default: return fmt::format("{} {} {}", f, atom_kind_name(a.kind), a.value);
+  }
+}
+
+Predicate Predicate::make_and(std::vector<Predicate> c) {
+  std::vector<Predicate> kept;
+  for (auto& p : c) {
+    if (p.op == Op::always) continue;
+    if (p.op == Op::never) return always_false();
+    if (p.op == Op::and_) {
+      for (auto& g : p.children) kept.push_back(std::move(g));
+    } else {
+      kept.push_back(std::move(p));
+    }
+  }
+  if (kept.empty()) return always_true();
+  if (kept.size() == 1) return std::move(kept[0]);
+  Predicate r;
+  r.op = Op::and_;
+  r.children = std::move(kept);
+  return r;
+}
+
+Predicate Predicate::make_or(std::vector<Predicate> c) {
+  std::vector<Predicate> kept;
+  for (auto& p : c) {
+    if (p.op == Op::never) continue;
+    if (p.op == Op::always) return always_true();
+    if (p.op == Op::or_) {
+      for (auto& g : p.children) kept.push_back(std::move(g));
+    } else {
+      kept.push_back(std::move(p));
+    }
+  }
+  if (kept.empty()) return always_false();
+  if (kept.size() == 1) return std::move(kept[0]);
+  Predicate r;
+  r.op = Op::or_;
+  r.children = std::move(kept);
+  return r;
+}
+
+Predicate Predicate::make_not(Predicate c) {
+  if (c.op == Op::always) return always_false();
+  if (c.op == Op::never) return always_true();
+  if (c.op == Op::not_) return std::move(c.children[0]);
+  Predicate r;
+  r.op = Op::not_;
+  r.children.push_back(std::move(c));
+  return r;
+}
+
+void Predicate::collect_atoms(std::vector<AtomId>& out) const {
+  if (op == Op::atom) out.push_back(atom);
+  for (auto& c : children) c.collect_atoms(out);
+}
+
+std::string Predicate::to_string(const AtomTable& atoms) const {
+  switch (op) {
+    case Op::always: return "true";
+    case Op::never: return "false";
+    case Op::atom: return atoms.describe(atom);
+    case Op::not_: return "NOT " + (children[0].op == Op::atom ? children[0].to_string(atoms)
+                                                                 : "(" + children[0].to_string(atoms) + ")");
+    case Op::and_:
+    case Op::or_: {
+      std::string s;
+      for (size_t i = 0; i < children.size(); ++i) {
+        if (i) s += op == Op::and_ ? " AND " : " OR ";
+        bool paren = children[i].op == Op::and_ || children[i].op == Op::or_;
+        s += paren ? "(" + children[i].to_string(atoms) + ")" : children[i].to_string(atoms);
+      }
+      return s;
+    }
+  }
+  return "?";
+}
+
+}  // namespace vigil::ir

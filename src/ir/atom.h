@@ -1,0 +1,43 @@
+// The indicator atom: (field, kind, value, options). Every rule in either
+// language lowers its filters to boolean trees over atoms; atoms are interned
+// once for the loaded corpus so that a shared indicator is one object, counted
+// once per rule for the catalog and evaluated once per event by the matcher.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/intern.h"
+
+namespace vigil::ir {
+
+enum class AtomKind : uint8_t {
+  eq,           ///< whole-value equality (value has no wildcard)
+  wildcard,     ///< whole-value glob; `*` any run, `?` any one char (Sigma only)
+  contains,     ///< substring
+  starts_with,
+  ends_with,
+  regex,        ///< PCRE, unanchored (Sigma `re`, SPL `match()`/`regex`)
+  cidr,         ///< IPv4/IPv6 network, value like 10.0.0.0/8
+  lt, le, gt, ge,  ///< numeric comparison with `value` as a number
+  exists,       ///< the field is present (any value, empty included)
+  field_eq,     ///< equal to the value of another field (`value` is that field's name)
+  keyword,      ///< field-less search term: any field (or the raw text) contains/matches it
+};
+const char* atom_kind_name(AtomKind k);
+
+struct Atom {
+  Symbol field = kNoSymbol;     ///< interned canonical field name (core/intern.h field_names())
+  AtomKind kind = AtomKind::eq;
+  std::string value;            ///< literal, pattern or number text
+  bool case_sensitive = false;  ///< SPL search/tstats and Sigma: insensitive; SPL where/eval: sensitive
+
+  std::string key() const;  ///< canonical identity used for interning
+  bool operator==(const Atom& o) const {
+    return field == o.field && kind == o.kind && case_sensitive == o.case_sensitive && value == o.value;
+  }
+};
+
+using AtomId = uint32_t;
+
+}  // namespace vigil::ir

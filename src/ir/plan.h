@@ -1,0 +1,62 @@
+// A plan is what the engine runs for one rule: one or more streams. Each
+// stream is a source (raw events, a CIM dataset, or nothing for generating
+// commands), a streaming filter predicate evaluated per event, the fields
+// captured from each matching event into a row, and the operators that run
+// over the captured rows afterwards (stats, eval, rename, join, …).
+// Stream 0 is the rule's result; other streams feed operators such as `join`
+// and `append` through ExecContext::stream_result().
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "core/value.h"
+#include "ir/predicate.h"
+
+namespace vigil::ir {
+
+struct Source {
+  enum class Kind : uint8_t {
+    raw,        ///< Splunk's raw view of every event (sourcetype, EventCode, Image, …)
+    datamodel,  ///< a CIM dataset view, e.g. Endpoint.Processes (fields `Processes.*`)
+    none,       ///< no events (generating commands such as inputlookup)
+  };
+  Kind kind = Kind::raw;
+  std::string datamodel;  ///< "Endpoint"
+  std::string dataset;    ///< "Processes" (for a root-only `datamodel=Web`, the root dataset name)
+};
+
+class ExecContext {
+ public:
+  virtual ~ExecContext() = default;
+  /// The finished table of stream `k` of the same plan (runs its operators on first use).
+  virtual Table stream_result(size_t k) = 0;
+  double now = 0;                     ///< epoch seconds for now()/relative_time()
+  DiagnosticSink* diags = nullptr;    ///< runtime problems (bad regex at run time, limits hit)
+  SourceLocation where;               ///< the rule, for diagnostics
+  bool allow_writes = false;          ///< outputlookup & co. are refused unless the user enabled them
+  std::string writes_dir;
+};
+
+class Operator {
+ public:
+  virtual ~Operator() = default;
+  virtual std::string name() const = 0;
+  /// Transform the rows in place.
+  virtual void run(Table& rows, ExecContext& ctx) = 0;
+};
+
+struct Stream {
+  Source source;
+  Predicate filter;                     ///< per-event filter; always-true when the search has no terms
+  bool capture_all = true;              ///< capture every field of the source view
+  std::vector<std::string> capture;     ///< else only these (plus _time)
+  std::vector<std::unique_ptr<Operator>> operators;
+};
+
+struct Plan {
+  std::vector<Stream> streams;
+};
+
+}  // namespace vigil::ir

@@ -1,0 +1,61 @@
+#include "match/row_matcher.h"
+
+namespace vigil::match {
+
+RowMatcher::RowMatcher(ir::Predicate pred, const ir::AtomTable& atoms, std::vector<std::string>* errors)
+    : pred_(std::move(pred)), atoms_(&atoms) {
+  std::vector<ir::AtomId> ids;
+  pred_.collect_atoms(ids);
+  for (auto id : ids) {
+    if (id >= compiled_.size()) compiled_.resize(id + 1);
+    if (compiled_[id]) continue;
+    std::string err;
+    compiled_[id] = CompiledAtom::compile(atoms.get(id), &err);
+    if (!compiled_[id] && errors) errors->push_back(err);
+  }
+}
+
+bool RowMatcher::matches(const Row& row) const { return eval(pred_, row); }
+
+bool RowMatcher::eval(const ir::Predicate& p, const Row& row) const {
+  using Op = ir::Predicate::Op;
+  switch (p.op) {
+    case Op::always: return true;
+    case Op::never: return false;
+    case Op::atom: return test_atom(p.atom, row);
+    case Op::not_: return !eval(p.children[0], row);
+    case Op::and_:
+      for (auto& c : p.children)
+        if (!eval(c, row)) return false;
+      return true;
+    case Op::or_:
+      for (auto& c : p.children)
+        if (eval(c, row)) return true;
+      return false;
+  }
+  return false;
+}
+
+bool RowMatcher::test_atom(ir::AtomId id, const Row& row) const {
+  const auto& c = compiled_[id];
+  if (!c) return false;
+  const ir::Atom& a = c->atom();
+  if (a.kind == ir::AtomKind::keyword) {
+    for (auto& [name, v] : row.entries())
+      for (auto& t : v.all_texts())
+        if (c->test(t)) return true;
+    return false;
+  }
+  const Value* v = row.get(field_names().name(a.field));
+  if (!v || v->is_null()) return false;
+  if (a.kind == ir::AtomKind::exists) return true;
+  if (a.kind == ir::AtomKind::field_eq) {
+    const Value* o = row.get(a.value);
+    return o && v->to_string() == o->to_string();
+  }
+  for (auto& t : v->all_texts())
+    if (c->test(t)) return true;
+  return false;
+}
+
+}  // namespace vigil::match

@@ -1,0 +1,28 @@
+// Evaluates a predicate over a result Row (mid-pipeline `search`, and any
+// other place where rows rather than events are filtered). A multivalue field
+// matches when any of its values matches.
+#pragma once
+#include <vector>
+
+#include "core/value.h"
+#include "ir/atom_table.h"
+#include "ir/predicate.h"
+#include "match/compiled_atom.h"
+
+namespace vigil::match {
+
+class RowMatcher {
+ public:
+  /// Compiles the atoms the predicate uses; bad atoms are reported in `errors` and test false.
+  RowMatcher(ir::Predicate pred, const ir::AtomTable& atoms, std::vector<std::string>* errors = nullptr);
+  bool matches(const Row& row) const;
+
+ private:
+  bool eval(const ir::Predicate& p, const Row& row) const;
+  bool test_atom(ir::AtomId id, const Row& row) const;
+  ir::Predicate pred_;
+  const ir::AtomTable* atoms_;
+  std::vector<std::optional<CompiledAtom>> compiled_;  // indexed by AtomId (sparse)
+};
+
+}  // namespace vigil::match
