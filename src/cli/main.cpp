@@ -1,1 +1,33 @@
-int main() { return 0; }
+// vigil: one detection engine for Splunk ESCU (SPL over CIM) and Sigma rules,
+// run directly on raw Windows logs.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"vigil: run Splunk ESCU (SPL/CIM) and Sigma detections directly on raw endpoint logs"};
+  app.set_version_flag("--version", std::string("vigil ") + VIGIL_VERSION);
+  app.require_subcommand(1);
+  app.footer(
+      "Start here:\n"
+      "  vigil hunt --rules RULES... LOGS...    run rules, findings out\n"
+      "  vigil search 'SPL' LOGS...            ad-hoc SPL over local logs\n"
+      "  vigil lint RULES...                    which rules parse and run, and why not\n"
+      "Run 'vigil <verb> --help' for each verb's options and examples.\n"
+      "Exit codes: 0 ran; 1 input or rule rejected (--strict); 2 usage; 3 nothing could run; 10 findings (--fail-on-findings).");
+  std::vector<std::function<int()>> verbs = {
+      vigil::cli::register_hunt(app), vigil::cli::register_search(app), vigil::cli::register_lint(app),
+      vigil::cli::register_dump(app), vigil::cli::register_test(app)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : vigil::cli::usage;
+  }
+  for (auto& v : verbs) {
+    int rc = v();
+    if (rc >= 0) return rc;
+  }
+  return vigil::cli::usage;
+}

@@ -1,0 +1,161 @@
+// vigil dump: print records as read (evtx-crate JSON shape or Windows XML) or as normalized.
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "core/strings.h"
+#include "normalize/normalizer.h"
+
+namespace vigil::cli {
+
+namespace {
+struct DumpArgs {
+  Common common;
+  std::vector<std::string> logs;
+  std::string format = "jsonl";
+  std::string view = "record";
+};
+
+std::string xml_escape(std::string_view s) {
+  std::string o;
+  for (char ch : s) {
+    switch (ch) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&apos;"; break;
+      default: o += ch;
+    }
+  }
+  return o;
+}
+
+// evtx-crate shape: {"Event":{"System":{…},"EventData":{…}}} with System attributes as the crate writes them.
+std::string record_json(const Record& r) {
+  std::string s = "{\"Event\":{\"System\":{";
+  bool first = true;
+  auto put = [&](std::string_view k, const std::string& v) {
+    s += (first ? "" : ",") + json_quote(k) + ":" + v;
+    first = false;
+  };
+  for (auto& f : r.system) {
+    if (f.name == sys::Provider) put("Provider", "{\"#attributes\":{\"Name\":" + json_quote(f.value) +
+                                                    (r.find_system(sys::ProviderGuid)
+                                                         ? ",\"Guid\":" + json_quote(r.system_value(sys::ProviderGuid))
+                                                         : "") + "}}");
+    else if (f.name == sys::ProviderGuid) continue;
+    else if (f.name == sys::TimeCreated) put("TimeCreated", "{\"#attributes\":{\"SystemTime\":" + json_quote(f.value) + "}}");
+    else if (f.name == sys::ProcessID) put("Execution", "{\"#attributes\":{\"ProcessID\":" + json_quote(f.value) +
+                                                           ",\"ThreadID\":" + json_quote(r.system_value(sys::ThreadID)) + "}}");
+    else if (f.name == sys::ThreadID) continue;
+    else if (f.name == sys::UserID) put("Security", "{\"#attributes\":{\"UserID\":" + json_quote(f.value) + "}}");
+    else put(f.name, json_quote(f.value));
+  }
+  s += "},\"EventData\":{";
+  first = true;
+  for (auto& f : r.data) {
+    s += (first ? "" : ",") + json_quote(f.name) + ":" + json_quote(f.value);
+    first = false;
+  }
+  s += fmt::format("}}}},\"vigil\":{{\"file\":{},\"offset\":{},\"format\":\"{}\"}}}}", json_quote(r.file), r.offset,
+                   log_format_name(r.format));
+  return s;
+}
+
+std::string record_xml(const Record& r) {
+  std::string s = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>";
+  for (auto& f : r.system) {
+    if (f.name == sys::Provider) {
+      s += "<Provider Name='" + xml_escape(f.value) + "'";
+      if (auto* g = r.find_system(sys::ProviderGuid)) s += " Guid='" + xml_escape(g->value) + "'";
+      s += "/>";
+    } else if (f.name == sys::ProviderGuid || f.name == sys::ThreadID) {
+      continue;
+    } else if (f.name == sys::TimeCreated) {
+      s += "<TimeCreated SystemTime='" + xml_escape(f.value) + "'/>";
+    } else if (f.name == sys::ProcessID) {
+      s += "<Execution ProcessID='" + xml_escape(f.value) + "' ThreadID='" +
+           xml_escape(r.system_value(sys::ThreadID)) + "'/>";
+    } else if (f.name == sys::UserID) {
+      s += "<Security UserID='" + xml_escape(f.value) + "'/>";
+    } else if (f.name == sys::ActivityID) {
+      s += "<Correlation ActivityID='" + xml_escape(f.value) + "'/>";
+    } else {
+      s += "<" + std::string(f.name) + ">" + xml_escape(f.value) + "</" + std::string(f.name) + ">";
+    }
+  }
+  s += "</System><EventData>";
+  for (auto& f : r.data) s += "<Data Name='" + xml_escape(f.name) + "'>" + xml_escape(f.value) + "</Data>";
+  s += "</EventData></Event>";
+  return s;
+}
+}  // namespace
+
+static int run_dump(DumpArgs& a) {
+  Summary summary;
+  Common& c = a.common;
+  DiagnosticSink diags(stderr, c.diagnostics == "json" ? DiagnosticSink::Format::json : DiagnosticSink::Format::text);
+  diags.set_keep(false);
+  if (c.quiet) diags.set_quiet(true);
+  Output out;
+  if (!open_output(c, out)) return usage;
+  if (a.format != "jsonl" && a.format != "xml") {
+    std::fprintf(stderr, "error: dump --format is jsonl or xml\n");
+    return usage;
+  }
+  std::optional<Normalizer> norm;
+  if (a.view != "record") {
+    auto n = Normalizer::load(data_dir(c) + "/normalize");
+    if (!n) {
+      diags.error(n.error().location, n.error().message, "data");
+      return nothing_ran;
+    }
+    norm = std::move(n.value());
+  }
+  Event ev;
+  ReadStats stats;
+  uint64_t n = 0;
+  read_inputs(a.logs, read_options(c), [&](const Record& r) {
+    ++n;
+    if (!norm) {
+      std::string line = a.format == "xml" ? record_xml(r) : record_json(r);
+      std::fprintf(out.file, "%s\n", line.c_str());
+      return;
+    }
+    norm->normalize(r, ev);
+    std::string s = "{";
+    bool first = true;
+    for (auto& f : ev.fields()) {
+      bool cim = f.view != 0;
+      if ((a.view == "raw" && cim) || (a.view == "cim" && !cim)) continue;
+      s += (first ? "" : ",") + json_quote(field_names().name(f.name)) + ":" + json_quote(f.value);
+      first = false;
+    }
+    std::fprintf(out.file, "%s}\n", s.c_str());
+  }, diags, stats);
+  std::fflush(out.file);
+  summary.print(c, &stats, n, nullptr, 0, diags);
+  if (stats.records_read == 0 && stats.files == 0) return nothing_ran;
+  if (c.strict && (stats.records_skipped || stats.files_skipped)) return rejected;
+  return ok;
+}
+
+std::function<int()> register_dump(CLI::App& app) {
+  auto a = std::make_shared<DumpArgs>();
+  auto* sub = app.add_subcommand("dump", "Print records as read, or as normalized (--view raw|cim|all)");
+  sub->footer(
+      "Examples:\n"
+      "  vigil dump Security.evtx | jq .Event.EventData      # evtx-crate JSON shape\n"
+      "  vigil dump --format xml Sysmon.evtx                 # Windows XML rendering\n"
+      "  vigil dump --view cim attack_data.tar.gz            # the CIM fields rules see (Processes.*)");
+  sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)")->required();
+  sub->add_option("--format", a->format, "jsonl (evtx-crate shape) or xml (records only)");
+  sub->add_option("--view", a->view, "record (as read), raw (Splunk raw fields), cim (data-model fields), all")
+      ->check(CLI::IsMember({"record", "raw", "cim", "all"}));
+  add_common(*sub, a->common, false);
+  sub->add_option("-o,--output", a->common.output, "write to FILE");
+  return [a, sub]() { return sub->parsed() ? run_dump(*a) : -1; };
+}
+
+}  // namespace vigil::cli

@@ -1,0 +1,89 @@
+// vigil hunt: run rules over logs, findings out.
+#include <algorithm>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "normalize/normalizer.h"
+
+namespace vigil::cli {
+
+namespace {
+struct HuntArgs {
+  Common common;
+  std::vector<std::string> rules;
+  std::vector<std::string> logs;
+};
+}  // namespace
+
+static int run_hunt(HuntArgs& a) {
+  Summary summary;
+  Common& c = a.common;
+  DiagnosticSink diags(stderr, c.diagnostics == "json" ? DiagnosticSink::Format::json : DiagnosticSink::Format::text);
+  diags.set_keep(false);
+  if (c.quiet) diags.set_quiet(true);
+  Output out;
+  report::Format fmt;
+  double now;
+  if (!open_output(c, out) || !resolve_format(c, out, fmt) || !parse_now(c, now)) return usage;
+  std::string dd = data_dir(c);
+  auto norm = Normalizer::load(dd + "/normalize");
+  if (!norm) {
+    diags.error(norm.error().location, norm.error().message, "data");
+    return nothing_ran;
+  }
+  RuleSet rs({c.content, dd, !c.allow_writes.empty()});
+  rs.load(a.rules, diags);
+  auto rules = executable_rules(rs);
+  for (auto& r : rs.rules())
+    if (r.parsed && !r.executable && !c.quiet)
+      diags.warning(r.location, "rule '" + r.info.name + "' is not executable: " +
+                                    (r.reasons.empty() ? std::string("?") : r.reasons.front()),
+                    "rule-not-executable");
+  if (rules.empty()) {
+    diags.error({}, "no executable rule loaded from the given --rules paths", "no-rules");
+    summary.print(c, nullptr, 0, &rs, 0, diags);
+    return nothing_ran;
+  }
+  auto attack = load_attack(c, diags);
+  RunOptions ro;
+  ro.engine.now = now;
+  ro.engine.allow_writes = !c.allow_writes.empty();
+  ro.engine.writes_dir = c.allow_writes;
+  ro.read = read_options(c);
+  RunResult res = run_rules(rules, rs.atoms(), norm.value(), a.logs, ro, diags);
+
+  std::vector<report::FindingView> views;
+  for (auto& f : res.findings) views.push_back(report::describe(f, attack.get()));
+  // Timeline order: by first time, then rule name (stable, so ties keep rule order).
+  std::stable_sort(views.begin(), views.end(), [](auto& x, auto& y) {
+    return std::tie(x.first_time, x.rule_name) < std::tie(y.first_time, y.rule_name);
+  });
+  auto w = report::make_finding_writer(fmt, out.file);
+  for (auto& v : views) w->write(v);
+  w->finish();
+  std::fflush(out.file);
+  summary.print(c, &res.read, res.evaluated, &rs, views.size(), diags);
+
+  if (res.read.records_read == 0 && res.read.files == 0) return nothing_ran;
+  if (c.fail_on_findings && !views.empty()) return findings;
+  if (c.strict && (res.read.records_skipped || res.read.files_skipped || rs.rejected())) return rejected;
+  return ok;
+}
+
+std::function<int()> register_hunt(CLI::App& app) {
+  auto a = std::make_shared<HuntArgs>();
+  auto* sub = app.add_subcommand("hunt", "Run ESCU and Sigma rules over logs; findings out");
+  sub->footer(
+      "Examples:\n"
+      "  vigil hunt --rules detections/ logs/                  # every rule over every log, table on a terminal\n"
+      "  vigil hunt --rules rule.yml --format jsonl -o f.jsonl Security.evtx\n"
+      "  vigil hunt --rules sigma/rules --rules escu/ --fail-on-findings evidence.zip\n"
+      "Logs may be .evtx, XmlWinEventLog text, JSON lines (NXLog, OTRF, evtx-JSON, Winlogbeat,\n"
+      "CrowdStrike), or .gz/.zip/.tar.gz of those; directories are read recursively.");
+  sub->add_option("-r,--rules", a->rules, "rule files or directories (ESCU and Sigma, mixed)")->required();
+  sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)")->required();
+  add_common(*sub, a->common, true);
+  return [a, sub]() { return sub->parsed() ? run_hunt(*a) : -1; };
+}
+
+}  // namespace vigil::cli

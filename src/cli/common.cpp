@@ -1,0 +1,137 @@
+#include "cli/common.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "core/strings.h"
+#include "core/time.h"
+
+namespace vigil::cli {
+
+void add_common(CLI::App& app, Common& c, bool with_format) {
+  app.add_option("--content", c.content, "security_content root (macros/, lookups/, data_sources/, stories/); "
+                                         "found automatically from a rule path inside such a tree");
+  app.add_option("--data", c.data_dir, "vigil data tables (normalization, built-in macros, Sigma logsources)");
+  app.add_option("--attack", c.attack, "MITRE ATT&CK table (enterprise-attack.json)");
+  if (with_format) {
+    app.add_option("--format", c.format, "output format: jsonl, csv or table (default: table on a terminal, else jsonl)");
+    app.add_option("-o,--output", c.output, "write results to FILE instead of stdout");
+  }
+  app.add_option("--diagnostics", c.diagnostics, "diagnostics on stderr as text or json")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--threads", c.threads, "decoding threads (default: all cores)");
+  app.add_option("--now", c.now, "pin now() for relative-time functions (ISO-8601 or epoch seconds)");
+  app.add_option("--allow-writes", c.allow_writes, "let rules write lookups under DIR (refused otherwise)");
+  app.add_flag("-q,--quiet", c.quiet, "no progress line, no summary, diagnostics counted only");
+  app.add_flag("--strict", c.strict, "exit 1 when any input record or rule was rejected");
+  app.add_flag("--fail-on-findings", c.fail_on_findings, "exit 10 when there are findings (for CI pipelines)");
+}
+
+bool open_output(const Common& c, Output& out) {
+  if (c.output.empty() || c.output == "-") return true;
+  out.file = std::fopen(c.output.c_str(), "w");
+  if (!out.file) {
+    std::fprintf(stderr, "error: cannot write %s\n", c.output.c_str());
+    out.file = stdout;
+    return false;
+  }
+  out.owned = true;
+  return true;
+}
+
+bool resolve_format(const Common& c, const Output& out, report::Format& f) {
+  if (c.format.empty()) {
+    f = (!out.owned && isatty(fileno(stdout))) ? report::Format::table : report::Format::jsonl;
+    return true;
+  }
+  if (report::parse_format(c.format, f)) return true;
+  std::fprintf(stderr, "error: unknown --format '%s' (jsonl, csv, table)\n", c.format.c_str());
+  return false;
+}
+
+std::string data_dir(const Common& c) { return c.data_dir.empty() ? default_data_dir() : c.data_dir; }
+
+std::unique_ptr<content::AttackTable> load_attack(const Common& c, DiagnosticSink& diags) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> candidates;
+  if (!c.attack.empty()) candidates.push_back(c.attack);
+  if (const char* e = std::getenv("VIGIL_ATTACK"); e && *e) candidates.push_back(e);
+  std::string dd = data_dir(c);
+  candidates.push_back(dd + "/attack/enterprise-attack.json");
+  candidates.push_back(dd + "/../../shared/data/attack/enterprise-attack.json");
+  for (auto& p : candidates) {
+    std::error_code ec;
+    if (!fs::exists(p, ec)) {
+      if (&p == &candidates.front() && !c.attack.empty()) diags.error({p}, "ATT&CK table not found", "attack-table");
+      continue;
+    }
+    auto t = content::AttackTable::load(p);
+    if (t) return std::make_unique<content::AttackTable>(std::move(t.value()));
+    diags.error(t.error().location, t.error().message, "attack-table");
+  }
+  if (!c.quiet)
+    std::fprintf(stderr, "note: no ATT&CK table found (--attack FILE); techniques are listed without names\n");
+  return nullptr;
+}
+
+bool parse_now(const Common& c, double& now) {
+  now = 0;
+  if (c.now.empty()) return true;
+  if (parse_number(c.now, now)) return true;
+  if (auto t = parse_time(c.now)) {
+    now = *t;
+    return true;
+  }
+  std::fprintf(stderr, "error: --now takes ISO-8601 or epoch seconds, got '%s'\n", c.now.c_str());
+  return false;
+}
+
+ReadOptions read_options(const Common& c) {
+  ReadOptions o;
+  o.threads = c.threads;
+  if (!c.quiet && isatty(fileno(stderr))) {
+    auto last = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+    auto mu = std::make_shared<std::mutex>();
+    o.progress = [last, mu](uint64_t done, uint64_t total) {
+      std::lock_guard lock(*mu);
+      auto now = std::chrono::steady_clock::now();
+      if (now - *last < std::chrono::milliseconds(200)) return;
+      *last = now;
+      if (total)
+        std::fprintf(stderr, "\r\033[Kreading: %.1f / %.1f MB (%.0f%%)", done / 1e6, total / 1e6, 100.0 * done / total);
+      else
+        std::fprintf(stderr, "\r\033[Kreading: %.1f MB", done / 1e6);
+    };
+  }
+  return o;
+}
+
+void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, const RuleSet* rules, size_t findings,
+                    const DiagnosticSink& diags) const {
+  if (c.quiet) return;
+  if (isatty(fileno(stderr))) std::fprintf(stderr, "\r\033[K");
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::string s = "summary:";
+  if (read) {
+    s += fmt::format(" files {} ({} skipped); records read {}, evaluated {}, skipped {}", read->files,
+                     read->files_skipped, read->records_read, evaluated, read->records_skipped);
+    if (!read->skip_reasons.empty()) {
+      s += " (";
+      bool first = true;
+      for (auto& [why, n] : read->skip_reasons) {
+        s += fmt::format("{}{} {}", first ? "" : ", ", n, why);
+        first = false;
+      }
+      s += ")";
+    }
+    s += ";";
+  }
+  if (rules) s += fmt::format(" rules loaded {}, rejected {};", rules->loaded(), rules->rejected());
+  s += fmt::format(" findings {}; {} errors, {} warnings; {:.2f}s", findings, diags.errors(), diags.warnings(), secs);
+  std::fprintf(stderr, "%s\n", s.c_str());
+}
+
+}  // namespace vigil::cli

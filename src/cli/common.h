@@ -1,0 +1,50 @@
+// Helpers shared by the verbs: output files, ATT&CK table discovery, the
+// progress line and the end-of-run summary on stderr.
+#pragma once
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cli/options.h"
+#include "content/attack.h"
+#include "core/diagnostic.h"
+#include "engine/rule_set.h"
+#include "engine/run.h"
+#include "ingest/reader.h"
+#include "report/writers.h"
+
+namespace vigil::cli {
+
+enum Exit : int { ok = 0, rejected = 1, usage = 2, nothing_ran = 3, findings = 10 };
+
+struct Output {
+  std::FILE* file = stdout;
+  bool owned = false;
+  ~Output() {
+    if (owned && file) std::fclose(file);
+  }
+};
+/// Opens -o FILE (or stdout). nullopt (after printing why) when the file cannot be created.
+bool open_output(const Common& c, Output& out);
+/// --format, defaulting to table on a terminal and jsonl otherwise.
+bool resolve_format(const Common& c, const Output& out, report::Format& f);
+std::string data_dir(const Common& c);
+/// The ATT&CK table from --attack, $VIGIL_ATTACK, or the known locations; null (with a note) when none.
+std::unique_ptr<content::AttackTable> load_attack(const Common& c, DiagnosticSink& diags);
+/// --now as epoch seconds (ISO-8601 or epoch); 0 = wall clock.
+bool parse_now(const Common& c, double& now);
+ReadOptions read_options(const Common& c);
+
+class Summary {
+ public:
+  Summary() : start_(std::chrono::steady_clock::now()) {}
+  void print(const Common& c, const ReadStats* read, uint64_t evaluated, const RuleSet* rules, size_t findings,
+             const DiagnosticSink& diags) const;
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace vigil::cli

@@ -1,0 +1,214 @@
+#include "engine/rule_set.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/strings.h"
+#include "sigma/sigma.h"
+#include "spl/compile.h"
+#include "spl/parser.h"
+
+namespace vigil {
+
+namespace fs = std::filesystem;
+
+static std::string fmt_reason(const std::string& name, const std::vector<std::string>& reasons) {
+  std::string m = "rule '" + name + "' rejected";
+  if (!reasons.empty()) m += ": " + reasons.front();
+  return m;
+}
+
+RuleSet::RuleSet(RuleSetOptions opts) : opts_(std::move(opts)) {}
+RuleSet::~RuleSet() = default;
+RuleSet::RuleSet(RuleSet&&) noexcept = default;
+
+size_t RuleSet::loaded() const {
+  return std::count_if(rules_.begin(), rules_.end(), [](auto& r) { return r.parsed && r.executable; });
+}
+size_t RuleSet::rejected() const { return rules_.size() - loaded(); }
+
+void RuleSet::ensure_content(const std::string& root, DiagnosticSink& diags) {
+  if (!builtins_loaded_) {
+    macros_.load_file(opts_.data_dir + "/macros.yml", diags);
+    builtins_loaded_ = true;
+  }
+  if (root.empty() || root == loaded_root_) return;
+  if (!loaded_root_.empty()) {
+    diags.warning({root}, "a second security_content root is ignored; using " + loaded_root_, "content-root");
+    return;
+  }
+  loaded_root_ = root;
+  macros_.load_dir(root + "/macros", diags);
+  if (fs::is_directory(root + "/lookups")) lookups_.load_dir(root + "/lookups", diags);
+  // Built-ins must not shadow real definitions, and real ones may override built-ins: reload the
+  // content macros after the built-ins (MacroTable::add replaces by name and arity).
+}
+
+static bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+static std::vector<std::string> rule_files(const std::string& path) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      auto ext = it->path().extension().string();
+      if (ext == ".yml" || ext == ".yaml") out.push_back(it->path().string());
+    }
+    std::sort(out.begin(), out.end());
+  } else {
+    out.push_back(path);
+  }
+  return out;
+}
+
+void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags) {
+  if (!opts_.content_root.empty()) ensure_content(opts_.content_root, diags);
+  for (auto& p : paths) {
+    std::error_code ec;
+    if (!fs::exists(p, ec)) {
+      diags.error({p}, "no such file or directory", "missing-path");
+      continue;
+    }
+    if (opts_.content_root.empty()) ensure_content(content::find_content_root(p), diags);
+    else ensure_content({}, diags);
+    for (auto& f : rule_files(p)) load_file(f, diags);
+  }
+  if (logsources_) sigma::link_correlations(rules_, atoms_, diags);
+}
+
+void RuleSet::load_file(const std::string& path, DiagnosticSink& diags) {
+  std::string text;
+  if (!read_file(path, text)) {
+    diags.error({path}, "cannot read rule file", "unreadable-rule");
+    return;
+  }
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::Exception& e) {
+    ir::CompiledRule r;
+    r.info.file = path;
+    r.info.name = fs::path(path).stem().string();
+    r.location = {path, static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)};
+    r.reasons.push_back("YAML: " + e.msg);
+    diags.error(r.location, "invalid YAML: " + e.msg, "bad-rule-yaml");
+    rules_.push_back(std::move(r));
+    return;
+  }
+  bool any = false;
+  bool sigma_file = false;
+  for (auto& doc : docs) {
+    if (content::looks_like_escu(doc)) {
+      any = true;
+      auto d = content::load_escu(path, text, doc);
+      if (!d) {
+        ir::CompiledRule r;
+        r.info.file = path;
+        r.location = d.error().location;
+        r.reasons.push_back(d.error().message);
+        diags.error(r.location, d.error().message, "bad-escu-rule");
+        rules_.push_back(std::move(r));
+        continue;
+      }
+      auto tests = d->tests;
+      rules_.push_back(compile_escu(std::move(d.value()), diags));
+      if (!tests.empty()) escu_tests_[rules_.size() - 1] = std::move(tests);
+    } else if (sigma::looks_like_sigma(doc)) {
+      sigma_file = true;
+    }
+  }
+  if (sigma_file) {
+    any = true;
+    if (!logsources_tried_) {
+      logsources_tried_ = true;
+      auto ls = sigma::Logsources::load(opts_.data_dir);
+      if (ls) logsources_ = std::make_unique<sigma::Logsources>(std::move(ls.value()));
+      else diags.error(ls.error().location, "Sigma logsource table: " + ls.error().message, "sigma-logsources");
+    }
+    if (logsources_) {
+      auto rs = sigma::load_file(path, text, atoms_, *logsources_, next_rule_index_, diags);
+      for (auto& r : rs) rules_.push_back(std::move(r));
+    }
+  }
+  if (!any) ++files_ignored_;
+}
+
+ir::CompiledRule RuleSet::compile_escu(content::EscuDetection d, DiagnosticSink& diags) {
+  ir::CompiledRule r;
+  r.info = std::move(d.info);
+  r.location = {r.info.file, d.search_line, 0};
+  spl::CompileEnv env{&macros_, &lookups_, &atoms_, opts_.allow_writes};
+  auto cs = spl::compile_search(d.search, env);
+  r.parsed = cs.parsed;
+  r.executable = cs.parsed && cs.executable;
+  r.reasons = cs.reasons;
+  r.plan = std::move(cs.plan);
+  uint32_t index = next_rule_index_++;
+  std::vector<ir::AtomId> ids;
+  for (auto& s : r.plan.streams) s.filter.collect_atoms(ids);
+  for (auto id : ids) atoms_.add_reference(id, ir::Language::escu, index);
+  if (!cs.parsed) {
+    Diagnostic diag;
+    diag.severity = Severity::error;
+    diag.location = r.location;
+    diag.reason = "spl-parse";
+    diag.message = fmt_reason(r.info.name, cs.reasons);
+    if (cs.error_offset != UINT32_MAX) {
+      auto [line, col] = spl::line_col(cs.expanded, cs.error_offset);
+      diag.message += " (expanded search line " + std::to_string(line) + ", column " + std::to_string(col) + ")";
+      auto lines = split(cs.expanded, '\n');
+      if (line >= 1 && line <= lines.size()) {
+        diag.source_line = std::string(lines[line - 1]);
+        diag.location.column = col;
+      }
+    }
+    diags.report(std::move(diag));
+  }
+  return r;
+}
+
+ir::CompiledRule RuleSet::compile_query(const std::string& spl, DiagnosticSink& diags) {
+  ensure_content(opts_.content_root, diags);
+  ir::CompiledRule r;
+  r.info.name = "search";
+  r.info.type = "search";
+  r.info.query = spl;
+  spl::CompileEnv env{&macros_, &lookups_, &atoms_, opts_.allow_writes};
+  auto cs = spl::compile_search(spl, env);
+  r.parsed = cs.parsed;
+  r.executable = cs.parsed && cs.executable;
+  r.reasons = cs.reasons;
+  r.plan = std::move(cs.plan);
+  if (!cs.parsed) {
+    Diagnostic diag;
+    diag.location = {"<query>", 1, 0};
+    diag.reason = "spl-parse";
+    diag.message = cs.reasons.empty() ? "cannot parse query" : cs.reasons.front();
+    if (cs.error_offset != UINT32_MAX) {
+      auto [line, col] = spl::line_col(cs.expanded, cs.error_offset);
+      diag.location.line = line;
+      diag.location.column = col;
+      auto lines = split(cs.expanded, '\n');
+      if (line >= 1 && line <= lines.size()) diag.source_line = std::string(lines[line - 1]);
+    }
+    diags.report(std::move(diag));
+  } else if (!r.executable) {
+    for (auto& why : r.reasons) diags.error({"<query>"}, why, "not-executable");
+  }
+  return r;
+}
+
+}  // namespace vigil

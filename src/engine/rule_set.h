@@ -1,0 +1,73 @@
+// Loading a rule corpus: walks files and directories, recognises ESCU and
+// Sigma documents by content, compiles each into an ir::CompiledRule over one
+// shared AtomTable. Rejected rules are kept (with reasons and location) so
+// that lint and the run summary can account for every rule file.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "content/attack.h"
+#include "content/escu.h"
+#include "content/lookups.h"
+#include "content/macros.h"
+#include "core/diagnostic.h"
+#include "ir/atom_table.h"
+#include "ir/rule.h"
+
+namespace vigil::sigma {
+class Logsources;
+}
+
+namespace vigil {
+
+struct RuleSetOptions {
+  std::string content_root;   ///< --content; empty = discover from each rule path
+  std::string data_dir;       ///< vigil's data/ (built-in macros, normalization, sigma logsources)
+  bool allow_writes = false;
+};
+
+class RuleSet {
+ public:
+  explicit RuleSet(RuleSetOptions opts);
+  ~RuleSet();
+  RuleSet(RuleSet&&) noexcept;
+
+  /// Load every rule file under the paths. Problems are reported to diags.
+  void load(const std::vector<std::string>& paths, DiagnosticSink& diags);
+
+  std::vector<ir::CompiledRule>& rules() { return rules_; }
+  const std::vector<ir::CompiledRule>& rules() const { return rules_; }
+  ir::AtomTable& atoms() { return atoms_; }
+  const ir::AtomTable& atoms() const { return atoms_; }
+  /// ESCU detections' test definitions, by rule index.
+  const std::map<size_t, std::vector<content::EscuTest>>& escu_tests() const { return escu_tests_; }
+  /// Files that held no rule at all (not YAML, or neither ESCU nor Sigma).
+  size_t files_ignored() const { return files_ignored_; }
+  size_t loaded() const;     ///< parsed and executable
+  size_t rejected() const;   ///< not parsed or not executable
+
+  /// Compile an ad-hoc SPL query (vigil search) with the same content.
+  ir::CompiledRule compile_query(const std::string& spl, DiagnosticSink& diags);
+
+ private:
+  void ensure_content(const std::string& root, DiagnosticSink& diags);
+  void load_file(const std::string& path, DiagnosticSink& diags);
+  ir::CompiledRule compile_escu(content::EscuDetection d, DiagnosticSink& diags);
+
+  RuleSetOptions opts_;
+  ir::AtomTable atoms_;
+  std::vector<ir::CompiledRule> rules_;
+  std::map<size_t, std::vector<content::EscuTest>> escu_tests_;
+  content::MacroTable macros_;
+  content::LookupRegistry lookups_;
+  std::string loaded_root_;
+  bool builtins_loaded_ = false;
+  std::unique_ptr<sigma::Logsources> logsources_;
+  bool logsources_tried_ = false;
+  uint32_t next_rule_index_ = 0;
+  size_t files_ignored_ = 0;
+};
+
+}  // namespace vigil

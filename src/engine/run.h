@@ -1,0 +1,38 @@
+// One run of rules over inputs: the shared path of `vigil hunt`, `vigil
+// search` and `vigil test`, and of the end-to-end tests.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/rule_set.h"
+#include "ingest/reader.h"
+
+namespace vigil {
+
+struct RunOptions {
+  EngineOptions engine;
+  ReadOptions read;
+};
+
+struct RunResult {
+  std::vector<Finding> findings;
+  ReadStats read;
+  uint64_t evaluated = 0;
+  std::unique_ptr<Engine> engine;  ///< kept for per-rule statistics and matched events
+};
+
+/// Runs `rules` (only the executable ones are evaluated) over every input path.
+RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir::AtomTable& atoms,
+                    const Normalizer& normalizer, const std::vector<std::string>& inputs, const RunOptions& opts,
+                    DiagnosticSink& diags);
+
+/// The executable rules of a set.
+std::vector<const ir::CompiledRule*> executable_rules(const RuleSet& rs);
+
+/// vigil's data directory: $VIGIL_DATA if set, else the build-time default.
+std::string default_data_dir();
+
+}  // namespace vigil

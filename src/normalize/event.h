@@ -1,0 +1,78 @@
+// Event: one Record seen through vigil's normalized views.
+//
+// - the raw view: Splunk's field names for the event whatever the transport
+//   (`_time`, `host`, `source`, `sourcetype`, `EventCode`, `Computer`, the
+//   System fields, and every EventData/UserData field under its own name);
+// - zero or more CIM dataset views (e.g. Endpoint.Processes), whose fields
+//   carry the dataset prefix as tstats names them (`Processes.process_name`).
+//
+// Lookup is by interned field Symbol through a dense slot table, so the
+// matcher never hashes strings per event. An Event is reused across records
+// by one thread: reset() keeps capacity, so steady state allocates nothing.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/intern.h"
+#include "ingest/record.h"
+
+namespace vigil {
+
+using DatasetId = uint16_t;
+
+class Event {
+ public:
+  struct Field {
+    Symbol name;
+    std::string_view value;
+    uint16_t view;  ///< 0 = raw view, k = dataset id + 1
+  };
+
+  const Record& record() const { return *record_; }
+  double time() const { return time_; }
+  bool has_time() const { return has_time_; }
+
+  /// First value of a field (any view); false when absent.
+  bool get(Symbol name, std::string_view& out) const {
+    if (name < stamp_.size() && stamp_[name] == epoch_) {
+      out = fields_[slot_[name]].value;
+      return true;
+    }
+    return false;
+  }
+  bool has(Symbol name) const { return name < stamp_.size() && stamp_[name] == epoch_; }
+  const std::vector<Field>& fields() const { return fields_; }
+  /// True when some field name occurs more than once (a multivalue field).
+  bool has_repeats() const { return has_repeats_; }
+  bool in_dataset(DatasetId d) const {
+    for (auto x : datasets_)
+      if (x == d) return true;
+    return false;
+  }
+  const std::vector<DatasetId>& datasets() const { return datasets_; }
+
+  // ---- used by the Normalizer
+  void reset(const Record* r);
+  void add(Symbol name, std::string_view value, uint16_t view);
+  /// Stores a derived string for the life of this record and returns a view of it.
+  std::string_view store(std::string_view s);
+  void set_time(double t) { time_ = t; has_time_ = true; }
+  void add_dataset(DatasetId d) { datasets_.push_back(d); }
+
+ private:
+  const Record* record_ = nullptr;
+  double time_ = 0;
+  bool has_time_ = false;
+  bool has_repeats_ = false;
+  uint32_t epoch_ = 0;
+  std::vector<Field> fields_;
+  std::vector<uint32_t> slot_, stamp_;
+  std::deque<std::string> scratch_;  // reused buffers for derived values (deque: stable addresses)
+  size_t scratch_used_ = 0;
+  std::vector<DatasetId> datasets_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,114 @@
+#include "spl/compile.h"
+
+#include <fmt/format.h>
+
+#include "spl/lower.h"
+#include "spl/macro_expand.h"
+#include "spl/operators.h"
+#include "spl/parser.h"
+
+namespace vigil::spl {
+
+namespace {
+
+struct Compiler {
+  const CompileEnv& env;
+  CompiledSearch& out;
+  int depth = 0;
+
+  void fail(std::string why) {
+    out.executable = false;
+    out.reasons.push_back(std::move(why));
+  }
+
+  // Builds stream `index` of out.plan from `p`. Returns false when a stage cannot run.
+  void build_stream(const Pipeline& p, size_t index) {
+    if (++depth > 8) {
+      fail("subsearches nested too deeply");
+      return;
+    }
+    ir::Stream stream;
+    size_t first_op = 0;
+    if (p.commands.empty()) {
+      fail("empty pipeline");
+    } else {
+      const Command& head = p.commands[0];
+      if (auto* ts = std::get_if<TstatsCmd>(&head.body)) {
+        stream.source.kind = ir::Source::Kind::datamodel;
+        stream.source.datamodel = ts->datamodel;
+        stream.source.dataset = ts->dataset.empty() ? ts->datamodel : ts->dataset;
+        if (!ts->nodename.empty()) {
+          auto dot = ts->nodename.rfind('.');
+          stream.source.dataset = dot == std::string::npos ? ts->nodename : ts->nodename.substr(dot + 1);
+        }
+        if (ts->where) stream.filter = lower_search(*ts->where, *env.atoms);
+        if (ts->from_form) {
+          first_op = 1;  // `| from datamodel …` yields the dataset's rows as they are
+        } else {
+          auto r = make_tstats_operator(*ts);
+          if (r.op) stream.operators.push_back(std::move(r.op));
+          else fail(fmt::format("tstats: {}", r.error));
+          first_op = 1;
+        }
+      } else if (auto* s = std::get_if<SearchCmd>(&head.body); s && !p.leading_pipe) {
+        stream.source.kind = ir::Source::Kind::raw;
+        if (s->expr) stream.filter = lower_search(*s->expr, *env.atoms);
+        first_op = 1;
+      } else {
+        // A generating command (inputlookup, makeresults, rest, mstats …): no events feed it.
+        stream.source.kind = ir::Source::Kind::none;
+        first_op = 0;
+      }
+    }
+    // Reserve the slot first: subsearches compiled below append after it.
+    if (out.plan.streams.size() <= index) out.plan.streams.resize(index + 1);
+    OperatorEnv oenv;
+    oenv.atoms = env.atoms;
+    oenv.lookups = env.lookups;
+    oenv.allow_writes = env.allow_writes;
+    oenv.add_subsearch = [this](const Pipeline& sub, std::string* error) -> std::optional<size_t> {
+      size_t k = out.plan.streams.size();
+      out.plan.streams.resize(k + 1);
+      size_t before = out.reasons.size();
+      build_stream(sub, k);
+      if (out.reasons.size() != before && error) *error = out.reasons.back();
+      return k;
+    };
+    for (size_t i = first_op; i < p.commands.size(); ++i) {
+      const Command& c = p.commands[i];
+      auto r = make_operator(c, oenv);
+      if (r.op) stream.operators.push_back(std::move(r.op));
+      else fail(fmt::format("{}: {}", c.name, r.error.empty() ? "not supported" : r.error));
+    }
+    out.plan.streams[index] = std::move(stream);
+    --depth;
+  }
+};
+
+}  // namespace
+
+CompiledSearch compile_search(std::string_view spl, const CompileEnv& env) {
+  CompiledSearch out;
+  MacroExpansion ex = expand_macros(spl, *env.macros);
+  out.expanded = ex.text;
+  out.macros_used = ex.used;
+  if (ex.error) {
+    out.reasons.push_back("macro expansion: " + ex.error->message);
+    return out;
+  }
+  for (auto& m : ex.missing) out.reasons.push_back("undefined macro `" + m + "`");
+  ParseResult pr = parse_pipeline(out.expanded);
+  if (pr.error) {
+    out.error_offset = pr.error->span.begin;
+    out.reasons.push_back(pr.error->message);
+    return out;
+  }
+  out.parsed = true;
+  out.executable = ex.missing.empty();
+  out.ast = std::move(pr.pipeline);
+  Compiler c{env, out};
+  c.build_stream(*out.ast, 0);
+  return out;
+}
+
+}  // namespace vigil::spl

@@ -1,0 +1,40 @@
+// Compiles one SPL search (as written in a rule or on the command line) into
+// an ir::Plan: macros expanded, pipeline parsed, the leading search / tstats
+// filter lowered to atoms (the streaming per-event filter), every later
+// command turned into an operator. Subsearches (join/append) become further
+// streams of the same plan.
+#pragma once
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "content/lookups.h"
+#include "content/macros.h"
+#include "ir/atom_table.h"
+#include "ir/plan.h"
+#include "spl/ast.h"
+
+namespace vigil::spl {
+
+struct CompileEnv {
+  const content::MacroTable* macros = nullptr;
+  const content::LookupRegistry* lookups = nullptr;
+  ir::AtomTable* atoms = nullptr;
+  bool allow_writes = false;
+};
+
+struct CompiledSearch {
+  ir::Plan plan;
+  bool parsed = false;
+  bool executable = false;
+  std::vector<std::string> reasons;      ///< why not parsed / not executable
+  std::string expanded;                  ///< macro-expanded text
+  std::vector<std::string> macros_used;
+  std::unique_ptr<Pipeline> ast;         ///< null when not parsed
+  uint32_t error_offset = UINT32_MAX;    ///< byte offset of a parse error in `expanded`
+};
+
+CompiledSearch compile_search(std::string_view spl, const CompileEnv& env);
+
+}  // namespace vigil::spl
