@@ -80,7 +80,7 @@ std::function<int()> register_hunt(CLI::App& app) {
       "  vigil hunt --rules sigma/rules --rules escu/ --fail-on-findings evidence.zip\n"
       "Logs may be .evtx, XmlWinEventLog text, JSON lines (NXLog, OTRF, evtx-JSON, Winlogbeat,\n"
       "CrowdStrike), or .gz/.zip/.tar.gz of those; directories are read recursively.");
-  sub->add_option("-r,--rules", a->rules, "rule files or directories (ESCU and Sigma, mixed)")->required();
+  sub->add_option("-r,--rules", a->rules, "rule files or directories (ESCU and Sigma, mixed)")->required()->allow_extra_args(false);
   sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)")->required();
   add_common(*sub, a->common, true);
   return [a, sub]() { return sub->parsed() ? run_hunt(*a) : -1; };

@@ -10,5 +10,7 @@ std::function<int()> register_search(CLI::App& app);
 std::function<int()> register_lint(CLI::App& app);
 std::function<int()> register_dump(CLI::App& app);
 std::function<int()> register_test(CLI::App& app);
+std::function<int()> register_explain(CLI::App& app);
+std::function<int()> register_catalog(CLI::App& app);
 
 }  // namespace vigil::cli

@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
       "Exit codes: 0 ran; 1 input or rule rejected (--strict); 2 usage; 3 nothing could run; 10 findings (--fail-on-findings).");
   std::vector<std::function<int()>> verbs = {
       vigil::cli::register_hunt(app), vigil::cli::register_search(app), vigil::cli::register_lint(app),
-      vigil::cli::register_dump(app), vigil::cli::register_test(app)};
+      vigil::cli::register_dump(app), vigil::cli::register_test(app), vigil::cli::register_explain(app),
+      vigil::cli::register_catalog(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -24,7 +24,6 @@ static std::string fmt_reason(const std::string& name, const std::vector<std::st
 
 RuleSet::RuleSet(RuleSetOptions opts) : opts_(std::move(opts)) {}
 RuleSet::~RuleSet() = default;
-RuleSet::RuleSet(RuleSet&&) noexcept = default;
 
 size_t RuleSet::loaded() const {
   return std::count_if(rules_.begin(), rules_.end(), [](auto& r) { return r.parsed && r.executable; });
@@ -140,7 +139,14 @@ void RuleSet::load_file(const std::string& path, DiagnosticSink& diags) {
     }
     if (logsources_) {
       auto rs = sigma::load_file(path, text, atoms_, *logsources_, next_rule_index_, diags);
-      for (auto& r : rs) rules_.push_back(std::move(r));
+      for (auto& r : rs) {
+        // Sigma has no risk objects: findings name the host and, where the event has one, the user.
+        if (r.info.entities.empty())
+          r.info.entities = {{"Computer", "system", r.info.risk_score, "victim"},
+                             {"User", "user", r.info.risk_score, "victim"},
+                             {"SubjectUserName", "user", r.info.risk_score, "victim"}};
+        rules_.push_back(std::move(r));
+      }
     }
   }
   if (!any) ++files_ignored_;
@@ -156,9 +162,14 @@ ir::CompiledRule RuleSet::compile_escu(content::EscuDetection d, DiagnosticSink&
   r.executable = cs.parsed && cs.executable;
   r.reasons = cs.reasons;
   r.plan = std::move(cs.plan);
+  r.stages = std::move(cs.stages);
+  r.macros_used = cs.macros_used;
   uint32_t index = next_rule_index_++;
+  // Every atom the rule tests, in its streaming filters or in later filtering stages, is one of its indicators.
   std::vector<ir::AtomId> ids;
   for (auto& s : r.plan.streams) s.filter.collect_atoms(ids);
+  for (auto& st : r.stages)
+    if (st.has_predicate) st.predicate.collect_atoms(ids);
   for (auto id : ids) atoms_.add_reference(id, ir::Language::escu, index);
   if (!cs.parsed) {
     Diagnostic diag;

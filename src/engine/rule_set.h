@@ -32,7 +32,6 @@ class RuleSet {
  public:
   explicit RuleSet(RuleSetOptions opts);
   ~RuleSet();
-  RuleSet(RuleSet&&) noexcept;
 
   /// Load every rule file under the paths. Problems are reported to diags.
   void load(const std::vector<std::string>& paths, DiagnosticSink& diags);

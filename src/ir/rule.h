@@ -33,9 +33,20 @@ struct RuleInfo {
   std::string body;    ///< the whole rule file text
 };
 
+/// One pipeline stage as explain shows it: the command, its text with macros
+/// expanded, and (for filtering stages) the predicate it lowers to.
+struct StageInfo {
+  std::string command;            ///< tstats, search, where, eval, stats, … (Sigma: selection names, condition)
+  std::string text;               ///< the stage's source text, macros expanded
+  bool has_predicate = false;
+  Predicate predicate;            ///< atoms interned in the rule set's AtomTable
+};
+
 struct CompiledRule {
   RuleInfo info;
   Plan plan;
+  std::vector<StageInfo> stages;  ///< for explain/catalog
+  std::vector<std::string> macros_used;
   bool parsed = false;       ///< front end accepted the rule text
   bool executable = false;   ///< every stage has an implementation and every resource exists
   std::vector<std::string> reasons;  ///< why not parsed / not executable

@@ -49,6 +49,8 @@ struct Loader {
       if (fn == "basename") p.fn = Normalizer::Part::Fn::basename;
       else if (fn == "lower") p.fn = Normalizer::Part::Fn::lower;
       else if (fn == "upper") p.fn = Normalizer::Part::Fn::upper;
+      else if (fn == "regdata") p.fn = Normalizer::Part::Fn::regdata;
+      else if (fn == "first_component") p.fn = Normalizer::Part::Fn::first_component;
       else if (fn.rfind("map=", 0) == 0) {
         p.fn = Normalizer::Part::Fn::map;
         auto it = std::find(map_names.begin(), map_names.end(), fn.substr(4));
@@ -121,6 +123,7 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
           id = static_cast<int>(n.datasets_.size() - 1);
         }
         DatasetInfo& info = n.datasets_[id];
+        for (auto a : ds["aliases"]) info.aliases.push_back(a.as<std::string>());
         for (auto src : ds["sources"]) {
           SourceMapping m;
           m.dataset = static_cast<DatasetId>(id);
@@ -138,7 +141,7 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
             std::string f = kv.first.as<std::string>();
             if (std::find(info.fields.begin(), info.fields.end(), f) == info.fields.end()) info.fields.push_back(f);
             Spec s;
-            if (!L.parse_spec(prefix + "." + f, kv.second.as<std::string>(), s))
+            if (!L.parse_spec(prefix.empty() ? f : prefix + "." + f, kv.second.as<std::string>(), s))
               return Error{L.error, {path.string(), static_cast<uint32_t>(kv.second.Mark().line + 1)}};
             m.fields.push_back(std::move(s));
           }
@@ -156,6 +159,9 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
 int Normalizer::dataset_id(std::string_view name) const {
   for (size_t i = 0; i < datasets_.size(); ++i)
     if (datasets_[i].name == name) return static_cast<int>(i);
+  for (size_t i = 0; i < datasets_.size(); ++i)
+    for (auto& a : datasets_[i].aliases)
+      if (a == name) return static_cast<int>(i);
   return -1;
 }
 
@@ -193,6 +199,14 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
       case Part::Fn::basename: out += path_basename(v); break;
       case Part::Fn::lower: out += to_lower(v); break;
       case Part::Fn::upper: out += to_upper(v); break;
+      case Part::Fn::regdata: {
+        // Sysmon renders registry numbers as `DWORD (0x00000001)`; the TA keeps the hex.
+        size_t open = v.find(" (0x");
+        if (open != std::string_view::npos && v.back() == ')') out += v.substr(open + 2, v.size() - open - 3);
+        else out += v;
+        break;
+      }
+      case Part::Fn::first_component: out += v.substr(0, v.find_first_of("\\/")); break;
       case Part::Fn::map: {
         bool found = false;
         for (auto& [from, to] : value_maps_[p.map])
@@ -241,7 +255,9 @@ void Normalizer::normalize(const Record& r, Event& e) const {
     }
     if (!ok || e.in_dataset(m.dataset)) continue;
     e.add_dataset(m.dataset);
-    for (auto& s : m.fields) apply(s, e, static_cast<uint16_t>(m.dataset + 1));
+    // A dataset without prefix extends the raw view (view 0).
+    uint16_t view = datasets_[m.dataset].prefix.empty() ? 0 : static_cast<uint16_t>(m.dataset + 1);
+    for (auto& s : m.fields) apply(s, e, view);
   }
 }
 

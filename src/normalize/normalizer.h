@@ -17,7 +17,9 @@
 //
 // A field spec is a template: literal text plus `{A|B:fn}` placeholders that
 // take the first present field among A, B (raw view names) and apply an
-// optional function (basename, lower, upper, or map=<value_map>). When no
+// optional function (basename, lower, upper, map=<value_map>, regdata: the
+// `0x…` inside Sysmon's `DWORD (0x…)`, first_component: `HKLM` of a path).
+// A dataset with an empty prefix adds raw-view fields (e.g. eventtype). When no
 // field of a placeholder is present the mapped field is absent, never empty.
 #pragma once
 #include <string>
@@ -34,6 +36,7 @@ struct DatasetInfo {
   std::string prefix;  ///< Processes
   std::vector<std::string> fields;          ///< unprefixed field names the dataset defines
   std::vector<std::string> source_labels;   ///< e.g. "Sysmon EventID 1"
+  std::vector<std::string> aliases;         ///< other names, e.g. the model root `Network_Traffic.Network_Traffic`
 };
 
 class Normalizer {
@@ -51,7 +54,7 @@ class Normalizer {
   struct Part {
     std::string literal;         ///< when fields is empty
     std::vector<Symbol> fields;  ///< first present wins
-    enum class Fn : uint8_t { none, basename, lower, upper, map } fn = Fn::none;
+    enum class Fn : uint8_t { none, basename, lower, upper, map, regdata, first_component } fn = Fn::none;
     int map = -1;
   };
   struct Spec {

@@ -46,6 +46,7 @@ struct Expr {
 };
 
 // ---------------------------------------------------------------- search
+struct Pipeline;
 struct SearchExpr;
 using SearchPtr = std::unique_ptr<SearchExpr>;
 
@@ -68,6 +69,8 @@ struct SearchExpr {
   bool case_sensitive = false;      ///< CASE(…)
   bool term = false;                ///< TERM(…)
   std::vector<SearchPtr> children;  ///< and_/or_/not_
+  /// keyword kind only: a `[ … ]` subsearch term (values empty); its results become a filter at run time.
+  std::unique_ptr<Pipeline> subsearch;
 };
 
 // ---------------------------------------------------------------- commands
@@ -88,6 +91,7 @@ struct Aggregate {
   ExprPtr eval;       ///< agg(eval(…)) form
   std::string alias;  ///< `as` name; empty when none (output name is then func(field))
   Span span;
+  std::string eval_text;  ///< agg(eval(…)) form: the expression source text, for output_name()
   std::string output_name() const;  ///< alias, or `func(field)` / `func` as Splunk names it
 };
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/strings.h"
 #include "spl/lower.h"
 #include "spl/macro_expand.h"
 #include "spl/operators.h"
@@ -108,6 +109,25 @@ CompiledSearch compile_search(std::string_view spl, const CompileEnv& env) {
   out.ast = std::move(pr.pipeline);
   Compiler c{env, out};
   c.build_stream(*out.ast, 0);
+  // Stages as explain shows them: one per top-level command, filters lowered to predicates.
+  for (auto& cmd : out.ast->commands) {
+    ir::StageInfo st;
+    st.command = cmd.name;
+    if (cmd.span.end <= out.expanded.size() && cmd.span.begin <= cmd.span.end)
+      st.text = std::string(trim(std::string_view(out.expanded).substr(cmd.span.begin, cmd.span.end - cmd.span.begin)));
+    if (auto* ts = std::get_if<TstatsCmd>(&cmd.body); ts && ts->where) {
+      st.predicate = lower_search(*ts->where, *env.atoms);
+      st.has_predicate = true;
+    } else if (auto* s = std::get_if<SearchCmd>(&cmd.body)) {
+      if (s->expr) st.predicate = lower_search(*s->expr, *env.atoms);
+      st.has_predicate = true;
+    } else if (auto* w = std::get_if<WhereCmd>(&cmd.body); w && w->expr) {
+      bool complete = false;
+      st.predicate = lower_where(*w->expr, *env.atoms, complete);
+      st.has_predicate = complete;
+    }
+    out.stages.push_back(std::move(st));
+  }
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include "content/macros.h"
 #include "ir/atom_table.h"
 #include "ir/plan.h"
+#include "ir/rule.h"
 #include "spl/ast.h"
 
 namespace vigil::spl {
@@ -33,6 +34,7 @@ struct CompiledSearch {
   std::vector<std::string> macros_used;
   std::unique_ptr<Pipeline> ast;         ///< null when not parsed
   uint32_t error_offset = UINT32_MAX;    ///< byte offset of a parse error in `expanded`
+  std::vector<ir::StageInfo> stages;     ///< top-level pipeline stages, for explain
 };
 
 CompiledSearch compile_search(std::string_view spl, const CompileEnv& env);

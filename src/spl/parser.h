@@ -25,6 +25,11 @@ struct ParseResult {
 /// Parse a whole pipeline (`search … | cmd … | cmd …`, or `| tstats …`).
 ParseResult parse_pipeline(std::string_view text);
 
+/// Parse a pipeline that runs on results rather than on events (a subsearch body,
+/// `appendpipe`, a `foreach` body after template substitution, a `map` string): a
+/// leading known command word (`eval …`, `stats …`) is that command, not search terms.
+ParseResult parse_subpipeline(std::string_view text);
+
 struct ExprResult {
   ExprPtr expr;
   std::optional<SplError> error;

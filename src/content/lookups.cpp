@@ -1,0 +1,286 @@
+#include "content/lookups.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/strings.h"
+
+namespace vigil::content {
+
+Result<std::vector<std::vector<std::string>>> parse_csv(std::string_view text) {
+  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 BOM
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string cell;
+  size_t i = 0;
+  bool any = false;  // the current row has content (so a trailing newline adds no empty row)
+  while (i < text.size()) {
+    char c = text[i];
+    if (c == '"' && cell.empty()) {
+      size_t start = i;
+      ++i;
+      bool closed = false;
+      while (i < text.size()) {
+        if (text[i] == '"') {
+          if (i + 1 < text.size() && text[i + 1] == '"') {
+            cell += '"';
+            i += 2;
+            continue;
+          }
+          ++i;
+          closed = true;
+          break;
+        }
+        cell += text[i++];
+      }
+      if (!closed)
+        return Error{"unterminated quoted CSV field starting at byte " + std::to_string(start), {"", 0, 0, start}};
+      any = true;
+      // Characters after the closing quote up to the separator are kept (lenient, like Splunk).
+      continue;
+    }
+    if (c == ',') {
+      row.push_back(std::move(cell));
+      cell.clear();
+      any = true;
+      ++i;
+      continue;
+    }
+    if (c == '\r' || c == '\n') {
+      if (any || !cell.empty()) {
+        row.push_back(std::move(cell));
+        rows.push_back(std::move(row));
+      }
+      row.clear();
+      cell.clear();
+      any = false;
+      i += (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ? 2 : 1;
+      continue;
+    }
+    cell += c;
+    any = true;
+    ++i;
+  }
+  if (any || !cell.empty()) {
+    row.push_back(std::move(cell));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+int LookupTable::column(std::string_view n) const {
+  for (size_t i = 0; i < columns.size(); ++i)
+    if (columns[i] == n) return static_cast<int>(i);
+  return -1;
+}
+
+void LookupTable::set_wildcard(std::string_view col) { wildcard_names_.emplace_back(col); }
+
+void LookupTable::prepare() {
+  wildcard_.assign(columns.size(), false);
+  for (auto& n : wildcard_names_) {
+    int c = column(n);
+    if (c >= 0) wildcard_[c] = true;
+  }
+  patterns_.assign(columns.size(), {});
+  for (size_t c = 0; c < columns.size(); ++c) {
+    if (!wildcard_[c]) continue;
+    patterns_[c].reserve(rows.size());
+    for (auto& r : rows) patterns_[c].emplace_back(r[c], WildcardPattern::Syntax::spl, !case_sensitive);
+  }
+  index_.clear();
+  index_.resize(columns.size());
+}
+
+bool LookupTable::cell_matches(size_t row, int col, std::string_view value) const {
+  const std::string& cell = rows[row][col];
+  if (wildcard_[col]) {
+    if (cell.empty()) return value.empty();
+    return patterns_[col][row].matches(value);
+  }
+  return case_sensitive ? cell == value : iequals(cell, value);
+}
+
+std::vector<size_t> LookupTable::match(const std::vector<Input>& inputs) const {
+  std::vector<size_t> out;
+  if (inputs.empty() || rows.empty()) return out;
+  for (auto& in : inputs)
+    if (in.column < 0 || static_cast<size_t>(in.column) >= columns.size() || in.values.empty()) return out;
+
+  // Candidate rows: from the hash index of the first exact-match input, else every row.
+  std::vector<size_t> candidates;
+  bool indexed = false;
+  for (auto& in : inputs) {
+    if (wildcard_[in.column]) continue;
+    std::lock_guard<std::mutex> lock(index_mu_);
+    auto& idx = index_[in.column];
+    if (!idx) {
+      idx = std::make_unique<std::unordered_multimap<std::string, size_t>>();
+      for (size_t r = 0; r < rows.size(); ++r)
+        idx->emplace(case_sensitive ? rows[r][in.column] : to_lower(rows[r][in.column]), r);
+    }
+    for (auto& v : in.values) {
+      auto [b, e] = idx->equal_range(case_sensitive ? v : to_lower(v));
+      for (auto it = b; it != e; ++it) candidates.push_back(it->second);
+    }
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    indexed = true;
+    break;
+  }
+  auto check = [&](size_t r) {
+    for (auto& in : inputs) {
+      bool any = false;
+      for (auto& v : in.values)
+        if (cell_matches(r, in.column, v)) {
+          any = true;
+          break;
+        }
+      if (!any) return false;
+    }
+    return true;
+  };
+  if (indexed) {
+    for (size_t r : candidates) {
+      if (out.size() >= max_matches) break;
+      if (check(r)) out.push_back(r);
+    }
+  } else {
+    for (size_t r = 0; r < rows.size() && out.size() < max_matches; ++r)
+      if (check(r)) out.push_back(r);
+  }
+  return out;
+}
+
+namespace {
+
+std::string scalar(const YAML::Node& n) {
+  if (!n || !n.IsScalar()) return {};
+  return n.as<std::string>();
+}
+
+// `WILDCARD(a),WILDCARD(b), CIDR(c)` -> the WILDCARD column names.
+std::vector<std::string> wildcard_columns(std::string_view spec) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while ((pos = ifind(spec, "WILDCARD(", pos)) != std::string_view::npos) {
+    pos += 9;
+    size_t close = spec.find(')', pos);
+    if (close == std::string_view::npos) break;
+    out.emplace_back(trim(spec.substr(pos, close - pos)));
+    pos = close + 1;
+  }
+  return out;
+}
+
+bool read_file(const std::filesystem::path& p, std::string& out) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+}  // namespace
+
+size_t LookupRegistry::load_dir(const std::string& dir, DiagnosticSink& diags) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    if (it->is_regular_file() && (it->path().extension() == ".yml" || it->path().extension() == ".yaml"))
+      files.push_back(it->path());
+  if (ec) diags.error({dir, 0, 0}, "cannot read lookup directory: " + ec.message(), "bad-lookup");
+  std::sort(files.begin(), files.end());
+  size_t loaded = 0;
+  for (auto& p : files) {
+    const std::string file = p.string();
+    YAML::Node y;
+    try {
+      y = YAML::LoadFile(file);
+    } catch (const YAML::Exception& e) {
+      diags.error({file, static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)}, e.msg,
+                  "bad-lookup");
+      continue;
+    }
+    if (!y.IsMap() || scalar(y["name"]).empty()) {
+      diags.error({file, 1, 0}, "lookup definition needs a 'name'", "bad-lookup");
+      continue;
+    }
+    auto t = std::make_unique<LookupTable>();
+    t->name = scalar(y["name"]);
+    t->path = file;
+    if (auto v = scalar(y["case_sensitive_match"]); !v.empty()) t->case_sensitive = !iequals(v, "false");
+    long long n;
+    if (auto v = scalar(y["max_matches"]); !v.empty() && parse_int(v, n) && n > 0) t->max_matches = static_cast<size_t>(n);
+    if (auto v = scalar(y["min_matches"]); !v.empty() && parse_int(v, n) && n >= 0) t->min_matches = static_cast<size_t>(n);
+    if (y["default_match"] && y["default_match"].IsScalar()) t->default_match = scalar(y["default_match"]);
+    for (auto& w : wildcard_columns(scalar(y["match_type"]))) t->set_wildcard(w);
+
+    if (y["collection"]) {
+      // KV store: no data ships with the content; the table starts empty with its declared columns.
+      t->kvstore = true;
+      const std::string fields_list = scalar(y["fields_list"]);  // named: split() returns views into it
+      for (auto f : split(fields_list, ','))
+        if (!trim(f).empty()) t->columns.emplace_back(trim(f));
+    } else if (auto fname = scalar(y["filename"]); !fname.empty()) {
+      t->filename = fname;
+      fs::path csv = p.parent_path() / fname;
+      std::string text;
+      if (!read_file(csv, text)) {
+        // .mlmodel files and tables shipped elsewhere: reported, not fatal.
+        diags.warning({file, 0, 0}, "lookup file not found: " + csv.string(), "missing-lookup-file");
+        continue;
+      }
+      if (csv.extension() != ".csv") {
+        diags.warning({file, 0, 0}, "lookup file is not CSV: " + fname, "unsupported-lookup");
+        continue;
+      }
+      auto rows = parse_csv(text);
+      if (!rows.ok()) {
+        SourceLocation loc = rows.error().location;
+        loc.file = csv.string();
+        diags.error(loc, rows.error().message, "bad-lookup");
+        continue;
+      }
+      auto& all = rows.value();
+      if (all.empty()) {
+        diags.warning({csv.string(), 1, 0}, "empty lookup file", "bad-lookup");
+        continue;
+      }
+      t->columns = std::move(all[0]);
+      for (auto& c : t->columns) c = std::string(trim(c));
+      for (size_t r = 1; r < all.size(); ++r) {
+        all[r].resize(t->columns.size());  // short rows pad with empty cells, long rows truncate
+        t->rows.push_back(std::move(all[r]));
+      }
+    } else {
+      diags.error({file, 1, 0}, "lookup definition needs 'filename' or 'collection'", "bad-lookup");
+      continue;
+    }
+    add(std::move(t));
+    ++loaded;
+  }
+  return loaded;
+}
+
+void LookupRegistry::add(std::unique_ptr<LookupTable> t) {
+  t->prepare();
+  size_t idx = tables_.size();
+  by_name_[t->name] = idx;
+  if (!t->filename.empty()) by_file_[t->filename] = idx;
+  tables_.push_back(std::move(t));
+}
+
+const LookupTable* LookupRegistry::find(std::string_view name) const {
+  if (auto it = by_name_.find(std::string(name)); it != by_name_.end()) return tables_[it->second].get();
+  if (auto it = by_file_.find(std::string(name)); it != by_file_.end()) return tables_[it->second].get();
+  return nullptr;
+}
+
+}  // namespace vigil::content

@@ -1,0 +1,86 @@
+// Lookup tables from security_content `lookups/*.yml` (+ their CSV files),
+// with Splunk's transforms.conf matching rules ("Add field matching rules to
+// your lookup configuration"; docs/spl.md §6):
+// - `match_type: WILDCARD(f), …`: the table's values in column f are `*` globs;
+// - `case_sensitive_match` (Splunk's default: true);
+// - `max_matches` (default 100), `min_matches` (default 0) and `default_match`:
+//   when fewer than min_matches rows match, the outputs take default_match;
+// - `collection` + `fields_list`: a KV-store collection, loaded as an empty table.
+// A table is found by its name or by its CSV file name (`x.csv`).
+#pragma once
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "core/result.h"
+#include "core/wildcard.h"
+
+namespace vigil::content {
+
+/// RFC 4180 CSV: quoted fields with `""` escapes and embedded newlines, CRLF or LF.
+/// Fails on an unterminated quote (with the byte offset).
+Result<std::vector<std::vector<std::string>>> parse_csv(std::string_view text);
+
+class LookupTable {
+ public:
+  std::string name;
+  std::string filename;  ///< CSV file name as the YAML gives it (empty for KV store)
+  std::string path;      ///< where it was loaded from
+  bool kvstore = false;
+  bool case_sensitive = true;
+  size_t max_matches = 100;
+  size_t min_matches = 0;
+  std::optional<std::string> default_match;
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;  ///< every row has columns.size() cells
+
+  /// Column index or -1.
+  int column(std::string_view name) const;
+  bool is_wildcard(int col) const { return col >= 0 && static_cast<size_t>(col) < wildcard_.size() && wildcard_[col]; }
+  /// Declare WILDCARD(col) (before prepare()).
+  void set_wildcard(std::string_view col);
+  /// Compile wildcard cells; call once after the rows are set.
+  void prepare();
+
+  /// One lookup input: a table column and the event's values for it (any may match).
+  struct Input {
+    int column;
+    std::vector<std::string> values;
+  };
+  /// Rows where every input matches, in file order, at most max_matches.
+  /// An empty cell in a WILDCARD column matches only an empty value.
+  std::vector<size_t> match(const std::vector<Input>& inputs) const;
+
+ private:
+  bool cell_matches(size_t row, int col, std::string_view value) const;
+  std::vector<bool> wildcard_;
+  std::vector<std::string> wildcard_names_;
+  std::vector<std::vector<WildcardPattern>> patterns_;  // [col][row] for wildcard columns
+  // Exact-match index per column, built on first use (tables are read-only after load).
+  mutable std::mutex index_mu_;
+  mutable std::vector<std::unique_ptr<std::unordered_multimap<std::string, size_t>>> index_;
+};
+
+class LookupRegistry {
+ public:
+  /// Load every `*.yml` lookup definition under `dir`; returns the number of tables loaded.
+  /// Bad files and missing CSVs are reported to `diags` and skipped.
+  size_t load_dir(const std::string& security_content_lookups_dir, DiagnosticSink& diags);
+  /// Add a table built in code (tests, engine extensions); prepare() is called here.
+  void add(std::unique_ptr<LookupTable> t);
+  /// By table name, or by CSV file name.
+  const LookupTable* find(std::string_view name) const;
+  size_t size() const { return tables_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<LookupTable>> tables_;
+  std::unordered_map<std::string, size_t> by_name_;
+  std::unordered_map<std::string, size_t> by_file_;
+};
+
+}  // namespace vigil::content

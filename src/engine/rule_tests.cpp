@@ -1,0 +1,130 @@
+#include "engine/rule_tests.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+namespace vigil {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::map<std::string, const ir::CompiledRule*> rules_by_id(const RuleSet& rules) {
+  std::map<std::string, const ir::CompiledRule*> m;
+  for (auto& r : rules.rules())
+    if (!r.info.id.empty()) m.emplace(r.info.id, &r);
+  return m;
+}
+
+size_t count_matches(const ir::CompiledRule* rule, const RuleSet& rules, const Normalizer& normalizer,
+                     const std::vector<std::string>& inputs, const RunOptions& opts, DiagnosticSink& diags) {
+  RunResult res = run_rules({rule}, rules.atoms(), normalizer, inputs, opts, diags);
+  return res.findings.size();
+}
+
+}  // namespace
+
+std::vector<RuleTestResult> run_sigma_regression(const std::string& dir, const RuleSet& rules,
+                                                 const Normalizer& normalizer, const RunOptions& opts,
+                                                 DiagnosticSink& diags) {
+  std::vector<RuleTestResult> out;
+  auto by_id = rules_by_id(rules);
+  std::vector<fs::path> infos;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
+    if (it->is_regular_file() && it->path().filename() == "info.yml") infos.push_back(it->path());
+  if (ec) diags.error({dir}, "cannot read regression directory: " + ec.message(), "regression");
+  std::sort(infos.begin(), infos.end());
+  for (auto& info : infos) {
+    YAML::Node y;
+    try {
+      y = YAML::LoadFile(info.string());
+    } catch (const YAML::Exception& e) {
+      diags.error({info.string(), static_cast<uint32_t>(e.mark.line + 1)}, e.msg, "regression");
+      out.push_back({info.parent_path().filename().string(), "", "", false, false, 0, "bad info.yml: " + e.msg});
+      continue;
+    }
+    std::string rule_id;
+    if (auto md = y["rule_metadata"]; md && md.IsSequence() && md.size() && md[0]["id"])
+      rule_id = md[0]["id"].as<std::string>();
+    for (auto t : y["regression_tests_info"]) {
+      RuleTestResult r;
+      r.name = info.parent_path().filename().string();
+      r.rule_id = rule_id;
+      std::string path = t["path"] ? t["path"].as<std::string>() : "";
+      fs::path evtx = info.parent_path() / fs::path(path).filename();
+      long expected = t["match_count"] ? t["match_count"].as<long>() : -1;
+      auto it = by_id.find(rule_id);
+      if (it == by_id.end()) {
+        r.detail = "rule " + rule_id + " is not loaded";
+      } else if (!it->second->parsed || !it->second->executable) {
+        r.rule_name = it->second->info.name;
+        r.detail = "rule not executable: " + (it->second->reasons.empty() ? std::string("?") : it->second->reasons[0]);
+      } else if (!fs::exists(evtx)) {
+        r.rule_name = it->second->info.name;
+        r.detail = "missing " + evtx.string();
+      } else {
+        r.rule_name = it->second->info.name;
+        r.matches = count_matches(it->second, rules, normalizer, {evtx.string()}, opts, diags);
+        r.passed = expected >= 0 ? r.matches == static_cast<size_t>(expected) : r.matches > 0;
+        if (!r.passed)
+          r.detail = expected >= 0 ? "matched " + std::to_string(r.matches) + " times, expected " + std::to_string(expected)
+                                   : "no match";
+      }
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+std::vector<RuleTestResult> run_escu_tests(const std::string& root, const RuleSet& rules, const Normalizer& normalizer,
+                                           const RunOptions& opts, DiagnosticSink& diags) {
+  std::vector<RuleTestResult> out;
+  const std::string marker = "attack_techniques/";
+  for (auto& [index, tests] : rules.escu_tests()) {
+    const ir::CompiledRule& rule = rules.rules()[index];
+    for (auto& t : tests) {
+      RuleTestResult r;
+      r.name = rule.info.name + ": " + t.name;
+      r.rule_id = rule.info.id;
+      r.rule_name = rule.info.name;
+      std::vector<std::string> inputs;
+      for (auto& d : t.attack_data) {
+        auto k = d.data.find(marker);
+        if (k == std::string::npos) continue;
+        fs::path rel = d.data.substr(k + marker.size());
+        fs::path exact = fs::path(root) / rel;
+        std::error_code ec;
+        if (fs::exists(exact, ec)) {
+          inputs.push_back(exact.string());
+        } else if (fs::is_directory(exact.parent_path(), ec)) {
+          for (auto& e : fs::directory_iterator(exact.parent_path(), ec)) {
+            auto ext = e.path().extension().string();
+            if (e.is_regular_file() && ext != ".yml" && ext != ".yaml" && ext != ".md")
+              inputs.push_back(e.path().string());
+          }
+        }
+      }
+      std::sort(inputs.begin(), inputs.end());
+      inputs.erase(std::unique(inputs.begin(), inputs.end()), inputs.end());
+      if (inputs.empty()) {
+        r.skipped = true;
+        r.detail = "no local attack data";
+      } else if (!rule.parsed || !rule.executable) {
+        r.detail = "rule not executable: " + (rule.reasons.empty() ? std::string("?") : rule.reasons[0]);
+      } else {
+        r.matches = count_matches(&rule, rules, normalizer, inputs, opts, diags);
+        r.passed = r.matches > 0;
+        if (!r.passed) r.detail = "no result";
+      }
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+}  // namespace vigil

@@ -1,0 +1,38 @@
+// Rules' own tests.
+// - Sigma regression data (SigmaHQ `regression_data/**/info.yml`): each case
+//   names a rule id and an .evtx beside it; the rule must match at least once
+//   and, where `match_count` is set, exactly that many times.
+// - ESCU `tests:` with attack_data: each attack_data URL is resolved to a
+//   local file under an attack-data root by its path after
+//   `datasets/attack_techniques/` (the same file name, else every log file in
+//   that folder, archives included); the test passes when the detection
+//   returns at least one result, as contentctl's test does.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/rule_set.h"
+#include "engine/run.h"
+#include "normalize/normalizer.h"
+
+namespace vigil {
+
+struct RuleTestResult {
+  std::string name;     ///< case name (folder or rule name)
+  std::string rule_id;
+  std::string rule_name;
+  bool passed = false;
+  bool skipped = false;  ///< no local data for the case
+  size_t matches = 0;
+  std::string detail;   ///< why it failed or was skipped
+};
+
+std::vector<RuleTestResult> run_sigma_regression(const std::string& regression_dir, const RuleSet& rules,
+                                                 const Normalizer& normalizer, const RunOptions& opts,
+                                                 DiagnosticSink& diags);
+
+std::vector<RuleTestResult> run_escu_tests(const std::string& attack_data_root, const RuleSet& rules,
+                                           const Normalizer& normalizer, const RunOptions& opts,
+                                           DiagnosticSink& diags);
+
+}  // namespace vigil

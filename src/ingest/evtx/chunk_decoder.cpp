@@ -1,0 +1,714 @@
+#include "ingest/evtx/chunk_decoder.h"
+
+#include <cstring>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "ingest/evtx/crc32.h"
+#include "ingest/evtx/values.h"
+
+namespace vigil::evtx {
+
+void ChunkResult::reset() {
+  values.reset();
+  names.reset();
+  sys.clear();
+  data.clear();
+  records.clear();
+  issues.clear();
+  records_found = 0;
+  record_bytes = 0;
+}
+
+namespace {
+
+inline uint16_t rd16(const unsigned char* p) { return uint16_t(p[0] | (p[1] << 8)); }
+inline uint32_t rd32(const unsigned char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t rd64(const unsigned char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// Limits that keep hostile input from recursing or looping without bound.
+constexpr int kMaxExecDepth = 24;      // template instances + nested BinXML values
+constexpr int kMaxElementDepth = 64;   // open elements in one record
+constexpr uint32_t kMaxValues = 4096;  // substitution values per template instance
+
+// What an element or attribute name means to field extraction, computed once
+// when the name is first read in a chunk.
+enum NameClass : uint8_t {
+  kOther,
+  kSystem,
+  kEventData,
+  kUserData,
+  kData,
+  kProvider,
+  kEventID,
+  kVersion,
+  kLevel,
+  kTask,
+  kOpcode,
+  kKeywords,
+  kTimeCreated,
+  kEventRecordID,
+  kCorrelation,
+  kExecution,
+  kChannel,
+  kComputer,
+  kSecurity,
+  kName,
+  kGuid,
+  kSystemTime,
+  kActivityID,
+  kProcessID,
+  kThreadID,
+  kUserID,
+  kNameClassCount
+};
+
+NameClass classify(std::string_view n) {
+  static const std::pair<std::string_view, NameClass> table[] = {
+      {"System", kSystem},       {"EventData", kEventData},
+      {"UserData", kUserData},   {"Data", kData},
+      {"Provider", kProvider},   {"EventID", kEventID},
+      {"Version", kVersion},     {"Level", kLevel},
+      {"Task", kTask},           {"Opcode", kOpcode},
+      {"Keywords", kKeywords},   {"TimeCreated", kTimeCreated},
+      {"EventRecordID", kEventRecordID}, {"Correlation", kCorrelation},
+      {"Execution", kExecution}, {"Channel", kChannel},
+      {"Computer", kComputer},   {"Security", kSecurity},
+      {"Name", kName},           {"Guid", kGuid},
+      {"SystemTime", kSystemTime}, {"ActivityID", kActivityID},
+      {"ProcessID", kProcessID}, {"ThreadID", kThreadID},
+      {"UserID", kUserID},
+  };
+  for (auto& [s, c] : table)
+    if (s == n) return c;
+  return kOther;
+}
+
+// System element whose text is a canonical field.
+std::string_view system_text_field(uint8_t elem) {
+  switch (elem) {
+    case kEventID: return sys::EventID;
+    case kVersion: return sys::Version;
+    case kLevel: return sys::Level;
+    case kTask: return sys::Task;
+    case kOpcode: return sys::Opcode;
+    case kKeywords: return sys::Keywords;
+    case kEventRecordID: return sys::EventRecordID;
+    case kChannel: return sys::Channel;
+    case kComputer: return sys::Computer;
+    default: return {};
+  }
+}
+
+// System (element, attribute) pair that is a canonical field.
+std::string_view system_attr_field(uint8_t elem, uint8_t attr) {
+  switch (elem) {
+    case kProvider:
+      if (attr == kName) return sys::Provider;
+      if (attr == kGuid) return sys::ProviderGuid;
+      return {};
+    case kTimeCreated: return attr == kSystemTime ? sys::TimeCreated : std::string_view();
+    case kCorrelation: return attr == kActivityID ? sys::ActivityID : std::string_view();
+    case kExecution:
+      if (attr == kProcessID) return sys::ProcessID;
+      if (attr == kThreadID) return sys::ThreadID;
+      return {};
+    case kSecurity: return attr == kUserID ? sys::UserID : std::string_view();
+    default: return {};
+  }
+}
+
+struct Name {
+  std::string_view text;
+  uint8_t cls = kOther;
+};
+
+enum class OpKind : uint8_t { open, attr, close_start, close_empty, end, text, subst, instance };
+
+struct Op {
+  OpKind kind;
+  uint8_t cls = kOther;  // name class (open/attr)
+  uint8_t vtype = 0;     // subst: declared type
+  uint16_t index = 0;    // subst: value index
+  uint32_t tmpl = 0;     // instance: template index
+  uint32_t pos = 0;      // instance: chunk offset of the value count
+  std::string_view text; // name (open/attr) or literal (text)
+};
+
+struct Value {
+  uint32_t off;
+  uint16_t size;
+  uint8_t type;
+};
+
+struct Template {
+  uint32_t begin = 0, end = 0;  // range in pool
+  bool ready = false;           // false while compiling (cycle guard)
+};
+
+// Turns the element/attribute/text stream of one record into Record fields.
+class Builder {
+ public:
+  void start(ChunkResult* out) {
+    out_ = out;
+    depth_ = 0;
+    attr_open_ = false;
+    failed_ = false;
+    elements_ = 0;
+  }
+  /// Elements seen; a record without any (e.g. a zeroed template) is not an event.
+  int elements() const { return elements_; }
+  bool failed() const { return failed_; }
+  bool balanced() const { return depth_ == 0 && !attr_open_; }
+
+  /// Where rendered text goes, or nullptr when nobody needs it.
+  Arena* text_target() {
+    if (attr_open_) return attr_want_ ? &out_->values : nullptr;
+    if (depth_ == 0) return nullptr;
+    Elem& e = stack_[depth_ - 1];
+    return (e.text_open && e.want_text) ? &out_->values : nullptr;
+  }
+
+  void open(std::string_view name, uint8_t cls) {
+    finish_attr();
+    if (depth_ >= kMaxElementDepth) {
+      failed_ = true;
+      return;
+    }
+    uint8_t section = kOther;
+    if (depth_ > 0) {
+      Elem& p = stack_[depth_ - 1];
+      p.has_child = true;
+      if (p.text_open && p.want_text) out_->values.abort();
+      p.text_open = false;
+      section = depth_ == 1 ? cls : p.section;
+    }
+    ++elements_;
+    Elem& e = stack_[depth_++];
+    e.name = name;
+    e.cls = cls;
+    e.section = section;
+    e.data_name = {};
+    e.has_child = false;
+    e.text_open = false;
+    int idx = depth_ - 1;
+    e.want_text = (idx == 2 && (section == kSystem || section == kEventData)) || (idx >= 2 && section == kUserData);
+  }
+
+  void attr(uint8_t cls) {
+    finish_attr();
+    if (depth_ == 0) return;
+    Elem& e = stack_[depth_ - 1];
+    attr_open_ = true;
+    attr_cls_ = cls;
+    attr_want_ = depth_ == 3 && ((e.section == kSystem && !system_attr_field(e.cls, cls).empty()) ||
+                                 (e.section == kEventData && e.cls == kData && cls == kName));
+    if (attr_want_) out_->values.begin();
+  }
+
+  void close_start() {
+    finish_attr();
+    if (depth_ == 0) return;
+    Elem& e = stack_[depth_ - 1];
+    e.text_open = true;
+    if (e.want_text) out_->values.begin();
+  }
+
+  void close_empty() {
+    finish_attr();
+    if (depth_ == 0) {
+      failed_ = true;
+      return;
+    }
+    element_end({});
+  }
+
+  void end() {
+    finish_attr();
+    if (depth_ == 0) {
+      failed_ = true;
+      return;
+    }
+    Elem& e = stack_[depth_ - 1];
+    std::string_view v;
+    if (e.text_open && e.want_text) v = out_->values.finish();
+    element_end(v);
+  }
+
+ private:
+  struct Elem {
+    std::string_view name, data_name;
+    uint8_t cls, section;
+    bool want_text, has_child, text_open;
+  };
+
+  void finish_attr() {
+    if (!attr_open_) return;
+    attr_open_ = false;
+    if (!attr_want_) return;
+    std::string_view v = out_->values.finish();
+    Elem& e = stack_[depth_ - 1];
+    if (e.section == kSystem) {
+      // Windows omits attributes whose optional substitution is empty.
+      if (!v.empty()) out_->sys.push_back({system_attr_field(e.cls, attr_cls_), v});
+    } else {
+      e.data_name = v;
+    }
+  }
+
+  void element_end(std::string_view v) {
+    Elem& e = stack_[depth_ - 1];
+    if (e.want_text && !e.has_child) {
+      if (e.section == kSystem) {
+        std::string_view f = system_text_field(e.cls);
+        if (!f.empty() && !v.empty()) out_->sys.push_back({f, v});
+      } else if (e.section == kEventData) {
+        // Unnamed <Data> elements keep the name "Data" (one field each, in order).
+        std::string_view n = e.cls == kData ? (e.data_name.empty() ? std::string_view("Data") : e.data_name) : e.name;
+        out_->data.push_back({n, v});
+      } else {
+        out_->data.push_back({e.name, v});
+      }
+    }
+    --depth_;
+  }
+
+  ChunkResult* out_ = nullptr;
+  Elem stack_[kMaxElementDepth];
+  int depth_ = 0;
+  int elements_ = 0;
+  bool attr_open_ = false, attr_want_ = false, failed_ = false;
+  uint8_t attr_cls_ = kOther;
+};
+
+// Word-wise OR (vectorized by the compiler): unused chunks are common, 64 KiB each.
+bool all_zero(const unsigned char* p, size_t n) {
+  uint64_t acc = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    acc |= w;
+  }
+  for (; i < n; ++i) acc |= p[i];
+  return acc == 0;
+}
+
+}  // namespace
+
+struct ChunkDecoder::Impl {
+  const unsigned char* c = nullptr;  // chunk base
+  size_t csize = 0;                  // readable bytes of the chunk
+  ChunkResult* out = nullptr;
+  std::unordered_map<uint32_t, Name> names;
+  std::unordered_map<uint32_t, uint32_t> tmpl_index;  // definition offset -> templates index
+  std::vector<Template> templates;
+  std::vector<Op> pool;                     // compiled template bodies
+  std::vector<Op> scratch[kMaxExecDepth + 1];  // record/nested-fragment ops per depth
+  std::vector<Value> vals[kMaxExecDepth + 1];
+  Builder b;
+  const char* error = nullptr;  // why the current record failed
+
+  bool fail(const char* why) {
+    if (!error) error = why;
+    return false;
+  }
+
+  // A name structure: u32 next, u16 hash, u16 chars, UTF-16 chars, u16 NUL.
+  // Inline (defined right here) when its offset equals the current position.
+  bool read_name(uint32_t name_off, uint32_t& pos, uint32_t end, Name& name) {
+    bool inline_def = name_off == pos;
+    auto it = names.find(name_off);
+    if (it != names.end()) {
+      name = it->second;
+    } else {
+      if (uint64_t(name_off) + 8 > csize) return fail("name offset out of chunk");
+      uint32_t chars = rd16(c + name_off + 6);
+      if (uint64_t(name_off) + 8 + 2ull * chars > csize) return fail("name runs past chunk end");
+      Arena& a = out->names;
+      a.begin();
+      append_utf16(a, c + name_off + 8, chars, true);
+      name.text = a.finish();
+      name.cls = classify(name.text);
+      names.emplace(name_off, name);
+    }
+    if (inline_def) {
+      if (uint64_t(pos) + 8 > end) return fail("inline name truncated");
+      uint64_t total = 8 + 2ull * rd16(c + pos + 6) + 2;
+      if (pos + total > end) return fail("inline name truncated");
+      pos += uint32_t(total);
+    }
+    return true;
+  }
+
+  bool utf16_literal(uint32_t& pos, uint32_t end, std::vector<Op>& ops) {
+    if (uint64_t(pos) + 2 > end) return fail("text truncated");
+    uint32_t chars = rd16(c + pos);
+    if (uint64_t(pos) + 2 + 2ull * chars > end) return fail("text truncated");
+    Arena& a = out->names;
+    a.begin();
+    append_utf16(a, c + pos + 2, chars, false);
+    ops.push_back({OpKind::text, kOther, 0, 0, 0, 0, a.finish()});
+    pos += 2 + 2 * chars;
+    return true;
+  }
+
+  // Template instance header at `pos` (just after the 0x0C token byte):
+  // u8 unknown, u32 template id, u32 definition offset, then (if defined inline)
+  // the definition, then the instance's values.
+  bool compile_instance(uint32_t& pos, uint32_t end, std::vector<Op>& ops, int depth) {
+    if (uint64_t(pos) + 9 > end) return fail("template instance truncated");
+    uint32_t def_off = rd32(c + pos + 5);
+    pos += 9;
+    uint32_t values_pos;
+    if (def_off == pos) {
+      if (uint64_t(pos) + 24 > end) return fail("template definition truncated");
+      uint64_t body_end = uint64_t(pos) + 24 + rd32(c + pos + 20);
+      if (body_end > end) return fail("template definition truncated");
+      values_pos = uint32_t(body_end);
+    } else {
+      values_pos = pos;
+    }
+    uint32_t t;
+    if (!get_template(def_off, depth, t)) return false;
+    // Values: u32 count, count x (u16 size, u8 type, u8 pad), then the data.
+    if (uint64_t(values_pos) + 4 > end) return fail("template values truncated");
+    uint32_t n = rd32(c + values_pos);
+    if (n > kMaxValues || uint64_t(values_pos) + 4 + 4ull * n > end) return fail("bad template value count");
+    uint64_t data = uint64_t(values_pos) + 4 + 4ull * n;
+    for (uint32_t i = 0; i < n; ++i) data += rd16(c + values_pos + 4 + 4 * i);
+    if (data > end) return fail("template values run past record");
+    ops.push_back({OpKind::instance, kOther, 0, 0, t, values_pos, {}});
+    pos = uint32_t(data);
+    return true;
+  }
+
+  bool get_template(uint32_t def_off, int depth, uint32_t& index) {
+    auto it = tmpl_index.find(def_off);
+    if (it != tmpl_index.end()) {
+      if (!templates[it->second].ready) return fail("recursive template");
+      index = it->second;
+      return true;
+    }
+    if (uint64_t(def_off) + 24 > csize) return fail("template offset out of chunk");
+    uint64_t body_end = uint64_t(def_off) + 24 + rd32(c + def_off + 20);
+    if (body_end > csize) return fail("template runs past chunk end");
+    index = uint32_t(templates.size());
+    templates.push_back({});
+    tmpl_index.emplace(def_off, index);
+    std::vector<Op> body;  // own vector: compiling may recurse into other templates
+    if (!compile(def_off + 24, uint32_t(body_end), body, depth + 1)) return false;
+    templates[index].begin = uint32_t(pool.size());
+    pool.insert(pool.end(), body.begin(), body.end());
+    templates[index].end = uint32_t(pool.size());
+    templates[index].ready = true;
+    return true;
+  }
+
+  // Compile the BinXML token stream in [pos, end) up to its EOF token.
+  bool compile(uint32_t pos, uint32_t end, std::vector<Op>& ops, int depth) {
+    if (depth > kMaxExecDepth) return fail("templates nested too deeply");
+    while (pos < end) {
+      uint8_t tok = c[pos];
+      bool more = tok & 0x40;
+      switch (tok & 0xBF) {
+        case 0x00:  // end of fragment
+          return true;
+        case 0x01: {  // open start element: u16 dependency id, u32 size, u32 name offset
+          if (uint64_t(pos) + 11 > end) return fail("element truncated");
+          uint32_t name_off = rd32(c + pos + 7);
+          pos += 11;
+          Name n;
+          if (!read_name(name_off, pos, end, n)) return false;
+          if (more) {  // attribute list size
+            if (uint64_t(pos) + 4 > end) return fail("element truncated");
+            pos += 4;
+          }
+          ops.push_back({OpKind::open, n.cls, 0, 0, 0, 0, n.text});
+          break;
+        }
+        case 0x02: ops.push_back({OpKind::close_start, kOther, 0, 0, 0, 0, {}}); ++pos; break;
+        case 0x03: ops.push_back({OpKind::close_empty, kOther, 0, 0, 0, 0, {}}); ++pos; break;
+        case 0x04: ops.push_back({OpKind::end, kOther, 0, 0, 0, 0, {}}); ++pos; break;
+        case 0x05: {  // value text: u8 type, then a length-prefixed string
+          if (uint64_t(pos) + 2 > end) return fail("value truncated");
+          uint8_t type = c[pos + 1];
+          pos += 2;
+          if (type == kString) {
+            if (!utf16_literal(pos, end, ops)) return false;
+          } else if (type == kAnsiString) {
+            if (uint64_t(pos) + 2 > end) return fail("value truncated");
+            uint32_t n = rd16(c + pos);
+            if (uint64_t(pos) + 2 + n > end) return fail("value truncated");
+            Arena& a = out->names;
+            a.begin();
+            append_value(a, kAnsiString, c + pos + 2, n);
+            ops.push_back({OpKind::text, kOther, 0, 0, 0, 0, a.finish()});
+            pos += 2 + n;
+          } else {
+            return fail("unsupported value text type");
+          }
+          break;
+        }
+        case 0x06: {  // attribute: u32 name offset
+          if (uint64_t(pos) + 5 > end) return fail("attribute truncated");
+          uint32_t name_off = rd32(c + pos + 1);
+          pos += 5;
+          Name n;
+          if (!read_name(name_off, pos, end, n)) return false;
+          ops.push_back({OpKind::attr, n.cls, 0, 0, 0, 0, n.text});
+          break;
+        }
+        case 0x07:  // CDATA section
+          ++pos;
+          if (!utf16_literal(pos, end, ops)) return false;
+          break;
+        case 0x08: {  // character reference
+          if (uint64_t(pos) + 3 > end) return fail("char ref truncated");
+          unsigned cp = rd16(c + pos + 1);
+          unsigned char u16[2] = {uint8_t(cp & 0xFF), uint8_t(cp >> 8)};
+          Arena& a = out->names;
+          a.begin();
+          append_utf16(a, u16, 1, false);
+          ops.push_back({OpKind::text, kOther, 0, 0, 0, 0, a.finish()});
+          pos += 3;
+          break;
+        }
+        case 0x09: {  // entity reference: u32 name offset
+          if (uint64_t(pos) + 5 > end) return fail("entity ref truncated");
+          uint32_t name_off = rd32(c + pos + 1);
+          pos += 5;
+          Name n;
+          if (!read_name(name_off, pos, end, n)) return false;
+          std::string_view t = n.text == "amp"    ? "&"
+                               : n.text == "lt"   ? "<"
+                               : n.text == "gt"   ? ">"
+                               : n.text == "quot" ? "\""
+                               : n.text == "apos" ? "'"
+                                                  : std::string_view();
+          if (t.empty()) {
+            Arena& a = out->names;
+            a.begin();
+            a.push('&');
+            a.append(n.text);
+            a.push(';');
+            t = a.finish();
+          }
+          ops.push_back({OpKind::text, kOther, 0, 0, 0, 0, t});
+          break;
+        }
+        case 0x0A: {  // processing instruction target: u32 name offset (not an event field)
+          if (uint64_t(pos) + 5 > end) return fail("PI truncated");
+          uint32_t name_off = rd32(c + pos + 1);
+          pos += 5;
+          Name n;
+          if (!read_name(name_off, pos, end, n)) return false;
+          break;
+        }
+        case 0x0B: {  // processing instruction data
+          if (uint64_t(pos) + 3 > end) return fail("PI truncated");
+          uint64_t len = 3 + 2ull * rd16(c + pos + 1);
+          if (pos + len > end) return fail("PI truncated");
+          pos += uint32_t(len);
+          break;
+        }
+        case 0x0C:  // template instance
+          ++pos;
+          if (!compile_instance(pos, end, ops, depth)) return false;
+          break;
+        case 0x0D:    // normal substitution
+        case 0x0E: {  // optional substitution
+          if (uint64_t(pos) + 4 > end) return fail("substitution truncated");
+          ops.push_back({OpKind::subst, kOther, c[pos + 3], rd16(c + pos + 1), 0, 0, {}});
+          pos += 4;
+          break;
+        }
+        case 0x0F:  // fragment header: major, minor, flags
+          if (uint64_t(pos) + 4 > end) return fail("fragment header truncated");
+          pos += 4;
+          break;
+        default:
+          return fail("unknown BinXML token");
+      }
+    }
+    return true;  // ran to the end of its bytes without EOF: tolerated
+  }
+
+  bool exec(const std::vector<Op>& ops, uint32_t begin, uint32_t end, int depth) {
+    if (depth > kMaxExecDepth) return fail("templates nested too deeply");
+    for (uint32_t i = begin; i < end; ++i) {
+      const Op& op = ops[i];
+      switch (op.kind) {
+        case OpKind::open: b.open(op.text, op.cls); break;
+        case OpKind::attr: b.attr(op.cls); break;
+        case OpKind::close_start: b.close_start(); break;
+        case OpKind::close_empty: b.close_empty(); break;
+        case OpKind::end: b.end(); break;
+        case OpKind::text:
+          if (Arena* a = b.text_target()) a->append(op.text);
+          break;
+        case OpKind::subst: {
+          const auto& vs = vals[depth];
+          if (op.index >= vs.size()) break;  // missing value renders as nothing
+          const Value& v = vs[op.index];
+          if (v.type == kBinXml) {
+            // Nested fragment: its elements join the same tree (e.g. a whole <EventData>).
+            auto& sub = scratch[depth + 1];
+            sub.clear();
+            vals[depth + 1].clear();  // a bare fragment has no values of its own
+            if (!compile(v.off, v.off + v.size, sub, depth + 1)) return false;
+            if (!exec(sub, 0, uint32_t(sub.size()), depth + 1)) return false;
+          } else if (Arena* a = b.text_target()) {
+            size_t mark = a->open_size();
+            if (!append_value(*a, v.type, c + v.off, v.size)) {
+              // Size does not fit the type: show the bytes rather than drop the record.
+              a->rewind(mark);
+              append_value(*a, kBinary, c + v.off, v.size);
+            }
+          }
+          break;
+        }
+        case OpKind::instance: {
+          if (depth + 1 > kMaxExecDepth) return fail("templates nested too deeply");
+          auto& vs = vals[depth + 1];
+          vs.clear();
+          uint32_t n = rd32(c + op.pos);  // bounds checked at compile time
+          uint32_t data = op.pos + 4 + 4 * n;
+          for (uint32_t k = 0; k < n; ++k) {
+            const unsigned char* d = c + op.pos + 4 + 4 * k;
+            uint16_t size = rd16(d);
+            vs.push_back({data, size, d[2]});
+            data += size;
+          }
+          const Template& t = templates[op.tmpl];
+          if (!exec(pool, t.begin, t.end, depth + 1)) return false;
+          break;
+        }
+      }
+      if (b.failed()) return fail("elements nested too deeply or unbalanced");
+    }
+    return true;
+  }
+
+  void issue(uint64_t off, Severity sev, bool skipped, std::string reason, std::string msg) {
+    out->issues.push_back({off, sev, skipped, std::move(reason), std::move(msg)});
+  }
+
+  // A record at `pos` whose signature, size and size copy are valid.
+  bool valid_record_at(uint32_t pos, uint32_t end) const {
+    if (uint64_t(pos) + 28 > end) return false;
+    if (rd32(c + pos) != 0x00002A2Au) return false;
+    uint32_t size = rd32(c + pos + 4);
+    if (size < 28 || uint64_t(pos) + size > end) return false;
+    return rd32(c + pos + size - 4) == size;
+  }
+
+  void decode_record(uint32_t pos, uint32_t size, uint64_t file_off) {
+    ChunkResult& r = *out;
+    uint32_t sys0 = uint32_t(r.sys.size()), data0 = uint32_t(r.data.size());
+    error = nullptr;
+    b.start(out);
+    auto& ops = scratch[0];
+    ops.clear();
+    vals[0].clear();
+    bool ok = compile(pos + 24, pos + size - 4, ops, 0) && exec(ops, 0, uint32_t(ops.size()), 0);
+    if (ok && !b.balanced()) ok = fail("unbalanced elements");
+    if (ok && b.elements() == 0) ok = fail("no XML elements");
+    if (!ok) {
+      r.sys.resize(sys0);
+      r.data.resize(data0);
+      issue(file_off + pos, Severity::error, true, "evtx-bad-record",
+            fmt::format("bad EVTX record {}: {}", rd64(c + pos + 8), error ? error : "malformed BinXML"));
+      return;
+    }
+    r.records.push_back({file_off + pos, rd64(c + pos + 8), sys0, uint32_t(r.sys.size()), data0, uint32_t(r.data.size())});
+  }
+
+  void decode(const unsigned char* chunk, size_t size, uint64_t file_off, ChunkResult& result) {
+    c = chunk;
+    csize = size < kChunkSize ? size : kChunkSize;
+    out = &result;
+    result.reset();
+    names.clear();
+    tmpl_index.clear();
+    templates.clear();
+    pool.clear();
+
+    if (csize < kChunkHeaderSize) {
+      issue(file_off, Severity::error, false, "evtx-truncated",
+            fmt::format("chunk truncated to {} bytes (header needs {})", csize, kChunkHeaderSize));
+      return;
+    }
+    if (std::memcmp(c, "ElfChnk\0", 8) != 0) {
+      if (!all_zero(c, csize))
+        issue(file_off, Severity::error, false, "evtx-bad-chunk", "chunk signature missing; chunk skipped");
+      return;
+    }
+    uint32_t crc = crc32(c, 120);
+    crc = crc32(c + 128, kChunkHeaderSize - 128, crc);
+    bool header_ok = crc == rd32(c + 124);
+    uint32_t free_off = rd32(c + 48);
+    uint32_t end;
+    if (!header_ok) {
+      issue(file_off, Severity::warning, false, "evtx-chunk-checksum",
+            "chunk header checksum mismatch; reading records up to the first invalid one");
+      end = uint32_t(csize);
+    } else {
+      if (free_off < kChunkHeaderSize || free_off > kChunkSize) {
+        issue(file_off, Severity::warning, false, "evtx-bad-chunk",
+              fmt::format("chunk free-space offset {} out of range; reading up to the first invalid record", free_off));
+        header_ok = false;
+        end = uint32_t(csize);
+      } else if (free_off > csize) {
+        issue(file_off, Severity::error, false, "evtx-truncated",
+              fmt::format("chunk truncated: records end at {} but only {} bytes remain", free_off, csize));
+        end = uint32_t(csize);
+      } else {
+        end = free_off;
+        if (crc32(c + kChunkHeaderSize, end - kChunkHeaderSize) != rd32(c + 52))
+          issue(file_off, Severity::warning, false, "evtx-chunk-checksum",
+                "chunk record data checksum mismatch; records are validated one by one");
+      }
+    }
+
+    uint32_t pos = kChunkHeaderSize;
+    while (uint64_t(pos) + 28 <= end) {
+      if (!valid_record_at(pos, end)) {
+        // Past the last record, slack space may hold deleted records or zeros:
+        // without a trustworthy header we stop here rather than guess.
+        if (!header_ok) break;
+        ++result.records_found;
+        issue(file_off + pos, Severity::error, true, "evtx-bad-record",
+              "invalid record header (signature/size); resynchronizing at the next record");
+        uint32_t next = pos + 1;
+        while (uint64_t(next) + 28 <= end && !valid_record_at(next, end)) ++next;
+        if (uint64_t(next) + 28 > end) break;
+        pos = next;
+        continue;
+      }
+      uint32_t rsize = rd32(c + pos + 4);
+      ++result.records_found;
+      result.record_bytes += rsize;
+      decode_record(pos, rsize, file_off);
+      pos += rsize;
+    }
+  }
+};
+
+ChunkDecoder::ChunkDecoder() : impl_(std::make_unique<Impl>()) {}
+ChunkDecoder::~ChunkDecoder() = default;
+
+void ChunkDecoder::decode(const unsigned char* chunk, size_t size, uint64_t file_offset, ChunkResult& out) {
+  impl_->decode(chunk, size, file_offset, out);
+}
+
+}  // namespace vigil::evtx

@@ -1,0 +1,83 @@
+// Private to src/ingest: the state shared by the dispatcher and the text,
+// JSON and archive readers while one call to read_inputs/read_buffer runs.
+//
+// The dispatcher (reader.cpp) owns accounting at the input level (files,
+// bytes, formats, empty/unrecognised inputs); the format readers own the
+// record level (records_read, records_skipped, skip_reasons) and report each
+// bad record through bad_record() so the counters and the diagnostic agree.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ingest/reader.h"
+
+namespace vigil::ingest {
+
+/// Bump allocator for the few values a reader must synthesize (numbers as
+/// text, GUIDs with braces, normalized times). Reset per record; the first
+/// block is kept so the steady state allocates nothing.
+class StringArena {
+ public:
+  std::string_view copy(std::string_view s);
+  char* alloc(size_t n);
+  void reset();
+
+ private:
+  static constexpr size_t kBlock = 4096;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::vector<size_t> sizes_;
+  size_t used_ = 0, cap_ = 0;
+};
+
+struct ReadContext {
+  ReadContext(const ReadOptions& o, const RecordVisitor& v, DiagnosticSink& d, ReadStats& s)
+      : opts(o), visit(v), diags(d), stats(s) {}
+
+  const ReadOptions& opts;
+  const RecordVisitor& visit;
+  DiagnosticSink& diags;
+  ReadStats& stats;
+  // Progress: bytes of top-level inputs already finished, and their total.
+  uint64_t progress_base = 0;
+  uint64_t progress_total = 0;
+  uint64_t last_progress = 0;
+  int archive_depth = 0;  ///< > 0 while expanding an archive member
+  /// Member buffers, one per nesting level, reused across archives so that a
+  /// run over many large members touches fresh pages only once.
+  std::deque<std::string> member_buffers;  // deque: growing never moves a live buffer
+
+  /// Report progress at `pos` bytes into the current top-level input
+  /// (throttled; inside archives the archive reader reports instead).
+  void progress_within(uint64_t pos);
+  void progress_now(uint64_t done);
+
+  /// Count and report one malformed record; the reader then goes on.
+  void bad_record(std::string_view file, uint64_t line, uint64_t offset, std::string_view reason,
+                  std::string message, std::string_view source_line = {});
+  /// Count and report an input that yields no records (empty, unrecognised, unreadable).
+  void skip_input(std::string_view file, std::string_view reason, std::string message);
+};
+
+/// Sniff, then hand `bytes` to the matching reader. Archives recurse into
+/// their members; `format` may force a text format (unknown = sniff).
+void dispatch(std::string_view name, std::string_view bytes, LogFormat format, ReadContext& ctx);
+
+void read_xml(std::string_view name, std::string_view bytes, ReadContext& ctx);
+void read_json(std::string_view name, std::string_view bytes, LogFormat format, ReadContext& ctx);
+
+/// gzip, bzip2, xz, zip or tar magic at the start of `head`.
+bool is_archive(std::string_view head);
+void read_archive(std::string_view name, std::string_view bytes, ReadContext& ctx);
+
+/// Normalize a time to the canonical ISO-8601 UTC form with microseconds;
+/// an already-canonical `…Z` value is passed through untouched. Empty view
+/// when `text` is not a time.
+std::string_view canonical_time(std::string_view text, StringArena& arena);
+/// Epoch seconds to the canonical form.
+std::string_view epoch_to_time(double epoch, StringArena& arena);
+
+}  // namespace vigil::ingest

@@ -1,0 +1,310 @@
+// The input dispatcher: paths -> bytes -> (archive members ->) format readers.
+#include "ingest/reader.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "core/strings.h"
+#include "core/time.h"
+#include "ingest/evtx/evtx_reader.h"
+#include "ingest/ingest_internal.h"
+
+namespace vigil {
+
+void ReadStats::merge(const ReadStats& o) {
+  files += o.files;
+  files_skipped += o.files_skipped;
+  bytes += o.bytes;
+  records_read += o.records_read;
+  records_skipped += o.records_skipped;
+  for (const auto& [k, v] : o.skip_reasons) skip_reasons[k] += v;
+  for (const auto& [k, v] : o.formats) formats[k] += v;
+}
+
+namespace ingest {
+
+// ---- StringArena -----------------------------------------------------------
+
+char* StringArena::alloc(size_t n) {
+  if (used_ + n > cap_) {
+    size_t size = std::max(kBlock, n);
+    blocks_.push_back(std::make_unique<char[]>(size));
+    sizes_.push_back(size);
+    used_ = 0;
+    cap_ = size;
+  }
+  char* p = blocks_.back().get() + used_;
+  used_ += n;
+  return p;
+}
+
+std::string_view StringArena::copy(std::string_view s) {
+  if (s.empty()) return {};
+  char* p = alloc(s.size());
+  std::memcpy(p, s.data(), s.size());
+  return {p, s.size()};
+}
+
+void StringArena::reset() {
+  // Keep the first block for the next record unless it is oversized (it
+  // would pin the memory of one huge value for the rest of the run).
+  size_t keep = (!blocks_.empty() && sizes_[0] <= (1u << 20)) ? 1 : 0;
+  blocks_.resize(keep);
+  sizes_.resize(keep);
+  used_ = 0;
+  cap_ = keep ? sizes_[0] : 0;
+}
+
+// ---- times -----------------------------------------------------------------
+
+static bool is_canonical_time(std::string_view t) {
+  // YYYY-MM-DDTHH:MM:SS[.fff…]Z: what Windows writes in SystemTime.
+  if (t.size() < 20 || t.back() != 'Z') return false;
+  static constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    char c = t[i];
+    if (shape[i] == 'd' ? (c < '0' || c > '9') : c != shape[i]) return false;
+  }
+  size_t i = shape.size();
+  if (t[i] == '.') {
+    ++i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+  }
+  return i == t.size() - 1;
+}
+
+std::string_view epoch_to_time(double epoch, StringArena& arena) {
+  return arena.copy(format_iso8601(epoch, 6));
+}
+
+std::string_view canonical_time(std::string_view text, StringArena& arena) {
+  if (is_canonical_time(text)) return text;
+  auto t = parse_time(text);
+  if (!t) return {};
+  return epoch_to_time(*t, arena);
+}
+
+// ---- ReadContext -----------------------------------------------------------
+
+void ReadContext::progress_now(uint64_t done) {
+  if (!opts.progress) return;
+  last_progress = done;
+  opts.progress(done, std::max(done, progress_total));
+}
+
+void ReadContext::progress_within(uint64_t pos) {
+  if (!opts.progress || archive_depth > 0) return;
+  uint64_t done = progress_base + pos;
+  if (done - last_progress < (8u << 20)) return;  // every 8 MiB: cheap, still smooth
+  progress_now(done);
+}
+
+void ReadContext::bad_record(std::string_view file, uint64_t line, uint64_t offset, std::string_view reason,
+                             std::string message, std::string_view source_line) {
+  stats.records_read++;
+  stats.records_skipped++;
+  stats.skip_reasons[std::string(reason)]++;
+  Diagnostic d;
+  d.severity = Severity::error;
+  d.location.file = std::string(file);
+  d.location.line = static_cast<uint32_t>(std::min<uint64_t>(line, UINT32_MAX));
+  d.location.offset = offset;
+  d.message = std::move(message);
+  d.reason = std::string(reason);
+  d.source_line = std::string(source_line.substr(0, 240));
+  diags.report(std::move(d));
+}
+
+void ReadContext::skip_input(std::string_view file, std::string_view reason, std::string message) {
+  stats.files_skipped++;
+  stats.skip_reasons[std::string(reason)]++;
+  diags.error({std::string(file)}, std::move(message), std::string(reason));
+}
+
+// ---- dispatch --------------------------------------------------------------
+
+static bool all_space(std::string_view s) {
+  for (char c : s)
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return false;
+  return true;
+}
+
+void dispatch(std::string_view name, std::string_view bytes, LogFormat format, ReadContext& ctx) {
+  if (format == LogFormat::unknown && is_archive(bytes)) {
+    // The archive itself is not an input: each member counts as one.
+    read_archive(name, bytes, ctx);
+    return;
+  }
+  ctx.stats.files++;
+  if (format == LogFormat::unknown && evtx::is_evtx(bytes)) format = LogFormat::evtx;
+  if (format == LogFormat::evtx) {
+    // evtx::read_evtx does its own byte and skip accounting (it is also
+    // called directly); the dispatcher only counts the input and its format.
+    ctx.stats.formats[log_format_name(format)]++;
+    evtx::read_evtx(name, bytes, ctx.opts, ctx.visit, ctx.diags, ctx.stats);
+    return;
+  }
+  ctx.stats.bytes += bytes.size();
+  if (all_space(bytes)) {
+    ctx.skip_input(name, "empty-file", "empty input");
+    return;
+  }
+  if (format == LogFormat::unknown) format = sniff_format(bytes.substr(0, 64 << 10));
+  if (format == LogFormat::unknown) {
+    ctx.skip_input(name, "unrecognised-format", "unrecognised format (not EVTX, Windows XML or JSON events)");
+    return;
+  }
+  ctx.stats.formats[log_format_name(format)]++;
+  if (format == LogFormat::xml_wineventlog) read_xml(name, bytes, ctx);
+  else read_json(name, bytes, format, ctx);
+}
+
+// ---- files -----------------------------------------------------------------
+
+static bool read_stream(std::FILE* f, std::string& out) {
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  return !std::ferror(f);
+}
+
+// A regular file mapped read-only: no copy and no freshly zeroed pages, which
+// dominate the cost of reading a 100 MB JSON file into a heap buffer.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile() { close(); }
+
+  /// False with `error` set when the file cannot be opened; an empty or
+  /// unmappable file is read into `fallback` instead.
+  bool open(const std::string& path, std::string& fallback, std::string& error) {
+    close();
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      error = std::strerror(errno);
+      return false;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p != MAP_FAILED) {
+        ::madvise(p, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
+        data_ = static_cast<const char*>(p);
+        size_ = static_cast<size_t>(st.st_size);
+        ::close(fd);
+        return true;
+      }
+    }
+    // Pipes, devices, empty files: plain reads.
+    std::FILE* f = ::fdopen(fd, "rb");
+    if (!f) {
+      error = std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    bool ok = read_stream(f, fallback);
+    if (!ok) error = std::strerror(errno);
+    std::fclose(f);
+    return ok;
+  }
+
+  std::string_view view() const { return {data_, size_}; }
+  bool mapped() const { return data_ != nullptr; }
+  void close() {
+    if (data_) ::munmap(const_cast<char*>(data_), size_);
+    data_ = nullptr;
+    size_ = 0;
+  }
+
+ private:
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+struct InputFile {
+  std::string path;
+  uint64_t size = 0;
+  bool stdin_input = false;
+};
+
+static void expand_path(const std::string& path, std::vector<InputFile>& out, ReadContext& ctx) {
+  namespace fs = std::filesystem;
+  if (path == "-") {
+    out.push_back({path, 0, true});
+    return;
+  }
+  std::error_code ec;
+  auto st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) {
+    ctx.stats.files++;  // counted as an input so that files_skipped <= files
+    ctx.skip_input(path, "unreadable", "cannot open: " + (ec ? ec.message() : std::string("no such file")));
+    return;
+  }
+  if (!fs::is_directory(st)) {
+    auto size = fs::file_size(path, ec);
+    out.push_back({path, ec ? 0 : static_cast<uint64_t>(size), false});
+    return;
+  }
+  std::vector<InputFile> found;
+  fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::error_code fec;
+    if (!it->is_regular_file(fec)) continue;
+    auto size = it->file_size(fec);
+    found.push_back({it->path().string(), fec ? 0 : static_cast<uint64_t>(size), false});
+  }
+  if (ec) ctx.diags.warning({path}, "directory walk stopped early: " + ec.message(), "unreadable");
+  // Deterministic order whatever the file system returns.
+  std::sort(found.begin(), found.end(), [](const InputFile& a, const InputFile& b) { return a.path < b.path; });
+  out.insert(out.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
+}
+
+}  // namespace ingest
+
+void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts, const RecordVisitor& visit,
+                 DiagnosticSink& diags, ReadStats& stats) {
+  ingest::ReadContext ctx{opts, visit, diags, stats};
+  std::vector<ingest::InputFile> inputs;
+  for (const auto& p : paths) ingest::expand_path(p, inputs, ctx);
+  for (const auto& in : inputs) ctx.progress_total += in.size;
+
+  std::string buffer;
+  ingest::MappedFile mapped;
+  for (const auto& in : inputs) {
+    buffer.clear();
+    mapped.close();
+    std::string error;
+    bool ok = in.stdin_input ? ingest::read_stream(stdin, buffer) : mapped.open(in.path, buffer, error);
+    const std::string name = in.stdin_input ? std::string("<stdin>") : in.path;
+    if (!ok) {
+      stats.files++;
+      ctx.skip_input(name, "unreadable", "cannot read: " + error);
+    } else {
+      ingest::dispatch(name, mapped.mapped() ? mapped.view() : std::string_view(buffer), LogFormat::unknown, ctx);
+    }
+    ctx.progress_base += in.stdin_input ? buffer.size() : in.size;
+    ctx.progress_now(ctx.progress_base);
+  }
+  // Give back a large input buffer's memory promptly.
+  std::string().swap(buffer);
+}
+
+void read_buffer(std::string_view name, std::string_view bytes, LogFormat format, const ReadOptions& opts,
+                 const RecordVisitor& visit, DiagnosticSink& diags, ReadStats& stats) {
+  ingest::ReadContext ctx{opts, visit, diags, stats};
+  ctx.progress_total = bytes.size();
+  ingest::dispatch(name, bytes, format, ctx);
+  ctx.progress_now(bytes.size());
+}
+
+}  // namespace vigil

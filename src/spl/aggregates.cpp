@@ -1,0 +1,346 @@
+#include "spl/aggregates.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/strings.h"
+#include "spl/eval.h"
+
+namespace vigil::spl {
+
+namespace {
+
+constexpr size_t kListMax = 100;  // list(): Splunk keeps the first 100 values
+
+bool parse_percent(std::string_view s, double& out) {
+  if (s.empty()) return false;
+  return parse_number(s, out) && out >= 0 && out <= 100;
+}
+
+}  // namespace
+
+std::string compile_aggregate(const Aggregate& a, AggSpec& out) {
+  using K = AggSpec::Kind;
+  std::string f = to_lower(a.func);
+  static const std::unordered_map<std::string, K> simple = {
+      {"count", K::count},   {"c", K::count},          {"dc", K::dc},         {"distinct_count", K::dc},
+      {"min", K::min},       {"max", K::max},          {"values", K::values}, {"list", K::list},
+      {"sum", K::sum},       {"avg", K::avg},          {"mean", K::avg},      {"stdev", K::stdev},
+      {"stdevp", K::stdevp}, {"var", K::var},          {"varp", K::varp},     {"range", K::range},
+      {"earliest", K::earliest}, {"latest", K::latest}, {"earliest_time", K::earliest_time},
+      {"latest_time", K::latest_time}, {"first", K::first}, {"last", K::last}, {"median", K::median},
+      {"mode", K::mode},
+  };
+  out = AggSpec{};
+  if (auto it = simple.find(f); it != simple.end()) {
+    out.kind = it->second;
+  } else if (f.rfind("exactperc", 0) == 0 && parse_percent(f.substr(9), out.percent)) {
+    out.kind = K::perc;
+  } else if (f.rfind("upperperc", 0) == 0 && parse_percent(f.substr(9), out.percent)) {
+    out.kind = K::upperperc;
+  } else if (f.rfind("perc", 0) == 0 && parse_percent(f.substr(4), out.percent)) {
+    out.kind = K::perc;
+  } else if (f.size() > 1 && f[0] == 'p' && parse_percent(f.substr(1), out.percent)) {
+    out.kind = K::perc;
+  } else {
+    return "unsupported aggregate function '" + a.func + "'";
+  }
+  out.field = a.field;
+  out.eval = a.eval.get();
+  if (out.eval) {
+    std::string why = validate_expression(*out.eval);
+    if (!why.empty()) return why;
+  }
+  if (out.kind != K::count && out.field.empty() && !out.eval)
+    return "aggregate '" + a.func + "' needs a field";
+  out.output = a.output_name();
+  return {};
+}
+
+void Accumulator::add_text(std::string_view t, double time, bool has_time) {
+  using K = AggSpec::Kind;
+  ++count_;
+  switch (spec_->kind) {
+    case K::count: return;
+    case K::min: case K::max: {
+      double d;
+      if (parse_number(t, d)) {
+        if (!min_num_ || d < *min_num_) min_num_ = d;
+        if (!max_num_ || d > *max_num_) max_num_ = d;
+      } else {
+        all_numeric_ = false;
+      }
+      if (!min_str_ || t < *min_str_) min_str_ = std::string(t);
+      if (!max_str_ || t > *max_str_) max_str_ = std::string(t);
+      return;
+    }
+    case K::sum: case K::avg: case K::stdev: case K::stdevp: case K::var: case K::varp: case K::range: {
+      double d;
+      if (!parse_number(t, d)) return;
+      n_ += 1;
+      sum_ += d;
+      double delta = d - mean_;
+      mean_ += delta / n_;
+      m2_ += delta * (d - mean_);
+      if (!min_num_ || d < *min_num_) min_num_ = d;
+      if (!max_num_ || d > *max_num_) max_num_ = d;
+      return;
+    }
+    case K::list:
+      if (texts_.size() < kListMax) texts_.emplace_back(t);
+      return;
+    case K::values: case K::dc: case K::median: case K::perc: case K::upperperc: case K::mode:
+      texts_.emplace_back(t);
+      return;
+    case K::first:
+      if (!first_) first_ = std::string(t);
+      return;
+    case K::last: last_ = std::string(t); return;
+    case K::earliest: case K::latest: case K::earliest_time: case K::latest_time:
+      if (!has_time) return;
+      // Ties keep the first row seen for earliest and the last for latest.
+      if (!have_time_ || time < early_t_) {
+        early_t_ = time;
+        early_ = std::string(t);
+      }
+      if (!have_time_ || time >= late_t_) {
+        late_t_ = time;
+        late_ = std::string(t);
+      }
+      have_time_ = true;
+      return;
+  }
+}
+
+void Accumulator::add(const Row& row, ir::ExecContext& ctx) {
+  double time = 0;
+  bool has_time = false;
+  if (const Value* t = row.get("_time"))
+    if (auto n = t->to_number()) {
+      time = *n;
+      has_time = true;
+    }
+  if (spec_->eval) {
+    detail::Evaluator ev(row, ctx);
+    detail::EvalResult r = ev.eval(*spec_->eval);
+    if (r.is_bool()) {
+      if (r.boolean == 1) add_text("1", time, has_time);  // count(eval(cond)) counts true rows
+      return;
+    }
+    for (size_t i = 0; i < r.value.count(); ++i) add_text(r.value.text(i), time, has_time);
+    return;
+  }
+  if (spec_->field.empty()) {
+    ++count_;
+    return;
+  }
+  const Value* v = row.get(spec_->field);
+  if (!v) return;
+  if (spec_->kind == AggSpec::Kind::earliest_time || spec_->kind == AggSpec::Kind::latest_time) {
+    if (has_time) add_text(format_number(time), time, true);
+    return;
+  }
+  if (v->is_number()) {
+    add_text(format_number(v->number()), time, has_time);
+    return;
+  }
+  for (size_t i = 0; i < v->count(); ++i) add_text(v->is_multi() ? std::string_view(v->values()[i]) : std::string_view(v->string()), time, has_time);
+}
+
+namespace {
+
+std::vector<double> sorted_numbers(const std::vector<std::string>& texts) {
+  std::vector<double> xs;
+  xs.reserve(texts.size());
+  for (auto& t : texts) {
+    double d;
+    if (parse_number(t, d)) xs.push_back(d);
+  }
+  std::sort(xs.begin(), xs.end());
+  return xs;
+}
+
+}  // namespace
+
+Value Accumulator::result() const {
+  using K = AggSpec::Kind;
+  switch (spec_->kind) {
+    case K::count: return Value(count_);
+    case K::dc: {
+      std::unordered_set<std::string_view> s(texts_.begin(), texts_.end());
+      return Value(s.size());
+    }
+    case K::min:
+      if (all_numeric_ && min_num_) return Value(*min_num_);
+      return min_str_ ? Value(*min_str_) : Value();
+    case K::max:
+      if (all_numeric_ && max_num_) return Value(*max_num_);
+      return max_str_ ? Value(*max_str_) : Value();
+    case K::values: {
+      std::set<std::string> s(texts_.begin(), texts_.end());
+      return Value::multi(std::vector<std::string>(s.begin(), s.end()));
+    }
+    case K::list: return Value::multi(texts_);
+    case K::sum: return n_ ? Value(sum_) : Value();
+    case K::avg: return n_ ? Value(mean_) : Value();
+    case K::stdev: return n_ > 1 ? Value(std::sqrt(m2_ / (n_ - 1))) : (n_ ? Value(0) : Value());
+    case K::stdevp: return n_ ? Value(std::sqrt(m2_ / n_)) : Value();
+    case K::var: return n_ > 1 ? Value(m2_ / (n_ - 1)) : (n_ ? Value(0) : Value());
+    case K::varp: return n_ ? Value(m2_ / n_) : Value();
+    case K::range: return n_ ? Value(*max_num_ - *min_num_) : Value();
+    case K::first: return first_ ? Value(*first_) : Value();
+    case K::last: return last_ ? Value(*last_) : Value();
+    case K::earliest: return early_ ? Value(*early_) : Value();
+    case K::latest: return late_ ? Value(*late_) : Value();
+    case K::earliest_time: return have_time_ ? Value(early_t_) : Value();
+    case K::latest_time: return have_time_ ? Value(late_t_) : Value();
+    case K::median: {
+      auto xs = sorted_numbers(texts_);
+      if (xs.empty()) return {};
+      return Value(xs[xs.size() / 2]);  // even count: the higher middle value
+    }
+    case K::perc: case K::upperperc: {
+      auto xs = sorted_numbers(texts_);
+      if (xs.empty()) return {};
+      // Nearest rank: the ceil(p/100 * n)-th smallest value (1-based), at least the first.
+      size_t rank = static_cast<size_t>(std::ceil(spec_->percent / 100.0 * static_cast<double>(xs.size())));
+      if (rank < 1) rank = 1;
+      if (rank > xs.size()) rank = xs.size();
+      return Value(xs[rank - 1]);
+    }
+    case K::mode: {
+      if (texts_.empty()) return {};
+      std::unordered_map<std::string_view, size_t> counts;
+      std::string_view best;
+      size_t best_n = 0;
+      for (auto& t : texts_) {
+        size_t n = ++counts[t];
+        if (n > best_n) {  // ties: the value that reached the count first
+          best_n = n;
+          best = t;
+        }
+      }
+      return Value(std::string(best));
+    }
+  }
+  return {};
+}
+
+std::string compile_group_spec(const std::vector<Aggregate>& aggs, const std::vector<ByField>& by, GroupSpec& out) {
+  out.aggs.clear();
+  out.by.clear();
+  out.by_span.clear();
+  for (auto& a : aggs) {
+    AggSpec s;
+    std::string why = compile_aggregate(a, s);
+    if (!why.empty()) return why;
+    out.aggs.push_back(std::move(s));
+  }
+  if (out.aggs.empty()) return "no aggregate functions";
+  for (auto& b : by) {
+    out.by.push_back(b.field);
+    if (b.span.empty()) {
+      out.by_span.push_back(std::nullopt);
+    } else {
+      auto s = parse_span_seconds(b.span);
+      if (!s) return "unsupported span '" + b.span + "'";
+      out.by_span.push_back(s);
+    }
+  }
+  return {};
+}
+
+std::vector<std::vector<Value>> group_keys(const GroupSpec& spec, const Row& row) {
+  std::vector<std::vector<Value>> keys(1);
+  for (size_t i = 0; i < spec.by.size(); ++i) {
+    const Value* v = row.get(spec.by[i]);
+    std::vector<Value> choices;
+    if (!v || v->is_null()) {
+      if (!spec.fillnull) return {};
+      choices.emplace_back(*spec.fillnull);
+    } else if (spec.by_span[i]) {
+      auto n = v->to_number();
+      if (!n) return {};
+      double s = *spec.by_span[i];
+      choices.emplace_back(std::floor(*n / s) * s);
+    } else if (v->is_multi()) {
+      // A multivalue BY field puts the row in one group per value.
+      std::unordered_set<std::string> seen;
+      for (auto& t : v->values())
+        if (seen.insert(t).second) choices.emplace_back(t);
+    } else {
+      choices.push_back(*v);
+    }
+    std::vector<std::vector<Value>> next;
+    next.reserve(keys.size() * choices.size());
+    for (auto& k : keys)
+      for (auto& c : choices) {
+        auto nk = k;
+        nk.push_back(c);
+        next.push_back(std::move(nk));
+      }
+    keys = std::move(next);
+  }
+  return keys;
+}
+
+namespace {
+
+struct KeyLess {
+  bool operator()(const std::vector<std::string>& a, const std::vector<std::string>& b) const {
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+      int c = compare_texts(a[i], b[i]);
+      if (c) return c < 0;
+      int d = a[i].compare(b[i]);  // "1" vs "1.0": keep them distinct groups, stable order
+      if (d) return d < 0;
+    }
+    return a.size() < b.size();
+  }
+};
+
+std::vector<std::string> key_texts(const std::vector<Value>& k) {
+  std::vector<std::string> out;
+  out.reserve(k.size());
+  for (auto& v : k) out.push_back(v.text());
+  return out;
+}
+
+}  // namespace
+
+Table run_stats(const GroupSpec& spec, const Table& rows, ir::ExecContext& ctx) {
+  struct Group {
+    std::vector<Value> key;
+    std::vector<Accumulator> accs;
+  };
+  std::map<std::vector<std::string>, Group, KeyLess> groups;
+  auto make_group = [&](std::vector<Value> key) {
+    Group g;
+    g.key = std::move(key);
+    for (auto& a : spec.aggs) g.accs.emplace_back(&a);
+    return g;
+  };
+  for (const Row& r : rows) {
+    for (auto& key : group_keys(spec, r)) {
+      auto kt = key_texts(key);
+      auto it = groups.find(kt);
+      if (it == groups.end()) it = groups.emplace(std::move(kt), make_group(std::move(key))).first;
+      for (auto& acc : it->second.accs) acc.add(r, ctx);
+    }
+  }
+  if (spec.by.empty() && groups.empty()) groups.emplace(std::vector<std::string>{}, make_group({}));
+  Table out;
+  out.reserve(groups.size());
+  for (auto& [kt, g] : groups) {
+    Row row;
+    for (size_t i = 0; i < spec.by.size(); ++i) row.set(spec.by[i], g.key[i]);
+    for (size_t i = 0; i < spec.aggs.size(); ++i) row.set(spec.aggs[i].output, g.accs[i].result());
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+}  // namespace vigil::spl

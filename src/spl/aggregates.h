@@ -1,0 +1,89 @@
+// Aggregate functions of stats / eventstats / streamstats / tstats, and the
+// grouping they share. One Accumulator per (group, aggregate); feeding is by
+// value text so fields read from events (strings) and eval results (numbers)
+// aggregate the same way.
+//
+// Semantics (Splunk "Statistical and charting functions"; docs/spl.md §3.2, §5):
+// - count: rows; count(f): values of f (a multivalue contributes each value);
+// - min/max: numeric when every value is numeric, else lexicographic;
+// - values: distinct, sorted lexicographically (byte order); list: row order, first 100;
+// - earliest/latest: the value at the smallest/largest `_time` of its row;
+//   first/last: the first/last value in row order (vigil's rows are in event order);
+// - perc/pN/exactpercN/upperpercN: nearest rank (Splunk's method below 1000 distinct
+//   values); median: the higher middle value for an even count, as Splunk documents;
+// - sum/avg/stdev/var/range ignore non-numeric values and are null without any.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/value.h"
+#include "ir/plan.h"
+#include "spl/ast.h"
+
+namespace vigil::spl {
+
+/// One aggregate compiled from its AST form.
+struct AggSpec {
+  enum class Kind : uint8_t {
+    count, dc, min, max, values, list, sum, avg, stdev, stdevp, var, varp, range,
+    earliest, latest, earliest_time, latest_time, first, last, median, perc, upperperc, mode,
+  };
+  Kind kind = Kind::count;
+  std::string field;          ///< empty for bare count / eval form
+  const Expr* eval = nullptr; ///< agg(eval(…)); owned by the AST that outlives the operator
+  std::string output;         ///< output field name
+  double percent = 50;        ///< perc family
+};
+
+/// Parse an aggregate's function name (`count`, `dc`, `p95`, `exactperc99.5`, …).
+/// Empty string on success, else why it cannot run.
+std::string compile_aggregate(const Aggregate& a, AggSpec& out);
+
+/// Running state of one aggregate over the rows of one group.
+class Accumulator {
+ public:
+  explicit Accumulator(const AggSpec* spec) : spec_(spec) {}
+  /// Feed one row (reads the spec's field or evaluates its eval expression).
+  void add(const Row& row, ir::ExecContext& ctx);
+  /// Current result; null when the aggregate has no value (e.g. avg of nothing).
+  Value result() const;
+
+ private:
+  void add_text(std::string_view t, double time, bool has_time);
+  const AggSpec* spec_;
+  double count_ = 0;
+  // numeric statistics (Welford)
+  double n_ = 0, mean_ = 0, m2_ = 0, sum_ = 0;
+  std::optional<double> min_num_, max_num_;
+  std::optional<std::string> min_str_, max_str_;
+  bool all_numeric_ = true;
+  std::vector<std::string> texts_;  // values/list/dc/median/perc/mode, in arrival order
+  std::optional<std::string> first_, last_;
+  std::optional<std::string> early_, late_;
+  double early_t_ = 0, late_t_ = 0;
+  bool have_time_ = false;
+};
+
+/// Compiled aggregate list plus BY clause shared by the stats-family operators.
+struct GroupSpec {
+  std::vector<AggSpec> aggs;
+  std::vector<std::string> by;
+  std::vector<std::optional<double>> by_span;  ///< `_time span=1h` bucket size per BY field
+  /// tstats fillnull_value: missing BY fields take this text instead of dropping the row.
+  std::optional<std::string> fillnull;
+};
+
+/// Build a GroupSpec; empty string on success else the reason.
+std::string compile_group_spec(const std::vector<Aggregate>& aggs, const std::vector<ByField>& by, GroupSpec& out);
+
+/// Group-key values of a row (cartesian over multivalue BY fields). Empty when the row is
+/// dropped (a BY field is null and no fillnull is set).
+std::vector<std::vector<Value>> group_keys(const GroupSpec& spec, const Row& row);
+
+/// Full `stats`: one output row per group, sorted by the BY values (numeric-aware),
+/// BY fields first then aggregates. With no BY fields there is always one row (count=0 on no input).
+Table run_stats(const GroupSpec& spec, const Table& rows, ir::ExecContext& ctx);
+
+}  // namespace vigil::spl

@@ -1,0 +1,101 @@
+// Row filters: mid-pipeline `search`, `where`, `regex`.
+#include <algorithm>
+
+#include "match/row_matcher.h"
+#include "spl/eval.h"
+#include "spl/lower.h"
+#include "spl/operators.h"
+
+namespace vigil::spl::ops {
+
+namespace {
+
+template <class Keep>
+void filter_rows(Table& rows, Keep keep) {
+  rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const Row& r) { return !keep(r); }), rows.end());
+}
+
+class SearchOp final : public ir::Operator {
+ public:
+  SearchOp(ir::Predicate p, const ir::AtomTable& atoms, std::vector<std::string>* errors)
+      : matcher_(std::move(p), atoms, errors) {}
+  std::string name() const override { return "search"; }
+  void run(Table& rows, ir::ExecContext&) override {
+    filter_rows(rows, [&](const Row& r) { return matcher_.matches(r); });
+  }
+
+ private:
+  match::RowMatcher matcher_;
+};
+
+class PassOp final : public ir::Operator {
+ public:
+  explicit PassOp(std::string n) : name_(std::move(n)) {}
+  std::string name() const override { return name_; }
+  void run(Table&, ir::ExecContext&) override {}
+
+ private:
+  std::string name_;
+};
+
+class WhereOp final : public ir::Operator {
+ public:
+  explicit WhereOp(const Expr* e) : expr_(e) {}
+  std::string name() const override { return "where"; }
+  void run(Table& rows, ir::ExecContext& ctx) override {
+    filter_rows(rows, [&](const Row& r) { return evaluate_condition(*expr_, r, ctx); });
+  }
+
+ private:
+  const Expr* expr_;  // owned by the AST, which outlives the plan
+};
+
+class RegexOp final : public ir::Operator {
+ public:
+  RegexOp(std::string field, bool negate, Regex re) : field_(std::move(field)), negate_(negate), re_(std::move(re)) {}
+  std::string name() const override { return "regex"; }
+  void run(Table& rows, ir::ExecContext&) override {
+    filter_rows(rows, [&](const Row& r) {
+      const Value* v = r.get(field_);
+      bool hit = false;
+      if (v)
+        for (size_t i = 0; i < v->count() && !hit; ++i) hit = re_.search(v->text(i));
+      // `field!=re` keeps rows without the field: they do not match the regex.
+      return negate_ ? !hit : hit;
+    });
+  }
+
+ private:
+  std::string field_;
+  bool negate_;
+  Regex re_;
+};
+
+}  // namespace
+
+OperatorResult make_search(const Command&, const SearchCmd& s, OperatorEnv& env) {
+  if (!s.expr) return ok<PassOp>("search");  // `search *`: the filter-macro stub
+  if (!env.atoms) return error("mid-pipeline search needs an atom table");
+  std::vector<std::string> warnings;
+  ir::Predicate p = lower_search(*s.expr, *env.atoms, &warnings);
+  if (p.op == ir::Predicate::Op::always) return ok<PassOp>("search");
+  std::vector<std::string> errors;
+  auto op = std::make_unique<SearchOp>(std::move(p), *env.atoms, &errors);
+  if (!errors.empty()) return error(errors.front());
+  return OperatorResult{std::move(op), {}};
+}
+
+OperatorResult make_where(const Command&, const WhereCmd& w) {
+  if (!w.expr) return error("where needs an expression");
+  std::string why = validate_expression(*w.expr);
+  if (!why.empty()) return error(why);
+  return ok<WhereOp>(w.expr.get());
+}
+
+OperatorResult make_regex(const Command&, const RegexCmd& r) {
+  auto re = Regex::compile(r.regex);
+  if (!re.ok()) return error(re.error().message);
+  return ok<RegexOp>(r.field.empty() ? std::string("_raw") : unquote_field(r.field), r.negate, std::move(re.value()));
+}
+
+}  // namespace vigil::spl::ops

@@ -1,0 +1,244 @@
+// Aggregating commands: stats, eventstats, streamstats, tstats, bin/bucket, addtotals.
+#include <cmath>
+#include <deque>
+#include <map>
+
+#include "core/strings.h"
+#include "spl/aggregates.h"
+#include "spl/eval.h"
+#include "spl/operators.h"
+
+namespace vigil::spl::ops {
+
+namespace {
+
+std::string key_of(const std::vector<Value>& k) {
+  std::string s;
+  for (auto& v : k) {
+    s += v.to_string();
+    s += '\x1f';
+  }
+  return s;
+}
+
+class StatsOp final : public ir::Operator {
+ public:
+  StatsOp(GroupSpec spec, std::string name) : spec_(std::move(spec)), name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  void run(Table& rows, ir::ExecContext& ctx) override { rows = run_stats(spec_, rows, ctx); }
+
+ private:
+  GroupSpec spec_;
+  std::string name_;
+};
+
+class EventstatsOp final : public ir::Operator {
+ public:
+  explicit EventstatsOp(GroupSpec spec) : spec_(std::move(spec)) {}
+  std::string name() const override { return "eventstats"; }
+  void run(Table& rows, ir::ExecContext& ctx) override {
+    std::map<std::string, std::vector<Accumulator>> groups;
+    std::vector<std::vector<std::string>> row_keys(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i)
+      for (auto& k : group_keys(spec_, rows[i])) {
+        std::string ks = key_of(k);
+        auto it = groups.find(ks);
+        if (it == groups.end()) {
+          std::vector<Accumulator> accs;
+          for (auto& a : spec_.aggs) accs.emplace_back(&a);
+          it = groups.emplace(ks, std::move(accs)).first;
+        }
+        for (auto& acc : it->second) acc.add(rows[i], ctx);
+        row_keys[i].push_back(std::move(ks));
+      }
+    // Results are attached to every row of the group; rows outside any group get nothing.
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (row_keys[i].empty()) continue;
+      auto& accs = groups.at(row_keys[i].front());
+      for (size_t a = 0; a < spec_.aggs.size(); ++a) rows[i].set(spec_.aggs[a].output, accs[a].result());
+    }
+  }
+
+ private:
+  GroupSpec spec_;
+};
+
+class StreamstatsOp final : public ir::Operator {
+ public:
+  StreamstatsOp(GroupSpec spec, bool current, size_t window) : spec_(std::move(spec)), current_(current), window_(window) {}
+  std::string name() const override { return "streamstats"; }
+  void run(Table& rows, ir::ExecContext& ctx) override {
+    // Per group, the indexes of the rows seen so far (the last `window` when windowed).
+    std::map<std::string, std::deque<size_t>> seen;
+    std::vector<std::vector<Value>> results(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      auto keys = group_keys(spec_, rows[i]);
+      if (keys.empty()) continue;
+      auto& q = seen[key_of(keys.front())];
+      if (current_) push(q, i);
+      std::vector<Accumulator> accs;
+      for (auto& a : spec_.aggs) accs.emplace_back(&a);
+      for (size_t j : q)
+        for (auto& acc : accs) acc.add(rows[j], ctx);
+      for (auto& acc : accs) results[i].push_back(acc.result());
+      if (!current_) push(q, i);
+    }
+    for (size_t i = 0; i < rows.size(); ++i)
+      for (size_t a = 0; a < results[i].size(); ++a) rows[i].set(spec_.aggs[a].output, results[i][a]);
+  }
+
+ private:
+  void push(std::deque<size_t>& q, size_t i) const {
+    q.push_back(i);
+    if (window_ && q.size() > window_) q.pop_front();
+  }
+  GroupSpec spec_;
+  bool current_;
+  size_t window_;
+};
+
+class BinOp final : public ir::Operator {
+ public:
+  BinOp(std::string field, std::string out, double span, bool is_time)
+      : field_(std::move(field)), out_(std::move(out)), span_(span), is_time_(is_time) {}
+  std::string name() const override { return "bin"; }
+  void run(Table& rows, ir::ExecContext&) override {
+    for (Row& r : rows) {
+      const Value* v = r.get(field_);
+      if (!v || v->is_multi()) continue;
+      auto n = v->to_number();
+      if (!n) continue;
+      double lo = std::floor(*n / span_) * span_;
+      // _time stays an epoch (the bucket start); other fields become "lo-hi" ranges, as Splunk's bin prints them.
+      if (is_time_) r.set(out_, Value(lo));
+      else r.set(out_, Value(format_number(lo) + "-" + format_number(lo + span_)));
+    }
+  }
+
+ private:
+  std::string field_, out_;
+  double span_;
+  bool is_time_;
+};
+
+class AddtotalsOp final : public ir::Operator {
+ public:
+  AddtotalsOp(std::vector<std::string> fields, std::string fieldname, bool row, bool col, std::string labelfield,
+              std::string label)
+      : fields_(std::move(fields)), fieldname_(std::move(fieldname)), row_(row), col_(col),
+        labelfield_(std::move(labelfield)), label_(std::move(label)) {}
+  std::string name() const override { return "addtotals"; }
+  void run(Table& rows, ir::ExecContext&) override {
+    std::vector<std::string> col_order;
+    std::map<std::string, double> col_sums;
+    for (Row& r : rows) {
+      double total = 0;
+      bool any = false;
+      for (auto& [k, v] : r.entries()) {
+        if (k == fieldname_ || !selected(k) || v.is_multi()) continue;
+        auto n = v.to_number();
+        if (!n) continue;
+        total += *n;
+        any = true;
+        if (col_) {
+          if (!col_sums.count(k)) col_order.push_back(k);
+          col_sums[k] += *n;
+        }
+      }
+      if (row_ && any) r.set(fieldname_, Value(total));
+    }
+    if (col_) {
+      Row summary;
+      if (!labelfield_.empty()) summary.set(labelfield_, Value(label_));
+      for (auto& k : col_order) summary.set(k, Value(col_sums[k]));
+      rows.push_back(std::move(summary));
+    }
+  }
+
+ private:
+  bool selected(const std::string& k) const {
+    if (fields_.empty()) return k.empty() || k[0] != '_';
+    for (auto& f : fields_)
+      if (field_glob(f, k)) return true;
+    return false;
+  }
+  std::vector<std::string> fields_;
+  std::string fieldname_;
+  bool row_, col_;
+  std::string labelfield_, label_;
+};
+
+std::string opt(const std::map<std::string, std::string>& m, std::string_view k, std::string def = {}) {
+  for (auto& [key, v] : m)
+    if (iequals(key, k)) return v;
+  return def;
+}
+bool opt_bool(const std::map<std::string, std::string>& m, std::string_view k, bool def) {
+  std::string v = opt(m, k);
+  if (v.empty()) return def;
+  return iequals(v, "true") || iequals(v, "t") || v == "1";
+}
+
+}  // namespace
+
+OperatorResult make_stats(const Command& c, const StatsCmd& s) {
+  const std::string& n = c.name;
+  if (n != "stats" && n != "eventstats" && n != "streamstats")
+    return error("'" + n + "' is not supported (stats, eventstats and streamstats are)");
+  GroupSpec spec;
+  std::string why = compile_group_spec(s.aggregates, s.by, spec);
+  if (!why.empty()) return error(why);
+  for (auto& b : spec.by) b = unquote_field(b);
+  if (n == "stats") return ok<StatsOp>(std::move(spec), "stats");
+  if (n == "eventstats") return ok<EventstatsOp>(std::move(spec));
+  if (!opt(s.options, "reset_on_change").empty() || !opt(s.options, "reset_before").empty() ||
+      !opt(s.options, "reset_after").empty() || !opt(s.options, "time_window").empty())
+    return error("streamstats reset_*/time_window options are not supported");
+  long long window = 0;
+  if (auto w = opt(s.options, "window"); !w.empty() && (!parse_int(w, window) || window < 0))
+    return error("streamstats: bad window '" + w + "'");
+  return ok<StreamstatsOp>(std::move(spec), opt_bool(s.options, "current", true), static_cast<size_t>(window));
+}
+
+OperatorResult make_bin(const Command&, const BinCmd& b) {
+  if (b.span.empty()) return error("bin/bucket without span= is not supported");
+  std::string field = unquote_field(b.field);
+  // A span with a time unit (`1h`) buckets epoch values like _time; a bare number on
+  // another field makes `lo-hi` ranges.
+  double d;
+  bool plain_number = parse_number(b.span, d);
+  bool is_time = field == "_time" || !plain_number;
+  std::optional<double> span;
+  if (is_time) span = parse_span_seconds(b.span);
+  else if (d > 0) span = d;
+  if (!span) return error("bin: unsupported span '" + b.span + "'");
+  std::string out = b.alias.empty() ? field : unquote_field(b.alias);
+  return ok<BinOp>(std::move(field), std::move(out), *span, is_time);
+}
+
+OperatorResult make_addtotals(const Command&, const GenericCmd& g) {
+  std::vector<std::string> fields;
+  for (auto& w : g.words)
+    if (w != ",") fields.push_back(unquote_field(w));
+  return ok<AddtotalsOp>(std::move(fields), opt(g.options, "fieldname", "Total"), opt_bool(g.options, "row", true),
+                         opt_bool(g.options, "col", false), opt(g.options, "labelfield"), opt(g.options, "label", "Total"));
+}
+
+}  // namespace vigil::spl::ops
+
+namespace vigil::spl {
+
+OperatorResult make_tstats_operator(const TstatsCmd& cmd) {
+  if (ops::opt_bool(cmd.options, "prestats", false)) return ops::error("tstats prestats=true is not supported");
+  if (ops::opt_bool(cmd.options, "append", false)) return ops::error("tstats append=true is not supported");
+  GroupSpec spec;
+  std::string why = compile_group_spec(cmd.aggregates, cmd.by, spec);
+  if (!why.empty()) return ops::error(why);
+  for (auto& b : spec.by) b = ops::unquote_field(b);
+  // fillnull_value=X: rows missing a BY field group under X instead of being dropped.
+  for (auto& [k, v] : cmd.options)
+    if (iequals(k, "fillnull_value")) spec.fillnull = v;
+  return ops::ok<ops::StatsOp>(std::move(spec), "tstats");
+}
+
+}  // namespace vigil::spl

@@ -1,0 +1,190 @@
+// Sniffing, archives (zip, tar.gz, plain gzip, nested), directory walking
+// order, EVTX dispatch and progress. Archives are built here with
+// libarchive's writer so the expected members are known by construction.
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <filesystem>
+#include <utility>
+
+#include "ingest_test_util.h"
+
+namespace vigil::test {
+namespace {
+
+using Members = std::vector<std::pair<std::string, std::string>>;
+
+enum class Kind { zip, tgz, gz };
+
+std::string make_archive(Kind kind, const Members& members) {
+  archive* a = archive_write_new();
+  switch (kind) {
+    case Kind::zip: archive_write_set_format_zip(a); break;
+    case Kind::tgz:
+      archive_write_add_filter_gzip(a);
+      archive_write_set_format_pax_restricted(a);
+      break;
+    case Kind::gz:
+      archive_write_add_filter_gzip(a);
+      archive_write_set_format_raw(a);
+      break;
+  }
+  std::string out(1 << 20, '\0');
+  size_t used = 0;
+  EXPECT_EQ(archive_write_open_memory(a, out.data(), out.size(), &used), ARCHIVE_OK);
+  for (auto& [name, data] : members) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, name.c_str());
+    archive_entry_set_size(e, static_cast<la_int64_t>(data.size()));
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    EXPECT_EQ(archive_write_header(a, e), ARCHIVE_OK);
+    EXPECT_EQ(archive_write_data(a, data.data(), data.size()), static_cast<la_ssize_t>(data.size()));
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+  out.resize(used);
+  return out;
+}
+
+const std::string kNs = "xmlns='http://schemas.microsoft.com/win/2004/08/events/event'";
+std::string xml_event(int id) {
+  return "<Event " + kNs + "><System><EventID>" + std::to_string(id) + "</EventID></System></Event>\n";
+}
+std::string nxlog_line(int id) {
+  return R"({"EventTime":"2020-08-01 07:53:24","Hostname":"h","SourceModuleType":"im_msvistalog","EventID":)" +
+         std::to_string(id) + "}\n";
+}
+std::string flat_line(int id) { return R"({"EventID":)" + std::to_string(id) + R"(,"Channel":"Security"})" "\n"; }
+
+TEST(Sniff, ByContent) {
+  EXPECT_EQ(sniff_format(std::string_view("ElfFile\0\0\0", 10)), LogFormat::evtx);
+  EXPECT_EQ(sniff_format("  \n<Event xmlns='x'>"), LogFormat::xml_wineventlog);
+  EXPECT_EQ(sniff_format("\xEF\xBB\xBF<Events>"), LogFormat::xml_wineventlog);
+  EXPECT_EQ(sniff_format("LogName=Security\r\n<Event xmlns='http://x'>"), LogFormat::xml_wineventlog);
+  EXPECT_EQ(sniff_format("{\n  \"Event\": {\n"), LogFormat::json_evtx);
+  EXPECT_EQ(sniff_format(R"({"@timestamp":"t","agent":{"Event":1},"winlog":{)"), LogFormat::json_winlogbeat);
+  EXPECT_EQ(sniff_format(R"({"aid":"1","event_simpleName":"ProcessRollup2"})"), LogFormat::json_crowdstrike);
+  EXPECT_EQ(sniff_format(R"({"EventTime":"2020-08-01 07:53:24","SourceModuleType":"im_msvistalog"})"),
+            LogFormat::json_nxlog);
+  EXPECT_EQ(sniff_format(R"({"Hostname":"h","EventReceivedTime":"x","EventID":1})"), LogFormat::json_nxlog);
+  EXPECT_EQ(sniff_format(R"({"Hostname":"h","TimeCreated":"x","EventID":1})"), LogFormat::json_otrf);
+  EXPECT_EQ(sniff_format(R"([{"event_simpleName":"x"}])"), LogFormat::json_crowdstrike);
+  // A nested "Event" key is not the evtx-JSON shape; a key named in a value is not a key.
+  EXPECT_EQ(sniff_format(R"({"a":{"Event":1},"b":"winlog"})"), LogFormat::json_otrf);
+  EXPECT_EQ(sniff_format("hello world"), LogFormat::unknown);
+  EXPECT_EQ(sniff_format(std::string_view("\x00\x01\x02", 3)), LogFormat::unknown);
+  EXPECT_EQ(sniff_format(""), LogFormat::unknown);
+  // Archives are not a LogFormat: the dispatcher expands them before sniffing.
+  EXPECT_EQ(sniff_format("\x1f\x8b\x08"), LogFormat::unknown);
+}
+
+TEST(Archive, DirectoryOfArchivesNamesLieAndOrderIsSorted) {
+  const std::string dir = temp_dir("arch") + "/sp ace & amp";
+  std::filesystem::create_directories(dir);
+  // Names chosen so that sorted order differs from creation order, and so
+  // that no name tells the format.
+  spit(dir + "/c.json.gz", make_archive(Kind::gz, {{"ignored", flat_line(31) + flat_line(32)}}));
+  spit(dir + "/a.log.bin", make_archive(Kind::tgz, {{"inner.json", nxlog_line(11) + nxlog_line(12) + nxlog_line(13)}}));
+  spit(dir + "/b.txt", make_archive(Kind::zip, {{"x/events.xml", xml_event(21) + xml_event(22)}, {"j.json", flat_line(23)}}));
+  std::string elf("ElfFile\0", 8);
+  elf.resize(4096, '\0');
+  spit(dir + "/d.dat", elf);
+
+  std::vector<std::pair<uint64_t, uint64_t>> progress;
+  ReadOptions opts;
+  opts.progress = [&](uint64_t done, uint64_t total) { progress.emplace_back(done, total); };
+  Collected c = read_paths({dir}, opts);
+
+  std::vector<std::string> ids, files;
+  for (auto& r : c.records) {
+    ids.push_back(r.sys("EventID"));
+    files.push_back(r.file);
+  }
+  // Only the fake EVTX file may draw diagnostics (from the EVTX reader).
+  for (auto& d : c.diags)
+    if (d.location.file != dir + "/d.dat") ADD_FAILURE() << render_text(d);
+  ASSERT_EQ(ids, (std::vector<std::string>{"11", "12", "13", "21", "22", "23", "31", "32"}));
+  EXPECT_EQ(files[0], dir + "/a.log.bin:inner.json");
+  EXPECT_EQ(files[3], dir + "/b.txt:x/events.xml");
+  EXPECT_EQ(files[5], dir + "/b.txt:j.json");
+  EXPECT_EQ(files[6], dir + "/c.json.gz:c.json");  // a plain gzip has no member name
+  EXPECT_EQ(c.records[0].sys("TimeCreated"), "2020-08-01T07:53:24.000000Z");
+
+  EXPECT_EQ(c.stats.files, 5u);  // 4 archive members + the EVTX file
+  EXPECT_EQ(c.stats.formats["nxlog-json"], 1u);
+  EXPECT_EQ(c.stats.formats["xml"], 1u);
+  EXPECT_EQ(c.stats.formats["otrf-json"], 2u);
+  EXPECT_EQ(c.stats.formats["evtx"], 1u);  // handed to evtx::read_evtx
+  EXPECT_EQ(c.stats.records_read, c.records.size() + c.stats.records_skipped);
+
+  uint64_t total = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir)) total += e.file_size();
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back().first, total);
+  EXPECT_EQ(progress.back().second, total);
+  for (size_t i = 1; i < progress.size(); ++i) EXPECT_GE(progress[i].first, progress[i - 1].first);
+  std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+}
+
+TEST(Archive, NestedArchiveMembers) {
+  std::string inner = make_archive(Kind::zip, {{"e.json", flat_line(7)}});
+  std::string outer = make_archive(Kind::tgz, {{"inner.zip", inner}});
+  Collected c = read_mem("outer.tgz", outer);
+  ASSERT_EQ(c.records.size(), 1u);
+  EXPECT_EQ(c.records[0].file, "outer.tgz:inner.zip:e.json");
+  EXPECT_EQ(c.stats.files, 1u);
+}
+
+TEST(Archive, DamagedArchivesAreReported) {
+  // gzip magic, then junk.
+  Collected g = read_mem("junk.gz", std::string("\x1f\x8b\x08\x00garbage-not-deflate-data", 28));
+  EXPECT_TRUE(g.records.empty());
+  EXPECT_GE(g.count_reason("bad-archive"), 1u);
+  // A zip cut in half: whatever is readable is read, the damage is reported.
+  std::string zip = make_archive(Kind::zip, {{"a.json", flat_line(1)}, {"b.json", std::string(5000, ' ') + flat_line(2)}});
+  Collected z = read_mem("cut.zip", zip.substr(0, zip.size() / 2));
+  EXPECT_GE(z.count_reason("bad-archive"), 1u);
+  EXPECT_EQ(z.stats.records_read, z.records.size() + z.stats.records_skipped);
+  // An empty member is an empty input.
+  Collected e = read_mem("e.zip", make_archive(Kind::zip, {{"empty.json", ""}}));
+  EXPECT_EQ(e.count_reason("empty-file"), 1u);
+}
+
+// The real sample tree: names with spaces; 10 files of which 6 are EVTX and
+// 4 are a pcap, an IIS log, a web access log and a readme (ls of the folder).
+TEST(Dispatch, EvtxSampleFolderWithSpaces) {
+  const std::string dir = shared("data/evtx-attack-samples/Command and Control");
+  ReadOptions opts;
+  opts.threads = 1;
+  Collected c = read_paths({dir}, opts);
+  EXPECT_EQ(c.stats.files, 10u);
+  EXPECT_EQ(c.stats.formats["evtx"], 6u);
+  EXPECT_EQ(c.stats.skip_reasons["unrecognised-format"], 4u);
+  EXPECT_EQ(c.stats.records_read, c.records.size() + c.stats.records_skipped);
+  std::vector<std::string> unrecognised;
+  for (auto& d : c.diags)
+    if (d.reason == "unrecognised-format") unrecognised.push_back(std::filesystem::path(d.location.file).filename());
+  EXPECT_EQ(unrecognised, (std::vector<std::string>{"Tunna_rdp_tunnel_IIS.log", "cmds over dns txt queries and reponses.pcap",
+                                                    "readme.md", "web_attack_and_isp_webshell_localhost_access_log.txt"}));
+}
+
+TEST(Stats, Merge) {
+  ReadStats a, b;
+  a.files = 1, a.records_read = 5, a.records_skipped = 1, a.skip_reasons["bad-json"] = 1, a.formats["xml"] = 1;
+  b.files = 2, b.files_skipped = 1, b.bytes = 10, b.records_read = 3, b.skip_reasons["bad-json"] = 2;
+  b.formats["evtx"] = 2;
+  a.merge(b);
+  EXPECT_EQ(a.files, 3u);
+  EXPECT_EQ(a.files_skipped, 1u);
+  EXPECT_EQ(a.bytes, 10u);
+  EXPECT_EQ(a.records_read, 8u);
+  EXPECT_EQ(a.records_skipped, 1u);
+  EXPECT_EQ(a.skip_reasons["bad-json"], 3u);
+  EXPECT_EQ(a.formats["xml"], 1u);
+  EXPECT_EQ(a.formats["evtx"], 2u);
+}
+
+}  // namespace
+}  // namespace vigil::test

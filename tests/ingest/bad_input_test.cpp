@@ -1,0 +1,165 @@
+// Malformed inputs: each bad record/file is reported with its place and
+// counted, the good records around it are still delivered, nothing crashes,
+// and records_read == delivered + records_skipped holds.
+#include <string>
+
+#include "ingest_test_util.h"
+
+namespace vigil::test {
+namespace {
+
+void expect_accounting(const Collected& c) {
+  EXPECT_EQ(c.stats.records_read, c.records.size() + c.stats.records_skipped);
+  uint64_t reasons = 0;
+  for (auto& [k, v] : c.stats.skip_reasons)
+    if (k == "bad-json" || k == "bad-xml") reasons += v;
+  EXPECT_EQ(reasons, c.stats.records_skipped);
+}
+
+const std::string kNs = "xmlns='http://schemas.microsoft.com/win/2004/08/events/event'";
+std::string event(int id) {
+  return "<Event " + kNs + "><System><EventID>" + std::to_string(id) + "</EventID></System></Event>";
+}
+
+TEST(BadInput, InvalidJsonLineIsSkippedWithLocation) {
+  const std::string l1 = R"({"EventID":1,"Channel":"Security","Hostname":"h"})";
+  const std::string l2 = R"({"EventID":2,"Channel":"Security",)";  // cut short
+  const std::string l3 = R"({"EventID":3 "Channel":"x"})";         // missing comma
+  const std::string l4 = R"({"EventID":4,"Channel":"Security"})";
+  const std::string l5 = "42";                                      // valid JSON, not an event
+  const std::string text = l1 + "\n" + l2 + "\n" + l3 + "\r\n\n" + l4 + "\n" + l5 + "\n";
+  Collected c = read_mem("lines.json", text);
+  ASSERT_EQ(c.records.size(), 2u);
+  EXPECT_EQ(c.records[0].sys("EventID"), "1");
+  EXPECT_EQ(c.records[1].sys("EventID"), "4");
+  EXPECT_EQ(c.records[1].line, 5u);
+  EXPECT_EQ(c.records[1].offset, text.find(l4));
+  EXPECT_EQ(c.stats.records_read, 5u);
+  EXPECT_EQ(c.stats.records_skipped, 3u);
+  EXPECT_EQ(c.stats.skip_reasons["bad-json"], 3u);
+  expect_accounting(c);
+  ASSERT_EQ(c.diags.size(), 3u);
+  // l2 ends with ',' so it reads as the start of a pretty-printed document;
+  // the next line starting at column 0 with '{' shows it was cut short.
+  EXPECT_EQ(c.diags[0].location.line, 2u);
+  EXPECT_EQ(c.diags[0].location.offset, l1.size() + 1);
+  EXPECT_EQ(c.diags[0].reason, "bad-json");
+  EXPECT_EQ(c.diags[0].location.file, "lines.json");
+  EXPECT_EQ(c.diags[1].location.line, 3u);
+  EXPECT_EQ(c.diags[1].location.offset, l1.size() + 1 + l2.size() + 1);
+  EXPECT_EQ(c.diags[1].source_line.substr(0, l3.size()), l3);
+  EXPECT_EQ(c.diags[2].location.line, 6u);
+}
+
+TEST(BadInput, TruncatedPrettyJsonAtEnd) {
+  const std::string text = "{\n  \"Event\": {\"System\": {\"EventID\": 1}}\n}\n{\n  \"Event\": {\"System\": {\n";
+  Collected c = read_mem("pretty.json", text);
+  ASSERT_EQ(c.records.size(), 1u);
+  EXPECT_EQ(c.stats.records_skipped, 1u);
+  ASSERT_EQ(c.diags.size(), 1u);
+  EXPECT_EQ(c.diags[0].location.line, 4u);
+  expect_accounting(c);
+}
+
+TEST(BadInput, TruncatedAndMalformedXml) {
+  const std::string cut = "<Event " + kNs + "><System><EventID>2</EventID><Comp";  // cut mid-record
+  const std::string bad = "<Event " + kNs + "><System><EventID>3</EventID></Sys></Event>";  // mismatched tag
+  const std::string text = event(1) + "\n" + cut + "\n" + bad + "\n" + event(4) + "\n" + "<Event " + kNs + "><Sys";
+  Collected c = read_mem("cut.xml", text);
+  ASSERT_EQ(c.records.size(), 2u);
+  EXPECT_EQ(c.records[0].sys("EventID"), "1");
+  EXPECT_EQ(c.records[1].sys("EventID"), "4");
+  EXPECT_EQ(c.records[1].line, 4u);
+  EXPECT_EQ(c.stats.records_read, 5u);
+  EXPECT_EQ(c.stats.skip_reasons["bad-xml"], 3u);
+  expect_accounting(c);
+  ASSERT_EQ(c.diags.size(), 3u);
+  EXPECT_EQ(c.diags[0].location.line, 2u);
+  EXPECT_EQ(c.diags[0].location.offset, event(1).size() + 1);
+  EXPECT_EQ(c.diags[1].location.line, 3u);
+  EXPECT_EQ(c.diags[2].location.line, 5u);
+  for (auto& d : c.diags) EXPECT_EQ(d.reason, "bad-xml");
+}
+
+TEST(BadInput, BinaryAndEmptyFiles) {
+  std::string binary;
+  for (int i = 0; i < 4096; ++i) binary += char((i * 131 + 7) & 0xff);
+  binary[0] = '\x7f';  // not a magic of anything we read
+  Collected b = read_mem("blob.bin", binary);
+  EXPECT_TRUE(b.records.empty());
+  EXPECT_EQ(b.stats.files, 1u);
+  EXPECT_EQ(b.stats.files_skipped, 1u);
+  EXPECT_EQ(b.stats.skip_reasons["unrecognised-format"], 1u);
+  ASSERT_EQ(b.diags.size(), 1u);
+  EXPECT_EQ(b.diags[0].location.file, "blob.bin");
+
+  Collected e = read_mem("empty.json", "");
+  EXPECT_EQ(e.stats.files_skipped, 1u);
+  EXPECT_EQ(e.count_reason("empty-file"), 1u);
+  Collected w = read_mem("blank.json", " \r\n\n");
+  EXPECT_EQ(w.count_reason("empty-file"), 1u);
+}
+
+// Good records around every kind of bad one in a directory, via read_inputs.
+TEST(BadInput, MixedDirectoryKeepsGoing) {
+  std::string dir = temp_dir("mixed");
+  spit(dir + "/a_good.json", R"({"EventID":1})" "\n" R"({"EventID":2})" "\n");
+  spit(dir + "/b_empty.json", "");
+  spit(dir + "/c_binary.dat", std::string("\x01\x02\x03\x00\xff", 5));
+  spit(dir + "/d_badline.json", R"({"EventID":3})" "\n{oops\n" R"({"EventID":4})" "\n");
+  spit(dir + "/e_cut.xml", event(5) + event(6).substr(0, 40));
+  Collected c = read_paths({dir});
+  std::vector<std::string> ids;
+  for (auto& r : c.records) ids.push_back(r.sys("EventID"));
+  EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+  EXPECT_EQ(c.stats.files, 5u);
+  EXPECT_EQ(c.stats.files_skipped, 2u);
+  EXPECT_EQ(c.stats.records_read, 7u);
+  EXPECT_EQ(c.stats.records_skipped, 2u);
+  EXPECT_EQ(c.stats.skip_reasons["bad-json"], 1u);
+  EXPECT_EQ(c.stats.skip_reasons["bad-xml"], 1u);
+  EXPECT_EQ(c.stats.skip_reasons["empty-file"], 1u);
+  EXPECT_EQ(c.stats.skip_reasons["unrecognised-format"], 1u);
+  EXPECT_EQ(c.stats.records_read, c.records.size() + c.stats.records_skipped);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(BadInput, MissingPathIsReported) {
+  Collected c = read_paths({"/nonexistent/vigil/input.json"});
+  EXPECT_TRUE(c.records.empty());
+  EXPECT_EQ(c.stats.files_skipped, 1u);
+  EXPECT_EQ(c.count_reason("unreadable"), 1u);
+}
+
+// Hostile nesting: refused or bounded, never a crash.
+TEST(BadInput, DeepNesting) {
+  std::string deep_json = "{\"EventID\":1,\"x\":" + std::string(100000, '[') + std::string(100000, ']') + "}\n";
+  Collected j = read_mem("deep.json", deep_json);
+  EXPECT_EQ(j.stats.records_read, 1u);
+  expect_accounting(j);
+
+  std::string deep_xml = "<Event " + kNs + "><System><EventID>1</EventID></System><UserData>";
+  for (int i = 0; i < 20000; ++i) deep_xml += "<a>";
+  deep_xml += "v";
+  for (int i = 0; i < 20000; ++i) deep_xml += "</a>";
+  deep_xml += "</UserData></Event>";
+  Collected x = read_mem("deep.xml", deep_xml);
+  EXPECT_EQ(x.stats.records_read, 1u);
+  expect_accounting(x);
+}
+
+// Garbage inside otherwise valid framing: unterminated strings, stray
+// brackets, NUL bytes. By hand: 8 candidate records (one per non-blank line,
+// the "{" line swallowing "d":[1,2 as one cut-short document), 2 good.
+TEST(BadInput, GarbageLines) {
+  using namespace std::string_literals;  // the text holds NUL bytes
+  std::string text = "{\"a\":1}\n{\"b\":\"unterminated\n}\n]]]\n{\"c\":\"x\0y\"}\n{\n\"d\":[1,2\n{\"e\":5}\n"s;
+  text.push_back('\0');
+  Collected c = read_mem("garbage.json", text);
+  expect_accounting(c);
+  EXPECT_EQ(c.records.size(), 2u);  // {"a":1} and {"e":5}
+  EXPECT_EQ(c.stats.records_read, 8u);
+}
+
+}  // namespace
+}  // namespace vigil::test

@@ -1,0 +1,127 @@
+// Lookup tables (content/lookups.h) and the lookup / inputlookup commands, on
+// the real security_content lookups. Expected rows were found independently
+// with python3 (csv module + a `*`-only glob turned into a case-insensitive
+// regex) over the same CSV files.
+#include <filesystem>
+
+#include "content/lookups.h"
+#include "spl_exec/helpers.h"
+
+using namespace vigil;
+using namespace vigil::spl;
+using namespace vigil::spl::testing;
+
+namespace {
+
+const std::string kLookups = std::string(VIGIL_SHARED_DIR) + "/corpus/security_content/lookups";
+
+const content::LookupRegistry& registry() {
+  static content::LookupRegistry* reg = [] {
+    auto* r = new content::LookupRegistry;
+    DiagnosticSink diags(stderr);
+    diags.set_quiet(true);
+    r->load_dir(kLookups, diags);
+    return r;
+  }();
+  return *reg;
+}
+
+TEST(Csv, QuotesAndNewlines) {
+  auto r = content::parse_csv("a,b,c\r\n\"x, y\",\"he said \"\"hi\"\"\",\"multi\nline\"\n1,,3\n");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_EQ((*r)[1][0], "x, y");
+  EXPECT_EQ((*r)[1][1], "he said \"hi\"");
+  EXPECT_EQ((*r)[1][2], "multi\nline");
+  EXPECT_EQ((*r)[2][1], "");
+  EXPECT_FALSE(content::parse_csv("a\n\"open").ok());
+}
+
+TEST(LookupRegistry, LoadsCorpusDefinitions) {
+  if (!std::filesystem::exists(kLookups)) GTEST_SKIP() << "no shared corpus";
+  const auto& reg = registry();
+  // 79 YAMLs in lookups/ (spl.md §6); 55 have a filename, 24 are KV-store collections.
+  // The 5 .mlmodel-backed definitions are not CSV and are skipped, so 74 load.
+  EXPECT_EQ(reg.size(), 74u);
+  const auto* t = reg.find("lolbas_file_path");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->rows.size(), 475u);  // python3: len(list(csv.DictReader(...)))
+  EXPECT_FALSE(t->case_sensitive);
+  EXPECT_EQ(t->max_matches, 1u);
+  EXPECT_EQ(t->default_match.value_or(""), "false");
+  EXPECT_EQ(reg.find("lolbas_file_path20240725.csv"), t);  // by file name too
+  const auto* kv = reg.find("api_call_by_user_baseline");
+  ASSERT_NE(kv, nullptr);
+  EXPECT_TRUE(kv->kvstore);
+  EXPECT_EQ(kv->columns.size(), 5u);  // fields_list: arn, latestCount, numDataPoints, avgApiCalls, stdevApiCalls
+  EXPECT_EQ(kv->columns[0], "arn");
+  EXPECT_EQ(kv->columns[4], "stdevApiCalls");
+  EXPECT_TRUE(kv->rows.empty());
+  const auto* ex = reg.find("remote_access_software_exceptions");  // fields_list starts with _key
+  ASSERT_NE(ex, nullptr);
+  EXPECT_EQ(ex->column("asset"), 1);
+}
+
+TEST(LookupCommand, WildcardCaseInsensitiveMatchWithDefault) {
+  if (!std::filesystem::exists(kLookups)) GTEST_SKIP() << "no shared corpus";
+  OperatorEnv env;
+  env.lookups = &registry();
+  // lolbas_file_path: WILDCARD(lolbas_file_name), WILDCARD(lolbas_file_path), case-insensitive,
+  // min_matches 1, default_match false. python3 found:
+  //  EVENTVWR.EXE + C:\Windows\System32\eventvwr.exe -> 1 row "Displays Windows Event Logs in a GUI window."
+  //  eventvwr.exe + C:\Temp\eventvwr.exe            -> 0 rows (so default_match "false")
+  //  regedit.exe  + C:\Windows\regedit.exe          -> "Used by Windows to manipulate registry"
+  Table in = {row({{"process_name", "EVENTVWR.EXE"}, {"process_path", "C:\\Windows\\System32\\eventvwr.exe"}}),
+              row({{"process_name", "eventvwr.exe"}, {"process_path", "C:\\Temp\\eventvwr.exe"}}),
+              row({{"process_name", "regedit.exe"}, {"process_path", "C:\\Windows\\regedit.exe"}}),
+              row({{"process_name", "regedit.exe"}})};
+  auto out = run("| lookup lolbas_file_path lolbas_file_name as process_name, lolbas_file_path as process_path "
+                 "OUTPUT description as desc",
+                 in, env);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(text(out[0], "desc"), "Displays Windows Event Logs in a GUI window.");
+  EXPECT_EQ(text(out[1], "desc"), "false");
+  EXPECT_EQ(text(out[2], "desc"), "Used by Windows to manipulate registry");
+  EXPECT_FALSE(out[3].has("desc"));  // no input value: event left alone
+}
+
+TEST(LookupCommand, RemoteAccessSoftwareDomains) {
+  if (!std::filesystem::exists(kLookups)) GTEST_SKIP() << "no shared corpus";
+  OperatorEnv env;
+  env.lookups = &registry();
+  // python3: foo.247ithelp.com -> "247ithelp.com (ConnectWise)", isutility TRUE (pattern *.247ithelp.com);
+  // x.SEARCH.namequery.com -> "Absolute (Computrace)" (pattern *search.namequery.com, case-insensitive);
+  // example.org -> no row, default_match "false".
+  Table in = {row({{"dest", "foo.247ithelp.com"}}), row({{"dest", "x.SEARCH.namequery.com"}}), row({{"dest", "example.org"}})};
+  auto out = run("| lookup remote_access_software remote_domain AS dest OUTPUT isutility, description as software", in, env);
+  EXPECT_EQ(text(out[0], "software"), "247ithelp.com (ConnectWise)");
+  EXPECT_EQ(text(out[0], "isutility"), "TRUE");
+  EXPECT_EQ(text(out[1], "software"), "Absolute (Computrace)");
+  EXPECT_EQ(text(out[2], "isutility"), "false");
+}
+
+TEST(LookupCommand, ExactMatchOutputModesAndMissingTable) {
+  content::LookupRegistry reg;
+  auto t = std::make_unique<content::LookupTable>();
+  t->name = "codes";
+  t->columns = {"code", "meaning", "sev"};
+  t->rows = {{"1", "one", "low"}, {"2", "two", ""}, {"2", "deux", "high"}};
+  reg.add(std::move(t));
+  OperatorEnv env;
+  env.lookups = &reg;
+  Table in = {row({{"c", "2"}}), row({{"c", "9"}, {"meaning", "stale"}}), row({{"c", "1"}, {"meaning", "kept"}})};
+  auto out = run("| lookup codes code as c OUTPUT meaning", in, env);
+  EXPECT_EQ(text(out[0], "meaning"), "two\ndeux");  // several rows -> multivalue (max_matches 100)
+  EXPECT_FALSE(out[1].has("meaning"));             // OUTPUT overwrites, also with nothing
+  auto outnew = run("| lookup codes code as c OUTPUTNEW meaning", in, env);
+  EXPECT_EQ(text(outnew[2], "meaning"), "kept");   // OUTPUTNEW does not touch existing fields
+  auto all = run("| lookup codes code as c", {row({{"c", "1"}})}, env);
+  EXPECT_EQ(text(all[0], "sev"), "low");          // no OUTPUT: every other column
+  EXPECT_NE(build("| lookup nosuch x", env).error, "");
+  EXPECT_NE(build("| lookup codes nosuchcol as c", env).error, "");
+  auto gen = run("| inputlookup codes", {row({{"ignored", "1"}})}, env);
+  ASSERT_EQ(gen.size(), 3u);
+  EXPECT_FALSE(gen[1].has("sev"));  // empty cells are absent fields
+}
+
+}  // namespace
