@@ -50,8 +50,9 @@ static int run_explain(ExplainArgs& a) {
   }
   DiagnosticSink diags(stderr, c.diagnostics == "json" ? DiagnosticSink::Format::json : DiagnosticSink::Format::text);
   diags.set_keep(false);
-  // Problems of other corpus rules are not what explain is about: count them, print the summary only.
-  if (!a.corpus.empty()) diags.set_quiet(true);
+  // Loader diagnostics (other corpus rules, content tables) are not what explain is about: they are
+  // counted and summarised; the explained rule's own problems are listed in its page.
+  diags.set_quiet(true);
   Output out;
   if (!open_output(c, out)) return usage;
 
@@ -64,7 +65,6 @@ static int run_explain(ExplainArgs& a) {
   if (!a.corpus.empty()) rs.load(a.corpus, diags);
   std::vector<size_t> mine = rules_from(rs, a.rule);
   if (mine.empty()) {
-    diags.set_quiet(false);
     size_t before = rs.rules().size();
     rs.load({a.rule}, diags);
     mine = rules_from(rs, a.rule, before);
@@ -110,7 +110,7 @@ static int run_explain(ExplainArgs& a) {
       if (a.dump_ir) std::fprintf(stderr, "%s", report::dump_ir(rs.rules()[i], rs.atoms()).c_str());
     }
   }
-  if (!c.quiet && !a.corpus.empty())
+  if (!c.quiet && (!a.corpus.empty() || diags.errors() + diags.warnings()))
     std::fprintf(stderr, "explain: counts over %zu rules (%zu loaded, %zu rejected); %zu loader diagnostics\n",
                  rs.rules().size(), rs.loaded(), rs.rejected(), diags.errors() + diags.warnings());
   bool bad = false;

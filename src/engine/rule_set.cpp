@@ -179,7 +179,9 @@ ir::CompiledRule RuleSet::compile_escu(content::EscuDetection d, DiagnosticSink&
     diag.message = fmt_reason(r.info.name, cs.reasons);
     if (cs.error_offset != UINT32_MAX) {
       auto [line, col] = spl::line_col(cs.expanded, cs.error_offset);
-      diag.message += " (expanded search line " + std::to_string(line) + ", column " + std::to_string(col) + ")";
+      std::string where = " (search line " + std::to_string(line) + ", column " + std::to_string(col) + " after macro expansion)";
+      diag.message += where;
+      if (!r.reasons.empty()) r.reasons.front() += where;
       auto lines = split(cs.expanded, '\n');
       if (line >= 1 && line <= lines.size()) {
         diag.source_line = std::string(lines[line - 1]);

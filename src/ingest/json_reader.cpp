@@ -252,6 +252,30 @@ const FlatKey* flat_key(std::string_view k) {
   return nullptr;
 }
 
+// NXLog folds JSON keys that differ only in case: Sysmon's EventData `ProcessId`
+// disappears behind the System `ProcessID`. Sysmon's rendered Message holds
+// every EventData field as `Name: value` lines, so recover the names that the
+// top level lacks from it (Sysmon channel only, single-word names only).
+void recover_from_message(Builder& b) {
+  std::string_view channel = b.rec().system_value(sys::Channel);
+  if (channel.find("Sysmon") == std::string_view::npos) return;
+  std::string_view msg = b.rec().data_value("Message");
+  size_t pos = msg.find('\n');
+  while (pos != std::string_view::npos && pos < msg.size()) {
+    size_t start = pos + 1;
+    size_t end = msg.find('\n', start);
+    std::string_view line = msg.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    pos = end;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    size_t colon = line.find(": ");
+    if (colon == std::string_view::npos || colon == 0) continue;
+    std::string_view name = line.substr(0, colon);
+    if (name.find_first_of(" \t") != std::string_view::npos) continue;
+    if (b.rec().find_data(name) || b.rec().find_system(name)) continue;
+    b.data(name, line.substr(colon + 2));
+  }
+}
+
 void build_flat(object root, Builder& b) {
   std::string_view time_text, fallback_time;
   int time_rank = 99;
@@ -276,6 +300,7 @@ void build_flat(object root, Builder& b) {
   }
   if (time_text.empty()) time_text = fallback_time;
   if (!time_text.empty()) b.sys(sys::TimeCreated, canonical_time(time_text, b.arena()));
+  recover_from_message(b);
 }
 
 // ---- evtx-crate JSON -------------------------------------------------------------

@@ -131,11 +131,18 @@ const char* kCatalogJs = R"JS((function () {
 })();
 )JS";
 
+// A JSON string literal appended to `out` (json_escape_to writes the escaped body only).
+void js_string(std::string& out, std::string_view s) {
+  out += '"';
+  json_escape_to(out, s);
+  out += '"';
+}
+
 std::string js_array(const std::vector<std::string>& xs) {
   std::string s = "[";
   for (size_t i = 0; i < xs.size(); ++i) {
     if (i) s += ',';
-    json_escape_to(s, xs[i]);
+    js_string(s, xs[i]);
   }
   return s + "]";
 }
@@ -306,11 +313,11 @@ CatalogStats write_catalog(const Explainer& explainer, const std::string& out_di
       js += js_array({slugs[i], info.name, v.language, info.type, info.status.empty() ? "(none)" : info.status});
       js.pop_back();  // extend the array with the list columns
       js += "," + js_array(techs) + "," + js_array(tactics) + "," + js_array(events) + ",";
-      json_escape_to(js, info.id);
+      js_string(js, info.id);
       js += ",";
-      json_escape_to(js, info.description);
+      js_string(js, info.description);
       js += ",";
-      json_escape_to(js, engine_verdict(rules[i]));
+      js_string(js, engine_verdict(rules[i]));
       js += "],\n";
     }
     js += "];\nwindow.VIGIL_TECHNIQUES={";
@@ -320,9 +327,9 @@ CatalogStats write_catalog(const Explainer& explainer, const std::string& out_di
       if (!t) continue;
       js += first ? "" : ",";
       first = false;
-      json_escape_to(js, tid);
+      js_string(js, tid);
       js += ":";
-      json_escape_to(js, t->name);
+      js_string(js, t->name);
     }
     js += "};\n";
     site.write("assets/rules.js", js);

@@ -190,11 +190,18 @@ std::string discover_content_root(const std::string& explicit_root, const std::v
     std::string r = content::find_content_root(p);
     if (!r.empty()) return r;
   }
-  // A corpus directory that holds security_content/ next to sigma/ (../shared/corpus).
+  // A corpus directory that holds security_content/ next to sigma/ and seed_rules/
+  // (../shared/corpus): look for a security_content/ child of each path and of its parents.
   for (auto& p : paths) {
     std::error_code ec;
-    fs::path c = fs::path(p) / "security_content";
-    if (fs::is_directory(c / "macros", ec)) return fs::absolute(c, ec).lexically_normal().string();
+    fs::path dir = fs::absolute(p, ec).lexically_normal();
+    if (!fs::is_directory(dir, ec)) dir = dir.parent_path();
+    for (int depth = 0; depth < 4 && !dir.empty(); ++depth) {
+      fs::path c = dir / "security_content";
+      if (fs::is_directory(c / "macros", ec)) return c.string();
+      if (dir == dir.parent_path()) break;
+      dir = dir.parent_path();
+    }
   }
   return {};
 }
@@ -492,9 +499,10 @@ RuleView Explainer::view(const ir::CompiledRule& r) const {
             for (auto& val : values) any.push_back(field + " = " + val);
             conj.push_back(any.size() > 1 ? "(" + fmt::format("{}", fmt::join(any, " OR ")) + ")" : any.front());
           }
-          alts.push_back(fmt::format("{}", fmt::join(conj, " AND ")));
+          std::string all = fmt::format("{}", fmt::join(conj, " AND "));
+          alts.push_back(conj.size() > 1 && entry->when.size() > 1 ? "(" + all + ")" : all);
         }
-        pred = alts.size() > 1 ? "(" + fmt::format("{}", fmt::join(alts, ") OR (")) + ")" : alts.front();
+        pred = fmt::format("{}", fmt::join(alts, " OR "));
       }
       v.stages.push_back({"logsource", ls, pred});
     }

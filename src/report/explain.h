@@ -168,7 +168,8 @@ std::string dump_ir(const ir::CompiledRule& r, const ir::AtomTable& atoms);
 std::string dump_ast(const ir::CompiledRule& r, const content::MacroTable& macros);
 
 /// The security_content root for a set of paths: --content when given, else the first path
-/// inside such a tree, else a `security_content/` directory directly under a given path.
+/// inside such a tree, else a `security_content/` directory under a given path or one of its
+/// three nearest parents (a corpus dir holding security_content/ beside sigma/, seed_rules/).
 std::string discover_content_root(const std::string& explicit_root, const std::vector<std::string>& paths);
 
 }  // namespace vigil::report

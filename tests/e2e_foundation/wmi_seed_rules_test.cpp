@@ -93,7 +93,10 @@ TEST(SeedRules, RemoteProcessInstantiationViaWmi) {
   auto& v = o.views[0];
   EXPECT_EQ(v.risk_score, 49);
   EXPECT_EQ(field(v, "process"), "wmic  /node:\"127.0.0.1\" process call create notepad.exe ");
-  EXPECT_EQ(field(v, "process_guid"), "{41C8662E-20D6-5F25-0000-0010F2D90800}");
+  // This version groups by process_id (3796 in record 5471), not by GUID: fields outside BY are gone.
+  EXPECT_EQ(field(v, "process_id"), "3796");
+  EXPECT_EQ(field(v, "parent_process_id"), "4788");
+  EXPECT_EQ(field(v, "process_guid"), "<absent>");
   EXPECT_EQ(field(v, "dest"), "win-dc-6178966.attackrange.local");
   EXPECT_EQ(field(v, "user"), "ATTACKRANGE\\Administrator");
   // tstats BY fields absent on the event become "null" under fillnull_value=null: none here (Sysmon has them all),
