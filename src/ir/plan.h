@@ -57,6 +57,8 @@ struct Stream {
 
 struct Plan {
   std::vector<Stream> streams;
+  /// Front-end structures the operators point into (e.g. the SPL syntax tree), kept alive with the plan.
+  std::vector<std::shared_ptr<const void>> owned;
 };
 
 }  // namespace vigil::ir

@@ -106,7 +106,8 @@ CompiledSearch compile_search(std::string_view spl, const CompileEnv& env) {
   }
   out.parsed = true;
   out.executable = ex.missing.empty();
-  out.ast = std::move(pr.pipeline);
+  out.ast = std::shared_ptr<const Pipeline>(std::move(pr.pipeline));
+  out.plan.owned.push_back(out.ast);
   Compiler c{env, out};
   c.build_stream(*out.ast, 0);
   // Stages as explain shows them: one per top-level command, filters lowered to predicates.

@@ -32,7 +32,7 @@ struct CompiledSearch {
   std::vector<std::string> reasons;      ///< why not parsed / not executable
   std::string expanded;                  ///< macro-expanded text
   std::vector<std::string> macros_used;
-  std::unique_ptr<Pipeline> ast;         ///< null when not parsed
+  std::shared_ptr<const Pipeline> ast;   ///< null when not parsed; the plan's operators point into it
   uint32_t error_offset = UINT32_MAX;    ///< byte offset of a parse error in `expanded`
   std::vector<ir::StageInfo> stages;     ///< top-level pipeline stages, for explain
 };
