@@ -1,5 +1,7 @@
 // vigil hunt: run rules over logs, findings out.
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -12,8 +14,28 @@ struct HuntArgs {
   Common common;
   std::vector<std::string> rules;
   std::vector<std::string> logs;
+  bool rule_stats = false;
 };
 }  // namespace
+
+// Per-rule counts on stderr: every rule that matched an event, most findings first.
+static void print_rule_stats(const Engine& eng, const std::vector<Finding>& findings) {
+  std::map<const ir::CompiledRule*, size_t> per_rule;
+  for (auto& f : findings) per_rule[f.rule]++;
+  std::vector<std::tuple<size_t, uint64_t, std::string>> rows;
+  for (size_t i = 0; i < eng.rules().size(); ++i) {
+    uint64_t matched = eng.rule_stats()[i].events_matched;
+    auto it = per_rule.find(eng.rules()[i]);
+    size_t n = it == per_rule.end() ? 0 : it->second;
+    if (matched || n) rows.emplace_back(n, matched, eng.rules()[i]->info.name);
+  }
+  std::sort(rows.begin(), rows.end(), [](auto& x, auto& y) {
+    return std::get<0>(x) != std::get<0>(y) ? std::get<0>(x) > std::get<0>(y) : std::get<2>(x) < std::get<2>(y);
+  });
+  std::fprintf(stderr, "%10s %14s  %s\n", "findings", "events", "rule");
+  for (auto& [n, m, name] : rows) std::fprintf(stderr, "%10zu %14llu  %s\n", n, static_cast<unsigned long long>(m), name.c_str());
+  std::fprintf(stderr, "%zu of %zu rules matched at least one event\n", rows.size(), eng.rules().size());
+}
 
 static int run_hunt(HuntArgs& a) {
   Summary summary;
@@ -62,6 +84,7 @@ static int run_hunt(HuntArgs& a) {
   for (auto& v : views) w->write(v);
   w->finish();
   std::fflush(out.file);
+  if (a.rule_stats) print_rule_stats(*res.engine, res.findings);
   summary.print(c, &res.read, res.evaluated, &rs, views.size(), diags);
 
   if (res.read.records_read == 0 && res.read.files == 0) return nothing_ran;
@@ -82,6 +105,7 @@ std::function<int()> register_hunt(CLI::App& app) {
       "CrowdStrike), or .gz/.zip/.tar.gz of those; directories are read recursively.");
   sub->add_option("-r,--rules", a->rules, "rule files or directories (ESCU and Sigma, mixed)")->required()->allow_extra_args(false);
   sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)")->required();
+  sub->add_flag("--rule-stats", a->rule_stats, "print per-rule counts (findings, matched events) on stderr");
   add_common(*sub, a->common, true);
   return [a, sub]() { return sub->parsed() ? run_hunt(*a) : -1; };
 }

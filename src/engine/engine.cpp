@@ -150,6 +150,9 @@ std::vector<Finding> Engine::finish() {
     // A rule with no operators maps result rows to matched events one to one.
     bool one_to_one = rs.streams[0].stream->operators.empty() && rs.matched.size() == rs.streams[0].rows.size();
     for (size_t i = 0; i < rs.streams[0].rows.size(); ++i) {
+      // `stats count` over no events yields one row with count 0 (Splunk does this); it is not a finding.
+      if (const Value* c = rs.streams[0].rows[i].get("count"))
+        if (auto n = c->to_number(); n && *n == 0) continue;
       Finding f;
       f.rule = rules_[ri];
       f.row = std::move(rs.streams[0].rows[i]);
