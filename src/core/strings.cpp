@@ -1,5 +1,6 @@
 #include "core/strings.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -31,13 +32,24 @@ bool iends_with(std::string_view s, std::string_view p) {
 }
 size_t ifind(std::string_view h, std::string_view n, size_t from) {
   if (n.empty()) return from <= h.size() ? from : std::string_view::npos;
-  if (n.size() > h.size()) return std::string_view::npos;
-  const char f = ascii_lower(n[0]);
-  for (size_t i = from; i + n.size() <= h.size(); ++i) {
-    if (ascii_lower(h[i]) != f) continue;
+  if (n.size() > h.size() || from > h.size() - n.size()) return std::string_view::npos;
+  // Candidates are found with memchr on both cases of the first byte (the hot path of
+  // every case-insensitive contains in the matcher), then verified.
+  const char lo = ascii_lower(n[0]), up = ascii_upper(n[0]);
+  const char* base = h.data();
+  const size_t last = h.size() - n.size();  // last start position
+  size_t i = from;
+  while (i <= last) {
+    const void* a = std::memchr(base + i, lo, last - i + 1);
+    const void* b = lo == up ? nullptr : std::memchr(base + i, up, last - i + 1);
+    if (!a && !b) return std::string_view::npos;
+    const char* p = !a ? static_cast<const char*>(b) : !b ? static_cast<const char*>(a)
+                                                          : std::min(static_cast<const char*>(a), static_cast<const char*>(b));
+    size_t k = static_cast<size_t>(p - base);
     size_t j = 1;
-    while (j < n.size() && ascii_lower(h[i + j]) == ascii_lower(n[j])) ++j;
-    if (j == n.size()) return i;
+    while (j < n.size() && ascii_lower(base[k + j]) == ascii_lower(n[j])) ++j;
+    if (j == n.size()) return k;
+    i = k + 1;
   }
   return std::string_view::npos;
 }

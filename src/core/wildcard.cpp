@@ -29,6 +29,7 @@ WildcardPattern::WildcardPattern(std::string_view p, Syntax syntax, bool ci) : c
   if (tokens_.empty()) tokens_.push_back({Tok::lit, {}});
   if (ci_)
     for (auto& t : tokens_) t.text = to_lower(t.text);
+  for (auto& t : tokens_) has_any_one_ |= t.kind == Tok::any_one;
 }
 
 static bool eq_at(std::string_view text, size_t pos, const std::string& lit, bool ci) {
@@ -75,9 +76,39 @@ bool WildcardPattern::match_from(size_t ti, std::string_view text) const {
   }
 }
 
+// With `*` as the only wildcard, matching literals left to right at their earliest
+// position is exact (no backtracking needed): anchor the first and last literal,
+// then find the middle ones in order.
+bool WildcardPattern::match_stars_only(std::string_view text) const {
+  size_t first = 0, last = tokens_.size();
+  size_t lo = 0, hi = text.size();
+  if (tokens_.front().kind == Tok::lit) {
+    const std::string& p = tokens_.front().text;
+    if (!eq_at(text, 0, p, ci_)) return false;
+    lo = p.size();
+    first = 1;
+  }
+  if (last > first && tokens_.back().kind == Tok::lit) {
+    const std::string& s = tokens_.back().text;
+    if (s.size() > hi - lo || !eq_at(text, hi - s.size(), s, ci_)) return false;
+    hi -= s.size();
+    --last;
+  }
+  for (size_t i = first; i < last; ++i) {
+    if (tokens_[i].kind != Tok::lit) continue;
+    const std::string& p = tokens_[i].text;
+    std::string_view window = text.substr(lo, hi - lo);
+    size_t k = ci_ ? ifind(window, p) : window.find(p);
+    if (k == std::string_view::npos) return false;
+    lo += k + p.size();
+  }
+  return true;
+}
+
 bool WildcardPattern::matches(std::string_view text) const {
   if (tokens_.size() == 1 && tokens_[0].kind == Tok::lit)
     return ci_ ? iequals(text, tokens_[0].text) : text == tokens_[0].text;
+  if (!has_any_one_) return match_stars_only(text);
   return match_from(0, text);
 }
 

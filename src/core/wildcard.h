@@ -32,8 +32,10 @@ class WildcardPattern {
 
  private:
   bool match_from(size_t ti, std::string_view text) const;
+  bool match_stars_only(std::string_view text) const;
   std::vector<Token> tokens_;
   bool ci_ = true;
+  bool has_any_one_ = false;  // `?` present: needs the backtracking matcher
 };
 
 /// One-shot SPL wildcard match (case-insensitive), for code that has no compiled pattern.

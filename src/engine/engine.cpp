@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "core/strings.h"
 
@@ -49,6 +51,38 @@ Table RuleContext::stream_result(size_t k) {
   return streams_[k]->rows;
 }
 
+namespace {
+
+// The EventID values an event must have for `p` to hold, when the predicate says so
+// (an `EventCode=N` / `EventID=N` conjunct, or an OR of them); nullopt = any event.
+std::optional<std::set<std::string>> required_event_ids(const ir::Predicate& p, const ir::AtomTable& atoms,
+                                                        Symbol code, Symbol id) {
+  using Op = ir::Predicate::Op;
+  switch (p.op) {
+    case Op::atom: {
+      const ir::Atom& a = atoms.get(p.atom);
+      if ((a.field == code || a.field == id) && a.kind == ir::AtomKind::eq) return std::set<std::string>{a.value};
+      return std::nullopt;
+    }
+    case Op::and_:
+      for (auto& c : p.children)
+        if (auto r = required_event_ids(c, atoms, code, id)) return r;
+      return std::nullopt;
+    case Op::or_: {
+      std::set<std::string> all;
+      for (auto& c : p.children) {
+        auto r = required_event_ids(c, atoms, code, id);
+        if (!r) return std::nullopt;
+        all.insert(r->begin(), r->end());
+      }
+      return all;
+    }
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace
+
 Engine::Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::vector<const ir::CompiledRule*> rules,
                EngineOptions opts, DiagnosticSink& diags)
     : normalizer_(normalizer), rules_(std::move(rules)), opts_(std::move(opts)), diags_(diags), matcher_(atoms) {
@@ -76,6 +110,23 @@ Engine::Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::ve
     }
     state_.push_back(std::move(st));
   }
+  event_id_sym_ = field_id("EventID");
+  Symbol code_sym = field_id("EventCode");
+  by_dataset_.resize(normalizer_.datasets().size());
+  for (uint32_t ri = 0; ri < state_.size(); ++ri)
+    for (uint32_t si = 0; si < state_[ri]->streams.size(); ++si) {
+      StreamState& ss = state_[ri]->streams[si];
+      const ir::Stream& s = *ss.stream;
+      if (s.source.kind == ir::Source::Kind::none || ss.unknown_source) continue;
+      StreamRef ref{ri, si};
+      if (s.source.kind == ir::Source::Kind::datamodel) {
+        by_dataset_[ss.dataset].push_back(ref);
+      } else if (auto ids = required_event_ids(s.filter, atoms, code_sym, event_id_sym_)) {
+        for (auto& v : *ids) by_event_id_[v].push_back(ref);
+      } else {
+        always_.push_back(ref);
+      }
+    }
 }
 
 Engine::~Engine() = default;
@@ -86,51 +137,56 @@ void Engine::process(const Record& r) {
   ++evaluated_;
   normalizer_.normalize(r, event_);
   matcher_.begin(event_);
-  for (size_t ri = 0; ri < rules_.size(); ++ri) {
-    RuleState& rs = *state_[ri];
-    for (size_t si = 0; si < rs.streams.size(); ++si) {
-      StreamState& ss = rs.streams[si];
-      const ir::Stream& s = *ss.stream;
-      if (s.source.kind == ir::Source::Kind::none || ss.unknown_source) continue;
-      if (s.source.kind == ir::Source::Kind::datamodel && !event_.in_dataset(static_cast<DatasetId>(ss.dataset)))
-        continue;
-      if (!matcher_.eval(s.filter)) continue;
-      if (si == 0) {
-        ++stats_[ri].events_matched;
-        if (rs.matched.size() < 10000) {
-          std::string_view rid;
-          event_.get(record_sym_, rid);
-          rs.matched.push_back({std::string(r.file), std::string(rid)});
-        }
-      }
-      if (ss.rows.size() >= opts_.max_rows_per_stream) {
-        if (stats_[ri].rows_dropped++ == 0)
-          diags_.warning({rules_[ri]->info.file}, "rule '" + rules_[ri]->info.name + "' captured more than " +
-                                                      std::to_string(opts_.max_rows_per_stream) +
-                                                      " events; further events are not aggregated",
-                         "row-limit");
-        continue;
-      }
-      // Capture the event as a row of the stream's view.
-      Row row;
-      auto put = [&](std::string_view name, std::string_view value) {
-        if (Value* cur = row.get_mut(name)) {
-          auto vals = cur->all_texts();
-          vals.emplace_back(value);
-          *cur = Value::multi(std::move(vals));
-        } else {
-          row.entries().emplace_back(std::string(name), Value(value));
-        }
-      };
-      for (auto& f : event_.fields()) {
-        if (f.name == time_sym_) continue;
-        if (s.source.kind == ir::Source::Kind::raw ? f.view == 0 : f.view == ss.view)
-          put(field_names().name(f.name), f.value);
-      }
-      if (event_.has_time()) row.set("_time", Value(event_.time()));
-      ss.rows.push_back(std::move(row));
+  for (auto& ref : always_) visit(ref, r);
+  std::string_view eid;
+  if (event_.get(event_id_sym_, eid) && !by_event_id_.empty()) {
+    auto it = by_event_id_.find(std::string(eid));
+    if (it != by_event_id_.end())
+      for (auto& ref : it->second) visit(ref, r);
+  }
+  for (DatasetId d : event_.datasets())
+    if (d < by_dataset_.size())
+      for (auto& ref : by_dataset_[d]) visit(ref, r);
+}
+
+void Engine::visit(const StreamRef& ref, const Record& r) {
+  const size_t ri = ref.rule, si = ref.stream;
+  RuleState& rs = *state_[ri];
+  StreamState& ss = rs.streams[si];
+  const ir::Stream& s = *ss.stream;
+  if (!matcher_.eval(s.filter)) return;
+  if (si == 0) {
+    ++stats_[ri].events_matched;
+    if (rs.matched.size() < 10000) {
+      std::string_view rid;
+      event_.get(record_sym_, rid);
+      rs.matched.push_back({std::string(r.file), std::string(rid)});
     }
   }
+  if (ss.rows.size() >= opts_.max_rows_per_stream) {
+    if (stats_[ri].rows_dropped++ == 0)
+      diags_.warning({rules_[ri]->info.file}, "rule '" + rules_[ri]->info.name + "' captured more than " +
+                                                  std::to_string(opts_.max_rows_per_stream) +
+                                                  " events; further events are not aggregated",
+                     "row-limit");
+    return;
+  }
+  // Capture the event as a row of the stream's view; a repeated field becomes a multivalue.
+  Row row;
+  for (auto& f : event_.fields()) {
+    if (f.name == time_sym_) continue;
+    if (s.source.kind == ir::Source::Kind::raw ? f.view != 0 : f.view != ss.view) continue;
+    std::string_view name = field_names().name(f.name);
+    if (Value* cur = row.get_mut(name)) {
+      auto vals = cur->all_texts();
+      vals.emplace_back(f.value);
+      *cur = Value::multi(std::move(vals));
+    } else {
+      row.entries().emplace_back(std::string(name), Value(f.value));
+    }
+  }
+  if (event_.has_time()) row.set("_time", Value(event_.time()));
+  ss.rows.push_back(std::move(row));
 }
 
 std::vector<Finding> Engine::finish() {

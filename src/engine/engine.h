@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "content/attack.h"
@@ -70,6 +71,16 @@ class Engine {
   match::EventMatcher matcher_;
   Event event_;
   std::vector<std::unique_ptr<RuleState>> state_;
+  // Candidate streams per event, so an event meets only the rules that can apply to it
+  // (Falco/Hayabusa-style bucketing): by required EventID, by CIM dataset, or always.
+  struct StreamRef {
+    uint32_t rule, stream;
+  };
+  std::vector<StreamRef> always_;
+  std::unordered_map<std::string, std::vector<StreamRef>> by_event_id_;
+  std::vector<std::vector<StreamRef>> by_dataset_;
+  Symbol event_id_sym_;
+  void visit(const StreamRef& ref, const Record& r);
   std::vector<RuleStats> stats_;
   uint64_t evaluated_ = 0;
   Symbol time_sym_, record_sym_;

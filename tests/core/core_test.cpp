@@ -1,0 +1,124 @@
+// core/: wildcard globs (Splunk and Sigma semantics), string helpers, time, values, regex.
+// Expected values follow the documented semantics cited per test, not the implementation.
+#include <gtest/gtest.h>
+
+#include "core/regex.h"
+#include "core/strings.h"
+#include "core/time.h"
+#include "core/value.h"
+#include "core/wildcard.h"
+
+namespace vigil {
+namespace {
+
+using Syntax = WildcardPattern::Syntax;
+
+// Splunk: `*` matches any run of characters, whole-value, case-insensitive; a backslash is literal
+// (spl.md §5 "Wildcard * in search" and "Quoting and backslashes").
+TEST(Wildcard, SplSemantics) {
+  auto m = [](const char* p, const char* t) { return WildcardPattern(p, Syntax::spl, true).matches(t); };
+  EXPECT_TRUE(m("*\\cmd.exe", "C:\\Windows\\System32\\CMD.EXE"));
+  EXPECT_FALSE(m("*\\cmd.exe", "C:\\Windows\\System32\\xcmd.exe"));
+  EXPECT_TRUE(m("* process *", "wmic  process call create notepad.exe "));
+  EXPECT_FALSE(m("* process *", "wmic process"));  // needs a space after
+  EXPECT_TRUE(m("*/node:*", "wmic /NODE:host"));
+  EXPECT_TRUE(m("a*b*c", "aXbYc"));
+  EXPECT_TRUE(m("a*b*c", "abbc"));
+  EXPECT_FALSE(m("a*b*c", "acb"));
+  EXPECT_FALSE(m("a*a", "a"));  // both literals need their own character
+  EXPECT_TRUE(m("*a*a", "aa"));
+  EXPECT_FALSE(m("*a*a", "ab"));
+  EXPECT_TRUE(m("*", ""));
+  EXPECT_TRUE(m("wmic.exe", "WMIC.exe"));
+  EXPECT_FALSE(m("wmic.exe", "wmic.exe "));
+  EXPECT_TRUE(m("a?c", "a?c"));  // `?` is not an SPL wildcard
+  EXPECT_FALSE(m("a?c", "abc"));
+}
+
+// Sigma: `*` any run, `?` one character, `\*` `\?` `\\` escapes (Sigma spec, "Wildcards").
+TEST(Wildcard, SigmaSemantics) {
+  auto m = [](const char* p, const char* t, bool ci = true) {
+    return WildcardPattern(p, Syntax::sigma, ci).matches(t);
+  };
+  EXPECT_TRUE(m("a?c", "abc"));
+  EXPECT_FALSE(m("a?c", "ac"));
+  EXPECT_TRUE(m("a\\*c", "a*c"));
+  EXPECT_FALSE(m("a\\*c", "abc"));
+  EXPECT_TRUE(m("a\\?c", "a?c"));
+  EXPECT_TRUE(m("C:\\\\temp\\\\*", "c:\\temp\\x.exe"));
+  EXPECT_TRUE(m("*?.exe", "x.exe"));
+  EXPECT_FALSE(m("*?.exe", ".exe"));
+  EXPECT_FALSE(m("ABC", "abc", false));  // |cased
+  EXPECT_TRUE(m("*b*", "ABC"));
+}
+
+TEST(Strings, CaseFoldingAndPaths) {
+  EXPECT_EQ(ifind("Hello World", "WORLD"), 6u);
+  EXPECT_EQ(ifind("aaa", "aaaa"), std::string_view::npos);
+  EXPECT_EQ(ifind("xXxY", "xy"), 2u);
+  EXPECT_EQ(ifind("abcabc", "ABC", 1), 3u);
+  EXPECT_EQ(path_basename("C:\\Windows\\System32\\wbem\\WMIC.exe"), "WMIC.exe");
+  EXPECT_EQ(path_basename("/usr/bin/id"), "id");
+  EXPECT_EQ(path_basename("plain"), "plain");
+  EXPECT_TRUE(iends_with("x.EXE", ".exe"));
+  long long v;
+  EXPECT_TRUE(parse_int("0xf84", v));
+  EXPECT_EQ(v, 3972);
+  double d;
+  EXPECT_FALSE(parse_number("0xf84", d));  // hex ids stay text in SPL comparisons
+  EXPECT_TRUE(parse_number(" 12.5 ", d));
+  EXPECT_EQ(format_number(25.0), "25");
+  EXPECT_EQ(json_quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+  EXPECT_EQ(json_quote(std::string("\xff", 1)), "\"\\ufffd\"");  // invalid UTF-8 stays valid JSON
+}
+
+TEST(Time, ParseAndFormat) {
+  // 2020-08-01T07:59:18Z = 1596268758 (date -u -d '2020-08-01 07:59:18' +%s).
+  EXPECT_DOUBLE_EQ(*parse_time("2020-08-01T07:59:18Z"), 1596268758.0);
+  EXPECT_DOUBLE_EQ(*parse_time("2020-08-01 07:59:18"), 1596268758.0);
+  EXPECT_NEAR(*parse_time("2020-08-01T07:59:18.374000Z"), 1596268758.374, 1e-6);
+  EXPECT_DOUBLE_EQ(*parse_time("2020-08-01T09:59:18+02:00"), 1596268758.0);
+  EXPECT_FALSE(parse_time("yesterday"));
+  EXPECT_EQ(format_time(1596268758.0, "%Y-%m-%dT%H:%M:%S"), "2020-08-01T07:59:18");
+  EXPECT_EQ(format_time(1596268758.0, "%m/%d/%Y %H:%M:%S"), "08/01/2020 07:59:18");
+  EXPECT_EQ(format_time(0, "%a %b %e %j"), "Thu Jan  1 001");
+  EXPECT_EQ(format_iso8601(1596268758.5, 3), "2020-08-01T07:59:18.500Z");
+  // FILETIME 132407423583740000 = 2020-08-01T07:59:18.374Z.
+  EXPECT_NEAR(filetime_to_epoch(132407423583740000ULL), 1596268758.374, 1e-6);
+  EXPECT_DOUBLE_EQ(*parse_time_format("08/01/2020 07:59:18", "%m/%d/%Y %H:%M:%S"), 1596268758.0);
+  EXPECT_FALSE(parse_time_format("2020-13-01", "%Y-%m-%d"));
+}
+
+TEST(Values, RowsAndMultivalues) {
+  Row r;
+  r.set("a", Value("1"));
+  r.set("b", Value::multi({"x", "y"}));
+  r.set("a", Value(2.0));  // replace keeps position
+  ASSERT_EQ(r.entries().size(), 2u);
+  EXPECT_EQ(r.entries()[0].first, "a");
+  EXPECT_EQ(r.get("a")->to_string(), "2");
+  EXPECT_EQ(r.get("b")->count(), 2u);
+  EXPECT_EQ(r.get("b")->to_string(), "x\ny");
+  r.set("a", Value());  // null removes
+  EXPECT_FALSE(r.has("a"));
+  EXPECT_EQ(*Value("3.5").to_number(), 3.5);
+  EXPECT_FALSE(Value("abc").to_number());
+}
+
+TEST(Regex, PcreSemanticsAndLimits) {
+  auto r = Regex::compile("(?<user>\\w+)@(?P<dom>[\\w.]+)");
+  ASSERT_TRUE(r.ok());
+  Regex::Match m;
+  ASSERT_TRUE(r->find("mail bob@corp.local now", 0, m));
+  EXPECT_EQ(r->names().size(), 2u);
+  EXPECT_EQ(m.groups[1].begin, 5u);
+  EXPECT_FALSE(Regex::compile("(unclosed").ok());
+  // Catastrophic backtracking hits the match limit and counts as no match instead of hanging.
+  auto evil = Regex::compile("^(a+)+$");
+  ASSERT_TRUE(evil.ok());
+  EXPECT_FALSE(evil->search(std::string(40, 'a') + "!"));
+  EXPECT_EQ(Regex::compile("(\\d+)-(\\d+)")->replace("10-20 x 3-4", "\\2-\\1", true), "20-10 x 4-3");
+}
+
+}  // namespace
+}  // namespace vigil
