@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/strings.h"
+#include "ingest/evtx/render.h"
 #include "normalize/normalizer.h"
 
 namespace vigil::cli {
@@ -15,21 +16,6 @@ struct DumpArgs {
   std::string format = "jsonl";
   std::string view = "record";
 };
-
-std::string xml_escape(std::string_view s) {
-  std::string o;
-  for (char ch : s) {
-    switch (ch) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&apos;"; break;
-      default: o += ch;
-    }
-  }
-  return o;
-}
 
 // evtx-crate shape: {"Event":{"System":{…},"EventData":{…}}} with System attributes as the crate writes them.
 std::string record_json(const Record& r) {
@@ -63,33 +49,6 @@ std::string record_json(const Record& r) {
   return s;
 }
 
-std::string record_xml(const Record& r) {
-  std::string s = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>";
-  for (auto& f : r.system) {
-    if (f.name == sys::Provider) {
-      s += "<Provider Name='" + xml_escape(f.value) + "'";
-      if (auto* g = r.find_system(sys::ProviderGuid)) s += " Guid='" + xml_escape(g->value) + "'";
-      s += "/>";
-    } else if (f.name == sys::ProviderGuid || f.name == sys::ThreadID) {
-      continue;
-    } else if (f.name == sys::TimeCreated) {
-      s += "<TimeCreated SystemTime='" + xml_escape(f.value) + "'/>";
-    } else if (f.name == sys::ProcessID) {
-      s += "<Execution ProcessID='" + xml_escape(f.value) + "' ThreadID='" +
-           xml_escape(r.system_value(sys::ThreadID)) + "'/>";
-    } else if (f.name == sys::UserID) {
-      s += "<Security UserID='" + xml_escape(f.value) + "'/>";
-    } else if (f.name == sys::ActivityID) {
-      s += "<Correlation ActivityID='" + xml_escape(f.value) + "'/>";
-    } else {
-      s += "<" + std::string(f.name) + ">" + xml_escape(f.value) + "</" + std::string(f.name) + ">";
-    }
-  }
-  s += "</System><EventData>";
-  for (auto& f : r.data) s += "<Data Name='" + xml_escape(f.name) + "'>" + xml_escape(f.value) + "</Data>";
-  s += "</EventData></Event>";
-  return s;
-}
 }  // namespace
 
 static int run_dump(DumpArgs& a) {
@@ -114,13 +73,20 @@ static int run_dump(DumpArgs& a) {
     norm = std::move(n.value());
   }
   Event ev;
+  std::string line;
   ReadStats stats;
   uint64_t n = 0;
   read_inputs(a.logs, read_options(c), [&](const Record& r) {
     ++n;
     if (!norm) {
-      std::string line = a.format == "xml" ? record_xml(r) : record_json(r);
-      std::fprintf(out.file, "%s\n", line.c_str());
+      if (a.format == "xml") {
+        line.clear();
+        evtx::render_xml(r, line);
+      } else {
+        line = record_json(r);
+      }
+      line += '\n';
+      std::fwrite(line.data(), 1, line.size(), out.file);
       return;
     }
     norm->normalize(r, ev);
@@ -135,7 +101,7 @@ static int run_dump(DumpArgs& a) {
     std::fprintf(out.file, "%s}\n", s.c_str());
   }, diags, stats);
   std::fflush(out.file);
-  summary.print(c, &stats, n, nullptr, 0, diags);
+  summary.print(c, &stats, n, nullptr, -1, diags);
   if (stats.records_read == 0 && stats.files == 0) return nothing_ran;
   if (c.strict && (stats.records_skipped || stats.files_skipped)) return rejected;
   return ok;

@@ -85,7 +85,7 @@ static int run_hunt(HuntArgs& a) {
   w->finish();
   std::fflush(out.file);
   if (a.rule_stats) print_rule_stats(*res.engine, res.findings);
-  summary.print(c, &res.read, res.evaluated, &rs, views.size(), diags);
+  summary.print(c, &res.read, res.evaluated, &rs, static_cast<long>(views.size()), diags);
 
   if (res.read.records_read == 0 && res.read.files == 0) return nothing_ran;
   if (c.fail_on_findings && !views.empty()) return findings;

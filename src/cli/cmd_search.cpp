@@ -41,7 +41,7 @@ static int run_search(SearchArgs& a) {
   for (auto& f : res.findings) rows.push_back(std::move(f.row));
   report::write_rows(rows, fmt, out.file);
   std::fflush(out.file);
-  summary.print(c, &res.read, res.evaluated, nullptr, rows.size(), diags);
+  summary.print(c, &res.read, res.evaluated, nullptr, static_cast<long>(rows.size()), diags);
   if (res.read.records_read == 0 && res.read.files == 0) return nothing_ran;
   if (c.fail_on_findings && !rows.empty()) return findings;
   if (c.strict && (res.read.records_skipped || res.read.files_skipped)) return rejected;

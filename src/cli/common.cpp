@@ -109,7 +109,7 @@ ReadOptions read_options(const Common& c) {
   return o;
 }
 
-void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, const RuleSet* rules, size_t findings,
+void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, const RuleSet* rules, long findings,
                     const DiagnosticSink& diags) const {
   if (c.quiet) return;
   if (isatty(fileno(stderr))) std::fprintf(stderr, "\r\033[K");
@@ -130,7 +130,8 @@ void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, 
     s += ";";
   }
   if (rules) s += fmt::format(" rules loaded {}, rejected {};", rules->loaded(), rules->rejected());
-  s += fmt::format(" findings {}; {} errors, {} warnings; {:.2f}s", findings, diags.errors(), diags.warnings(), secs);
+  if (findings >= 0) s += fmt::format(" findings {};", findings);
+  s += fmt::format(" {} errors, {} warnings; {:.2f}s", diags.errors(), diags.warnings(), secs);
   std::fprintf(stderr, "%s\n", s.c_str());
 }
 

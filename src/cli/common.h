@@ -40,7 +40,8 @@ ReadOptions read_options(const Common& c);
 class Summary {
  public:
   Summary() : start_(std::chrono::steady_clock::now()) {}
-  void print(const Common& c, const ReadStats* read, uint64_t evaluated, const RuleSet* rules, size_t findings,
+  /// `findings` < 0 leaves the findings count out (verbs that produce none).
+  void print(const Common& c, const ReadStats* read, uint64_t evaluated, const RuleSet* rules, long findings,
              const DiagnosticSink& diags) const;
 
  private:

@@ -92,7 +92,9 @@ void decode_serial(std::string_view bytes, const std::vector<ChunkSpan>& chunks,
 }
 
 // Workers claim chunk i only when i < delivered + window, decode into slot
-// i % window, and mark it ready; the calling thread delivers slot by slot.
+// i % window, and mark it ready; the calling thread delivers slot by slot and,
+// while the slot it needs is not ready, decodes claimable chunks itself, so
+// `threads` threads decode (threads - 1 workers plus the caller).
 void decode_parallel(std::string_view bytes, const std::vector<ChunkSpan>& chunks, unsigned threads,
                      Deliverer& out) {
   const size_t n = chunks.size();
@@ -103,6 +105,17 @@ void decode_parallel(std::string_view bytes, const std::vector<ChunkSpan>& chunk
   std::condition_variable work_cv, done_cv;
   size_t next_claim = 0, delivered = 0;
   bool stop = false;
+  auto claimable = [&] { return next_claim < n && next_claim < delivered + window; };
+  auto decode_one = [&](ChunkDecoder& dec, size_t i) {
+    const ChunkSpan& ch = chunks[i];
+    dec.decode(reinterpret_cast<const unsigned char*>(bytes.data()) + ch.offset, ch.size, ch.offset,
+               slots[i % window]);
+    {
+      std::lock_guard lock(mu);
+      ready[i % window] = 1;
+    }
+    done_cv.notify_all();
+  };
 
   auto worker = [&] {
     ChunkDecoder dec;
@@ -110,23 +123,16 @@ void decode_parallel(std::string_view bytes, const std::vector<ChunkSpan>& chunk
       size_t i;
       {
         std::unique_lock lock(mu);
-        work_cv.wait(lock, [&] { return stop || (next_claim < n && next_claim < delivered + window); });
+        work_cv.wait(lock, [&] { return stop || claimable() || next_claim >= n; });
         if (stop || next_claim >= n) return;
         i = next_claim++;
       }
-      const ChunkSpan& ch = chunks[i];
-      dec.decode(reinterpret_cast<const unsigned char*>(bytes.data()) + ch.offset, ch.size, ch.offset,
-                 slots[i % window]);
-      {
-        std::lock_guard lock(mu);
-        ready[i % window] = 1;
-      }
-      done_cv.notify_all();
+      decode_one(dec, i);
     }
   };
 
   std::vector<std::thread> pool;
-  pool.reserve(threads);
+  pool.reserve(threads - 1);
   // Joins the workers even when the visitor throws.
   struct Joiner {
     std::vector<std::thread>& pool;
@@ -142,12 +148,20 @@ void decode_parallel(std::string_view bytes, const std::vector<ChunkSpan>& chunk
       for (auto& t : pool) t.join();
     }
   } joiner{pool, mu, stop, work_cv};
-  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker);
+  for (unsigned t = 0; t + 1 < threads; ++t) pool.emplace_back(worker);
 
+  ChunkDecoder own;
   for (size_t i = 0; i < n; ++i) {
-    {
+    for (;;) {
       std::unique_lock lock(mu);
-      done_cv.wait(lock, [&] { return ready[i % window] != 0; });
+      if (ready[i % window]) break;
+      if (claimable()) {
+        size_t k = next_claim++;
+        lock.unlock();
+        decode_one(own, k);
+        continue;
+      }
+      done_cv.wait(lock, [&] { return ready[i % window] != 0 || claimable(); });
     }
     out.deliver(slots[i % window], chunks[i].offset + chunks[i].size);
     {
@@ -157,11 +171,6 @@ void decode_parallel(std::string_view bytes, const std::vector<ChunkSpan>& chunk
     }
     work_cv.notify_all();
   }
-  {
-    std::lock_guard lock(mu);
-    stop = true;
-  }
-  work_cv.notify_all();
 }
 
 }  // namespace
