@@ -20,8 +20,8 @@ struct CatalogArgs {
 static int run_catalog(CatalogArgs& a) {
   Common& c = a.common;
   auto start = std::chrono::steady_clock::now();
-  DiagnosticSink diags(stderr, c.diagnostics == "json" ? DiagnosticSink::Format::json : DiagnosticSink::Format::text);
-  diags.set_keep(false);
+  DiagnosticSink diags;
+  configure_diagnostics(diags, c);
   diags.set_quiet(true);  // rule problems are shown on each rule's page; the run ends with their count
   std::string content_root = report::discover_content_root(c.content, a.rules);
   std::string dd = data_dir(c);

@@ -54,24 +54,16 @@ std::string record_json(const Record& r) {
 static int run_dump(DumpArgs& a) {
   Summary summary;
   Common& c = a.common;
-  DiagnosticSink diags(stderr, c.diagnostics == "json" ? DiagnosticSink::Format::json : DiagnosticSink::Format::text);
-  diags.set_keep(false);
-  if (c.quiet) diags.set_quiet(true);
+  DiagnosticSink diags;
+  configure_diagnostics(diags, c);
   Output out;
   if (!open_output(c, out)) return usage;
   if (a.format != "jsonl" && a.format != "xml") {
     std::fprintf(stderr, "error: dump --format is jsonl or xml\n");
     return usage;
   }
-  std::optional<Normalizer> norm;
-  if (a.view != "record") {
-    auto n = Normalizer::load(data_dir(c) + "/normalize");
-    if (!n) {
-      diags.error(n.error().location, n.error().message, "data");
-      return nothing_ran;
-    }
-    norm = std::move(n.value());
-  }
+  std::unique_ptr<Normalizer> norm;
+  if (a.view != "record" && !(norm = load_normalizer(c, diags))) return nothing_ran;
   Event ev;
   std::string line;
   ReadStats stats;

@@ -48,8 +48,8 @@ static int run_explain(ExplainArgs& a) {
     std::fprintf(stderr, "error: %s is not a rule file\n", a.rule.c_str());
     return usage;
   }
-  DiagnosticSink diags(stderr, c.diagnostics == "json" ? DiagnosticSink::Format::json : DiagnosticSink::Format::text);
-  diags.set_keep(false);
+  DiagnosticSink diags;
+  configure_diagnostics(diags, c);
   // Loader diagnostics (other corpus rules, content tables) are not what explain is about: they are
   // counted and summarised; the explained rule's own problems are listed in its page.
   diags.set_quiet(true);

@@ -40,19 +40,15 @@ static void print_rule_stats(const Engine& eng, const std::vector<Finding>& find
 static int run_hunt(HuntArgs& a) {
   Summary summary;
   Common& c = a.common;
-  DiagnosticSink diags(stderr, c.diagnostics == "json" ? DiagnosticSink::Format::json : DiagnosticSink::Format::text);
-  diags.set_keep(false);
-  if (c.quiet) diags.set_quiet(true);
+  DiagnosticSink diags;
+  configure_diagnostics(diags, c);
   Output out;
   report::Format fmt;
   double now;
   if (!open_output(c, out) || !resolve_format(c, out, fmt) || !parse_now(c, now)) return usage;
   std::string dd = data_dir(c);
-  auto norm = Normalizer::load(dd + "/normalize");
-  if (!norm) {
-    diags.error(norm.error().location, norm.error().message, "data");
-    return nothing_ran;
-  }
+  auto norm = load_normalizer(c, diags);
+  if (!norm) return nothing_ran;
   RuleSet rs({c.content, dd, !c.allow_writes.empty()});
   rs.load(a.rules, diags);
   auto rules = executable_rules(rs);
@@ -67,12 +63,8 @@ static int run_hunt(HuntArgs& a) {
     return nothing_ran;
   }
   auto attack = load_attack(c, diags);
-  RunOptions ro;
-  ro.engine.now = now;
-  ro.engine.allow_writes = !c.allow_writes.empty();
-  ro.engine.writes_dir = c.allow_writes;
-  ro.read = read_options(c);
-  RunResult res = run_rules(rules, rs.atoms(), norm.value(), a.logs, ro, diags);
+  RunOptions ro = run_options(c, now);
+  RunResult res = run_rules(rules, rs.atoms(), *norm, a.logs, ro, diags);
 
   std::vector<report::FindingView> views;
   for (auto& f : res.findings) views.push_back(report::describe(f, attack.get()));

@@ -35,8 +35,8 @@ static std::string lint_json(const ir::CompiledRule& r) {
 
 static int run_lint(LintArgs& a) {
   Common& c = a.common;
-  DiagnosticSink diags(stderr, c.diagnostics == "json" ? DiagnosticSink::Format::json : DiagnosticSink::Format::text);
-  diags.set_keep(false);
+  DiagnosticSink diags;
+  configure_diagnostics(diags, c);
   // Per-rule verdicts go to stdout; the loader's own diagnostics are summarised, not repeated.
   diags.set_quiet(true);
   Output out;

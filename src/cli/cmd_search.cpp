@@ -16,27 +16,20 @@ struct SearchArgs {
 static int run_search(SearchArgs& a) {
   Summary summary;
   Common& c = a.common;
-  DiagnosticSink diags(stderr, c.diagnostics == "json" ? DiagnosticSink::Format::json : DiagnosticSink::Format::text);
-  if (c.quiet) diags.set_quiet(true);
+  DiagnosticSink diags;
+  configure_diagnostics(diags, c);
   Output out;
   report::Format fmt;
   double now;
   if (!open_output(c, out) || !resolve_format(c, out, fmt) || !parse_now(c, now)) return usage;
   std::string dd = data_dir(c);
-  auto norm = Normalizer::load(dd + "/normalize");
-  if (!norm) {
-    diags.error(norm.error().location, norm.error().message, "data");
-    return nothing_ran;
-  }
+  auto norm = load_normalizer(c, diags);
+  if (!norm) return nothing_ran;
   RuleSet rs({c.content, dd, !c.allow_writes.empty()});
   ir::CompiledRule rule = rs.compile_query(a.query, diags);
   if (!rule.parsed || !rule.executable) return usage;
-  RunOptions ro;
-  ro.engine.now = now;
-  ro.engine.allow_writes = !c.allow_writes.empty();
-  ro.engine.writes_dir = c.allow_writes;
-  ro.read = read_options(c);
-  RunResult res = run_rules({&rule}, rs.atoms(), norm.value(), a.logs, ro, diags);
+  RunOptions ro = run_options(c, now);
+  RunResult res = run_rules({&rule}, rs.atoms(), *norm, a.logs, ro, diags);
   Table rows;
   for (auto& f : res.findings) rows.push_back(std::move(f.row));
   report::write_rows(rows, fmt, out.file);

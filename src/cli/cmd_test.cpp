@@ -25,15 +25,15 @@ static int run_test(TestArgs& a) {
     std::fprintf(stderr, "error: give --sigma-regression DIR and/or --attack-data DIR\n");
     return usage;
   }
-  DiagnosticSink diags(stderr, c.diagnostics == "json" ? DiagnosticSink::Format::json : DiagnosticSink::Format::text);
-  diags.set_keep(false);
+  DiagnosticSink diags;
+  configure_diagnostics(diags, c);
   diags.set_quiet(true);  // per-rule loader noise is summarised by lint; tests report per case
   double now;
   if (!parse_now(c, now)) return usage;
   std::string dd = data_dir(c);
-  auto norm = Normalizer::load(dd + "/normalize");
+  auto norm = load_normalizer(c, diags);
   if (!norm) {
-    std::fprintf(stderr, "error: %s\n", norm.error().message.c_str());
+    std::fprintf(stderr, "error: cannot load the normalization tables from %s/normalize\n", dd.c_str());
     return nothing_ran;
   }
   RuleSet rs({c.content, dd, false});
@@ -43,11 +43,11 @@ static int run_test(TestArgs& a) {
   ro.read.threads = c.threads;
   std::vector<RuleTestResult> results;
   if (!a.sigma_regression.empty()) {
-    auto r = run_sigma_regression(a.sigma_regression, rs, norm.value(), ro, diags);
+    auto r = run_sigma_regression(a.sigma_regression, rs, *norm, ro, diags);
     results.insert(results.end(), r.begin(), r.end());
   }
   if (!a.attack_data.empty()) {
-    auto r = run_escu_tests(a.attack_data, rs, norm.value(), ro, diags);
+    auto r = run_escu_tests(a.attack_data, rs, *norm, ro, diags);
     results.insert(results.end(), r.begin(), r.end());
   }
   size_t passed = 0, failed = 0, skipped = 0;

@@ -109,6 +109,30 @@ ReadOptions read_options(const Common& c) {
   return o;
 }
 
+void configure_diagnostics(DiagnosticSink& d, const Common& c) {
+  d.set_format(c.diagnostics == "json" ? DiagnosticSink::Format::json : DiagnosticSink::Format::text);
+  d.set_keep(false);
+  d.set_quiet(c.quiet);
+}
+
+std::unique_ptr<Normalizer> load_normalizer(const Common& c, DiagnosticSink& diags) {
+  auto norm = Normalizer::load(data_dir(c) + "/normalize");
+  if (!norm) {
+    diags.error(norm.error().location, norm.error().message, "data");
+    return nullptr;
+  }
+  return std::make_unique<Normalizer>(std::move(norm.value()));
+}
+
+RunOptions run_options(const Common& c, double now) {
+  RunOptions ro;
+  ro.engine.now = now;
+  ro.engine.allow_writes = !c.allow_writes.empty();
+  ro.engine.writes_dir = c.allow_writes;
+  ro.read = read_options(c);
+  return ro;
+}
+
 void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, const RuleSet* rules, long findings,
                     const DiagnosticSink& diags) const {
   if (c.quiet) return;

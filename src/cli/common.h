@@ -13,6 +13,7 @@
 #include "engine/rule_set.h"
 #include "engine/run.h"
 #include "ingest/reader.h"
+#include "normalize/normalizer.h"
 #include "report/writers.h"
 
 namespace vigil::cli {
@@ -36,6 +37,12 @@ std::unique_ptr<content::AttackTable> load_attack(const Common& c, DiagnosticSin
 /// --now as epoch seconds (ISO-8601 or epoch); 0 = wall clock.
 bool parse_now(const Common& c, double& now);
 ReadOptions read_options(const Common& c);
+/// Sets up the stderr diagnostic sink every verb uses (--diagnostics, --quiet); copies are not kept.
+void configure_diagnostics(DiagnosticSink& d, const Common& c);
+/// The normalization tables from the data directory; null (after a diagnostic) when they cannot load.
+std::unique_ptr<Normalizer> load_normalizer(const Common& c, DiagnosticSink& diags);
+/// Engine and reader options from the shared flags (--now already parsed).
+RunOptions run_options(const Common& c, double now);
 
 class Summary {
  public:

@@ -51,6 +51,7 @@ class DiagnosticSink {
   /// Print at most this many diagnostics per reason; the rest are only counted.
   void set_print_limit(size_t per_reason) { print_limit_ = per_reason; }
   void set_quiet(bool q) { quiet_ = q; }
+  void set_format(Format f) { format_ = f; }
   void set_keep(bool k) { keep_ = k; }  ///< keep copies (tests, lint)
 
   size_t errors() const;

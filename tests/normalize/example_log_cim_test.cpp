@@ -128,3 +128,60 @@ TEST(ExampleLogCim, SecurityEventId4688) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// Sysmon 13/11/3 example logs into Endpoint.Registry, Endpoint.Filesystem and
+// Network_Traffic.All_Traffic: the data sources' field_mappings (Computer -> dest,
+// TargetObject -> registry_path, Details -> registry_value_data, TargetFilename -> file_path, …)
+// plus CIM semantics. registry_value_data keeps the hex inside Sysmon's `DWORD (…)`/`QWORD (…)`
+// because the corpus compares it as `0x00000001` (e.g. Registry.registry_value_data="0x00000001").
+TEST(ExampleLogCim, SysmonEventId13Registry) {
+  auto got = normalize_example("sysmon_eventid_13.yml");
+  check(got, {
+      {"Registry.action", "modified"},
+      {"Registry.dest", "win-host-623.attackrange.local"},
+      {"Registry.process_guid", "{0C1E0330-048F-60E8-0B00-00000000D001}"},
+      {"Registry.process_id", "628"},
+      {"Registry.process_name", "lsass.exe"},
+      {"Registry.registry_path", "HKLM\\System\\CurrentControlSet\\Services\\W32Time\\SecureTimeLimits\\SecureTimeHigh"},
+      {"Registry.registry_value_name", "SecureTimeHigh"},
+      {"Registry.registry_hive", "HKLM"},
+      {"Registry.registry_value_data", "0x01d776fd-0xd724b8c5"},
+      {"Processes.process_name", std::nullopt},  // not a process-creation event
+  });
+}
+
+TEST(ExampleLogCim, SysmonEventId11Filesystem) {
+  auto got = normalize_example("sysmon_eventid_11.yml");
+  check(got, {
+      {"Filesystem.action", "created"},
+      {"Filesystem.dest", "win-dc-mhaag-attack-range-84.attackrange.local"},
+      {"Filesystem.file_path",
+       "C:\\Users\\Administrator\\Downloads\\mimikatz_trunk\\x64\\CURRENT_USER_My_4_atomic@art2.local.pfx"},
+      {"Filesystem.file_name", "CURRENT_USER_My_4_atomic@art2.local.pfx"},
+      {"Filesystem.file_create_time", "2023-02-08 13:01:11.053"},
+      {"Filesystem.process_guid", "{0F9A6540-A70E-63E2-3091-00000000BD02}"},
+      {"Filesystem.process_id", "9332"},
+      {"Filesystem.process_name", "mimikatz.exe"},
+  });
+}
+
+TEST(ExampleLogCim, SysmonEventId3NetworkTraffic) {
+  auto got = normalize_example("sysmon_eventid_3.yml");
+  check(got, {
+      {"All_Traffic.dest", "youssef5.genious.net"},
+      {"All_Traffic.dest_ip", "41.77.117.236"},
+      {"All_Traffic.dest_port", "21"},
+      {"All_Traffic.src_ip", "10.0.1.14"},
+      {"All_Traffic.src_port", "61722"},
+      {"All_Traffic.transport", "tcp"},
+      {"All_Traffic.direction", "outbound"},
+      {"All_Traffic.app", "agent_tesla-deob.exe"},
+      {"All_Traffic.user", "ATTACKRANGE\\Administrator"},
+  });
+}
+
+}  // namespace
+}  // namespace vigil
