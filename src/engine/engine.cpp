@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -53,25 +54,27 @@ Table RuleContext::stream_result(size_t k) {
 
 namespace {
 
-// The EventID values an event must have for `p` to hold, when the predicate says so
-// (an `EventCode=N` / `EventID=N` conjunct, or an OR of them); nullopt = any event.
+// The EventID values (lower-cased) an event must have for `p` to hold, when the predicate says so
+// (an `EventCode=N` / `EventID=N` / `event_simpleName=X` conjunct, or an OR of them); nullopt = any.
+// CrowdStrike records carry event_simpleName as their EventID (see ingest/record.h).
 std::optional<std::set<std::string>> required_event_ids(const ir::Predicate& p, const ir::AtomTable& atoms,
-                                                        Symbol code, Symbol id) {
+                                                        const std::vector<Symbol>& id_fields) {
   using Op = ir::Predicate::Op;
   switch (p.op) {
     case Op::atom: {
       const ir::Atom& a = atoms.get(p.atom);
-      if ((a.field == code || a.field == id) && a.kind == ir::AtomKind::eq) return std::set<std::string>{a.value};
+      if (a.kind == ir::AtomKind::eq && std::find(id_fields.begin(), id_fields.end(), a.field) != id_fields.end())
+        return std::set<std::string>{to_lower(a.value)};
       return std::nullopt;
     }
     case Op::and_:
       for (auto& c : p.children)
-        if (auto r = required_event_ids(c, atoms, code, id)) return r;
+        if (auto r = required_event_ids(c, atoms, id_fields)) return r;
       return std::nullopt;
     case Op::or_: {
       std::set<std::string> all;
       for (auto& c : p.children) {
-        auto r = required_event_ids(c, atoms, code, id);
+        auto r = required_event_ids(c, atoms, id_fields);
         if (!r) return std::nullopt;
         all.insert(r->begin(), r->end());
       }
@@ -111,7 +114,7 @@ Engine::Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::ve
     state_.push_back(std::move(st));
   }
   event_id_sym_ = field_id("EventID");
-  Symbol code_sym = field_id("EventCode");
+  const std::vector<Symbol> id_fields = {event_id_sym_, field_id("EventCode"), field_id("event_simpleName")};
   by_dataset_.resize(normalizer_.datasets().size());
   for (uint32_t ri = 0; ri < state_.size(); ++ri)
     for (uint32_t si = 0; si < state_[ri]->streams.size(); ++si) {
@@ -121,7 +124,7 @@ Engine::Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::ve
       StreamRef ref{ri, si};
       if (s.source.kind == ir::Source::Kind::datamodel) {
         by_dataset_[ss.dataset].push_back(ref);
-      } else if (auto ids = required_event_ids(s.filter, atoms, code_sym, event_id_sym_)) {
+      } else if (auto ids = required_event_ids(s.filter, atoms, id_fields)) {
         for (auto& v : *ids) by_event_id_[v].push_back(ref);
       } else {
         always_.push_back(ref);
@@ -140,7 +143,9 @@ void Engine::process(const Record& r) {
   for (auto& ref : always_) visit(ref, r);
   std::string_view eid;
   if (event_.get(event_id_sym_, eid) && !by_event_id_.empty()) {
-    auto it = by_event_id_.find(std::string(eid));
+    eid_key_.assign(eid);
+    for (auto& ch : eid_key_) ch = ascii_lower(ch);
+    auto it = by_event_id_.find(eid_key_);
     if (it != by_event_id_.end())
       for (auto& ref : it->second) visit(ref, r);
   }

@@ -80,6 +80,7 @@ class Engine {
   std::unordered_map<std::string, std::vector<StreamRef>> by_event_id_;
   std::vector<std::vector<StreamRef>> by_dataset_;
   Symbol event_id_sym_;
+  std::string eid_key_;  // lower-cased EventID of the current event (reused buffer)
   void visit(const StreamRef& ref, const Record& r);
   std::vector<RuleStats> stats_;
   uint64_t evaluated_ = 0;
