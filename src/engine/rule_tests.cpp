@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <map>
 
+#include "core/strings.h"
+
 namespace vigil {
 
 namespace fs = std::filesystem;
@@ -20,9 +22,21 @@ std::map<std::string, const ir::CompiledRule*> rules_by_id(const RuleSet& rules)
 }
 
 size_t count_matches(const ir::CompiledRule* rule, const RuleSet& rules, const Normalizer& normalizer,
-                     const std::vector<std::string>& inputs, const RunOptions& opts, DiagnosticSink& diags) {
+                     const std::vector<std::string>& inputs, const RunOptions& opts, DiagnosticSink& diags,
+                     uint64_t* evaluated = nullptr) {
   RunResult res = run_rules({rule}, rules.atoms(), normalizer, inputs, opts, diags);
+  if (evaluated) *evaluated = res.evaluated;
   return res.findings.size();
+}
+
+// Splunk's `source` of a Windows record as the XmlWinEventLog TA sets it.
+bool source_matches(const Record& r, const std::vector<std::string>& sources) {
+  std::string_view channel = r.system_value(sys::Channel);
+  if (channel.empty()) return false;
+  std::string src = "XmlWinEventLog:" + std::string(channel);
+  for (auto& s : sources)
+    if (iequals(s, src) || iequals(s, "WinEventLog:" + std::string(channel))) return true;
+  return false;
 }
 
 }  // namespace
@@ -93,6 +107,8 @@ std::vector<RuleTestResult> run_escu_tests(const std::string& root, const RuleSe
       r.rule_id = rule.info.id;
       r.rule_name = rule.info.name;
       std::vector<std::string> inputs;
+      std::vector<std::string> sources;  // declared sources of data we had to take from a merged folder archive
+      bool merged = false;
       for (auto& d : t.attack_data) {
         auto k = d.data.find(marker);
         if (k == std::string::npos) continue;
@@ -102,6 +118,10 @@ std::vector<RuleTestResult> run_escu_tests(const std::string& root, const RuleSe
         if (fs::exists(exact, ec)) {
           inputs.push_back(exact.string());
         } else if (fs::is_directory(exact.parent_path(), ec)) {
+          // The folder holds the technique's datasets merged into one archive: replay only the
+          // records of the declared source, as Splunk's replay of that one file would index.
+          merged = true;
+          sources.push_back(d.source);
           for (auto& e : fs::directory_iterator(exact.parent_path(), ec)) {
             auto ext = e.path().extension().string();
             if (e.is_regular_file() && ext != ".yml" && ext != ".yaml" && ext != ".md")
@@ -117,9 +137,17 @@ std::vector<RuleTestResult> run_escu_tests(const std::string& root, const RuleSe
       } else if (!rule.parsed || !rule.executable) {
         r.detail = "rule not executable: " + (rule.reasons.empty() ? std::string("?") : rule.reasons[0]);
       } else {
-        r.matches = count_matches(&rule, rules, normalizer, inputs, opts, diags);
+        RunOptions o = opts;
+        if (merged) o.accept = [&sources](const Record& rec) { return source_matches(rec, sources); };
+        uint64_t evaluated = 0;
+        r.matches = count_matches(&rule, rules, normalizer, inputs, o, diags, &evaluated);
         r.passed = r.matches > 0;
-        if (!r.passed) r.detail = "no result";
+        if (evaluated == 0) {
+          r.skipped = true;
+          r.detail = "no local events of the declared source";
+        } else if (!r.passed) {
+          r.detail = "no result";
+        }
       }
       out.push_back(std::move(r));
     }

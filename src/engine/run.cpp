@@ -11,7 +11,13 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
   RunResult res;
   res.engine = std::make_unique<Engine>(normalizer, atoms, rules, opts.engine, diags);
   Engine& eng = *res.engine;
-  read_inputs(inputs, opts.read, [&](const Record& r) { eng.process(r); }, diags, res.read);
+  read_inputs(inputs, opts.read, [&](const Record& r) {
+    if (opts.accept && !opts.accept(r)) {
+      ++res.filtered;
+      return;
+    }
+    eng.process(r);
+  }, diags, res.read);
   res.findings = eng.finish();
   res.evaluated = eng.evaluated();
   return res;

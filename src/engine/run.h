@@ -15,12 +15,16 @@ namespace vigil {
 struct RunOptions {
   EngineOptions engine;
   ReadOptions read;
+  /// Optional: only records it accepts are evaluated (e.g. `vigil test` replaying one source of a
+  /// merged archive). Records it rejects are counted in RunResult::filtered, not as skipped.
+  std::function<bool(const Record&)> accept;
 };
 
 struct RunResult {
   std::vector<Finding> findings;
   ReadStats read;
   uint64_t evaluated = 0;
+  uint64_t filtered = 0;  ///< records RunOptions::accept turned away
   std::unique_ptr<Engine> engine;  ///< kept for per-rule statistics and matched events
 };
 

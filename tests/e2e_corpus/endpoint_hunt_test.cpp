@@ -80,3 +80,37 @@ TEST(EndpointHunt, OtrfDatasets) {
 
 }  // namespace
 }  // namespace vigil
+
+#include "engine/rule_tests.h"
+
+namespace vigil {
+namespace {
+
+// ESCU `tests:` against the local attack_data: 12 test entries point into the three technique folders
+// we have (python over the detection YAMLs: T1047, T1053.005, T1027 under atomic_red_team). Each folder
+// holds its datasets merged into one NXLog archive, so a test replays only the records of its declared
+// source. 7 entries declare the Sysmon source the archives contain (Remote WMI Command Attempt, Process
+// Execution via WMI, Windows WMI Process Call Create, Remote Process Instantiation via WMI, Schtasks
+// scheduling job on remote system, Scheduled Task Deleted Or Created via CMD, Malicious PowerShell
+// Process - Encoded Command); 3 declare PowerShell/Operational and 2 Linux Sysmon, which the archives
+// do not hold, so those are skipped. A test passes when the detection returns a result (contentctl).
+TEST(EscuTests, LocalAttackData) {
+  DiagnosticSink diags(nullptr);
+  RuleSet rs({kShared + "/corpus/security_content", VIGIL_DATA_DIR, false});
+  rs.load({kShared + "/corpus/security_content/detections"}, diags);
+  auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
+  ASSERT_TRUE(norm.ok());
+  auto results = run_escu_tests(kShared + "/data/attack_data", rs, norm.value(), {}, diags);
+  size_t passed = 0, failed = 0, skipped_with_folder = 0;
+  for (auto& r : results) {
+    if (r.passed) ++passed;
+    else if (!r.skipped) ++failed, ADD_FAILURE() << r.name << ": " << r.detail;
+    else if (r.detail == "no local events of the declared source") ++skipped_with_folder;
+  }
+  EXPECT_EQ(passed, 7u);
+  EXPECT_EQ(failed, 0u);
+  EXPECT_EQ(skipped_with_folder, 5u);
+}
+
+}  // namespace
+}  // namespace vigil
