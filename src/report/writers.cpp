@@ -135,11 +135,18 @@ class TableWriter : public FindingWriter {
  public:
   explicit TableWriter(std::FILE* o) : out_(o) {}
   void write(const FindingView& f) override {
-    rows_.push_back({f.first_time.empty() ? "-" : f.first_time, format_number(f.risk_score), clip(f.rule_name, 48),
-                     clip(f.message, 90)});
+    // The host column: the first system-like entity (ESCU dest, Sigma Computer).
+    std::string host = "-";
+    for (auto& e : f.entities)
+      if (e.type == "system" || e.type == "hostname" || e.type == "endpoint") {
+        host = e.value;
+        break;
+      }
+    rows_.push_back({f.first_time.empty() ? "-" : f.first_time, format_number(f.risk_score), clip(host, 32),
+                     clip(f.rule_name, 48), clip(f.message, 80)});
   }
   void finish() override {
-    std::vector<std::string> head = {"first_time", "risk", "rule", "message"};
+    std::vector<std::string> head = {"first_time", "risk", "host", "rule", "message"};
     std::vector<size_t> w(head.size());
     for (size_t c = 0; c < head.size(); ++c) {
       w[c] = head[c].size();
