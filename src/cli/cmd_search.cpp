@@ -14,7 +14,7 @@ struct SearchArgs {
 }  // namespace
 
 static int run_search(SearchArgs& a) {
-  Summary summary;
+  Summary summary("results");
   Common& c = a.common;
   DiagnosticSink diags;
   configure_diagnostics(diags, c);

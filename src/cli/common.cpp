@@ -154,7 +154,7 @@ void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, 
     s += ";";
   }
   if (rules) s += fmt::format(" rules loaded {}, rejected {};", rules->loaded(), rules->rejected());
-  if (findings >= 0) s += fmt::format(" findings {};", findings);
+  if (findings >= 0) s += fmt::format(" {} {};", noun_, findings);
   s += fmt::format(" {} errors, {} warnings; {:.2f}s", diags.errors(), diags.warnings(), secs);
   std::fprintf(stderr, "%s\n", s.c_str());
 }

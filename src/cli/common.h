@@ -46,12 +46,13 @@ RunOptions run_options(const Common& c, double now);
 
 class Summary {
  public:
-  Summary() : start_(std::chrono::steady_clock::now()) {}
+  explicit Summary(const char* noun = "findings") : noun_(noun), start_(std::chrono::steady_clock::now()) {}
   /// `findings` < 0 leaves the findings count out (verbs that produce none).
   void print(const Common& c, const ReadStats* read, uint64_t evaluated, const RuleSet* rules, long findings,
              const DiagnosticSink& diags) const;
 
  private:
+  const char* noun_;  ///< what the output rows are called: findings (hunt) or results (search)
   std::chrono::steady_clock::time_point start_;
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/strings.h"
+#include "core/time.h"
 
 namespace vigil::report {
 
@@ -186,8 +187,10 @@ void write_rows(const Table& rows, Format f, std::FILE* out) {
   for (auto& r : rows)
     for (auto& [k, v] : r.entries())
       if (!internal_field(k) && std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
+  // `_time` is epoch seconds in rows; people read it as a timestamp, as Splunk shows it.
   auto cell = [&](const Row& r, const std::string& c) {
     const Value* v = r.get(c);
+    if (v && c == "_time" && v->is_number()) return format_iso8601(v->number(), 3);
     return v ? v->to_string() : std::string();
   };
   if (f == Format::csv) {
