@@ -17,6 +17,10 @@ class CompiledAtom {
   /// Test one value of the atom's field. exists/field_eq/keyword are decided by the caller.
   bool test(std::string_view value) const;
   const ir::Atom& atom() const { return atom_; }
+  /// The literal of eq/contains/starts_with/ends_with/keyword atoms (lower-cased when case-insensitive).
+  const std::string& literal() const { return lit_; }
+  /// The glob of wildcard atoms (literal pieces lower-cased when case-insensitive).
+  const WildcardPattern& glob() const { return glob_; }
 
  private:
   ir::Atom atom_;

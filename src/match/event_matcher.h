@@ -3,7 +3,20 @@
 // however many rules share it (bitset + epoch, no clearing per event).
 // One EventMatcher per thread; the AtomTable it compiles from is immutable
 // once rules are loaded.
+//
+// Prefilter: string atoms (eq, contains, starts/ends_with, wildcard, keyword)
+// are grouped by field (keyword atoms: one "any raw field" group). A group
+// with enough atoms gets one multi-pattern database (match/prefilter.h) of
+// each atom's necessary literal. A field is scanned lazily, the first time one
+// of its atoms is tested in an event, and only the atoms whose literal was
+// found are then tested; the others are false without a test. Results are
+// identical with the prefilter off (VIGIL_NO_PREFILTER=1 or Options).
+// A group's database is compiled on first real demand (after a warm-up of a
+// few hundred events), so runs over a handful of events, such as per-rule
+// tests, never pay the compile time; a group that cannot be compiled is
+// simply tested atom by atom.
 #pragma once
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,22 +24,52 @@
 #include "ir/atom_table.h"
 #include "ir/predicate.h"
 #include "match/compiled_atom.h"
+#include "match/prefilter.h"
 #include "normalize/event.h"
 
 namespace vigil::match {
 
 class EventMatcher {
  public:
+  struct Options {
+    bool prefilter = true;  ///< false: every atom is tested directly (the reference path)
+    /// A field group uses the prefilter only from this many atoms on: below it, a scan
+    /// costs more than testing the few atoms one by one.
+    size_t min_group_atoms = 8;
+    /// A group's database is compiled once its atoms were needed in this many events, so
+    /// short runs (a rule test over a few events) never pay the compile time.
+    uint32_t warmup_events = 256;
+    /// Options from the environment: VIGIL_NO_PREFILTER=1 turns the prefilter off;
+    /// VIGIL_PREFILTER_MIN_ATOMS and VIGIL_PREFILTER_WARMUP override the two numbers (for benches).
+    static Options from_env();
+  };
+  struct Stats {
+    uint64_t atom_tests = 0;        ///< CompiledAtom tests run (memo misses not rejected)
+    uint64_t prefilter_rejects = 0; ///< atoms decided false by the prefilter without a test
+    uint64_t scans = 0;             ///< field values scanned by a prefilter database
+  };
+
   /// Compiles every atom of the table; atoms that fail to compile test false and are listed in `errors`.
   explicit EventMatcher(const ir::AtomTable& atoms, std::vector<std::string>* errors = nullptr);
+  EventMatcher(const ir::AtomTable& atoms, const Options& opts, std::vector<std::string>* errors = nullptr);
+  ~EventMatcher();
+  EventMatcher(EventMatcher&&) noexcept;
   /// Start a new event (invalidates the memo in O(1)).
   void begin(const Event& e);
   bool eval(const ir::Predicate& p);
   /// Number of atom tests actually run since construction (for profiling/bench).
   uint64_t atom_tests() const { return tests_; }
+  Stats stats() const { return {tests_, rejects_, scans_}; }
+  /// Number of field groups served (after their warm-up) by a prefilter database, and their atoms.
+  size_t prefilter_groups() const { return groups_.size(); }
+  size_t prefiltered_atoms() const;
 
  private:
   bool test_atom(ir::AtomId id);
+  void build_prefilter(const Options& opts);
+  void scan_group(uint32_t g);
+  static void on_hit(void* self, uint32_t pattern);
+
   const Event* event_ = nullptr;
   std::vector<std::optional<CompiledAtom>> compiled_;
   std::vector<Symbol> ref_field_;  // field_eq: the other field's symbol
@@ -34,6 +77,26 @@ class EventMatcher {
   std::vector<uint8_t> memo_value_;
   uint32_t epoch_ = 0;
   uint64_t tests_ = 0;
+
+  // ---- prefilter (empty when off or unavailable)
+  static constexpr uint32_t kNoGroup = UINT32_MAX;
+  struct Group {
+    Symbol field = kNoSymbol;  // kNoSymbol: keyword group, scans every raw-view field
+    std::vector<PrefilterPattern> pending;  // compiled into `db` after the warm-up
+    std::unique_ptr<Prefilter> db;
+    uint32_t demand = 0;         // events that needed this group before `db` existed
+    uint32_t scanned_stamp = 0;  // == epoch_: already handled in this event
+    bool unfiltered = true;      // no usable scan in this event: every atom is tested
+    bool disabled = false;       // the database could not be built: always tested
+    size_t atoms = 0;
+  };
+  uint32_t warmup_ = 0;
+  std::vector<Group> groups_;
+  std::vector<uint32_t> atom_group_;    // AtomId -> group or kNoGroup
+  std::vector<uint32_t> atom_pattern_;  // AtomId -> pattern index (deduplicated literals)
+  std::vector<uint32_t> pattern_stamp_; // pattern index -> epoch_ when found in this event
+  PrefilterScratch scratch_;
+  uint64_t rejects_ = 0, scans_ = 0;
 };
 
 }  // namespace vigil::match

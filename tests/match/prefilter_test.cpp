@@ -1,0 +1,387 @@
+// match/: the multi-pattern prefilter and the EventMatcher that uses it.
+// The prefilter is only a necessary condition, so the contract checked here is:
+// an EventMatcher with the prefilter gives exactly the results of one without it
+// (the reference path, which tests every atom). Hand-written expectations follow
+// the atom semantics of ir/atom.h and core/strings.h (ASCII-only case folding,
+// whole-value globs with Sigma `*`/`?`); each is derived in the comment beside it.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <deque>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ir/atom_table.h"
+#include "ir/predicate.h"
+#include "match/event_matcher.h"
+#include "match/prefilter.h"
+
+namespace vigil::match {
+namespace {
+
+using ir::Atom;
+using ir::AtomKind;
+using ir::Predicate;
+
+Atom atom(std::string_view field, AtomKind k, std::string value, bool cs = false) {
+  Atom a;
+  a.field = field.empty() ? kNoSymbol : field_id(field);
+  a.kind = k;
+  a.value = std::move(value);
+  a.case_sensitive = cs;
+  return a;
+}
+
+PrefilterPattern lit_of(const Atom& a) {
+  auto c = CompiledAtom::compile(a);
+  EXPECT_TRUE(c.has_value());
+  auto p = necessary_literal(*c);
+  EXPECT_TRUE(p.has_value()) << a.value;
+  return p.value_or(PrefilterPattern{});
+}
+
+// The literal chosen per atom kind (ir/atom.h semantics): eq is anchored both ends,
+// starts/ends_with at one end, contains/keyword nowhere; a glob's longest literal piece,
+// anchored when it is the glob's first/last token.
+TEST(NecessaryLiteral, PerKind) {
+  auto p = lit_of(atom("Image", AtomKind::eq, "CMD.exe"));
+  EXPECT_EQ(p.literal, "cmd.exe");  // case-insensitive atoms compare lower-cased
+  EXPECT_TRUE(p.caseless && p.at_start && p.at_end);
+  p = lit_of(atom("Image", AtomKind::eq, "CMD.exe", true));
+  EXPECT_EQ(p.literal, "CMD.exe");
+  EXPECT_FALSE(p.caseless);
+  p = lit_of(atom("Image", AtomKind::starts_with, "C:\\"));
+  EXPECT_TRUE(p.at_start && !p.at_end);
+  p = lit_of(atom("Image", AtomKind::ends_with, "\\cmd.exe"));
+  EXPECT_TRUE(!p.at_start && p.at_end);
+  p = lit_of(atom("", AtomKind::keyword, "mimikatz"));
+  EXPECT_TRUE(!p.at_start && !p.at_end);
+  // `*\cmd.exe`: tokens [*, "\cmd.exe"] -> last piece, anchored at the end.
+  p = lit_of(atom("Image", AtomKind::wildcard, "*\\cmd.exe"));
+  EXPECT_EQ(p.literal, "\\cmd.exe");
+  EXPECT_TRUE(!p.at_start && p.at_end);
+  // `abc*de*f`: pieces abc(3, first), de(2), f(1) -> "abc" at the start.
+  p = lit_of(atom("Image", AtomKind::wildcard, "abc*de*f"));
+  EXPECT_EQ(p.literal, "abc");
+  EXPECT_TRUE(p.at_start && !p.at_end);
+  // `*a?bcd*`: pieces a, bcd; "bcd" is neither first nor last token.
+  p = lit_of(atom("Image", AtomKind::wildcard, "*a?bcd*"));
+  EXPECT_EQ(p.literal, "bcd");
+  EXPECT_TRUE(!p.at_start && !p.at_end);
+  // `\*x*`: the escaped star is literal, so the first piece is "*x" at the start.
+  p = lit_of(atom("Image", AtomKind::wildcard, "\\*x*"));
+  EXPECT_EQ(p.literal, "*x");
+  EXPECT_TRUE(p.at_start);
+}
+
+TEST(NecessaryLiteral, NoneWhenNothingToFilterOn) {
+  for (auto a : {atom("f", AtomKind::wildcard, "*"), atom("f", AtomKind::wildcard, "*?*"),
+                 atom("f", AtomKind::contains, ""), atom("f", AtomKind::eq, ""), atom("f", AtomKind::regex, "a.c"),
+                 atom("f", AtomKind::gt, "5"), atom("f", AtomKind::cidr, "10.0.0.0/8"), atom("f", AtomKind::exists, "")}) {
+    auto c = CompiledAtom::compile(a);
+    ASSERT_TRUE(c.has_value());
+    EXPECT_FALSE(necessary_literal(*c).has_value()) << a.value;
+  }
+}
+
+// Direct scans: which pattern ids occur in a value (expected sets worked out by hand).
+TEST(Prefilter, ScanReportsExactlyTheOccurringLiterals) {
+  if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
+  std::vector<PrefilterPattern> pats = {
+      {0, "cmd.exe", true, false, true},           // ends with, caseless
+      {1, "C:\\", false, true, false},              // starts with, case-sensitive
+      {2, "-enc", true, false, false},              // anywhere
+      {3, std::string("a\0b", 3), false, false, false},  // contains a NUL byte
+      {4, "\xC3\x84", true, false, false},          // UTF-8 'Ä': ASCII folding leaves it alone
+      {5, "exact", false, true, true},              // whole value
+      {6, "x\n", false, false, true},               // ends with a newline
+  };
+  auto pf = Prefilter::build(pats);
+  ASSERT_TRUE(pf);
+  EXPECT_EQ(pf->pattern_count(), 7u);
+  PrefilterScratch scratch;
+  ASSERT_TRUE(pf->prepare(scratch));
+  auto hits = [&](std::string_view v) {
+    std::set<uint32_t> s;
+    EXPECT_TRUE(pf->scan(v, scratch, [](void* ctx, uint32_t id) { static_cast<std::set<uint32_t>*>(ctx)->insert(id); },
+                         &s));
+    return s;
+  };
+  using S = std::set<uint32_t>;
+  EXPECT_EQ(hits("C:\\Windows\\System32\\CMD.EXE"), (S{0, 1}));
+  EXPECT_EQ(hits("c:\\windows\\cmd.exe"), (S{0}));           // "C:\" is case-sensitive
+  EXPECT_EQ(hits("cmd.exe /c whoami"), (S{}));                // cmd.exe not at the end
+  EXPECT_EQ(hits("cmd.exe\n"), (S{}));                        // \z: a trailing newline is not the end
+  EXPECT_EQ(hits("cmd.exe\\cmd.exe"), (S{0}));                // the second occurrence is at the end
+  EXPECT_EQ(hits("xC:\\ C:\\"), (S{}));                     // "C:\" occurs, never at offset 0
+  EXPECT_EQ(hits("exactexact"), (S{}));                       // whole value only
+  EXPECT_EQ(hits("powershell -ENC aGk="), (S{2}));
+  EXPECT_EQ(hits(std::string_view("xa\0by", 5)), (S{3}));
+  EXPECT_EQ(hits("ab"), (S{}));
+  EXPECT_EQ(hits("\xC3\xA4"), (S{}));                         // 'ä' is not 'Ä' under ASCII folding
+  EXPECT_EQ(hits("x\xC3\x84y"), (S{4}));
+  EXPECT_EQ(hits("exact"), (S{5}));
+  EXPECT_EQ(hits("exact "), (S{}));
+  EXPECT_EQ(hits("EXACT"), (S{}));
+  EXPECT_EQ(hits("ax\n"), (S{6}));
+  EXPECT_EQ(hits(""), (S{}));
+}
+
+// ---- EventMatcher: prefilter on vs off -------------------------------------------------
+
+struct Fixture {
+  ir::AtomTable table;
+  std::vector<ir::AtomId> ids;
+  void add(const Atom& a) { ids.push_back(table.intern(a)); }
+};
+
+EventMatcher::Options on(size_t min_atoms = 1, uint32_t warmup = 0) {
+  EventMatcher::Options o;
+  o.prefilter = true;
+  o.min_group_atoms = min_atoms;
+  o.warmup_events = warmup;
+  return o;
+}
+EventMatcher::Options off() {
+  EventMatcher::Options o;
+  o.prefilter = false;
+  return o;
+}
+
+// Hand cases with their expected results, evaluated through both paths.
+TEST(EventMatcherPrefilter, TrickyCasesMatchSpec) {
+  Fixture fx;
+  const std::string nul_lit("a\0b", 3);
+  fx.add(atom("Image", AtomKind::ends_with, "\\cmd.exe"));             // 0
+  fx.add(atom("Image", AtomKind::eq, "C:\\Windows\\cmd.exe", true));   // 1 case-sensitive eq
+  fx.add(atom("Image", AtomKind::starts_with, "c:\\windows"));         // 2
+  // 3 several pieces: Sigma `*\windows\\*\cmd.exe` = star, "\windows\", star, "\cmd.exe"
+  // (`\\` is an escaped backslash; a lone `\*` would be a literal star).
+  fx.add(atom("Image", AtomKind::wildcard, "*\\windows\\\\*\\cmd.exe"));
+  fx.add(atom("CommandLine", AtomKind::contains, nul_lit));            // 4 NUL inside
+  fx.add(atom("CommandLine", AtomKind::contains, "\xC3\x84"));         // 5 non-ASCII
+  fx.add(atom("CommandLine", AtomKind::eq, ""));                       // 6 empty value (not prefiltered)
+  fx.add(atom("CommandLine", AtomKind::wildcard, "a?c*"));             // 7 `?` + star
+  fx.add(atom("", AtomKind::keyword, "mimikatz"));                     // 8 keyword: any raw field
+  fx.add(atom("CommandLine", AtomKind::regex, "^x+$"));                // 9 never prefiltered
+  EventMatcher ref(fx.table, off());
+  EventMatcher pf(fx.table, on(1));
+  if (Prefilter::available()) {
+    EXPECT_EQ(pf.prefilter_groups(), 3u);   // Image, CommandLine, keyword
+    EXPECT_EQ(pf.prefiltered_atoms(), 8u);  // all but the empty eq and the regex
+  }
+  const Symbol image = field_id("Image"), cmd = field_id("CommandLine"), user = field_id("User");
+  Record rec;
+  Event ev;
+  struct Case {
+    std::vector<std::pair<Symbol, std::string>> fields;
+    std::vector<bool> expect;  // per atom 0..9
+  };
+  std::vector<Case> cases = {
+      // ends_with/starts_with/glob fold ASCII case; the cs eq does not.
+      {{{image, "C:\\WINDOWS\\System32\\CMD.EXE"}, {cmd, ""}},
+       {true, false, true, true, false, false, true, false, false, false}},
+      {{{image, "C:\\Windows\\cmd.exe"}, {cmd, "abc"}},
+       // glob `*\windows\*\cmd.exe` needs a directory between: false; `a?c*` matches "abc".
+       {true, true, true, false, false, false, false, true, false, false}},
+      {{{image, "C:\\Windows\\cmd.exe\n"}, {cmd, std::string("xa\0bx", 5)}},
+       // trailing newline: not an ending \cmd.exe; the NUL literal is found.
+       {false, false, true, false, true, false, false, false, false, false}},
+      {{{cmd, "\xC3\xA4 \xC3\x84"}, {user, "MIMIKATZ.exe"}},
+       // only the exact Ä bytes match; the keyword searches User, case-insensitively.
+       {false, false, false, false, false, true, false, false, true, false}},
+      // multivalue: the second CommandLine value carries the match.
+      {{{cmd, "zzz"}, {cmd, "ab"}, {cmd, "xxx"}, {image, "d:\\tools\\cmd.exe"}},
+       {true, false, false, false, false, false, false, false, false, true}},
+  };
+  for (size_t ci = 0; ci < cases.size(); ++ci) {
+    ev.reset(&rec);
+    for (auto& [f, v] : cases[ci].fields) ev.add(f, v, 0);
+    ref.begin(ev);
+    pf.begin(ev);
+    for (size_t i = 0; i < fx.ids.size(); ++i) {
+      auto p = Predicate::make_atom(fx.ids[i]);
+      EXPECT_EQ(ref.eval(p), bool(cases[ci].expect[i])) << "reference, case " << ci << " atom " << i;
+      EXPECT_EQ(pf.eval(p), bool(cases[ci].expect[i])) << "prefilter, case " << ci << " atom " << i;
+    }
+  }
+}
+
+// Keyword atoms search raw-view fields only (view 0); a dataset view copy must not count.
+TEST(EventMatcherPrefilter, KeywordIgnoresDatasetViews) {
+  Fixture fx;
+  for (int i = 0; i < 8; ++i) fx.add(atom("", AtomKind::keyword, "kw" + std::to_string(i)));
+  EventMatcher ref(fx.table, off()), pf(fx.table, on(8));
+  Record rec;
+  Event ev;
+  ev.reset(&rec);
+  ev.add(field_id("Processes.process"), "run kw3", 1);
+  ev.add(field_id("CommandLine"), "run KW5", 0);
+  for (auto* m : {&ref, &pf}) {
+    m->begin(ev);
+    for (int i = 0; i < 8; ++i) EXPECT_EQ(m->eval(Predicate::make_atom(fx.ids[i])), i == 5) << i;
+  }
+}
+
+// When no literal of a group occurs, the prefilter decides every atom without a test.
+TEST(EventMatcherPrefilter, SkipsTestsWhenNothingCanMatch) {
+  if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
+  Fixture fx;
+  for (int i = 0; i < 10; ++i) fx.add(atom("CommandLine", AtomKind::contains, "needle" + std::to_string(i)));
+  EventMatcher ref(fx.table, off()), pf(fx.table, on(8));
+  Record rec;
+  Event ev;
+  ev.reset(&rec);
+  ev.add(field_id("CommandLine"), "a long command line with no such word ... needle", 0);
+  ref.begin(ev);
+  pf.begin(ev);
+  for (auto id : fx.ids) {
+    EXPECT_FALSE(ref.eval(Predicate::make_atom(id)));
+    EXPECT_FALSE(pf.eval(Predicate::make_atom(id)));
+  }
+  EXPECT_EQ(ref.stats().atom_tests, 10u);
+  EXPECT_EQ(pf.stats().atom_tests, 0u);
+  EXPECT_EQ(pf.stats().prefilter_rejects, 10u);
+  EXPECT_EQ(pf.stats().scans, 1u);  // one value, scanned once for the ten atoms
+  // needle7 present: exactly that atom is confirmed by a test.
+  ev.reset(&rec);
+  ev.add(field_id("CommandLine"), "x NEEDLE7 y", 0);
+  pf.begin(ev);
+  for (size_t i = 0; i < fx.ids.size(); ++i) EXPECT_EQ(pf.eval(Predicate::make_atom(fx.ids[i])), i == 7);
+  EXPECT_EQ(pf.stats().atom_tests, 1u);
+}
+
+// Before the warm-up is over every atom is tested; afterwards only the prefilter's hits.
+TEST(EventMatcherPrefilter, WarmUpThenFilter) {
+  if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
+  Fixture fx;
+  for (int i = 0; i < 8; ++i) fx.add(atom("Image", AtomKind::ends_with, "\\tool" + std::to_string(i) + ".exe"));
+  EventMatcher pf(fx.table, on(8, 3));
+  Record rec;
+  Event ev;
+  ev.reset(&rec);
+  ev.add(field_id("Image"), "C:\\tool3.exe", 0);
+  std::vector<uint64_t> tests;
+  for (int e = 0; e < 5; ++e) {
+    pf.begin(ev);
+    for (size_t i = 0; i < fx.ids.size(); ++i) EXPECT_EQ(pf.eval(Predicate::make_atom(fx.ids[i])), i == 3);
+    tests.push_back(pf.stats().atom_tests);
+  }
+  // Events 1-3: 8 tests each (warm-up); events 4-5: only tool3's hit is tested.
+  EXPECT_EQ(tests, (std::vector<uint64_t>{8, 16, 24, 25, 26}));
+}
+
+// Below the threshold a group is tested directly; VIGIL_NO_PREFILTER turns it off, the
+// other two variables override the numbers.
+TEST(EventMatcherPrefilter, ThresholdAndEnvironmentSwitch) {
+  Fixture fx;
+  for (int i = 0; i < 5; ++i) fx.add(atom("Image", AtomKind::contains, "x" + std::to_string(i)));
+  EXPECT_EQ(EventMatcher(fx.table, on(8)).prefilter_groups(), 0u);
+  EXPECT_EQ(EventMatcher(fx.table, on(5)).prefilter_groups(), Prefilter::available() ? 1u : 0u);
+  setenv("VIGIL_NO_PREFILTER", "1", 1);
+  EXPECT_FALSE(EventMatcher::Options::from_env().prefilter);
+  setenv("VIGIL_NO_PREFILTER", "0", 1);
+  EXPECT_TRUE(EventMatcher::Options::from_env().prefilter);
+  unsetenv("VIGIL_NO_PREFILTER");
+  EXPECT_TRUE(EventMatcher::Options::from_env().prefilter);
+  setenv("VIGIL_PREFILTER_MIN_ATOMS", "5", 1);
+  setenv("VIGIL_PREFILTER_WARMUP", "0", 1);
+  EXPECT_EQ(EventMatcher::Options::from_env().min_group_atoms, 5u);
+  EXPECT_EQ(EventMatcher::Options::from_env().warmup_events, 0u);
+  unsetenv("VIGIL_PREFILTER_MIN_ATOMS");
+  unsetenv("VIGIL_PREFILTER_WARMUP");
+  EXPECT_EQ(EventMatcher::Options::from_env().min_group_atoms, 8u);  // the documented defaults
+  EXPECT_EQ(EventMatcher::Options::from_env().warmup_events, 256u);
+}
+
+// Generated atoms and events over a small alphabet of pieces chosen to collide often
+// (case variants, separators, NUL, UTF-8 bytes, newlines): every atom and random
+// and/or/not trees must evaluate identically through both paths.
+TEST(EventMatcherPrefilter, RandomizedEquivalence) {
+  const std::vector<std::string> pieces = {"cmd", "CMD", ".exe", "\\", "/c", " ", "a", "A", std::string(1, '\0'),
+                                           "\xC3\x84", "\xC3\xA4", "\xFF", "power", "Shell", "-enc", "\n", "x", "?"};
+  std::mt19937 rng(12345);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  auto random_text = [&](size_t max_pieces) {
+    std::string s;
+    size_t n = pick(max_pieces + 1);
+    for (size_t i = 0; i < n; ++i) s += pieces[pick(pieces.size())];
+    return s;
+  };
+  const std::vector<std::string> fields = {"CommandLine", "Image", "ParentImage"};
+  Fixture fx;
+  const AtomKind kinds[] = {AtomKind::eq, AtomKind::contains, AtomKind::starts_with, AtomKind::ends_with,
+                            AtomKind::wildcard, AtomKind::keyword, AtomKind::regex};
+  for (int i = 0; i < 400; ++i) {
+    AtomKind k = kinds[pick(std::size(kinds))];
+    std::string v = random_text(3);
+    if (k == AtomKind::wildcard) {  // sprinkle `*` and `?` between pieces
+      std::string g;
+      size_t n = 1 + pick(4);
+      for (size_t j = 0; j < n; ++j) g += (pick(2) ? "*" : pick(2) ? "?" : "") + pieces[pick(pieces.size())];
+      if (pick(2)) g += "*";
+      v = g;
+    } else if (k == AtomKind::regex) {
+      v = "(?i)cmd|\\.exe$";
+    }
+    fx.add(atom(k == AtomKind::keyword ? "" : fields[pick(fields.size())], k, v, pick(4) == 0));
+  }
+  // Trees over random atoms, exercising the memo + prefilter interplay.
+  std::vector<Predicate> trees;
+  for (int t = 0; t < 200; ++t) {
+    std::vector<Predicate> kids;
+    for (size_t j = 0; j < 2 + pick(4); ++j) {
+      auto p = Predicate::make_atom(fx.ids[pick(fx.ids.size())]);
+      kids.push_back(pick(3) == 0 ? Predicate::make_not(std::move(p)) : std::move(p));
+    }
+    trees.push_back(pick(2) ? Predicate::make_and(std::move(kids)) : Predicate::make_or(std::move(kids)));
+  }
+  EventMatcher ref(fx.table, off());
+  EventMatcher pf_all(fx.table, on(1));
+  EventMatcher pf_default(fx.table, EventMatcher::Options{});  // threshold 8, warm-up 256 of 3000 events
+  if (Prefilter::available()) {
+    EXPECT_EQ(pf_all.prefilter_groups(), 4u);  // three fields + keyword
+    EXPECT_GT(pf_all.prefiltered_atoms(), 200u);  // ~3/4 of the non-regex atoms have a non-empty literal
+  }
+  Record rec;
+  Event ev;
+  std::deque<std::string> values;  // deque: the event's views stay valid as values are added
+  size_t positives = 0;
+  for (int e = 0; e < 3000; ++e) {
+    values.clear();
+    ev.reset(&rec);
+    for (auto& f : fields) {
+      size_t copies = pick(5) == 0 ? 2 + pick(2) : pick(4) == 0 ? 0 : 1;  // absent, single or multivalue
+      for (size_t c = 0; c < copies; ++c) {
+        values.push_back(random_text(8));
+        ev.add(field_id(f), values.back(), pick(5) == 0 ? 1 : 0);
+      }
+    }
+    ref.begin(ev);
+    pf_all.begin(ev);
+    pf_default.begin(ev);
+    // Interleave trees and single atoms so atoms are first met in varying order.
+    for (auto& t : trees) {
+      bool r = ref.eval(t);
+      ASSERT_EQ(pf_all.eval(t), r) << "event " << e;
+      ASSERT_EQ(pf_default.eval(t), r) << "event " << e;
+    }
+    for (auto id : fx.ids) {
+      auto p = Predicate::make_atom(id);
+      bool r = ref.eval(p);
+      positives += r;
+      ASSERT_EQ(pf_all.eval(p), r) << "event " << e << " atom " << fx.table.describe(id);
+      ASSERT_EQ(pf_default.eval(p), r) << "event " << e << " atom " << fx.table.describe(id);
+    }
+  }
+  // The alphabet is small, so matches are frequent; the check is not vacuous.
+  EXPECT_GT(positives, 10000u);
+  if (Prefilter::available()) {
+    EXPECT_GT(pf_all.stats().prefilter_rejects, 0u);
+  }
+}
+
+}  // namespace
+}  // namespace vigil::match
