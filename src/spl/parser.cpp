@@ -1491,35 +1491,27 @@ bool Parser::generic_cmd(GenericCmd& s, const std::string& name, uint32_t b, uin
 
 }  // namespace
 
-ParseResult parse_pipeline(std::string_view text) {
+namespace {
+// Shared by the two entry points: `subpipeline` lets a leading word be a command (foreach bodies).
+ParseResult parse_text(std::string_view text, bool subpipeline) {
   ParseResult r;
   if (text.size() > UINT32_MAX / 2) {
     r.error = SplError{"search text too large", Span{0, 0}, {}};
     return r;
   }
   Parser p(text);
-  r.pipeline = p.pipeline(0, uint32_t(text.size()), false, 0);
+  r.pipeline = p.pipeline(0, uint32_t(text.size()), subpipeline, 0);
   if (p.err || !r.pipeline) {
     r.pipeline.reset();
     r.error = p.err ? *p.err : SplError{"parse error", Span{0, uint32_t(text.size())}, {}};
   }
   return r;
 }
+}  // namespace
 
-ParseResult parse_subpipeline(std::string_view text) {
-  ParseResult r;
-  if (text.size() > UINT32_MAX / 2) {
-    r.error = SplError{"search text too large", Span{0, 0}, {}};
-    return r;
-  }
-  Parser p(text);
-  r.pipeline = p.pipeline(0, uint32_t(text.size()), true, 0);
-  if (p.err || !r.pipeline) {
-    r.pipeline.reset();
-    r.error = p.err ? *p.err : SplError{"parse error", Span{0, uint32_t(text.size())}, {}};
-  }
-  return r;
-}
+ParseResult parse_pipeline(std::string_view text) { return parse_text(text, false); }
+
+ParseResult parse_subpipeline(std::string_view text) { return parse_text(text, true); }
 
 ExprResult parse_expression(std::string_view text) {
   ExprResult r;
