@@ -175,10 +175,17 @@ void decode_parallel(std::string_view bytes, const std::vector<ChunkSpan>& chunk
 
 }  // namespace
 
+size_t chunk_slots(std::string_view bytes) {
+  if (bytes.size() <= kFileHeaderSize) return 0;
+  return (bytes.size() - kFileHeaderSize + kChunkSize - 1) / kChunkSize;
+}
+
 void read_evtx(std::string_view name, std::string_view bytes, const ReadOptions& opts, const RecordVisitor& visit,
-               DiagnosticSink& diags, ReadStats& stats) {
-  stats.bytes += bytes.size();
+               DiagnosticSink& diags, ReadStats& stats, ChunkRange range) {
+  const bool first_part = range.first == 0;
+  if (first_part) stats.bytes += bytes.size();
   auto file_error = [&](std::string reason, std::string msg) {
+    if (!first_part) return;
     diags.error({std::string(name), 0, 0, 0}, std::move(msg), reason);
     ++stats.files_skipped;
     ++stats.skip_reasons[reason];
@@ -188,13 +195,17 @@ void read_evtx(std::string_view name, std::string_view bytes, const ReadOptions&
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   uint32_t stored_crc;
   std::memcpy(&stored_crc, p + 124, 4);
-  if (crc32(p, 120) != stored_crc)
+  if (first_part && crc32(p, 120) != stored_crc)
     diags.warning({std::string(name), 0, 0, 0}, "EVTX file header checksum mismatch; reading the chunks anyway",
                   "evtx-header-checksum");
 
   std::vector<ChunkSpan> chunks;
-  for (uint64_t off = kFileHeaderSize; off < bytes.size(); off += kChunkSize)
+  const size_t slots = chunk_slots(bytes);
+  for (size_t i = range.first; i < std::min(range.last, slots); ++i) {
+    uint64_t off = kFileHeaderSize + uint64_t(i) * kChunkSize;
     chunks.push_back({off, size_t(std::min<uint64_t>(kChunkSize, bytes.size() - off))});
+  }
+  if (chunks.empty()) return;
 
   unsigned threads = opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
   threads = unsigned(std::min<size_t>(threads, chunks.size()));
