@@ -39,12 +39,24 @@ class ExecContext {
   std::string writes_dir;
 };
 
+/// How an operator consumes rows; decides where the engine's streaming plan splits a stream.
+enum class OpShape : uint8_t {
+  per_row,    ///< each output row depends on one input row only (eval, rename, where, rex, lookup …):
+              ///< runs per event batch, in the workers
+  mergeable,  ///< an aggregation whose partial states merge (stats, tstats): see MergeableOperator
+  whole,      ///< needs every row at once, in order (sort, dedup, head, join, eventstats …)
+};
+
 class Operator {
  public:
   virtual ~Operator() = default;
   virtual std::string name() const = 0;
   /// Transform the rows in place.
   virtual void run(Table& rows, ExecContext& ctx) = 0;
+  virtual OpShape shape() const { return OpShape::whole; }
+  /// Appends the input fields this operator reads (`*` globs allowed) and returns true; false when
+  /// it cannot tell (it may read any field). Used for projection and for field-aware lint.
+  virtual bool reads(std::vector<std::string>& fields) const { return false; }
 };
 
 struct Stream {
