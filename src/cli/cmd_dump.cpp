@@ -1,9 +1,13 @@
 // vigil dump: print records as read (evtx-crate JSON shape or Windows XML) or as normalized.
 #include <fmt/format.h>
 
+#include <thread>
+
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/ordered_pipeline.h"
 #include "core/strings.h"
+#include "ingest/record_batch.h"
 #include "ingest/evtx/render.h"
 #include "normalize/normalizer.h"
 
@@ -64,34 +68,64 @@ static int run_dump(DumpArgs& a) {
   }
   std::unique_ptr<Normalizer> norm;
   if (a.view != "record" && !(norm = load_normalizer(c, diags))) return nothing_ran;
-  Event ev;
-  std::string line;
+  // Rendering is the costly part: workers render batches of records, and the output is written
+  // here in input order, so it is the same for any --threads.
+  struct Batch {
+    RecordBatch records;
+  };
+  struct Worker {
+    Event ev;
+    Record rec;
+  };
+  unsigned threads = c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<Worker> workers(std::max(1u, threads));
+  auto render = [&](Batch& b, unsigned id) {
+    Worker& w = workers[id];
+    std::string text;
+    for (size_t i = 0; i < b.records.size(); ++i) {
+      b.records.get(i, w.rec);
+      const Record& r = w.rec;
+      if (!norm) {
+        if (a.format == "xml") evtx::render_xml(r, text);
+        else text += record_json(r);
+        text += '\n';
+        continue;
+      }
+      norm->normalize(r, w.ev);
+      text += '{';
+      bool first = true;
+      for (auto& f : w.ev.fields()) {
+        bool cim = f.view != 0;
+        if ((a.view == "raw" && cim) || (a.view == "cim" && !cim)) continue;
+        if (!first) text += ',';
+        text += json_quote(field_name(f.name));
+        text += ':';
+        text += json_quote(f.value);
+        first = false;
+      }
+      text += "}\n";
+    }
+    return text;
+  };
+  OrderedPipeline<Batch, std::string> pipe(threads > 1 ? threads : 0, render, [&](std::string&& text) {
+    std::fwrite(text.data(), 1, text.size(), out.file);
+  });
   ReadStats stats;
   uint64_t n = 0;
-  read_inputs(a.logs, read_options(c), [&](const Record& r) {
+  ReadOptions ro = read_options(c);
+  if (threads > 1) ro.threads = 1;  // the renderers are the parallel part
+  std::unique_ptr<Batch> filling;
+  read_inputs(a.logs, ro, [&](const Record& r) {
     ++n;
-    if (!norm) {
-      if (a.format == "xml") {
-        line.clear();
-        evtx::render_xml(r, line);
-      } else {
-        line = record_json(r);
-      }
-      line += '\n';
-      std::fwrite(line.data(), 1, line.size(), out.file);
-      return;
+    if (!filling) {
+      filling = pipe.take_empty();
+      filling->records.clear();
     }
-    norm->normalize(r, ev);
-    std::string s = "{";
-    bool first = true;
-    for (auto& f : ev.fields()) {
-      bool cim = f.view != 0;
-      if ((a.view == "raw" && cim) || (a.view == "cim" && !cim)) continue;
-      s += (first ? "" : ",") + json_quote(field_names().name(f.name)) + ":" + json_quote(f.value);
-      first = false;
-    }
-    std::fprintf(out.file, "%s}\n", s.c_str());
+    filling->records.add(r);
+    if (filling->records.size() >= 512) pipe.submit(std::move(filling));
   }, diags, stats);
+  if (filling && filling->records.size()) pipe.submit(std::move(filling));
+  pipe.finish();
   std::fflush(out.file);
   summary.print(c, &stats, n, nullptr, -1, diags);
   if (stats.records_read == 0 && stats.files == 0) return nothing_ran;

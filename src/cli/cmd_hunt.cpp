@@ -15,13 +15,12 @@ struct HuntArgs {
   std::vector<std::string> rules;
   std::vector<std::string> logs;
   bool rule_stats = false;
+  bool profile = false;
 };
 }  // namespace
 
 // Per-rule counts on stderr: every rule that matched an event, most findings first.
-static void print_rule_stats(const Engine& eng, const std::vector<Finding>& findings) {
-  std::map<const ir::CompiledRule*, size_t> per_rule;
-  for (auto& f : findings) per_rule[f.rule]++;
+static void print_rule_stats(const Engine& eng, const std::map<const ir::CompiledRule*, size_t>& per_rule) {
   std::vector<std::tuple<size_t, uint64_t, std::string>> rows;
   for (size_t i = 0; i < eng.rules().size(); ++i) {
     uint64_t matched = eng.rule_stats()[i].events_matched;
@@ -35,6 +34,23 @@ static void print_rule_stats(const Engine& eng, const std::vector<Finding>& find
   std::fprintf(stderr, "%10s %14s  %s\n", "findings", "events", "rule");
   for (auto& [n, m, name] : rows) std::fprintf(stderr, "%10zu %14llu  %s\n", n, static_cast<unsigned long long>(m), name.c_str());
   std::fprintf(stderr, "%zu of %zu rules matched at least one event\n", rows.size(), eng.rules().size());
+}
+
+// --profile: the rules that cost the most evaluation time, with their candidate and matched events.
+static void print_profile(const Engine& eng) {
+  std::vector<size_t> idx(eng.rules().size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  auto& st = eng.rule_stats();
+  std::sort(idx.begin(), idx.end(), [&](size_t x, size_t y) { return st[x].seconds > st[y].seconds; });
+  double total = 0;
+  for (auto& s : st) total += s.seconds;
+  std::fprintf(stderr, "profile: %.2f s in rules (filter, capture, per-row operators; all workers)\n", total);
+  std::fprintf(stderr, "%9s %12s %10s  %s\n", "seconds", "candidates", "matched", "rule");
+  for (size_t k = 0; k < idx.size() && k < 20; ++k) {
+    auto& s = st[idx[k]];
+    std::fprintf(stderr, "%9.3f %12llu %10llu  %s\n", s.seconds, static_cast<unsigned long long>(s.candidates),
+                 static_cast<unsigned long long>(s.events_matched), eng.rules()[idx[k]]->info.name.c_str());
+  }
 }
 
 static int run_hunt(HuntArgs& a) {
@@ -64,23 +80,35 @@ static int run_hunt(HuntArgs& a) {
   }
   auto attack = load_attack(c, diags);
   RunOptions ro = run_options(c, now);
-  RunResult res = run_rules(rules, rs.atoms(), *norm, a.logs, ro, diags);
+  ro.engine.profile = a.profile;
 
-  std::vector<report::FindingView> views;
-  for (auto& f : res.findings) views.push_back(report::describe(f, attack.get()));
+  // JSONL and CSV are written as findings become final (per-event rules in input order, then the
+  // aggregations); the table, for people, is sorted into a timeline first.
+  auto w = report::make_finding_writer(fmt, out.file);
+  std::vector<report::FindingView> held;
+  std::map<const ir::CompiledRule*, size_t> per_rule;
+  size_t written = 0;
+  ro.on_finding = [&](Finding&& f) {
+    ++per_rule[f.rule];
+    ++written;
+    auto v = report::describe(f, attack.get());
+    if (fmt == report::Format::table) held.push_back(std::move(v));
+    else w->write(v);
+  };
+  RunResult res = run_rules(rules, rs.atoms(), *norm, a.logs, ro, diags);
   // Timeline order: by first time, then rule name (stable, so ties keep rule order).
-  std::stable_sort(views.begin(), views.end(), [](auto& x, auto& y) {
+  std::stable_sort(held.begin(), held.end(), [](auto& x, auto& y) {
     return std::tie(x.first_time, x.rule_name) < std::tie(y.first_time, y.rule_name);
   });
-  auto w = report::make_finding_writer(fmt, out.file);
-  for (auto& v : views) w->write(v);
+  for (auto& v : held) w->write(v);
   w->finish();
   std::fflush(out.file);
-  if (a.rule_stats) print_rule_stats(*res.engine, res.findings);
-  summary.print(c, &res.read, res.evaluated, &rs, static_cast<long>(views.size()), diags);
+  if (a.rule_stats) print_rule_stats(*res.engine, per_rule);
+  if (a.profile) print_profile(*res.engine);
+  summary.print(c, &res.read, res.evaluated, &rs, static_cast<long>(written), diags);
 
   if (res.read.records_read == 0 && res.read.files == 0) return nothing_ran;
-  if (c.fail_on_findings && !views.empty()) return findings;
+  if (c.fail_on_findings && written) return findings;
   if (c.strict && (res.read.records_skipped || res.read.files_skipped || rs.rejected())) return rejected;
   return ok;
 }
@@ -98,6 +126,7 @@ std::function<int()> register_hunt(CLI::App& app) {
   sub->add_option("-r,--rules", a->rules, "rule files or directories (ESCU and Sigma, mixed)")->required()->allow_extra_args(false);
   sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)")->required();
   sub->add_flag("--rule-stats", a->rule_stats, "print per-rule counts (findings, matched events) on stderr");
+  sub->add_flag("--profile", a->profile, "print the 20 rules that cost the most time on stderr");
   add_common(*sub, a->common, true);
   return [a, sub]() { return sub->parsed() ? run_hunt(*a) : -1; };
 }

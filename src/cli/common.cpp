@@ -22,7 +22,7 @@ void add_common(CLI::App& app, Common& c, bool with_format) {
     app.add_option("-o,--output", c.output, "write results to FILE instead of stdout");
   }
   app.add_option("--diagnostics", c.diagnostics, "diagnostics on stderr as text or json")->check(CLI::IsMember({"text", "json"}));
-  app.add_option("--threads", c.threads, "decoding threads (default: all cores)");
+  app.add_option("--threads", c.threads, "worker threads (default: all cores); output is the same for any number");
   app.add_option("--now", c.now, "pin now() for relative-time functions (ISO-8601 or epoch seconds)");
   app.add_option("--allow-writes", c.allow_writes, "let rules write lookups under DIR (refused otherwise)");
   app.add_flag("-q,--quiet", c.quiet, "no progress line, no summary, diagnostics counted only");
@@ -129,6 +129,7 @@ RunOptions run_options(const Common& c, double now) {
   ro.engine.now = now;
   ro.engine.allow_writes = !c.allow_writes.empty();
   ro.engine.writes_dir = c.allow_writes;
+  ro.engine.threads = c.threads;
   ro.read = read_options(c);
   return ro;
 }

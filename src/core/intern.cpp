@@ -1,5 +1,7 @@
 #include "core/intern.h"
 
+#include <vector>
+
 namespace vigil {
 
 Symbol Interner::intern(std::string_view name) {
@@ -27,6 +29,38 @@ size_t Interner::size() const {
 Interner& field_names() {
   static Interner table;
   return table;
+}
+
+namespace {
+struct SvHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+struct ThreadCache {
+  std::unordered_map<std::string, Symbol, SvHash, std::equal_to<>> ids;
+  std::vector<std::string_view> names;  // views into the interner's deque: stable
+};
+ThreadCache& thread_cache() {
+  thread_local ThreadCache c;
+  return c;
+}
+}  // namespace
+
+Symbol field_id(std::string_view name) {
+  auto& c = thread_cache();
+  if (auto it = c.ids.find(name); it != c.ids.end()) return it->second;
+  Symbol s = field_names().intern(name);
+  c.ids.emplace(std::string(name), s);
+  return s;
+}
+
+std::string_view field_name(Symbol s) {
+  auto& c = thread_cache();
+  if (s < c.names.size() && c.names[s].data()) return c.names[s];
+  std::string_view n = field_names().name(s);
+  if (s >= c.names.size()) c.names.resize(s + 1);
+  c.names[s] = n;
+  return n;
 }
 
 }  // namespace vigil

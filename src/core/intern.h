@@ -32,6 +32,10 @@ class Interner {
 
 /// The process-wide table of field names (exact case: SPL field names are case-sensitive).
 Interner& field_names();
-inline Symbol field_id(std::string_view name) { return field_names().intern(name); }
+/// field_names().intern(name) through a per-thread cache: the per-event path of several
+/// workers never takes the interner's lock for a name it has seen.
+Symbol field_id(std::string_view name);
+/// field_names().name(s) through the same per-thread cache.
+std::string_view field_name(Symbol s);
 
 }  // namespace vigil

@@ -2,57 +2,58 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <optional>
 #include <set>
+#include <thread>
+#include <unordered_map>
 
+#include "core/ordered_pipeline.h"
 #include "core/strings.h"
+#include "ingest/record_batch.h"
+#include "match/event_matcher.h"
 
 namespace vigil {
 
-struct Engine::StreamState {
+namespace {
+
+constexpr size_t kMatchedRefsKept = 10000;
+
+enum class Blocking : uint8_t { none, mergeable, whole };
+
+// One stream of one rule, analysed once: where it reads from, which fields it captures, where its
+// operators split into per-row prefix, blocking operator and tail.
+struct StreamPlan {
   const ir::Stream* stream = nullptr;
-  int dataset = -1;       // normalizer dataset id for datamodel sources
-  uint16_t view = 0;      // Event::Field::view of that dataset
-  std::string prefix;     // "Processes."
+  uint32_t rule = 0, index = 0;  // rule index, stream index within the rule
+  int dataset = -1;              // normalizer dataset id for datamodel sources
+  uint16_t view = 0;             // Event::Field::view of that dataset
   bool unknown_source = false;
-  Table rows;
-  bool done = false;      // operators have run
+  size_t prefix_end = 0;         // operators [0, prefix_end) are per-row
+  Blocking blocking = Blocking::none;
+  const ir::MergeableOperator* merge_op = nullptr;
+  bool capture_all = true;
+  std::vector<Symbol> capture;   // sorted; when !capture_all
 };
 
-struct Engine::RuleState {
-  std::vector<StreamState> streams;
-  std::vector<EventRef> matched;
+struct StreamRef {
+  uint32_t rule, stream, slot;  // slot: index into Impl::streams
 };
 
-namespace {
-
-class RuleContext : public ir::ExecContext {
- public:
-  RuleContext(std::vector<Engine::StreamState*>& s) : streams_(s) {}
-  Table stream_result(size_t k) override;
-  void run_stream(Engine::StreamState& s);
-
- private:
-  std::vector<Engine::StreamState*>& streams_;
-};
-
-}  // namespace
-
-// Defined outside the anonymous namespace's class for access to StreamState.
-void RuleContext::run_stream(Engine::StreamState& s) {
-  if (s.done) return;
-  s.done = true;
-  for (auto& op : s.stream->operators) op->run(s.rows, *this);
+// Why a stream captures every field, or the (exact) names it reads. Globs fall back to all fields.
+void plan_projection(StreamPlan& sp) {
+  const ir::Stream& s = *sp.stream;
+  // Rows that become findings (or that whole-table operators keep and pass on) show every field.
+  if (sp.blocking != Blocking::mergeable) return;
+  std::vector<std::string> names;
+  for (size_t i = 0; i <= sp.prefix_end && i < s.operators.size(); ++i)
+    if (!s.operators[i]->reads(names)) return;
+  for (auto& n : names)
+    if (n.find('*') != std::string::npos) return;
+  for (auto& n : names) sp.capture.push_back(field_id(n));
+  std::sort(sp.capture.begin(), sp.capture.end());
+  sp.capture.erase(std::unique(sp.capture.begin(), sp.capture.end()), sp.capture.end());
+  sp.capture_all = false;
 }
-
-Table RuleContext::stream_result(size_t k) {
-  if (k >= streams_.size()) return {};
-  run_stream(*streams_[k]);
-  return streams_[k]->rows;
-}
-
-namespace {
 
 // The EventID values (lower-cased) an event must have for `p` to hold, when the predicate says so
 // (an `EventCode=N` / `EventID=N` / `event_simpleName=X` conjunct, or an OR of them); nullopt = any.
@@ -84,104 +85,220 @@ std::optional<std::set<std::string>> required_event_ids(const ir::Predicate& p, 
   }
 }
 
+// Per-row operators run in the workers and never ask for another stream's result.
+class RowContext final : public ir::ExecContext {
+ public:
+  Table stream_result(size_t) override { return {}; }
+};
+
+// What a worker made of one batch, merged on the producer's thread in batch order.
+struct BatchOut {
+  struct Rows {
+    uint32_t slot;
+    Table rows;
+    std::vector<uint32_t> event;   // batch-local event index of each row
+    std::vector<EventRef> refs;    // its source, per row
+  };
+  struct State {
+    uint32_t slot;
+    std::unique_ptr<ir::PartialState> state;
+  };
+  std::vector<Rows> rows;
+  std::vector<State> states;
+  std::vector<std::pair<uint32_t, EventRef>> matched;  // (rule, event) with keep_matched, input order
+};
+
+struct Batch {
+  RecordBatch records;
+};
+
 }  // namespace
 
-Engine::Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::vector<const ir::CompiledRule*> rules,
-               EngineOptions opts, DiagnosticSink& diags)
-    : normalizer_(normalizer), rules_(std::move(rules)), opts_(std::move(opts)), diags_(diags), matcher_(atoms) {
-  if (opts_.now == 0)
-    opts_.now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  time_sym_ = field_id("_time");
-  record_sym_ = field_id("EventRecordID");
-  stats_.resize(rules_.size());
-  for (auto* rule : rules_) {
-    auto st = std::make_unique<RuleState>();
-    for (auto& s : rule->plan.streams) {
-      StreamState ss;
-      ss.stream = &s;
+struct Engine::Impl {
+  Impl(const Normalizer& n, const ir::AtomTable& a, std::vector<const ir::CompiledRule*> r, EngineOptions o,
+       DiagnosticSink& d, FindingSink s)
+      : normalizer(n), atoms(a), rules(std::move(r)), opts(std::move(o)), diags(d), sink(std::move(s)) {}
+
+  // ---- shared, immutable after construction
+  const Normalizer& normalizer;
+  const ir::AtomTable& atoms;
+  std::vector<const ir::CompiledRule*> rules;
+  EngineOptions opts;
+  DiagnosticSink& diags;
+  FindingSink sink;
+  std::vector<StreamPlan> streams;                 // every stream of every rule
+  std::vector<std::vector<uint32_t>> rule_streams; // rule -> slots
+  std::vector<StreamRef> always;
+  std::unordered_map<std::string, std::vector<StreamRef>> by_event_id;
+  std::vector<std::vector<StreamRef>> by_dataset;
+  Symbol event_id_sym = kNoSymbol, time_sym = kNoSymbol, record_sym = kNoSymbol;
+
+  // ---- per worker
+  struct Worker {
+    explicit Worker(const ir::AtomTable& atoms) : matcher(atoms) {}
+    Event event;
+    Record record;
+    match::EventMatcher matcher;
+    RowContext ctx;
+    std::string eid_key;
+    std::vector<RuleStats> stats;
+    // Per batch: which output slot each stream's rows/state went to (stamp = batch number).
+    std::vector<uint32_t> rows_at, state_at, stamp;
+    uint32_t batch_no = 0;
+    BatchOut* out = nullptr;
+    uint32_t event_index = 0;
+  };
+  std::vector<std::unique_ptr<Worker>> workers;
+
+  // ---- merge side (the producer's thread)
+  struct Slot {
+    std::unique_ptr<ir::PartialState> state;
+    Table kept;
+    bool warned = false;
+  };
+  std::vector<Slot> slots;
+  std::vector<RuleStats> stats;
+  std::vector<std::vector<EventRef>> matched;
+  uint64_t evaluated = 0;
+  std::unique_ptr<OrderedPipeline<Batch, BatchOut>> pipeline;
+  std::unique_ptr<Batch> filling;
+
+  void build();
+  BatchOut run_batch(Batch& b, unsigned worker);
+  void process_event(Worker& w, const Record& r);
+  void visit(Worker& w, const StreamRef& ref, const Record& r);
+  Row capture(const Worker& w, const StreamPlan& sp) const;
+  EventRef event_ref(const Worker& w, const Record& r) const;
+  void merge(BatchOut&& out);
+  void emit(const ir::CompiledRule* rule, Row&& row, std::vector<EventRef> sources);
+  void finish_rules();
+};
+
+void Engine::Impl::build() {
+  if (opts.now == 0)
+    opts.now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  time_sym = field_id("_time");
+  record_sym = field_id("EventRecordID");
+  event_id_sym = field_id("EventID");
+  const std::vector<Symbol> id_fields = {event_id_sym, field_id("EventCode"), field_id("event_simpleName")};
+  by_dataset.resize(normalizer.datasets().size());
+  rule_streams.resize(rules.size());
+  for (uint32_t ri = 0; ri < rules.size(); ++ri) {
+    const auto& plan = rules[ri]->plan;
+    for (uint32_t si = 0; si < plan.streams.size(); ++si) {
+      const ir::Stream& s = plan.streams[si];
+      StreamPlan sp;
+      sp.stream = &s;
+      sp.rule = ri;
+      sp.index = si;
       if (s.source.kind == ir::Source::Kind::datamodel) {
-        std::string full = s.source.datamodel + "." + s.source.dataset;
-        ss.dataset = normalizer_.dataset_id(full);
-        if (ss.dataset < 0) {
-          ss.unknown_source = true;
+        sp.dataset = normalizer.dataset_id(s.source.datamodel + "." + s.source.dataset);
+        if (sp.dataset < 0) sp.unknown_source = true;
+        else sp.view = static_cast<uint16_t>(sp.dataset + 1);
+      }
+      while (sp.prefix_end < s.operators.size() && s.operators[sp.prefix_end]->shape() == ir::OpShape::per_row)
+        ++sp.prefix_end;
+      // Generating streams (no events) run all their operators once, at the end.
+      if (s.source.kind == ir::Source::Kind::none) sp.prefix_end = 0;
+      if (sp.prefix_end < s.operators.size()) {
+        const ir::Operator* op = s.operators[sp.prefix_end].get();
+        if (op->shape() == ir::OpShape::mergeable && s.source.kind != ir::Source::Kind::none) {
+          sp.blocking = Blocking::mergeable;
+          sp.merge_op = static_cast<const ir::MergeableOperator*>(op);
         } else {
-          ss.view = static_cast<uint16_t>(ss.dataset + 1);
-          ss.prefix = normalizer_.datasets()[ss.dataset].prefix + ".";
+          sp.blocking = Blocking::whole;
         }
       }
-      st->streams.push_back(std::move(ss));
-    }
-    state_.push_back(std::move(st));
-  }
-  event_id_sym_ = field_id("EventID");
-  const std::vector<Symbol> id_fields = {event_id_sym_, field_id("EventCode"), field_id("event_simpleName")};
-  by_dataset_.resize(normalizer_.datasets().size());
-  for (uint32_t ri = 0; ri < state_.size(); ++ri)
-    for (uint32_t si = 0; si < state_[ri]->streams.size(); ++si) {
-      StreamState& ss = state_[ri]->streams[si];
-      const ir::Stream& s = *ss.stream;
-      if (s.source.kind == ir::Source::Kind::none || ss.unknown_source) continue;
-      StreamRef ref{ri, si};
+      plan_projection(sp);
+      uint32_t slot = uint32_t(streams.size());
+      rule_streams[ri].push_back(slot);
+      streams.push_back(std::move(sp));
+      const StreamPlan& p = streams.back();
+      if (s.source.kind == ir::Source::Kind::none || p.unknown_source) continue;
+      StreamRef ref{ri, si, slot};
       if (s.source.kind == ir::Source::Kind::datamodel) {
-        by_dataset_[ss.dataset].push_back(ref);
+        by_dataset[p.dataset].push_back(ref);
       } else if (auto ids = required_event_ids(s.filter, atoms, id_fields)) {
-        for (auto& v : *ids) by_event_id_[v].push_back(ref);
+        for (auto& v : *ids) by_event_id[v].push_back(ref);
       } else {
-        always_.push_back(ref);
+        always.push_back(ref);
       }
     }
+  }
+  slots.resize(streams.size());
+  stats.resize(rules.size());
+  matched.resize(rules.size());
+
+  unsigned threads = opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
+  unsigned nworkers = threads <= 1 ? 0 : threads;
+  for (unsigned i = 0; i < std::max(1u, nworkers); ++i) {
+    auto w = std::make_unique<Worker>(atoms);
+    w->stats.resize(rules.size());
+    w->rows_at.assign(streams.size(), 0);
+    w->state_at.assign(streams.size(), 0);
+    w->stamp.assign(streams.size(), 0);
+    w->ctx.now = opts.now;
+    w->ctx.diags = &diags;
+    w->ctx.allow_writes = opts.allow_writes;
+    w->ctx.writes_dir = opts.writes_dir;
+    workers.push_back(std::move(w));
+  }
+  pipeline = std::make_unique<OrderedPipeline<Batch, BatchOut>>(
+      nworkers, [this](Batch& b, unsigned id) { return run_batch(b, id); },
+      [this](BatchOut&& o) { merge(std::move(o)); });
 }
 
-Engine::~Engine() = default;
+BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
+  Worker& w = *workers[id];
+  BatchOut out;
+  w.out = &out;
+  if (++w.batch_no == 0) {  // stamps wrapped: forget them
+    std::fill(w.stamp.begin(), w.stamp.end(), 0);
+    w.batch_no = 1;
+  }
+  for (size_t i = 0; i < b.records.size(); ++i) {
+    b.records.get(i, w.record);
+    w.event_index = uint32_t(i);
+    process_event(w, w.record);
+  }
+  w.out = nullptr;
+  return out;
+}
 
-const std::vector<EventRef>& Engine::matched_events(size_t i) const { return state_[i]->matched; }
-
-void Engine::process(const Record& r) {
-  ++evaluated_;
-  normalizer_.normalize(r, event_);
-  matcher_.begin(event_);
-  for (auto& ref : always_) visit(ref, r);
+void Engine::Impl::process_event(Worker& w, const Record& r) {
+  normalizer.normalize(r, w.event);
+  w.matcher.begin(w.event);
+  for (auto& ref : always) visit(w, ref, r);
   std::string_view eid;
-  if (event_.get(event_id_sym_, eid) && !by_event_id_.empty()) {
-    eid_key_.assign(eid);
-    for (auto& ch : eid_key_) ch = ascii_lower(ch);
-    auto it = by_event_id_.find(eid_key_);
-    if (it != by_event_id_.end())
-      for (auto& ref : it->second) visit(ref, r);
+  if (!by_event_id.empty() && w.event.get(event_id_sym, eid)) {
+    w.eid_key.assign(eid);
+    for (auto& ch : w.eid_key) ch = ascii_lower(ch);
+    auto it = by_event_id.find(w.eid_key);
+    if (it != by_event_id.end())
+      for (auto& ref : it->second) visit(w, ref, r);
   }
-  for (DatasetId d : event_.datasets())
-    if (d < by_dataset_.size())
-      for (auto& ref : by_dataset_[d]) visit(ref, r);
+  for (DatasetId d : w.event.datasets())
+    if (d < by_dataset.size())
+      for (auto& ref : by_dataset[d]) visit(w, ref, r);
 }
 
-void Engine::visit(const StreamRef& ref, const Record& r) {
-  const size_t ri = ref.rule, si = ref.stream;
-  RuleState& rs = *state_[ri];
-  StreamState& ss = rs.streams[si];
-  const ir::Stream& s = *ss.stream;
-  if (!matcher_.eval(s.filter)) return;
-  if (si == 0) {
-    ++stats_[ri].events_matched;
-    if (rs.matched.size() < 10000) {
-      std::string_view rid;
-      event_.get(record_sym_, rid);
-      rs.matched.push_back({std::string(r.file), std::string(rid)});
-    }
-  }
-  if (ss.rows.size() >= opts_.max_rows_per_stream) {
-    if (stats_[ri].rows_dropped++ == 0)
-      diags_.warning({rules_[ri]->info.file}, "rule '" + rules_[ri]->info.name + "' captured more than " +
-                                                  std::to_string(opts_.max_rows_per_stream) +
-                                                  " events; further events are not aggregated",
-                     "row-limit");
-    return;
-  }
-  // Capture the event as a row of the stream's view; a repeated field becomes a multivalue.
+EventRef Engine::Impl::event_ref(const Worker& w, const Record& r) const {
+  std::string_view rid;
+  EventRef ref{std::string(r.file), {}};
+  if (w.event.get(record_sym, rid) && !rid.empty()) ref.record_id.assign(rid);
+  else if (r.line) ref.record_id = "line " + std::to_string(r.line);
+  return ref;
+}
+
+Row Engine::Impl::capture(const Worker& w, const StreamPlan& sp) const {
+  // A repeated field becomes a multivalue; only the stream's view, and only projected names.
   Row row;
-  for (auto& f : event_.fields()) {
-    if (f.name == time_sym_) continue;
-    if (s.source.kind == ir::Source::Kind::raw ? f.view != 0 : f.view != ss.view) continue;
-    std::string_view name = field_names().name(f.name);
+  const bool raw = sp.stream->source.kind == ir::Source::Kind::raw;
+  for (auto& f : w.event.fields()) {
+    if (f.name == time_sym) continue;
+    if (raw ? f.view != 0 : f.view != sp.view) continue;
+    if (!sp.capture_all && !std::binary_search(sp.capture.begin(), sp.capture.end(), f.name)) continue;
+    std::string_view name = field_name(f.name);
     if (Value* cur = row.get_mut(name)) {
       auto vals = cur->all_texts();
       vals.emplace_back(f.value);
@@ -190,39 +307,207 @@ void Engine::visit(const StreamRef& ref, const Record& r) {
       row.entries().emplace_back(std::string(name), Value(f.value));
     }
   }
-  if (event_.has_time()) row.set("_time", Value(event_.time()));
-  ss.rows.push_back(std::move(row));
+  if (w.event.has_time()) row.set("_time", Value(w.event.time()));
+  return row;
 }
 
-std::vector<Finding> Engine::finish() {
-  std::vector<Finding> out;
-  for (size_t ri = 0; ri < rules_.size(); ++ri) {
-    RuleState& rs = *state_[ri];
-    if (rs.streams.empty()) continue;
-    std::vector<StreamState*> ptrs;
-    for (auto& s : rs.streams) ptrs.push_back(&s);
-    RuleContext ctx(ptrs);
-    ctx.now = opts_.now;
-    ctx.diags = &diags_;
-    ctx.where = {rules_[ri]->info.file};
-    ctx.allow_writes = opts_.allow_writes;
-    ctx.writes_dir = opts_.writes_dir;
-    ctx.run_stream(rs.streams[0]);
-    // A rule with no operators maps result rows to matched events one to one.
-    bool one_to_one = rs.streams[0].stream->operators.empty() && rs.matched.size() == rs.streams[0].rows.size();
-    for (size_t i = 0; i < rs.streams[0].rows.size(); ++i) {
-      // `stats count` over no events yields one row with count 0 (Splunk does this); it is not a finding.
-      if (const Value* c = rs.streams[0].rows[i].get("count"))
-        if (auto n = c->to_number(); n && *n == 0) continue;
-      Finding f;
-      f.rule = rules_[ri];
-      f.row = std::move(rs.streams[0].rows[i]);
-      if (one_to_one) f.sources.push_back(rs.matched[i]);
-      out.push_back(std::move(f));
+void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
+  RuleStats& st = w.stats[ref.rule];
+  ++st.candidates;
+  std::chrono::steady_clock::time_point t0;
+  if (opts.profile) t0 = std::chrono::steady_clock::now();
+  struct Timer {
+    const Impl& e;
+    RuleStats& st;
+    std::chrono::steady_clock::time_point t0;
+    ~Timer() {
+      if (e.opts.profile) st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
-    rs.streams[0].rows.clear();
+  } timer{*this, st, t0};
+
+  const StreamPlan& sp = streams[ref.slot];
+  if (!w.matcher.eval(sp.stream->filter)) return;
+  if (ref.stream == 0) {
+    ++st.events_matched;
+    if (opts.keep_matched) w.out->matched.emplace_back(ref.rule, event_ref(w, r));
   }
-  return out;
+  Table rows;
+  rows.push_back(capture(w, sp));
+  if (sp.prefix_end) {
+    w.ctx.where.file = rules[ref.rule]->info.file;
+    for (size_t i = 0; i < sp.prefix_end && !rows.empty(); ++i) sp.stream->operators[i]->run(rows, w.ctx);
+    if (rows.empty()) return;
+  }
+  BatchOut& out = *w.out;
+  const uint32_t slot = ref.slot;
+  if (w.stamp[slot] != w.batch_no) {
+    w.stamp[slot] = w.batch_no;
+    if (sp.blocking == Blocking::mergeable) {
+      w.state_at[slot] = uint32_t(out.states.size());
+      out.states.push_back({slot, sp.merge_op->make_state()});
+    } else {
+      w.rows_at[slot] = uint32_t(out.rows.size());
+      out.rows.push_back({slot, {}, {}, {}});
+    }
+  }
+  if (sp.blocking == Blocking::mergeable) {
+    w.ctx.where.file = rules[ref.rule]->info.file;
+    sp.merge_op->add(*out.states[w.state_at[slot]].state, rows, w.ctx);
+    return;
+  }
+  auto& item = out.rows[w.rows_at[slot]];
+  EventRef src = sp.blocking == Blocking::none ? event_ref(w, r) : EventRef{};
+  for (auto& row : rows) {
+    item.rows.push_back(std::move(row));
+    item.event.push_back(w.event_index);
+    item.refs.push_back(src);
+  }
 }
+
+void Engine::Impl::emit(const ir::CompiledRule* rule, Row&& row, std::vector<EventRef> sources) {
+  // `stats count` over no events yields one row with count 0 (Splunk does this); it is not a finding.
+  if (const Value* c = row.get("count"))
+    if (auto n = c->to_number(); n && *n == 0) return;
+  Finding f;
+  f.rule = rule;
+  f.row = std::move(row);
+  f.sources = std::move(sources);
+  if (sink) sink(std::move(f));
+}
+
+void Engine::Impl::merge(BatchOut&& out) {
+  for (auto& [rule, ref] : out.matched)
+    if (matched[rule].size() < kMatchedRefsKept) matched[rule].push_back(std::move(ref));
+  for (auto& s : out.states) {
+    Slot& slot = slots[s.slot];
+    if (!slot.state) slot.state = std::move(s.state);
+    else streams[s.slot].merge_op->merge(*slot.state, *s.state);
+  }
+  // Per-event findings in input order: by event within the batch, then rule order.
+  struct Pending {
+    uint32_t event, rule;
+    Row* row;
+    EventRef* ref;
+  };
+  std::vector<Pending> pending;
+  for (auto& item : out.rows) {
+    const StreamPlan& sp = streams[item.slot];
+    if (sp.blocking == Blocking::none && sp.index == 0) {
+      for (size_t i = 0; i < item.rows.size(); ++i)
+        pending.push_back({item.event[i], sp.rule, &item.rows[i], &item.refs[i]});
+      continue;
+    }
+    Slot& slot = slots[item.slot];
+    for (auto& row : item.rows) {
+      if (slot.kept.size() >= opts.max_kept_rows) {
+        RuleStats& st = stats[sp.rule];
+        if (st.rows_dropped++ == 0)
+          diags.warning({rules[sp.rule]->info.file},
+                        "rule '" + rules[sp.rule]->info.name + "' holds more than " +
+                            std::to_string(opts.max_kept_rows) + " rows for '" +
+                            sp.stream->operators[sp.prefix_end]->name() +
+                            "'; further rows are dropped and its results are incomplete",
+                        "row-limit");
+        continue;
+      }
+      slot.kept.push_back(std::move(row));
+    }
+  }
+  std::stable_sort(pending.begin(), pending.end(),
+                   [](const Pending& a, const Pending& b) { return std::tie(a.event, a.rule) < std::tie(b.event, b.rule); });
+  for (auto& p : pending) emit(rules[p.rule], std::move(*p.row), {std::move(*p.ref)});
+}
+
+namespace {
+
+// Runs the end of every stream of one rule, on the merged state; other streams on demand (join, append).
+class TailContext final : public ir::ExecContext {
+ public:
+  using Compute = std::function<Table(size_t)>;
+  explicit TailContext(Compute c) : compute_(std::move(c)) {}
+  Table stream_result(size_t k) override { return compute_(k); }
+
+ private:
+  Compute compute_;
+};
+
+}  // namespace
+
+void Engine::Impl::finish_rules() {
+  for (uint32_t ri = 0; ri < rules.size(); ++ri) {
+    const auto& rs = rule_streams[ri];
+    if (rs.empty()) continue;
+    std::vector<std::optional<Table>> done(rs.size());
+    std::function<Table(size_t)> compute;
+    TailContext ctx([&](size_t k) -> Table {
+      if (k >= rs.size()) return {};
+      if (!done[k]) done[k] = compute(k);
+      return *done[k];
+    });
+    ctx.now = opts.now;
+    ctx.diags = &diags;
+    ctx.where = {rules[ri]->info.file};
+    ctx.allow_writes = opts.allow_writes;
+    ctx.writes_dir = opts.writes_dir;
+    compute = [&](size_t k) -> Table {
+      const StreamPlan& sp = streams[rs[k]];
+      Slot& slot = slots[rs[k]];
+      const auto& ops = sp.stream->operators;
+      Table t;
+      size_t from = sp.prefix_end;
+      if (sp.blocking == Blocking::mergeable) {
+        if (!slot.state) slot.state = sp.merge_op->make_state();
+        t = sp.merge_op->finish(*slot.state, ctx);
+        slot.state.reset();
+        ++from;
+      } else {
+        t = std::move(slot.kept);
+      }
+      for (size_t i = from; i < ops.size(); ++i) ops[i]->run(t, ctx);
+      return t;
+    };
+    const StreamPlan& s0 = streams[rs[0]];
+    if (s0.blocking == Blocking::none) continue;  // its findings went out with their events
+    Table result = compute(0);
+    for (auto& row : result) emit(rules[ri], std::move(row), {});
+  }
+}
+
+Engine::Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::vector<const ir::CompiledRule*> rules,
+               EngineOptions opts, DiagnosticSink& diags, FindingSink sink)
+    : impl_(std::make_unique<Impl>(normalizer, atoms, std::move(rules), std::move(opts), diags, std::move(sink))) {
+  impl_->build();
+}
+
+Engine::~Engine() = default;
+
+void Engine::process(const Record& r) {
+  Impl& e = *impl_;
+  ++e.evaluated;
+  if (!e.filling) {
+    e.filling = e.pipeline->take_empty();
+    e.filling->records.clear();
+  }
+  e.filling->records.add(r);
+  if (e.filling->records.size() >= e.opts.batch_records) e.pipeline->submit(std::move(e.filling));
+}
+
+void Engine::finish() {
+  Impl& e = *impl_;
+  if (e.filling && e.filling->records.size()) e.pipeline->submit(std::move(e.filling));
+  e.pipeline->finish();
+  for (auto& w : e.workers)
+    for (size_t i = 0; i < e.stats.size(); ++i) {
+      e.stats[i].candidates += w->stats[i].candidates;
+      e.stats[i].events_matched += w->stats[i].events_matched;
+      e.stats[i].seconds += w->stats[i].seconds;
+    }
+  e.finish_rules();
+}
+
+uint64_t Engine::evaluated() const { return impl_->evaluated; }
+const std::vector<RuleStats>& Engine::rule_stats() const { return impl_->stats; }
+const std::vector<const ir::CompiledRule*>& Engine::rules() const { return impl_->rules; }
+const std::vector<EventRef>& Engine::matched_events(size_t i) const { return impl_->matched[i]; }
 
 }  // namespace vigil

@@ -1,22 +1,39 @@
-// The engine runs compiled rules over a stream of Records:
-//   Record -> normalize -> Event -> per stream: source check, filter predicate
-//   (shared atom memo) -> capture a Row; at the end each rule's operators run
-//   over its captured rows and every result row becomes a Finding.
+// The engine runs compiled rules over a stream of Records as streaming plans
+// (ARCHITECTURE.md "Streaming plans"):
+//
+//   records ─► batches ─► workers (own Event, matcher memo, partial states) ─► in-order merge ─► tails
+//
+// Each stream of a rule's plan is split at its first operator that is not
+// per-row:
+//   filter (atoms, shared memo) ─► capture (only the fields the plan reads) ─►
+//   per-row prefix (eval, rename, where, rex, lookup …) ─► first blocking operator ─► tail
+// - no blocking operator: every surviving row is a finding, emitted as its
+//   batch is merged (input order); nothing is held;
+// - a mergeable one (stats, tstats): a partial state per batch, merged in
+//   batch order; memory grows with groups, not events;
+// - a whole-table one (sort, dedup, join, eventstats …): projected rows are
+//   kept in event order, up to EngineOptions::max_kept_rows per stream; past
+//   that a located warning is given and the drop is counted (RuleStats).
+// The tail (operators after the blocking one) runs once on the merged table.
+//
+// Batches have a fixed number of records and are merged in input order, so
+// findings are identical for any thread count. Order of findings: rules
+// without a blocking operator in input order (file, then record), then the
+// aggregated rules' findings in rule load order, each in its result order.
+//
 // Accounting: every record passed to process() is evaluated (the readers
 // count what they skipped), so read = evaluated + skipped holds end to end.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
-#include "content/attack.h"
 #include "core/diagnostic.h"
 #include "core/value.h"
 #include "ingest/record.h"
 #include "ir/rule.h"
-#include "match/event_matcher.h"
 #include "normalize/normalizer.h"
 
 namespace vigil {
@@ -25,10 +42,14 @@ struct EngineOptions {
   double now = 0;                    ///< epoch seconds; 0 = wall clock at construction
   bool allow_writes = false;
   std::string writes_dir;
-  size_t max_rows_per_stream = 2'000'000;  ///< memory guard per stream; more rows are dropped and reported
+  unsigned threads = 0;              ///< evaluation workers; 0 = all cores; 1 = on the calling thread
+  size_t batch_records = 512;        ///< records per batch (fixed: results must not depend on threads)
+  size_t max_kept_rows = 2'000'000;  ///< rows one stream may hold for a whole-table operator
+  bool profile = false;              ///< per-rule evaluation time (RuleStats::seconds)
+  bool keep_matched = false;         ///< keep the first 10,000 matched events per rule (matched_events)
 };
 
-/// Where one matched event came from.
+/// Where one matched event came from: the input and the record (EventRecordID, else line).
 struct EventRef {
   std::string file;
   std::string record_id;
@@ -41,50 +62,35 @@ struct Finding {
 };
 
 struct RuleStats {
+  uint64_t candidates = 0;      ///< events that reached the rule's filter (after bucketing)
   uint64_t events_matched = 0;  ///< events that passed stream 0's filter
-  uint64_t rows_dropped = 0;
+  uint64_t rows_dropped = 0;    ///< rows not kept past EngineOptions::max_kept_rows
+  double seconds = 0;           ///< with EngineOptions::profile: filter, capture and operators
 };
+
+using FindingSink = std::function<void(Finding&&)>;
 
 class Engine {
  public:
-  struct StreamState;
-  struct RuleState;
+  /// Findings go to `sink` on the thread that calls process()/finish(), as soon as they are final.
   Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::vector<const ir::CompiledRule*> rules,
-         EngineOptions opts, DiagnosticSink& diags);
+         EngineOptions opts, DiagnosticSink& diags, FindingSink sink);
   ~Engine();
 
   void process(const Record& r);
-  /// Runs every rule's operators; call once after the last record.
-  std::vector<Finding> finish();
+  /// Evaluates what is still buffered, merges, runs every rule's tail; call once after the last record.
+  void finish();
 
-  uint64_t evaluated() const { return evaluated_; }
-  const std::vector<RuleStats>& rule_stats() const { return stats_; }
-  const std::vector<const ir::CompiledRule*>& rules() const { return rules_; }
-  /// Matched events of rule i's stream 0, in input order (capped at 10,000 per rule).
+  uint64_t evaluated() const;
+  const std::vector<RuleStats>& rule_stats() const;
+  const std::vector<const ir::CompiledRule*>& rules() const;
+  /// Matched events of rule i's stream 0, in input order (the first 10,000).
   const std::vector<EventRef>& matched_events(size_t i) const;
 
+  struct Impl;
+
  private:
-  const Normalizer& normalizer_;
-  std::vector<const ir::CompiledRule*> rules_;
-  EngineOptions opts_;
-  DiagnosticSink& diags_;
-  match::EventMatcher matcher_;
-  Event event_;
-  std::vector<std::unique_ptr<RuleState>> state_;
-  // Candidate streams per event, so an event meets only the rules that can apply to it
-  // (Falco/Hayabusa-style bucketing): by required EventID, by CIM dataset, or always.
-  struct StreamRef {
-    uint32_t rule, stream;
-  };
-  std::vector<StreamRef> always_;
-  std::unordered_map<std::string, std::vector<StreamRef>> by_event_id_;
-  std::vector<std::vector<StreamRef>> by_dataset_;
-  Symbol event_id_sym_;
-  std::string eid_key_;  // lower-cased EventID of the current event (reused buffer)
-  void visit(const StreamRef& ref, const Record& r);
-  std::vector<RuleStats> stats_;
-  uint64_t evaluated_ = 0;
-  Symbol time_sym_, record_sym_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace vigil

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
+#include "core/ordered_pipeline.h"
 #include "core/strings.h"
 #include "sigma/sigma.h"
 #include "spl/compile.h"
@@ -73,40 +75,90 @@ static std::vector<std::string> rule_files(const std::string& path) {
   return out;
 }
 
+// A rule file read and parsed as YAML (on a worker thread), waiting to be compiled in file order.
+struct RuleSet::ParsedFile {
+  std::string path, text;
+  bool readable = false;
+  std::vector<YAML::Node> docs;
+  std::string yaml_error;
+  YAML::Mark yaml_mark;
+};
+
+namespace {
+struct ParseBatch {
+  std::vector<std::string> paths;
+};
+using ParsedBatch = std::vector<std::unique_ptr<RuleSet::ParsedFile>>;
+constexpr size_t kFilesPerBatch = 16;
+}  // namespace
+
 void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags) {
   if (!opts_.content_root.empty()) ensure_content(opts_.content_root, diags);
+  // YAML parsing is most of the load time and needs nothing shared: workers parse files ahead,
+  // and this thread compiles them in file order (atom interning and rule indexes stay deterministic).
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  OrderedPipeline<ParseBatch, ParsedBatch> pipe(
+      threads > 1 ? threads : 0,
+      [](ParseBatch& b, unsigned) {
+        ParsedBatch out;
+        for (auto& path : b.paths) {
+          auto f = std::make_unique<ParsedFile>();
+          f->path = path;
+          f->readable = read_file(path, f->text);
+          if (f->readable) {
+            try {
+              f->docs = YAML::LoadAll(f->text);
+            } catch (const YAML::Exception& e) {
+              f->yaml_error = e.msg;
+              f->yaml_mark = e.mark;
+            }
+          }
+          out.push_back(std::move(f));
+        }
+        return out;
+      },
+      [&](ParsedBatch&& out) {
+        for (auto& f : out) load_parsed(*f, diags);
+      });
   for (auto& p : paths) {
     std::error_code ec;
     if (!fs::exists(p, ec)) {
       diags.error({p}, "no such file or directory", "missing-path");
       continue;
     }
+    // Content (macros, lookups) must be there before this path's rules compile.
+    pipe.finish_pending();
     if (opts_.content_root.empty()) ensure_content(content::find_content_root(p), diags);
     else ensure_content({}, diags);
-    for (auto& f : rule_files(p)) load_file(f, diags);
+    auto files = rule_files(p);
+    for (size_t i = 0; i < files.size(); i += kFilesPerBatch) {
+      auto b = pipe.take_empty();
+      b->paths.assign(files.begin() + long(i), files.begin() + long(std::min(files.size(), i + kFilesPerBatch)));
+      pipe.submit(std::move(b));
+    }
   }
+  pipe.finish();
   if (logsources_) sigma::link_correlations(rules_, atoms_, diags);
 }
 
-void RuleSet::load_file(const std::string& path, DiagnosticSink& diags) {
-  std::string text;
-  if (!read_file(path, text)) {
+void RuleSet::load_parsed(ParsedFile& pf, DiagnosticSink& diags) {
+  const std::string& path = pf.path;
+  const std::string& text = pf.text;
+  if (!pf.readable) {
     diags.error({path}, "cannot read rule file", "unreadable-rule");
     return;
   }
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {
+  if (!pf.yaml_error.empty()) {
     ir::CompiledRule r;
     r.info.file = path;
     r.info.name = fs::path(path).stem().string();
-    r.location = {path, static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)};
-    r.reasons.push_back("YAML: " + e.msg);
-    diags.error(r.location, "invalid YAML: " + e.msg, "bad-rule-yaml");
+    r.location = {path, static_cast<uint32_t>(pf.yaml_mark.line + 1), static_cast<uint32_t>(pf.yaml_mark.column + 1)};
+    r.reasons.push_back("YAML: " + pf.yaml_error);
+    diags.error(r.location, "invalid YAML: " + pf.yaml_error, "bad-rule-yaml");
     rules_.push_back(std::move(r));
     return;
   }
+  auto& docs = pf.docs;
   bool any = false;
   bool sigma_file = false;
   for (auto& doc : docs) {
@@ -138,7 +190,7 @@ void RuleSet::load_file(const std::string& path, DiagnosticSink& diags) {
       else diags.error(ls.error().location, "Sigma logsource table: " + ls.error().message, "sigma-logsources");
     }
     if (logsources_) {
-      auto rs = sigma::load_file(path, text, atoms_, *logsources_, next_rule_index_, diags);
+      auto rs = sigma::load_docs(path, text, docs, atoms_, *logsources_, next_rule_index_, diags);
       for (auto& r : rs) {
         // Sigma has no risk objects: findings name the host and, where the event has one, the user.
         if (r.info.entities.empty())

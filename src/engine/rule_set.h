@@ -52,7 +52,11 @@ class RuleSet {
 
  private:
   void ensure_content(const std::string& root, DiagnosticSink& diags);
-  void load_file(const std::string& path, DiagnosticSink& diags);
+ public:
+  struct ParsedFile;
+
+ private:
+  void load_parsed(ParsedFile& f, DiagnosticSink& diags);
   ir::CompiledRule compile_escu(content::EscuDetection d, DiagnosticSink& diags);
 
   RuleSetOptions opts_;

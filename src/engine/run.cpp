@@ -9,16 +9,21 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
                     const Normalizer& normalizer, const std::vector<std::string>& inputs, const RunOptions& opts,
                     DiagnosticSink& diags) {
   RunResult res;
-  res.engine = std::make_unique<Engine>(normalizer, atoms, rules, opts.engine, diags);
+  FindingSink sink = opts.on_finding;
+  if (!sink) sink = [&res](Finding&& f) { res.findings.push_back(std::move(f)); };
+  res.engine = std::make_unique<Engine>(normalizer, atoms, rules, opts.engine, diags, std::move(sink));
   Engine& eng = *res.engine;
-  read_inputs(inputs, opts.read, [&](const Record& r) {
+  // The engine's workers are the parallel part; the reader decodes on this thread.
+  ReadOptions ro = opts.read;
+  if (opts.engine.threads != 1) ro.threads = 1;
+  read_inputs(inputs, ro, [&](const Record& r) {
     if (opts.accept && !opts.accept(r)) {
       ++res.filtered;
       return;
     }
     eng.process(r);
   }, diags, res.read);
-  res.findings = eng.finish();
+  eng.finish();
   res.evaluated = eng.evaluated();
   return res;
 }

@@ -1,5 +1,7 @@
 // One run of rules over inputs: the shared path of `vigil hunt`, `vigil
-// search` and `vigil test`, and of the end-to-end tests.
+// search` and `vigil test`, and of the end-to-end tests. The reader runs on
+// the calling thread; the engine evaluates batches of its records on worker
+// threads (EngineOptions::threads) and hands findings back in a fixed order.
 #pragma once
 #include <functional>
 #include <memory>
@@ -18,10 +20,13 @@ struct RunOptions {
   /// Optional: only records it accepts are evaluated (e.g. `vigil test` replaying one source of a
   /// merged archive). Records it rejects are counted in RunResult::filtered, not as skipped.
   std::function<bool(const Record&)> accept;
+  /// Optional: findings are handed here as soon as they are final (on the calling thread) instead
+  /// of being collected in RunResult::findings.
+  FindingSink on_finding;
 };
 
 struct RunResult {
-  std::vector<Finding> findings;
+  std::vector<Finding> findings;  ///< when RunOptions::on_finding is not set
   ReadStats read;
   uint64_t evaluated = 0;
   uint64_t filtered = 0;  ///< records RunOptions::accept turned away

@@ -59,6 +59,31 @@ class Operator {
   virtual bool reads(std::vector<std::string>& fields) const { return false; }
 };
 
+/// Partial result of a mergeable operator over some of its input rows.
+class PartialState {
+ public:
+  virtual ~PartialState() = default;
+};
+
+/// An aggregation whose state is built per event batch (in the workers) and merged in input
+/// order, so results do not depend on how batches were spread over threads.
+class MergeableOperator : public Operator {
+ public:
+  OpShape shape() const override { return OpShape::mergeable; }
+  virtual std::unique_ptr<PartialState> make_state() const = 0;
+  /// Feed rows (in event order) into a state.
+  virtual void add(PartialState& state, const Table& rows, ExecContext& ctx) const = 0;
+  /// Fold `later` (built from rows that come after those of `into`) into `into`.
+  virtual void merge(PartialState& into, PartialState& later) const = 0;
+  /// The operator's output over every row fed.
+  virtual Table finish(PartialState& state, ExecContext& ctx) const = 0;
+  void run(Table& rows, ExecContext& ctx) override {
+    auto s = make_state();
+    add(*s, rows, ctx);
+    rows = finish(*s, ctx);
+  }
+};
+
 struct Stream {
   Source source;
   Predicate filter;                     ///< per-event filter; always-true when the search has no terms

@@ -1,17 +1,19 @@
 #include "match/row_matcher.h"
 
+#include <algorithm>
+
 namespace vigil::match {
 
 RowMatcher::RowMatcher(ir::Predicate pred, const ir::AtomTable& atoms, std::vector<std::string>* errors)
     : pred_(std::move(pred)), atoms_(&atoms) {
-  std::vector<ir::AtomId> ids;
-  pred_.collect_atoms(ids);
-  for (auto id : ids) {
-    if (id >= compiled_.size()) compiled_.resize(id + 1);
-    if (compiled_[id]) continue;
+  pred_.collect_atoms(ids_);
+  std::sort(ids_.begin(), ids_.end());
+  ids_.erase(std::unique(ids_.begin(), ids_.end()), ids_.end());
+  compiled_.reserve(ids_.size());
+  for (auto id : ids_) {
     std::string err;
-    compiled_[id] = CompiledAtom::compile(atoms.get(id), &err);
-    if (!compiled_[id] && errors) errors->push_back(err);
+    compiled_.push_back(CompiledAtom::compile(atoms.get(id), &err));
+    if (!compiled_.back() && errors) errors->push_back(err);
   }
 }
 
@@ -37,7 +39,9 @@ bool RowMatcher::eval(const ir::Predicate& p, const Row& row) const {
 }
 
 bool RowMatcher::test_atom(ir::AtomId id, const Row& row) const {
-  const auto& c = compiled_[id];
+  auto it = std::lower_bound(ids_.begin(), ids_.end(), id);
+  if (it == ids_.end() || *it != id) return false;
+  const auto& c = compiled_[size_t(it - ids_.begin())];
   if (!c) return false;
   const ir::Atom& a = c->atom();
   if (a.kind == ir::AtomKind::keyword) {
@@ -46,7 +50,7 @@ bool RowMatcher::test_atom(ir::AtomId id, const Row& row) const {
         if (c->test(t)) return true;
     return false;
   }
-  const Value* v = row.get(field_names().name(a.field));
+  const Value* v = row.get(field_name(a.field));
   if (!v || v->is_null()) return false;
   if (a.kind == ir::AtomKind::exists) return true;
   if (a.kind == ir::AtomKind::field_eq) {

@@ -22,7 +22,10 @@ class RowMatcher {
   bool test_atom(ir::AtomId id, const Row& row) const;
   ir::Predicate pred_;
   const ir::AtomTable* atoms_;
-  std::vector<std::optional<CompiledAtom>> compiled_;  // indexed by AtomId (sparse)
+  // The predicate's own atoms, sorted by id (a dense table indexed by AtomId would cost the size of
+  // the whole corpus' atom table per operator).
+  std::vector<ir::AtomId> ids_;
+  std::vector<std::optional<CompiledAtom>> compiled_;  // parallel to ids_
 };
 
 }  // namespace vigil::match

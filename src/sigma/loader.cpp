@@ -310,6 +310,13 @@ std::vector<ir::CompiledRule> load_file(const std::string& path, std::string_vie
     out.push_back(std::move(r));
     return out;
   }
+  return load_docs(path, text, docs, atoms, ls, next_rule_index, diags);
+}
+
+std::vector<ir::CompiledRule> load_docs(const std::string& path, std::string_view text,
+                                        const std::vector<YAML::Node>& docs, ir::AtomTable& atoms,
+                                        const Logsources& ls, uint32_t& next_rule_index, DiagnosticSink& diags) {
+  std::vector<ir::CompiledRule> out;
   for (const YAML::Node& doc : docs) {
     if (!doc.IsMap()) continue;  // empty documents between `---`
     const bool sigma_like = doc["detection"] || doc["logsource"] || doc["correlation"];

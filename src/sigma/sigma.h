@@ -92,6 +92,10 @@ class Logsources {
 /// `reasons` and `location`, and the problem is reported to `diags`.
 std::vector<ir::CompiledRule> load_file(const std::string& path, std::string_view text, ir::AtomTable& atoms,
                                         const Logsources& ls, uint32_t& next_rule_index, DiagnosticSink& diags);
+/// The same, for a file whose YAML documents are already parsed (`text` is their source).
+std::vector<ir::CompiledRule> load_docs(const std::string& path, std::string_view text,
+                                        const std::vector<YAML::Node>& docs, ir::AtomTable& atoms,
+                                        const Logsources& ls, uint32_t& next_rule_index, DiagnosticSink& diags);
 
 struct LinkStats {
   size_t correlations = 0;  ///< correlation rules seen

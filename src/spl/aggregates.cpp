@@ -9,6 +9,7 @@
 
 #include "core/strings.h"
 #include "spl/eval.h"
+#include "spl/field_refs.h"
 
 namespace vigil::spl {
 
@@ -93,7 +94,10 @@ void Accumulator::add_text(std::string_view t, double time, bool has_time) {
     case K::list:
       if (texts_.size() < kListMax) texts_.emplace_back(t);
       return;
-    case K::values: case K::dc: case K::median: case K::perc: case K::upperperc: case K::mode:
+    case K::values: case K::dc:
+      if (distinct_.find(t) == distinct_.end()) distinct_.emplace(t);
+      return;
+    case K::median: case K::perc: case K::upperperc: case K::mode:
       texts_.emplace_back(t);
       return;
     case K::first:
@@ -170,20 +174,14 @@ Value Accumulator::result() const {
   using K = AggSpec::Kind;
   switch (spec_->kind) {
     case K::count: return Value(count_);
-    case K::dc: {
-      std::unordered_set<std::string_view> s(texts_.begin(), texts_.end());
-      return Value(s.size());
-    }
+    case K::dc: return Value(distinct_.size());
     case K::min:
       if (all_numeric_ && min_num_) return Value(*min_num_);
       return min_str_ ? Value(*min_str_) : Value();
     case K::max:
       if (all_numeric_ && max_num_) return Value(*max_num_);
       return max_str_ ? Value(*max_str_) : Value();
-    case K::values: {
-      std::set<std::string> s(texts_.begin(), texts_.end());
-      return Value::multi(std::vector<std::string>(s.begin(), s.end()));
-    }
+    case K::values: return Value::multi(std::vector<std::string>(distinct_.begin(), distinct_.end()));
     case K::list: return Value::multi(texts_);
     case K::sum: return n_ ? Value(sum_) : Value();
     case K::avg: return n_ ? Value(mean_) : Value();
@@ -254,6 +252,16 @@ std::string compile_group_spec(const std::vector<Aggregate>& aggs, const std::ve
   return {};
 }
 
+bool group_spec_reads(const GroupSpec& spec, std::vector<std::string>& out) {
+  out.insert(out.end(), spec.by.begin(), spec.by.end());
+  for (auto& a : spec.aggs) {
+    if (!a.field.empty()) out.push_back(a.field);
+    if (a.eval) expression_fields(*a.eval, out);
+  }
+  out.push_back("_time");
+  return true;
+}
+
 std::vector<std::vector<Value>> group_keys(const GroupSpec& spec, const Row& row) {
   std::vector<std::vector<Value>> keys(1);
   for (size_t i = 0; i < spec.by.size(); ++i) {
@@ -288,19 +296,59 @@ std::vector<std::vector<Value>> group_keys(const GroupSpec& spec, const Row& row
   return keys;
 }
 
-namespace {
-
-struct KeyLess {
-  bool operator()(const std::vector<std::string>& a, const std::vector<std::string>& b) const {
-    for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
-      int c = compare_texts(a[i], b[i]);
-      if (c) return c < 0;
-      int d = a[i].compare(b[i]);  // "1" vs "1.0": keep them distinct groups, stable order
-      if (d) return d < 0;
-    }
-    return a.size() < b.size();
+void Accumulator::merge(Accumulator& b) {
+  using K = AggSpec::Kind;
+  count_ += b.count_;
+  if (b.min_num_ && (!min_num_ || *b.min_num_ < *min_num_)) min_num_ = b.min_num_;
+  if (b.max_num_ && (!max_num_ || *b.max_num_ > *max_num_)) max_num_ = b.max_num_;
+  if (b.min_str_ && (!min_str_ || *b.min_str_ < *min_str_)) min_str_ = std::move(b.min_str_);
+  if (b.max_str_ && (!max_str_ || *b.max_str_ > *max_str_)) max_str_ = std::move(b.max_str_);
+  all_numeric_ = all_numeric_ && b.all_numeric_;
+  if (b.n_ > 0) {
+    // Chan et al.: combine two Welford states.
+    double n = n_ + b.n_, delta = b.mean_ - mean_;
+    mean_ += delta * b.n_ / n;
+    m2_ += b.m2_ + delta * delta * n_ * b.n_ / n;
+    sum_ += b.sum_;
+    n_ = n;
   }
-};
+  if (spec_->kind == K::list) {
+    for (auto& t : b.texts_)
+      if (texts_.size() < kListMax) texts_.push_back(std::move(t));
+  } else if (texts_.empty()) {
+    texts_ = std::move(b.texts_);
+  } else {
+    texts_.insert(texts_.end(), std::make_move_iterator(b.texts_.begin()), std::make_move_iterator(b.texts_.end()));
+  }
+  if (distinct_.empty()) distinct_ = std::move(b.distinct_);
+  else distinct_.merge(b.distinct_);
+  if (!first_) first_ = std::move(b.first_);
+  if (b.last_) last_ = std::move(b.last_);
+  if (b.have_time_) {
+    // Same tie rules as add_text: earliest keeps the first row, latest the last.
+    if (!have_time_ || b.early_t_ < early_t_) {
+      early_t_ = b.early_t_;
+      early_ = std::move(b.early_);
+    }
+    if (!have_time_ || b.late_t_ >= late_t_) {
+      late_t_ = b.late_t_;
+      late_ = std::move(b.late_);
+    }
+    have_time_ = true;
+  }
+}
+
+bool GroupTable::KeyLess::operator()(const std::vector<std::string>& a, const std::vector<std::string>& b) const {
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    int c = compare_texts(a[i], b[i]);
+    if (c) return c < 0;
+    int d = a[i].compare(b[i]);  // "1" vs "1.0": keep them distinct groups, stable order
+    if (d) return d < 0;
+  }
+  return a.size() < b.size();
+}
+
+namespace {
 
 std::vector<std::string> key_texts(const std::vector<Value>& k) {
   std::vector<std::string> out;
@@ -311,36 +359,58 @@ std::vector<std::string> key_texts(const std::vector<Value>& k) {
 
 }  // namespace
 
-Table run_stats(const GroupSpec& spec, const Table& rows, ir::ExecContext& ctx) {
-  struct Group {
-    std::vector<Value> key;
-    std::vector<Accumulator> accs;
-  };
-  std::map<std::vector<std::string>, Group, KeyLess> groups;
-  auto make_group = [&](std::vector<Value> key) {
-    Group g;
-    g.key = std::move(key);
-    for (auto& a : spec.aggs) g.accs.emplace_back(&a);
-    return g;
-  };
-  for (const Row& r : rows) {
-    for (auto& key : group_keys(spec, r)) {
-      auto kt = key_texts(key);
-      auto it = groups.find(kt);
-      if (it == groups.end()) it = groups.emplace(std::move(kt), make_group(std::move(key))).first;
-      for (auto& acc : it->second.accs) acc.add(r, ctx);
+void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
+  for (auto& key : group_keys(*spec_, r)) {
+    auto kt = key_texts(key);
+    auto it = groups_.find(kt);
+    if (it == groups_.end()) {
+      Group g;
+      g.key = std::move(key);
+      for (auto& a : spec_->aggs) g.accs.emplace_back(&a);
+      it = groups_.emplace(std::move(kt), std::move(g)).first;
     }
+    for (auto& acc : it->second.accs) acc.add(r, ctx);
   }
-  if (spec.by.empty() && groups.empty()) groups.emplace(std::vector<std::string>{}, make_group({}));
+}
+
+void GroupTable::merge(GroupTable& later) {
+  if (groups_.empty()) {
+    groups_ = std::move(later.groups_);
+    return;
+  }
+  for (auto& [kt, g] : later.groups_) {
+    auto it = groups_.find(kt);
+    if (it == groups_.end()) {
+      groups_.emplace(kt, std::move(g));
+      continue;
+    }
+    for (size_t i = 0; i < g.accs.size(); ++i) it->second.accs[i].merge(g.accs[i]);
+  }
+  later.groups_.clear();
+}
+
+Table GroupTable::finish() const {
   Table out;
-  out.reserve(groups.size());
-  for (auto& [kt, g] : groups) {
+  if (spec_->by.empty() && groups_.empty()) {
     Row row;
-    for (size_t i = 0; i < spec.by.size(); ++i) row.set(spec.by[i], g.key[i]);
-    for (size_t i = 0; i < spec.aggs.size(); ++i) row.set(spec.aggs[i].output, g.accs[i].result());
+    for (auto& a : spec_->aggs) row.set(a.output, Accumulator(&a).result());
+    out.push_back(std::move(row));
+    return out;
+  }
+  out.reserve(groups_.size());
+  for (auto& [kt, g] : groups_) {
+    Row row;
+    for (size_t i = 0; i < spec_->by.size(); ++i) row.set(spec_->by[i], g.key[i]);
+    for (size_t i = 0; i < spec_->aggs.size(); ++i) row.set(spec_->aggs[i].output, g.accs[i].result());
     out.push_back(std::move(row));
   }
   return out;
+}
+
+Table run_stats(const GroupSpec& spec, const Table& rows, ir::ExecContext& ctx) {
+  GroupTable t(&spec);
+  for (const Row& r : rows) t.add(r, ctx);
+  return t.finish();
 }
 
 }  // namespace vigil::spl

@@ -13,8 +13,10 @@
 //   values); median: the higher middle value for an even count, as Splunk documents;
 // - sum/avg/stdev/var/range ignore non-numeric values and are null without any.
 #pragma once
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +51,9 @@ class Accumulator {
   void add(const Row& row, ir::ExecContext& ctx);
   /// Current result; null when the aggregate has no value (e.g. avg of nothing).
   Value result() const;
+  /// Fold in an accumulator of the same spec fed with rows that come after this one's
+  /// (first/last/list/earliest ties keep their sequential meaning).
+  void merge(Accumulator& later);
 
  private:
   void add_text(std::string_view t, double time, bool has_time);
@@ -59,7 +64,8 @@ class Accumulator {
   std::optional<double> min_num_, max_num_;
   std::optional<std::string> min_str_, max_str_;
   bool all_numeric_ = true;
-  std::vector<std::string> texts_;  // values/list/dc/median/perc/mode, in arrival order
+  std::vector<std::string> texts_;  // list/median/perc/mode, in arrival order
+  std::set<std::string, std::less<>> distinct_;  // values/dc: memory grows with distinct values, not rows
   std::optional<std::string> first_, last_;
   std::optional<std::string> early_, late_;
   double early_t_ = 0, late_t_ = 0;
@@ -78,9 +84,39 @@ struct GroupSpec {
 /// Build a GroupSpec; empty string on success else the reason.
 std::string compile_group_spec(const std::vector<Aggregate>& aggs, const std::vector<ByField>& by, GroupSpec& out);
 
+/// Fields the aggregation reads: BY fields, aggregate fields, fields of eval(…) arguments, and
+/// `_time` (earliest/latest order). False when an expression's inputs cannot be told.
+bool group_spec_reads(const GroupSpec& spec, std::vector<std::string>& out);
+
 /// Group-key values of a row (cartesian over multivalue BY fields). Empty when the row is
 /// dropped (a BY field is null and no fillnull is set).
 std::vector<std::vector<Value>> group_keys(const GroupSpec& spec, const Row& row);
+
+/// Grouped aggregation state of one stats-family operator: rows go in (in order), partial
+/// tables from consecutive row ranges merge, and the output is one row per group.
+class GroupTable {
+ public:
+  explicit GroupTable(const GroupSpec* spec) : spec_(spec) {}
+  void add(const Row& row, ir::ExecContext& ctx);
+  /// Fold in a table built from rows that come after this one's.
+  void merge(GroupTable& later);
+  /// One row per group, sorted by the BY values (numeric-aware); BY fields first, then aggregates.
+  /// With no BY fields there is always one row (count=0 on no input).
+  Table finish() const;
+  size_t groups() const { return groups_.size(); }
+
+  struct KeyLess {
+    bool operator()(const std::vector<std::string>& a, const std::vector<std::string>& b) const;
+  };
+
+ private:
+  struct Group {
+    std::vector<Value> key;
+    std::vector<Accumulator> accs;
+  };
+  const GroupSpec* spec_;
+  std::map<std::vector<std::string>, Group, KeyLess> groups_;
+};
 
 /// Full `stats`: one output row per group, sorted by the BY values (numeric-aware),
 /// BY fields first then aggregates. With no BY fields there is always one row (count=0 on no input).

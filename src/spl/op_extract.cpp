@@ -26,6 +26,11 @@ class RexOp final : public ir::Operator {
  public:
   RexOp(std::string field, Regex re, size_t max_match) : field_(std::move(field)), re_(std::move(re)), max_(max_match) {}
   std::string name() const override { return "rex"; }
+  ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>& f) const override {
+    f.push_back(field_);
+    return true;
+  }
   void run(Table& rows, ir::ExecContext&) override {
     const auto& names = re_.names();
     if (names.empty()) return;
@@ -64,6 +69,11 @@ class SedOp final : public ir::Operator {
   SedOp(std::string field, Regex re, std::string repl, bool global)
       : field_(std::move(field)), re_(std::move(re)), repl_(std::move(repl)), global_(global) {}
   std::string name() const override { return "rex"; }
+  ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>& f) const override {
+    f.push_back(field_);
+    return true;
+  }
   void run(Table& rows, ir::ExecContext&) override {
     for (Row& r : rows) {
       const Value* v = r.get(field_);

@@ -7,6 +7,7 @@
 #include "core/strings.h"
 #include "core/time.h"
 #include "spl/eval.h"
+#include "spl/field_refs.h"
 #include "spl/operators.h"
 
 namespace vigil::spl::ops {
@@ -20,6 +21,11 @@ class EvalOp final : public ir::Operator {
  public:
   explicit EvalOp(const EvalCmd* cmd) : cmd_(cmd) {}
   std::string name() const override { return "eval"; }
+  ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>& f) const override {
+    for (auto& [field, expr] : cmd_->assignments) expression_fields(*expr, f);
+    return true;
+  }
   void run(Table& rows, ir::ExecContext& ctx) override {
     for (Row& r : rows)
       for (auto& [field, expr] : cmd_->assignments) {
@@ -37,6 +43,11 @@ class RenameOp final : public ir::Operator {
  public:
   explicit RenameOp(std::vector<std::pair<std::string, std::string>> pairs) : pairs_(std::move(pairs)) {}
   std::string name() const override { return "rename"; }
+  ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>& f) const override {
+    for (auto& [from, to] : pairs_) f.push_back(from);
+    return true;
+  }
   void run(Table& rows, ir::ExecContext&) override {
     for (Row& r : rows)
       for (auto& [from, to] : pairs_) rename_one(r, from, to);
@@ -91,6 +102,11 @@ class ConvertOp final : public ir::Operator {
  public:
   ConvertOp(std::string fmt, std::vector<ConvertCmd::Conversion> convs) : fmt_(std::move(fmt)), convs_(std::move(convs)) {}
   std::string name() const override { return "convert"; }
+  ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>& f) const override {
+    for (auto& c : convs_) f.push_back(c.field);
+    return true;
+  }
   void run(Table& rows, ir::ExecContext&) override {
     for (Row& r : rows)
       for (auto& c : convs_) {
@@ -180,6 +196,11 @@ class FieldsOp final : public ir::Operator {
   FieldsOp(bool table, bool remove, std::vector<std::string> fields)
       : table_(table), remove_(remove), fields_(std::move(fields)) {}
   std::string name() const override { return table_ ? "table" : "fields"; }
+  ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>& f) const override {
+    f.insert(f.end(), fields_.begin(), fields_.end());
+    return true;
+  }
   void run(Table& rows, ir::ExecContext&) override {
     for (Row& r : rows) {
       auto& es = r.entries();
@@ -218,6 +239,12 @@ class FillnullOp final : public ir::Operator {
  public:
   FillnullOp(std::string value, std::vector<std::string> fields) : value_(std::move(value)), fields_(std::move(fields)) {}
   std::string name() const override { return "fillnull"; }
+  // Without a field list it fills every field present in any row: it needs them all.
+  ir::OpShape shape() const override { return fields_.empty() ? ir::OpShape::whole : ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>& f) const override {
+    f.insert(f.end(), fields_.begin(), fields_.end());
+    return !fields_.empty();
+  }
   void run(Table& rows, ir::ExecContext&) override {
     std::vector<std::string> names = fields_;
     if (names.empty()) {
@@ -289,6 +316,11 @@ class MvexpandOp final : public ir::Operator {
  public:
   MvexpandOp(std::string field, size_t limit) : field_(std::move(field)), limit_(limit) {}
   std::string name() const override { return "mvexpand"; }
+  ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>& f) const override {
+    f.push_back(field_);
+    return true;
+  }
   void run(Table& rows, ir::ExecContext&) override {
     Table out;
     out.reserve(rows.size());

@@ -4,6 +4,7 @@
 #include "match/row_matcher.h"
 #include "spl/eval.h"
 #include "spl/lower.h"
+#include "spl/field_refs.h"
 #include "spl/operators.h"
 
 namespace vigil::spl::ops {
@@ -20,6 +21,7 @@ class SearchOp final : public ir::Operator {
   SearchOp(ir::Predicate p, const ir::AtomTable& atoms, std::vector<std::string>* errors)
       : matcher_(std::move(p), atoms, errors) {}
   std::string name() const override { return "search"; }
+  ir::OpShape shape() const override { return ir::OpShape::per_row; }
   void run(Table& rows, ir::ExecContext&) override {
     filter_rows(rows, [&](const Row& r) { return matcher_.matches(r); });
   }
@@ -32,6 +34,8 @@ class PassOp final : public ir::Operator {
  public:
   explicit PassOp(std::string n) : name_(std::move(n)) {}
   std::string name() const override { return name_; }
+  ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>&) const override { return true; }
   void run(Table&, ir::ExecContext&) override {}
 
  private:
@@ -42,6 +46,11 @@ class WhereOp final : public ir::Operator {
  public:
   explicit WhereOp(const Expr* e) : expr_(e) {}
   std::string name() const override { return "where"; }
+  ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>& f) const override {
+    expression_fields(*expr_, f);
+    return true;
+  }
   void run(Table& rows, ir::ExecContext& ctx) override {
     filter_rows(rows, [&](const Row& r) { return evaluate_condition(*expr_, r, ctx); });
   }
@@ -54,6 +63,11 @@ class RegexOp final : public ir::Operator {
  public:
   RegexOp(std::string field, bool negate, Regex re) : field_(std::move(field)), negate_(negate), re_(std::move(re)) {}
   std::string name() const override { return "regex"; }
+  ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>& f) const override {
+    f.push_back(field_);
+    return true;
+  }
   void run(Table& rows, ir::ExecContext&) override {
     filter_rows(rows, [&](const Row& r) {
       const Value* v = r.get(field_);

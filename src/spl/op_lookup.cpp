@@ -22,6 +22,12 @@ class LookupOp final : public ir::Operator {
   LookupOp(const LookupTable* t, std::vector<Binding> in, std::vector<Binding> out, bool outputnew)
       : t_(t), in_(std::move(in)), out_(std::move(out)), outputnew_(outputnew) {}
   std::string name() const override { return "lookup"; }
+  ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>& f) const override {
+    for (auto& b : in_) f.push_back(b.field);
+    for (auto& b : out_) f.push_back(b.field);  // OUTPUTNEW looks at them; OUTPUT clears them
+    return true;
+  }
   void run(Table& rows, ir::ExecContext&) override {
     std::vector<LookupTable::Input> inputs(in_.size());
     for (Row& r : rows) {

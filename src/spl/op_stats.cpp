@@ -21,11 +21,26 @@ std::string key_of(const std::vector<Value>& k) {
   return s;
 }
 
-class StatsOp final : public ir::Operator {
+// stats and tstats: the engine builds a GroupTable per event batch and merges them in input order.
+class StatsOp final : public ir::MergeableOperator {
  public:
   StatsOp(GroupSpec spec, std::string name) : spec_(std::move(spec)), name_(std::move(name)) {}
   std::string name() const override { return name_; }
-  void run(Table& rows, ir::ExecContext& ctx) override { rows = run_stats(spec_, rows, ctx); }
+  bool reads(std::vector<std::string>& f) const override { return group_spec_reads(spec_, f); }
+
+  struct State final : ir::PartialState {
+    explicit State(const GroupSpec* s) : table(s) {}
+    GroupTable table;
+  };
+  std::unique_ptr<ir::PartialState> make_state() const override { return std::make_unique<State>(&spec_); }
+  void add(ir::PartialState& s, const Table& rows, ir::ExecContext& ctx) const override {
+    auto& t = static_cast<State&>(s).table;
+    for (const Row& r : rows) t.add(r, ctx);
+  }
+  void merge(ir::PartialState& into, ir::PartialState& later) const override {
+    static_cast<State&>(into).table.merge(static_cast<State&>(later).table);
+  }
+  Table finish(ir::PartialState& s, ir::ExecContext&) const override { return static_cast<State&>(s).table.finish(); }
 
  private:
   GroupSpec spec_;
@@ -102,6 +117,11 @@ class BinOp final : public ir::Operator {
   BinOp(std::string field, std::string out, double span, bool is_time)
       : field_(std::move(field)), out_(std::move(out)), span_(span), is_time_(is_time) {}
   std::string name() const override { return "bin"; }
+  ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>& f) const override {
+    f.push_back(field_);
+    return true;
+  }
   void run(Table& rows, ir::ExecContext&) override {
     for (Row& r : rows) {
       const Value* v = r.get(field_);

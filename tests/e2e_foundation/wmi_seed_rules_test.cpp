@@ -46,6 +46,7 @@ Outcome hunt(const std::string& rule_path) {
   auto attack = content::AttackTable::load(kShared + "/data/attack/enterprise-attack.json");
   EXPECT_TRUE(attack.ok());
   RunOptions ro;
+  ro.engine.keep_matched = true;
   ro.engine.now = 1.7e9;
   RunResult res = run_rules(executable_rules(rs), rs.atoms(), norm.value(), {kT1047}, ro, diags);
   Outcome o;

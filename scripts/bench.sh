@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The hunt benchmark, run as a user runs vigil: whole processes, wall time and
+# peak RSS from /usr/bin/time. Not a test: it prints tables, asserts nothing.
+#
+# Hypothesis: the streaming, parallel engine evaluates ~3,500 rules at a small
+# multiple of the cost of reading the logs, in bounded memory, and scales with
+# cores. Scenario grid, per input, each with --threads 1 and all cores:
+#   (a) evtxexport -f xml (EVTX input only; the open reader, as a baseline)
+#   (b) vigil dump --format jsonl
+#   (c) vigil hunt, the two seed rules
+#   (d) vigil hunt, ESCU endpoint detections
+#   (e) vigil hunt, Sigma rules/windows
+#   (f) vigil hunt, both corpora
+# Inputs: the EVTX samples replicated (hard links) to >= 300,000 events, and
+# the OTRF archives (572,750 JSON events).
+#
+# Usage: scripts/bench.sh [--copies N] [--only evtx|otrf] [--vigil PATH]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+shared=../shared
+copies=41
+only=""
+vigil=build-rel/vigil
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --copies) copies=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --vigil) vigil=$2; shift 2 ;;
+    *) echo "usage: $0 [--copies N] [--only evtx|otrf] [--vigil PATH]" >&2; exit 2 ;;
+  esac
+done
+if [ "$vigil" = build-rel/vigil ]; then
+  cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=Release -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF >/dev/null
+  cmake --build build-rel --target vigil >/dev/null || exit 1
+fi
+cores=$(nproc)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+seeds=(--rules "$shared/corpus/security_content/detections/endpoint/windows_wmi_process_call_create.yml"
+       --rules "$shared/corpus/seed_rules/remote_process_instantiation_via_wmi.yml"
+       --content "$shared/corpus/security_content")
+escu=(--rules "$shared/corpus/security_content/detections/endpoint")
+sigma=(--rules "$shared/corpus/sigma/rules/windows")
+both=(--rules "$shared/corpus/sigma/rules" --rules "$shared/corpus/security_content/detections/endpoint")
+
+# measure NAME EVENTS BYTES -- command…  → one table row
+measure() {
+  local name=$1 events=$2 bytes=$3; shift 4
+  /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err"
+  local rc=$?
+  read -r secs kb < <(tail -n 1 "$work/time")
+  if [ -z "$events" ] || [ "$events" = "-" ]; then
+    events=$(grep -o 'records read [0-9]*' "$work/err" | tail -n 1 | awk '{print $3}')
+  fi
+  awk -v n="$name" -v e="$events" -v b="$bytes" -v s="$secs" -v k="$kb" -v rc="$rc" 'BEGIN {
+    printf "| %-38s | %9d | %9.0f | %7.1f | %7.2f | %6.0f |%s\n", n, e, e / s, b / 1e6 / s, s, k / 1024, (rc ? " exit " rc : "") }'
+}
+
+header() {
+  echo
+  echo "### $1"
+  echo
+  echo "| run                                    |    events |  events/s |    MB/s |  wall s | RSS MB |"
+  echo "| -------------------------------------- | --------- | --------- | ------- | ------- | ------ |"
+}
+
+run_grid() {
+  local input=$1 bytes=$2 events=$3
+  for t in 1 "$cores"; do
+    measure "(b) dump, threads $t" "-" "$bytes" -- "$vigil" dump --threads "$t" --format jsonl "$input"
+    measure "(c) hunt seed rules, threads $t" "-" "$bytes" -- "$vigil" hunt --threads "$t" --format jsonl "${seeds[@]}" "$input"
+    measure "(d) hunt ESCU endpoint, threads $t" "-" "$bytes" -- "$vigil" hunt --threads "$t" --format jsonl "${escu[@]}" "$input"
+    measure "(e) hunt Sigma windows, threads $t" "-" "$bytes" -- "$vigil" hunt --threads "$t" --format jsonl "${sigma[@]}" "$input"
+    measure "(f) hunt both corpora, threads $t" "-" "$bytes" -- "$vigil" hunt --threads "$t" --format jsonl "${both[@]}" "$input"
+  done
+}
+
+if [ "$only" != otrf ]; then
+  evtx="$work/evtx"
+  mkdir -p "$evtx"
+  for i in $(seq 1 "$copies"); do
+    cp -al "$shared/data/evtx-attack-samples" "$evtx/$i" 2>/dev/null || cp -a "$shared/data/evtx-attack-samples" "$evtx/$i"
+  done
+  find "$evtx" -type f ! -name '*.evtx' -delete
+  bytes=$(du -sbL "$evtx" | awk '{print $1}')
+  files=$(find "$evtx" -name '*.evtx' | wc -l)
+  header "EVTX samples x$copies ($files files, $((bytes / 1000000)) MB)"
+  # evtxexport takes one file per run; xargs runs them serially, then on every core.
+  for t in 1 "$cores"; do
+    find "$evtx" -name '*.evtx' -print0 >"$work/list"
+    events=$("$vigil" dump -q --format jsonl "$evtx" | wc -l)
+    measure "(a) evtxexport -f xml, $t process(es)" "$events" "$bytes" -- \
+      sh -c "xargs -0 -P $t -n 16 evtxexport -f xml <'$work/list'"
+  done
+  run_grid "$evtx" "$bytes"
+fi
+
+if [ "$only" != evtx ]; then
+  otrf="$shared/data/otrf"
+  bytes=$(du -sbL "$otrf" | awk '{print $1}')
+  header "OTRF archives ($((bytes / 1000000)) MB of zip)"
+  run_grid "$otrf" "$bytes"
+fi

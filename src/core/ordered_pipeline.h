@@ -1,0 +1,150 @@
+// An ordered parallel pipeline: a producer fills batches, worker threads turn
+// each batch into an output, and the outputs are consumed on the producer's
+// thread strictly in submission order. So whatever the thread count, what the
+// consumer sees (findings, rendered records, merged states) is the same, and
+// memory is bounded by the number of batches in flight.
+//
+// With 0 workers everything runs inline on the calling thread (same order).
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace vigil {
+
+template <class Batch, class Out>
+class OrderedPipeline {
+ public:
+  using Work = std::function<Out(Batch&, unsigned worker)>;
+  using Consume = std::function<void(Out&&)>;
+
+  OrderedPipeline(unsigned workers, Work work, Consume consume, size_t max_in_flight = 0)
+      : work_(std::move(work)), consume_(std::move(consume)),
+        max_in_flight_(max_in_flight ? max_in_flight : size_t(workers) * 3 + 1) {
+    for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this, i] { loop(i); });
+  }
+  ~OrderedPipeline() { stop(); }
+  OrderedPipeline(const OrderedPipeline&) = delete;
+  OrderedPipeline& operator=(const OrderedPipeline&) = delete;
+
+  /// A batch to fill: a recycled one (its capacity kept) or a new one. The caller clears it.
+  std::unique_ptr<Batch> take_empty() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) return std::make_unique<Batch>();
+    auto b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+
+  /// Hands a batch on; blocks while too many are in flight, consuming finished outputs meanwhile.
+  void submit(std::unique_ptr<Batch> b) {
+    if (threads_.empty()) {
+      Out o = work_(*b, 0);
+      consume_(std::move(o));
+      std::lock_guard lock(mu_);
+      free_.push_back(std::move(b));
+      return;
+    }
+    std::unique_lock lock(mu_);
+    todo_.emplace_back(next_seq_++, std::move(b));
+    ++in_flight_;
+    work_cv_.notify_one();
+    drain(lock, max_in_flight_);
+  }
+
+  /// Waits for every batch submitted so far and consumes its output; more may be submitted after.
+  void finish_pending() {
+    if (threads_.empty()) return;
+    std::unique_lock lock(mu_);
+    drain(lock, 1);
+  }
+
+  /// Waits for every batch and consumes the remaining outputs.
+  void finish() {
+    if (threads_.empty()) return;
+    std::unique_lock lock(mu_);
+    drain(lock, 1);
+    lock.unlock();
+    stop();
+  }
+
+ private:
+  // Consumes outputs in order until fewer than `limit` batches are in flight.
+  void drain(std::unique_lock<std::mutex>& lock, size_t limit) {
+    for (;;) {
+      if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+      auto it = done_.find(next_consume_);
+      if (it != done_.end()) {
+        Out o = std::move(it->second);
+        done_.erase(it);
+        ++next_consume_;
+        --in_flight_;
+        lock.unlock();
+        consume_(std::move(o));
+        lock.lock();
+        continue;
+      }
+      if (in_flight_ < limit) return;
+      done_cv_.wait(lock);
+    }
+  }
+
+  void loop(unsigned id) {
+    for (;;) {
+      std::pair<uint64_t, std::unique_ptr<Batch>> job;
+      {
+        std::unique_lock lock(mu_);
+        work_cv_.wait(lock, [&] { return stopping_ || !todo_.empty(); });
+        if (todo_.empty()) return;
+        job = std::move(todo_.front());
+        todo_.erase(todo_.begin());
+      }
+      Out o{};
+      try {
+        o = work_(*job.second, id);
+      } catch (...) {
+        std::lock_guard lock(mu_);
+        if (!error_) error_ = std::current_exception();
+      }
+      {
+        std::lock_guard lock(mu_);
+        done_.emplace(job.first, std::move(o));
+        free_.push_back(std::move(job.second));
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    work_cv_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  Work work_;
+  Consume consume_;
+  size_t max_in_flight_;
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::vector<std::pair<uint64_t, std::unique_ptr<Batch>>> todo_;
+  std::map<uint64_t, Out> done_;
+  std::vector<std::unique_ptr<Batch>> free_;
+  std::vector<std::thread> threads_;
+  uint64_t next_seq_ = 0, next_consume_ = 0;
+  size_t in_flight_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,54 @@
+#include "ingest/record_batch.h"
+
+namespace vigil {
+
+void RecordBatch::clear() {
+  bytes_.clear();
+  fields_.clear();
+  recs_.clear();
+  files_.clear();
+}
+
+uint64_t RecordBatch::put(std::string_view s) {
+  uint64_t off = bytes_.size();
+  bytes_.append(s);
+  return off;
+}
+
+void RecordBatch::add(const Record& r) {
+  if (files_.empty() || files_.back() != r.file) files_.emplace_back(r.file);
+  Rec rec{r.format, uint32_t(files_.size() - 1), r.offset, r.line, uint32_t(fields_.size()), 0, 0};
+  auto copy = [&](const std::vector<Field>& fs) {
+    for (const Field& f : fs) {
+      Span sp;
+      sp.name_off = put(f.name);
+      sp.name_len = uint32_t(f.name.size());
+      sp.value_off = put(f.value);
+      sp.value_len = uint32_t(f.value.size());
+      fields_.push_back(sp);
+    }
+  };
+  copy(r.system);
+  rec.data_begin = uint32_t(fields_.size());
+  copy(r.data);
+  rec.end = uint32_t(fields_.size());
+  recs_.push_back(rec);
+}
+
+void RecordBatch::get(size_t i, Record& out) const {
+  const Rec& rec = recs_[i];
+  out.format = rec.format;
+  out.file = files_[rec.file];
+  out.offset = rec.offset;
+  out.line = rec.line;
+  out.system.clear();
+  out.data.clear();
+  const char* base = bytes_.data();
+  for (uint32_t k = rec.sys_begin; k < rec.end; ++k) {
+    const Span& sp = fields_[k];
+    Field f{std::string_view(base + sp.name_off, sp.name_len), std::string_view(base + sp.value_off, sp.value_len)};
+    (k < rec.data_begin ? out.system : out.data).push_back(f);
+  }
+}
+
+}  // namespace vigil

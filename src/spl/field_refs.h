@@ -1,0 +1,19 @@
+// Which input fields an SPL expression reads: for the engine's projection (a
+// stream captures only the fields its plan reads) and for field-aware lint.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "spl/ast.h"
+
+namespace vigil::spl {
+
+/// Appends every field an eval/where expression reads. Always succeeds: SPL expressions name
+/// their fields statically.
+void expression_fields(const Expr& e, std::vector<std::string>& out);
+
+/// Appends the fields a search expression reads; false when it has bare keywords or
+/// wildcard field names (it may read any field).
+bool search_fields(const SearchExpr& e, std::vector<std::string>& out);
+
+}  // namespace vigil::spl
