@@ -51,6 +51,11 @@ static void print_profile(const Engine& eng) {
     std::fprintf(stderr, "%9.3f %12llu %10llu  %s\n", s.seconds, static_cast<unsigned long long>(s.candidates),
                  static_cast<unsigned long long>(s.events_matched), eng.rules()[idx[k]]->info.name.c_str());
   }
+  // Memory: rows held whole for sort/dedup/join/eventstats-style operators.
+  std::sort(idx.begin(), idx.end(), [&](size_t x, size_t y) { return st[x].rows_held > st[y].rows_held; });
+  for (size_t k = 0; k < idx.size() && k < 10 && st[idx[k]].rows_held; ++k)
+    std::fprintf(stderr, "%9llu rows held  %s\n", static_cast<unsigned long long>(st[idx[k]].rows_held),
+                 eng.rules()[idx[k]]->info.name.c_str());
 }
 
 static int run_hunt(HuntArgs& a) {

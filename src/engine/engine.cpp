@@ -39,13 +39,16 @@ struct StreamRef {
   uint32_t rule, stream, slot;  // slot: index into Impl::streams
 };
 
-// Why a stream captures every field, or the (exact) names it reads. Globs fall back to all fields.
+// Which fields a stream captures: every field when its rows can reach a finding as they are; else,
+// when some aggregation replaces the rows, the (exact) names read by the operators up to it.
+// Globs and operators that cannot tell what they read fall back to every field.
 void plan_projection(StreamPlan& sp) {
   const ir::Stream& s = *sp.stream;
-  // Rows that become findings (or that whole-table operators keep and pass on) show every field.
-  if (sp.blocking != Blocking::mergeable) return;
+  size_t agg = sp.prefix_end;
+  while (agg < s.operators.size() && s.operators[agg]->shape() != ir::OpShape::mergeable) ++agg;
+  if (agg == s.operators.size()) return;
   std::vector<std::string> names;
-  for (size_t i = 0; i <= sp.prefix_end && i < s.operators.size(); ++i)
+  for (size_t i = 0; i <= agg; ++i)
     if (!s.operators[i]->reads(names)) return;
   for (auto& n : names)
     if (n.find('*') != std::string::npos) return;
@@ -411,6 +414,7 @@ void Engine::Impl::merge(BatchOut&& out) {
         continue;
       }
       slot.kept.push_back(std::move(row));
+      ++stats[sp.rule].rows_held;
     }
   }
   std::stable_sort(pending.begin(), pending.end(),

@@ -75,8 +75,9 @@ void Accumulator::add_text(std::string_view t, double time, bool has_time) {
       } else {
         all_numeric_ = false;
       }
-      if (!min_str_ || t < *min_str_) min_str_ = std::string(t);
-      if (!max_str_ || t > *max_str_) max_str_ = std::string(t);
+      auto& x = tx();
+      if (!x.min_str || t < *x.min_str) x.min_str = std::string(t);
+      if (!x.max_str || t > *x.max_str) x.max_str = std::string(t);
       return;
     }
     case K::sum: case K::avg: case K::stdev: case K::stdevp: case K::var: case K::varp: case K::range: {
@@ -92,28 +93,28 @@ void Accumulator::add_text(std::string_view t, double time, bool has_time) {
       return;
     }
     case K::list:
-      if (texts_.size() < kListMax) texts_.emplace_back(t);
+      if (tx().texts.size() < kListMax) tx().texts.emplace_back(t);
       return;
     case K::values: case K::dc:
-      if (distinct_.find(t) == distinct_.end()) distinct_.emplace(t);
+      if (tx().distinct.find(t) == tx().distinct.end()) tx().distinct.emplace(t);
       return;
     case K::median: case K::perc: case K::upperperc: case K::mode:
-      texts_.emplace_back(t);
+      tx().texts.emplace_back(t);
       return;
     case K::first:
-      if (!first_) first_ = std::string(t);
+      if (!tx().first) tx().first = std::string(t);
       return;
-    case K::last: last_ = std::string(t); return;
+    case K::last: tx().last = std::string(t); return;
     case K::earliest: case K::latest: case K::earliest_time: case K::latest_time:
       if (!has_time) return;
       // Ties keep the first row seen for earliest and the last for latest.
       if (!have_time_ || time < early_t_) {
         early_t_ = time;
-        early_ = std::string(t);
+        if (spec_->kind == K::earliest) tx().early = std::string(t);
       }
       if (!have_time_ || time >= late_t_) {
         late_t_ = time;
-        late_ = std::string(t);
+        if (spec_->kind == K::latest) tx().late = std::string(t);
       }
       have_time_ = true;
       return;
@@ -174,15 +175,17 @@ Value Accumulator::result() const {
   using K = AggSpec::Kind;
   switch (spec_->kind) {
     case K::count: return Value(count_);
-    case K::dc: return Value(distinct_.size());
+    case K::dc: return Value(t_ ? t_->distinct.size() : size_t(0));
     case K::min:
       if (all_numeric_ && min_num_) return Value(*min_num_);
-      return min_str_ ? Value(*min_str_) : Value();
+      return t_ && t_->min_str ? Value(*t_->min_str) : Value();
     case K::max:
       if (all_numeric_ && max_num_) return Value(*max_num_);
-      return max_str_ ? Value(*max_str_) : Value();
-    case K::values: return Value::multi(std::vector<std::string>(distinct_.begin(), distinct_.end()));
-    case K::list: return Value::multi(texts_);
+      return t_ && t_->max_str ? Value(*t_->max_str) : Value();
+    case K::values:
+      return t_ ? Value::multi(std::vector<std::string>(t_->distinct.begin(), t_->distinct.end()))
+                : Value::multi({});
+    case K::list: return Value::multi(t_ ? t_->texts : std::vector<std::string>{});
     case K::sum: return n_ ? Value(sum_) : Value();
     case K::avg: return n_ ? Value(mean_) : Value();
     case K::stdev: return n_ > 1 ? Value(std::sqrt(m2_ / (n_ - 1))) : (n_ ? Value(0) : Value());
@@ -190,19 +193,21 @@ Value Accumulator::result() const {
     case K::var: return n_ > 1 ? Value(m2_ / (n_ - 1)) : (n_ ? Value(0) : Value());
     case K::varp: return n_ ? Value(m2_ / n_) : Value();
     case K::range: return n_ ? Value(*max_num_ - *min_num_) : Value();
-    case K::first: return first_ ? Value(*first_) : Value();
-    case K::last: return last_ ? Value(*last_) : Value();
-    case K::earliest: return early_ ? Value(*early_) : Value();
-    case K::latest: return late_ ? Value(*late_) : Value();
+    case K::first: return t_ && t_->first ? Value(*t_->first) : Value();
+    case K::last: return t_ && t_->last ? Value(*t_->last) : Value();
+    case K::earliest: return t_ && t_->early ? Value(*t_->early) : Value();
+    case K::latest: return t_ && t_->late ? Value(*t_->late) : Value();
     case K::earliest_time: return have_time_ ? Value(early_t_) : Value();
     case K::latest_time: return have_time_ ? Value(late_t_) : Value();
     case K::median: {
-      auto xs = sorted_numbers(texts_);
+      if (!t_) return {};
+      auto xs = sorted_numbers(t_->texts);
       if (xs.empty()) return {};
       return Value(xs[xs.size() / 2]);  // even count: the higher middle value
     }
     case K::perc: case K::upperperc: {
-      auto xs = sorted_numbers(texts_);
+      if (!t_) return {};
+      auto xs = sorted_numbers(t_->texts);
       if (xs.empty()) return {};
       // Nearest rank: the ceil(p/100 * n)-th smallest value (1-based), at least the first.
       size_t rank = static_cast<size_t>(std::ceil(spec_->percent / 100.0 * static_cast<double>(xs.size())));
@@ -211,11 +216,11 @@ Value Accumulator::result() const {
       return Value(xs[rank - 1]);
     }
     case K::mode: {
-      if (texts_.empty()) return {};
+      if (!t_ || t_->texts.empty()) return {};
       std::unordered_map<std::string_view, size_t> counts;
       std::string_view best;
       size_t best_n = 0;
-      for (auto& t : texts_) {
+      for (auto& t : t_->texts) {
         size_t n = ++counts[t];
         if (n > best_n) {  // ties: the value that reached the count first
           best_n = n;
@@ -301,8 +306,6 @@ void Accumulator::merge(Accumulator& b) {
   count_ += b.count_;
   if (b.min_num_ && (!min_num_ || *b.min_num_ < *min_num_)) min_num_ = b.min_num_;
   if (b.max_num_ && (!max_num_ || *b.max_num_ > *max_num_)) max_num_ = b.max_num_;
-  if (b.min_str_ && (!min_str_ || *b.min_str_ < *min_str_)) min_str_ = std::move(b.min_str_);
-  if (b.max_str_ && (!max_str_ || *b.max_str_ > *max_str_)) max_str_ = std::move(b.max_str_);
   all_numeric_ = all_numeric_ && b.all_numeric_;
   if (b.n_ > 0) {
     // Chan et al.: combine two Welford states.
@@ -312,30 +315,36 @@ void Accumulator::merge(Accumulator& b) {
     sum_ += b.sum_;
     n_ = n;
   }
-  if (spec_->kind == K::list) {
-    for (auto& t : b.texts_)
-      if (texts_.size() < kListMax) texts_.push_back(std::move(t));
-  } else if (texts_.empty()) {
-    texts_ = std::move(b.texts_);
-  } else {
-    texts_.insert(texts_.end(), std::make_move_iterator(b.texts_.begin()), std::make_move_iterator(b.texts_.end()));
-  }
-  if (distinct_.empty()) distinct_ = std::move(b.distinct_);
-  else distinct_.merge(b.distinct_);
-  if (!first_) first_ = std::move(b.first_);
-  if (b.last_) last_ = std::move(b.last_);
   if (b.have_time_) {
     // Same tie rules as add_text: earliest keeps the first row, latest the last.
     if (!have_time_ || b.early_t_ < early_t_) {
       early_t_ = b.early_t_;
-      early_ = std::move(b.early_);
+      if (b.t_) tx().early = std::move(b.t_->early);
     }
     if (!have_time_ || b.late_t_ >= late_t_) {
       late_t_ = b.late_t_;
-      late_ = std::move(b.late_);
+      if (b.t_) tx().late = std::move(b.t_->late);
     }
     have_time_ = true;
   }
+  if (!b.t_) return;
+  if (!t_) {
+    t_ = std::move(b.t_);
+    return;
+  }
+  Texts& a = *t_;
+  Texts& o = *b.t_;
+  if (o.min_str && (!a.min_str || *o.min_str < *a.min_str)) a.min_str = std::move(o.min_str);
+  if (o.max_str && (!a.max_str || *o.max_str > *a.max_str)) a.max_str = std::move(o.max_str);
+  if (spec_->kind == K::list) {
+    for (auto& t : o.texts)
+      if (a.texts.size() < kListMax) a.texts.push_back(std::move(t));
+  } else {
+    a.texts.insert(a.texts.end(), std::make_move_iterator(o.texts.begin()), std::make_move_iterator(o.texts.end()));
+  }
+  a.distinct.merge(o.distinct);
+  if (!a.first) a.first = std::move(o.first);
+  if (o.last) a.last = std::move(o.last);
 }
 
 bool GroupTable::KeyLess::operator()(const std::vector<std::string>& a, const std::vector<std::string>& b) const {
@@ -365,7 +374,8 @@ void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
     auto it = groups_.find(kt);
     if (it == groups_.end()) {
       Group g;
-      g.key = std::move(key);
+      // The texts are the map's key; typed values are kept only when some are not text (spans).
+      if (!std::all_of(key.begin(), key.end(), [](const Value& v) { return v.is_string(); })) g.key = std::move(key);
       for (auto& a : spec_->aggs) g.accs.emplace_back(&a);
       it = groups_.emplace(std::move(kt), std::move(g)).first;
     }
@@ -400,7 +410,7 @@ Table GroupTable::finish() const {
   out.reserve(groups_.size());
   for (auto& [kt, g] : groups_) {
     Row row;
-    for (size_t i = 0; i < spec_->by.size(); ++i) row.set(spec_->by[i], g.key[i]);
+    for (size_t i = 0; i < spec_->by.size(); ++i) row.set(spec_->by[i], g.key.empty() ? Value(kt[i]) : g.key[i]);
     for (size_t i = 0; i < spec_->aggs.size(); ++i) row.set(spec_->aggs[i].output, g.accs[i].result());
     out.push_back(std::move(row));
   }

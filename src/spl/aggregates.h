@@ -57,19 +57,27 @@ class Accumulator {
 
  private:
   void add_text(std::string_view t, double time, bool has_time);
+  // One accumulator lives per (group, aggregate), so a high-cardinality BY clause multiplies its
+  // size: numbers inline, text state only for the aggregates that keep text.
+  struct Texts {
+    std::optional<std::string> min_str, max_str;
+    std::vector<std::string> texts;  // list/median/perc/mode, in arrival order
+    std::set<std::string, std::less<>> distinct;  // values/dc: grows with distinct values, not rows
+    std::optional<std::string> first, last, early, late;
+  };
+  Texts& tx() {
+    if (!t_) t_ = std::make_unique<Texts>();
+    return *t_;
+  }
   const AggSpec* spec_;
   double count_ = 0;
   // numeric statistics (Welford)
   double n_ = 0, mean_ = 0, m2_ = 0, sum_ = 0;
   std::optional<double> min_num_, max_num_;
-  std::optional<std::string> min_str_, max_str_;
-  bool all_numeric_ = true;
-  std::vector<std::string> texts_;  // list/median/perc/mode, in arrival order
-  std::set<std::string, std::less<>> distinct_;  // values/dc: memory grows with distinct values, not rows
-  std::optional<std::string> first_, last_;
-  std::optional<std::string> early_, late_;
   double early_t_ = 0, late_t_ = 0;
+  bool all_numeric_ = true;
   bool have_time_ = false;
+  std::unique_ptr<Texts> t_;
 };
 
 /// Compiled aggregate list plus BY clause shared by the stats-family operators.

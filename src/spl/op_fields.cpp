@@ -241,9 +241,10 @@ class FillnullOp final : public ir::Operator {
   std::string name() const override { return "fillnull"; }
   // Without a field list it fills every field present in any row: it needs them all.
   ir::OpShape shape() const override { return fields_.empty() ? ir::OpShape::whole : ir::OpShape::per_row; }
+  // Without a list it fills the fields other operators name (and so read); it names none itself.
   bool reads(std::vector<std::string>& f) const override {
     f.insert(f.end(), fields_.begin(), fields_.end());
-    return !fields_.empty();
+    return true;
   }
   void run(Table& rows, ir::ExecContext&) override {
     std::vector<std::string> names = fields_;
@@ -272,6 +273,10 @@ class DedupOp final : public ir::Operator {
   DedupOp(std::vector<std::string> fields, bool keepempty, bool consecutive, size_t keep_n)
       : fields_(std::move(fields)), keepempty_(keepempty), consecutive_(consecutive), keep_n_(keep_n) {}
   std::string name() const override { return "dedup"; }
+  bool reads(std::vector<std::string>& f) const override {
+    f.insert(f.end(), fields_.begin(), fields_.end());
+    return true;
+  }
   void run(Table& rows, ir::ExecContext&) override {
     std::unordered_map<std::string, size_t> seen;
     std::string prev;
@@ -355,6 +360,10 @@ class SortOp final : public ir::Operator {
     enum class Mode { auto_, num, str } mode;
   };
   SortOp(std::vector<Key> keys, size_t limit) : keys_(std::move(keys)), limit_(limit) {}
+  bool reads(std::vector<std::string>& f) const override {
+    for (auto& k : keys_) f.push_back(k.field);
+    return true;
+  }
   std::string name() const override { return "sort"; }
   void run(Table& rows, ir::ExecContext&) override {
     std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
@@ -427,6 +436,7 @@ class RowsOp final : public ir::Operator {
   enum class Kind { head, tail, reverse, uniq, noop };
   RowsOp(Kind k, size_t n, std::string name) : kind_(k), n_(n), name_(std::move(name)) {}
   std::string name() const override { return name_; }
+  bool reads(std::vector<std::string>&) const override { return kind_ != Kind::uniq; }  // uniq compares whole rows
   void run(Table& rows, ir::ExecContext&) override {
     switch (kind_) {
       case Kind::head:

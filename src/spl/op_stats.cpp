@@ -51,6 +51,7 @@ class EventstatsOp final : public ir::Operator {
  public:
   explicit EventstatsOp(GroupSpec spec) : spec_(std::move(spec)) {}
   std::string name() const override { return "eventstats"; }
+  bool reads(std::vector<std::string>& f) const override { return group_spec_reads(spec_, f); }
   void run(Table& rows, ir::ExecContext& ctx) override {
     std::map<std::string, std::vector<Accumulator>> groups;
     std::vector<std::vector<std::string>> row_keys(rows.size());
@@ -82,6 +83,7 @@ class StreamstatsOp final : public ir::Operator {
  public:
   StreamstatsOp(GroupSpec spec, bool current, size_t window) : spec_(std::move(spec)), current_(current), window_(window) {}
   std::string name() const override { return "streamstats"; }
+  bool reads(std::vector<std::string>& f) const override { return group_spec_reads(spec_, f); }
   void run(Table& rows, ir::ExecContext& ctx) override {
     // Per group, the indexes of the rows seen so far (the last `window` when windowed).
     std::map<std::string, std::deque<size_t>> seen;
