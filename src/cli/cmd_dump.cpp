@@ -44,8 +44,10 @@ std::string record_json(const Record& r) {
     s += (first ? "" : ",") + json_quote(f.name) + ":" + json_quote(f.value);
     first = false;
   }
-  s += fmt::format("}}}},\"vigil\":{{\"file\":{},\"offset\":{},\"format\":\"{}\"}}}}", json_quote(r.file), r.offset,
+  s += fmt::format("}}}},\"vigil\":{{\"file\":{},\"offset\":{},\"format\":\"{}\"", json_quote(r.file), r.offset,
                    log_format_name(r.format));
+  if (r.recovered) s += ",\"recovered\":true";  // absent on live records: their output is unchanged
+  s += "}}";
   return s;
 }
 
@@ -73,6 +75,8 @@ static int run_dump(DumpArgs& a) {
     if (!norm) {
       if (a.format == "xml") {
         line.clear();
+        // A recovered record is not a live event: say so, and where it was, before it.
+        if (r.recovered) line += fmt::format("<!-- recovered: file offset {} -->", r.offset);
         evtx::render_xml(r, line);
       } else {
         line = record_json(r);
@@ -90,6 +94,7 @@ static int run_dump(DumpArgs& a) {
       s += (first ? "" : ",") + json_quote(field_names().name(f.name)) + ":" + json_quote(f.value);
       first = false;
     }
+    if (r.recovered) s += fmt::format("{}\"vigil_recovered\":true,\"vigil_offset\":{}", first ? "" : ",", r.offset);
     std::fprintf(out.file, "%s}\n", s.c_str());
   }, diags, stats);
   std::fflush(out.file);
@@ -112,6 +117,9 @@ std::function<int()> register_dump(CLI::App& app) {
   sub->add_option("--view", a->view, "record (as read), raw (Splunk raw fields), cim (data-model fields), all")
       ->check(CLI::IsMember({"record", "raw", "cim", "all"}));
   add_common(*sub, a->common, false);
+  sub->add_flag("--recover", a->common.recover,
+                "EVTX: also read deleted records (chunk slack, chunks the header dropped, unallocated slots), "
+                "marked recovered with their offset");
   sub->add_option("-o,--output", a->common.output, "write to FILE");
   return [a, sub]() { return sub->parsed() ? run_dump(*a) : -1; };
 }
