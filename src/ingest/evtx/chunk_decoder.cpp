@@ -176,6 +176,7 @@ struct Value {
 struct Template {
   uint32_t begin = 0, end = 0;  // range in pool
   bool ready = false;           // false while compiling (cycle guard)
+  bool failed = false;          // compiling failed: every user fails the same way
 };
 
 // Turns the element/attribute/text stream of one record into Record fields.
@@ -345,6 +346,9 @@ struct ChunkDecoder::Impl {
   Builder b;
   const char* error = nullptr;  // why the current record failed
   bool recovering = false;      // the current record is a recovered one
+  bool partial = false;         // ... and a nested fragment of it was lost
+  bool by_id_built = false;     // template_by_id filled for this chunk
+  std::unordered_map<uint32_t, uint32_t> template_by_id;  // template id -> definition offset (recovery)
 
   bool fail(const char* why) {
     if (!error) error = why;
@@ -424,12 +428,32 @@ struct ChunkDecoder::Impl {
   bool compile_instance(uint32_t& pos, uint32_t end, std::vector<Op>& ops, int depth) {
     if (uint64_t(pos) + 9 > end) return fail("template instance truncated");
     uint32_t def_off = rd32(c + pos + 5);
+    pos += 9;
     // A recovered record may outlive its template: the definition's GUID
     // starts with the instance's template id, so a mismatch means the offset
-    // now holds something else.
-    if (recovering && (uint64_t(def_off) + 8 > csize || rd32(c + def_off + 4) != rd32(c + pos + 1)))
-      return fail("template overwritten (recovered record)");
-    pos += 9;
+    // now holds something else. The chunk's live records often use the same
+    // template (same provider and event), defined elsewhere in the chunk: the
+    // chunk header's template table finds it by id.
+    uint32_t use_off = def_off;
+    if (recovering) {
+      uint32_t id = rd32(c + pos - 8);
+      bool id_ok = uint64_t(def_off) + 8 <= csize && rd32(c + def_off + 4) == id;
+      // A definition whose id still matches can have lost the names it points to.
+      uint32_t tmp;
+      if (def_off != pos && (!id_ok || !get_template(def_off, depth, tmp))) {
+        const char* why = id_ok ? error : "template overwritten";
+        error = nullptr;
+        use_off = live_template(id);
+        if (!use_off || use_off == def_off) {
+          if (depth == 0) return fail(why);
+          // A nested fragment (typically the EventData/UserData of the
+          // event) is lost, the rest of the record is not: skip the
+          // instance, deliver the record marked partial.
+          partial = true;
+          return skip_instance_values(pos, end);
+        }
+      }
+    }
     uint32_t values_pos;
     if (def_off == pos) {
       if (uint64_t(pos) + 24 > end) return fail("template definition truncated");
@@ -440,7 +464,7 @@ struct ChunkDecoder::Impl {
       values_pos = pos;
     }
     uint32_t t;
-    if (!get_template(def_off, depth, t)) return false;
+    if (!get_template(use_off, depth, t)) return false;
     // Values: u32 count, count x (u16 size, u8 type, u8 pad), then the data.
     if (uint64_t(values_pos) + 4 > end) return fail("template values truncated");
     uint32_t n = rd32(c + values_pos);
@@ -453,9 +477,41 @@ struct ChunkDecoder::Impl {
     return true;
   }
 
+  // Offset of a template definition with this id among the chunk header's
+  // template table (32 hash buckets at 384, each a chain through the
+  // definitions' first u32); 0 when absent. Built once per chunk, on demand.
+  uint32_t live_template(uint32_t id) {
+    if (!by_id_built) {
+      by_id_built = true;
+      for (uint32_t b = 0; b < 32; ++b) {
+        uint32_t off = rd32(c + 384 + 4 * b);
+        for (int hops = 0; off && hops < 4096; ++hops) {  // bounded: a hostile chain may loop
+          if (off < kChunkHeaderSize || uint64_t(off) + 24 > csize) break;
+          template_by_id.emplace(rd32(c + off + 4), off);
+          off = rd32(c + off);
+        }
+      }
+    }
+    auto it = template_by_id.find(id);
+    return it == template_by_id.end() ? 0 : it->second;
+  }
+
+  // Steps over an instance's values (at `pos`, the definition not inline).
+  bool skip_instance_values(uint32_t& pos, uint32_t end) {
+    if (uint64_t(pos) + 4 > end) return fail("template values truncated");
+    uint32_t n = rd32(c + pos);
+    if (n > kMaxValues || uint64_t(pos) + 4 + 4ull * n > end) return fail("bad template value count");
+    uint64_t data = uint64_t(pos) + 4 + 4ull * n;
+    for (uint32_t i = 0; i < n; ++i) data += rd16(c + pos + 4 + 4 * i);
+    if (data > end) return fail("template values run past record");
+    pos = uint32_t(data);
+    return true;
+  }
+
   bool get_template(uint32_t def_off, int depth, uint32_t& index) {
     auto it = tmpl_index.find(def_off);
     if (it != tmpl_index.end()) {
+      if (templates[it->second].failed) return fail("template does not decode");
       if (!templates[it->second].ready) return fail("recursive template");
       index = it->second;
       return true;
@@ -467,7 +523,10 @@ struct ChunkDecoder::Impl {
     templates.push_back({});
     tmpl_index.emplace(def_off, index);
     std::vector<Op> body;  // own vector: compiling may recurse into other templates
-    if (!compile(def_off + 24, uint32_t(body_end), body, depth + 1)) return false;
+    if (!compile(def_off + 24, uint32_t(body_end), body, depth + 1)) {
+      templates[index].failed = true;
+      return false;
+    }
     templates[index].begin = uint32_t(pool.size());
     pool.insert(pool.end(), body.begin(), body.end());
     templates[index].end = uint32_t(pool.size());
@@ -696,6 +755,7 @@ struct ChunkDecoder::Impl {
     uint32_t sys0 = uint32_t(r.sys.size()), data0 = uint32_t(r.data.size());
     error = nullptr;
     recovering = recovered;
+    partial = false;
     b.start(out);
     auto& ops = scratch[0];
     ops.clear();
@@ -703,6 +763,14 @@ struct ChunkDecoder::Impl {
     bool ok = compile(pos + 24, pos + size - 4, ops, 0) && exec(ops, 0, uint32_t(ops.size()), 0);
     if (ok && !b.balanced()) ok = fail("unbalanced elements");
     if (ok && b.elements() == 0) ok = fail("no XML elements");
+    if (ok && recovered) {
+      // Carved bytes can decode into something that is not an event (a
+      // template pointing at reused names): require the one field every
+      // event has.
+      bool has_id = false;
+      for (size_t i = sys0; i < r.sys.size(); ++i) has_id |= r.sys[i].name == sys::EventID;
+      if (!has_id) ok = fail("no EventID (not an event)");
+    }
     if (!ok) {
       r.sys.resize(sys0);
       r.data.resize(data0);
@@ -719,6 +787,10 @@ struct ChunkDecoder::Impl {
     }
     r.records.push_back({file_off + pos, rd64(c + pos + 8), recovered, sys0, uint32_t(r.sys.size()), data0,
                          uint32_t(r.data.size())});
+    if (partial)
+      issue(file_off + pos, Severity::warning, false, "evtx-recovered-partial",
+            fmt::format("recovered EVTX record {} is partial: a nested template was overwritten, its fields are missing",
+                        rd64(c + pos + 8)));
     return true;
   }
 
@@ -763,6 +835,8 @@ struct ChunkDecoder::Impl {
     tmpl_index.clear();
     templates.clear();
     pool.clear();
+    by_id_built = false;
+    template_by_id.clear();
 
     if (csize < kChunkHeaderSize) {
       issue(file_off, Severity::error, false, "evtx-truncated",
