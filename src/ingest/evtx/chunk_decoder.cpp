@@ -1,6 +1,7 @@
 #include "ingest/evtx/chunk_decoder.h"
 
 #include <cstring>
+#include <functional>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -347,6 +348,7 @@ struct ChunkDecoder::Impl {
   const char* error = nullptr;  // why the current record failed
   bool recovering = false;      // the current record is a recovered one
   bool partial = false;         // ... and a nested fragment of it was lost
+  bool want_raw_key = false;    // recovery on: DecodedRecord::raw_key is filled
   bool by_id_built = false;     // template_by_id filled for this chunk
   std::unordered_map<uint32_t, uint32_t> template_by_id;  // template id -> definition offset (recovery)
 
@@ -785,7 +787,12 @@ struct ChunkDecoder::Impl {
       }
       return false;
     }
-    r.records.push_back({file_off + pos, rd64(c + pos + 8), recovered, sys0, uint32_t(r.sys.size()), data0,
+    // A byte copy of a live record can decode differently (its nested
+    // template lost), so recovery also compares raw bytes.
+    uint64_t raw_key = want_raw_key
+                           ? std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(c + pos + 8), size - 8))
+                           : 0;
+    r.records.push_back({file_off + pos, rd64(c + pos + 8), recovered, raw_key, sys0, uint32_t(r.sys.size()), data0,
                          uint32_t(r.data.size())});
     if (partial)
       issue(file_off + pos, Severity::warning, false, "evtx-recovered-partial",
@@ -837,6 +844,7 @@ struct ChunkDecoder::Impl {
     pool.clear();
     by_id_built = false;
     template_by_id.clear();
+    want_raw_key = mode.recover;
 
     if (csize < kChunkHeaderSize) {
       issue(file_off, Severity::error, false, "evtx-truncated",

@@ -43,6 +43,7 @@ struct DecodedRecord {
   uint64_t offset = 0;     ///< byte offset of the record in the file
   uint64_t record_id = 0;  ///< from the record header
   bool recovered = false;  ///< found outside the live records (slack, unlisted or unallocated chunk)
+  uint64_t raw_key = 0;    ///< hash of the record's bytes after signature and size (recovery only)
   uint32_t sys_begin = 0, sys_end = 0, data_begin = 0, data_end = 0;  ///< ranges in ChunkResult::sys/data
 };
 

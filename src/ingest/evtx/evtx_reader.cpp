@@ -17,9 +17,10 @@
 // slack, from slots without a chunk signature, and from chunks a clean file
 // header no longer counts. Those are held back until the call's live records
 // are delivered, then delivered in file order with Record::recovered set,
-// except copies of a record already delivered (same record id and the same
-// decoded fields: slack often keeps a byte copy of a live record). Duplicates
-// are counted in one note per file. Good recovered records count in
+// except copies of a record already delivered (the same decoded fields, or
+// the same record id and bytes: slack often keeps a byte copy of a live
+// record, which may decode differently when its nested template is gone).
+// Duplicates are counted in one note per file. Good recovered records count in
 // records_read and records_recovered when delivered; unreadable or partial
 // ones are skipped with their own reasons.
 //
@@ -57,9 +58,14 @@ class Deliverer {
     rec_.line = 0;
   }
 
-  // Same record id and the same decoded fields (FNV-1a over them).
-  static uint64_t content_key(uint64_t id, const Field* sys, size_t nsys, const Field* data, size_t ndata) {
-    uint64_t h = 1469598103934665603ull ^ id;
+  // Same record id and the same bytes.
+  static uint64_t raw_key(const DecodedRecord& dr) { return dr.raw_key * 1099511628211ull ^ dr.record_id; }
+
+  // The same decoded fields (FNV-1a over them), EventRecordID included. Not
+  // the header's record id: a log re-exported by Windows renumbers its
+  // headers while the events, EventRecordID and all, stay the same.
+  static uint64_t content_key(const Field* sys, size_t nsys, const Field* data, size_t ndata) {
+    uint64_t h = 1469598103934665603ull;
     auto mix = [&](std::string_view s) {
       for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
       h = (h ^ 0xFF) * 1099511628211ull;  // separator: "ab","c" differs from "a","bc"
@@ -93,7 +99,10 @@ class Deliverer {
         hold(dr, sys, nsys, data, ndata);
         continue;
       }
-      if (opts_.recover) seen_.insert(content_key(dr.record_id, sys, nsys, data, ndata));
+      if (opts_.recover) {
+        seen_.insert(content_key(sys, nsys, data, ndata));
+        seen_raw_.insert(raw_key(dr));
+      }
       rec_.offset = dr.offset;
       // assign() reuses the vectors' capacity: no allocation in steady state.
       rec_.system.assign(sys, sys + nsys);
@@ -108,7 +117,8 @@ class Deliverer {
     uint64_t duplicates = 0;
     rec_.recovered = true;
     for (const Held& h : held_) {
-      if (!seen_.insert(h.key).second) {
+      bool copy = !seen_raw_.insert(h.raw).second;
+      if (!seen_.insert(h.key).second || copy) {
         ++duplicates;
         continue;
       }
@@ -138,13 +148,13 @@ class Deliverer {
  private:
   // A recovered record, owned: it outlives its ChunkResult.
   struct Held {
-    uint64_t offset, key;
+    uint64_t offset, key, raw;
     size_t nsys;
     std::vector<std::pair<std::string, std::string>> fields;  // system fields, then data fields
   };
 
   void hold(const DecodedRecord& dr, const Field* sys, size_t nsys, const Field* data, size_t ndata) {
-    Held h{dr.offset, content_key(dr.record_id, sys, nsys, data, ndata), nsys, {}};
+    Held h{dr.offset, content_key(sys, nsys, data, ndata), raw_key(dr), nsys, {}};
     h.fields.reserve(nsys + ndata);
     for (size_t i = 0; i < nsys; ++i) h.fields.emplace_back(sys[i].name, sys[i].value);
     for (size_t i = 0; i < ndata; ++i) h.fields.emplace_back(data[i].name, data[i].value);
@@ -162,7 +172,8 @@ class Deliverer {
   uint64_t total_;
   Record rec_;
   std::vector<Held> held_;
-  std::unordered_set<uint64_t> seen_;  // content keys delivered (recovery only)
+  std::unordered_set<uint64_t> seen_;      // content keys delivered (recovery only)
+  std::unordered_set<uint64_t> seen_raw_;  // raw keys delivered (recovery only)
 };
 
 struct ChunkSpan {
