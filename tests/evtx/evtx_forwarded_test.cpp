@@ -12,7 +12,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
 #include <map>
+#include <unistd.h>
 
 #include "evtx_test_util.h"
 #include "ingest/evtx/crc32.h"
@@ -301,4 +303,67 @@ TEST(EvtxForwarded, UnknownValueTextTypeIsReportedNotGuessed) {
   EXPECT_EQ(r.diags[0].location.offset, 4096u + 512u);  // the record's file offset
   EXPECT_EQ(r.stats.records_read, 1u);
   EXPECT_EQ(r.stats.records_skipped, 1u);
+}
+
+namespace {
+
+// The vigil binary of the same build (build/tests/test_evtx -> build/vigil).
+fs::path vigil_binary() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  return self.parent_path().parent_path() / "vigil";
+}
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return out;
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  pclose(f);
+  return out;
+}
+
+size_t count(const std::string& s, std::string_view needle) {
+  size_t n = 0;
+  for (size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST(EvtxForwarded, SigmaHuntOnDefenderFields) {
+  // A Sigma rule on two Defender EventData fields (Sigma's names ThreatName
+  // and Path, mapped by data/sigma/logsources.yml to "Threat Name" and
+  // "Path"): only record 3 (EventRecordID 173) names mimilib.dll, per
+  // `strings -el` on the sample.
+  const fs::path vigil = vigil_binary();
+  if (!fs::exists(kSample)) GTEST_SKIP() << kSample << " not present";
+  if (!fs::exists(vigil)) GTEST_SKIP() << vigil << " not built";
+  const fs::path dir = fs::temp_directory_path() / ("vigil_evtx_fwd_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  auto write_rule = [&](const std::string& name, const std::string& threat) {
+    std::ofstream(dir / name) << "title: Defender saw " << threat << "\n"
+                              << "id: 0b5e3a56-7f1e-4c1e-9a57-6c1d7f0e2f1" << name.size() % 10 << "\n"
+                              << "status: test\n"
+                                 "logsource:\n    product: windows\n    service: windefend\n"
+                                 "detection:\n    selection:\n        EventID: 1116\n"
+                                 "        ThreatName|contains: '"
+                              << threat
+                              << "'\n        Path|endswith: 'mimilib.dll'\n    condition: selection\nlevel: high\n";
+  };
+  write_rule("hit.yml", "Mikatz");
+  write_rule("miss_rule.yml", "Mimikatz.D");  // that threat never names mimilib.dll
+  auto hunt = [&](const std::string& rule) {
+    return run("'" + vigil.string() + "' hunt -q --data '" + std::string(VIGIL_DATA_DIR) + "' --format jsonl --rules '" +
+               (dir / rule).string() + "' '" + kSample.string() + "' 2>/dev/null");
+  };
+  std::string hit = hunt("hit.yml"), miss = hunt("miss_rule.yml");
+  fs::remove_all(dir);
+  EXPECT_EQ(count(hit, "\"rule_id\""), 1u) << hit;
+  EXPECT_NE(hit.find("\"EventRecordID\":\"173\""), std::string::npos) << hit;
+  EXPECT_NE(hit.find("mimilib.dll"), std::string::npos);
+  EXPECT_EQ(count(miss, "\"rule_id\""), 0u) << miss;
 }
