@@ -803,7 +803,7 @@ struct ChunkDecoder::Impl {
 
   // Carve records from [pos, limit): every record signature followed by a
   // plausible size whose copy closes the record is decoded as recovered; a
-  // signature without that is reported as a partial record. Returns nothing:
+  // signature without that is reported as a fragment. Returns nothing:
   // everything found is in `out`.
   void carve(uint32_t pos, uint32_t limit, uint64_t file_off) {
     static constexpr unsigned char kMagic[4] = {0x2A, 0x2A, 0x00, 0x00};
@@ -825,8 +825,8 @@ struct ChunkDecoder::Impl {
       if (rsize >= 28 && rsize <= kChunkSize - kChunkHeaderSize && ts > 0x01A0000000000000ull &&
           ts < 0x0300000000000000ull) {
         ++out->records_found;
-        issue(file_off + pos, Severity::warning, true, "evtx-recovered-partial",
-              fmt::format("partial record {} ({} bytes declared, {} available or the size copy differs); not decoded",
+        issue(file_off + pos, Severity::warning, true, "evtx-recovered-fragment",
+              fmt::format("record fragment {} ({} bytes declared, {} available or the size copy differs); not decoded",
                           rd64(c + pos + 8), rsize, limit - pos));
       }
       pos += 4;
