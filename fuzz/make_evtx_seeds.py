@@ -131,6 +131,25 @@ tail = len(templated) - 4096
 write("mixed_templated_forwarded.evtx",
       append_record(templated, relocate_bare(first_fwd, 512, tail),
                     struct.unpack_from("<Q", templated, 4096 + 512 + 8)[0] + 1).ljust(4096 + 65536, b"\0"))
+# Recovery layouts (vigil --recover): records left in slack (the free-space
+# offset moved back over the last two), a chunk the clean file header no
+# longer counts, and a chunk whose signature is gone.
+def fix_crcs(b, free):
+    hdr, ch = bytearray(b[:4096]), bytearray(b[4096:])
+    struct.pack_into("<I", ch, 48, free)
+    struct.pack_into("<I", ch, 52, zlib.crc32(bytes(ch[512:free])))
+    struct.pack_into("<I", ch, 124, zlib.crc32(bytes(ch[:120]) + bytes(ch[128:512])))
+    struct.pack_into("<I", hdr, 124, zlib.crc32(bytes(hdr[:120])))
+    return bytes(hdr + ch)
+
+
+for i, rel in enumerate(samples[:2]):
+    s3 = shrink(open(os.path.join(shared, rel), "rb").read(), 3)
+    first_end = 4096 + 512 + struct.unpack_from("<I", s3, 4096 + 512 + 4)[0]
+    write(f"slack_{i}.evtx", fix_crcs(s3, first_end - 4096))
+    u = bytearray(s3); struct.pack_into("<H", u, 42, 0); struct.pack_into("<I", u, 120, 0)
+    write(f"unlisted_{i}.evtx", fix_crcs(bytes(u), struct.unpack_from("<I", s3, 4096 + 48)[0]))
+    z = bytearray(s3); z[4096:4104] = bytes(8); write(f"nosig_{i}.evtx", bytes(z))
 write("header_only.evtx", shrink(open(os.path.join(shared, samples[0]), "rb").read(), 0)[:4096])
 write("signature_only.evtx", b"ElfFile\0")
 print(f"{n} seeds in {out}")
