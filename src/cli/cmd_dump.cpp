@@ -48,8 +48,10 @@ std::string record_json(const Record& r) {
     s += (first ? "" : ",") + json_quote(f.name) + ":" + json_quote(f.value);
     first = false;
   }
-  s += fmt::format("}}}},\"vigil\":{{\"file\":{},\"offset\":{},\"format\":\"{}\"}}}}", json_quote(r.file), r.offset,
+  s += fmt::format("}}}},\"vigil\":{{\"file\":{},\"offset\":{},\"format\":\"{}\"", json_quote(r.file), r.offset,
                    log_format_name(r.format));
+  if (r.recovered) s += ",\"recovered\":true";  // absent on live records: their output is unchanged
+  s += "}}";
   return s;
 }
 
@@ -86,8 +88,13 @@ static int run_dump(DumpArgs& a) {
       b.records.get(i, w.rec);
       const Record& r = w.rec;
       if (!norm) {
-        if (a.format == "xml") evtx::render_xml(r, text);
-        else text += record_json(r);
+        if (a.format == "xml") {
+          // A recovered record is not a live event: say so, and where it was, before it.
+          if (r.recovered) text += fmt::format("<!-- recovered: file offset {} -->", r.offset);
+          evtx::render_xml(r, text);
+        } else {
+          text += record_json(r);
+        }
         text += '\n';
         continue;
       }
@@ -103,6 +110,7 @@ static int run_dump(DumpArgs& a) {
         text += json_quote(f.value);
         first = false;
       }
+      if (r.recovered) text += fmt::format("{}\"vigil_recovered\":true,\"vigil_offset\":{}", first ? "" : ",", r.offset);
       text += "}\n";
     }
     return text;
@@ -146,6 +154,9 @@ std::function<int()> register_dump(CLI::App& app) {
   sub->add_option("--view", a->view, "record (as read), raw (Splunk raw fields), cim (data-model fields), all")
       ->check(CLI::IsMember({"record", "raw", "cim", "all"}));
   add_common(*sub, a->common, false);
+  sub->add_flag("--recover", a->common.recover,
+                "EVTX: also read deleted records (chunk slack, chunks the header dropped, unallocated slots), "
+                "marked recovered with their offset");
   sub->add_option("-o,--output", a->common.output, "write to FILE");
   return [a, sub]() { return sub->parsed() ? run_dump(*a) : -1; };
 }

@@ -133,6 +133,9 @@ std::function<int()> register_hunt(CLI::App& app) {
   sub->add_flag("--rule-stats", a->rule_stats, "print per-rule counts (findings, matched events) on stderr");
   sub->add_flag("--profile", a->profile, "print the 20 rules that cost the most time on stderr");
   add_common(*sub, a->common, true);
+  sub->add_flag("--recover", a->common.recover,
+                "EVTX: also read deleted records (chunk slack, chunks the header dropped, unallocated slots), "
+                "marked recovered with their offset");
   return [a, sub]() { return sub->parsed() ? run_hunt(*a) : -1; };
 }
 

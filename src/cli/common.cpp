@@ -92,6 +92,7 @@ bool parse_now(const Common& c, double& now) {
 ReadOptions read_options(const Common& c) {
   ReadOptions o;
   o.threads = c.threads;
+  o.recover = c.recover;
   if (!c.quiet && isatty(fileno(stderr))) {
     auto last = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
     auto mu = std::make_shared<std::mutex>();
@@ -143,6 +144,8 @@ void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, 
   if (read) {
     s += fmt::format(" files {} ({} skipped); records read {}, evaluated {}, skipped {}", read->files,
                      read->files_skipped, read->records_read, evaluated, read->records_skipped);
+    // Only with --recover: the live summary line stays as it was.
+    if (read->records_recovered) s += fmt::format(", recovered {}", read->records_recovered);
     if (!read->skip_reasons.empty()) {
       s += " (";
       bool first = true;

@@ -20,6 +20,7 @@ struct Common {
   bool quiet = false;
   bool strict = false;
   bool fail_on_findings = false;
+  bool recover = false;             ///< --recover (dump, hunt): EVTX records outside the live ones
 };
 
 void add_common(CLI::App& app, Common& c, bool with_format);

@@ -24,6 +24,7 @@ namespace vigil {
 
 struct ReadOptions {
   unsigned threads = 0;  ///< 0 = all cores (EVTX chunk decoding)
+  bool recover = false;  ///< EVTX: also deliver deleted/unlisted records (Record::recovered)
   std::function<void(uint64_t bytes_done, uint64_t bytes_total)> progress;  ///< optional, any thread
 };
 
@@ -33,6 +34,7 @@ struct ReadStats {
   uint64_t bytes = 0;            ///< bytes read (decompressed)
   uint64_t records_read = 0;     ///< records found, good or bad
   uint64_t records_skipped = 0;  ///< records found but not delivered (malformed)
+  uint64_t records_recovered = 0;  ///< of the delivered records, those recovered (ReadOptions::recover)
   std::map<std::string, uint64_t> skip_reasons;  ///< reason -> records (or files) skipped
   std::map<std::string, uint64_t> formats;       ///< format name -> inputs
   void merge(const ReadStats& o);

@@ -55,6 +55,7 @@ struct Record {
   std::string_view file;   ///< input name (path, or `archive.tar.gz:member`)
   uint64_t offset = 0;     ///< byte offset of the record in the (decompressed) input
   uint64_t line = 0;       ///< 1-based line for text formats, 0 for binary
+  bool recovered = false;  ///< EVTX: found outside the live records (slack, unlisted chunk), not a live event
   std::vector<Field> system;
   std::vector<Field> data;
 

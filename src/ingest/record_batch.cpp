@@ -17,7 +17,7 @@ uint64_t RecordBatch::put(std::string_view s) {
 
 void RecordBatch::add(const Record& r) {
   if (files_.empty() || files_.back() != r.file) files_.emplace_back(r.file);
-  Rec rec{r.format, uint32_t(files_.size() - 1), r.offset, r.line, uint32_t(fields_.size()), 0, 0};
+  Rec rec{r.format, r.recovered, uint32_t(files_.size() - 1), r.offset, r.line, uint32_t(fields_.size()), 0, 0};
   auto copy = [&](const std::vector<Field>& fs) {
     for (const Field& f : fs) {
       Span sp;
@@ -38,6 +38,7 @@ void RecordBatch::add(const Record& r) {
 void RecordBatch::get(size_t i, Record& out) const {
   const Rec& rec = recs_[i];
   out.format = rec.format;
+  out.recovered = rec.recovered;
   out.file = files_[rec.file];
   out.offset = rec.offset;
   out.line = rec.line;

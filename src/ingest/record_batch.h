@@ -30,6 +30,7 @@ class RecordBatch {
   };
   struct Rec {
     LogFormat format;
+    bool recovered;
     uint32_t file;
     uint64_t offset, line;
     uint32_t sys_begin, data_begin, end;

@@ -15,6 +15,7 @@ namespace evtx_test {
 
 struct OwnedRecord {
   uint64_t offset = 0;
+  bool recovered = false;
   std::vector<std::pair<std::string, std::string>> system, data;
   std::string sys(std::string_view name) const {
     for (auto& [k, v] : system)
@@ -37,17 +38,20 @@ inline std::string slurp(const std::filesystem::path& p) {
   return ss.str();
 }
 
-inline ReadResult read_bytes(std::string_view bytes, unsigned threads = 1, std::string_view name = "test.evtx") {
+inline ReadResult read_bytes(std::string_view bytes, unsigned threads = 1, std::string_view name = "test.evtx",
+                             bool recover = false) {
   ReadResult r;
   vigil::DiagnosticSink sink(nullptr);
   sink.set_keep(true);
   vigil::ReadOptions opts;
   opts.threads = threads;
+  opts.recover = recover;
   vigil::evtx::read_evtx(
       name, bytes, opts,
       [&](const vigil::Record& rec) {
         OwnedRecord o;
         o.offset = rec.offset;
+        o.recovered = rec.recovered;
         for (auto& f : rec.system) o.system.emplace_back(f.name, f.value);
         for (auto& f : rec.data) o.data.emplace_back(f.name, f.value);
         r.records.push_back(std::move(o));

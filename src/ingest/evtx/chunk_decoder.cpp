@@ -1,6 +1,7 @@
 #include "ingest/evtx/chunk_decoder.h"
 
 #include <cstring>
+#include <functional>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -127,6 +128,29 @@ std::string_view system_attr_field(uint8_t elem, uint8_t attr) {
   }
 }
 
+// SystemTime stored as text (template-less records) has Windows' 7
+// fractional digits, or fewer; Record promises the 6-digit form that FILETIME
+// rendering and every other reader produce. Digits are truncated, not rounded,
+// as FILETIME rendering does. Anything else is kept as written.
+std::string_view canonical_systime(std::string_view v, Arena& a) {
+  if (v.size() == 27 && v[19] == '.' && v[26] == 'Z') return v;  // already canonical (the FILETIME path)
+  if (v.size() < 20 || v[4] != '-' || v[10] != 'T' || v.back() != 'Z') return v;
+  std::string_view frac;
+  if (v[19] == '.') {
+    frac = v.substr(20, v.size() - 21);
+  } else if (v.size() != 20) {
+    return v;
+  }
+  for (char ch : frac)
+    if (ch < '0' || ch > '9') return v;
+  a.begin();
+  a.append(v.substr(0, 19));
+  a.push('.');
+  for (size_t i = 0; i < 6; ++i) a.push(i < frac.size() ? frac[i] : '0');
+  a.push('Z');
+  return a.finish();
+}
+
 struct Name {
   std::string_view text;
   uint8_t cls = kOther;
@@ -153,6 +177,7 @@ struct Value {
 struct Template {
   uint32_t begin = 0, end = 0;  // range in pool
   bool ready = false;           // false while compiling (cycle guard)
+  bool failed = false;          // compiling failed: every user fails the same way
 };
 
 // Turns the element/attribute/text stream of one record into Record fields.
@@ -259,7 +284,11 @@ class Builder {
     Elem& e = stack_[depth_ - 1];
     if (e.section == kSystem) {
       // Windows omits attributes whose optional substitution is empty.
-      if (!v.empty()) out_->sys.push_back({system_attr_field(e.cls, attr_cls_), v});
+      if (!v.empty()) {
+        std::string_view f = system_attr_field(e.cls, attr_cls_);
+        if (f == sys::TimeCreated) v = canonical_systime(v, out_->values);
+        out_->sys.push_back({f, v});
+      }
     } else {
       e.data_name = v;
     }
@@ -317,6 +346,11 @@ struct ChunkDecoder::Impl {
   std::vector<Value> vals[kMaxExecDepth + 1];
   Builder b;
   const char* error = nullptr;  // why the current record failed
+  bool recovering = false;      // the current record is a recovered one
+  bool partial = false;         // ... and a nested fragment of it was lost
+  bool want_raw_key = false;    // recovery on: DecodedRecord::raw_key is filled
+  bool by_id_built = false;     // template_by_id filled for this chunk
+  std::unordered_map<uint32_t, uint32_t> template_by_id;  // template id -> definition offset (recovery)
 
   bool fail(const char* why) {
     if (!error) error = why;
@@ -350,6 +384,34 @@ struct ChunkDecoder::Impl {
     return true;
   }
 
+  // A name structure at `off` that could be real: inside the chunk, past the
+  // chunk header, NUL-terminated where its length says.
+  bool plausible_name(uint32_t off) const {
+    if (off < kChunkHeaderSize || uint64_t(off) + 10 > csize) return false;
+    uint64_t nul = uint64_t(off) + 8 + 2ull * rd16(c + off + 6);
+    return nul + 2 <= csize && rd16(c + nul) == 0;
+  }
+
+  // Bytes of the element start at `pos` up to and including its name offset:
+  // 11 with the u16 dependency identifier, 9 without. Template definitions
+  // carry the identifier; BinXML stored without templates (forwarded events,
+  // WEC) omits it. A file can mix both, so each element decides from its own
+  // bytes: a name defined right after the header, then a name already read in
+  // this chunk, then a plausible name structure; `bare` (the record body, not
+  // a template) picks the layout tried first and the one used when nothing
+  // tells them apart.
+  uint32_t element_head_size(uint32_t pos, uint32_t end, bool bare) const {
+    if (uint64_t(pos) + 11 > end) return 9;  // only the short form can fit
+    uint32_t with_dep = rd32(c + pos + 7), without = rd32(c + pos + 5);
+    if (with_dep == pos + 11) return 11;
+    if (without == pos + 9) return 9;
+    bool known_dep = names.count(with_dep) != 0, known_bare = names.count(without) != 0;
+    if (known_dep != known_bare) return known_dep ? 11 : 9;
+    bool ok_dep = plausible_name(with_dep), ok_bare = plausible_name(without);
+    if (ok_dep != ok_bare) return ok_dep ? 11 : 9;
+    return bare ? 9 : 11;
+  }
+
   bool utf16_literal(uint32_t& pos, uint32_t end, std::vector<Op>& ops) {
     if (uint64_t(pos) + 2 > end) return fail("text truncated");
     uint32_t chars = rd16(c + pos);
@@ -369,6 +431,31 @@ struct ChunkDecoder::Impl {
     if (uint64_t(pos) + 9 > end) return fail("template instance truncated");
     uint32_t def_off = rd32(c + pos + 5);
     pos += 9;
+    // A recovered record may outlive its template: the definition's GUID
+    // starts with the instance's template id, so a mismatch means the offset
+    // now holds something else. The chunk's live records often use the same
+    // template (same provider and event), defined elsewhere in the chunk: the
+    // chunk header's template table finds it by id.
+    uint32_t use_off = def_off;
+    if (recovering) {
+      uint32_t id = rd32(c + pos - 8);
+      bool id_ok = uint64_t(def_off) + 8 <= csize && rd32(c + def_off + 4) == id;
+      // A definition whose id still matches can have lost the names it points to.
+      uint32_t tmp;
+      if (def_off != pos && (!id_ok || !get_template(def_off, depth, tmp))) {
+        const char* why = id_ok ? error : "template overwritten";
+        error = nullptr;
+        use_off = live_template(id);
+        if (!use_off || use_off == def_off) {
+          if (depth == 0) return fail(why);
+          // A nested fragment (typically the EventData/UserData of the
+          // event) is lost, the rest of the record is not: skip the
+          // instance, deliver the record marked partial.
+          partial = true;
+          return skip_instance_values(pos, end);
+        }
+      }
+    }
     uint32_t values_pos;
     if (def_off == pos) {
       if (uint64_t(pos) + 24 > end) return fail("template definition truncated");
@@ -379,7 +466,7 @@ struct ChunkDecoder::Impl {
       values_pos = pos;
     }
     uint32_t t;
-    if (!get_template(def_off, depth, t)) return false;
+    if (!get_template(use_off, depth, t)) return false;
     // Values: u32 count, count x (u16 size, u8 type, u8 pad), then the data.
     if (uint64_t(values_pos) + 4 > end) return fail("template values truncated");
     uint32_t n = rd32(c + values_pos);
@@ -392,9 +479,41 @@ struct ChunkDecoder::Impl {
     return true;
   }
 
+  // Offset of a template definition with this id among the chunk header's
+  // template table (32 hash buckets at 384, each a chain through the
+  // definitions' first u32); 0 when absent. Built once per chunk, on demand.
+  uint32_t live_template(uint32_t id) {
+    if (!by_id_built) {
+      by_id_built = true;
+      for (uint32_t b = 0; b < 32; ++b) {
+        uint32_t off = rd32(c + 384 + 4 * b);
+        for (int hops = 0; off && hops < 4096; ++hops) {  // bounded: a hostile chain may loop
+          if (off < kChunkHeaderSize || uint64_t(off) + 24 > csize) break;
+          template_by_id.emplace(rd32(c + off + 4), off);
+          off = rd32(c + off);
+        }
+      }
+    }
+    auto it = template_by_id.find(id);
+    return it == template_by_id.end() ? 0 : it->second;
+  }
+
+  // Steps over an instance's values (at `pos`, the definition not inline).
+  bool skip_instance_values(uint32_t& pos, uint32_t end) {
+    if (uint64_t(pos) + 4 > end) return fail("template values truncated");
+    uint32_t n = rd32(c + pos);
+    if (n > kMaxValues || uint64_t(pos) + 4 + 4ull * n > end) return fail("bad template value count");
+    uint64_t data = uint64_t(pos) + 4 + 4ull * n;
+    for (uint32_t i = 0; i < n; ++i) data += rd16(c + pos + 4 + 4 * i);
+    if (data > end) return fail("template values run past record");
+    pos = uint32_t(data);
+    return true;
+  }
+
   bool get_template(uint32_t def_off, int depth, uint32_t& index) {
     auto it = tmpl_index.find(def_off);
     if (it != tmpl_index.end()) {
+      if (templates[it->second].failed) return fail("template does not decode");
       if (!templates[it->second].ready) return fail("recursive template");
       index = it->second;
       return true;
@@ -406,7 +525,10 @@ struct ChunkDecoder::Impl {
     templates.push_back({});
     tmpl_index.emplace(def_off, index);
     std::vector<Op> body;  // own vector: compiling may recurse into other templates
-    if (!compile(def_off + 24, uint32_t(body_end), body, depth + 1)) return false;
+    if (!compile(def_off + 24, uint32_t(body_end), body, depth + 1)) {
+      templates[index].failed = true;
+      return false;
+    }
     templates[index].begin = uint32_t(pool.size());
     pool.insert(pool.end(), body.begin(), body.end());
     templates[index].end = uint32_t(pool.size());
@@ -423,10 +545,11 @@ struct ChunkDecoder::Impl {
       switch (tok & 0xBF) {
         case 0x00:  // end of fragment
           return true;
-        case 0x01: {  // open start element: u16 dependency id, u32 size, u32 name offset
-          if (uint64_t(pos) + 11 > end) return fail("element truncated");
-          uint32_t name_off = rd32(c + pos + 7);
-          pos += 11;
+        case 0x01: {  // open start element: [u16 dependency id], u32 size, u32 name offset
+          uint32_t head = element_head_size(pos, end, depth == 0);
+          if (uint64_t(pos) + head > end) return fail("element truncated");
+          uint32_t name_off = rd32(c + pos + head - 4);
+          pos += head;
           Name n;
           if (!read_name(name_off, pos, end, n)) return false;
           if (more) {  // attribute list size
@@ -445,18 +568,34 @@ struct ChunkDecoder::Impl {
           pos += 2;
           if (type == kString) {
             if (!utf16_literal(pos, end, ops)) return false;
-          } else if (type == kAnsiString) {
-            if (uint64_t(pos) + 2 > end) return fail("value truncated");
-            uint32_t n = rd16(c + pos);
-            if (uint64_t(pos) + 2 + n > end) return fail("value truncated");
-            Arena& a = out->names;
-            a.begin();
-            append_value(a, kAnsiString, c + pos + 2, n);
-            ops.push_back({OpKind::text, kOther, 0, 0, 0, 0, a.finish()});
-            pos += 2 + n;
+            break;
+          }
+          // Other types appear in template-less (forwarded) records: fixed-size
+          // types are stored bare, NULL as nothing, ANSI strings with a u16
+          // byte count; for the remaining variable-size types (binary, SID,
+          // arrays) a u16 byte count is the only layout that keeps the stream
+          // parseable, so that is what we read (a wrong guess fails the record
+          // with a located error rather than misreading silently).
+          uint32_t n;
+          if (type == kNull) {
+            n = 0;
+          } else if (size_t fixed = value_fixed_size(type)) {
+            n = uint32_t(fixed);
           } else {
+            if (uint64_t(pos) + 2 > end) return fail("value truncated");
+            n = rd16(c + pos);
+            pos += 2;
+          }
+          if (uint64_t(pos) + n > end) return fail("value truncated");
+          if (type == kBinXml) return fail("BinXML in a value text token");
+          Arena& a = out->names;
+          a.begin();
+          if (!append_value(a, type, c + pos, n)) {
+            a.abort();
             return fail("unsupported value text type");
           }
+          ops.push_back({OpKind::text, kOther, 0, 0, 0, 0, a.finish()});
+          pos += n;
           break;
         }
         case 0x06: {  // attribute: u32 name offset
@@ -612,10 +751,13 @@ struct ChunkDecoder::Impl {
     return rd32(c + pos + size - 4) == size;
   }
 
-  void decode_record(uint32_t pos, uint32_t size, uint64_t file_off) {
+  // Returns whether the record decoded (a failure is reported and counted).
+  bool decode_record(uint32_t pos, uint32_t size, uint64_t file_off, bool recovered) {
     ChunkResult& r = *out;
     uint32_t sys0 = uint32_t(r.sys.size()), data0 = uint32_t(r.data.size());
     error = nullptr;
+    recovering = recovered;
+    partial = false;
     b.start(out);
     auto& ops = scratch[0];
     ops.clear();
@@ -623,17 +765,75 @@ struct ChunkDecoder::Impl {
     bool ok = compile(pos + 24, pos + size - 4, ops, 0) && exec(ops, 0, uint32_t(ops.size()), 0);
     if (ok && !b.balanced()) ok = fail("unbalanced elements");
     if (ok && b.elements() == 0) ok = fail("no XML elements");
+    if (ok && recovered) {
+      // Carved bytes can decode into something that is not an event (a
+      // template pointing at reused names): require the one field every
+      // event has.
+      bool has_id = false;
+      for (size_t i = sys0; i < r.sys.size(); ++i) has_id |= r.sys[i].name == sys::EventID;
+      if (!has_id) ok = fail("no EventID (not an event)");
+    }
     if (!ok) {
       r.sys.resize(sys0);
       r.data.resize(data0);
-      issue(file_off + pos, Severity::error, true, "evtx-bad-record",
-            fmt::format("bad EVTX record {}: {}", rd64(c + pos + 8), error ? error : "malformed BinXML"));
-      return;
+      if (recovered) {
+        ++r.records_found;
+        issue(file_off + pos, Severity::warning, true, "evtx-recovered-unreadable",
+              fmt::format("recovered EVTX record {} does not decode: {}", rd64(c + pos + 8),
+                          error ? error : "malformed BinXML"));
+      } else {
+        issue(file_off + pos, Severity::error, true, "evtx-bad-record",
+              fmt::format("bad EVTX record {}: {}", rd64(c + pos + 8), error ? error : "malformed BinXML"));
+      }
+      return false;
     }
-    r.records.push_back({file_off + pos, rd64(c + pos + 8), sys0, uint32_t(r.sys.size()), data0, uint32_t(r.data.size())});
+    // A byte copy of a live record can decode differently (its nested
+    // template lost), so recovery also compares raw bytes.
+    uint64_t raw_key = want_raw_key
+                           ? std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(c + pos + 8), size - 8))
+                           : 0;
+    r.records.push_back({file_off + pos, rd64(c + pos + 8), recovered, raw_key, sys0, uint32_t(r.sys.size()), data0,
+                         uint32_t(r.data.size())});
+    if (partial)
+      issue(file_off + pos, Severity::warning, false, "evtx-recovered-partial",
+            fmt::format("recovered EVTX record {} is partial: a nested template was overwritten, its fields are missing",
+                        rd64(c + pos + 8)));
+    return true;
   }
 
-  void decode(const unsigned char* chunk, size_t size, uint64_t file_off, ChunkResult& result) {
+  // Carve records from [pos, limit): every record signature followed by a
+  // plausible size whose copy closes the record is decoded as recovered; a
+  // signature without that is reported as a fragment. Returns nothing:
+  // everything found is in `out`.
+  void carve(uint32_t pos, uint32_t limit, uint64_t file_off) {
+    static constexpr unsigned char kMagic[4] = {0x2A, 0x2A, 0x00, 0x00};
+    while (uint64_t(pos) + 28 <= limit) {
+      const void* hit = memmem(c + pos, limit - pos, kMagic, 4);
+      if (!hit) return;
+      pos = uint32_t(static_cast<const unsigned char*>(hit) - c);
+      if (uint64_t(pos) + 28 > limit) return;
+      if (valid_record_at(pos, limit)) {
+        uint32_t rsize = rd32(c + pos + 4);
+        decode_record(pos, rsize, file_off, true);
+        pos += rsize;
+        continue;
+      }
+      uint32_t rsize = rd32(c + pos + 4);
+      // Only record-shaped starts count: a plausible size and a FILETIME
+      // after the id; other matches of the 4 signature bytes are noise.
+      uint64_t ts = rd64(c + pos + 16);
+      if (rsize >= 28 && rsize <= kChunkSize - kChunkHeaderSize && ts > 0x01A0000000000000ull &&
+          ts < 0x0300000000000000ull) {
+        ++out->records_found;
+        issue(file_off + pos, Severity::warning, true, "evtx-recovered-fragment",
+              fmt::format("record fragment {} ({} bytes declared, {} available or the size copy differs); not decoded",
+                          rd64(c + pos + 8), rsize, limit - pos));
+      }
+      pos += 4;
+    }
+  }
+
+  void decode(const unsigned char* chunk, size_t size, uint64_t file_off, ChunkResult& result, DecodeMode mode) {
     c = chunk;
     csize = size < kChunkSize ? size : kChunkSize;
     out = &result;
@@ -642,6 +842,9 @@ struct ChunkDecoder::Impl {
     tmpl_index.clear();
     templates.clear();
     pool.clear();
+    by_id_built = false;
+    template_by_id.clear();
+    want_raw_key = mode.recover;
 
     if (csize < kChunkHeaderSize) {
       issue(file_off, Severity::error, false, "evtx-truncated",
@@ -649,8 +852,12 @@ struct ChunkDecoder::Impl {
       return;
     }
     if (std::memcmp(c, "ElfChnk\0", 8) != 0) {
-      if (!all_zero(c, csize))
+      if (!all_zero(c, csize)) {
         issue(file_off, Severity::error, false, "evtx-bad-chunk", "chunk signature missing; chunk skipped");
+        // Unallocated or header-wiped slot: offsets inside records are still
+        // relative to the slot start if it once was a chunk.
+        if (mode.recover) carve(0, uint32_t(csize), file_off);
+      }
       return;
     }
     uint32_t crc = crc32(c, 120);
@@ -686,29 +893,42 @@ struct ChunkDecoder::Impl {
         // Past the last record, slack space may hold deleted records or zeros:
         // without a trustworthy header we stop here rather than guess.
         if (!header_ok) break;
+        uint32_t next = pos + 1;
+        while (uint64_t(next) + 28 <= end && !valid_record_at(next, end)) ++next;
+        if (uint64_t(next) + 28 > end && rd32(c + pos) == 0) {
+          // Zero where a record should start and nothing valid after it: the
+          // header's free-space offset ran ahead of the data (not flushed).
+          issue(file_off + pos, Severity::warning, false, "evtx-dirty-chunk",
+                fmt::format("records end at chunk offset {} before the free-space offset {}", pos, end));
+          break;
+        }
         ++result.records_found;
         issue(file_off + pos, Severity::error, true, "evtx-bad-record",
               "invalid record header (signature/size); resynchronizing at the next record");
-        uint32_t next = pos + 1;
-        while (uint64_t(next) + 28 <= end && !valid_record_at(next, end)) ++next;
         if (uint64_t(next) + 28 > end) break;
         pos = next;
         continue;
       }
       uint32_t rsize = rd32(c + pos + 4);
-      ++result.records_found;
       result.record_bytes += rsize;
-      decode_record(pos, rsize, file_off);
+      if (mode.recover && mode.unlisted) {
+        decode_record(pos, rsize, file_off, true);
+      } else {
+        ++result.records_found;
+        decode_record(pos, rsize, file_off, false);
+      }
       pos += rsize;
     }
+    if (mode.recover) carve(pos, uint32_t(csize), file_off);
   }
 };
 
 ChunkDecoder::ChunkDecoder() : impl_(std::make_unique<Impl>()) {}
 ChunkDecoder::~ChunkDecoder() = default;
 
-void ChunkDecoder::decode(const unsigned char* chunk, size_t size, uint64_t file_offset, ChunkResult& out) {
-  impl_->decode(chunk, size, file_offset, out);
+void ChunkDecoder::decode(const unsigned char* chunk, size_t size, uint64_t file_offset, ChunkResult& out,
+                          DecodeMode mode) {
+  impl_->decode(chunk, size, file_offset, out, mode);
 }
 
 }  // namespace vigil::evtx

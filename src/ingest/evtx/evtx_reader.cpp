@@ -12,6 +12,21 @@
 // (good or bad) to records_read, every bad record to records_skipped and
 // skip_reasons; an unusable file counts in files_skipped. The caller
 // (read_inputs/read_buffer) counts files and formats.
+//
+// Recovery (ReadOptions::recover): chunks also yield records carved from
+// slack, from slots without a chunk signature, and from chunks a clean file
+// header no longer counts. Those are held back until the call's live records
+// are delivered, then delivered in file order with Record::recovered set,
+// except copies of a record already delivered (the same decoded fields, or
+// the same record id and bytes: slack often keeps a byte copy of a live
+// record, which may decode differently when its nested template is gone).
+// Duplicates are counted in one note per file. Good recovered records count in
+// records_read and records_recovered when delivered; unreadable or partial
+// ones are skipped with their own reasons.
+//
+// Dirty files: the chunk count and free-space offsets of a header written
+// before its data are not trusted (see ChunkDecoder); only in a clean header
+// does a chunk beyond the count mean "dropped from the log".
 #include "ingest/evtx/evtx_reader.h"
 
 #include <algorithm>
@@ -19,6 +34,7 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -42,6 +58,24 @@ class Deliverer {
     rec_.line = 0;
   }
 
+  // Same record id and the same bytes.
+  static uint64_t raw_key(const DecodedRecord& dr) { return dr.raw_key * 1099511628211ull ^ dr.record_id; }
+
+  // The same decoded fields (FNV-1a over them), EventRecordID included. Not
+  // the header's record id: a log re-exported by Windows renumbers its
+  // headers while the events, EventRecordID and all, stay the same.
+  static uint64_t content_key(const Field* sys, size_t nsys, const Field* data, size_t ndata) {
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&](std::string_view s) {
+      for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
+      h = (h ^ 0xFF) * 1099511628211ull;  // separator: "ab","c" differs from "a","bc"
+    };
+    for (size_t i = 0; i < nsys; ++i) mix(sys[i].name), mix(sys[i].value);
+    h = (h ^ 0xFE) * 1099511628211ull;
+    for (size_t i = 0; i < ndata; ++i) mix(data[i].name), mix(data[i].value);
+    return h;
+  }
+
   void deliver(const ChunkResult& r, uint64_t bytes_done) {
     for (const ChunkIssue& is : r.issues) {
       Diagnostic d;
@@ -58,14 +92,76 @@ class Deliverer {
     }
     stats_.records_read += r.records_found;
     for (const DecodedRecord& dr : r.records) {
+      const Field* sys = r.sys.data() + dr.sys_begin;
+      const Field* data = r.data.data() + dr.data_begin;
+      const size_t nsys = dr.sys_end - dr.sys_begin, ndata = dr.data_end - dr.data_begin;
+      if (dr.recovered) {
+        hold(dr, sys, nsys, data, ndata);
+        continue;
+      }
+      if (opts_.recover) {
+        seen_.insert(content_key(sys, nsys, data, ndata));
+        seen_raw_.insert(raw_key(dr));
+      }
       rec_.offset = dr.offset;
       // assign() reuses the vectors' capacity: no allocation in steady state.
-      rec_.system.assign(r.sys.begin() + dr.sys_begin, r.sys.begin() + dr.sys_end);
-      rec_.data.assign(r.data.begin() + dr.data_begin, r.data.begin() + dr.data_end);
+      rec_.system.assign(sys, sys + nsys);
+      rec_.data.assign(data, data + ndata);
       visit_(rec_);
     }
     if (opts_.progress) opts_.progress(bytes_done, total_);
   }
+
+  /// Delivers the held recovered records that copy nothing already delivered.
+  void flush_recovered() {
+    uint64_t duplicates = 0;
+    rec_.recovered = true;
+    for (const Held& h : held_) {
+      bool copy = !seen_raw_.insert(h.raw).second;
+      if (!seen_.insert(h.key).second || copy) {
+        ++duplicates;
+        continue;
+      }
+      rec_.offset = h.offset;
+      rec_.system.clear();
+      rec_.data.clear();
+      for (size_t i = 0; i < h.fields.size(); ++i) {
+        const auto& [n, v] = h.fields[i];
+        (i < h.nsys ? rec_.system : rec_.data).push_back({n, v});
+      }
+      ++stats_.records_read;
+      ++stats_.records_recovered;
+      visit_(rec_);
+    }
+    rec_.recovered = false;
+    if (duplicates) {
+      Diagnostic d;
+      d.severity = Severity::note;
+      d.location.file = std::string(name_);
+      d.message = fmt::format("{} recovered record(s) are copies of records already read; not repeated", duplicates);
+      d.reason = "evtx-recovered-duplicate";
+      diags_.report(std::move(d));
+    }
+    held_.clear();
+  }
+
+ private:
+  // A recovered record, owned: it outlives its ChunkResult.
+  struct Held {
+    uint64_t offset, key, raw;
+    size_t nsys;
+    std::vector<std::pair<std::string, std::string>> fields;  // system fields, then data fields
+  };
+
+  void hold(const DecodedRecord& dr, const Field* sys, size_t nsys, const Field* data, size_t ndata) {
+    Held h{dr.offset, content_key(sys, nsys, data, ndata), raw_key(dr), nsys, {}};
+    h.fields.reserve(nsys + ndata);
+    for (size_t i = 0; i < nsys; ++i) h.fields.emplace_back(sys[i].name, sys[i].value);
+    for (size_t i = 0; i < ndata; ++i) h.fields.emplace_back(data[i].name, data[i].value);
+    held_.push_back(std::move(h));
+  }
+
+ public:
 
  private:
   std::string_view name_;
@@ -75,18 +171,22 @@ class Deliverer {
   ReadStats& stats_;
   uint64_t total_;
   Record rec_;
+  std::vector<Held> held_;
+  std::unordered_set<uint64_t> seen_;      // content keys delivered (recovery only)
+  std::unordered_set<uint64_t> seen_raw_;  // raw keys delivered (recovery only)
 };
 
 struct ChunkSpan {
   uint64_t offset;
   size_t size;
+  DecodeMode mode;
 };
 
 void decode_serial(std::string_view bytes, const std::vector<ChunkSpan>& chunks, Deliverer& out) {
   ChunkDecoder dec;
   ChunkResult res;
   for (const ChunkSpan& ch : chunks) {
-    dec.decode(reinterpret_cast<const unsigned char*>(bytes.data()) + ch.offset, ch.size, ch.offset, res);
+    dec.decode(reinterpret_cast<const unsigned char*>(bytes.data()) + ch.offset, ch.size, ch.offset, res, ch.mode);
     out.deliver(res, ch.offset + ch.size);
   }
 }
@@ -109,7 +209,7 @@ void decode_parallel(std::string_view bytes, const std::vector<ChunkSpan>& chunk
   auto decode_one = [&](ChunkDecoder& dec, size_t i) {
     const ChunkSpan& ch = chunks[i];
     dec.decode(reinterpret_cast<const unsigned char*>(bytes.data()) + ch.offset, ch.size, ch.offset,
-               slots[i % window]);
+               slots[i % window], ch.mode);
     {
       std::lock_guard lock(mu);
       ready[i % window] = 1;
@@ -199,11 +299,23 @@ void read_evtx(std::string_view name, std::string_view bytes, const ReadOptions&
     diags.warning({std::string(name), 0, 0, 0}, "EVTX file header checksum mismatch; reading the chunks anyway",
                   "evtx-header-checksum");
 
+  // File header: u16 chunk count at 42, u32 flags at 120 (bit 0: dirty). A
+  // clean header with a good checksum is the only one whose count we trust to
+  // say which chunks were dropped from the log.
+  uint16_t header_chunks;
+  uint32_t flags;
+  std::memcpy(&header_chunks, p + 42, 2);
+  std::memcpy(&flags, p + 120, 4);
+  const bool count_trusted = crc32(p, 120) == stored_crc && !(flags & 1u);
+
   std::vector<ChunkSpan> chunks;
   const size_t slots = chunk_slots(bytes);
   for (size_t i = range.first; i < std::min(range.last, slots); ++i) {
     uint64_t off = kFileHeaderSize + uint64_t(i) * kChunkSize;
-    chunks.push_back({off, size_t(std::min<uint64_t>(kChunkSize, bytes.size() - off))});
+    DecodeMode mode;
+    mode.recover = opts.recover;
+    mode.unlisted = opts.recover && count_trusted && i >= header_chunks;
+    chunks.push_back({off, size_t(std::min<uint64_t>(kChunkSize, bytes.size() - off)), mode});
   }
   if (chunks.empty()) return;
 
@@ -215,6 +327,7 @@ void read_evtx(std::string_view name, std::string_view bytes, const ReadOptions&
   } else {
     decode_parallel(bytes, chunks, threads, out);
   }
+  if (opts.recover) out.flush_recovered();
 }
 
 }  // namespace vigil::evtx

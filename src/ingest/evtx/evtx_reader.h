@@ -22,7 +22,10 @@ size_t chunk_slots(std::string_view bytes);
 /// Decode every record of an EVTX image (or of the chunk slots in `range`).
 /// Bad chunks/records are reported with the byte offset and skipped; every
 /// other chunk is still read. File-level work (header checks, stats.bytes) is
-/// done by the range that starts at slot 0.
+/// done by the range that starts at slot 0. With `opts.recover`, records found
+/// outside the live ones follow the range's live records (Record::recovered);
+/// recovery is chunk-local, so it works per range, but copies are recognised
+/// only within one call (one range).
 void read_evtx(std::string_view name, std::string_view bytes, const ReadOptions& opts, const RecordVisitor& visit,
                DiagnosticSink& diags, ReadStats& stats, ChunkRange range = {});
 

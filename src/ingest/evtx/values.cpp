@@ -244,6 +244,8 @@ void append_filetime(Arena& out, uint64_t ticks) {
   append_iso(out, y, m, d, sod / 3600, sod / 60 % 60, sod % 60, unsigned(micros % 1000000));
 }
 
+size_t value_fixed_size(uint8_t type) { return fixed_size(type); }
+
 bool append_value(Arena& out, uint8_t type, const unsigned char* p, size_t size) {
   const bool array = type & kArrayFlag;
   const uint8_t t = type & 0x7F;

@@ -61,6 +61,9 @@ void append_utf16(Arena& out, const unsigned char* p, size_t units, bool stop_at
 /// Returns false when the size does not fit the type (the value is malformed).
 bool append_value(Arena& out, uint8_t type, const unsigned char* p, size_t size);
 
+/// Size in bytes of a fixed-size scalar type; 0 for variable-size types and arrays.
+size_t value_fixed_size(uint8_t type);
+
 /// Append a FILETIME (100 ns ticks since 1601) as ISO-8601 UTC, microseconds.
 void append_filetime(Arena& out, uint64_t ticks);
 
