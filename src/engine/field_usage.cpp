@@ -119,9 +119,11 @@ void channels_of(const ir::Predicate& p, const ir::AtomTable& atoms, std::set<st
   for (auto& c : p.children) channels_of(c, atoms, out);
 }
 
-// Can `p` hold on an event that lacks every field in `missing`? Atoms on a missing field are
-// false (predicate.h); NOT is taken as possibly true, so only certain dead ends count.
-bool can_match(const ir::Predicate& p, const ir::AtomTable& atoms, const std::set<std::string>& missing) {
+}  // namespace
+
+// Atoms on a missing field are false (predicate.h); NOT is taken as possibly true, so only
+// certain dead ends count.
+bool filter_can_match(const ir::Predicate& p, const ir::AtomTable& atoms, const std::set<std::string>& missing) {
   using Op = ir::Predicate::Op;
   switch (p.op) {
     case Op::never: return false;
@@ -132,17 +134,15 @@ bool can_match(const ir::Predicate& p, const ir::AtomTable& atoms, const std::se
     }
     case Op::and_:
       for (auto& c : p.children)
-        if (!can_match(c, atoms, missing)) return false;
+        if (!filter_can_match(c, atoms, missing)) return false;
       return true;
     case Op::or_:
       for (auto& c : p.children)
-        if (can_match(c, atoms, missing)) return true;
+        if (filter_can_match(c, atoms, missing)) return true;
       return p.children.empty();
     default: return true;
   }
 }
-
-}  // namespace
 
 bool is_internal_field(std::string_view f) {
   if (f.empty() || f[0] == '_') return true;  // _time, _raw, _indextime …
@@ -231,6 +231,7 @@ DataSourceCatalog DataSourceCatalog::load(const std::string& content_root, const
         if (std::regex_search(e.name, m, trailing_number)) e.key.event_id = m[1].str();
       }
       example = d["example_log"].as<std::string>("");
+      e.sourcetype = d["sourcetype"].as<std::string>("");
     } catch (const YAML::Exception&) {
       continue;  // lint reports content problems elsewhere; an unreadable source just offers nothing
     }
@@ -349,7 +350,7 @@ std::vector<FieldWarning> check_rule_fields(const ir::CompiledRule& r, const ir:
     std::set<std::string> missing;
     for (auto& rd : u.reads)
       if (rd.stream == k && !is_internal_field(rd.field) && !offered.count(rd.field)) missing.insert(rd.field);
-    const bool dead = !can_match(s.filter, atoms, missing);
+    const bool dead = !filter_can_match(s.filter, atoms, missing);
     for (auto& rd : u.reads) {
       if (rd.stream != k || is_internal_field(rd.field) || offered.count(rd.field)) continue;
       if (!prefix.empty() && rd.field.rfind(prefix, 0) != 0) continue;  // datamodel: only its own fields

@@ -46,6 +46,9 @@ struct RuleFieldUsage {
 /// The event fields `r` reads (see the header comment for what counts).
 RuleFieldUsage analyze_field_usage(const ir::CompiledRule& r, const ir::AtomTable& atoms);
 
+/// Can `filter` hold on events that lack every field in `missing`?
+bool filter_can_match(const ir::Predicate& filter, const ir::AtomTable& atoms, const std::set<std::string>& missing);
+
 /// Splunk-internal or index-time names that no event mapping is expected to produce.
 bool is_internal_field(std::string_view f);
 
@@ -63,6 +66,7 @@ class DataSourceCatalog {
   struct Entry {
     std::string name;  ///< "Windows Event Log Security 4624"
     SourceKey key;     ///< channel + event code, when the source is a Windows event log
+    std::string sourcetype;  ///< as the YAML names it (crowdstrike:events:sensor, linux:audit …)
     std::set<std::string> fields;  ///< what vigil's raw view carries for it (example_log + mappings)
     bool example_read = false;     ///< the example_log produced a record (else fields are mappings only)
   };
