@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/strings.h"
+#include "engine/field_usage.h"
 
 namespace vigil::cli {
 
@@ -18,7 +19,7 @@ struct LintArgs {
 };
 }  // namespace
 
-static std::string lint_json(const ir::CompiledRule& r) {
+static std::string lint_json(const ir::CompiledRule& r, const std::vector<FieldWarning>& fw) {
   std::string s = "{";
   s += "\"path\":" + json_quote(r.info.file);
   if (r.location.line) s += fmt::format(",\"line\":{}", r.location.line);
@@ -30,6 +31,11 @@ static std::string lint_json(const ir::CompiledRule& r) {
                    r.parsed && r.executable ? "true" : "false");
   s += ",\"reasons\":[";
   for (size_t i = 0; i < r.reasons.size(); ++i) s += (i ? "," : "") + json_quote(r.reasons[i]);
+  s += "],\"field_warnings\":[";
+  for (size_t i = 0; i < fw.size(); ++i)
+    s += std::string(i ? "," : "") + "{\"field\":" + json_quote(fw[i].field) + ",\"where\":" + json_quote(fw[i].where) +
+         ",\"sources\":" + json_quote(fw[i].sources) + ",\"filter_dead\":" + (fw[i].filter_dead ? "true" : "false") +
+         ",\"message\":" + json_quote(fw[i].message()) + "}";
   return s + "]}";
 }
 
@@ -47,6 +53,12 @@ static int run_lint(LintArgs& a) {
   }
   RuleSet rs({c.content, data_dir(c), !c.allow_writes.empty()});
   rs.load(a.rules, diags);
+  // Field-aware check: which rules read a field no mapping produces for their sources. Such a
+  // rule stays executable (hunt runs it); it is its own class, "executable, with field warnings".
+  auto norm = load_normalizer(c, diags);
+  DataSourceCatalog catalog;
+  if (norm) catalog = DataSourceCatalog::load(find_content_root(a.rules, c.content), *norm);
+  size_t field_warned = 0;
   size_t parsed = 0, executable = 0, escu = 0, sigma = 0;
   std::map<std::string, size_t> reasons;
   for (auto& r : rs.rules()) {
@@ -58,19 +70,30 @@ static int run_lint(LintArgs& a) {
       std::string key = r.reasons.front().substr(0, r.reasons.front().find(':'));
       reasons[(r.parsed ? "not executable: " : "not parsed: ") + key]++;
     }
+    std::vector<FieldWarning> fw;
+    if (norm && r.parsed && r.executable) fw = check_rule_fields(r, rs.atoms(), *norm, catalog);
+    if (!fw.empty()) {
+      ++field_warned;
+      reasons["field warnings: reads a field no mapping produces"]++;
+    }
     if (a.format == "json") {
-      std::fprintf(out.file, "%s\n", lint_json(r).c_str());
-    } else if (a.all || !(r.parsed && r.executable)) {
+      std::fprintf(out.file, "%s\n", lint_json(r, fw).c_str());
+    } else if (a.all || !(r.parsed && r.executable) || !fw.empty()) {
       std::string where = r.info.file + (r.location.line ? ":" + std::to_string(r.location.line) : "");
-      const char* verdict = !r.parsed ? "rejected" : !r.executable ? "not executable" : "ok";
+      const char* verdict = !r.parsed         ? "rejected"
+                            : !r.executable   ? "not executable"
+                            : !fw.empty()     ? "executable, with field warnings"
+                                              : "ok";
       std::fprintf(out.file, "%s: %s: %s", where.c_str(), verdict, r.info.name.c_str());
       for (auto& why : r.reasons) std::fprintf(out.file, "\n    %s", why.c_str());
+      for (auto& w : fw) std::fprintf(out.file, "\n    %s: %s", w.where.c_str(), w.message().c_str());
       std::fprintf(out.file, "\n");
     }
   }
   std::string line = fmt::format("{} rules ({} escu, {} sigma): {} parsed, {} rejected; {} executable, {} not executable",
                                  rs.rules().size(), escu, sigma, parsed, rs.rules().size() - parsed, executable,
                                  parsed - executable);
+  line += fmt::format("; {} executable with field warnings", field_warned);
   if (rs.files_ignored()) line += fmt::format("; {} files held no rule", rs.files_ignored());
   std::fprintf(a.format == "json" ? stderr : out.file, "%s\n", line.c_str());
   if (!c.quiet && !reasons.empty()) {
@@ -87,7 +110,9 @@ std::function<int()> register_lint(CLI::App& app) {
   auto* sub = app.add_subcommand("lint", "Parse, check and classify rules without logs");
   sub->footer(
       "Every rule is reported as parsed or rejected (with its location), and executable or not\n"
-      "(naming the missing command, lookup or macro). Text output lists only problem rules unless --all.\n"
+      "(naming the missing command, lookup or macro). An executable rule that reads a field no\n"
+      "normalization mapping produces for its data sources is 'executable, with field warnings'\n"
+      "(it still runs in hunt). Text output lists only problem rules unless --all.\n"
       "Examples:\n"
       "  vigil lint security_content/detections\n"
       "  vigil lint --format json sigma/rules | jq 'select(.executable|not)'");

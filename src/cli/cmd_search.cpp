@@ -1,6 +1,7 @@
 // vigil search: one ad-hoc SPL query over local logs.
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/field_hints.h"
 #include "normalize/normalizer.h"
 
 namespace vigil::cli {
@@ -34,6 +35,10 @@ static int run_search(SearchArgs& a) {
   for (auto& f : res.findings) rows.push_back(std::move(f.row));
   report::write_rows(rows, fmt, out.file);
   std::fflush(out.file);
+  // No rows: say which field of the query no event carries (one more pass, only in this case).
+  if (rows.empty() && res.read.records_read > res.read.records_skipped)
+    for (auto& hint : missing_field_hints(rule, rs.atoms(), *norm, a.logs, read_options(c)))
+      diags.warning({}, hint, "unknown-field");
   summary.print(c, &res.read, res.evaluated, nullptr, static_cast<long>(rows.size()), diags);
   if (res.read.records_read == 0 && res.read.files == 0) return nothing_ran;
   if (c.fail_on_findings && !rows.empty()) return findings;

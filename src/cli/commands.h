@@ -12,5 +12,6 @@ std::function<int()> register_dump(CLI::App& app);
 std::function<int()> register_test(CLI::App& app);
 std::function<int()> register_explain(CLI::App& app);
 std::function<int()> register_catalog(CLI::App& app);
+std::function<int()> register_coverage(CLI::App& app);
 
 }  // namespace vigil::cli

@@ -68,6 +68,9 @@ void dispatch(std::string_view name, std::string_view bytes, LogFormat format, R
 
 void read_xml(std::string_view name, std::string_view bytes, ReadContext& ctx);
 void read_json(std::string_view name, std::string_view bytes, LogFormat format, ReadContext& ctx);
+void read_wineventlog(std::string_view name, std::string_view bytes, ReadContext& ctx);
+/// Classic WinEventLog text starts with a `MM/DD/YYYY hh:mm:ss AM` line (wineventlog_text_reader.cpp).
+bool looks_like_wineventlog(std::string_view head);
 
 /// gzip, bzip2, xz, zip or tar magic at the start of `head`.
 bool is_archive(std::string_view head);

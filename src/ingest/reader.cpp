@@ -164,6 +164,7 @@ void dispatch(std::string_view name, std::string_view bytes, LogFormat format, R
   }
   ctx.stats.formats[log_format_name(format)]++;
   if (format == LogFormat::xml_wineventlog) read_xml(name, bytes, ctx);
+  else if (format == LogFormat::wineventlog) read_wineventlog(name, bytes, ctx);
   else read_json(name, bytes, format, ctx);
 }
 

@@ -12,6 +12,7 @@ const char* log_format_name(LogFormat f) {
     case LogFormat::json_evtx: return "evtx-json";
     case LogFormat::json_winlogbeat: return "winlogbeat-json";
     case LogFormat::json_crowdstrike: return "crowdstrike-json";
+    case LogFormat::wineventlog: return "wineventlog";
   }
   return "unknown";
 }

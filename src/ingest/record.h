@@ -22,6 +22,7 @@ enum class LogFormat : uint8_t {
   json_evtx,        ///< evtx-crate JSON: {"Event":{"System":…,"EventData":…}}
   json_winlogbeat,  ///< Winlogbeat/ECS: {"winlog":{…},"event":{…}}
   json_crowdstrike, ///< CrowdStrike FDR/sensor events: event_simpleName, aid, …
+  wineventlog,      ///< classic WinEventLog text: a timestamp line, then `Key=Value` lines and Message
 };
 const char* log_format_name(LogFormat f);
 

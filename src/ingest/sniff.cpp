@@ -86,6 +86,7 @@ LogFormat sniff_format(std::string_view head) {
       return LogFormat::json_nxlog;
     return LogFormat::json_otrf;
   }
+  if (ingest::looks_like_wineventlog(head.substr(i))) return LogFormat::wineventlog;
   // Splunk framing or other text before the records: XML if an <Event> shows up early.
   if (head.find("<Event xmlns") != std::string_view::npos || head.find("<Event>") != std::string_view::npos) {
     // Binary data that happens to contain the text is not XML.

@@ -33,9 +33,15 @@ void Event::add(Symbol name, std::string_view value, uint16_t view) {
   fields_.push_back({name, value, view});
 }
 
-std::string_view Event::store(std::string_view s) {
+std::string& Event::scratch() {
   if (scratch_used_ == scratch_.size()) scratch_.emplace_back();
   std::string& buf = scratch_[scratch_used_++];
+  buf.clear();
+  return buf;
+}
+
+std::string_view Event::store(std::string_view s) {
+  std::string& buf = scratch();
   buf.assign(s);
   return buf;
 }

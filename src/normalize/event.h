@@ -59,6 +59,9 @@ class Event {
   void add(Symbol name, std::string_view value, uint16_t view);
   /// Stores a derived string for the life of this record and returns a view of it.
   std::string_view store(std::string_view s);
+  /// A cleared scratch buffer that lives until the next reset(): build a derived value in it, then
+  /// add() a view of it. Reuses capacity, so steady state allocates nothing.
+  std::string& scratch();
   void set_time(double t) { time_ = t; has_time_ = true; }
   void add_dataset(DatasetId d) { datasets_.push_back(d); }
 

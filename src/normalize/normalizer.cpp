@@ -14,7 +14,7 @@ namespace vigil {
 namespace {
 
 LogFormat format_by_name(std::string_view n) {
-  for (int i = 0; i <= static_cast<int>(LogFormat::json_crowdstrike); ++i)
+  for (int i = 0; i <= static_cast<int>(LogFormat::wineventlog); ++i)
     if (n == log_format_name(static_cast<LogFormat>(i))) return static_cast<LogFormat>(i);
   return LogFormat::unknown;
 }
@@ -40,6 +40,17 @@ struct Loader {
       }
       std::string inner = text.substr(open + 1, close - open - 1);
       Normalizer::Part p;
+      if (!inner.empty() && inner[0] == '=') {
+        if (inner == "=eventdata_xml") p.fn = Normalizer::Part::Fn::eventdata_xml;
+        else if (inner == "=system_xml") p.fn = Normalizer::Part::Fn::system_xml;
+        else {
+          error = "unknown record function '" + inner + "' in spec for " + target;
+          return false;
+        }
+        out.parts.push_back(std::move(p));
+        i = close + 1;
+        continue;
+      }
       std::string fn;
       if (auto colon = inner.find(':'); colon != std::string::npos) {
         fn = inner.substr(colon + 1);
@@ -51,11 +62,16 @@ struct Loader {
       else if (fn == "upper") p.fn = Normalizer::Part::Fn::upper;
       else if (fn == "regdata") p.fn = Normalizer::Part::Fn::regdata;
       else if (fn == "first_component") p.fn = Normalizer::Part::Fn::first_component;
-      else if (fn.rfind("map=", 0) == 0) {
-        p.fn = Normalizer::Part::Fn::map;
-        auto it = std::find(map_names.begin(), map_names.end(), fn.substr(4));
+      else if (fn.rfind("kv=", 0) == 0) {
+        p.fn = Normalizer::Part::Fn::kv;
+        p.literal = fn.substr(3);
+      } else if (fn.rfind("map=", 0) == 0 || fn.rfind("strict_map=", 0) == 0) {
+        const bool strict = fn[0] == 's';
+        std::string name = fn.substr(strict ? 11 : 4);
+        p.fn = strict ? Normalizer::Part::Fn::strict_map : Normalizer::Part::Fn::map;
+        auto it = std::find(map_names.begin(), map_names.end(), name);
         if (it == map_names.end()) {
-          error = "unknown value map '" + fn.substr(4) + "' in spec for " + target;
+          error = "unknown value map '" + name + "' in spec for " + target;
           return false;
         }
         p.map = static_cast<int>(it - map_names.begin());
@@ -69,6 +85,89 @@ struct Loader {
     return true;
   }
 };
+
+void append_escaped(std::string& out, std::string_view v) {
+  for (char c : v) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+}
+
+// EventData_Xml as the add-on shows it: the <Data Name='…'> elements of <EventData>.
+void append_eventdata_xml(const Record& r, std::string& out) {
+  for (auto& f : r.data) {
+    if (f.name == "Message") continue;  // RenderingInfo, not EventData
+    out += "<Data Name='";
+    append_escaped(out, f.name);
+    out += "'>";
+    append_escaped(out, f.value);
+    out += "</Data>";
+  }
+}
+
+// System_Props_Xml: the children of <System>, in Windows' element order.
+void append_system_xml(const Record& r, std::string& out) {
+  auto v = [&](std::string_view n) { return r.system_value(n); };
+  out += "<Provider Name='";
+  append_escaped(out, v(sys::Provider));
+  out += "'";
+  if (auto g = v(sys::ProviderGuid); !g.empty()) {
+    out += " Guid='";
+    append_escaped(out, g);
+    out += "'";
+  }
+  out += "/>";
+  auto elem = [&](std::string_view n) {
+    if (!r.find_system(n)) return;
+    out += '<';
+    out += n;
+    out += '>';
+    append_escaped(out, v(n));
+    out += "</";
+    out += n;
+    out += '>';
+  };
+  elem(sys::EventID), elem(sys::Version), elem(sys::Level), elem(sys::Task), elem(sys::Opcode), elem(sys::Keywords);
+  out += "<TimeCreated SystemTime='";
+  append_escaped(out, v(sys::TimeCreated));
+  out += "'/>";
+  elem(sys::EventRecordID);
+  out += "<Correlation";
+  if (auto a = v(sys::ActivityID); !a.empty()) {
+    out += " ActivityID='";
+    append_escaped(out, a);
+    out += "'";
+  }
+  out += "/><Execution ProcessID='";
+  append_escaped(out, v(sys::ProcessID));
+  out += "' ThreadID='";
+  append_escaped(out, v(sys::ThreadID));
+  out += "'/>";
+  elem(sys::Channel), elem(sys::Computer);
+  if (auto u = v(sys::UserID); !u.empty()) {
+    out += "<Security UserID='";
+    append_escaped(out, u);
+    out += "'/>";
+  } else {
+    out += "<Security/>";
+  }
+}
+
+bool holds(const std::vector<Normalizer::Condition>& when, const Event& e) {
+  for (auto& c : when) {
+    std::string_view v;
+    if (!e.get(c.field, v)) return false;
+    bool any = false;
+    for (auto& want : c.values) any |= iequals(v, want);
+    if (!any) return false;
+  }
+  return true;
+}
 
 // `_time` as Splunk prints it: epoch seconds with up to 6 decimals.
 std::string format_number_time(double t) {
@@ -92,10 +191,12 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
     if (e.path().extension() == ".yml") files.push_back(e.path());
   if (ec || files.empty()) return Error{"no normalization tables (*.yml) in " + dir, {dir}};
   std::sort(files.begin(), files.end());
+  // Value maps first, from every file, so that a table may use a map another file defines.
+  std::vector<YAML::Node> roots;
   for (auto& path : files) {
     try {
-      YAML::Node root = YAML::LoadFile(path.string());
-      if (auto vm = root["value_maps"]) {
+      roots.push_back(YAML::LoadFile(path.string()));
+      if (auto vm = roots.back()["value_maps"]) {
         for (auto it : vm) {
           L.map_names.push_back(it.first.as<std::string>());
           std::vector<std::pair<std::string, std::string>> pairs;
@@ -103,6 +204,14 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
           n.value_maps_.push_back(std::move(pairs));
         }
       }
+    } catch (const YAML::Exception& e) {
+      return Error{e.msg, {path.string(), static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)}};
+    }
+  }
+  for (size_t fi = 0; fi < files.size(); ++fi) {
+    const fs::path& path = files[fi];
+    try {
+      YAML::Node& root = roots[fi];
       for (auto rv : root["raw_views"]) {
         RawView v;
         for (auto f : rv["formats"]) v.formats.push_back(format_by_name(f.as<std::string>()));
@@ -113,6 +222,35 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
           v.fields.push_back(std::move(s));
         }
         n.raw_views_.push_back(std::move(v));
+      }
+      for (auto rf : root["raw_fields"]) {
+        RawFieldSet set;
+        set.label = rf["label"].as<std::string>("");
+        for (auto c : rf["when"]) {
+          Condition cond{field_id(c.first.as<std::string>()), {}};
+          if (c.second.IsSequence())
+            for (auto v : c.second) cond.values.push_back(v.as<std::string>());
+          else
+            cond.values.push_back(c.second.as<std::string>());
+          set.when.push_back(std::move(cond));
+        }
+        for (auto kv : rf["fields"]) {
+          std::string target = kv.first.as<std::string>();
+          std::vector<YAML::Node> values;
+          if (kv.second.IsSequence())
+            for (auto v : kv.second) values.push_back(v);
+          else
+            values.push_back(kv.second);
+          for (size_t k = 0; k < values.size(); ++k) {
+            Spec sp;
+            if (!L.parse_spec(target, values[k].as<std::string>(), sp))
+              return Error{L.error, {path.string(), static_cast<uint32_t>(values[k].Mark().line + 1)}};
+            sp.append = k > 0;
+            set.fields.push_back(std::move(sp));
+          }
+        }
+        for (auto kv : rf["unavailable"]) set.unavailable.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
+        n.raw_sets_.push_back(std::move(set));
       }
       for (auto ds : root["datasets"]) {
         std::string name = ds["name"].as<std::string>();
@@ -153,7 +291,73 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
     }
   }
   n.time_created_ = field_id(sys::TimeCreated);
+  n.event_id_ = field_id(sys::EventID);
+  n.index_raw_sets();
   return n;
+}
+
+void Normalizer::index_raw_sets() {
+  std::vector<std::string> ids;
+  for (auto& set : raw_sets_)
+    for (auto& c : set.when)
+      if (c.field == event_id_) ids.insert(ids.end(), c.values.begin(), c.values.end());
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  generic_sets_.clear();
+  sets_by_event_id_.clear();
+  for (auto& id : ids) sets_by_event_id_.push_back({id, {}});
+  for (uint32_t i = 0; i < raw_sets_.size(); ++i) {
+    const Condition* eid = nullptr;
+    for (auto& c : raw_sets_[i].when)
+      if (c.field == event_id_) eid = &c;
+    if (!eid) generic_sets_.push_back(i);
+    for (auto& [id, list] : sets_by_event_id_)
+      if (!eid || std::find(eid->values.begin(), eid->values.end(), id) != eid->values.end()) list.push_back(i);
+  }
+}
+
+bool Normalizer::set_may_hold(const RawFieldSet& set, std::string_view channel, std::string_view event_id) const {
+  static const Symbol channel_sym = field_id(sys::Channel);
+  for (auto& c : set.when) {
+    std::string_view have = c.field == event_id_ ? event_id : c.field == channel_sym ? channel : std::string_view();
+    if (have.empty()) continue;  // a condition on a field the caller does not know may hold
+    bool any = false;
+    for (auto& v : c.values) any |= iequals(v, have);
+    if (!any) return false;
+  }
+  return true;
+}
+
+std::vector<std::string> Normalizer::mapped_raw_fields(std::string_view channel, std::string_view event_id) const {
+  std::vector<std::string> out;
+  auto add = [&](Symbol s) {
+    std::string n(field_names().name(s));
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(std::move(n));
+  };
+  add(field_id("_time"));
+  for (auto& v : raw_views_) {
+    if (std::find(v.formats.begin(), v.formats.end(), LogFormat::evtx) == v.formats.end()) continue;
+    for (auto& s : v.fields) add(s.target);
+  }
+  for (auto& set : raw_sets_)
+    if (set_may_hold(set, channel, event_id))
+      for (auto& s : set.fields) add(s.target);
+  for (auto& m : mappings_) {
+    if (!datasets_[m.dataset].prefix.empty()) continue;
+    RawFieldSet probe{m.label, m.when, {}, {}};
+    if (set_may_hold(probe, channel, event_id))
+      for (auto& s : m.fields) add(s.target);
+  }
+  return out;
+}
+
+std::string Normalizer::unavailable_reason(std::string_view channel, std::string_view event_id,
+                                           std::string_view field) const {
+  for (auto& set : raw_sets_)
+    if (set_may_hold(set, channel, event_id))
+      for (auto& [f, why] : set.unavailable)
+        if (f == field) return why;
+  return {};
 }
 
 int Normalizer::dataset_id(std::string_view name) const {
@@ -172,9 +376,9 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
       if (e.get(f, v)) return true;
     return false;
   };
-  if (s.parts.size() == 1) {
+  if (s.parts.size() == 1 && (!s.parts[0].fields.empty() || s.parts[0].fn == Part::Fn::none)) {
     const Part& p = s.parts[0];
-    if (p.fields.empty()) {
+    if (p.fields.empty() && p.fn == Part::Fn::none) {
       e.add(s.target, p.literal, view);  // literal lives in the Normalizer
       return true;
     }
@@ -186,10 +390,12 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
       default: break;
     }
   }
-  std::string out;
+  std::string& out = e.scratch();
   for (const Part& p : s.parts) {
     if (p.fields.empty()) {
-      out += p.literal;
+      if (p.fn == Part::Fn::eventdata_xml) append_eventdata_xml(e.record(), out);
+      else if (p.fn == Part::Fn::system_xml) append_system_xml(e.record(), out);
+      else out += p.literal;
       continue;
     }
     std::string_view v;
@@ -207,6 +413,38 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
         break;
       }
       case Part::Fn::first_component: out += v.substr(0, v.find_first_of("\\/")); break;
+      case Part::Fn::kv: {
+        // `SHA1=…,MD5=…,IMPHASH=…` (Sysmon Hashes): the value of one key, else absent.
+        std::string_view val;
+        bool found = false;
+        for (size_t pos = 0; pos <= v.size() && !found;) {
+          size_t comma = v.find(',', pos);
+          if (comma == std::string_view::npos) comma = v.size();
+          std::string_view item = trim(v.substr(pos, comma - pos));
+          pos = comma + 1;
+          size_t eq = item.find('=');
+          if (eq != std::string_view::npos && iequals(item.substr(0, eq), p.literal)) {
+            val = item.substr(eq + 1);
+            found = true;
+          }
+        }
+        if (!found) return false;
+        out += val;
+        break;
+      }
+      case Part::Fn::strict_map: {
+        bool found = false;
+        for (auto& [from, to] : value_maps_[p.map])
+          if (iequals(from, v)) {
+            out += to;
+            found = true;
+            break;
+          }
+        if (!found) return false;  // no entry: the field stays absent rather than carrying the raw code
+        break;
+      }
+      case Part::Fn::eventdata_xml:
+      case Part::Fn::system_xml: break;
       case Part::Fn::map: {
         bool found = false;
         for (auto& [from, to] : value_maps_[p.map])
@@ -220,7 +458,7 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
       }
     }
   }
-  e.add(s.target, e.store(out), view);
+  e.add(s.target, out, view);
   return true;
 }
 
@@ -237,6 +475,27 @@ void Normalizer::normalize(const Record& r, Event& e) const {
     if (std::find(v.formats.begin(), v.formats.end(), r.format) == v.formats.end()) continue;
     for (auto& s : v.fields)
       if (!e.has(s.target)) apply(s, e, 0);
+  }
+  if (!raw_sets_.empty()) {
+    // The add-on's names: only the entries that can apply to this EventID.
+    const std::vector<uint32_t>* sets = &generic_sets_;
+    std::string_view eid;
+    if (e.get(event_id_, eid)) {
+      auto it = std::lower_bound(sets_by_event_id_.begin(), sets_by_event_id_.end(), eid,
+                                 [](const auto& a, std::string_view b) { return a.first < b; });
+      if (it != sets_by_event_id_.end() && it->first == eid) sets = &it->second;
+    }
+    for (uint32_t i : *sets) {
+      const RawFieldSet& set = raw_sets_[i];
+      if (!holds(set.when, e)) continue;
+      // A field present before this entry is kept as it is; a list value adds each of its
+      // values in order (a multivalue field, as the add-on extracts Subject then Target).
+      bool group_on = false;
+      for (auto& sp : set.fields) {
+        if (!sp.append) group_on = !e.has(sp.target);
+        if (group_on) apply(sp, e, 0);
+      }
+    }
   }
   for (auto& m : mappings_) {
     bool ok = true;

@@ -17,10 +17,25 @@
 //
 // A field spec is a template: literal text plus `{A|B:fn}` placeholders that
 // take the first present field among A, B (raw view names) and apply an
-// optional function (basename, lower, upper, map=<value_map>, regdata: the
+// optional function (basename, lower, upper, map=<value_map>, strict_map=<value_map>
+// (absent when the value has no entry), kv=<KEY> (one key of `K=v,…`), regdata: the
 // `0x…` inside Sysmon's `DWORD (0x…)`, first_component: `HKLM` of a path).
 // A dataset with an empty prefix adds raw-view fields (e.g. eventtype). When no
 // field of a placeholder is present the mapped field is absent, never empty.
+// `{=eventdata_xml}` / `{=system_xml}` render the record's EventData / System
+// part as Splunk's EventData_Xml / System_Props_Xml hold it.
+//
+//   raw_fields:                   # the add-on's field names per event source
+//     - label: Security 4624
+//       when: {Channel: Security, EventID: "4624"}
+//       fields: {Logon_Type: "{LogonType}", Account_Name: ["{SubjectUserName}", "{TargetUserName}"]}
+//       unavailable: {TaskCategory: "rendered from the provider's message table"}
+// Every raw_fields entry whose `when` holds applies, in file order; a field
+// already present is left alone (so specific entries go before generic ones),
+// and a list value makes a multivalue field in that order. `unavailable`
+// documents the listed fields that cannot be derived offline, with the reason;
+// lint and the coverage test read it. Entries are indexed by EventID so an
+// event visits only the entries that can apply to it.
 #pragma once
 #include <string>
 #include <vector>
@@ -54,12 +69,18 @@ class Normalizer {
   struct Part {
     std::string literal;         ///< when fields is empty
     std::vector<Symbol> fields;  ///< first present wins
-    enum class Fn : uint8_t { none, basename, lower, upper, map, regdata, first_component } fn = Fn::none;
+    enum class Fn : uint8_t {
+      none, basename, lower, upper, map, regdata, first_component,
+      kv,          ///< value of key `literal` in a `K=v,K2=v2` list (Sysmon Hashes)
+      strict_map,  ///< like map, but a value without entry leaves the field absent
+      eventdata_xml, system_xml,  ///< record-level (fields empty): render a part of the record as XML
+    } fn = Fn::none;
     int map = -1;
   };
   struct Spec {
     Symbol target;
     std::vector<Part> parts;
+    bool append = false;  ///< a later value of a multivalue field: added even when the target exists
   };
   struct Condition {
     Symbol field;
@@ -75,10 +96,32 @@ class Normalizer {
     std::vector<LogFormat> formats;
     std::vector<Spec> fields;
   };
+  struct RawFieldSet {
+    std::string label;
+    std::vector<Condition> when;
+    std::vector<Spec> fields;
+    std::vector<std::pair<std::string, std::string>> unavailable;  ///< field -> why it cannot be derived
+  };
+
+  /// Raw-view field names the tables can add to an event of this channel and event id (empty
+  /// view = any): the format-independent raw view, the raw_fields entries whose condition can hold,
+  /// and raw-view eventtypes. The event's own fields (EventData …) are not included.
+  std::vector<std::string> mapped_raw_fields(std::string_view channel, std::string_view event_id) const;
+  /// Why `field` cannot be derived for this source (from `unavailable`); empty when not documented.
+  std::string unavailable_reason(std::string_view channel, std::string_view event_id, std::string_view field) const;
+  const std::vector<RawFieldSet>& raw_field_sets() const { return raw_sets_; }
 
  private:
   bool apply(const Spec& s, Event& e, uint16_t view) const;
+  void index_raw_sets();
+  bool set_may_hold(const RawFieldSet& set, std::string_view channel, std::string_view event_id) const;
   std::vector<RawView> raw_views_;
+  std::vector<RawFieldSet> raw_sets_;
+  /// raw_sets_ indices to visit per EventID (sorted by id; each list in file order, generic
+  /// entries merged in), and the list for events whose id has no specific entry.
+  std::vector<std::pair<std::string, std::vector<uint32_t>>> sets_by_event_id_;
+  std::vector<uint32_t> generic_sets_;
+  Symbol event_id_ = kNoSymbol;
   std::vector<SourceMapping> mappings_;
   std::vector<DatasetInfo> datasets_;
   std::vector<std::vector<std::pair<std::string, std::string>>> value_maps_;

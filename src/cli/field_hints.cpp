@@ -1,0 +1,88 @@
+#include "cli/field_hints.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "core/strings.h"
+#include "engine/field_usage.h"
+
+namespace vigil::cli {
+
+namespace {
+
+std::string squash(const std::string& s) {
+  std::string out;
+  for (char c : s)
+    if (c != '_' && c != '.' && c != ' ') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+std::string closest_field(const std::string& field, const std::vector<std::string>& candidates) {
+  const std::string want = squash(field), lower = to_lower(field);
+  std::string best;
+  size_t best_score = SIZE_MAX;
+  for (auto& c : candidates) {
+    std::string sc = squash(c);
+    size_t d = edit_distance(to_lower(c), lower);
+    // Same letters once case and separators are ignored (Logon_type ~ Logon_Type, LogonType)
+    // beats any typo; among those, the fewest edits wins.
+    size_t score = sc == want ? d : (d <= 2 ? 100 + d : SIZE_MAX);
+    if (score < best_score || (score == best_score && score != SIZE_MAX && c < best)) {
+      best = c;
+      best_score = score;
+    }
+  }
+  return best;
+}
+
+std::vector<std::string> missing_field_hints(const ir::CompiledRule& rule, const ir::AtomTable& atoms,
+                                             const Normalizer& norm, const std::vector<std::string>& logs,
+                                             const ReadOptions& opts) {
+  std::vector<std::string> out;
+  RuleFieldUsage use = analyze_field_usage(rule, atoms);
+  std::vector<std::string> wanted;
+  for (auto& r : use.reads)
+    if (!is_internal_field(r.field) && r.field.find('*') == std::string::npos &&
+        std::find(wanted.begin(), wanted.end(), r.field) == wanted.end())
+      wanted.push_back(r.field);
+  if (wanted.empty()) return out;
+  // Fields seen, as a bitmap over Symbols: per event only bit sets.
+  std::vector<uint8_t> seen;
+  Event ev;
+  DiagnosticSink quiet(nullptr);  // the search itself already reported bad input
+  ReadStats stats;
+  read_inputs(logs, opts, [&](const Record& r) {
+    norm.normalize(r, ev);
+    for (auto& f : ev.fields()) {
+      if (f.name >= seen.size()) seen.resize(std::max<size_t>(f.name + 1, seen.size() * 2), 0);
+      seen[f.name] = 1;
+    }
+  }, quiet, stats);
+  std::vector<std::string> names;
+  for (Symbol s = 0; s < seen.size(); ++s)
+    if (seen[s]) names.emplace_back(field_names().name(s));
+  for (auto& f : wanted) {
+    Symbol s = field_names().find(f);
+    if (s != kNoSymbol && s < seen.size() && seen[s]) continue;
+    std::string hint = "no event has field " + f;
+    if (auto near = closest_field(f, names); !near.empty()) hint += "; did you mean " + near + "?";
+    out.push_back(std::move(hint));
+  }
+  return out;
+}
+
+}  // namespace vigil::cli

@@ -1,0 +1,25 @@
+// Hints for ad-hoc searches: the fields a query reads that no event of the
+// logs read carries, each with the closest field name that does occur
+// (`no event has field Logon_Typ; did you mean Logon_Type?`). A query whose
+// field never occurs silently returns nothing; this says why.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "ingest/reader.h"
+#include "ir/atom_table.h"
+#include "ir/rule.h"
+#include "normalize/normalizer.h"
+
+namespace vigil::cli {
+
+/// One line per field `rule` reads that never occurs in `logs` (read once more, normalized).
+std::vector<std::string> missing_field_hints(const ir::CompiledRule& rule, const ir::AtomTable& atoms,
+                                             const Normalizer& norm, const std::vector<std::string>& logs,
+                                             const ReadOptions& opts);
+
+/// The closest of `candidates` to `field` (same name ignoring case, `_` and `.` first, then edit
+/// distance ≤ 2); empty when none is close.
+std::string closest_field(const std::string& field, const std::vector<std::string>& candidates);
+
+}  // namespace vigil::cli
