@@ -33,7 +33,8 @@ struct ReadStats {
   uint64_t bytes = 0;            ///< bytes read (decompressed)
   uint64_t records_read = 0;     ///< records found, good or bad
   uint64_t records_skipped = 0;  ///< records found but not delivered (malformed)
-  std::map<std::string, uint64_t> skip_reasons;  ///< reason -> records (or files) skipped
+  std::map<std::string, uint64_t> skip_reasons;       ///< reason -> records skipped
+  std::map<std::string, uint64_t> file_skip_reasons;  ///< reason -> inputs skipped, or cut short (`truncated-input`)
   std::map<std::string, uint64_t> formats;       ///< format name -> inputs
   void merge(const ReadStats& o);
 };
