@@ -79,7 +79,7 @@ static int run_hunt(HuntArgs& a) {
   if (a.rule_stats) print_rule_stats(*res.engine, res.findings);
   summary.print(c, &res.read, res.evaluated, &rs, static_cast<long>(views.size()), diags);
 
-  if (res.read.records_read == 0 && res.read.files == 0) return nothing_ran;
+  if (nothing_readable(res.read)) return nothing_ran;
   if (c.fail_on_findings && !views.empty()) return findings;
   if (c.strict && (res.read.records_skipped || res.read.files_skipped || rs.rejected())) return rejected;
   return ok;

@@ -35,7 +35,7 @@ static int run_search(SearchArgs& a) {
   report::write_rows(rows, fmt, out.file);
   std::fflush(out.file);
   summary.print(c, &res.read, res.evaluated, nullptr, static_cast<long>(rows.size()), diags);
-  if (res.read.records_read == 0 && res.read.files == 0) return nothing_ran;
+  if (nothing_readable(res.read)) return nothing_ran;
   if (c.fail_on_findings && !rows.empty()) return findings;
   if (c.strict && (res.read.records_skipped || res.read.files_skipped)) return rejected;
   return ok;

@@ -138,19 +138,42 @@ void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, 
   if (c.quiet) return;
   if (isatty(fileno(stderr))) std::fprintf(stderr, "\r\033[K");
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  auto reasons_text = [](const std::map<std::string, uint64_t>& m) {
+    std::string s;
+    for (auto& [why, n] : m) s += fmt::format("{}{} {}", s.empty() ? "" : ", ", n, why);
+    return s;
+  };
+  auto reasons_json = [](const std::map<std::string, uint64_t>& m) {
+    std::string s = "{";
+    for (auto& [why, n] : m) s += fmt::format("{}{}:{}", s.size() > 1 ? "," : "", json_quote(why), n);
+    return s + "}";
+  };
+  if (c.diagnostics == "json") {
+    // One JSON object like every other line of --diagnostics json.
+    std::string s = "{\"summary\":{";
+    if (read)
+      s += fmt::format("\"files\":{},\"files_skipped\":{},\"file_reasons\":{},\"records_read\":{},"
+                       "\"records_evaluated\":{},\"records_skipped\":{},\"record_reasons\":{},",
+                       read->files, read->files_skipped, reasons_json(read->file_skip_reasons), read->records_read,
+                       evaluated, read->records_skipped, reasons_json(read->skip_reasons));
+    if (rules) s += fmt::format("\"rules_loaded\":{},\"rules_rejected\":{},", rules->loaded(), rules->rejected());
+    if (findings >= 0) s += fmt::format("{}:{},", json_quote(noun_), findings);
+    std::map<std::string, uint64_t> by_reason;
+    for (auto& [k, v] : diags.counts_by_reason()) by_reason[k] = v;
+    s += fmt::format("\"errors\":{},\"warnings\":{},\"diagnostics\":{},\"seconds\":{:.2f}}}}}", diags.errors(),
+                     diags.warnings(), reasons_json(by_reason), secs);
+    std::fprintf(stderr, "%s\n", s.c_str());
+    return;
+  }
   std::string s = "summary:";
   if (read) {
-    s += fmt::format(" files {} ({} skipped); records read {}, evaluated {}, skipped {}", read->files,
-                     read->files_skipped, read->records_read, evaluated, read->records_skipped);
-    if (!read->skip_reasons.empty()) {
-      s += " (";
-      bool first = true;
-      for (auto& [why, n] : read->skip_reasons) {
-        s += fmt::format("{}{} {}", first ? "" : ", ", n, why);
-        first = false;
-      }
-      s += ")";
-    }
+    // Inputs and records are counted apart, each with its own reasons, so that
+    // records read = evaluated + skipped can be checked from the line itself.
+    s += fmt::format(" files {} ({} skipped", read->files, read->files_skipped);
+    if (!read->file_skip_reasons.empty()) s += ": " + reasons_text(read->file_skip_reasons);
+    s += fmt::format("); records read {}, evaluated {}, skipped {}", read->records_read, evaluated,
+                     read->records_skipped);
+    if (!read->skip_reasons.empty()) s += " (" + reasons_text(read->skip_reasons) + ")";
     s += ";";
   }
   if (rules) s += fmt::format(" rules loaded {}, rejected {};", rules->loaded(), rules->rejected());

@@ -44,6 +44,10 @@ std::unique_ptr<Normalizer> load_normalizer(const Common& c, DiagnosticSink& dia
 /// Engine and reader options from the shared flags (--now already parsed).
 RunOptions run_options(const Common& c, double now);
 
+/// No input could be read: every input was skipped (missing, unreadable,
+/// empty, unrecognised) and no record was found. The README promises exit 3.
+inline bool nothing_readable(const ReadStats& r) { return r.records_read == 0 && r.files_skipped >= r.files; }
+
 class Summary {
  public:
   explicit Summary(const char* noun = "findings") : noun_(noun), start_(std::chrono::steady_clock::now()) {}
