@@ -169,8 +169,15 @@ void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, 
   if (read) {
     // Inputs and records are counted apart, each with its own reasons, so that
     // records read = evaluated + skipped can be checked from the line itself.
+    auto skipped = read->file_skip_reasons;
+    uint64_t cut = 0;
+    if (auto it = skipped.find("truncated-input"); it != skipped.end()) {
+      cut = it->second;  // read up to the cut: not skipped
+      skipped.erase(it);
+    }
     s += fmt::format(" files {} ({} skipped", read->files, read->files_skipped);
-    if (!read->file_skip_reasons.empty()) s += ": " + reasons_text(read->file_skip_reasons);
+    if (!skipped.empty()) s += ": " + reasons_text(skipped);
+    if (cut) s += fmt::format("; {} cut short", cut);
     s += fmt::format("); records read {}, evaluated {}, skipped {}", read->records_read, evaluated,
                      read->records_skipped);
     if (!read->skip_reasons.empty()) s += " (" + reasons_text(read->skip_reasons) + ")";
