@@ -77,6 +77,7 @@ static int run_hunt(HuntArgs& a) {
   w->finish();
   std::fflush(out.file);
   if (a.rule_stats) print_rule_stats(*res.engine, res.findings);
+  report_regex_limits(rules, diags);
   summary.print(c, &res.read, res.evaluated, &rs, static_cast<long>(views.size()), diags);
 
   if (nothing_readable(res.read)) return nothing_ran;

@@ -34,6 +34,7 @@ static int run_search(SearchArgs& a) {
   for (auto& f : res.findings) rows.push_back(std::move(f.row));
   report::write_rows(rows, fmt, out.file);
   std::fflush(out.file);
+  report_regex_limits({&rule}, diags);
   summary.print(c, &res.read, res.evaluated, nullptr, static_cast<long>(rows.size()), diags);
   if (nothing_readable(res.read)) return nothing_ran;
   if (c.fail_on_findings && !rows.empty()) return findings;

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/regex.h"
 #include "core/strings.h"
 #include "core/time.h"
 
@@ -131,6 +132,24 @@ RunOptions run_options(const Common& c, double now) {
   ro.engine.writes_dir = c.allow_writes;
   ro.read = read_options(c);
   return ro;
+}
+
+void report_regex_limits(const std::vector<const ir::CompiledRule*>& rules, DiagnosticSink& diags) {
+  for (auto& [pattern, hits] : Regex::limit_report()) {
+    // Core knows patterns, not rules: name the rules whose text holds the pattern.
+    std::string names;
+    SourceLocation where;
+    for (const ir::CompiledRule* r : rules) {
+      if (r->info.body.find(pattern) == std::string::npos && r->info.query.find(pattern) == std::string::npos) continue;
+      names += (names.empty() ? "'" : ", '") + r->info.name + "'";
+      if (where.file.empty()) where = r->location.file.empty() ? SourceLocation{r->info.file} : r->location;
+    }
+    diags.warning(std::move(where),
+                  fmt::format("regex match limit hit {} time(s) for pattern '{}' in rule {}: those events are "
+                              "undecided for it (neither matched nor excluded); review them by hand",
+                              hits, pattern, names.empty() ? std::string("(query)") : names),
+                  "regex-undecided");
+  }
 }
 
 void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, const RuleSet* rules, long findings,
