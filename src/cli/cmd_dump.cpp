@@ -136,7 +136,7 @@ static int run_dump(DumpArgs& a) {
   pipe.finish();
   std::fflush(out.file);
   summary.print(c, &stats, n, nullptr, -1, diags);
-  if (stats.records_read == 0 && stats.files == 0) return nothing_ran;
+  if (nothing_readable(stats)) return nothing_ran;
   if (c.strict && (stats.records_skipped || stats.files_skipped)) return rejected;
   return ok;
 }

@@ -110,9 +110,10 @@ static int run_hunt(HuntArgs& a) {
   std::fflush(out.file);
   if (a.rule_stats) print_rule_stats(*res.engine, per_rule);
   if (a.profile) print_profile(*res.engine);
+  report_regex_limits(rules, diags);
   summary.print(c, &res.read, res.evaluated, &rs, static_cast<long>(written), diags);
 
-  if (res.read.records_read == 0 && res.read.files == 0) return nothing_ran;
+  if (nothing_readable(res.read)) return nothing_ran;
   if (c.fail_on_findings && written) return findings;
   if (c.strict && (res.read.records_skipped || res.read.files_skipped || rs.rejected())) return rejected;
   return ok;

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/escape.h"
 #include "core/strings.h"
 #include "engine/field_usage.h"
 
@@ -45,6 +46,7 @@ static int run_lint(LintArgs& a) {
   configure_diagnostics(diags, c);
   // Per-rule verdicts go to stdout; the loader's own diagnostics are summarised, not repeated.
   diags.set_quiet(true);
+  diags.set_keep(true);
   Output out;
   if (!open_output(c, out)) return usage;
   if (a.format != "text" && a.format != "json") {
@@ -59,6 +61,10 @@ static int run_lint(LintArgs& a) {
   DataSourceCatalog catalog;
   if (norm) catalog = DataSourceCatalog::load(find_content_root(a.rules, c.content), *norm);
   size_t field_warned = 0;
+  // Paths that could not be read are not rules, so no verdict names them:
+  // say which, on stderr, whatever the quiet loader reported.
+  for (auto& d : diags.kept())
+    if (d.reason == "missing-path" || d.reason == "unreadable-rule") std::fprintf(stderr, "%s\n", render_text(d).c_str());
   size_t parsed = 0, executable = 0, escu = 0, sigma = 0;
   std::map<std::string, size_t> reasons;
   for (auto& r : rs.rules()) {
@@ -84,9 +90,10 @@ static int run_lint(LintArgs& a) {
                             : !r.executable   ? "not executable"
                             : !fw.empty()     ? "executable, with field warnings"
                                               : "ok";
-      std::fprintf(out.file, "%s: %s: %s", where.c_str(), verdict, r.info.name.c_str());
-      for (auto& why : r.reasons) std::fprintf(out.file, "\n    %s", why.c_str());
-      for (auto& w : fw) std::fprintf(out.file, "\n    %s: %s", w.where.c_str(), w.message().c_str());
+      std::fprintf(out.file, "%s: %s: %s", escape_controls(where).c_str(), verdict,
+                   escape_controls(r.info.name).c_str());
+      for (auto& why : r.reasons) std::fprintf(out.file, "\n    %s", escape_controls(why).c_str());
+      for (auto& w : fw) std::fprintf(out.file, "\n    %s: %s", escape_controls(w.where).c_str(), escape_controls(w.message()).c_str());
       std::fprintf(out.file, "\n");
     }
   }

@@ -39,8 +39,9 @@ static int run_search(SearchArgs& a) {
   if (rows.empty() && res.read.records_read > res.read.records_skipped)
     for (auto& hint : missing_field_hints(rule, rs.atoms(), *norm, a.logs, read_options(c)))
       diags.warning({}, hint, "unknown-field");
+  report_regex_limits({&rule}, diags);
   summary.print(c, &res.read, res.evaluated, nullptr, static_cast<long>(rows.size()), diags);
-  if (res.read.records_read == 0 && res.read.files == 0) return nothing_ran;
+  if (nothing_readable(res.read)) return nothing_ran;
   if (c.fail_on_findings && !rows.empty()) return findings;
   if (c.strict && (res.read.records_skipped || res.read.files_skipped)) return rejected;
   return ok;

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/regex.h"
 #include "core/strings.h"
 #include "core/time.h"
 
@@ -135,26 +136,74 @@ RunOptions run_options(const Common& c, double now) {
   return ro;
 }
 
+void report_regex_limits(const std::vector<const ir::CompiledRule*>& rules, DiagnosticSink& diags) {
+  for (auto& [pattern, hits] : Regex::limit_report()) {
+    // Core knows patterns, not rules: name the rules whose text holds the pattern.
+    std::string names;
+    SourceLocation where;
+    for (const ir::CompiledRule* r : rules) {
+      if (r->info.body.find(pattern) == std::string::npos && r->info.query.find(pattern) == std::string::npos) continue;
+      names += (names.empty() ? "'" : ", '") + r->info.name + "'";
+      if (where.file.empty()) where = r->location.file.empty() ? SourceLocation{r->info.file} : r->location;
+    }
+    diags.warning(std::move(where),
+                  fmt::format("regex match limit hit {} time(s) for pattern '{}' in rule {}: those events are "
+                              "undecided for it (neither matched nor excluded); review them by hand",
+                              hits, pattern, names.empty() ? std::string("(query)") : names),
+                  "regex-undecided");
+  }
+}
+
 void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, const RuleSet* rules, long findings,
                     const DiagnosticSink& diags) const {
   if (c.quiet) return;
   if (isatty(fileno(stderr))) std::fprintf(stderr, "\r\033[K");
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  auto reasons_text = [](const std::map<std::string, uint64_t>& m) {
+    std::string s;
+    for (auto& [why, n] : m) s += fmt::format("{}{} {}", s.empty() ? "" : ", ", n, why);
+    return s;
+  };
+  auto reasons_json = [](const std::map<std::string, uint64_t>& m) {
+    std::string s = "{";
+    for (auto& [why, n] : m) s += fmt::format("{}{}:{}", s.size() > 1 ? "," : "", json_quote(why), n);
+    return s + "}";
+  };
+  if (c.diagnostics == "json") {
+    // One JSON object like every other line of --diagnostics json.
+    std::string s = "{\"summary\":{";
+    if (read)
+      s += fmt::format("\"files\":{},\"files_skipped\":{},\"file_reasons\":{},\"records_read\":{},"
+                       "\"records_evaluated\":{},\"records_skipped\":{},\"record_reasons\":{},",
+                       read->files, read->files_skipped, reasons_json(read->file_skip_reasons), read->records_read,
+                       evaluated, read->records_skipped, reasons_json(read->skip_reasons));
+    if (rules) s += fmt::format("\"rules_loaded\":{},\"rules_rejected\":{},", rules->loaded(), rules->rejected());
+    if (findings >= 0) s += fmt::format("{}:{},", json_quote(noun_), findings);
+    std::map<std::string, uint64_t> by_reason;
+    for (auto& [k, v] : diags.counts_by_reason()) by_reason[k] = v;
+    s += fmt::format("\"errors\":{},\"warnings\":{},\"diagnostics\":{},\"seconds\":{:.2f}}}}}", diags.errors(),
+                     diags.warnings(), reasons_json(by_reason), secs);
+    std::fprintf(stderr, "%s\n", s.c_str());
+    return;
+  }
   std::string s = "summary:";
   if (read) {
-    s += fmt::format(" files {} ({} skipped); records read {}, evaluated {}, skipped {}", read->files,
-                     read->files_skipped, read->records_read, evaluated, read->records_skipped);
+    // Inputs and records are counted apart, each with its own reasons, so that
+    // records read = evaluated + skipped can be checked from the line itself.
+    auto skipped = read->file_skip_reasons;
+    uint64_t cut = 0;
+    if (auto it = skipped.find("truncated-input"); it != skipped.end()) {
+      cut = it->second;  // read up to the cut: not skipped
+      skipped.erase(it);
+    }
+    s += fmt::format(" files {} ({} skipped", read->files, read->files_skipped);
+    if (!skipped.empty()) s += ": " + reasons_text(skipped);
+    if (cut) s += fmt::format("; {} cut short", cut);
+    s += fmt::format("); records read {}, evaluated {}, skipped {}", read->records_read, evaluated,
+                     read->records_skipped);
     // Only with --recover: the live summary line stays as it was.
     if (read->records_recovered) s += fmt::format(", recovered {}", read->records_recovered);
-    if (!read->skip_reasons.empty()) {
-      s += " (";
-      bool first = true;
-      for (auto& [why, n] : read->skip_reasons) {
-        s += fmt::format("{}{} {}", first ? "" : ", ", n, why);
-        first = false;
-      }
-      s += ")";
-    }
+    if (!read->skip_reasons.empty()) s += " (" + reasons_text(read->skip_reasons) + ")";
     s += ";";
   }
   if (rules) s += fmt::format(" rules loaded {}, rejected {};", rules->loaded(), rules->rejected());

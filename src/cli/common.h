@@ -44,6 +44,15 @@ std::unique_ptr<Normalizer> load_normalizer(const Common& c, DiagnosticSink& dia
 /// Engine and reader options from the shared flags (--now already parsed).
 RunOptions run_options(const Common& c, double now);
 
+/// No input could be read: every input was skipped (missing, unreadable,
+/// empty, unrecognised) and no record was found. The README promises exit 3.
+inline bool nothing_readable(const ReadStats& r) { return r.records_read == 0 && r.files_skipped >= r.files; }
+
+/// Regex questions left unanswered (a PCRE2 match limit hit) are not "no
+/// match": one located warning per pattern naming the rules that use it and
+/// how many evaluations were undecided, counted as `regex-undecided`.
+void report_regex_limits(const std::vector<const ir::CompiledRule*>& rules, DiagnosticSink& diags);
+
 class Summary {
  public:
   explicit Summary(const char* noun = "findings") : noun_(noun), start_(std::chrono::steady_clock::now()) {}

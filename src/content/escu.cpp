@@ -4,31 +4,21 @@
 #include <cmath>
 #include <filesystem>
 
+#include "content/yaml_access.h"
 #include "core/strings.h"
 
 namespace vigil::content {
 
 namespace {
 
-std::string str(const YAML::Node& n, const char* key) {
-  auto v = n[key];
-  return v && v.IsScalar() ? v.as<std::string>() : std::string();
-}
-std::vector<std::string> strs(const YAML::Node& n) {
-  std::vector<std::string> out;
-  if (n && n.IsSequence())
-    for (auto x : n)
-      if (x.IsScalar()) out.push_back(x.as<std::string>());
-  if (n && n.IsScalar()) out.push_back(n.as<std::string>());
-  return out;
-}
-std::optional<double> num(const YAML::Node& n) {
-  if (!n || !n.IsScalar()) return std::nullopt;
-  double d;
-  if (parse_number(n.as<std::string>(), d)) return d;
-  return std::nullopt;
-}
+using yaml::child;
+using yaml::number;
+using yaml::text;
+using yaml::texts;
+
 std::string lower_type(std::string t) { return to_lower(t); }
+
+Result<EscuDetection> load_escu_checked(const std::string& path, std::string_view body, const YAML::Node& doc);
 
 }  // namespace
 
@@ -43,86 +33,120 @@ std::string filter_macro_name(std::string_view name) {
 }
 
 Result<EscuDetection> load_escu(const std::string& path, std::string_view text, const YAML::Node& doc) {
+  // The accessors never throw; the handler is the net for whatever yaml-cpp
+  // may still throw on content nobody has thought of, so one bad rule never
+  // ends the run for the rules loaded beside it.
+  try {
+    return load_escu_checked(path, text, doc);
+  } catch (const YAML::Exception& e) {
+    return yaml::from_exception(path, e);
+  }
+}
+
+namespace {
+
+#define VIGIL_TRY_ITEMS(var, map, key, what)                      \
+  auto var##_r = yaml::map_items(path, map, key, what);            \
+  if (!var##_r) return var##_r.error();                            \
+  const std::vector<YAML::Node>& var = var##_r.value()
+
+Result<EscuDetection> load_escu_checked(const std::string& path, std::string_view body, const YAML::Node& doc) {
   EscuDetection d;
   ir::RuleInfo& r = d.info;
   r.language = ir::Language::escu;
   r.file = path;
-  r.body = std::string(text);
-  r.name = str(doc, "name");
-  r.id = str(doc, "id");
-  r.type = str(doc, "type");
-  r.status = str(doc, "status");
-  r.author = str(doc, "author");
-  r.description = str(doc, "description");
-  r.references = strs(doc["references"]);
-  r.data_sources = strs(doc["data_source"]);
-  if (r.data_sources.empty()) r.data_sources = strs(doc["data_sources"]);
-  auto search = doc["search"];
-  if (!search || !search.IsScalar() || r.name.empty())
-    return Error{"ESCU detection needs 'name' and a 'search' string", {path, static_cast<uint32_t>(doc.Mark().line + 1)}};
-  d.search = search.as<std::string>();
-  d.search_line = static_cast<uint32_t>(search.Mark().line + 1);
+  r.body = std::string(body);
+  r.name = text(doc, "name");
+  r.id = text(doc, "id");
+  r.type = text(doc, "type");
+  r.status = text(doc, "status");
+  r.author = text(doc, "author");
+  r.description = text(doc, "description");
+  r.references = texts(child(doc, "references"));
+  r.data_sources = texts(child(doc, "data_source"));
+  if (r.data_sources.empty()) r.data_sources = texts(child(doc, "data_sources"));
+  auto search = child(doc, "search");
+  if (!search.IsDefined() || !search.IsScalar() || r.name.empty())
+    return Error{"ESCU detection needs 'name' and a 'search' string", yaml::where(path, doc)};
+  d.search = search.Scalar();
+  d.search_line = yaml::where(path, search).line;
   r.query = d.search;
 
-  auto tags = doc["tags"];
+  auto tags = child(doc, "tags");
   // Stories and techniques: top level (newer form) or under tags.
-  r.stories = strs(doc["analytic_story"]);
-  r.mitre_attack = strs(doc["mitre_attack_id"]);
-  if (tags && tags.IsMap()) {
-    if (r.stories.empty()) r.stories = strs(tags["analytic_story"]);
-    if (r.mitre_attack.empty()) r.mitre_attack = strs(tags["mitre_attack_id"]);
-  }
+  r.stories = texts(child(doc, "analytic_story"));
+  r.mitre_attack = texts(child(doc, "mitre_attack_id"));
+  if (r.stories.empty()) r.stories = texts(child(tags, "analytic_story"));
+  if (r.mitre_attack.empty()) r.mitre_attack = texts(child(tags, "mitre_attack_id"));
 
   std::optional<double> score;
-  if (auto rba = doc["rba"]; rba && rba.IsMap()) {
-    r.message = str(rba, "message");
-    for (auto o : rba["risk_objects"]) {
-      ir::RiskEntity e{str(o, "field"), lower_type(str(o, "type")), num(o["score"]).value_or(0), "victim"};
+  if (auto rba = child(doc, "rba"); rba.IsDefined() && rba.IsMap()) {
+    r.message = text(rba, "message");
+    VIGIL_TRY_ITEMS(risk_objects, rba, "risk_objects", "rba.risk_objects");
+    for (const auto& o : risk_objects) {
+      ir::RiskEntity e{text(o, "field"), lower_type(text(o, "type")), number(child(o, "score")).value_or(0), "victim"};
       score = std::max(score.value_or(0), e.score);
       r.entities.push_back(std::move(e));
     }
-    for (auto o : rba["threat_objects"])
-      r.threat_objects.push_back({str(o, "field"), lower_type(str(o, "type")), 0, "threat"});
+    VIGIL_TRY_ITEMS(threat_objects, rba, "threat_objects", "rba.threat_objects");
+    for (const auto& o : threat_objects)
+      r.threat_objects.push_back({text(o, "field"), lower_type(text(o, "type")), 0, "threat"});
   }
-  if (auto f = doc["finding"]; f && f.IsMap()) {
-    if (r.message.empty()) r.message = str(f, "title");
-    if (auto e = f["entity"]; e && e.IsMap()) {
-      ir::RiskEntity ent{str(e, "field"), lower_type(str(e, "type")), num(e["score"]).value_or(0), "victim"};
+  if (auto f = child(doc, "finding"); f.IsDefined() && f.IsMap()) {
+    if (r.message.empty()) r.message = text(f, "title");
+    if (auto e = child(f, "entity"); e.IsDefined() && e.IsMap()) {
+      ir::RiskEntity ent{text(e, "field"), lower_type(text(e, "type")), number(child(e, "score")).value_or(0), "victim"};
       score = std::max(score.value_or(0), ent.score);
       r.entities.push_back(std::move(ent));
     }
   }
-  if (auto inf = doc["intermediate_findings"]; inf && inf.IsMap()) {
-    if (auto m = str(inf, "message"); !m.empty()) r.message = m;
-    for (auto e : inf["entities"]) {
-      ir::RiskEntity ent{str(e, "field"), lower_type(str(e, "type")), num(e["score"]).value_or(0), "victim"};
+  if (auto inf = child(doc, "intermediate_findings"); inf.IsDefined() && inf.IsMap()) {
+    if (auto m = text(inf, "message"); !m.empty()) r.message = m;
+    VIGIL_TRY_ITEMS(entities, inf, "entities", "intermediate_findings.entities");
+    for (const auto& e : entities) {
+      ir::RiskEntity ent{text(e, "field"), lower_type(text(e, "type")), number(child(e, "score")).value_or(0), "victim"};
       bool dup = false;
       for (auto& x : r.entities) dup |= x.field == ent.field;
       if (!dup) r.entities.push_back(std::move(ent));
     }
   }
-  if (tags && tags.IsMap()) {
-    if (r.message.empty()) r.message = str(tags, "message");
+  if (tags.IsDefined() && tags.IsMap()) {
+    if (r.message.empty()) r.message = text(tags, "message");
     if (!score) {
-      if (auto s = num(tags["risk_score"])) score = s;
-      else if (auto i = num(tags["impact"]), c = num(tags["confidence"]); i && c) score = std::round(*i * *c / 100);
+      if (auto s = number(child(tags, "risk_score"))) score = s;
+      else if (auto i = number(child(tags, "impact")), c = number(child(tags, "confidence")); i && c)
+        score = std::round(*i * *c / 100);
     }
-    for (auto o : tags["observable"]) {
-      std::string role = o["role"] && o["role"].IsSequence() && o["role"].size() ? o["role"][0].as<std::string>() : "";
-      ir::RiskEntity e{str(o, "name"), lower_type(str(o, "type")), 0, lower_type(role)};
+    VIGIL_TRY_ITEMS(observables, tags, "observable", "tags.observable");
+    for (const auto& o : observables) {
+      // `role` is a list of strings in the schema; a lone string is accepted,
+      // anything else (a map, a list of maps) rejects the rule with its place.
+      auto role_node = child(o, "role");
+      std::vector<std::string> roles = texts(role_node);
+      if (role_node.IsDefined() && !role_node.IsNull() && roles.empty() &&
+          !(role_node.IsSequence() && role_node.size() == 0))
+        return Error{"tags.observable role must be a string or a list of strings", yaml::where(path, role_node)};
+      ir::RiskEntity e{text(o, "name"), lower_type(text(o, "type")), 0, lower_type(roles.empty() ? "" : roles[0])};
       (e.role == "attacker" ? r.threat_objects : r.entities).push_back(std::move(e));
     }
   }
   r.risk_score = score.value_or(0);
   for (auto& e : r.entities)
     if (e.score == 0) e.score = r.risk_score;
-  for (auto t : doc["tests"]) {
-    EscuTest test{str(t, "name"), {}};
-    for (auto a : t["attack_data"]) test.attack_data.push_back({str(a, "data"), str(a, "source"), str(a, "sourcetype")});
+  VIGIL_TRY_ITEMS(tests, doc, "tests", "tests");
+  for (const auto& t : tests) {
+    EscuTest test{text(t, "name"), {}};
+    VIGIL_TRY_ITEMS(attack_data, t, "attack_data", "tests[].attack_data");
+    for (const auto& a : attack_data)
+      test.attack_data.push_back({text(a, "data"), text(a, "source"), text(a, "sourcetype")});
     d.tests.push_back(std::move(test));
   }
   return d;
 }
+
+#undef VIGIL_TRY_ITEMS
+
+}  // namespace
 
 std::string find_content_root(const std::string& rule_path) {
   namespace fs = std::filesystem;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "content/yaml_access.h"
 #include "core/strings.h"
 
 namespace vigil::content {
@@ -29,17 +30,32 @@ const Macro* MacroTable::find(std::string_view name, size_t arity) const {
 }
 
 static bool load_node(const YAML::Node& n, const std::string& file, MacroTable& t, DiagnosticSink& diags) {
-  if (!n.IsMap() || !n["name"] || !n["definition"]) {
-    diags.error({file, static_cast<uint32_t>(n.Mark().line + 1), 0}, "macro needs 'name' and 'definition'",
-                "bad-macro");
+  // Every field through the typed accessors: a malformed macro is reported
+  // here, with its place, rather than later as "undefined macro" at each use.
+  auto name = yaml::scalar(yaml::child(n, "name"));
+  auto definition = yaml::scalar(yaml::child(n, "definition"));
+  if (!name || name->empty() || !definition) {
+    diags.error(yaml::where(file, n), "macro needs a string 'name' and a string 'definition'", "bad-macro");
     return false;
   }
   Macro m;
-  m.name = n["name"].as<std::string>();
-  m.definition = n["definition"].as<std::string>();
+  m.name = *name;
+  m.definition = *definition;
   m.file = file;
-  if (auto a = n["arguments"]; a && a.IsSequence())
-    for (auto x : a) m.args.push_back(x.as<std::string>());
+  if (auto a = yaml::child(n, "arguments"); a.IsDefined() && !a.IsNull()) {
+    if (!a.IsSequence()) {
+      diags.error(yaml::where(file, a), "macro '" + m.name + "': arguments must be a list of names", "bad-macro");
+      return false;
+    }
+    for (const auto& x : a) {
+      auto arg = yaml::scalar(x);
+      if (!arg) {
+        diags.error(yaml::where(file, x), "macro '" + m.name + "': each argument must be a name", "bad-macro");
+        return false;
+      }
+      m.args.push_back(*arg);
+    }
+  }
   t.add(std::move(m));
   return true;
 }
@@ -70,7 +86,11 @@ size_t MacroTable::load_file(const std::string& path, DiagnosticSink& diags) {
   size_t n = 0;
   try {
     YAML::Node root = YAML::LoadFile(path);
-    for (auto m : root) n += load_node(m, "<builtin>", *this, diags);
+    if (!root.IsSequence()) {
+      diags.error({path, 1, 0}, "built-in macro file must be a list of macros", "bad-macro");
+      return 0;
+    }
+    for (const auto& m : root) n += load_node(m, "<builtin>", *this, diags);
   } catch (const YAML::Exception& e) {
     diags.error({path, static_cast<uint32_t>(e.mark.line + 1), 0}, e.msg, "bad-macro");
   }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/escape.h"
 #include "core/strings.h"
 
 namespace vigil {
@@ -15,10 +16,13 @@ static const char* severity_name(Severity s) {
   return "error";
 }
 
+// Text diagnostics go to a terminal: every part that can come from input
+// (file names, messages quoting values, the source line) is escaped, so a
+// log line cannot send terminal controls or forge a diagnostic line.
 std::string render_text(const Diagnostic& d) {
   std::string out;
   const auto& l = d.location;
-  if (!l.file.empty()) out += l.file;
+  if (!l.file.empty()) out += escape_controls(l.file);
   if (l.line) {
     out += fmt::format(":{}", l.line);
     if (l.column) out += fmt::format(":{}", l.column);
@@ -26,13 +30,14 @@ std::string render_text(const Diagnostic& d) {
     out += fmt::format(":@{}", l.offset);
   }
   if (!out.empty()) out += ": ";
-  out += fmt::format("{}: {}", severity_name(d.severity), d.message);
+  out += fmt::format("{}: {}", severity_name(d.severity), escape_controls(d.message));
   if (!d.source_line.empty()) {
-    std::string line = d.source_line.size() > 200 ? d.source_line.substr(0, 200) + "…" : d.source_line;
+    std::string line = escape_controls(d.source_line.size() > 200 ? d.source_line.substr(0, 200) : d.source_line);
+    if (d.source_line.size() > 200) line += "…";
     out += "\n  " + line;
     if (l.column && l.column <= line.size() + 1) out += "\n  " + std::string(l.column - 1, ' ') + "^";
   }
-  if (!d.hint.empty()) out += "\n  hint: " + d.hint;
+  if (!d.hint.empty()) out += "\n  hint: " + escape_controls(d.hint);
   return out;
 }
 
@@ -62,7 +67,7 @@ void DiagnosticSink::report(Diagnostic d) {
     std::fprintf(out_, "%s\n", s.c_str());
     if (n == print_limit_ && format_ == Format::text)
       std::fprintf(out_, "note: further '%s' diagnostics are counted, not printed\n",
-                   (d.reason.empty() ? d.message : d.reason).c_str());
+                   escape_controls(d.reason.empty() ? d.message : d.reason).c_str());
   }
   if (keep_) kept_.push_back(std::move(d));
 }

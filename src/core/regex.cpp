@@ -4,15 +4,120 @@
 #include <pcre2.h>
 
 #include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+
+#ifdef VIGIL_HAVE_HYPERSCAN
+#include <hs/hs.h>
+#endif
 
 namespace vigil {
+
+namespace {
+
+// Limit hits: counted per pattern for the end-of-run report, and listed per
+// thread so that the event being evaluated can be marked undecided.
+std::mutex g_hits_mu;
+std::map<std::string, uint64_t>& global_hits() {
+  static std::map<std::string, uint64_t> hits;
+  return hits;
+}
+thread_local std::vector<std::string> t_undecided;
+
+#ifdef VIGIL_HAVE_HYPERSCAN
+std::atomic<uint64_t> g_db_ids{0};
+
+// One scratch per thread, grown to fit every database it has been used with.
+struct ThreadScratch {
+  hs_scratch_t* scratch = nullptr;
+  std::vector<uint64_t> fitted;  // ids of the databases it is large enough for (sorted)
+  ~ThreadScratch() {
+    if (scratch) hs_free_scratch(scratch);
+  }
+};
+thread_local ThreadScratch t_scratch;
+
+// Length of a valid UTF-8 sequence at s[i], 0 when invalid.
+size_t utf8_seq(std::string_view s, size_t i) {
+  auto b = static_cast<unsigned char>(s[i]);
+  size_t n = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+  if (n == 0 || i + n > s.size() || (n == 2 && b < 0xC2)) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  if (n == 3) {
+    auto c = static_cast<unsigned char>(s[i + 1]);
+    if ((b == 0xE0 && c < 0xA0) || (b == 0xED && c >= 0xA0)) return 0;  // overlong, surrogate
+  }
+  if (n == 4) {
+    auto c = static_cast<unsigned char>(s[i + 1]);
+    if ((b == 0xF0 && c < 0x90) || b > 0xF4 || (b == 0xF4 && c >= 0x90)) return 0;
+  }
+  return n;
+}
+
+// Hyperscan's UTF-8 mode needs valid UTF-8; log values need not be. Invalid
+// bytes become U+FFFD (PCRE2 with MATCH_INVALID_UTF lets them match no
+// literal either), in a per-thread buffer; valid input is scanned in place.
+std::string_view valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = utf8_seq(s, i);
+    if (n == 0) break;
+    i += n;
+  }
+  if (i == s.size()) return s;
+  thread_local std::string fixed;
+  fixed.assign(s.substr(0, i));
+  while (i < s.size()) {
+    size_t n = static_cast<unsigned char>(s[i]) < 0x80 ? 1 : utf8_seq(s, i);
+    if (n == 0) {
+      fixed += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      fixed.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  return fixed;
+}
+
+int on_match(unsigned, unsigned long long, unsigned long long, unsigned, void* ctx) {
+  *static_cast<bool*>(ctx) = true;
+  return 1;  // stop at the first match
+}
+#endif
+
+}  // namespace
 
 struct Regex::Impl {
   pcre2_code* code = nullptr;
   pcre2_match_context* mctx = nullptr;
+  std::atomic<uint64_t> hits{0};
+#ifdef VIGIL_HAVE_HYPERSCAN
+  hs_database_t* hs = nullptr;
+  uint64_t hs_id = 0;
+#endif
   ~Impl() {
     if (mctx) pcre2_match_context_free(mctx);
     if (code) pcre2_code_free(code);
+#ifdef VIGIL_HAVE_HYPERSCAN
+    if (hs) hs_free_database(hs);
+#endif
+  }
+
+  void limit_hit(const std::string& pattern) {
+    hits.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(g_hits_mu);
+      global_hits()[pattern]++;
+    }
+    if (std::find(t_undecided.begin(), t_undecided.end(), pattern) == t_undecided.end())
+      t_undecided.push_back(pattern);
   }
 };
 
@@ -36,6 +141,26 @@ Result<Regex> Regex::compile(std::string_view pattern, Flags flags) {
   Regex r;
   r.impl_ = std::make_shared<Impl>();
   r.impl_->code = code;
+#ifdef VIGIL_HAVE_HYPERSCAN
+  {
+    // The same pattern on the linear-time engine for yes/no questions.
+    // Hyperscan refuses what needs backtracking (backreferences, lookaround,
+    // some very large bounded repeats): those stay on PCRE2 alone.
+    unsigned hflags = HS_FLAG_UTF8 | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
+    if (flags.caseless) hflags |= HS_FLAG_CASELESS;
+    if (flags.multiline) hflags |= HS_FLAG_MULTILINE;
+    if (flags.dotall) hflags |= HS_FLAG_DOTALL;
+    const std::string z(pattern);  // NUL-terminated; a NUL inside the pattern is refused below
+    hs_compile_error_t* herr = nullptr;
+    if (z.find('\0') == std::string::npos &&
+        hs_compile(z.c_str(), hflags, HS_MODE_BLOCK, nullptr, &r.impl_->hs, &herr) == HS_SUCCESS) {
+      r.impl_->hs_id = ++g_db_ids;
+    } else {
+      r.impl_->hs = nullptr;
+    }
+    if (herr) hs_free_compile_error(herr);
+  }
+#endif
   r.impl_->mctx = pcre2_match_context_create(nullptr);
   pcre2_set_match_limit(r.impl_->mctx, 1000000);
   pcre2_set_depth_limit(r.impl_->mctx, 10000);
@@ -57,15 +182,62 @@ Result<Regex> Regex::compile(std::string_view pattern, Flags flags) {
   return r;
 }
 
+bool Regex::linear() const {
+#ifdef VIGIL_HAVE_HYPERSCAN
+  return impl_ && impl_->hs;
+#else
+  return false;
+#endif
+}
+
 bool Regex::search(std::string_view s) const {
+#ifdef VIGIL_HAVE_HYPERSCAN
+  if (impl_ && impl_->hs && s.size() <= UINT32_MAX) {
+    ThreadScratch& ts = t_scratch;
+    auto it = std::lower_bound(ts.fitted.begin(), ts.fitted.end(), impl_->hs_id);
+    if (it == ts.fitted.end() || *it != impl_->hs_id) {
+      if (hs_alloc_scratch(impl_->hs, &ts.scratch) != HS_SUCCESS) goto backtracking;
+      ts.fitted.insert(it, impl_->hs_id);
+    }
+    std::string_view text = valid_utf8(s);
+    bool matched = false;
+    hs_error_t e = hs_scan(impl_->hs, text.data(), static_cast<unsigned>(text.size()), 0, ts.scratch, on_match, &matched);
+    if (e == HS_SUCCESS || e == HS_SCAN_TERMINATED) return matched;
+  }
+backtracking:
+#endif
   Match m;
-  return find(s, 0, m);
+  return find_backtracking(s, 0, m);
+}
+
+uint64_t Regex::limit_hits() const { return impl_ ? impl_->hits.load(std::memory_order_relaxed) : 0; }
+
+std::vector<std::string> Regex::take_undecided() {
+  std::vector<std::string> out;
+  out.swap(t_undecided);
+  return out;
+}
+
+std::vector<std::pair<std::string, uint64_t>> Regex::limit_report() {
+  std::lock_guard lock(g_hits_mu);
+  return {global_hits().begin(), global_hits().end()};
 }
 
 bool Regex::find(std::string_view s, size_t start, Match& out) const {
   if (!impl_ || start > s.size()) return false;
+  // Most subjects do not match: the linear engine says so without PCRE2, so
+  // a hostile subject can only cost (and be undecided) where a match exists.
+  if (start == 0 && linear() && !search(s)) return false;
+  return find_backtracking(s, start, out);
+}
+
+bool Regex::find_backtracking(std::string_view s, size_t start, Match& out) const {
+  if (!impl_ || start > s.size()) return false;
   pcre2_match_data* md = pcre2_match_data_create_from_pattern(impl_->code, nullptr);
   int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), start, 0, md, impl_->mctx);
+  if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
+      rc == PCRE2_ERROR_JIT_STACKLIMIT)
+    impl_->limit_hit(pattern_);
   bool ok = rc > 0;
   if (ok) {
     PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);

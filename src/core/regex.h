@@ -1,6 +1,17 @@
-// PCRE2 regular expressions (Splunk's regex dialect) with match limits so a
-// hostile pattern from rule content cannot stall a run. JIT-compiled when the
-// platform allows. Thread-safe: each call uses its own match data.
+// Regular expressions in Splunk's dialect (PCRE) without detection evasion.
+//
+// Yes/no questions (search(): SPL `regex`, `match()`, Sigma `|re`) run on a
+// linear-time automaton (Hyperscan, PCRE semantics) whenever the pattern
+// allows it, so no subject can make them slow or blind: `(a+)+b|Z` matches
+// forty `a`s then `cZ`. Patterns Hyperscan refuses (backreferences,
+// lookaround) and questions that need capture groups (find(), replace()) run
+// on PCRE2 with match and depth limits so a hostile pattern cannot stall a
+// run. When a limit is hit the answer is unknown, not "no": the hit is
+// counted per pattern (limit_hits()), recorded for the calling thread
+// (take_undecided()) so the caller can mark the event undecided, and reported
+// at the end of a run (limit_report()).
+//
+// Thread-safe: each call uses its own match data / per-thread scratch.
 #pragma once
 #include <memory>
 #include <string>
@@ -29,8 +40,11 @@ class Regex {
   static Result<Regex> compile(std::string_view pattern, Flags flags);
   static Result<Regex> compile(std::string_view pattern) { return compile(pattern, Flags{}); }
 
-  /// Unanchored search. A match-limit hit counts as no match (see limit_hits()).
+  /// Unanchored search. A PCRE2 match-limit hit answers false but is counted
+  /// and recorded as undecided (see take_undecided()).
   bool search(std::string_view subject) const;
+  /// True when search() runs on the linear-time engine.
+  bool linear() const;
   /// First match at or after `start`, with capture groups.
   bool find(std::string_view subject, size_t start, Match& out) const;
   /// Named groups: (name, group number), in group-number order.
@@ -41,7 +55,19 @@ class Regex {
   /// `repl` where \1..\9 and $1 refer to groups; `global` replaces all.
   std::string replace(std::string_view subject, std::string_view repl, bool global) const;
 
+  /// PCRE2 limit hits of this pattern so far (all threads).
+  uint64_t limit_hits() const;
+
+  /// Patterns whose limit was hit on this thread since the last call, and
+  /// clears the list: a caller that evaluates one event per call can mark
+  /// that event undecided for the rule it was evaluating.
+  static std::vector<std::string> take_undecided();
+  /// Every pattern whose limit was hit in this process, with its count.
+  static std::vector<std::pair<std::string, uint64_t>> limit_report();
+
  private:
+  bool find_backtracking(std::string_view subject, size_t start, Match& out) const;
+
   struct Impl;
   std::shared_ptr<Impl> impl_;
   std::vector<std::pair<std::string, int>> names_;

@@ -46,9 +46,6 @@ struct ReadContext {
   uint64_t progress_total = 0;
   uint64_t last_progress = 0;
   int archive_depth = 0;  ///< > 0 while expanding an archive member
-  /// Member buffers, one per nesting level, reused across archives so that a
-  /// run over many large members touches fresh pages only once.
-  std::deque<std::string> member_buffers;  // deque: growing never moves a live buffer
 
   /// Report progress at `pos` bytes into the current top-level input
   /// (throttled; inside archives the archive reader reports instead).
@@ -58,9 +55,44 @@ struct ReadContext {
   /// Count and report one malformed record; the reader then goes on.
   void bad_record(std::string_view file, uint64_t line, uint64_t offset, std::string_view reason,
                   std::string message, std::string_view source_line = {});
+  /// Report an input cut short after `offset` bytes (truncated archive,
+  /// read error): the records before the cut were delivered.
+  void input_cut(std::string_view file, uint64_t offset, std::string message);
   /// Count and report an input that yields no records (empty, unrecognised, unreadable).
   void skip_input(std::string_view file, std::string_view reason, std::string message);
 };
+
+/// A pull source of bytes (stdin, a pipe or device, an archive member):
+/// read in bounded blocks so that an endless or decompression-bomb input
+/// costs a bounded amount of memory.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  /// Points `*data` at the next block (valid until the next call) and returns
+  /// its size; 0 at the end, -1 on a read error (then error() says why).
+  virtual long next(const char** data) = 0;
+  virtual std::string error() const { return {}; }
+};
+
+/// A record reader for a text format that takes its input in pieces.
+class TextReader {
+ public:
+  virtual ~TextReader() = default;
+  /// Reads the complete records in `bytes` (which starts at stream offset
+  /// `base`) and returns how many bytes it consumed; the rest (a record not
+  /// yet complete) is passed again, with more bytes after it, on the next
+  /// call. With `final` everything is consumed and a cut record is reported.
+  virtual size_t feed(std::string_view bytes, uint64_t base, bool final) = 0;
+};
+
+std::unique_ptr<TextReader> make_json_reader(std::string_view name, LogFormat format, ReadContext& ctx);
+std::unique_ptr<TextReader> make_xml_reader(std::string_view name, ReadContext& ctx);
+
+/// Reads one input from a source in bounded blocks: sniffs its head, expands
+/// archives member by member, hands text records on as they complete. A read
+/// error after some data is reported as a cut (reason `truncated-input`)
+/// after the records before it were delivered. Returns false on such a cut.
+bool read_source(std::string_view name, ByteSource& src, ReadContext& ctx);
 
 /// Sniff, then hand `bytes` to the matching reader. Archives recurse into
 /// their members; `format` may force a text format (unknown = sniff).
@@ -75,6 +107,10 @@ bool looks_like_wineventlog(std::string_view head);
 /// gzip, bzip2, xz, zip or tar magic at the start of `head`.
 bool is_archive(std::string_view head);
 void read_archive(std::string_view name, std::string_view bytes, ReadContext& ctx);
+void read_archive(std::string_view name, ByteSource& src, ReadContext& ctx);
+
+/// Hands a whole in-memory input of a known text format to its reader.
+void read_format(std::string_view name, std::string_view bytes, LogFormat format, ReadContext& ctx);
 
 /// Normalize a time to the canonical ISO-8601 UTC form with microseconds;
 /// an already-canonical `…Z` value is passed through untouched. Empty view

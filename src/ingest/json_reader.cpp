@@ -446,19 +446,26 @@ bool build_crowdstrike(object root, Builder& b) {
 
 // ---- reader ---------------------------------------------------------------------------
 
-class JsonReader {
+class JsonReader final : public TextReader {
  public:
-  JsonReader(std::string_view name, std::string_view bytes, LogFormat format, ReadContext& ctx)
-      : name_(name), bytes_(bytes), format_(format), ctx_(ctx) {
+  JsonReader(std::string_view name, LogFormat format, ReadContext& ctx) : name_(name), format_(format), ctx_(ctx) {
     rec_.file = name;
   }
 
-  void run() {
+  // Documents are handed on as they complete; one still open at the end of
+  // a non-final block (a line without its newline, a pretty-printed document
+  // without its closing bracket) is left unconsumed for the next call.
+  size_t feed(std::string_view bytes, uint64_t base, bool final) override {
+    bytes_ = bytes;
+    base_ = base;
     size_t pos = 0;
-    if (bytes_.substr(0, 3) == "\xEF\xBB\xBF") pos = 3;
+    if (base == 0 && bytes_.substr(0, 3) == "\xEF\xBB\xBF") pos = 3;
     while (pos < bytes_.size()) {
       size_t eol = bytes_.find('\n', pos);
-      if (eol == std::string_view::npos) eol = bytes_.size();
+      if (eol == std::string_view::npos) {
+        if (!final) return pos;
+        eol = bytes_.size();
+      }
       std::string_view line = bytes_.substr(pos, eol - pos);
       std::string_view doc = trim_ws(line);
       if (doc.empty()) {
@@ -471,21 +478,24 @@ class JsonReader {
         size_t restart = std::string_view::npos;
         size_t end = balanced_end(bytes_, doc_pos, &restart);
         if (end == std::string_view::npos) {
-          ctx_.bad_record(name_, doc_line, doc_pos, "bad-json", "truncated JSON document", line);
-          if (restart == std::string_view::npos) return;  // ran off the end: nothing left to read
+          if (restart == std::string_view::npos && !final) return pos;  // the rest is still to come
+          ctx_.bad_record(name_, doc_line, base_ + doc_pos, "bad-json", "truncated JSON document", line);
+          if (restart == std::string_view::npos) return bytes_.size();  // ran off the end: nothing left to read
           advance(pos, bytes_.rfind('\n', restart));
           continue;
         }
-        parse(bytes_.substr(doc_pos, end - doc_pos), doc_line, doc_pos, line);
-        // Whatever follows the document on its last line is ignored.
         size_t next_eol = bytes_.find('\n', end);
+        if (next_eol == std::string_view::npos && !final) return pos;
+        parse(bytes_.substr(doc_pos, end - doc_pos), doc_line, base_ + doc_pos, line);
+        // Whatever follows the document on its last line is ignored.
         advance(pos, next_eol == std::string_view::npos ? bytes_.size() : next_eol);
       } else {
-        parse(doc, doc_line, doc_pos, line);
+        parse(doc, doc_line, base_ + doc_pos, line);
         advance(pos, eol);
       }
-      ctx_.progress_within(pos);
+      ctx_.progress_within(base_ + pos);
     }
+    return bytes_.size();
   }
 
  private:
@@ -555,6 +565,7 @@ class JsonReader {
 
   std::string_view name_;
   std::string_view bytes_;
+  uint64_t base_ = 0;
   LogFormat format_;
   ReadContext& ctx_;
   uint64_t line_ = 1;
@@ -567,8 +578,12 @@ class JsonReader {
 
 }  // namespace
 
+std::unique_ptr<TextReader> make_json_reader(std::string_view name, LogFormat format, ReadContext& ctx) {
+  return std::make_unique<JsonReader>(name, format, ctx);
+}
+
 void read_json(std::string_view name, std::string_view bytes, LogFormat format, ReadContext& ctx) {
-  JsonReader(name, bytes, format, ctx).run();
+  JsonReader(name, format, ctx).feed(bytes, 0, true);
 }
 
 }  // namespace vigil::ingest

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -26,6 +27,7 @@ void ReadStats::merge(const ReadStats& o) {
   records_read += o.records_read;
   records_skipped += o.records_skipped;
   for (const auto& [k, v] : o.skip_reasons) skip_reasons[k] += v;
+  for (const auto& [k, v] : o.file_skip_reasons) file_skip_reasons[k] += v;
   for (const auto& [k, v] : o.formats) formats[k] += v;
 }
 
@@ -125,8 +127,15 @@ void ReadContext::bad_record(std::string_view file, uint64_t line, uint64_t offs
 
 void ReadContext::skip_input(std::string_view file, std::string_view reason, std::string message) {
   stats.files_skipped++;
-  stats.skip_reasons[std::string(reason)]++;
+  stats.file_skip_reasons[std::string(reason)]++;
   diags.error({std::string(file)}, std::move(message), std::string(reason));
+}
+
+void ReadContext::input_cut(std::string_view file, uint64_t offset, std::string message) {
+  stats.file_skip_reasons["truncated-input"]++;
+  SourceLocation loc{std::string(file)};
+  loc.offset = offset;
+  diags.error(std::move(loc), std::move(message), "truncated-input");
 }
 
 // ---- dispatch --------------------------------------------------------------
@@ -163,19 +172,188 @@ void dispatch(std::string_view name, std::string_view bytes, LogFormat format, R
     return;
   }
   ctx.stats.formats[log_format_name(format)]++;
+  read_format(name, bytes, format, ctx);
+}
+
+void read_format(std::string_view name, std::string_view bytes, LogFormat format, ReadContext& ctx) {
   if (format == LogFormat::xml_wineventlog) read_xml(name, bytes, ctx);
   else if (format == LogFormat::wineventlog) read_wineventlog(name, bytes, ctx);
   else read_json(name, bytes, format, ctx);
 }
 
+// ---- streams ---------------------------------------------------------------
+//
+// Inputs that are not regular files (stdin, pipes, devices) and archive
+// members are read in bounded blocks: memory is one block plus the record in
+// progress, whatever the input's length. Text records are handed on as they
+// complete; EVTX (which needs random access to its chunks) and formats
+// without a block reader are collected whole up to kMaxWhole.
+
+namespace {
+
+constexpr size_t kHead = 64u << 10;      // what sniffing looks at
+constexpr size_t kMaxRecord = 64u << 20;  // one text record (line, document, <Event>) at most
+constexpr size_t kMaxWhole = 512u << 20;  // an EVTX (or other whole-input format) read from a stream at most
+
+std::unique_ptr<TextReader> make_text_reader(std::string_view name, LogFormat format, ReadContext& ctx) {
+  switch (format) {
+    case LogFormat::xml_wineventlog: return make_xml_reader(name, ctx);
+    case LogFormat::json_evtx:
+    case LogFormat::json_winlogbeat:
+    case LogFormat::json_crowdstrike:
+    case LogFormat::json_nxlog:
+    case LogFormat::json_otrf: return make_json_reader(name, format, ctx);
+    default: return nullptr;
+  }
+}
+
+// Replays the bytes already read for sniffing, then the rest of the source.
+class PrefixedSource final : public ByteSource {
+ public:
+  PrefixedSource(std::string prefix, ByteSource& rest) : prefix_(std::move(prefix)), rest_(rest) {}
+  long next(const char** data) override {
+    if (!prefix_done_) {
+      prefix_done_ = true;
+      if (!prefix_.empty()) {
+        *data = prefix_.data();
+        return static_cast<long>(prefix_.size());
+      }
+    }
+    return rest_.next(data);
+  }
+  std::string error() const override { return rest_.error(); }
+
+ private:
+  std::string prefix_;
+  ByteSource& rest_;
+  bool prefix_done_ = false;
+};
+
+class Stream {
+ public:
+  Stream(ByteSource& src, ReadContext& ctx) : src_(src), ctx_(ctx) {}
+  /// Appends the next block to `buf`; false at the end or on an error.
+  bool fill(std::string& buf) {
+    if (eof_) return false;
+    const char* data = nullptr;
+    long n = src_.next(&data);
+    if (n <= 0) {
+      eof_ = true;
+      failed_ = n < 0;
+      return false;
+    }
+    buf.append(data, static_cast<size_t>(n));
+    total_ += static_cast<uint64_t>(n);
+    ctx_.stats.bytes += static_cast<uint64_t>(n);
+    return true;
+  }
+  bool eof() const { return eof_; }
+  bool failed() const { return failed_; }
+  uint64_t total() const { return total_; }
+
+ private:
+  ByteSource& src_;
+  ReadContext& ctx_;
+  bool eof_ = false, failed_ = false;
+  uint64_t total_ = 0;
+};
+
+}  // namespace
+
+bool read_source(std::string_view name, ByteSource& src, ReadContext& ctx) {
+  Stream in(src, ctx);
+  std::string buf;
+  while (buf.size() < kHead && in.fill(buf)) {}
+  auto report_cut = [&] {
+    ctx.input_cut(name, in.total(), "input cut short after " + std::to_string(in.total()) +
+                                        " bytes (" + src.error() + "); the records before the cut were read");
+    return false;
+  };
+
+  if (is_archive(buf)) {
+    ctx.stats.bytes -= buf.size();  // counted again, decompressed, by the members
+    PrefixedSource rest(std::move(buf), src);
+    read_archive(name, rest, ctx);
+    return true;  // the archive reader reports its own damage
+  }
+  if (evtx::is_evtx(buf) || make_text_reader(name, sniff_format(buf), ctx) == nullptr) {
+    // Whole-input formats (and unrecognised ones, which dispatch reports).
+    const bool evtx_input = evtx::is_evtx(buf);
+    if (evtx_input || sniff_format(buf) != LogFormat::unknown) {
+      while (buf.size() <= kMaxWhole && in.fill(buf)) {}
+    }
+    if (buf.size() > kMaxWhole) {
+      ctx.stats.files++;
+      ctx.skip_input(name, "too-large", "input larger than " + std::to_string(kMaxWhole >> 20) +
+                                            " MiB in a stream or archive (decompression bomb?); extract it to a file");
+      return true;
+    }
+    ctx.stats.bytes -= buf.size();  // dispatch (or the EVTX reader) counts them
+    dispatch(name, buf, LogFormat::unknown, ctx);
+    return in.failed() ? report_cut() : true;
+  }
+
+  ctx.stats.files++;
+  const LogFormat format = sniff_format(buf);
+  ctx.stats.formats[log_format_name(format)]++;
+  auto reader = make_text_reader(name, format, ctx);
+  uint64_t base = 0;  // stream offset of buf[0]
+  bool resync = false;  // dropping the rest of an oversized line
+  while (true) {
+    if (resync) {
+      size_t nl = buf.find('\n');
+      size_t drop = nl == std::string::npos ? buf.size() : nl + 1;
+      buf.erase(0, drop);
+      base += drop;
+      resync = nl == std::string::npos;
+    }
+    const bool final = in.eof();
+    if (!resync) {
+      size_t used = reader->feed(buf, base, final);
+      if (final) break;
+      buf.erase(0, used);
+      base += used;
+      if (buf.size() > kMaxRecord) {
+        ctx.bad_record(name, 0, base, "record-too-large",
+                       "record longer than " + std::to_string(kMaxRecord >> 20) + " MiB: skipped to the next line",
+                       std::string_view(buf).substr(0, 120));
+        base += buf.size();
+        buf.clear();
+        resync = format != LogFormat::xml_wineventlog;  // XML resynchronizes at the next <Event
+      }
+    } else if (final) {
+      break;
+    }
+    in.fill(buf);
+  }
+  return in.failed() ? report_cut() : true;
+}
+
 // ---- files -----------------------------------------------------------------
 
-static bool read_stream(std::FILE* f, std::string& out) {
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  return !std::ferror(f);
-}
+// A file descriptor read in blocks (stdin, pipes, devices such as /dev/zero).
+class FdSource final : public ByteSource {
+ public:
+  explicit FdSource(int fd) : fd_(fd), buf_(1u << 20, '\0') {}
+  long next(const char** data) override {
+    while (true) {
+      ssize_t n = ::read(fd_, buf_.data(), buf_.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        error_ = std::strerror(errno);
+        return -1;
+      }
+      *data = buf_.data();
+      return static_cast<long>(n);
+    }
+  }
+  std::string error() const override { return error_; }
+
+ private:
+  int fd_;
+  std::string buf_;
+  std::string error_;
+};
 
 // A regular file mapped read-only: no copy and no freshly zeroed pages, which
 // dominate the cost of reading a 100 MB JSON file into a heap buffer.
@@ -186,9 +364,10 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
   ~MappedFile() { close(); }
 
-  /// False with `error` set when the file cannot be opened; an empty or
-  /// unmappable file is read into `fallback` instead.
-  bool open(const std::string& path, std::string& fallback, std::string& error) {
+  /// False with `error` set when the file cannot be opened. A regular
+  /// file is mapped; anything else (a pipe, a device, an empty file) is left
+  /// open as `fd()` for the caller to stream.
+  bool open(const std::string& path, std::string& error) {
     close();
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -206,28 +385,23 @@ class MappedFile {
         return true;
       }
     }
-    // Pipes, devices, empty files: plain reads.
-    std::FILE* f = ::fdopen(fd, "rb");
-    if (!f) {
-      error = std::strerror(errno);
-      ::close(fd);
-      return false;
-    }
-    bool ok = read_stream(f, fallback);
-    if (!ok) error = std::strerror(errno);
-    std::fclose(f);
-    return ok;
+    fd_ = fd;
+    return true;
   }
 
+  int fd() const { return fd_; }
   std::string_view view() const { return {data_, size_}; }
   bool mapped() const { return data_ != nullptr; }
   void close() {
     if (data_) ::munmap(const_cast<char*>(data_), size_);
+    if (fd_ >= 0) ::close(fd_);
     data_ = nullptr;
     size_ = 0;
+    fd_ = -1;
   }
 
  private:
+  int fd_ = -1;
   const char* data_ = nullptr;
   size_t size_ = 0;
 };
@@ -279,25 +453,27 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
   for (const auto& p : paths) ingest::expand_path(p, inputs, ctx);
   for (const auto& in : inputs) ctx.progress_total += in.size;
 
-  std::string buffer;
   ingest::MappedFile mapped;
   for (const auto& in : inputs) {
-    buffer.clear();
     mapped.close();
     std::string error;
-    bool ok = in.stdin_input ? ingest::read_stream(stdin, buffer) : mapped.open(in.path, buffer, error);
     const std::string name = in.stdin_input ? std::string("<stdin>") : in.path;
-    if (!ok) {
+    uint64_t before = stats.bytes;
+    if (in.stdin_input) {
+      ingest::FdSource src(STDIN_FILENO);
+      ingest::read_source(name, src, ctx);
+    } else if (!mapped.open(in.path, error)) {
       stats.files++;
       ctx.skip_input(name, "unreadable", "cannot read: " + error);
+    } else if (mapped.mapped()) {
+      ingest::dispatch(name, mapped.view(), LogFormat::unknown, ctx);
     } else {
-      ingest::dispatch(name, mapped.mapped() ? mapped.view() : std::string_view(buffer), LogFormat::unknown, ctx);
+      ingest::FdSource src(mapped.fd());
+      ingest::read_source(name, src, ctx);
     }
-    ctx.progress_base += in.stdin_input ? buffer.size() : in.size;
+    ctx.progress_base += in.stdin_input ? stats.bytes - before : in.size;
     ctx.progress_now(ctx.progress_base);
   }
-  // Give back a large input buffer's memory promptly.
-  std::string().swap(buffer);
 }
 
 void read_buffer(std::string_view name, std::string_view bytes, LogFormat format, const ReadOptions& opts,

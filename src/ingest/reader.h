@@ -35,7 +35,8 @@ struct ReadStats {
   uint64_t records_read = 0;     ///< records found, good or bad
   uint64_t records_skipped = 0;  ///< records found but not delivered (malformed)
   uint64_t records_recovered = 0;  ///< of the delivered records, those recovered (ReadOptions::recover)
-  std::map<std::string, uint64_t> skip_reasons;  ///< reason -> records (or files) skipped
+  std::map<std::string, uint64_t> skip_reasons;       ///< reason -> records skipped
+  std::map<std::string, uint64_t> file_skip_reasons;  ///< reason -> inputs skipped, or cut short (`truncated-input`)
   std::map<std::string, uint64_t> formats;       ///< format name -> inputs
   void merge(const ReadStats& o);
 };

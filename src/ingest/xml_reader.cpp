@@ -125,67 +125,102 @@ class XmlRecordBuilder {
 
 }  // namespace
 
-void read_xml(std::string_view name, std::string_view bytes, ReadContext& ctx) {
-  // pugixml parses in place, so each record is copied into one reused buffer;
-  // the Record's views point into it until the next record.
-  std::string buf;
-  pugi::xml_document doc;
-  StringArena arena;
-  Record rec;
-  rec.format = LogFormat::xml_wineventlog;
-  rec.file = name;
-  // Keep \r\n inside values as Windows wrote them (no parse_eol), and keep a
-  // whitespace-only value such as <Data Name='x'> </Data>.
-  const unsigned options = pugi::parse_cdata | pugi::parse_escapes | pugi::parse_ws_pcdata_single;
+namespace {
 
-  uint64_t line = 1;
-  size_t line_pos = 0;  // position up to which `line` has been counted
-  auto line_at = [&](size_t pos) {
-    line += static_cast<uint64_t>(std::count(bytes.begin() + line_pos, bytes.begin() + pos, '\n'));
-    line_pos = pos;
-    return line;
-  };
-  auto line_text = [&](size_t pos) {
-    size_t e = bytes.find('\n', pos);
-    return bytes.substr(pos, (e == std::string_view::npos ? bytes.size() : e) - pos);
-  };
-
-  size_t found = 0;
-  size_t end = 0;  // last `</Event>` found; reused while ahead of `start` (npos stays valid: linear time)
-  size_t start = find_start(bytes, 0);
-  while (start != std::string_view::npos) {
-    ++found;
-    const uint64_t rec_line = line_at(start);
-    if (end < start + kStart.size()) end = bytes.find(kEnd, start + kStart.size());
-    size_t next = find_start(bytes, start + kStart.size());
-    if (end == std::string_view::npos || (next != std::string_view::npos && next < end)) {
-      ctx.bad_record(name, rec_line, start, "bad-xml", "truncated XML record (no </Event> before the next record)",
-                     line_text(start));
-      start = next;
-      continue;
-    }
-    const size_t stop = end + kEnd.size();
-    buf.assign(bytes.data() + start, stop - start);
-    pugi::xml_parse_result res = doc.load_buffer_inplace(buf.data(), buf.size(), options, pugi::encoding_utf8);
-    pugi::xml_node event = doc.document_element();
-    if (!res || !event) {
-      uint64_t at = start + static_cast<uint64_t>(std::max<ptrdiff_t>(res.offset, 0));
-      ctx.bad_record(name, rec_line, at, "bad-xml", std::string("malformed XML record: ") + res.description(),
-                     line_text(start));
-    } else {
-      rec.system.clear();
-      rec.data.clear();
-      arena.reset();
-      rec.offset = start;
-      rec.line = rec_line;
-      XmlRecordBuilder(rec, arena).build(event);
-      ctx.stats.records_read++;
-      ctx.visit(rec);
-    }
-    ctx.progress_within(stop);
-    start = (next != std::string_view::npos && next >= stop) ? next : find_start(bytes, stop);
+class XmlStream final : public TextReader {
+ public:
+  XmlStream(std::string_view name, ReadContext& ctx) : name_(name), ctx_(ctx) {
+    rec_.format = LogFormat::xml_wineventlog;
+    rec_.file = name;
   }
-  if (found == 0) ctx.skip_input(name, "no-records", "no <Event> records found in XML input");
+
+  // Records are cut at `<Event`…`</Event>`; a record still open at the end
+  // of a non-final block is left unconsumed for the next call.
+  size_t feed(std::string_view bytes, uint64_t base, bool final) override {
+    // pugixml parses in place, so each record is copied into one reused
+    // buffer; the Record's views point into it until the next record.
+    // Keep \r\n inside values as Windows wrote them (no parse_eol), and keep
+    // a whitespace-only value such as <Data Name='x'> </Data>.
+    const unsigned options = pugi::parse_cdata | pugi::parse_escapes | pugi::parse_ws_pcdata_single;
+    size_t line_pos = 0;  // position up to which `line_` has been counted
+    auto line_at = [&](size_t pos) {
+      line_ += static_cast<uint64_t>(std::count(bytes.begin() + line_pos, bytes.begin() + pos, '\n'));
+      line_pos = pos;
+      return line_;
+    };
+    auto line_text = [&](size_t pos) {
+      size_t e = bytes.find('\n', pos);
+      return bytes.substr(pos, (e == std::string_view::npos ? bytes.size() : e) - pos);
+    };
+
+    size_t scanned = 0;  // end of the last record handled
+    size_t end = 0;  // last `</Event>` found; reused while ahead of `start` (npos stays valid: linear time)
+    size_t start = find_start(bytes, 0);
+    while (start != std::string_view::npos) {
+      const uint64_t rec_line = line_at(start);
+      if (end < start + kStart.size()) end = bytes.find(kEnd, start + kStart.size());
+      size_t next = find_start(bytes, start + kStart.size());
+      if (end == std::string_view::npos && next == std::string_view::npos && !final) return start;  // more to come
+      ++found_;
+      if (end == std::string_view::npos || (next != std::string_view::npos && next < end)) {
+        ctx_.bad_record(name_, rec_line, base + start, "bad-xml",
+                        "truncated XML record (no </Event> before the next record)", line_text(start));
+        scanned = start + kStart.size();
+        start = next;
+        continue;
+      }
+      const size_t stop = end + kEnd.size();
+      buf_.assign(bytes.data() + start, stop - start);
+      pugi::xml_parse_result res = doc_.load_buffer_inplace(buf_.data(), buf_.size(), options, pugi::encoding_utf8);
+      pugi::xml_node event = doc_.document_element();
+      if (!res || !event) {
+        uint64_t at = base + start + static_cast<uint64_t>(std::max<ptrdiff_t>(res.offset, 0));
+        ctx_.bad_record(name_, rec_line, at, "bad-xml", std::string("malformed XML record: ") + res.description(),
+                        line_text(start));
+      } else {
+        rec_.system.clear();
+        rec_.data.clear();
+        arena_.reset();
+        rec_.offset = base + start;
+        rec_.line = rec_line;
+        XmlRecordBuilder(rec_, arena_).build(event);
+        ctx_.stats.records_read++;
+        ctx_.visit(rec_);
+      }
+      ctx_.progress_within(base + stop);
+      scanned = stop;
+      start = (next != std::string_view::npos && next >= stop) ? next : find_start(bytes, stop);
+    }
+    if (final) {
+      if (found_ == 0) ctx_.skip_input(name_, "no-records", "no <Event> records found in XML input");
+      return bytes.size();
+    }
+    // Keep a tail that may hold the beginning of the next `<Event`.
+    size_t keep = bytes.size() > kStart.size() ? bytes.size() - kStart.size() : 0;
+    keep = std::max(keep, scanned);
+    line_at(keep);
+    return keep;
+  }
+
+ private:
+  std::string_view name_;
+  ReadContext& ctx_;
+  uint64_t line_ = 1;
+  uint64_t found_ = 0;
+  std::string buf_;
+  pugi::xml_document doc_;
+  StringArena arena_;
+  Record rec_;
+};
+
+}  // namespace
+
+std::unique_ptr<TextReader> make_xml_reader(std::string_view name, ReadContext& ctx) {
+  return std::make_unique<XmlStream>(name, ctx);
+}
+
+void read_xml(std::string_view name, std::string_view bytes, ReadContext& ctx) {
+  XmlStream(name, ctx).feed(bytes, 0, true);
 }
 
 }  // namespace vigil::ingest

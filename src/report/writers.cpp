@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/escape.h"
 #include "core/strings.h"
 #include "core/time.h"
 
@@ -84,9 +85,12 @@ std::string finding_json(const FindingView& f) {
 
 namespace {
 
-std::string csv_cell(std::string_view v) {
-  bool quote = v.find_first_of(",\"\n\r") != std::string_view::npos;
-  if (!quote) return std::string(v);
+// Cells are log values: line breaks are quoted (CSV allows them), every other
+// control character is escaped so that `cat`ing the file cannot drive the terminal.
+std::string csv_cell(std::string_view raw) {
+  std::string v = escape_controls(raw, true);
+  bool quote = v.find_first_of(",\"\n\r") != std::string::npos;
+  if (!quote) return v;
   return "\"" + replace_all(v, "\"", "\"\"") + "\"";
 }
 
@@ -125,10 +129,17 @@ class CsvWriter : public FindingWriter {
   std::FILE* out_;
 };
 
+// A table cell: one line, control characters escaped, then cut to the width
+// (at a UTF-8 boundary, so a cut never leaves half a character).
 std::string clip(std::string s, size_t w) {
   for (auto& c : s)
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  if (s.size() > w) s = s.substr(0, w - 1) + "…";
+  s = escape_controls(s);
+  if (s.size() > w) {
+    size_t cut = w - 1;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s = s.substr(0, cut) + "…";
+  }
   return s;
 }
 
@@ -143,7 +154,7 @@ class TableWriter : public FindingWriter {
         host = e.value;
         break;
       }
-    rows_.push_back({f.first_time.empty() ? "-" : f.first_time, format_number(f.risk_score), clip(host, 32),
+    rows_.push_back({f.first_time.empty() ? "-" : clip(f.first_time, 40), format_number(f.risk_score), clip(host, 32),
                      clip(f.rule_name, 48), clip(f.message, 80)});
   }
   void finish() override {
@@ -217,7 +228,7 @@ void write_rows(const Table& rows, Format f, std::FILE* out) {
     }
     std::fprintf(out, "%s\n", std::string(trim(s)).c_str());
   };
-  line([&](size_t c) { return cols[c]; });
+  line([&](size_t c) { return cols[c]; });  // clip() escapes names and values alike
   for (auto& r : rows) line([&](size_t c) { return cell(r, cols[c]); });
 }
 

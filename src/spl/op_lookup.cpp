@@ -1,9 +1,15 @@
 // Lookup commands over content::LookupRegistry: lookup, inputlookup (generating),
 // outputlookup (only when writes are allowed, only under ExecContext::writes_dir).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <unordered_set>
 
+#include "core/escape.h"
 #include "core/strings.h"
 #include "spl/operators.h"
 
@@ -114,20 +120,42 @@ class OutputlookupOp final : public ir::Operator {
       for (auto& e : r.entries())
         if (seen.insert(e.first).second) cols.push_back(e.first);
     std::filesystem::path p = std::filesystem::path(ctx.writes_dir) / file_;
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      if (ctx.diags) ctx.diags->error(ctx.where, "outputlookup: cannot write " + p.string(), "write-failed");
-      return;
-    }
-    for (size_t i = 0; i < cols.size(); ++i) out << (i ? "," : "") << csv_cell(cols[i]);
-    out << "\n";
+    std::string text;
+    for (size_t i = 0; i < cols.size(); ++i) text += (i ? "," : "") + csv_cell(cols[i]);
+    text += "\n";
     for (auto& r : rows) {
       for (size_t i = 0; i < cols.size(); ++i) {
         const Value* v = r.get(cols[i]);
-        out << (i ? "," : "") << csv_cell(v ? v->to_string() : std::string());
+        text += (i ? "," : "") + csv_cell(v ? v->to_string() : std::string());
       }
-      out << "\n";
+      text += "\n";
     }
+    // The directory is the user's, the name the rule's: open relative to the
+    // directory with O_NOFOLLOW so that a symlink planted under the name
+    // (pointing out of the folder) is refused, never followed and overwritten.
+    int dir = ::open(ctx.writes_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = dir < 0 ? -1 : ::openat(dir, file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    const int err = errno;
+    if (dir >= 0) ::close(dir);
+    if (fd < 0) {
+      if (ctx.diags)
+        ctx.diags->error(ctx.where,
+                         "outputlookup: cannot write " + p.string() + ": " +
+                             (err == ELOOP ? std::string("it is a symbolic link (not followed)") : std::strerror(err)),
+                         "write-failed");
+      return;
+    }
+    size_t done = 0;
+    while (done < text.size()) {
+      ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (ctx.diags) ctx.diags->error(ctx.where, "outputlookup: write failed: " + p.string(), "write-failed");
+        break;
+      }
+      done += static_cast<size_t>(n);
+    }
+    ::close(fd);
   }
 
  private:
@@ -184,9 +212,13 @@ OperatorResult make_outputlookup(const Command&, const GenericCmd& g, OperatorEn
   if (g.words.empty()) return error("outputlookup needs a table name");
   std::string name = g.words.back();
   // Only a plain file name: never a path that could escape the writes directory.
-  if (name.empty() || name.find('/') != std::string::npos || name.find('\\') != std::string::npos ||
+  // Control characters (a newline in a name forges lines in listings and
+  // diagnostics) are refused too.
+  bool control = false;
+  for (unsigned char c : name) control |= c < 0x20 || c == 0x7f;
+  if (name.empty() || control || name.find('/') != std::string::npos || name.find('\\') != std::string::npos ||
       name.find("..") != std::string::npos)
-    return error("outputlookup: '" + name + "' is not a plain file name");
+    return error("outputlookup: '" + escape_controls(name) + "' is not a plain file name");
   if (!iends_with(name, ".csv")) name += ".csv";
   return ok<OutputlookupOp>(std::move(name));
 }
