@@ -99,8 +99,26 @@ struct Regex::Impl {
   pcre2_match_context* mctx = nullptr;
   std::atomic<uint64_t> hits{0};
 #ifdef VIGIL_HAVE_HYPERSCAN
+  // Compiled on first use: a corpus holds thousands of patterns, a run meets few of them, and a
+  // Hyperscan compile costs about a millisecond (it was most of the load time when eager).
+  std::once_flag hs_once;
+  unsigned hs_flags = 0;
+  std::string hs_pattern;
   hs_database_t* hs = nullptr;
   uint64_t hs_id = 0;
+  hs_database_t* linear_db() {
+    std::call_once(hs_once, [this] {
+      hs_compile_error_t* herr = nullptr;
+      if (hs_pattern.find('\0') == std::string::npos &&
+          hs_compile(hs_pattern.c_str(), hs_flags, HS_MODE_BLOCK, nullptr, &hs, &herr) == HS_SUCCESS)
+        hs_id = ++g_db_ids;
+      else
+        hs = nullptr;
+      if (herr) hs_free_compile_error(herr);
+      hs_pattern = {};
+    });
+    return hs;
+  }
 #endif
   ~Impl() {
     if (mctx) pcre2_match_context_free(mctx);
@@ -150,15 +168,8 @@ Result<Regex> Regex::compile(std::string_view pattern, Flags flags) {
     if (flags.caseless) hflags |= HS_FLAG_CASELESS;
     if (flags.multiline) hflags |= HS_FLAG_MULTILINE;
     if (flags.dotall) hflags |= HS_FLAG_DOTALL;
-    const std::string z(pattern);  // NUL-terminated; a NUL inside the pattern is refused below
-    hs_compile_error_t* herr = nullptr;
-    if (z.find('\0') == std::string::npos &&
-        hs_compile(z.c_str(), hflags, HS_MODE_BLOCK, nullptr, &r.impl_->hs, &herr) == HS_SUCCESS) {
-      r.impl_->hs_id = ++g_db_ids;
-    } else {
-      r.impl_->hs = nullptr;
-    }
-    if (herr) hs_free_compile_error(herr);
+    r.impl_->hs_flags = hflags;
+    r.impl_->hs_pattern = std::string(pattern);  // NUL-terminated; a NUL inside is refused at compile
   }
 #endif
   r.impl_->mctx = pcre2_match_context_create(nullptr);
@@ -184,7 +195,7 @@ Result<Regex> Regex::compile(std::string_view pattern, Flags flags) {
 
 bool Regex::linear() const {
 #ifdef VIGIL_HAVE_HYPERSCAN
-  return impl_ && impl_->hs;
+  return impl_ && impl_->linear_db();
 #else
   return false;
 #endif
@@ -192,7 +203,7 @@ bool Regex::linear() const {
 
 bool Regex::search(std::string_view s) const {
 #ifdef VIGIL_HAVE_HYPERSCAN
-  if (impl_ && impl_->hs && s.size() <= UINT32_MAX) {
+  if (impl_ && impl_->linear_db() && s.size() <= UINT32_MAX) {
     ThreadScratch& ts = t_scratch;
     auto it = std::lower_bound(ts.fitted.begin(), ts.fitted.end(), impl_->hs_id);
     if (it == ts.fitted.end() || *it != impl_->hs_id) {

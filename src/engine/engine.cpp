@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "core/ordered_pipeline.h"
+#include "core/regex.h"
 #include "core/strings.h"
 #include "ingest/record_batch.h"
 #include "match/event_matcher.h"
@@ -234,7 +235,15 @@ void Engine::Impl::build() {
 
   unsigned threads = opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
   unsigned nworkers = threads <= 1 ? 0 : threads;
-  for (unsigned i = 0; i < std::max(1u, nworkers); ++i) {
+  // Workers are set up on their first batch: a small input (a rule test) compiles one matcher only.
+  workers.resize(std::max(1u, nworkers));
+  pipeline = std::make_unique<OrderedPipeline<Batch, BatchOut>>(
+      nworkers, [this](Batch& b, unsigned id) { return run_batch(b, id); },
+      [this](BatchOut&& o) { merge(std::move(o)); });
+}
+
+BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
+  if (!workers[id]) {
     auto w = std::make_unique<Worker>(atoms);
     w->stats.resize(rules.size());
     w->rows_at.assign(streams.size(), 0);
@@ -244,14 +253,8 @@ void Engine::Impl::build() {
     w->ctx.diags = &diags;
     w->ctx.allow_writes = opts.allow_writes;
     w->ctx.writes_dir = opts.writes_dir;
-    workers.push_back(std::move(w));
+    workers[id] = std::move(w);
   }
-  pipeline = std::make_unique<OrderedPipeline<Batch, BatchOut>>(
-      nworkers, [this](Batch& b, unsigned id) { return run_batch(b, id); },
-      [this](BatchOut&& o) { merge(std::move(o)); });
-}
-
-BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
   Worker& w = *workers[id];
   BatchOut out;
   w.out = &out;
@@ -283,6 +286,18 @@ void Engine::Impl::process_event(Worker& w, const Record& r) {
   for (DatasetId d : w.event.datasets())
     if (d < by_dataset.size())
       for (auto& ref : by_dataset[d]) visit(w, ref, r);
+  // A regex that hit its backtracking limit decided nothing for this event: say which event, so a
+  // padded field cannot blind a rule unseen (the rules are named once at the end of the run).
+  if (auto undecided = Regex::take_undecided(); !undecided.empty()) {
+    SourceLocation loc{std::string(r.file)};
+    loc.line = uint32_t(r.line);
+    if (!r.line) loc.offset = r.offset;
+    std::string_view rid;
+    std::string what = w.event.get(record_sym, rid) ? " (EventRecordID " + std::string(rid) + ")" : "";
+    diags.warning(std::move(loc), "event" + what + " is undecided for the rules using pattern '" +
+                                      undecided.front() + "': the regex match limit was hit",
+                  "regex-undecided-event");
+  }
 }
 
 EventRef Engine::Impl::event_ref(const Worker& w, const Record& r) const {
@@ -290,6 +305,10 @@ EventRef Engine::Impl::event_ref(const Worker& w, const Record& r) const {
   EventRef ref{std::string(r.file), {}};
   if (w.event.get(record_sym, rid) && !rid.empty()) ref.record_id.assign(rid);
   else if (r.line) ref.record_id = "line " + std::to_string(r.line);
+  if (r.recovered) {
+    ref.recovered = true;
+    ref.offset = r.offset;
+  }
   return ref;
 }
 
@@ -501,7 +520,7 @@ void Engine::finish() {
   if (e.filling && e.filling->records.size()) e.pipeline->submit(std::move(e.filling));
   e.pipeline->finish();
   for (auto& w : e.workers)
-    for (size_t i = 0; i < e.stats.size(); ++i) {
+    for (size_t i = 0; w && i < e.stats.size(); ++i) {
       e.stats[i].candidates += w->stats[i].candidates;
       e.stats[i].events_matched += w->stats[i].events_matched;
       e.stats[i].seconds += w->stats[i].seconds;

@@ -53,6 +53,8 @@ struct EngineOptions {
 struct EventRef {
   std::string file;
   std::string record_id;
+  bool recovered = false;  ///< an EVTX record read with --recover (deleted, not live)
+  uint64_t offset = 0;     ///< its byte offset in the file, when recovered
 };
 
 struct Finding {

@@ -76,7 +76,8 @@ std::string finding_json(const FindingView& f) {
   s += ",\"fields\":" + (f.fields ? row_json(*f.fields) : std::string("{}"));
   s += ",\"source\":";
   if (f.sources.size() == 1)
-    s += fmt::format("{{\"file\":{},\"record_id\":{}}}", json_quote(f.sources[0].file), json_quote(f.sources[0].record_id));
+    s += fmt::format("{{\"file\":{},\"record_id\":{}{}}}", json_quote(f.sources[0].file), json_quote(f.sources[0].record_id),
+                     f.sources[0].recovered ? fmt::format(",\"recovered\":true,\"offset\":{}", f.sources[0].offset) : "");
   else
     s += "null";
   s += "}";
