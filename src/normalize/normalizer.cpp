@@ -62,7 +62,14 @@ struct Loader {
       else if (fn == "upper") p.fn = Normalizer::Part::Fn::upper;
       else if (fn == "regdata") p.fn = Normalizer::Part::Fn::regdata;
       else if (fn == "first_component") p.fn = Normalizer::Part::Fn::first_component;
-      else if (fn.rfind("kv=", 0) == 0) {
+      else if (fn.rfind("nth=", 0) == 0) {
+        p.fn = Normalizer::Part::Fn::nth;
+        p.map = std::atoi(fn.c_str() + 4);
+        if (p.map < 1 || p.fields.size() != 1) {
+          error = "nth=N needs one field and N >= 1 in spec for " + target;
+          return false;
+        }
+      } else if (fn.rfind("kv=", 0) == 0) {
         p.fn = Normalizer::Part::Fn::kv;
         p.literal = fn.substr(3);
       } else if (fn.rfind("map=", 0) == 0 || fn.rfind("strict_map=", 0) == 0) {
@@ -390,6 +397,17 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
       default: break;
     }
   }
+  if (s.parts.size() == 1 && s.parts[0].fn == Part::Fn::nth) {
+    // The N-th value of a multivalue field (classic messages repeat labels: Subject, then Target).
+    const Part& p = s.parts[0];
+    int seen = 0;
+    for (auto& f : e.fields())
+      if (f.name == p.fields[0] && ++seen == p.map) {
+        e.add(s.target, f.value, view);
+        return true;
+      }
+    return false;
+  }
   std::string& out = e.scratch();
   for (const Part& p : s.parts) {
     if (p.fields.empty()) {
@@ -444,7 +462,8 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
         break;
       }
       case Part::Fn::eventdata_xml:
-      case Part::Fn::system_xml: break;
+      case Part::Fn::system_xml:
+      case Part::Fn::nth: break;
       case Part::Fn::map: {
         bool found = false;
         for (auto& [from, to] : value_maps_[p.map])

@@ -18,7 +18,8 @@
 // A field spec is a template: literal text plus `{A|B:fn}` placeholders that
 // take the first present field among A, B (raw view names) and apply an
 // optional function (basename, lower, upper, map=<value_map>, strict_map=<value_map>
-// (absent when the value has no entry), kv=<KEY> (one key of `K=v,…`), regdata: the
+// (absent when the value has no entry), kv=<KEY> (one key of `K=v,…`), nth=<N> (the N-th
+// value of a multivalue field, alone in its spec), regdata: the
 // `0x…` inside Sysmon's `DWORD (0x…)`, first_component: `HKLM` of a path).
 // A dataset with an empty prefix adds raw-view fields (e.g. eventtype). When no
 // field of a placeholder is present the mapped field is absent, never empty.
@@ -73,6 +74,7 @@ class Normalizer {
       none, basename, lower, upper, map, regdata, first_component,
       kv,          ///< value of key `literal` in a `K=v,K2=v2` list (Sysmon Hashes)
       strict_map,  ///< like map, but a value without entry leaves the field absent
+      nth,         ///< the map-th (1-based) value of a multivalue field; the spec's only part
       eventdata_xml, system_xml,  ///< record-level (fields empty): render a part of the record as XML
     } fn = Fn::none;
     int map = -1;
