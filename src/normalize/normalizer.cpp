@@ -358,6 +358,25 @@ std::vector<std::string> Normalizer::mapped_raw_fields(std::string_view channel,
   return out;
 }
 
+std::vector<std::string> Normalizer::mapped_raw_inputs(std::string_view channel, std::string_view event_id) const {
+  std::vector<std::string> out;
+  for (auto& set : raw_sets_) {
+    bool specific = false;  // only entries tied to this event code name its own fields
+    for (auto& c : set.when) specific |= c.field == event_id_;
+    if (!specific || !set_may_hold(set, channel, event_id)) continue;
+    bool classic = false;  // entries for classic text read the message labels, not the event's XML names
+    for (auto& c : set.when) classic |= field_names().name(c.field) == "sourcetype";
+    if (classic) continue;
+    for (auto& sp : set.fields)
+      for (auto& p : sp.parts)
+        for (Symbol f : p.fields) {
+          std::string n(field_names().name(f));
+          if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(std::move(n));
+        }
+  }
+  return out;
+}
+
 std::string Normalizer::unavailable_reason(std::string_view channel, std::string_view event_id,
                                            std::string_view field) const {
   for (auto& set : raw_sets_)

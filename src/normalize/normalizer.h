@@ -109,6 +109,9 @@ class Normalizer {
   /// view = any): the format-independent raw view, the raw_fields entries whose condition can hold,
   /// and raw-view eventtypes. The event's own fields (EventData …) are not included.
   std::vector<std::string> mapped_raw_fields(std::string_view channel, std::string_view event_id) const;
+  /// The event fields those raw_fields entries read for this source ({TaskContent} …): names the
+  /// event itself carries, which is what an unreadable example log cannot tell.
+  std::vector<std::string> mapped_raw_inputs(std::string_view channel, std::string_view event_id) const;
   /// Why `field` cannot be derived for this source (from `unavailable`); empty when not documented.
   std::string unavailable_reason(std::string_view channel, std::string_view event_id, std::string_view field) const;
   const std::vector<RawFieldSet>& raw_field_sets() const { return raw_sets_; }
