@@ -75,8 +75,7 @@ std::string logs_args() {
 bool has(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 
 TEST(CoverageCli, GoldenSmallSampleJson) {
-  // Logs first: --rules takes every path that follows it.
-  CliRun r = vigil("coverage --format json" + logs_args() + rules_args());
+  CliRun r = vigil("coverage --format json" + rules_args() + logs_args());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "\"events\":73,\"rules\":5,\"can_run\":1,")) << r.out.substr(0, 300);
   EXPECT_TRUE(has(r.out, "\"verdicts\":{\"runs\":1,\"runs_fields_missing\":0,\"field_never_present\":2,\"no_events\":2,"
