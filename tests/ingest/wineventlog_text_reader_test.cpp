@@ -81,6 +81,22 @@ TEST(WinEventLogText, GarbageNeverCrashesAndIsCounted) {
   EXPECT_EQ(c.stats.records_skipped, 2u);
 }
 
+// Every prefix of the fixture (cut anywhere, as a truncated export would be) and a few byte
+// flips: no crash, and records read = delivered + skipped each time.
+TEST(WinEventLogText, TruncatedAndCorruptedInputKeepsTheAccounts) {
+  const std::string text = slurp(kFixture);
+  for (size_t cut = 0; cut <= text.size(); cut += 7) {
+    Collected c = read_mem("cut.txt", text.substr(0, cut), LogFormat::wineventlog);
+    EXPECT_EQ(c.stats.records_read, c.records.size() + c.stats.records_skipped) << cut;
+  }
+  for (size_t at = 0; at < text.size(); at += 13) {
+    std::string bad = text;
+    bad[at] = static_cast<char>(bad[at] ^ 0x5a);
+    Collected c = read_mem("flip.txt", bad, LogFormat::wineventlog);
+    EXPECT_EQ(c.stats.records_read, c.records.size() + c.stats.records_skipped) << at;
+  }
+}
+
 // ESCU's classic-format example logs (4698, 4699, 4720, 4732, System 4720/4726, PrintService,
 // Defender 1129) hold only the timestamp line in this snapshot: the rest of each message was
 // lost upstream. They must be recognised, read and reported, never silently dropped.
