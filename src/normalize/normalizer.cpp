@@ -94,14 +94,19 @@ struct Loader {
 };
 
 void append_escaped(std::string& out, std::string_view v) {
-  for (char c : v) {
-    switch (c) {
+  // Runs of plain text are appended whole: most values have nothing to escape.
+  size_t from = 0;
+  while (true) {
+    size_t at = v.find_first_of("<>&'", from);
+    out.append(v.data() + from, (at == std::string_view::npos ? v.size() : at) - from);
+    if (at == std::string_view::npos) return;
+    switch (v[at]) {
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '&': out += "&amp;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      default: out += "&apos;"; break;
     }
+    from = at + 1;
   }
 }
 
@@ -415,6 +420,14 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
       case Part::Fn::basename: e.add(s.target, path_basename(v), view); return true;
       default: break;
     }
+  }
+  if (s.parts.size() == 1 && s.parts[0].fn == Part::Fn::eventdata_xml) {
+    e.add_deferred(s.target, view, &append_eventdata_xml);
+    return true;
+  }
+  if (s.parts.size() == 1 && s.parts[0].fn == Part::Fn::system_xml) {
+    e.add_deferred(s.target, view, &append_system_xml);
+    return true;
   }
   if (s.parts.size() == 1 && s.parts[0].fn == Part::Fn::nth) {
     // The N-th value of a multivalue field (classic messages repeat labels: Subject, then Target).
