@@ -367,7 +367,7 @@ std::function<int()> register_coverage(CLI::App& app) {
       "Examples:\n"
       "  vigil coverage --rules security_content/detections/endpoint logs/\n"
       "  vigil coverage --format json --rules sigma/rules Security.evtx | jq .verdicts");
-  sub->add_option("--rules", a->rules, "rule files or directories")->required();
+  sub->add_option("-r,--rules", a->rules, "rule files or directories (repeat for more)")->required()->allow_extra_args(false);
   sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)")->required();
   sub->add_option("--format", a->format, "table (default) or json");
   sub->add_flag("--all", a->all, "table: list every data source and every rule");

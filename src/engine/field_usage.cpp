@@ -232,6 +232,7 @@ DataSourceCatalog DataSourceCatalog::load(const std::string& content_root, const
       }
       example = d["example_log"].as<std::string>("");
       e.sourcetype = d["sourcetype"].as<std::string>("");
+      for (auto f : d["fields"]) e.listed.push_back(f.as<std::string>());
     } catch (const YAML::Exception&) {
       continue;  // lint reports content problems elsewhere; an unreadable source just offers nothing
     }
@@ -333,12 +334,24 @@ std::vector<FieldWarning> check_rule_fields(const ir::CompiledRule& r, const ir:
       // does not (another product may log the same code), so those rules are not checked.
       for (auto& name : r.info.data_sources) {
         const auto* e = catalog.find(name);
-        if (!e || e->key.channel.empty() || !e->example_read) {
+        if (!e || e->key.channel.empty()) {
           offered.clear();
           label.clear();
           break;
         }
         offered.insert(e->fields.begin(), e->fields.end());
+        if (!e->example_read) {
+          // No usable example (several are truncated upstream): every Windows event's System
+          // fields, the fields the tables read for this event code, and Splunk's list for the
+          // source except the names the tables document as underivable.
+          for (auto n : {sys::Provider, sys::ProviderGuid, sys::EventID, sys::Version, sys::Level, sys::Task,
+                         sys::Opcode, sys::Keywords, sys::TimeCreated, sys::EventRecordID, sys::ProcessID,
+                         sys::ThreadID, sys::Channel, sys::Computer})
+            offered.insert(std::string(n));
+          for (auto& f : norm.mapped_raw_inputs(e->key.channel, e->key.event_id)) offered.insert(f);
+          for (auto& f : e->listed)
+            if (norm.unavailable_reason(e->key.channel, e->key.event_id, f).empty()) offered.insert(f);
+        }
         keys.push_back(e->key);
         label += (label.empty() ? "" : " or ") + e->key.label();
       }

@@ -69,6 +69,7 @@ class DataSourceCatalog {
     std::string sourcetype;  ///< as the YAML names it (crowdstrike:events:sensor, linux:audit …)
     std::set<std::string> fields;  ///< what vigil's raw view carries for it (example_log + mappings)
     bool example_read = false;     ///< the example_log produced a record (else fields are mappings only)
+    std::vector<std::string> listed;  ///< the YAML's `fields:` (what Splunk shows for the source)
   };
   /// Loads `<content_root>/data_sources`; an empty catalog when the directory is missing.
   static DataSourceCatalog load(const std::string& content_root, const Normalizer& norm);

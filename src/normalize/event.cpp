@@ -11,6 +11,7 @@ void Event::reset(const Record* r) {
   has_repeats_ = false;
   fields_.clear();
   datasets_.clear();
+  deferred_.clear();
   scratch_used_ = 0;
   if (++epoch_ == 0) {  // wrapped: clear stamps so stale slots cannot alias
     std::fill(stamp_.begin(), stamp_.end(), 0);
@@ -31,6 +32,23 @@ void Event::add(Symbol name, std::string_view value, uint16_t view) {
     has_repeats_ = true;
   }
   fields_.push_back({name, value, view});
+}
+
+void Event::add_deferred(Symbol name, uint16_t view, Renderer render) {
+  deferred_.push_back({static_cast<uint32_t>(fields_.size()), render});
+  add(name, {}, view);
+  fields_.back().deferred = true;
+}
+
+void Event::materialize() const {
+  auto* self = const_cast<Event*>(this);  // the Event itself is never const: see deferred_
+  for (auto& d : deferred_) {
+    std::string& buf = self->scratch();
+    d.render(*record_, buf);
+    fields_[d.index].value = buf;
+    fields_[d.index].deferred = false;
+  }
+  deferred_.clear();
 }
 
 std::string& Event::scratch() {

@@ -29,7 +29,10 @@ class Event {
     Symbol name;
     std::string_view value;
     uint16_t view;  ///< 0 = raw view, k = dataset id + 1
+    bool deferred = false;  ///< value not rendered yet (see add_deferred)
   };
+  /// Renders a derived value from the record (EventData_Xml …) into `out`.
+  using Renderer = void (*)(const Record& r, std::string& out);
 
   const Record& record() const { return *record_; }
   double time() const { return time_; }
@@ -38,13 +41,19 @@ class Event {
   /// First value of a field (any view); false when absent.
   bool get(Symbol name, std::string_view& out) const {
     if (name < stamp_.size() && stamp_[name] == epoch_) {
+      if (fields_[slot_[name]].deferred) [[unlikely]]
+        materialize();
       out = fields_[slot_[name]].value;
       return true;
     }
     return false;
   }
   bool has(Symbol name) const { return name < stamp_.size() && stamp_[name] == epoch_; }
-  const std::vector<Field>& fields() const { return fields_; }
+  const std::vector<Field>& fields() const {
+    if (!deferred_.empty()) [[unlikely]]
+      materialize();
+    return fields_;
+  }
   /// True when some field name occurs more than once (a multivalue field).
   bool has_repeats() const { return has_repeats_; }
   bool in_dataset(DatasetId d) const {
@@ -57,6 +66,9 @@ class Event {
   // ---- used by the Normalizer
   void reset(const Record* r);
   void add(Symbol name, std::string_view value, uint16_t view);
+  /// A field whose value costs a copy of the record (EventData_Xml, System_Props_Xml): rendered on
+  /// first access (get or fields()), so events no rule looks at never pay for it.
+  void add_deferred(Symbol name, uint16_t view, Renderer render);
   /// Stores a derived string for the life of this record and returns a view of it.
   std::string_view store(std::string_view s);
   /// A cleared scratch buffer that lives until the next reset(): build a derived value in it, then
@@ -71,11 +83,19 @@ class Event {
   bool has_time_ = false;
   bool has_repeats_ = false;
   uint32_t epoch_ = 0;
-  std::vector<Field> fields_;
+  mutable std::vector<Field> fields_;
   std::vector<uint32_t> slot_, stamp_;
-  std::deque<std::string> scratch_;  // reused buffers for derived values (deque: stable addresses)
-  size_t scratch_used_ = 0;
+  mutable std::deque<std::string> scratch_;  // reused buffers for derived values (deque: stable addresses)
+  mutable size_t scratch_used_ = 0;
   std::vector<DatasetId> datasets_;
+  struct Deferred {
+    uint32_t index;
+    Renderer render;
+  };
+  // Lazily rendered fields: rendering writes into fields_ and the scratch buffers from const
+  // accessors. An Event belongs to one thread, so this is a cache, not shared state.
+  mutable std::vector<Deferred> deferred_;
+  void materialize() const;
 };
 
 }  // namespace vigil

@@ -62,7 +62,14 @@ struct Loader {
       else if (fn == "upper") p.fn = Normalizer::Part::Fn::upper;
       else if (fn == "regdata") p.fn = Normalizer::Part::Fn::regdata;
       else if (fn == "first_component") p.fn = Normalizer::Part::Fn::first_component;
-      else if (fn.rfind("kv=", 0) == 0) {
+      else if (fn.rfind("nth=", 0) == 0) {
+        p.fn = Normalizer::Part::Fn::nth;
+        p.map = std::atoi(fn.c_str() + 4);
+        if (p.map < 1 || p.fields.size() != 1) {
+          error = "nth=N needs one field and N >= 1 in spec for " + target;
+          return false;
+        }
+      } else if (fn.rfind("kv=", 0) == 0) {
         p.fn = Normalizer::Part::Fn::kv;
         p.literal = fn.substr(3);
       } else if (fn.rfind("map=", 0) == 0 || fn.rfind("strict_map=", 0) == 0) {
@@ -87,14 +94,19 @@ struct Loader {
 };
 
 void append_escaped(std::string& out, std::string_view v) {
-  for (char c : v) {
-    switch (c) {
+  // Runs of plain text are appended whole: most values have nothing to escape.
+  size_t from = 0;
+  while (true) {
+    size_t at = v.find_first_of("<>&'", from);
+    out.append(v.data() + from, (at == std::string_view::npos ? v.size() : at) - from);
+    if (at == std::string_view::npos) return;
+    switch (v[at]) {
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '&': out += "&amp;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      default: out += "&apos;"; break;
     }
+    from = at + 1;
   }
 }
 
@@ -351,6 +363,25 @@ std::vector<std::string> Normalizer::mapped_raw_fields(std::string_view channel,
   return out;
 }
 
+std::vector<std::string> Normalizer::mapped_raw_inputs(std::string_view channel, std::string_view event_id) const {
+  std::vector<std::string> out;
+  for (auto& set : raw_sets_) {
+    bool specific = false;  // only entries tied to this event code name its own fields
+    for (auto& c : set.when) specific |= c.field == event_id_;
+    if (!specific || !set_may_hold(set, channel, event_id)) continue;
+    bool classic = false;  // entries for classic text read the message labels, not the event's XML names
+    for (auto& c : set.when) classic |= field_names().name(c.field) == "sourcetype";
+    if (classic) continue;
+    for (auto& sp : set.fields)
+      for (auto& p : sp.parts)
+        for (Symbol f : p.fields) {
+          std::string n(field_names().name(f));
+          if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(std::move(n));
+        }
+  }
+  return out;
+}
+
 std::string Normalizer::unavailable_reason(std::string_view channel, std::string_view event_id,
                                            std::string_view field) const {
   for (auto& set : raw_sets_)
@@ -389,6 +420,25 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
       case Part::Fn::basename: e.add(s.target, path_basename(v), view); return true;
       default: break;
     }
+  }
+  if (s.parts.size() == 1 && s.parts[0].fn == Part::Fn::eventdata_xml) {
+    e.add_deferred(s.target, view, &append_eventdata_xml);
+    return true;
+  }
+  if (s.parts.size() == 1 && s.parts[0].fn == Part::Fn::system_xml) {
+    e.add_deferred(s.target, view, &append_system_xml);
+    return true;
+  }
+  if (s.parts.size() == 1 && s.parts[0].fn == Part::Fn::nth) {
+    // The N-th value of a multivalue field (classic messages repeat labels: Subject, then Target).
+    const Part& p = s.parts[0];
+    int seen = 0;
+    for (auto& f : e.fields())
+      if (f.name == p.fields[0] && ++seen == p.map) {
+        e.add(s.target, f.value, view);
+        return true;
+      }
+    return false;
   }
   std::string& out = e.scratch();
   for (const Part& p : s.parts) {
@@ -444,7 +494,8 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
         break;
       }
       case Part::Fn::eventdata_xml:
-      case Part::Fn::system_xml: break;
+      case Part::Fn::system_xml:
+      case Part::Fn::nth: break;
       case Part::Fn::map: {
         bool found = false;
         for (auto& [from, to] : value_maps_[p.map])

@@ -18,7 +18,8 @@
 // A field spec is a template: literal text plus `{A|B:fn}` placeholders that
 // take the first present field among A, B (raw view names) and apply an
 // optional function (basename, lower, upper, map=<value_map>, strict_map=<value_map>
-// (absent when the value has no entry), kv=<KEY> (one key of `K=v,…`), regdata: the
+// (absent when the value has no entry), kv=<KEY> (one key of `K=v,…`), nth=<N> (the N-th
+// value of a multivalue field, alone in its spec), regdata: the
 // `0x…` inside Sysmon's `DWORD (0x…)`, first_component: `HKLM` of a path).
 // A dataset with an empty prefix adds raw-view fields (e.g. eventtype). When no
 // field of a placeholder is present the mapped field is absent, never empty.
@@ -73,6 +74,7 @@ class Normalizer {
       none, basename, lower, upper, map, regdata, first_component,
       kv,          ///< value of key `literal` in a `K=v,K2=v2` list (Sysmon Hashes)
       strict_map,  ///< like map, but a value without entry leaves the field absent
+      nth,         ///< the map-th (1-based) value of a multivalue field; the spec's only part
       eventdata_xml, system_xml,  ///< record-level (fields empty): render a part of the record as XML
     } fn = Fn::none;
     int map = -1;
@@ -107,6 +109,9 @@ class Normalizer {
   /// view = any): the format-independent raw view, the raw_fields entries whose condition can hold,
   /// and raw-view eventtypes. The event's own fields (EventData …) are not included.
   std::vector<std::string> mapped_raw_fields(std::string_view channel, std::string_view event_id) const;
+  /// The event fields those raw_fields entries read for this source ({TaskContent} …): names the
+  /// event itself carries, which is what an unreadable example log cannot tell.
+  std::vector<std::string> mapped_raw_inputs(std::string_view channel, std::string_view event_id) const;
   /// Why `field` cannot be derived for this source (from `unavailable`); empty when not documented.
   std::string unavailable_reason(std::string_view channel, std::string_view event_id, std::string_view field) const;
   const std::vector<RawFieldSet>& raw_field_sets() const { return raw_sets_; }

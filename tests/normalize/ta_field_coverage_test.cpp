@@ -173,3 +173,50 @@ TEST(TaFieldCoverage, MappedFieldsForASourceIncludeTheAddOnNames) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// Classic WinEventLog text (tests/ingest/data/wineventlog_classic.txt, written by hand in
+// Windows' 4720 message layout): the raw view carries the add-on's names, and most of the
+// 4720 data source's list (its `fields:` are the classic ones: Account_Name, Security_ID …).
+TEST(TaFieldCoverage, ClassicWinEventLogRawViewMatchesTheDataSourceList) {
+  auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
+  ASSERT_TRUE(norm.ok());
+  std::map<std::string, std::vector<std::string>> got;
+  DiagnosticSink diags(nullptr);
+  ReadStats stats;
+  Event ev;
+  read_inputs({std::string(VIGIL_SOURCE_DIR) + "/tests/ingest/data/wineventlog_classic.txt"}, {}, [&](const Record& r) {
+    if (r.system_value(sys::EventID) != "4720") return;
+    norm->normalize(r, ev);
+    for (auto& f : ev.fields())
+      if (f.view == 0) got[std::string(field_names().name(f.name))].push_back(std::string(f.value));
+  }, diags, stats);
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got["source"], (std::vector<std::string>{"WinEventLog:Security"}));
+  EXPECT_EQ(got["sourcetype"], (std::vector<std::string>{"WinEventLog"}));
+  EXPECT_EQ(got["Account_Name"], (std::vector<std::string>{"Administrator", "svc_backup"}));
+  // The account the event is about is the second Account Name, the actor the first.
+  EXPECT_EQ(got["user"], (std::vector<std::string>{"svc_backup"}));
+  EXPECT_EQ(got["src_user"], (std::vector<std::string>{"Administrator"}));
+  EXPECT_EQ(got["TargetUserName"], (std::vector<std::string>{"svc_backup"}));
+  EXPECT_EQ(got["signature"], (std::vector<std::string>{"A user account was created"}));
+  EXPECT_EQ(got["dest"], (std::vector<std::string>{"win-dc-128.attackrange.local"}));
+
+  size_t listed = 0, present = 0;
+  for (auto& s : windows_sources()) {
+    if (s.file != "windows_event_log_security_4720.yml") continue;
+    for (auto& f : s.fields) {
+      ++listed;
+      if (got.count(f)) ++present;
+      else std::printf("  4720 classic: missing %s (%s)\n", f.c_str(), norm->unavailable_reason("Security", "4720", f).c_str());
+    }
+  }
+  std::printf("classic 4720: %zu of %zu listed fields\n", present, listed);
+  ASSERT_GT(listed, 0u);
+  EXPECT_GE(100.0 * present / listed, 90.0);
+}
+
+}  // namespace
+}  // namespace vigil
