@@ -26,6 +26,7 @@ void ReadStats::merge(const ReadStats& o) {
   bytes += o.bytes;
   records_read += o.records_read;
   records_skipped += o.records_skipped;
+  records_recovered += o.records_recovered;
   for (const auto& [k, v] : o.skip_reasons) skip_reasons[k] += v;
   for (const auto& [k, v] : o.file_skip_reasons) file_skip_reasons[k] += v;
   for (const auto& [k, v] : o.formats) formats[k] += v;
