@@ -251,9 +251,17 @@ bool Regex::find_backtracking(std::string_view s, size_t start, Match& out) cons
 
 std::string Regex::replace(std::string_view s, std::string_view repl, bool global) const {
   std::string out;
+  replace_into(out, s, repl, global, SIZE_MAX);
+  return out;
+}
+
+bool Regex::replace_into(std::string& out, std::string_view s, std::string_view repl, bool global,
+                         size_t max_bytes) const {
+  out.clear();
   size_t pos = 0;
   Match m;
   while (pos <= s.size() && find(s, pos, m)) {
+    if (out.size() > max_bytes) return false;
     auto [b, e] = std::pair{m.groups[0].begin, m.groups[0].end};
     out.append(s.substr(pos, b - pos));
     for (size_t i = 0; i < repl.size(); ++i) {
@@ -277,7 +285,7 @@ std::string Regex::replace(std::string_view s, std::string_view repl, bool globa
     if (!global) break;
   }
   if (pos <= s.size()) out.append(s.substr(pos));
-  return out;
+  return out.size() <= max_bytes;
 }
 
 }  // namespace vigil

@@ -54,6 +54,9 @@ class Regex {
   /// sed-style substitution (`s/re/repl/g` semantics done by caller): replace matches with
   /// `repl` where \1..\9 and $1 refer to groups; `global` replaces all.
   std::string replace(std::string_view subject, std::string_view repl, bool global) const;
+  /// replace() into `out`, stopping with false once `out` would exceed `max_bytes`.
+  bool replace_into(std::string& out, std::string_view subject, std::string_view repl, bool global,
+                    size_t max_bytes) const;
 
   /// PCRE2 limit hits of this pattern so far (all threads).
   uint64_t limit_hits() const;
