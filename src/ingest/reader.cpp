@@ -127,6 +127,7 @@ void ReadContext::bad_record(std::string_view file, uint64_t line, uint64_t offs
 
 void ReadContext::skip_input(std::string_view file, std::string_view reason, std::string message) {
   stats.files_skipped++;
+  stats.skip_reasons[std::string(reason)]++;
   stats.file_skip_reasons[std::string(reason)]++;
   diags.error({std::string(file)}, std::move(message), std::string(reason));
 }
