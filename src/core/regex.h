@@ -1,12 +1,13 @@
 // Regular expressions in Splunk's dialect (PCRE) without detection evasion.
 //
-// Yes/no questions (search(): SPL `regex`, `match()`, Sigma `|re`) run on a
-// linear-time automaton (Hyperscan, PCRE semantics) whenever the pattern
-// allows it, so no subject can make them slow or blind: `(a+)+b|Z` matches
-// forty `a`s then `cZ`. Patterns Hyperscan refuses (backreferences,
-// lookaround) and questions that need capture groups (find(), replace()) run
-// on PCRE2 with match and depth limits so a hostile pattern cannot stall a
-// run. When a limit is hit the answer is unknown, not "no": the hit is
+// Every pattern runs on PCRE2 (JIT) with match and depth limits, the fastest
+// engine on ordinary subjects. Patterns that allow it are also compiled for a
+// linear-time automaton (Hyperscan, PCRE semantics): when PCRE2 gives up at
+// its limit, the automaton answers yes/no questions (search(): SPL `regex`,
+// `match()`, Sigma `|re`), so no subject can make them blind: `(a+)+b|Z`
+// matches forty `a`s then `cZ`. Only what the automaton cannot answer
+// (backreferences, lookaround; captures of a match PCRE2 gave up on) is
+// undecided, and an undecided answer is not "no": the hit is
 // counted per pattern (limit_hits()), recorded for the calling thread
 // (take_undecided()) so the caller can mark the event undecided, and reported
 // at the end of a run (limit_report()).
@@ -43,7 +44,7 @@ class Regex {
   /// Unanchored search. A PCRE2 match-limit hit answers false but is counted
   /// and recorded as undecided (see take_undecided()).
   bool search(std::string_view subject) const;
-  /// True when search() runs on the linear-time engine.
+  /// True when the pattern has a linear-time form (compiled on first call).
   bool linear() const;
   /// First match at or after `start`, with capture groups.
   bool find(std::string_view subject, size_t start, Match& out) const;
@@ -69,7 +70,10 @@ class Regex {
   static std::vector<std::pair<std::string, uint64_t>> limit_report();
 
  private:
-  bool find_backtracking(std::string_view subject, size_t start, Match& out) const;
+  /// 1 match, 0 no match, -1 PCRE2 gave up at a limit.
+  int find_backtracking(std::string_view subject, size_t start, Match& out) const;
+  /// The linear-time engine's answer in `matched`; false when it cannot answer.
+  bool linear_search(std::string_view subject, bool& matched) const;
 
   struct Impl;
   std::shared_ptr<Impl> impl_;
