@@ -88,3 +88,26 @@ TEST(HostileBudget, HugeSigmaRuleIsRejectedNotParsed) {
 }
 
 }  // namespace
+
+namespace {
+
+// Class 9: a long search without macros was rejected as "macro expansion
+// exceeds 4 MiB" (the old code's message for this very rule). It is the rule
+// budget that refuses it, and says so; the macro limit is on what macros add.
+TEST(HostileBudget, LongSearchWithoutMacrosIsNotAMacroBomb) {
+  hostile::fs::path d = hostile::scratch("longsearch");
+  std::string terms;
+  while (terms.size() < (5u << 20)) terms += " OR CommandLine=\"*never-present-xyz*\"";
+  std::string rule = "name: Long Search\nid: 11111111-2222-3333-4444-888888888888\ntype: TTP\nsearch: 'EventCode=1 "
+                     "(CommandLine=\"*wmic*\"" + terms + ") | stats count by host'\ntags:\n  risk_score: 10\n";
+  hostile::fs::create_directories(d / "rules");
+  hostile::spit(d / "rules/long.yml", rule);
+  hostile::VigilRun r = hostile::vigil({"lint", (d / "rules").string()});
+  ASSERT_EQ(r.signal, 0) << r.err;
+  EXPECT_EQ(r.out.find("macro expansion"), std::string::npos) << r.out.substr(0, 2000);
+  EXPECT_EQ(r.out.find("macros expand"), std::string::npos) << r.out.substr(0, 2000);
+  EXPECT_NE(r.out.find("search is 5 MiB, above the 4 MiB budget for one rule"), std::string::npos)
+      << r.out.substr(0, 2000);
+}
+
+}  // namespace
