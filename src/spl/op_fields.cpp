@@ -70,7 +70,9 @@ class RenameOp final : public ir::Operator {
       }
       if (nn != e.first) plan.emplace_back(e.first, std::move(nn));
     }
-    for (auto& [o, n] : plan) {
+    for (auto& step : plan) {  // no structured binding: clang-14 (the fuzz build) cannot capture one
+      const auto& o = step.first;
+      const auto& n = step.second;
       auto it = std::find_if(es.begin(), es.end(), [&](auto& e) { return e.first == o; });
       if (it == es.end()) continue;
       Value v = std::move(it->second);
