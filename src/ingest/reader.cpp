@@ -324,7 +324,11 @@ bool read_source(std::string_view name, ByteSource& src, ReadContext& ctx) {
     } else if (final) {
       break;
     }
-    in.fill(buf);
+    // Feed again only once the pending bytes have grown enough (doubled, or
+    // by 64 KiB): a record arriving in many small reads (a slow pipe) is then
+    // rescanned O(log n) times, not once per read.
+    const size_t want = resync ? 1 : std::min(std::max(buf.size() * 2, buf.size() + (64u << 10)), kMaxRecord + 1);
+    while (in.fill(buf) && buf.size() < want) {}
   }
   return in.failed() ? report_cut() : true;
 }
