@@ -176,7 +176,7 @@ void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, 
       s += fmt::format("\"files\":{},\"files_skipped\":{},\"file_reasons\":{},\"records_read\":{},"
                        "\"records_evaluated\":{},\"records_skipped\":{},\"record_reasons\":{},",
                        read->files, read->files_skipped, reasons_json(read->file_skip_reasons), read->records_read,
-                       evaluated, read->records_skipped, reasons_json(read->skip_reasons));
+                       evaluated, read->records_skipped, reasons_json(read->record_skip_reasons()));
     if (rules) s += fmt::format("\"rules_loaded\":{},\"rules_rejected\":{},", rules->loaded(), rules->rejected());
     if (findings >= 0) s += fmt::format("{}:{},", json_quote(noun_), findings);
     std::map<std::string, uint64_t> by_reason;
@@ -203,7 +203,7 @@ void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, 
                      read->records_skipped);
     // Only with --recover: the live summary line stays as it was.
     if (read->records_recovered) s += fmt::format(", recovered {}", read->records_recovered);
-    if (!read->skip_reasons.empty()) s += " (" + reasons_text(read->skip_reasons) + ")";
+    if (auto rr = read->record_skip_reasons(); !rr.empty()) s += " (" + reasons_text(rr) + ")";
     s += ";";
   }
   if (rules) s += fmt::format(" rules loaded {}, rejected {};", rules->loaded(), rules->rejected());

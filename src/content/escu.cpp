@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "content/yaml_access.h"
+#include "core/budget.h"
 #include "core/strings.h"
 
 namespace vigil::content {
@@ -68,6 +69,10 @@ Result<EscuDetection> load_escu_checked(const std::string& path, std::string_vie
   auto search = child(doc, "search");
   if (!search.IsDefined() || !search.IsScalar() || r.name.empty())
     return Error{"ESCU detection needs 'name' and a 'search' string", yaml::where(path, doc)};
+  if (search.Scalar().size() > budget::kMaxRuleFileBytes)
+    return Error{"search is " + std::to_string(search.Scalar().size() >> 20) + " MiB, above the " +
+                     std::to_string(budget::kMaxRuleFileBytes >> 20) + " MiB budget for one rule",
+                 yaml::where(path, search)};
   d.search = search.Scalar();
   d.search_line = yaml::where(path, search).line;
   r.query = d.search;

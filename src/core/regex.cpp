@@ -98,26 +98,28 @@ struct Regex::Impl {
   pcre2_code* code = nullptr;
   pcre2_match_context* mctx = nullptr;
   std::atomic<uint64_t> hits{0};
+  Regex::Flags flags;
 #ifdef VIGIL_HAVE_HYPERSCAN
-  // Compiled on first use: a corpus holds thousands of patterns, a run meets few of them, and a
-  // Hyperscan compile costs about a millisecond (it was most of the load time when eager).
+  // Compiled on first need (a PCRE2 limit hit): Hyperscan compiles take
+  // milliseconds, and a corpus holds hundreds of patterns that never need it.
   std::once_flag hs_once;
-  unsigned hs_flags = 0;
-  std::string hs_pattern;
   hs_database_t* hs = nullptr;
   uint64_t hs_id = 0;
-  hs_database_t* linear_db() {
-    std::call_once(hs_once, [this] {
-      hs_compile_error_t* herr = nullptr;
-      if (hs_pattern.find('\0') == std::string::npos &&
-          hs_compile(hs_pattern.c_str(), hs_flags, HS_MODE_BLOCK, nullptr, &hs, &herr) == HS_SUCCESS)
-        hs_id = ++g_db_ids;
-      else
-        hs = nullptr;
-      if (herr) hs_free_compile_error(herr);
-      hs_pattern = {};
-    });
-    return hs;
+
+  // Hyperscan refuses what needs backtracking (backreferences, lookaround,
+  // some very large bounded repeats): those have no linear answer.
+  void compile_linear(const std::string& pattern) {
+    unsigned hflags = HS_FLAG_UTF8 | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
+    if (flags.caseless) hflags |= HS_FLAG_CASELESS;
+    if (flags.multiline) hflags |= HS_FLAG_MULTILINE;
+    if (flags.dotall) hflags |= HS_FLAG_DOTALL;
+    hs_compile_error_t* herr = nullptr;
+    if (pattern.find('\0') == std::string::npos &&
+        hs_compile(pattern.c_str(), hflags, HS_MODE_BLOCK, nullptr, &hs, &herr) == HS_SUCCESS)
+      hs_id = ++g_db_ids;
+    else
+      hs = nullptr;
+    if (herr) hs_free_compile_error(herr);
   }
 #endif
   ~Impl() {
@@ -159,19 +161,7 @@ Result<Regex> Regex::compile(std::string_view pattern, Flags flags) {
   Regex r;
   r.impl_ = std::make_shared<Impl>();
   r.impl_->code = code;
-#ifdef VIGIL_HAVE_HYPERSCAN
-  {
-    // The same pattern on the linear-time engine for yes/no questions.
-    // Hyperscan refuses what needs backtracking (backreferences, lookaround,
-    // some very large bounded repeats): those stay on PCRE2 alone.
-    unsigned hflags = HS_FLAG_UTF8 | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
-    if (flags.caseless) hflags |= HS_FLAG_CASELESS;
-    if (flags.multiline) hflags |= HS_FLAG_MULTILINE;
-    if (flags.dotall) hflags |= HS_FLAG_DOTALL;
-    r.impl_->hs_flags = hflags;
-    r.impl_->hs_pattern = std::string(pattern);  // NUL-terminated; a NUL inside is refused at compile
-  }
-#endif
+  r.impl_->flags = flags;
   r.impl_->mctx = pcre2_match_context_create(nullptr);
   pcre2_set_match_limit(r.impl_->mctx, 1000000);
   pcre2_set_depth_limit(r.impl_->mctx, 10000);
@@ -195,30 +185,46 @@ Result<Regex> Regex::compile(std::string_view pattern, Flags flags) {
 
 bool Regex::linear() const {
 #ifdef VIGIL_HAVE_HYPERSCAN
-  return impl_ && impl_->linear_db();
+  if (!impl_) return false;
+  std::call_once(impl_->hs_once, [this] { impl_->compile_linear(pattern_); });
+  return impl_->hs != nullptr;
 #else
   return false;
 #endif
 }
 
-bool Regex::search(std::string_view s) const {
+bool Regex::linear_search(std::string_view s, bool& matched) const {
 #ifdef VIGIL_HAVE_HYPERSCAN
-  if (impl_ && impl_->linear_db() && s.size() <= UINT32_MAX) {
-    ThreadScratch& ts = t_scratch;
-    auto it = std::lower_bound(ts.fitted.begin(), ts.fitted.end(), impl_->hs_id);
-    if (it == ts.fitted.end() || *it != impl_->hs_id) {
-      if (hs_alloc_scratch(impl_->hs, &ts.scratch) != HS_SUCCESS) goto backtracking;
-      ts.fitted.insert(it, impl_->hs_id);
-    }
-    std::string_view text = valid_utf8(s);
-    bool matched = false;
-    hs_error_t e = hs_scan(impl_->hs, text.data(), static_cast<unsigned>(text.size()), 0, ts.scratch, on_match, &matched);
-    if (e == HS_SUCCESS || e == HS_SCAN_TERMINATED) return matched;
+  if (!linear() || s.size() > UINT32_MAX) return false;
+  ThreadScratch& ts = t_scratch;
+  auto it = std::lower_bound(ts.fitted.begin(), ts.fitted.end(), impl_->hs_id);
+  if (it == ts.fitted.end() || *it != impl_->hs_id) {
+    if (hs_alloc_scratch(impl_->hs, &ts.scratch) != HS_SUCCESS) return false;
+    ts.fitted.insert(it, impl_->hs_id);
   }
-backtracking:
+  std::string_view text = valid_utf8(s);
+  matched = false;
+  hs_error_t e = hs_scan(impl_->hs, text.data(), static_cast<unsigned>(text.size()), 0, ts.scratch, on_match, &matched);
+  return e == HS_SUCCESS || e == HS_SCAN_TERMINATED;
+#else
+  (void)s;
+  (void)matched;
+  return false;
 #endif
+}
+
+// PCRE2 (JIT) answers first: it is the faster engine on ordinary subjects
+// (measured: answering every Sigma |re on Hyperscan doubled a hunt's time).
+// Only when it gives up at its limit does the linear-time engine decide, so
+// a hostile subject costs at most the limit and is never a silent "no".
+bool Regex::search(std::string_view s) const {
   Match m;
-  return find_backtracking(s, 0, m);
+  int r = find_backtracking(s, 0, m);
+  if (r >= 0) return r == 1;
+  bool matched = false;
+  if (linear_search(s, matched)) return matched;
+  impl_->limit_hit(pattern_);
+  return false;
 }
 
 uint64_t Regex::limit_hits() const { return impl_ ? impl_->hits.load(std::memory_order_relaxed) : 0; }
@@ -235,20 +241,22 @@ std::vector<std::pair<std::string, uint64_t>> Regex::limit_report() {
 }
 
 bool Regex::find(std::string_view s, size_t start, Match& out) const {
-  if (!impl_ || start > s.size()) return false;
-  // Most subjects do not match: the linear engine says so without PCRE2, so
-  // a hostile subject can only cost (and be undecided) where a match exists.
-  if (start == 0 && linear() && !search(s)) return false;
-  return find_backtracking(s, start, out);
+  int r = find_backtracking(s, start, out);
+  if (r >= 0) return r == 1;
+  // PCRE2 gave up. When the linear engine proves there is no match, "no" is
+  // the answer; otherwise the captures are unknown: undecided.
+  bool matched = true;
+  if (start == 0 && linear_search(s, matched) && !matched) return false;
+  impl_->limit_hit(pattern_);
+  return false;
 }
 
-bool Regex::find_backtracking(std::string_view s, size_t start, Match& out) const {
-  if (!impl_ || start > s.size()) return false;
+int Regex::find_backtracking(std::string_view s, size_t start, Match& out) const {
+  if (!impl_ || start > s.size()) return 0;
   pcre2_match_data* md = pcre2_match_data_create_from_pattern(impl_->code, nullptr);
   int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), start, 0, md, impl_->mctx);
-  if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
-      rc == PCRE2_ERROR_JIT_STACKLIMIT)
-    impl_->limit_hit(pattern_);
+  const bool limit = rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
+                     rc == PCRE2_ERROR_JIT_STACKLIMIT;
   bool ok = rc > 0;
   if (ok) {
     PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
@@ -257,14 +265,22 @@ bool Regex::find_backtracking(std::string_view s, size_t start, Match& out) cons
       if (ov[2 * i] != PCRE2_UNSET) out.groups[i] = {ov[2 * i], ov[2 * i + 1]};
   }
   pcre2_match_data_free(md);
-  return ok;
+  return limit ? -1 : ok ? 1 : 0;
 }
 
 std::string Regex::replace(std::string_view s, std::string_view repl, bool global) const {
   std::string out;
+  replace_into(out, s, repl, global, SIZE_MAX);
+  return out;
+}
+
+bool Regex::replace_into(std::string& out, std::string_view s, std::string_view repl, bool global,
+                         size_t max_bytes) const {
+  out.clear();
   size_t pos = 0;
   Match m;
   while (pos <= s.size() && find(s, pos, m)) {
+    if (out.size() > max_bytes) return false;
     auto [b, e] = std::pair{m.groups[0].begin, m.groups[0].end};
     out.append(s.substr(pos, b - pos));
     for (size_t i = 0; i < repl.size(); ++i) {
@@ -288,7 +304,7 @@ std::string Regex::replace(std::string_view s, std::string_view repl, bool globa
     if (!global) break;
   }
   if (pos <= s.size()) out.append(s.substr(pos));
-  return out;
+  return out.size() <= max_bytes;
 }
 
 }  // namespace vigil

@@ -1,12 +1,13 @@
 // Regular expressions in Splunk's dialect (PCRE) without detection evasion.
 //
-// Yes/no questions (search(): SPL `regex`, `match()`, Sigma `|re`) run on a
-// linear-time automaton (Hyperscan, PCRE semantics) whenever the pattern
-// allows it, so no subject can make them slow or blind: `(a+)+b|Z` matches
-// forty `a`s then `cZ`. Patterns Hyperscan refuses (backreferences,
-// lookaround) and questions that need capture groups (find(), replace()) run
-// on PCRE2 with match and depth limits so a hostile pattern cannot stall a
-// run. When a limit is hit the answer is unknown, not "no": the hit is
+// Every pattern runs on PCRE2 (JIT) with match and depth limits, the fastest
+// engine on ordinary subjects. Patterns that allow it are also compiled for a
+// linear-time automaton (Hyperscan, PCRE semantics): when PCRE2 gives up at
+// its limit, the automaton answers yes/no questions (search(): SPL `regex`,
+// `match()`, Sigma `|re`), so no subject can make them blind: `(a+)+b|Z`
+// matches forty `a`s then `cZ`. Only what the automaton cannot answer
+// (backreferences, lookaround; captures of a match PCRE2 gave up on) is
+// undecided, and an undecided answer is not "no": the hit is
 // counted per pattern (limit_hits()), recorded for the calling thread
 // (take_undecided()) so the caller can mark the event undecided, and reported
 // at the end of a run (limit_report()).
@@ -43,7 +44,7 @@ class Regex {
   /// Unanchored search. A PCRE2 match-limit hit answers false but is counted
   /// and recorded as undecided (see take_undecided()).
   bool search(std::string_view subject) const;
-  /// True when search() runs on the linear-time engine.
+  /// True when the pattern has a linear-time form (compiled on first call).
   bool linear() const;
   /// First match at or after `start`, with capture groups.
   bool find(std::string_view subject, size_t start, Match& out) const;
@@ -54,6 +55,9 @@ class Regex {
   /// sed-style substitution (`s/re/repl/g` semantics done by caller): replace matches with
   /// `repl` where \1..\9 and $1 refer to groups; `global` replaces all.
   std::string replace(std::string_view subject, std::string_view repl, bool global) const;
+  /// replace() into `out`, stopping with false once `out` would exceed `max_bytes`.
+  bool replace_into(std::string& out, std::string_view subject, std::string_view repl, bool global,
+                    size_t max_bytes) const;
 
   /// PCRE2 limit hits of this pattern so far (all threads).
   uint64_t limit_hits() const;
@@ -66,7 +70,10 @@ class Regex {
   static std::vector<std::pair<std::string, uint64_t>> limit_report();
 
  private:
-  bool find_backtracking(std::string_view subject, size_t start, Match& out) const;
+  /// 1 match, 0 no match, -1 PCRE2 gave up at a limit.
+  int find_backtracking(std::string_view subject, size_t start, Match& out) const;
+  /// The linear-time engine's answer in `matched`; false when it cannot answer.
+  bool linear_search(std::string_view subject, bool& matched) const;
 
   struct Impl;
   std::shared_ptr<Impl> impl_;

@@ -128,6 +128,7 @@ void ReadContext::bad_record(std::string_view file, uint64_t line, uint64_t offs
 
 void ReadContext::skip_input(std::string_view file, std::string_view reason, std::string message) {
   stats.files_skipped++;
+  stats.skip_reasons[std::string(reason)]++;
   stats.file_skip_reasons[std::string(reason)]++;
   diags.error({std::string(file)}, std::move(message), std::string(reason));
 }
@@ -325,7 +326,11 @@ bool read_source(std::string_view name, ByteSource& src, ReadContext& ctx) {
     } else if (final) {
       break;
     }
-    in.fill(buf);
+    // Feed again only once the pending bytes have grown enough (doubled, or
+    // by 64 KiB): a record arriving in many small reads (a slow pipe) is then
+    // rescanned O(log n) times, not once per read.
+    const size_t want = resync ? 1 : std::min(std::max(buf.size() * 2, buf.size() + (64u << 10)), kMaxRecord + 1);
+    while (in.fill(buf) && buf.size() < want) {}
   }
   return in.failed() ? report_cut() : true;
 }

@@ -10,6 +10,7 @@
 //
 // Accounting: stats.records_read == records delivered + stats.records_skipped.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -35,8 +36,15 @@ struct ReadStats {
   uint64_t records_read = 0;     ///< records found, good or bad
   uint64_t records_skipped = 0;  ///< records found but not delivered (malformed)
   uint64_t records_recovered = 0;  ///< of the delivered records, those recovered (ReadOptions::recover)
-  std::map<std::string, uint64_t> skip_reasons;       ///< reason -> records skipped
-  std::map<std::string, uint64_t> file_skip_reasons;  ///< reason -> inputs skipped, or cut short (`truncated-input`)
+  std::map<std::string, uint64_t> skip_reasons;       ///< reason -> records (or inputs) skipped
+  std::map<std::string, uint64_t> file_skip_reasons;  ///< the input-level part of skip_reasons, plus inputs cut short (`truncated-input`)
+  /// skip_reasons without the input-level ones: why records were skipped.
+  std::map<std::string, uint64_t> record_skip_reasons() const {
+    auto out = skip_reasons;
+    for (const auto& [k, v] : file_skip_reasons)
+      if (auto it = out.find(k); it != out.end() && (it->second -= std::min(it->second, v)) == 0) out.erase(it);
+    return out;
+  }
   std::map<std::string, uint64_t> formats;       ///< format name -> inputs
   void merge(const ReadStats& o);
 };

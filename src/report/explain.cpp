@@ -59,7 +59,7 @@ Result<EventTable> EventTable::parse(std::string_view yaml_text, const std::stri
       if (!group || !group.IsMap()) return;
       for (auto it = group.begin(); it != group.end(); ++it) {
         Channel ch;
-        const YAML::Node& body = it->second;
+        const YAML::Node body = it->second;  // a copy: `it->second` lives in a temporary proxy
         ch.provider = body.IsMap() && body["provider"] ? body["provider"].as<std::string>("") : it->first.as<std::string>("");
         if (body.IsMap() && body["events"] && body["events"].IsMap()) {
           for (auto e = body["events"].begin(); e != body["events"].end(); ++e) {

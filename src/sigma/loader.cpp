@@ -4,6 +4,7 @@
 #include <regex>
 #include <unordered_map>
 
+#include "core/budget.h"
 #include "core/strings.h"
 #include "sigma/condition.h"
 #include "sigma/correlation.h"
@@ -296,6 +297,21 @@ std::vector<ir::CompiledRule> load_file(const std::string& path, std::string_vie
                                         const Logsources& ls, uint32_t& next_rule_index, DiagnosticSink& diags) {
   std::vector<ir::CompiledRule> out;
   std::vector<YAML::Node> docs;
+  if (text.size() > budget::kMaxRuleFileBytes) {
+    // yaml-cpp costs ~40 bytes of memory per byte of input: a 50 MB rule is 2 GB.
+    ir::CompiledRule r;
+    r.info.language = ir::Language::sigma;
+    r.info.type = "sigma";
+    r.info.file = path;
+    r.info.name = path;
+    ++next_rule_index;
+    RuleBuilder rb(path, text, diags);
+    rb.error(r, {path, 1, 1},
+             "rule file is " + std::to_string(text.size() >> 20) + " MiB, above the " +
+                 std::to_string(budget::kMaxRuleFileBytes >> 20) + " MiB budget for one rule file");
+    out.push_back(std::move(r));
+    return out;
+  }
   try {
     docs = YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {

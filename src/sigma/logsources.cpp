@@ -87,10 +87,14 @@ Result<Logsources> Logsources::parse(std::string_view text, const std::string& f
           Selection sel;
           for (auto f = alt.begin(); f != alt.end(); ++f) {
             std::vector<std::string> values;
-            if (f->second.IsSequence()) {
-              for (const auto& v : f->second) values.push_back(v.Scalar());
+            // A copy: yaml-cpp's iterator-> returns a proxy, and ranging over
+            // a member of that temporary reads a dead stack object (ASan,
+            // found by sigma_fuzz at start-up).
+            const YAML::Node given = f->second;
+            if (given.IsSequence()) {
+              for (const auto& v : given) values.push_back(v.Scalar());
             } else {
-              values.push_back(f->second.Scalar());
+              values.push_back(given.Scalar());
             }
             sel.emplace_back(f->first.Scalar(), std::move(values));
           }
@@ -105,8 +109,9 @@ Result<Logsources> Logsources::parse(std::string_view text, const std::string& f
     if (ph && ph.IsMap())
       for (auto it = ph.begin(); it != ph.end(); ++it) {
         std::vector<std::string> values;
-        if (it->second.IsSequence()) {
-          for (const auto& v : it->second) values.push_back(v.Scalar());
+        const YAML::Node given = it->second;  // a copy, as above
+        if (given.IsSequence()) {
+          for (const auto& v : given) values.push_back(v.Scalar());
         } else if (it->second.IsScalar()) {
           values.push_back(it->second.Scalar());
         }

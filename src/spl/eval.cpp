@@ -1,5 +1,7 @@
 #include "spl/eval.h"
 
+#include "core/budget.h"
+
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
@@ -227,6 +229,10 @@ std::optional<double> apply_relative_time(double base, std::string_view spec) {
   return t;
 }
 
+void budget_exceeded(ir::ExecContext& ctx, std::string_view what) {
+  if (ctx.diags) ctx.diags->warning(ctx.where, "rule exceeds the run-time budget: " + std::string(what), "budget");
+}
+
 const Regex* cached_regex(std::string_view pattern, std::string* error) {
   struct Entry {
     std::optional<Regex> re;
@@ -337,14 +343,23 @@ EvalResult Evaluator::binary(const Expr& e) {
   }
   // Arithmetic and concatenation: null in, null out; multivalues do not take part.
   if (a.is_null() || b.is_null() || a.is_multi() || b.is_multi()) return r;
+  auto concat = [&]() {
+    std::string ta = a.text(), tb = b.text();
+    if (ta.size() + tb.size() > budget::kMaxValueBytes) {
+      budget_exceeded(ctx_, "concatenation longer than " + std::to_string(budget::kMaxValueBytes >> 20) +
+                                " MiB; the result is null");
+      return Value();
+    }
+    return Value(ta + tb);
+  };
   if (op == ".") {
-    r.value = Value(a.text() + b.text());
+    r.value = concat();
     return r;
   }
   auto x = a.to_number(), y = b.to_number();
   if (op == "+") {
     if (x && y) r.value = Value(*x + *y);
-    else r.value = Value(a.text() + b.text());  // either side non-numeric: concatenation
+    else r.value = concat();  // either side non-numeric: concatenation
     return r;
   }
   if (!x || !y) return r;

@@ -51,6 +51,10 @@ std::optional<double> parse_span_seconds(std::string_view span);
 /// Splunk relative time modifier applied to `base` (UTC): `-7d@d`, `+1h`, `@w0`, `-30m@m`, `now`.
 std::optional<double> apply_relative_time(double base, std::string_view spec);
 
+/// Report that a rule hit the run-time budget (core/budget.h): a located
+/// warning with reason `budget`, counted in the summary.
+void budget_exceeded(ir::ExecContext& ctx, std::string_view what);
+
 /// Compiled regex from a per-thread cache (patterns come from rules: few, reused per row).
 /// Null when the pattern does not compile; `error` then says why.
 const Regex* cached_regex(std::string_view pattern, std::string* error = nullptr);

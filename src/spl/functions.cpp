@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/budget.h"
 #include "core/strings.h"
 #include "core/time.h"
 #include "match/compiled_atom.h"
@@ -200,7 +201,10 @@ EvalResult f_upper(const Expr& c, Evaluator& ev) {
 EvalResult f_len(const Expr& c, Evaluator& ev) {
   auto s = text_arg(c, ev, 0);
   if (!s) return null_result();
-  return val(Value(char_starts(*s).size()));
+  // Characters counted in place: a table of character starts cost 8 bytes per character.
+  size_t n = 0;
+  for (char ch : *s) n += (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
+  return val(Value(n));
 }
 EvalResult f_substr(const Expr& c, Evaluator& ev) {
   auto s = text_arg(c, ev, 0);
@@ -257,7 +261,15 @@ EvalResult f_replace(const Expr& c, Evaluator& ev) {
     return null_result();
   }
   std::vector<std::string> out;
-  for (size_t i = 0; i < v.count(); ++i) out.push_back(re->replace(v.text(i), *repl, true));
+  for (size_t i = 0; i < v.count(); ++i) {
+    std::string r;
+    if (!re->replace_into(r, v.text(i), *repl, true, budget::kMaxValueBytes)) {
+      budget_exceeded(ev.ctx(), "replace() result longer than " + std::to_string(budget::kMaxValueBytes >> 20) +
+                                    " MiB; the result is null");
+      return null_result();
+    }
+    out.push_back(std::move(r));
+  }
   return val(Value::multi(std::move(out)));
 }
 EvalResult f_urldecode(const Expr& c, Evaluator& ev) {
@@ -382,6 +394,7 @@ EvalResult f_printf(const Expr& c, Evaluator& ev) {
   if (!fmt) return null_result();
   std::string out;
   size_t next = 1;
+  if (fmt->size() > budget::kMaxValueBytes) return null_result();
   for (size_t i = 0; i < fmt->size(); ++i) {
     char ch = (*fmt)[i];
     if (ch != '%') {
@@ -403,10 +416,25 @@ EvalResult f_printf(const Expr& c, Evaluator& ev) {
     }
     char conv = (*fmt)[j];
     std::string spec = fmt->substr(i, j - i);
+    // Width and precision come from the rule: bounded, or one call formats gigabytes.
+    for (size_t k = i + 1; k < j;) {
+      if (!std::isdigit(static_cast<unsigned char>((*fmt)[k]))) {
+        ++k;
+        continue;
+      }
+      size_t num = 0;
+      while (k < j && std::isdigit(static_cast<unsigned char>((*fmt)[k])) && num <= budget::kMaxFormatWidth)
+        num = num * 10 + static_cast<size_t>((*fmt)[k++] - '0');
+      if (num > budget::kMaxFormatWidth) {
+        budget_exceeded(ev.ctx(), "printf() width or precision above " + std::to_string(budget::kMaxFormatWidth) +
+                                      "; the result is null");
+        return null_result();
+      }
+    }
     spec.erase(std::remove(spec.begin(), spec.end(), '\''), spec.end());
     Value a = next < c.args.size() ? ev.value(*c.args[next]) : Value();
     ++next;
-    char buf[512];
+    char buf[budget::kMaxFormatWidth + 512];  // the widest allowed field, plus digits
     switch (conv) {
       case 'd': case 'i': case 'x': case 'X': case 'o': case 'u': {
         auto n = a.is_multi() ? std::nullopt : a.to_number();
@@ -433,6 +461,11 @@ EvalResult f_printf(const Expr& c, Evaluator& ev) {
       }
     }
     i = j;
+  }
+  if (out.size() > budget::kMaxValueBytes) {
+    budget_exceeded(ev.ctx(), "printf() result longer than " + std::to_string(budget::kMaxValueBytes >> 20) +
+                                  " MiB; the result is null");
+    return null_result();
   }
   return val(Value(std::move(out)));
 }
@@ -653,7 +686,13 @@ EvalResult f_mvrange(const Expr& c, Evaluator& ev) {
   }
   if (!s || !e || step <= 0) return null_result();
   std::vector<std::string> out;
-  for (double x = *s; x < *e && out.size() < 100000; x += step) out.push_back(format_number(x));
+  for (double x = *s; x < *e; x += step) {
+    if (out.size() == budget::kMaxValues) {
+      budget_exceeded(ev.ctx(), "mvrange() stopped at " + std::to_string(budget::kMaxValues) + " values");
+      break;
+    }
+    out.push_back(format_number(x));
+  }
   return val(Value::multi(std::move(out)));
 }
 

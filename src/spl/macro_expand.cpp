@@ -40,13 +40,17 @@ bool contains_word_ci(std::string_view s, std::string_view w) {
 
 class Expander {
  public:
-  Expander(const content::MacroTable& t, MacroExpansion& r) : macros_(t), res_(r) { segs_.push_back({0, false}); }
+  // The limit is on what macros add: a long search without macros is not a macro bomb.
+  Expander(const content::MacroTable& t, MacroExpansion& r, size_t max_output)
+      : macros_(t), res_(r), max_output_(max_output) {
+    segs_.push_back({0, false});
+  }
 
   // Expand `text` into res_.text. `call` is the span (in the top-level input) reported for errors.
   bool expand(std::string_view text, int depth, Span call, bool top) {
     size_t i = 0;
     while (i < text.size()) {
-      if (res_.text.size() > kMaxOutput) return fail("macro expansion exceeds 4 MiB", call);
+      if (res_.text.size() > max_output_) return fail("macros expand the search by more than 4 MiB", call);
       char c = text[i];
       if (c == '"') {
         size_t q = skip_quoted(text, i, text.size());
@@ -254,6 +258,7 @@ class Expander {
 
   const content::MacroTable& macros_;
   MacroExpansion& res_;
+  size_t max_output_;
   std::vector<Segment> segs_;
   std::vector<std::string> stack_;
 };
@@ -263,7 +268,7 @@ class Expander {
 MacroExpansion expand_macros(std::string_view search, const content::MacroTable& macros) {
   MacroExpansion res;
   res.text.reserve(search.size() * 2);
-  Expander ex(macros, res);
+  Expander ex(macros, res, search.size() + kMaxOutput);
   ex.expand(search, 0, Span{0, uint32_t(search.size())}, true);
   return res;
 }

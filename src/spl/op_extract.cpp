@@ -5,15 +5,17 @@
 
 #include <map>
 
+#include "core/budget.h"
 #include "core/regex.h"
 #include "core/strings.h"
+#include "spl/eval.h"
 #include "spl/operators.h"
 
 namespace vigil::spl::ops {
 
 namespace {
 
-constexpr size_t kMaxMatches = 100000;  // max_match=0 ("unlimited") still needs a bound on hostile input
+constexpr size_t kMaxMatches = budget::kMaxValues;  // max_match=0 ("unlimited") still needs a bound on hostile input
 
 std::string opt(const std::map<std::string, std::string>& m, std::string_view k, std::string def = {}) {
   for (auto& [key, v] : m)
@@ -31,7 +33,7 @@ class RexOp final : public ir::Operator {
     f.push_back(field_);
     return true;
   }
-  void run(Table& rows, ir::ExecContext&) override {
+  void run(Table& rows, ir::ExecContext& ctx) override {
     const auto& names = re_.names();
     if (names.empty()) return;
     for (Row& r : rows) {
@@ -52,6 +54,8 @@ class RexOp final : public ir::Operator {
           pos = m.groups[0].end > m.groups[0].begin ? m.groups[0].end : m.groups[0].end + 1;
         }
       }
+      if (matches == max_ && max_ == kMaxMatches)
+        budget_exceeded(ctx, "rex max_match=0 stopped at " + std::to_string(kMaxMatches) + " matches");
       // Groups that captured nothing leave the field as it was (Splunk keeps prior values).
       for (size_t g = 0; g < names.size(); ++g)
         if (!got[g].empty()) r.set(names[g].first, Value::multi(std::move(got[g])));

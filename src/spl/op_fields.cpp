@@ -4,6 +4,7 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "core/budget.h"
 #include "core/strings.h"
 #include "core/time.h"
 #include "spl/eval.h"
@@ -80,7 +81,9 @@ class RenameOp final : public ir::Operator {
       }
       if (nn != e.first) plan.emplace_back(e.first, std::move(nn));
     }
-    for (auto& [o, n] : plan) {
+    for (auto& step : plan) {  // no structured binding: clang-14 (the fuzz build) cannot capture one
+      const auto& o = step.first;
+      const auto& n = step.second;
       auto it = std::find_if(es.begin(), es.end(), [&](auto& e) { return e.first == o; });
       if (it == es.end()) continue;
       Value v = std::move(it->second);
@@ -326,23 +329,44 @@ class MvexpandOp final : public ir::Operator {
     f.push_back(field_);
     return true;
   }
-  void run(Table& rows, ir::ExecContext&) override {
+  void run(Table& rows, ir::ExecContext& ctx) override {
     Table out;
     out.reserve(rows.size());
+    // Rows are the budget (core/budget.h): two mvexpands of 100k values would be 10^10.
+    bool cut = false;
+    size_t cells = 0;
     for (Row& r : rows) {
+      if (out.size() >= budget::kMaxRows || cells >= budget::kMaxCells) {
+        cut = true;
+        break;
+      }
+      size_t weight = 1;  // values one copy of this row holds
+      for (const auto& e : r.entries()) weight += e.second.count();
       const Value* v = r.get(field_);
       if (!v || !v->is_multi()) {
+        cells += weight;
         out.push_back(std::move(r));
         continue;
       }
       std::vector<std::string> vals = v->values();
       size_t n = limit_ ? std::min(limit_, vals.size()) : vals.size();
+      const size_t room = std::min(budget::kMaxRows - out.size(), (budget::kMaxCells - cells) / weight);
+      if (n > room) {
+        n = room;
+        cut = true;
+      }
+      cells += n * weight;
       for (size_t i = 0; i < n; ++i) {
         Row copy = r;
         copy.set(field_, Value(vals[i]));
         out.push_back(std::move(copy));
       }
+      if (cut) break;
     }
+    if (cut)
+      budget_exceeded(ctx, "mvexpand stopped at " + std::to_string(out.size()) + " rows (budget: " +
+                               std::to_string(budget::kMaxRows) + " rows, " + std::to_string(budget::kMaxCells) +
+                               " values)");
     rows = std::move(out);
   }
 

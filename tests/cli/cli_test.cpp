@@ -92,7 +92,9 @@ TEST(Cli, BadInputIsReportedAndCounted) {
   EXPECT_NE(r.err.find("d_empty.json"), std::string::npos) << r.err;
   // 3 XML + 4 JSON lines read; 3 skipped; 2 files (binary, empty) skipped.
   EXPECT_NE(r.err.find("records read 7, evaluated 4, skipped 3"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("(2 skipped)"), std::string::npos) << r.err;
+  // Input-level reasons beside the input count, record-level ones beside the records.
+  EXPECT_NE(r.err.find("files 4 (2 skipped: 1 empty-file, 1 unrecognised-format)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("skipped 3 (2 bad-json, 1 bad-xml)"), std::string::npos) << r.err;
   // --strict turns rejected input into exit code 1.
   CliRun s = vigil("hunt --strict --rules samples/sigma --format jsonl '" + dir.string() + "'");
   EXPECT_EQ(s.exit_code, 1);

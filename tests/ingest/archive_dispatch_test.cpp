@@ -145,7 +145,8 @@ TEST(Archive, DamagedArchivesAreReported) {
   // A zip cut in half: whatever is readable is read, the damage is reported.
   std::string zip = make_archive(Kind::zip, {{"a.json", flat_line(1)}, {"b.json", std::string(5000, ' ') + flat_line(2)}});
   Collected z = read_mem("cut.zip", zip.substr(0, zip.size() / 2));
-  EXPECT_GE(z.count_reason("bad-archive"), 1u);
+  // Damage before any member is a bad archive; after some, a cut (the members before it were read).
+  EXPECT_GE(z.count_reason("bad-archive") + z.count_reason("truncated-input"), 1u);
   EXPECT_EQ(z.stats.records_read, z.records.size() + z.stats.records_skipped);
   // An empty member is an empty input.
   Collected e = read_mem("e.zip", make_archive(Kind::zip, {{"empty.json", ""}}));

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Builds the libFuzzer targets with clang (every library instrumented) and
+# runs one campaign per target: seeds from ../shared, findings kept under
+# fuzz/corpus/<target>/ (crash-* files are regression inputs, replayed by
+# ctest through tests/fuzz_replay).
+#   scripts/fuzz.sh [runs] [seconds]   (defaults: 10000000 runs or 3600 s)
+set -eu
+cd "$(dirname "$0")/.."
+RUNS=${1:-10000000}
+SECS=${2:-3600}
+SHARED=${VIGIL_SHARED_DIR:-../shared}
+FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -g -O1"
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
+  -DCMAKE_C_COMPILER=clang-14 -DVIGIL_BUILD_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF \
+  -DCMAKE_CXX_FLAGS="$FLAGS" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+cmake --build build-fuzz -j2 --target spl_fuzz escu_fuzz sigma_fuzz ingest_fuzz
+seeds() {  # target -> seed directories from ../shared (read, never copied)
+  case $1 in
+    spl) echo "$SHARED/seeds" ;;
+    escu) echo "$SHARED/corpus/security_content/detections/endpoint" ;;
+    sigma) echo "$SHARED/corpus/sigma/rules/windows/process_creation" ;;
+    ingest) echo "samples/logs" ;;
+  esac
+}
+for t in spl escu sigma ingest; do
+  mkdir -p "fuzz/corpus/$t" "build-fuzz/corpus/$t"
+  nice -n 19 "build-fuzz/fuzz/${t}_fuzz" -runs="$RUNS" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=65536 -artifact_prefix="fuzz/corpus/$t/" "build-fuzz/corpus/$t" $(seeds "$t") "fuzz/corpus/$t" \
+    2>&1 | tail -3
+done
