@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/budget.h"
 #include "core/ordered_pipeline.h"
 #include "core/strings.h"
 #include "sigma/sigma.h"
@@ -82,6 +83,7 @@ struct RuleSet::ParsedFile {
   std::vector<YAML::Node> docs;
   std::string yaml_error;
   YAML::Mark yaml_mark;
+  std::string budget_error;  ///< refused before parsing (core/budget.h)
 };
 
 namespace {
@@ -105,7 +107,12 @@ void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags)
           auto f = std::make_unique<ParsedFile>();
           f->path = path;
           f->readable = read_file(path, f->text);
-          if (f->readable) {
+          // yaml-cpp needs ~40x a file's size: a huge rule file is refused before it is parsed.
+          if (f->readable && f->text.size() > budget::kMaxRuleFileBytes) {
+            f->budget_error = "rule file is " + std::to_string(f->text.size() >> 20) + " MiB, above the " +
+                              std::to_string(budget::kMaxRuleFileBytes >> 20) + " MiB budget";
+            f->text.clear();
+          } else if (f->readable) {
             try {
               f->docs = YAML::LoadAll(f->text);
             } catch (const YAML::Exception& e) {
@@ -146,6 +153,16 @@ void RuleSet::load_parsed(ParsedFile& pf, DiagnosticSink& diags) {
   const std::string& text = pf.text;
   if (!pf.readable) {
     diags.error({path}, "cannot read rule file", "unreadable-rule");
+    return;
+  }
+  if (!pf.budget_error.empty()) {
+    ir::CompiledRule r;
+    r.info.file = path;
+    r.info.name = fs::path(path).stem().string();
+    r.location = {path, 1, 1};
+    r.reasons.push_back(pf.budget_error);
+    diags.error(r.location, pf.budget_error, "budget");
+    rules_.push_back(std::move(r));
     return;
   }
   if (!pf.yaml_error.empty()) {
