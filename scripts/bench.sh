@@ -66,7 +66,7 @@ header() {
 }
 
 run_grid() {
-  local input=$1 bytes=$2 events=$3
+  local input=$1 bytes=$2
   for t in 1 "$cores"; do
     measure "(b) dump, threads $t" "-" "$bytes" -- "$vigil" dump --threads "$t" --format jsonl "$input"
     measure "(c) hunt seed rules, threads $t" "-" "$bytes" -- "$vigil" hunt --threads "$t" --format jsonl "${seeds[@]}" "$input"
@@ -83,15 +83,15 @@ if [ "$only" != otrf ]; then
     cp -al "$shared/data/evtx-attack-samples" "$evtx/$i" 2>/dev/null || cp -a "$shared/data/evtx-attack-samples" "$evtx/$i"
   done
   find "$evtx" -type f ! -name '*.evtx' -delete
-  bytes=$(du -sbL "$evtx" | awk '{print $1}')
+  bytes=$(find "$evtx" -name '*.evtx' -printf '%s\n' | awk '{s += $1} END {print s}')  # du counts hard links once
   files=$(find "$evtx" -name '*.evtx' | wc -l)
   header "EVTX samples x$copies ($files files, $((bytes / 1000000)) MB)"
-  # evtxexport takes one file per run; xargs runs them serially, then on every core.
+  # evtxexport takes one file per run; xargs runs them one after another, then one per core.
   for t in 1 "$cores"; do
     find "$evtx" -name '*.evtx' -print0 >"$work/list"
     events=$("$vigil" dump -q --format jsonl "$evtx" | wc -l)
     measure "(a) evtxexport -f xml, $t process(es)" "$events" "$bytes" -- \
-      sh -c "xargs -0 -P $t -n 16 evtxexport -f xml <'$work/list'"
+      sh -c "xargs -0 -P $t -n 1 evtxexport -f xml <'$work/list'"
   done
   run_grid "$evtx" "$bytes"
 fi
