@@ -193,6 +193,20 @@ std::string format_number_time(double t) {
 
 }  // namespace
 
+// A `when:` map: field -> value or list of values (any of them, case-insensitively).
+static std::vector<Normalizer::Condition> parse_when(const YAML::Node& when) {
+  std::vector<Normalizer::Condition> out;
+  for (auto c : when) {
+    Normalizer::Condition cond{field_id(c.first.as<std::string>()), {}};
+    if (c.second.IsSequence())
+      for (auto v : c.second) cond.values.push_back(v.as<std::string>());
+    else
+      cond.values.push_back(c.second.as<std::string>());
+    out.push_back(std::move(cond));
+  }
+  return out;
+}
+
 Result<Normalizer> Normalizer::load(const std::string& dir) {
   namespace fs = std::filesystem;
   Normalizer n;
@@ -238,14 +252,7 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
       for (auto rf : root["raw_fields"]) {
         RawFieldSet set;
         set.label = rf["label"].as<std::string>("");
-        for (auto c : rf["when"]) {
-          Condition cond{field_id(c.first.as<std::string>()), {}};
-          if (c.second.IsSequence())
-            for (auto v : c.second) cond.values.push_back(v.as<std::string>());
-          else
-            cond.values.push_back(c.second.as<std::string>());
-          set.when.push_back(std::move(cond));
-        }
+        set.when = parse_when(rf["when"]);
         for (auto kv : rf["fields"]) {
           std::string target = kv.first.as<std::string>();
           std::vector<YAML::Node> values;
@@ -279,14 +286,7 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
           m.dataset = static_cast<DatasetId>(id);
           m.label = src["label"].as<std::string>("");
           info.source_labels.push_back(m.label);
-          for (auto c : src["when"]) {
-            Condition cond{field_id(c.first.as<std::string>()), {}};
-            if (c.second.IsSequence())
-              for (auto v : c.second) cond.values.push_back(v.as<std::string>());
-            else
-              cond.values.push_back(c.second.as<std::string>());
-            m.when.push_back(std::move(cond));
-          }
+          m.when = parse_when(src["when"]);
           for (auto kv : src["fields"]) {
             std::string f = kv.first.as<std::string>();
             if (std::find(info.fields.begin(), info.fields.end(), f) == info.fields.end()) info.fields.push_back(f);
