@@ -1,3 +1,4 @@
+#include <charconv>
 #include "core/strings.h"
 
 #include <algorithm>
@@ -161,15 +162,21 @@ bool parse_number(std::string_view s, double& out) {
   return true;
 }
 
+std::string_view format_number(double v, NumberText& buf) {
+  // to_chars with a precision formats as printf's %.15g does, without printf's locale and parsing.
+  std::to_chars_result r;
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15)
+    r = std::to_chars(buf.data(), buf.data() + buf.size(), static_cast<long long>(v));
+  else if (std::isfinite(v))
+    r = std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::general, 15);
+  else  // inf, nan and -nan exactly as printf spells them
+    return {buf.data(), static_cast<size_t>(std::snprintf(buf.data(), buf.size(), "%.15g", v))};
+  return {buf.data(), static_cast<size_t>(r.ptr - buf.data())};
+}
+
 std::string format_number(double v) {
-  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%lld", static_cast<long long>(v));
-    return b;
-  }
-  char b[40];
-  std::snprintf(b, sizeof b, "%.15g", v);
-  return b;
+  NumberText buf;
+  return std::string(format_number(v, buf));
 }
 
 std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {

@@ -1,6 +1,7 @@
 // Small string helpers shared by every module (ASCII case folding: Windows
 // event data and SPL keywords are matched case-insensitively in ASCII only).
 #pragma once
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,8 +29,11 @@ void json_escape_to(std::string& out, std::string_view s);
 bool parse_int(std::string_view s, long long& out);
 /// Parse a number the way SPL does for comparisons (decimal, optional sign/fraction/exponent).
 bool parse_number(std::string_view s, double& out);
-/// Format a double as SPL prints numbers (integers without ".0").
+/// Format a double as SPL prints numbers (integers without ".0", else %.15g).
 std::string format_number(double v);
+/// The same text without allocating: the view points into `buf`.
+using NumberText = std::array<char, 48>;
+std::string_view format_number(double v, NumberText& buf);
 /// Replace every occurrence of `from` with `to`.
 std::string replace_all(std::string_view s, std::string_view from, std::string_view to);
 

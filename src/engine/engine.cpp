@@ -148,6 +148,7 @@ struct Engine::Impl {
     std::vector<RuleStats> stats;
     // Per batch: which output slot each stream's rows/state went to (stamp = batch number).
     std::vector<uint32_t> rows_at, state_at, stamp;
+    std::vector<uint32_t> gate;  // per stream: its filter's gate in `matcher`, or kNoGate
     uint32_t batch_no = 0;
     BatchOut* out = nullptr;
     uint32_t event_index = 0;
@@ -249,6 +250,10 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     w->rows_at.assign(streams.size(), 0);
     w->state_at.assign(streams.size(), 0);
     w->stamp.assign(streams.size(), 0);
+    w->gate.assign(streams.size(), match::EventMatcher::kNoGate);
+    for (size_t i = 0; i < streams.size(); ++i)
+      if (streams[i].stream->source.kind != ir::Source::Kind::none && !streams[i].unknown_source)
+        w->gate[i] = w->matcher.add_gate(streams[i].stream->filter);
     w->ctx.now = opts.now;
     w->ctx.diags = &diags;
     w->ctx.allow_writes = opts.allow_writes;
@@ -274,6 +279,7 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
 void Engine::Impl::process_event(Worker& w, const Record& r) {
   normalizer.normalize(r, w.event);
   w.matcher.begin(w.event);
+  if (w.matcher.gates()) w.matcher.open_gates();
   for (auto& ref : always) visit(w, ref, r);
   std::string_view eid;
   if (!by_event_id.empty() && w.event.get(event_id_sym, eid)) {
@@ -334,6 +340,8 @@ Row Engine::Impl::capture(const Worker& w, const StreamPlan& sp) const {
 }
 
 void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
+  // A closed gate: none of the literals one of which the filter needs is in this event.
+  if (uint32_t g = w.gate[ref.slot]; g != match::EventMatcher::kNoGate && !w.matcher.gate_open(g)) return;
   RuleStats& st = w.stats[ref.rule];
   ++st.candidates;
   std::chrono::steady_clock::time_point t0;

@@ -64,7 +64,7 @@ struct Finding {
 };
 
 struct RuleStats {
-  uint64_t candidates = 0;      ///< events that reached the rule's filter (after bucketing)
+  uint64_t candidates = 0;      ///< events that reached the rule's filter (after bucketing and its gate)
   uint64_t events_matched = 0;  ///< events that passed stream 0's filter
   uint64_t rows_held = 0;       ///< rows kept for whole-table operators (all streams)
   uint64_t rows_dropped = 0;    ///< rows not kept past EngineOptions::max_kept_rows

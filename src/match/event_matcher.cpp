@@ -13,6 +13,7 @@ EventMatcher::Options EventMatcher::Options::from_env() {
   Options o;
   const char* off = std::getenv("VIGIL_NO_PREFILTER");
   if (off && *off && std::string_view(off) != "0") o.prefilter = false;
+  if (const char* g = std::getenv("VIGIL_NO_GATES"); g && *g && std::string_view(g) != "0") o.gates = false;
   // For measuring the threshold (bench): VIGIL_PREFILTER_MIN_ATOMS=n, VIGIL_PREFILTER_WARMUP=n.
   long long n = 0;
   if (const char* m = std::getenv("VIGIL_PREFILTER_MIN_ATOMS"); m && parse_int(m, n) && n >= 1)
@@ -38,6 +39,7 @@ EventMatcher::EventMatcher(const ir::AtomTable& atoms, const Options& opts, std:
   memo_value_.assign(atoms.size(), 0);
   atom_group_.assign(atoms.size(), kNoGroup);
   warmup_ = opts.warmup_events;
+  gates_enabled_ = opts.gates;
   if (opts.prefilter && Prefilter::available()) build_prefilter(opts);
 }
 
@@ -61,6 +63,14 @@ void EventMatcher::build_prefilter(const Options& opts) {
     const ir::Atom& a = compiled_[id]->atom();
     Symbol key = a.kind == ir::AtomKind::keyword ? kNoSymbol : a.field;
     if (key == kNoSymbol && a.kind != ir::AtomKind::keyword) continue;  // field-less non-keyword: never present
+    // Keyword atoms are prefiltered over all raw values joined in one text (one scan per event,
+    // not one per field), so their literals can only be required somewhere, not at an edge.
+    // A literal of one or two characters occurs in nearly every event and slows the whole scan:
+    // such keyword atoms are tested directly instead.
+    if (key == kNoSymbol) {
+      if (lit->literal.size() < 3) continue;
+      lit->at_start = lit->at_end = false;
+    }
     by_field[key].emplace_back(id, std::move(*lit));
   }
   atom_pattern_.assign(compiled_.size(), 0);
@@ -77,6 +87,7 @@ void EventMatcher::build_prefilter(const Options& opts) {
       auto [it, fresh] = index.emplace(std::move(k), next_pattern + static_cast<uint32_t>(patterns.size()));
       if (fresh) {
         p.id = it->second;
+        pattern_len_.push_back(static_cast<uint32_t>(p.literal.size()));
         patterns.push_back(std::move(p));
       }
       assign.emplace_back(id, it->second);
@@ -94,6 +105,8 @@ void EventMatcher::build_prefilter(const Options& opts) {
     groups_.push_back(std::move(grp));
   }
   pattern_stamp_.assign(next_pattern, 0);
+  pattern_gates_.resize(next_pattern);
+  group_gates_.resize(groups_.size());
 }
 
 void EventMatcher::begin(const Event& e) {
@@ -102,13 +115,62 @@ void EventMatcher::begin(const Event& e) {
     std::fill(memo_stamp_.begin(), memo_stamp_.end(), 0);
     std::fill(pattern_stamp_.begin(), pattern_stamp_.end(), 0);
     for (auto& g : groups_) g.scanned_stamp = 0;
+    std::fill(gate_stamp_.begin(), gate_stamp_.end(), 0);
     epoch_ = 1;
   }
+  hits_.clear();
 }
 
 void EventMatcher::on_hit(void* self, uint32_t pattern) {
   auto* m = static_cast<EventMatcher*>(self);
-  if (pattern < m->pattern_stamp_.size()) m->pattern_stamp_[pattern] = m->epoch_;
+  if (pattern < m->pattern_stamp_.size() && m->pattern_stamp_[pattern] != m->epoch_) {
+    m->pattern_stamp_[pattern] = m->epoch_;
+    m->hits_.push_back(pattern);
+  }
+}
+
+// Splits a group's literals: whole-value ones (eq atoms) go to hash maps, the rest to a
+// multi-pattern database. False when the group cannot be filtered (its atoms are tested directly).
+bool EventMatcher::build_group(uint32_t gi) {
+  Group& g = groups_[gi];
+  g.built = true;
+  std::vector<PrefilterPattern> rest;
+  for (auto& p : g.pending) {
+    if (p.at_start && p.at_end) {
+      if (p.caseless) {
+        for (auto& c : p.literal) c = ascii_lower(c);  // Hyperscan's caseless is ASCII folding too
+        g.exact_ci[p.literal].push_back(p.id);
+      }
+      else g.exact_cs[p.literal].push_back(p.id);
+    } else {
+      rest.push_back(std::move(p));
+    }
+  }
+  g.pending = {};
+  if (!rest.empty()) {
+    g.db = Prefilter::build(rest);
+    if (!g.db || !g.db->prepare(scratch_)) {
+      g.db.reset();
+      g.disabled = true;
+      return false;
+    }
+  }
+  return true;
+}
+
+void EventMatcher::scan_value(uint32_t gi, std::string_view v) {
+  Group& g = groups_[gi];
+  ++scans_;
+  if (!g.exact_cs.empty())
+    if (auto it = g.exact_cs.find(v); it != g.exact_cs.end())
+      for (uint32_t p : it->second) on_hit(this, p);
+  if (!g.exact_ci.empty()) {
+    lower_.assign(v);
+    for (auto& c : lower_) c = ascii_lower(c);
+    if (auto it = g.exact_ci.find(std::string_view(lower_)); it != g.exact_ci.end())
+      for (uint32_t p : it->second) on_hit(this, p);
+  }
+  if (g.db && !g.db->scan(v, scratch_, &EventMatcher::on_hit, this)) g.unfiltered = true;
 }
 
 // Scans exactly the values test_atom() would test for this group's atoms, so a
@@ -117,32 +179,29 @@ void EventMatcher::scan_group(uint32_t gi) {
   Group& g = groups_[gi];
   g.scanned_stamp = epoch_;
   g.unfiltered = true;
-  if (!g.db) {
-    if (g.disabled || ++g.demand <= warmup_) return;
-    g.db = Prefilter::build(g.pending);
-    if (!g.db || !g.db->prepare(scratch_)) {  // cannot filter: test this group's atoms directly
-      g.db.reset();
-      g.disabled = true;
-    }
-    g.pending = {};
-    if (g.disabled) return;
+  if (g.disabled) return;
+  if (!g.built) {
+    if (++g.demand <= warmup_) return;
+    if (!build_group(gi)) return;  // cannot filter: test this group's atoms directly
   }
   g.unfiltered = false;
-  auto scan = [&](std::string_view v) {
-    ++scans_;
-    if (!g.db->scan(v, scratch_, &EventMatcher::on_hit, this)) g.unfiltered = true;
-  };
   if (g.field == kNoSymbol) {
+    // Every raw value, joined: a literal spanning two values is a false hit, which only costs a test.
+    kw_text_.clear();
     for (auto& f : event_->fields())
-      if (f.view == 0) scan(f.value);
+      if (f.view == 0) {
+        kw_text_.append(f.value);
+        kw_text_.push_back('\n');
+      }
+    scan_value(gi, kw_text_);
     return;
   }
   std::string_view v;
   if (!event_->get(g.field, v)) return;
-  scan(v);
+  scan_value(gi, v);
   if (event_->has_repeats())
     for (auto& f : event_->fields())
-      if (f.name == g.field && f.value.data() != v.data()) scan(f.value);
+      if (f.name == g.field && f.value.data() != v.data()) scan_value(gi, f.value);
 }
 
 bool EventMatcher::test_atom(ir::AtomId id) {
@@ -191,6 +250,81 @@ bool EventMatcher::test_atom(ir::AtomId id) {
   memo_stamp_[id] = epoch_;
   memo_value_[id] = r;
   return r;
+}
+
+// A set of gateable atoms at least one of which is true whenever `p` is: an atom is its own set;
+// OR needs every branch's set (their union); AND may use any one operand's, and takes the one
+// whose shortest literal is longest (rarer text, fewer events open it), then the smaller.
+std::optional<std::vector<ir::AtomId>> EventMatcher::triggers(const ir::Predicate& p) const {
+  using Op = ir::Predicate::Op;
+  switch (p.op) {
+    case Op::never: return std::vector<ir::AtomId>{};
+    case Op::always: case Op::not_: return std::nullopt;
+    case Op::atom: {
+      if (p.atom >= atom_group_.size()) return std::nullopt;
+      uint32_t g = atom_group_[p.atom];
+      if (g == kNoGroup) return std::nullopt;
+      return std::vector<ir::AtomId>{p.atom};
+    }
+    case Op::or_: {
+      std::vector<ir::AtomId> all;
+      for (auto& c : p.children) {
+        auto t = triggers(c);
+        if (!t) return std::nullopt;
+        all.insert(all.end(), t->begin(), t->end());
+      }
+      return all;
+    }
+    case Op::and_: {
+      std::optional<std::vector<ir::AtomId>> best;
+      uint32_t best_len = 0;
+      for (auto& c : p.children) {
+        auto t = triggers(c);
+        if (!t) continue;
+        uint32_t len = UINT32_MAX;
+        for (ir::AtomId a : *t) {
+          // A gate on keywords makes every event scan all its raw values: the last choice.
+          uint32_t l = groups_[atom_group_[a]].field == kNoSymbol ? 0 : pattern_len_[atom_pattern_[a]];
+          len = std::min(len, l);
+        }
+        if (!best || len > best_len || (len == best_len && t->size() < best->size())) {
+          best_len = len;
+          best = std::move(t);
+        }
+      }
+      return best;
+    }
+  }
+  return std::nullopt;
+}
+
+uint32_t EventMatcher::add_gate(const ir::Predicate& p) {
+  if (groups_.empty() || !gates_enabled_) return kNoGate;
+  auto t = triggers(p);
+  if (!t) return kNoGate;
+  uint32_t gate = static_cast<uint32_t>(gate_stamp_.size());
+  gate_stamp_.push_back(0);
+  std::sort(t->begin(), t->end());
+  t->erase(std::unique(t->begin(), t->end()), t->end());
+  for (ir::AtomId a : *t) {
+    auto& pg = pattern_gates_[atom_pattern_[a]];
+    if (pg.empty() || pg.back() != gate) pg.push_back(gate);
+    uint32_t g = atom_group_[a];
+    auto& gg = group_gates_[g];
+    if (gg.empty()) gated_groups_.push_back(g);
+    if (gg.empty() || gg.back() != gate) gg.push_back(gate);
+  }
+  return gate;
+}
+
+void EventMatcher::open_gates() {
+  for (uint32_t g : gated_groups_) {
+    if (groups_[g].scanned_stamp != epoch_) scan_group(g);
+    if (groups_[g].unfiltered)
+      for (uint32_t gate : group_gates_[g]) gate_stamp_[gate] = epoch_;
+  }
+  for (uint32_t p : hits_)
+    for (uint32_t gate : pattern_gates_[p]) gate_stamp_[gate] = epoch_;
 }
 
 bool EventMatcher::eval(const ir::Predicate& p) {

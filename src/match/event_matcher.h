@@ -18,6 +18,7 @@
 #pragma once
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@ class EventMatcher {
  public:
   struct Options {
     bool prefilter = true;  ///< false: every atom is tested directly (the reference path)
+    bool gates = true;      ///< false: add_gate() gives kNoGate (VIGIL_NO_GATES=1; for benches)
     /// A field group uses the prefilter only from this many atoms on: below it, a scan
     /// costs more than testing the few atoms one by one.
     size_t min_group_atoms = 8;
@@ -60,6 +62,18 @@ class EventMatcher {
   /// Number of atom tests actually run since construction (for profiling/bench).
   uint64_t atom_tests() const { return tests_; }
   Stats stats() const { return {tests_, rejects_, scans_}; }
+  /// Gates let the engine skip a predicate without walking it. A gate is a set of prefiltered
+  /// atoms one of which is true whenever the predicate is; an event in which none of their
+  /// literals was found cannot match it. kNoGate: the predicate has no such set (a NOT at the
+  /// top, an atom without a literal, a field with too few atoms to be prefiltered).
+  static constexpr uint32_t kNoGate = UINT32_MAX;
+  uint32_t add_gate(const ir::Predicate& p);
+  /// After begin(): scans every gated field once and opens the gates whose literals were found
+  /// (all gates of a field that cannot be filtered in this event, e.g. during the warm-up).
+  void open_gates();
+  bool gate_open(uint32_t gate) const { return gate_stamp_[gate] == epoch_; }
+  size_t gates() const { return gate_stamp_.size(); }
+
   /// Number of field groups served (after their warm-up) by a prefilter database, and their atoms.
   size_t prefilter_groups() const { return groups_.size(); }
   size_t prefiltered_atoms() const;
@@ -69,6 +83,7 @@ class EventMatcher {
   void build_prefilter(const Options& opts);
   void scan_group(uint32_t g);
   static void on_hit(void* self, uint32_t pattern);
+  std::optional<std::vector<ir::AtomId>> triggers(const ir::Predicate& p) const;
 
   const Event* event_ = nullptr;
   std::vector<std::optional<CompiledAtom>> compiled_;
@@ -79,10 +94,25 @@ class EventMatcher {
   uint64_t tests_ = 0;
 
   // ---- prefilter (empty when off or unavailable)
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct TextEq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+  };
+  bool build_group(uint32_t g);
+  void scan_value(uint32_t g, std::string_view v);
+  std::string lower_;    // scratch: a value folded for the caseless exact lookup
+  std::string kw_text_;  // scratch: the event's raw values joined, for the keyword group
   static constexpr uint32_t kNoGroup = UINT32_MAX;
   struct Group {
     Symbol field = kNoSymbol;  // kNoSymbol: keyword group, scans every raw-view field
-    std::vector<PrefilterPattern> pending;  // compiled into `db` after the warm-up
+    std::vector<PrefilterPattern> pending;  // compiled after the warm-up
+    bool built = false;
+    // Whole-value literals (eq atoms) are found by one hash lookup; the others by `db`.
+    std::unordered_map<std::string, std::vector<uint32_t>, TextHash, TextEq> exact_cs, exact_ci;
     std::unique_ptr<Prefilter> db;
     uint32_t demand = 0;         // events that needed this group before `db` existed
     uint32_t scanned_stamp = 0;  // == epoch_: already handled in this event
@@ -91,11 +121,19 @@ class EventMatcher {
     size_t atoms = 0;
   };
   uint32_t warmup_ = 0;
+  bool gates_enabled_ = true;
   std::vector<Group> groups_;
   std::vector<uint32_t> atom_group_;    // AtomId -> group or kNoGroup
   std::vector<uint32_t> atom_pattern_;  // AtomId -> pattern index (deduplicated literals)
   std::vector<uint32_t> pattern_stamp_; // pattern index -> epoch_ when found in this event
+  std::vector<uint32_t> pattern_len_;   // pattern index -> literal length (gate choice)
   PrefilterScratch scratch_;
+  // ---- gates
+  std::vector<std::vector<uint32_t>> pattern_gates_;  // pattern -> gates it opens
+  std::vector<std::vector<uint32_t>> group_gates_;    // group -> gates with an atom in it
+  std::vector<uint32_t> gated_groups_;                // groups scanned by open_gates()
+  std::vector<uint32_t> gate_stamp_;                  // gate -> epoch_ when open
+  std::vector<uint32_t> hits_;                        // patterns found in this event, once each
   uint64_t rejects_ = 0, scans_ = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -146,11 +147,12 @@ void Accumulator::add(const Row& row, ir::ExecContext& ctx) {
   const Value* v = row.get(spec_->field);
   if (!v) return;
   if (spec_->kind == AggSpec::Kind::earliest_time || spec_->kind == AggSpec::Kind::latest_time) {
-    if (has_time) add_text(format_number(time), time, true);
+    if (has_time) add_text({}, time, true);  // only the time is kept
     return;
   }
   if (v->is_number()) {
-    add_text(format_number(v->number()), time, has_time);
+    NumberText buf;
+    add_text(format_number(v->number(), buf), time, has_time);
     return;
   }
   for (size_t i = 0; i < v->count(); ++i) add_text(v->is_multi() ? std::string_view(v->values()[i]) : std::string_view(v->string()), time, has_time);
@@ -359,42 +361,107 @@ bool GroupTable::KeyLess::operator()(const std::vector<std::string>& a, const st
 
 namespace {
 
-std::vector<std::string> key_texts(const std::vector<Value>& k) {
+void append_key(std::string& k, std::string_view t) {
+  uint32_t n = static_cast<uint32_t>(t.size());
+  k.append(reinterpret_cast<const char*>(&n), sizeof n);
+  k.append(t);
+}
+
+std::vector<std::string> decode_key(std::string_view k) {
   std::vector<std::string> out;
-  out.reserve(k.size());
-  for (auto& v : k) out.push_back(v.text());
+  while (k.size() >= sizeof(uint32_t)) {
+    uint32_t n;
+    std::memcpy(&n, k.data(), sizeof n);
+    k.remove_prefix(sizeof n);
+    out.emplace_back(k.substr(0, n));
+    k.remove_prefix(std::min<size_t>(n, k.size()));
+  }
   return out;
 }
 
 }  // namespace
 
-void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
-  for (auto& key : group_keys(*spec_, r)) {
-    auto kt = key_texts(key);
-    auto it = groups_.find(kt);
-    if (it == groups_.end()) {
-      Group g;
-      // The texts are the map's key; typed values are kept only when some are not text (spans).
-      if (!std::all_of(key.begin(), key.end(), [](const Value& v) { return v.is_string(); })) g.key = std::move(key);
-      for (auto& a : spec_->aggs) g.accs.emplace_back(&a);
-      it = groups_.emplace(std::move(kt), std::move(g)).first;
+void GroupTable::add_to(const std::string& key, bool typed, const std::vector<Value>* typed_key, const Row& r,
+                        ir::ExecContext& ctx) {
+  auto it = groups_.find(std::string_view(key));
+  if (it == groups_.end()) {
+    Group g;
+    // Typed BY values (span buckets, numbers) are kept for the output row; texts are the key.
+    if (typed_key) {
+      if (!std::all_of(typed_key->begin(), typed_key->end(), [](const Value& v) { return v.is_string(); }))
+        g.key = *typed_key;
+    } else if (typed) {
+      // Single values only here (add() sent multivalue rows through group_keys).
+      g.key.reserve(spec_->by.size());
+      for (size_t i = 0; i < spec_->by.size(); ++i) {
+        const Value* v = r.get(spec_->by[i]);
+        if (!v || v->is_null()) g.key.emplace_back(spec_->fillnull.value_or(std::string()));
+        else if (spec_->by_span[i]) g.key.emplace_back(span_cache_[i].bucket);
+        else g.key.push_back(*v);
+      }
     }
-    for (auto& acc : it->second.accs) acc.add(r, ctx);
+    g.accs.reserve(spec_->aggs.size());
+    for (auto& a : spec_->aggs) g.accs.emplace_back(&a);
+    it = groups_.emplace(key, std::move(g)).first;
   }
+  for (auto& acc : it->second.accs) acc.add(r, ctx);
+}
+
+void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
+  // Common case first: every BY value single (no multivalue): the key is built in place.
+  std::string& k = scratch_;
+  k.clear();
+  bool typed = false;
+  if (span_cache_.size() < spec_->by.size()) span_cache_.resize(spec_->by.size());
+  for (size_t i = 0; i < spec_->by.size(); ++i) {
+    const Value* v = r.get(spec_->by[i]);
+    if (!v || v->is_null()) {
+      if (!spec_->fillnull) return;  // a null BY value drops the row
+      append_key(k, *spec_->fillnull);
+    } else if (v->is_multi()) {
+      // A multivalue BY field puts the row in one group per value (group_keys).
+      for (auto& key : group_keys(*spec_, r)) {
+        k.clear();
+        for (auto& kv : key) append_key(k, kv.text());
+        add_to(k, true, &key, r, ctx);
+      }
+      return;
+    } else if (spec_->by_span[i]) {
+      auto n = v->to_number();
+      if (!n) return;
+      double s = *spec_->by_span[i];
+      double b = std::floor(*n / s) * s;
+      // Rows of a batch mostly share a bucket: format its text once.
+      auto& c = span_cache_[i];
+      if (!c.valid || c.bucket != b) c = {true, b, Value(b).text()};
+      append_key(k, c.text);
+      typed = true;
+    } else if (!v->is_string()) {
+      append_key(k, v->text());
+      typed = true;
+    } else {
+      append_key(k, v->string());
+    }
+  }
+  add_to(k, typed, nullptr, r, ctx);
 }
 
 void GroupTable::merge(GroupTable& later) {
   if (groups_.empty()) {
-    groups_ = std::move(later.groups_);
+    groups_.swap(later.groups_);
     return;
   }
-  for (auto& [kt, g] : later.groups_) {
-    auto it = groups_.find(kt);
-    if (it == groups_.end()) {
-      groups_.emplace(kt, std::move(g));
+  for (auto it = later.groups_.begin(); it != later.groups_.end();) {
+    auto mine = groups_.find(std::string_view(it->first));
+    if (mine == groups_.end()) {
+      auto next = std::next(it);
+      groups_.insert(later.groups_.extract(it));  // moves the node, key and all
+      it = next;
       continue;
     }
-    for (size_t i = 0; i < g.accs.size(); ++i) it->second.accs[i].merge(g.accs[i]);
+    auto& accs = it->second.accs;
+    for (size_t i = 0; i < accs.size(); ++i) mine->second.accs[i].merge(accs[i]);
+    ++it;
   }
   later.groups_.clear();
 }
@@ -407,11 +474,16 @@ Table GroupTable::finish() const {
     out.push_back(std::move(row));
     return out;
   }
-  out.reserve(groups_.size());
-  for (auto& [kt, g] : groups_) {
+  std::vector<std::pair<std::vector<std::string>, const Group*>> sorted;
+  sorted.reserve(groups_.size());
+  for (auto& [k, g] : groups_) sorted.emplace_back(decode_key(k), &g);
+  std::sort(sorted.begin(), sorted.end(), [](auto& x, auto& y) { return KeyLess{}(x.first, y.first); });
+  out.reserve(sorted.size());
+  for (auto& [kt, g] : sorted) {
     Row row;
-    for (size_t i = 0; i < spec_->by.size(); ++i) row.set(spec_->by[i], g.key.empty() ? Value(kt[i]) : g.key[i]);
-    for (size_t i = 0; i < spec_->aggs.size(); ++i) row.set(spec_->aggs[i].output, g.accs[i].result());
+    for (size_t i = 0; i < spec_->by.size() && i < kt.size(); ++i)
+      row.set(spec_->by[i], g->key.empty() ? Value(kt[i]) : g->key[i]);
+    for (size_t i = 0; i < spec_->aggs.size(); ++i) row.set(spec_->aggs[i].output, g->accs[i].result());
     out.push_back(std::move(row));
   }
   return out;

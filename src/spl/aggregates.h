@@ -14,6 +14,7 @@
 // - sum/avg/stdev/var/range ignore non-numeric values and are null without any.
 #pragma once
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -102,6 +103,8 @@ std::vector<std::vector<Value>> group_keys(const GroupSpec& spec, const Row& row
 
 /// Grouped aggregation state of one stats-family operator: rows go in (in order), partial
 /// tables from consecutive row ranges merge, and the output is one row per group.
+/// Groups are found by hashing their exact key texts ("1" and "1.0" are distinct groups); the
+/// numeric-aware order is applied once, in finish().
 class GroupTable {
  public:
   explicit GroupTable(const GroupSpec* spec) : spec_(spec) {}
@@ -119,11 +122,30 @@ class GroupTable {
 
  private:
   struct Group {
-    std::vector<Value> key;
+    std::vector<Value> key;  ///< typed BY values, only when some are not text (spans, numbers)
     std::vector<Accumulator> accs;
   };
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct Eq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+  };
+  void add_to(const std::string& key, bool typed, const std::vector<Value>* typed_key, const Row& row,
+              ir::ExecContext& ctx);
+  struct SpanText {
+    bool valid = false;
+    double bucket = 0;
+    std::string text;
+  };
+
   const GroupSpec* spec_;
-  std::map<std::vector<std::string>, Group, KeyLess> groups_;
+  /// Key: each BY text as a 4-byte length then its bytes.
+  std::unordered_map<std::string, Group, Hash, Eq> groups_;
+  std::string scratch_;
+  std::vector<SpanText> span_cache_;  ///< per BY field: the last span bucket and its text
 };
 
 /// Full `stats`: one output row per group, sorted by the BY values (numeric-aware),

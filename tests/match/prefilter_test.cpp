@@ -345,6 +345,15 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
     EXPECT_EQ(pf_all.prefilter_groups(), 4u);  // three fields + keyword
     EXPECT_GT(pf_all.prefiltered_atoms(), 200u);  // ~3/4 of the non-regex atoms have a non-empty literal
   }
+  // Gates: a gate closed in an event means its tree is false there (checked on every event).
+  std::vector<uint32_t> gates_all, gates_default;
+  for (auto& t : trees) {
+    gates_all.push_back(pf_all.add_gate(t));
+    gates_default.push_back(pf_default.add_gate(t));
+  }
+  size_t gated = 0, closed = 0;
+  for (auto g : gates_all) gated += g != EventMatcher::kNoGate;
+  if (Prefilter::available()) EXPECT_GT(gated, 20u);  // ORs of negation-free atoms with literals
   Record rec;
   Event ev;
   std::deque<std::string> values;  // deque: the event's views stay valid as values are added
@@ -362,9 +371,18 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
     ref.begin(ev);
     pf_all.begin(ev);
     pf_default.begin(ev);
+    pf_all.open_gates();
+    pf_default.open_gates();
     // Interleave trees and single atoms so atoms are first met in varying order.
-    for (auto& t : trees) {
+    for (size_t ti = 0; ti < trees.size(); ++ti) {
+      auto& t = trees[ti];
       bool r = ref.eval(t);
+      if (gates_all[ti] != EventMatcher::kNoGate && !pf_all.gate_open(gates_all[ti])) {
+        ++closed;
+        ASSERT_FALSE(r) << "gate closed on a matching event " << e << " tree " << ti;
+      }
+      if (gates_default[ti] != EventMatcher::kNoGate && !pf_default.gate_open(gates_default[ti]))
+        ASSERT_FALSE(r) << "gate closed on a matching event " << e << " tree " << ti;
       ASSERT_EQ(pf_all.eval(t), r) << "event " << e;
       ASSERT_EQ(pf_default.eval(t), r) << "event " << e;
     }
@@ -380,6 +398,7 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
   EXPECT_GT(positives, 10000u);
   if (Prefilter::available()) {
     EXPECT_GT(pf_all.stats().prefilter_rejects, 0u);
+    EXPECT_GT(closed, 10000u);  // gates do skip trees; each skip above was checked against the reference
   }
 }
 
