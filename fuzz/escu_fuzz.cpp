@@ -1,11 +1,11 @@
 // libFuzzer target for the ESCU loader: YAML text -> documents -> typed
-// accessors -> EscuDetection or a located error. yaml-cpp may reject the
+// accessors -> EscuDetection or a located error. libyaml may reject the
 // text (a located YAML error, as the rule loader reports it); nothing else
 // may throw or crash.
 #include <cstdlib>
 #include <string>
 
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include "content/escu.h"
 #include "fuzz_entry.h"
@@ -13,10 +13,10 @@
 extern "C" int VIGIL_FUZZ_ENTRY(const uint8_t* data, size_t size) {
   if (size > 256 * 1024) return 0;
   std::string text(reinterpret_cast<const char*>(data), size);
-  std::vector<YAML::Node> docs;
+  std::vector<vigil::yaml::Node> docs;
   try {
-    docs = YAML::LoadAll(text);
-  } catch (const YAML::Exception&) {
+    docs = vigil::yaml::load_all(text);
+  } catch (const vigil::yaml::Exception&) {
     return 0;  // reported by the loader as invalid YAML
   }
   for (const auto& doc : docs) {

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libyaml-cpp-dev libsimdjson-dev libpugixml-dev libpcre2-dev libhyperscan-dev
+  libyaml-dev libsimdjson-dev libpugixml-dev libpcre2-dev libhyperscan-dev
   libcli11-dev libfmt-dev libarchive-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libevtx-utils            # evtxexport: test oracle and benchmark baseline

@@ -19,11 +19,11 @@ using yaml::texts;
 
 std::string lower_type(std::string t) { return to_lower(t); }
 
-Result<EscuDetection> load_escu_checked(const std::string& path, std::string_view body, const YAML::Node& doc);
+Result<EscuDetection> load_escu_checked(const std::string& path, std::string_view body, const yaml::Node& doc);
 
 }  // namespace
 
-bool looks_like_escu(const YAML::Node& doc) {
+bool looks_like_escu(const yaml::Node& doc) {
   return doc.IsMap() && doc["search"] && !doc["detection"] && (doc["tags"] || doc["finding"] || doc["rba"]);
 }
 
@@ -33,13 +33,13 @@ std::string filter_macro_name(std::string_view name) {
   return s + "_filter";
 }
 
-Result<EscuDetection> load_escu(const std::string& path, std::string_view text, const YAML::Node& doc) {
-  // The accessors never throw; the handler is the net for whatever yaml-cpp
-  // may still throw on content nobody has thought of, so one bad rule never
+Result<EscuDetection> load_escu(const std::string& path, std::string_view text, const yaml::Node& doc) {
+  // The accessors never throw; the handler is the net for whatever the YAML
+  // layer may still throw on content nobody has thought of, so one bad rule never
   // ends the run for the rules loaded beside it.
   try {
     return load_escu_checked(path, text, doc);
-  } catch (const YAML::Exception& e) {
+  } catch (const yaml::Exception& e) {
     return yaml::from_exception(path, e);
   }
 }
@@ -49,9 +49,9 @@ namespace {
 #define VIGIL_TRY_ITEMS(var, map, key, what)                      \
   auto var##_r = yaml::map_items(path, map, key, what);            \
   if (!var##_r) return var##_r.error();                            \
-  const std::vector<YAML::Node>& var = var##_r.value()
+  const std::vector<yaml::Node>& var = var##_r.value()
 
-Result<EscuDetection> load_escu_checked(const std::string& path, std::string_view body, const YAML::Node& doc) {
+Result<EscuDetection> load_escu_checked(const std::string& path, std::string_view body, const yaml::Node& doc) {
   EscuDetection d;
   ir::RuleInfo& r = d.info;
   r.language = ir::Language::escu;

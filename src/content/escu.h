@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include "core/diagnostic.h"
 #include "core/result.h"
@@ -38,8 +38,8 @@ struct EscuDetection {
 };
 
 /// A YAML document is an ESCU detection when it has `search` and one of tags/finding/rba, and no Sigma detection.
-bool looks_like_escu(const YAML::Node& doc);
-Result<EscuDetection> load_escu(const std::string& path, std::string_view text, const YAML::Node& doc);
+bool looks_like_escu(const yaml::Node& doc);
+Result<EscuDetection> load_escu(const std::string& path, std::string_view text, const yaml::Node& doc);
 
 /// Walk up from a rule file to the security_content root (a directory holding `macros/`); empty when none.
 std::string find_content_root(const std::string& rule_path);

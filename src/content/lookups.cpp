@@ -1,6 +1,6 @@
 #include "content/lookups.h"
 
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -158,7 +158,7 @@ std::vector<size_t> LookupTable::match(const std::vector<Input>& inputs) const {
 
 namespace {
 
-std::string scalar(const YAML::Node& n) {
+std::string scalar(const yaml::Node& n) {
   if (!n || !n.IsScalar()) return {};
   return n.as<std::string>();
 }
@@ -200,10 +200,10 @@ size_t LookupRegistry::load_dir(const std::string& dir, DiagnosticSink& diags) {
   size_t loaded = 0;
   for (auto& p : files) {
     const std::string file = p.string();
-    YAML::Node y;
+    yaml::Node y;
     try {
-      y = YAML::LoadFile(file);
-    } catch (const YAML::Exception& e) {
+      y = yaml::load_file(file);
+    } catch (const yaml::Exception& e) {
       diags.error({file, static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)}, e.msg,
                   "bad-lookup");
       continue;

@@ -1,6 +1,6 @@
 #include "content/macros.h"
 
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -29,7 +29,7 @@ const Macro* MacroTable::find(std::string_view name, size_t arity) const {
   return nullptr;
 }
 
-static bool load_node(const YAML::Node& n, const std::string& file, MacroTable& t, DiagnosticSink& diags) {
+static bool load_node(const yaml::Node& n, const std::string& file, MacroTable& t, DiagnosticSink& diags) {
   // Every field through the typed accessors: a malformed macro is reported
   // here, with its place, rather than later as "undefined macro" at each use.
   auto name = yaml::scalar(yaml::child(n, "name"));
@@ -72,9 +72,9 @@ size_t MacroTable::load_dir(const std::string& dir, DiagnosticSink& diags) {
   std::sort(files.begin(), files.end());
   for (auto& p : files) {
     try {
-      YAML::Node node = YAML::LoadFile(p.string());
+      yaml::Node node = yaml::load_file(p.string());
       n += load_node(node, p.string(), *this, diags);
-    } catch (const YAML::Exception& e) {
+    } catch (const yaml::Exception& e) {
       diags.error({p.string(), static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)},
                   e.msg, "bad-macro");
     }
@@ -85,13 +85,13 @@ size_t MacroTable::load_dir(const std::string& dir, DiagnosticSink& diags) {
 size_t MacroTable::load_file(const std::string& path, DiagnosticSink& diags) {
   size_t n = 0;
   try {
-    YAML::Node root = YAML::LoadFile(path);
+    yaml::Node root = yaml::load_file(path);
     if (!root.IsSequence()) {
       diags.error({path, 1, 0}, "built-in macro file must be a list of macros", "bad-macro");
       return 0;
     }
     for (const auto& m : root) n += load_node(m, "<builtin>", *this, diags);
-  } catch (const YAML::Exception& e) {
+  } catch (const yaml::Exception& e) {
     diags.error({path, static_cast<uint32_t>(e.mark.line + 1), 0}, e.msg, "bad-macro");
   }
   return n;

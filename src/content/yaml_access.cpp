@@ -4,7 +4,7 @@
 
 namespace vigil::content::yaml {
 
-SourceLocation where(const std::string& file, const YAML::Node& n) {
+SourceLocation where(const std::string& file, const yaml::Node& n) {
   SourceLocation loc{file};
   if (n.IsDefined()) {
     auto m = n.Mark();
@@ -14,19 +14,19 @@ SourceLocation where(const std::string& file, const YAML::Node& n) {
   return loc;
 }
 
-YAML::Node child(const YAML::Node& map, const char* key) {
-  if (!map.IsDefined() || !map.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+yaml::Node child(const yaml::Node& map, const char* key) {
+  if (!map.IsDefined() || !map.IsMap()) return yaml::Node();
   return map[key];
 }
 
-std::optional<std::string> scalar(const YAML::Node& n) {
+std::optional<std::string> scalar(const yaml::Node& n) {
   if (!n.IsDefined() || !n.IsScalar()) return std::nullopt;
   return n.Scalar();
 }
 
-std::string text(const YAML::Node& map, const char* key) { return scalar(child(map, key)).value_or(std::string()); }
+std::string text(const yaml::Node& map, const char* key) { return scalar(child(map, key)).value_or(std::string()); }
 
-std::vector<std::string> texts(const YAML::Node& n) {
+std::vector<std::string> texts(const yaml::Node& n) {
   std::vector<std::string> out;
   if (!n.IsDefined()) return out;
   if (n.IsSequence()) {
@@ -38,17 +38,17 @@ std::vector<std::string> texts(const YAML::Node& n) {
   return out;
 }
 
-std::optional<double> number(const YAML::Node& n) {
+std::optional<double> number(const yaml::Node& n) {
   auto s = scalar(n);
   double d;
   if (s && parse_number(*s, d)) return d;
   return std::nullopt;
 }
 
-Result<std::vector<YAML::Node>> map_items(const std::string& file, const YAML::Node& map, const char* key,
+Result<std::vector<yaml::Node>> map_items(const std::string& file, const yaml::Node& map, const char* key,
                                           const char* what) {
-  std::vector<YAML::Node> out;
-  YAML::Node seq = child(map, key);
+  std::vector<yaml::Node> out;
+  yaml::Node seq = child(map, key);
   if (!seq.IsDefined() || seq.IsNull()) return out;
   if (!seq.IsSequence()) return Error{std::string(what) + " must be a list of maps", where(file, seq)};
   for (const auto& item : seq) {
@@ -58,7 +58,7 @@ Result<std::vector<YAML::Node>> map_items(const std::string& file, const YAML::N
   return out;
 }
 
-Error from_exception(const std::string& file, const YAML::Exception& e) {
+Error from_exception(const std::string& file, const yaml::Exception& e) {
   SourceLocation loc{file};
   if (e.mark.line >= 0) loc.line = static_cast<uint32_t>(e.mark.line + 1);
   if (e.mark.column >= 0) loc.column = static_cast<uint32_t>(e.mark.column + 1);

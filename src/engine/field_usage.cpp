@@ -1,6 +1,6 @@
 #include "engine/field_usage.h"
 
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -222,7 +222,7 @@ DataSourceCatalog DataSourceCatalog::load(const std::string& content_root, const
     Entry e;
     std::string example;
     try {
-      YAML::Node d = YAML::LoadFile(path.string());
+      yaml::Node d = yaml::load_file(path.string());
       e.name = d["name"].as<std::string>("");
       std::string src = d["source"].as<std::string>("");
       std::smatch m;
@@ -233,7 +233,7 @@ DataSourceCatalog DataSourceCatalog::load(const std::string& content_root, const
       example = d["example_log"].as<std::string>("");
       e.sourcetype = d["sourcetype"].as<std::string>("");
       for (auto f : d["fields"]) e.listed.push_back(f.as<std::string>());
-    } catch (const YAML::Exception&) {
+    } catch (const yaml::Exception&) {
       continue;  // lint reports content problems elsewhere; an unreadable source just offers nothing
     }
     if (e.name.empty()) continue;

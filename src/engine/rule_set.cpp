@@ -1,6 +1,6 @@
 #include "engine/rule_set.h"
 
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -80,9 +80,9 @@ static std::vector<std::string> rule_files(const std::string& path) {
 struct RuleSet::ParsedFile {
   std::string path, text;
   bool readable = false;
-  std::vector<YAML::Node> docs;
+  std::vector<yaml::Node> docs;
   std::string yaml_error;
-  YAML::Mark yaml_mark;
+  yaml::Mark yaml_mark;
   std::string budget_error;  ///< refused before parsing (core/budget.h)
 };
 
@@ -107,15 +107,15 @@ void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags)
           auto f = std::make_unique<ParsedFile>();
           f->path = path;
           f->readable = read_file(path, f->text);
-          // yaml-cpp needs ~40x a file's size: a huge rule file is refused before it is parsed.
+          // A YAML tree costs several times its text: a huge rule file is refused before it is parsed.
           if (f->readable && f->text.size() > budget::kMaxRuleFileBytes) {
             f->budget_error = "rule file is " + std::to_string(f->text.size() >> 20) + " MiB, above the " +
                               std::to_string(budget::kMaxRuleFileBytes >> 20) + " MiB budget";
             f->text.clear();
           } else if (f->readable) {
             try {
-              f->docs = YAML::LoadAll(f->text);
-            } catch (const YAML::Exception& e) {
+              f->docs = yaml::load_all(f->text);
+            } catch (const yaml::Exception& e) {
               f->yaml_error = e.msg;
               f->yaml_mark = e.mark;
             }

@@ -1,6 +1,6 @@
 #include "engine/rule_tests.h"
 
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -54,10 +54,10 @@ std::vector<RuleTestResult> run_sigma_regression(const std::string& dir, const R
   if (ec) diags.error({dir}, "cannot read regression directory: " + ec.message(), "regression");
   std::sort(infos.begin(), infos.end());
   for (auto& info : infos) {
-    YAML::Node y;
+    yaml::Node y;
     try {
-      y = YAML::LoadFile(info.string());
-    } catch (const YAML::Exception& e) {
+      y = yaml::load_file(info.string());
+    } catch (const yaml::Exception& e) {
       diags.error({info.string(), static_cast<uint32_t>(e.mark.line + 1)}, e.msg, "regression");
       out.push_back({info.parent_path().filename().string(), "", "", false, false, 0, "bad info.yml: " + e.msg});
       continue;

@@ -1,6 +1,6 @@
 #include "normalize/normalizer.h"
 
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -194,7 +194,7 @@ std::string format_number_time(double t) {
 }  // namespace
 
 // A `when:` map: field -> value or list of values (any of them, case-insensitively).
-static std::vector<Normalizer::Condition> parse_when(const YAML::Node& when) {
+static std::vector<Normalizer::Condition> parse_when(const yaml::Node& when) {
   std::vector<Normalizer::Condition> out;
   for (auto c : when) {
     Normalizer::Condition cond{field_id(c.first.as<std::string>()), {}};
@@ -218,10 +218,10 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
   if (ec || files.empty()) return Error{"no normalization tables (*.yml) in " + dir, {dir}};
   std::sort(files.begin(), files.end());
   // Value maps first, from every file, so that a table may use a map another file defines.
-  std::vector<YAML::Node> roots;
+  std::vector<yaml::Node> roots;
   for (auto& path : files) {
     try {
-      roots.push_back(YAML::LoadFile(path.string()));
+      roots.push_back(yaml::load_file(path.string()));
       if (auto vm = roots.back()["value_maps"]) {
         for (auto it : vm) {
           L.map_names.push_back(it.first.as<std::string>());
@@ -230,14 +230,14 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
           n.value_maps_.push_back(std::move(pairs));
         }
       }
-    } catch (const YAML::Exception& e) {
+    } catch (const yaml::Exception& e) {
       return Error{e.msg, {path.string(), static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)}};
     }
   }
   for (size_t fi = 0; fi < files.size(); ++fi) {
     const fs::path& path = files[fi];
     try {
-      YAML::Node& root = roots[fi];
+      yaml::Node& root = roots[fi];
       for (auto rv : root["raw_views"]) {
         RawView v;
         for (auto f : rv["formats"]) v.formats.push_back(format_by_name(f.as<std::string>()));
@@ -255,7 +255,7 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
         set.when = parse_when(rf["when"]);
         for (auto kv : rf["fields"]) {
           std::string target = kv.first.as<std::string>();
-          std::vector<YAML::Node> values;
+          std::vector<yaml::Node> values;
           if (kv.second.IsSequence())
             for (auto v : kv.second) values.push_back(v);
           else
@@ -298,7 +298,7 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
           n.mappings_.push_back(std::move(m));
         }
       }
-    } catch (const YAML::Exception& e) {
+    } catch (const yaml::Exception& e) {
       return Error{e.msg, {path.string(), static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)}};
     }
   }

@@ -1,7 +1,7 @@
 #include "report/explain.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -54,12 +54,12 @@ Result<EventTable> EventTable::load(const std::string& data_dir) {
 Result<EventTable> EventTable::parse(std::string_view yaml_text, const std::string& file) {
   EventTable t;
   try {
-    YAML::Node root = YAML::Load(std::string(yaml_text));
-    auto read_group = [](const YAML::Node& group, std::map<std::string, Channel, std::less<>>& out) {
+    yaml::Node root = yaml::load(std::string(yaml_text));
+    auto read_group = [](const yaml::Node& group, std::map<std::string, Channel, std::less<>>& out) {
       if (!group || !group.IsMap()) return;
       for (auto it = group.begin(); it != group.end(); ++it) {
         Channel ch;
-        const YAML::Node body = it->second;  // a copy: `it->second` lives in a temporary proxy
+        const yaml::Node body = it->second;  // a copy: `it->second` lives in a temporary proxy
         ch.provider = body.IsMap() && body["provider"] ? body["provider"].as<std::string>("") : it->first.as<std::string>("");
         if (body.IsMap() && body["events"] && body["events"].IsMap()) {
           for (auto e = body["events"].begin(); e != body["events"].end(); ++e) {
@@ -78,7 +78,7 @@ Result<EventTable> EventTable::parse(std::string_view yaml_text, const std::stri
     };
     read_group(root["channels"], t.channels_);
     read_group(root["sources"], t.sources_);
-  } catch (const YAML::Exception& e) {
+  } catch (const yaml::Exception& e) {
     return Error{"event table: " + e.msg, {file, static_cast<uint32_t>(e.mark.line + 1), static_cast<uint32_t>(e.mark.column + 1)}};
   }
   return t;

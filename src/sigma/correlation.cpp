@@ -1,7 +1,7 @@
 #include "sigma/correlation.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include <algorithm>
 #include <set>
@@ -12,10 +12,10 @@
 namespace vigil::sigma {
 namespace {
 
-Error node_error(const YAML::Node& n, std::string msg) {
+Error node_error(const yaml::Node& n, std::string msg) {
   Error e;
   e.message = std::move(msg);
-  YAML::Mark m = n.Mark();
+  yaml::Mark m = n.Mark();
   if (m.line >= 0) {
     e.location.line = static_cast<uint32_t>(m.line + 1);
     e.location.column = static_cast<uint32_t>(m.column + 1);
@@ -69,10 +69,10 @@ std::optional<double> parse_timespan(std::string_view s) {
   }
 }
 
-Result<CorrelationSpec> parse_correlation(const YAML::Node& node) {
+Result<CorrelationSpec> parse_correlation(const yaml::Node& node) {
   CorrelationSpec s;
   if (!node.IsMap()) return node_error(node, "`correlation` must be a map");
-  const YAML::Node type = node["type"];
+  const yaml::Node type = node["type"];
   if (!type || !type.IsScalar()) return node_error(node, "correlation needs a `type`");
   const std::string& t = type.Scalar();
   if (t == "event_count") s.type = CorrelationSpec::Type::event_count;
@@ -81,7 +81,7 @@ Result<CorrelationSpec> parse_correlation(const YAML::Node& node) {
   else if (t == "temporal_ordered") s.type = CorrelationSpec::Type::temporal_ordered;
   else return node_error(type, fmt::format("unknown correlation type '{}'", t));
 
-  const YAML::Node rules = node["rules"];
+  const yaml::Node rules = node["rules"];
   if (rules && rules.IsSequence()) {
     for (auto r : rules)
       if (r.IsScalar()) s.rules.push_back(r.Scalar());
@@ -90,7 +90,7 @@ Result<CorrelationSpec> parse_correlation(const YAML::Node& node) {
   }
   if (s.rules.empty()) return node_error(node, "correlation needs `rules` (the referenced rules' ids or names)");
 
-  const YAML::Node gb = node["group-by"];
+  const yaml::Node gb = node["group-by"];
   if (gb && gb.IsSequence()) {
     for (auto g : gb)
       if (g.IsScalar()) s.group_by.push_back(g.Scalar());
@@ -98,7 +98,7 @@ Result<CorrelationSpec> parse_correlation(const YAML::Node& node) {
     s.group_by.push_back(gb.Scalar());
   }
 
-  const YAML::Node al = node["aliases"];
+  const yaml::Node al = node["aliases"];
   if (al && al.IsMap()) {
     for (auto a = al.begin(); a != al.end(); ++a) {
       if (!a->second.IsMap()) return node_error(a->second, "each alias maps rule references to field names");
@@ -107,14 +107,14 @@ Result<CorrelationSpec> parse_correlation(const YAML::Node& node) {
     }
   }
 
-  YAML::Node ts = node["timespan"];
+  yaml::Node ts = node["timespan"];
   if (!ts) ts = node["timeframe"];  // draft spelling
   if (!ts || !ts.IsScalar()) return node_error(node, "correlation needs a `timespan` (e.g. 5m)");
   auto span = parse_timespan(ts.Scalar());
   if (!span) return node_error(ts, fmt::format("bad timespan '{}' (expected e.g. 30s, 5m, 1h, 2d)", ts.Scalar()));
   s.timespan = *span;
 
-  const YAML::Node cond = node["condition"];
+  const yaml::Node cond = node["condition"];
   if (cond) {
     if (!cond.IsMap()) return node_error(cond, "correlation `condition` must be a map such as {gte: 10}");
     for (auto c = cond.begin(); c != cond.end(); ++c) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/yaml.h"
 #include "ir/plan.h"
 
 namespace YAML {
@@ -47,7 +48,7 @@ struct CorrelationSpec {
 const char* correlation_type_name(CorrelationSpec::Type t);
 
 /// Parse a `correlation:` map; the error carries the offending node's location (file unset).
-Result<CorrelationSpec> parse_correlation(const YAML::Node& node);
+Result<CorrelationSpec> parse_correlation(const yaml::Node& node);
 /// `30s`, `5m`, `1h`, `2d`, `1w` -> seconds; nullopt when malformed.
 std::optional<double> parse_timespan(std::string_view s);
 

@@ -195,7 +195,7 @@ bool parse_modifiers(std::string_view key, Modifiers& m, std::string& field, std
 
 // Interns an atom; the ones that can fail to compile (regex, cidr, numbers) are checked here so
 // that a bad value is a located load-time error rather than a silent no-match at run time.
-Predicate make_atom(Atom a, const YAML::Mark& mark, LowerContext& cx) {
+Predicate make_atom(Atom a, const yaml::Mark& mark, LowerContext& cx) {
   if (a.kind == AtomKind::regex || a.kind == AtomKind::cidr || a.kind == AtomKind::lt || a.kind == AtomKind::le ||
       a.kind == AtomKind::gt || a.kind == AtomKind::ge) {
     std::string err;
@@ -209,7 +209,7 @@ Predicate make_atom(Atom a, const YAML::Mark& mark, LowerContext& cx) {
 
 // One Sigma pattern on a field -> the narrowest atom kind that expresses it.
 Predicate pattern_atom(const std::string& sigma_field, Symbol field, std::string_view pattern, bool cased,
-                       const YAML::Mark& mark, LowerContext& cx) {
+                       const yaml::Mark& mark, LowerContext& cx) {
   std::vector<Tok> toks = tokenize(pattern);
   Atom a;
   a.field = field;
@@ -257,7 +257,7 @@ Predicate null_check(Symbol field, LowerContext& cx) {
 }
 
 // Applies the value transforms of `m` to one value; returns its alternatives (OR).
-std::vector<std::string> transform_value(const std::string& value, const Modifiers& m, const YAML::Mark& mark,
+std::vector<std::string> transform_value(const std::string& value, const Modifiers& m, const yaml::Mark& mark,
                                          LowerContext& cx, bool& failed) {
   using T = Modifiers::Transform;
   std::vector<std::string> vs{value};
@@ -309,7 +309,7 @@ std::vector<std::string> transform_value(const std::string& value, const Modifie
   return vs;
 }
 
-std::string scalar_text(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : std::string(); }
+std::string scalar_text(const yaml::Node& n) { return n.IsScalar() ? n.Scalar() : std::string(); }
 
 Predicate keyword_atoms(std::string_view pattern, LowerContext& cx) {
   // Field-less search: the raw event contains the value. Interior wildcards split the
@@ -412,7 +412,7 @@ std::vector<std::string> windash_variants(std::string_view p) {
   return out;
 }
 
-ir::Predicate lower_item(std::string_view key, const YAML::Node& value, const YAML::Mark& mark, LowerContext& cx) {
+ir::Predicate lower_item(std::string_view key, const yaml::Node& value, const yaml::Mark& mark, LowerContext& cx) {
   Modifiers m;
   std::string sigma_field, err;
   if (!parse_modifiers(key, m, sigma_field, err)) {
@@ -424,7 +424,7 @@ ir::Predicate lower_item(std::string_view key, const YAML::Node& value, const YA
                          value.Mark()});
     return Predicate::always_false();
   }
-  std::vector<YAML::Node> values;
+  std::vector<yaml::Node> values;
   if (value.IsSequence()) {
     for (auto v : value) values.push_back(v);
   } else {
@@ -444,7 +444,7 @@ ir::Predicate lower_item(std::string_view key, const YAML::Node& value, const YA
 
   std::vector<Predicate> per_value;
   for (auto& v : values) {
-    const YAML::Mark vmark = v.Mark().line >= 0 ? v.Mark() : mark;
+    const yaml::Mark vmark = v.Mark().line >= 0 ? v.Mark() : mark;
     if (v.IsNull()) {
       per_value.push_back(m.type == MatchType::exists ? Predicate::always_false() : null_check(field, cx));
       continue;
@@ -521,7 +521,7 @@ ir::Predicate lower_item(std::string_view key, const YAML::Node& value, const YA
   return m.all ? Predicate::make_and(std::move(per_value)) : Predicate::make_or(std::move(per_value));
 }
 
-ir::Predicate lower_search(const YAML::Node& value, LowerContext& cx) {
+ir::Predicate lower_search(const yaml::Node& value, LowerContext& cx) {
   if (value.IsMap()) {
     std::vector<Predicate> items;
     for (auto it = value.begin(); it != value.end(); ++it)

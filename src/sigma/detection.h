@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include "ir/atom_table.h"
 #include "ir/predicate.h"
@@ -25,7 +25,7 @@ namespace vigil::sigma {
 
 struct Problem {
   std::string message;
-  YAML::Mark mark;
+  yaml::Mark mark;
 };
 
 struct LowerContext {
@@ -37,9 +37,9 @@ struct LowerContext {
 };
 
 /// One detection item: `key` is `field|modifiers` (an empty field makes a keyword search).
-ir::Predicate lower_item(std::string_view key, const YAML::Node& value, const YAML::Mark& mark, LowerContext& cx);
+ir::Predicate lower_item(std::string_view key, const yaml::Node& value, const yaml::Mark& mark, LowerContext& cx);
 /// One search identifier's value: a map (AND of items), a list (OR of maps / keywords) or a keyword.
-ir::Predicate lower_search(const YAML::Node& value, LowerContext& cx);
+ir::Predicate lower_search(const yaml::Node& value, LowerContext& cx);
 
 /// Pattern helpers (exposed for tests).
 std::string sigma_escape(std::string_view literal);

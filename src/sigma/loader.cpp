@@ -16,7 +16,7 @@ namespace {
 
 constexpr const char* kReason = "sigma-rule";
 
-SourceLocation loc_of(const std::string& file, const YAML::Mark& m, uint32_t extra_columns = 0) {
+SourceLocation loc_of(const std::string& file, const yaml::Mark& m, uint32_t extra_columns = 0) {
   SourceLocation l;
   l.file = file;
   if (m.line >= 0) {
@@ -45,12 +45,12 @@ std::string located(const SourceLocation& l, const std::string& msg) {
   return l.line ? fmt::format("{}:{}:{}: {}", l.file, l.line, l.column, msg) : fmt::format("{}: {}", l.file, msg);
 }
 
-std::string scalar(const YAML::Node& doc, const char* key) {
-  const YAML::Node n = doc[key];
+std::string scalar(const yaml::Node& doc, const char* key) {
+  const yaml::Node n = doc[key];
   return n && n.IsScalar() ? n.Scalar() : std::string();
 }
 
-std::vector<std::string> scalars(const YAML::Node& n) {
+std::vector<std::string> scalars(const yaml::Node& n) {
   std::vector<std::string> out;
   if (n && n.IsSequence()) {
     for (const auto& v : n)
@@ -62,7 +62,7 @@ std::vector<std::string> scalars(const YAML::Node& n) {
 }
 
 // The text of the top-level `detection:` block as written (comments included), for RuleInfo::query.
-std::string block_text(std::string_view text, const YAML::Mark& key_mark) {
+std::string block_text(std::string_view text, const yaml::Mark& key_mark) {
   if (key_mark.pos < 0 || static_cast<size_t>(key_mark.pos) >= text.size()) return {};
   size_t b = text.rfind('\n', static_cast<size_t>(key_mark.pos));
   b = b == std::string_view::npos ? 0 : b + 1;
@@ -150,7 +150,7 @@ class RuleBuilder {
   bool has_error_ = false;
 };
 
-void fill_info(ir::RuleInfo& info, const YAML::Node& doc, const std::string& path, std::string_view text) {
+void fill_info(ir::RuleInfo& info, const yaml::Node& doc, const std::string& path, std::string_view text) {
   info.language = ir::Language::sigma;
   info.id = scalar(doc, "id");
   info.name = scalar(doc, "title");
@@ -168,10 +168,10 @@ void fill_info(ir::RuleInfo& info, const YAML::Node& doc, const std::string& pat
   info.body = std::string(text);
 }
 
-void compile_detection(ir::CompiledRule& r, const YAML::Node& doc, const std::string& path, std::string_view text,
+void compile_detection(ir::CompiledRule& r, const yaml::Node& doc, const std::string& path, std::string_view text,
                        ir::AtomTable& atoms, const Logsources& ls, RuleBuilder& rb) {
-  const YAML::Node logsource = doc["logsource"];
-  const YAML::Node detection = doc["detection"];
+  const yaml::Node logsource = doc["logsource"];
+  const yaml::Node detection = doc["detection"];
   if (!logsource || !logsource.IsMap()) {
     rb.error(r, loc_of(path, doc.Mark()), "rule has no `logsource` map");
     return;
@@ -194,8 +194,8 @@ void compile_detection(ir::CompiledRule& r, const YAML::Node& doc, const std::st
   const Logsources::Entry* entry = ls.find(product, category, service);
   LowerContext cx{atoms, ls, entry, {}, {}};
   std::map<std::string, ir::Predicate> searches;
-  YAML::Node condition;
-  YAML::Mark condition_key;
+  yaml::Node condition;
+  yaml::Mark condition_key;
   for (auto it = detection.begin(); it != detection.end(); ++it) {
     const std::string& name = it->first.Scalar();
     if (name == "condition") {
@@ -212,7 +212,7 @@ void compile_detection(ir::CompiledRule& r, const YAML::Node& doc, const std::st
     return;
   }
   std::vector<ir::Predicate> conds;
-  std::vector<YAML::Node> cond_nodes;
+  std::vector<yaml::Node> cond_nodes;
   if (condition.IsSequence()) {
     for (const auto& c : condition) cond_nodes.push_back(c);  // Sigma v1: a list of conditions is their OR
   } else {
@@ -252,7 +252,7 @@ void compile_detection(ir::CompiledRule& r, const YAML::Node& doc, const std::st
   r.plan.streams.push_back(std::move(s));
 }
 
-void compile_correlation(ir::CompiledRule& r, const YAML::Node& doc, const std::string& path, uint32_t rule_index,
+void compile_correlation(ir::CompiledRule& r, const yaml::Node& doc, const std::string& path, uint32_t rule_index,
                          RuleBuilder& rb) {
   auto spec = parse_correlation(doc["correlation"]);
   if (!spec) {
@@ -278,7 +278,7 @@ void compile_correlation(ir::CompiledRule& r, const YAML::Node& doc, const std::
 
 }  // namespace
 
-bool looks_like_sigma(const YAML::Node& doc) {
+bool looks_like_sigma(const yaml::Node& doc) {
   if (!doc.IsMap()) return false;
   return (doc["detection"] && doc["logsource"]) || doc["correlation"];
 }
@@ -296,9 +296,9 @@ double risk_score_for_level(std::string_view level) {
 std::vector<ir::CompiledRule> load_file(const std::string& path, std::string_view text, ir::AtomTable& atoms,
                                         const Logsources& ls, uint32_t& next_rule_index, DiagnosticSink& diags) {
   std::vector<ir::CompiledRule> out;
-  std::vector<YAML::Node> docs;
+  std::vector<yaml::Node> docs;
   if (text.size() > budget::kMaxRuleFileBytes) {
-    // yaml-cpp costs ~40 bytes of memory per byte of input: a 50 MB rule is 2 GB.
+    // A YAML tree costs several times its text: a huge rule file is refused unparsed.
     ir::CompiledRule r;
     r.info.language = ir::Language::sigma;
     r.info.type = "sigma";
@@ -313,8 +313,8 @@ std::vector<ir::CompiledRule> load_file(const std::string& path, std::string_vie
     return out;
   }
   try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
+    docs = yaml::load_all(std::string(text));
+  } catch (const yaml::Exception& e) {
     ir::CompiledRule r;
     r.info.language = ir::Language::sigma;
     r.info.type = "sigma";
@@ -330,10 +330,10 @@ std::vector<ir::CompiledRule> load_file(const std::string& path, std::string_vie
 }
 
 std::vector<ir::CompiledRule> load_docs(const std::string& path, std::string_view text,
-                                        const std::vector<YAML::Node>& docs, ir::AtomTable& atoms,
+                                        const std::vector<yaml::Node>& docs, ir::AtomTable& atoms,
                                         const Logsources& ls, uint32_t& next_rule_index, DiagnosticSink& diags) {
   std::vector<ir::CompiledRule> out;
-  for (const YAML::Node& doc : docs) {
+  for (const yaml::Node& doc : docs) {
     if (!doc.IsMap()) continue;  // empty documents between `---`
     const bool sigma_like = doc["detection"] || doc["logsource"] || doc["correlation"];
     if (!sigma_like) continue;  // not a rule (e.g. a Sigma v1 `action: global` header we do not merge)
@@ -348,7 +348,7 @@ std::vector<ir::CompiledRule> load_docs(const std::string& path, std::string_vie
         compile_correlation(r, doc, path, rule_index, rb);
       else
         compile_detection(r, doc, path, text, atoms, ls, rb);
-    } catch (const YAML::Exception& e) {
+    } catch (const yaml::Exception& e) {
       // Shapes the checks above did not foresee (e.g. a map where a scalar belongs).
       r.plan.streams.clear();
       rb.error(r, loc_of(path, e.mark), "YAML: " + e.msg);
@@ -376,13 +376,13 @@ LinkStats link_correlations(std::vector<ir::CompiledRule>& rules, ir::AtomTable&
       if (info.language != ir::Language::sigma || seen_files[info.file]) continue;
       seen_files[info.file] = true;
       try {
-        for (const auto& doc : YAML::LoadAll(info.body)) {
+        for (const auto& doc : yaml::load_all(info.body)) {
           if (!doc.IsMap()) continue;
           std::string name = scalar(doc, "name"), id = scalar(doc, "id");
           auto it = by_id.find(id);
           if (!name.empty() && it != by_id.end()) by_name.emplace(name, it->second);
         }
-      } catch (const YAML::Exception&) {
+      } catch (const yaml::Exception&) {
       }
     }
   };

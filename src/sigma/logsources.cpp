@@ -10,11 +10,11 @@
 namespace vigil::sigma {
 namespace {
 
-Error yaml_error(const std::string& file, const YAML::Node& n, std::string msg) {
+Error yaml_error(const std::string& file, const yaml::Node& n, std::string msg) {
   Error e;
   e.message = std::move(msg);
   e.location.file = file;
-  YAML::Mark m = n.Mark();
+  yaml::Mark m = n.Mark();
   if (m.line >= 0) {
     e.location.line = static_cast<uint32_t>(m.line + 1);
     e.location.column = static_cast<uint32_t>(m.column + 1);
@@ -22,7 +22,7 @@ Error yaml_error(const std::string& file, const YAML::Node& n, std::string msg) 
   return e;
 }
 
-std::map<std::string, std::string> string_map(const YAML::Node& n) {
+std::map<std::string, std::string> string_map(const yaml::Node& n) {
   std::map<std::string, std::string> out;
   if (n && n.IsMap())
     for (auto it = n.begin(); it != n.end(); ++it)
@@ -43,10 +43,10 @@ Result<Logsources> Logsources::load(const std::string& data_dir) {
 
 Result<Logsources> Logsources::parse(std::string_view text, const std::string& file) {
   Logsources ls;
-  YAML::Node root;
+  yaml::Node root;
   try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
+    root = yaml::load(std::string(text));
+  } catch (const yaml::Exception& e) {
     Error err{e.msg, {file}};
     if (e.mark.line >= 0) {
       err.location.line = static_cast<uint32_t>(e.mark.line + 1);
@@ -57,7 +57,7 @@ Result<Logsources> Logsources::parse(std::string_view text, const std::string& f
   if (!root.IsMap()) return yaml_error(file, root, "the logsource mapping must be a YAML map");
   try {
     ls.global_.fields = string_map(root["fields"]);
-    const YAML::Node maps = root["field_maps"];
+    const yaml::Node maps = root["field_maps"];
     if (maps && maps.IsMap())
       for (auto it = maps.begin(); it != maps.end(); ++it) {
         FieldMap fm;
@@ -65,7 +65,7 @@ Result<Logsources> Logsources::parse(std::string_view text, const std::string& f
         fm.basename = string_map(it->second["basename"]);
         ls.maps_[it->first.Scalar()] = std::move(fm);
       }
-    const YAML::Node entries = root["logsources"];
+    const yaml::Node entries = root["logsources"];
     if (!entries || !entries.IsSequence()) return yaml_error(file, root, "missing `logsources:` list");
     for (const auto& n : entries) {
       if (!n.IsMap()) return yaml_error(file, n, "each logsource entry must be a map");
@@ -78,7 +78,7 @@ Result<Logsources> Logsources::parse(std::string_view text, const std::string& f
         if (!ls.maps_.count(e.field_map))
           return yaml_error(file, n["field_map"], fmt::format("unknown field_map '{}'", e.field_map));
       }
-      const YAML::Node when = n["when"];
+      const yaml::Node when = n["when"];
       if (when && when.IsScalar() && when.Scalar() == "any") {
         e.any = true;
       } else if (when && when.IsSequence()) {
@@ -87,10 +87,9 @@ Result<Logsources> Logsources::parse(std::string_view text, const std::string& f
           Selection sel;
           for (auto f = alt.begin(); f != alt.end(); ++f) {
             std::vector<std::string> values;
-            // A copy: yaml-cpp's iterator-> returns a proxy, and ranging over
-            // a member of that temporary reads a dead stack object (ASan,
-            // found by sigma_fuzz at start-up).
-            const YAML::Node given = f->second;
+            // A copy, so the loop below never ranges over a member of a
+            // temporary (ASan found that with yaml-cpp's proxy iterators).
+            const yaml::Node given = f->second;
             if (given.IsSequence()) {
               for (const auto& v : given) values.push_back(v.Scalar());
             } else {
@@ -105,11 +104,11 @@ Result<Logsources> Logsources::parse(std::string_view text, const std::string& f
       }
       ls.entries_.push_back(std::move(e));
     }
-    const YAML::Node ph = root["placeholders"];
+    const yaml::Node ph = root["placeholders"];
     if (ph && ph.IsMap())
       for (auto it = ph.begin(); it != ph.end(); ++it) {
         std::vector<std::string> values;
-        const YAML::Node given = it->second;  // a copy, as above
+        const yaml::Node given = it->second;  // a copy, as above
         if (given.IsSequence()) {
           for (const auto& v : given) values.push_back(v.Scalar());
         } else if (it->second.IsScalar()) {
@@ -117,7 +116,7 @@ Result<Logsources> Logsources::parse(std::string_view text, const std::string& f
         }
         ls.placeholders_[it->first.Scalar()] = std::move(values);
       }
-  } catch (const YAML::Exception& e) {
+  } catch (const yaml::Exception& e) {
     Error err{e.msg, {file}};
     if (e.mark.line >= 0) err.location.line = static_cast<uint32_t>(e.mark.line + 1);
     return err;

@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include "core/diagnostic.h"
 #include "core/result.h"
@@ -37,7 +37,7 @@
 namespace vigil::sigma {
 
 /// True for a Sigma rule document (detection + logsource) or a correlation document.
-bool looks_like_sigma(const YAML::Node& doc);
+bool looks_like_sigma(const yaml::Node& doc);
 
 /// Risk score for a Sigma level (see the table at the top of this header).
 double risk_score_for_level(std::string_view level);
@@ -94,7 +94,7 @@ std::vector<ir::CompiledRule> load_file(const std::string& path, std::string_vie
                                         const Logsources& ls, uint32_t& next_rule_index, DiagnosticSink& diags);
 /// The same, for a file whose YAML documents are already parsed (`text` is their source).
 std::vector<ir::CompiledRule> load_docs(const std::string& path, std::string_view text,
-                                        const std::vector<YAML::Node>& docs, ir::AtomTable& atoms,
+                                        const std::vector<yaml::Node>& docs, ir::AtomTable& atoms,
                                         const Logsources& ls, uint32_t& next_rule_index, DiagnosticSink& diags);
 
 struct LinkStats {

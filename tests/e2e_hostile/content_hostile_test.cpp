@@ -76,6 +76,28 @@ TEST(HostileContent, MalformedEscuRulesAreRejectedWithTheirPlace) {
   EXPECT_EQ(c.signal, 0) << c.err;
 }
 
+// YAML that yaml-cpp 0.7 looped on until bad_alloc (a line starting with ',' in block context, found
+// by sigma_fuzz), a self-referencing anchor and nesting past the limit: each file is rejected with
+// the parser's line and column, and the good rules of the same run still find what they find.
+TEST(HostileContent, MalformedYamlIsRejectedWithItsPlace) {
+  fs::path d = scratch("yaml");
+  fs::create_directories(d / "rules");
+  spit(d / "rules/comma.yml", ",itle: x\n");
+  spit(d / "rules/comma_later.yml", "title: t\nlogsource:\n  product: windows\n,detection: x\n");
+  spit(d / "rules/self_alias.yml", "title: &a [1, *a]\n");
+  spit(d / "rules/deep.yml", std::string(3000, '[') + std::string(3000, ']') + "\n");
+  VigilRun h = vigil(cat(demo_rules(), {"--rules", (d / "rules").string(), "--format", "jsonl", "samples/logs"}));
+  ASSERT_EQ(h.signal, 0) << h.err;
+  EXPECT_EQ(h.exit_code, 0) << h.err;
+  EXPECT_EQ(count(h.out, "\"rule_id\""), kDemoFindings) << h.err;
+  EXPECT_NE(h.err.find("comma.yml:1:1: error:"), std::string::npos) << h.err;
+  EXPECT_NE(h.err.find("comma_later.yml:4:1: error:"), std::string::npos) << h.err;
+  EXPECT_NE(h.err.find("self_alias.yml:1:"), std::string::npos) << h.err;
+  EXPECT_NE(h.err.find("unknown or unfinished anchor 'a'"), std::string::npos) << h.err;
+  EXPECT_NE(h.err.find("nesting deeper than 2000 levels"), std::string::npos) << h.err;
+  EXPECT_LT(h.peak_rss_kb, (kSanitized ? 1024 : 256) * 1024);
+}
+
 TEST(HostileContent, MalformedMacroIsReportedWhereItIs) {
   fs::path d = scratch("macros");
   fs::create_directories(d / "content/macros");

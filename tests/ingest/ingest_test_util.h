@@ -1,7 +1,7 @@
 // Helpers shared by the ingest tests: owned copies of records (a Record's
 // views die with the visitor call), file helpers, and a minimal reader for
 // the YAML flow scalars that hold data_sources' example_log (test_ingest does
-// not link yaml-cpp; the three scalar styles used there are handled here).
+// not link a YAML library; the three scalar styles used there are handled here).
 #pragma once
 #include <gtest/gtest.h>
 

@@ -4,7 +4,7 @@
 // by hand from the example XML text, applying the mapping column of §7.3
 // (e.g. process_name = basename(Image); 4688 ids stay hex; user <- SubjectUserSid).
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include <map>
 #include <optional>
@@ -21,7 +21,7 @@ struct Expect {
 };
 
 std::map<std::string, std::string> normalize_example(const std::string& yml) {
-  YAML::Node d = YAML::LoadFile(std::string(VIGIL_SHARED_DIR) + "/corpus/security_content/data_sources/" + yml);
+  yaml::Node d = yaml::load_file(std::string(VIGIL_SHARED_DIR) + "/corpus/security_content/data_sources/" + yml);
   std::string xml = d["example_log"].as<std::string>();
   auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
   EXPECT_TRUE(norm.ok()) << norm.error().message;

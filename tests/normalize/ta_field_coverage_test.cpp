@@ -14,7 +14,7 @@
 // - Security 4720 record 769629: SubjectUserName 01566S-WIN16-IR$, TargetUserName '$',
 //   SubjectUserSid S-1-5-18, Keywords 0x8020000000000000 (Audit Success).
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include <filesystem>
 #include <map>
@@ -44,7 +44,7 @@ std::vector<Source> windows_sources() {
     if (e.path().extension() == ".yml") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   for (auto& f : files) {
-    YAML::Node d = YAML::LoadFile(f.string());
+    yaml::Node d = yaml::load_file(f.string());
     std::smatch m;
     std::string src = d["source"].as<std::string>("");
     if (!std::regex_match(src, m, source_re)) continue;

@@ -5,7 +5,7 @@
 // involved (noted at the test).
 #include <gtest/gtest.h>
 
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include "match/row_matcher.h"
 #include "sigma/condition.h"
@@ -31,9 +31,9 @@ class SigmaModifiers : public ::testing::Test {
   // Lower `key: <yaml value>` with no field mapping.
   Lowered lower(const std::string& key, const std::string& yaml_value) {
     LowerContext cx{atoms, ls, nullptr, {}, {}};
-    YAML::Node v = YAML::Load(yaml_value);
+    yaml::Node v = yaml::load(yaml_value);
     Lowered l;
-    l.pred = lower_item(key, v, YAML::Mark(), cx);
+    l.pred = lower_item(key, v, yaml::Mark(), cx);
     l.errors = cx.errors;
     l.unresolved = cx.unresolved;
     return l;
@@ -238,7 +238,7 @@ TEST_F(SigmaModifiers, UnknownAndConflictingModifiersAreErrors) {
 
 TEST_F(SigmaModifiers, KeywordSearches) {
   LowerContext cx{atoms, ls, nullptr, {}, {}};
-  ir::Predicate p = lower_search(YAML::Load("['mimikatz', 'sekurlsa']"), cx);
+  ir::Predicate p = lower_search(yaml::load("['mimikatz', 'sekurlsa']"), cx);
   match::RowMatcher m(p, atoms);
   EXPECT_TRUE(m.matches(row({{"CommandLine", "run SEKURLSA::logonpasswords"}})));
   EXPECT_FALSE(m.matches(row({{"CommandLine", "notepad"}})));
@@ -246,8 +246,8 @@ TEST_F(SigmaModifiers, KeywordSearches) {
 
 TEST_F(SigmaModifiers, SearchMapIsAndListOfMapsIsOr) {
   LowerContext cx{atoms, ls, nullptr, {}, {}};
-  ir::Predicate and_map = lower_search(YAML::Load("{A: '1', B: '2'}"), cx);
-  ir::Predicate or_list = lower_search(YAML::Load("[{A: '1'}, {B: '2'}]"), cx);
+  ir::Predicate and_map = lower_search(yaml::load("{A: '1', B: '2'}"), cx);
+  ir::Predicate or_list = lower_search(yaml::load("[{A: '1'}, {B: '2'}]"), cx);
   ASSERT_TRUE(cx.errors.empty());
   Row only_a = row({{"A", "1"}, {"B", "x"}});
   Row both = row({{"A", "1"}, {"B", "2"}});

@@ -150,10 +150,10 @@ TEST(SigmaRegression, RulesMatchTheirRegressionEvents) {
   simdjson::dom::parser parser;
   for (const auto& f : fs::recursive_directory_iterator(data)) {
     if (!f.is_regular_file() || f.path().filename() != "info.yml") continue;
-    YAML::Node info = YAML::LoadFile(f.path().string());
+    yaml::Node info = yaml::load_file(f.path().string());
     std::string id = info["rule_metadata"][0]["id"].as<std::string>();
-    const YAML::Node test = info["regression_tests_info"][0];
-    long long want = test["match_count"] ? test["match_count"].as<long long>() : -1;
+    const yaml::Node test = info["regression_tests_info"][0];
+    long long want = test["match_count"] ? test["match_count"].as<long>() : -1;
     fs::path json;
     for (const auto& g : fs::directory_iterator(f.path().parent_path()))
       if (g.path().extension() == ".json") json = g.path();

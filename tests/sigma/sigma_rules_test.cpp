@@ -393,7 +393,7 @@ level: high
 
 TEST(SigmaCorrelation, ValueCountTemporalAndOrdered) {
   auto spec_of = [](const char* yaml) {
-    auto s = parse_correlation(YAML::Load(yaml));
+    auto s = parse_correlation(yaml::load(yaml));
     EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
     return s.value();
   };
@@ -443,9 +443,9 @@ TEST(SigmaCorrelation, ValueCountTemporalAndOrdered) {
 }
 
 TEST(SigmaCorrelation, BadSpecsAndMissingReferences) {
-  EXPECT_FALSE(parse_correlation(YAML::Load("{type: event_count, rules: [x], timespan: 5m}")).ok());  // no condition
-  EXPECT_FALSE(parse_correlation(YAML::Load("{type: bogus, rules: [x], timespan: 5m}")).ok());
-  EXPECT_FALSE(parse_correlation(YAML::Load("{type: temporal, rules: [x], timespan: 5 minutes}")).ok());
+  EXPECT_FALSE(parse_correlation(yaml::load("{type: event_count, rules: [x], timespan: 5m}")).ok());  // no condition
+  EXPECT_FALSE(parse_correlation(yaml::load("{type: bogus, rules: [x], timespan: 5m}")).ok());
+  EXPECT_FALSE(parse_correlation(yaml::load("{type: temporal, rules: [x], timespan: 5 minutes}")).ok());
   EXPECT_EQ(parse_timespan("90s").value(), 90);
   EXPECT_EQ(parse_timespan("2h").value(), 7200);
 

@@ -1,7 +1,7 @@
 // Corpus tests: every ESCU detection search expands and parses; mutated
 // searches never crash the expander or parser.
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
+#include "core/yaml.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -36,7 +36,7 @@ const std::vector<Detection>& detections() {
       if (e.is_regular_file() && e.path().extension() == ".yml") files.push_back(e.path());
     std::sort(files.begin(), files.end());
     for (auto& p : files) {
-      YAML::Node n = YAML::LoadFile(p.string());
+      yaml::Node n = yaml::load_file(p.string());
       if (n["search"]) v.push_back({p.string(), n["search"].as<std::string>()});
     }
     return v;
