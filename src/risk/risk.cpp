@@ -183,7 +183,9 @@ std::vector<ObjectTotal> top_objects(const std::vector<RiskEvent>& events) {
     t.source_count = sources[k].size();
     out.push_back(std::move(t));
   }
-  std::stable_sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.score > b.score; });
+  std::stable_sort(out.begin(), out.end(), [](auto& a, auto& b) {
+    return a.score != b.score ? a.score > b.score : std::tie(a.object, a.type) < std::tie(b.object, b.type);
+  });
   return out;
 }
 

@@ -142,3 +142,48 @@ TEST(RiskEvents, JsonCarriesTheRiskDataModelFieldNames) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// The table's top risk objects come from a tstats over Risk.All_Risk on the second-pass engine; a
+// plain loop over the same risk events must give the same totals, for 1 and 2 threads.
+TEST(RiskPass, TopObjectsOnTheEngineEqualADirectSum) {
+  DiagnosticSink diags(nullptr);
+  RuleSet rs({kContent, VIGIL_DATA_DIR, false});
+  rs.load({kShared + "/corpus/sigma/rules/windows/process_creation"}, diags);
+  auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
+  ASSERT_TRUE(norm.ok());
+  RunOptions ro;
+  ro.engine.now = 1.7e9;
+  RunResult res = run_rules(executable_rules(rs), rs.atoms(), norm.value(), {kShared + "/data/evtx-attack-samples"}, ro, diags);
+  ir::CompiledRule top_rule = rs.compile_query(risk::kTopObjectsSpl, diags);
+  ASSERT_TRUE(top_rule.executable) << (top_rule.reasons.empty() ? "" : top_rule.reasons[0]);
+  std::vector<std::vector<risk::ObjectTotal>> runs;
+  for (unsigned threads : {1u, 2u}) {
+    risk::RiskPass rp(&attack());
+    for (auto& f : res.findings) rp.add(f, report::describe(f, &attack()));
+    EngineOptions eo;
+    eo.now = 1.7e9;
+    eo.threads = threads;
+    eo.batch_records = 64;  // several batches, so partial states are merged
+    rp.run({}, &top_rule, rs.atoms(), norm.value(), eo, diags, [](Finding&&) { FAIL() << "no correlation rule ran"; });
+    auto direct = risk::top_objects(rp.events());
+    ASSERT_GT(rp.events().size(), 200u);  // the samples give hundreds of process-creation findings
+    ASSERT_EQ(rp.top().size(), direct.size());
+    for (size_t i = 0; i < direct.size(); ++i) {
+      EXPECT_EQ(rp.top()[i].object, direct[i].object);
+      EXPECT_EQ(rp.top()[i].type, direct[i].type);
+      EXPECT_EQ(rp.top()[i].score, direct[i].score);
+      EXPECT_EQ(rp.top()[i].events, direct[i].events);
+      EXPECT_EQ(rp.top()[i].tactics, direct[i].tactics);
+      EXPECT_EQ(rp.top()[i].source_count, direct[i].source_count);
+    }
+    runs.push_back(rp.top());
+  }
+  ASSERT_EQ(runs[0].size(), runs[1].size());
+  for (size_t i = 0; i < runs[0].size(); ++i) EXPECT_EQ(runs[0][i].object, runs[1][i].object);
+}
+
+}  // namespace
+}  // namespace vigil
