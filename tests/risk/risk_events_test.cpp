@@ -8,7 +8,11 @@
 // and matches 5471 only. T1047 is an Execution (TA0002) technique in ATT&CK.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
+#include <unistd.h>
 
 #include "content/attack.h"
 #include "engine/rule_set.h"
@@ -183,6 +187,41 @@ TEST(RiskPass, TopObjectsOnTheEngineEqualADirectSum) {
   }
   ASSERT_EQ(runs[0].size(), runs[1].size());
   for (size_t i = 0; i < runs[0].size(); ++i) EXPECT_EQ(runs[0][i].object, runs[1][i].object);
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// The contentctl v5 `rba:` form: per-object scores and threat objects. Seed 003's search with its
+// observables replaced by an rba block (user 40, dest 60, threat object process_name).
+TEST(RiskEvents, RbaFormScoresEachObjectAndCarriesThreatObjects) {
+  std::ifstream in(kContent + "/detections/endpoint/windows_wmi_process_call_create.yml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  size_t a = text.find("  observable:\n"), b = text.find("  product:\n");
+  ASSERT_TRUE(a != std::string::npos && b != std::string::npos && a < b);
+  text.erase(a, b - a);
+  text.replace(text.find("name: Windows WMI Process Call Create"), 37, "name: WMI Call Create RBA Form");
+  text += "rba:\n  message: rba form on $dest$\n  risk_objects:\n  - field: user\n    type: user\n    score: 40\n"
+          "  - field: dest\n    type: system\n    score: 60\n  threat_objects:\n  - field: process_name\n    type: process_name\n";
+  std::filesystem::path p = std::filesystem::temp_directory_path() / ("vigil_rba_" + std::to_string(::getpid()) + ".yml");
+  std::ofstream(p) << text;
+  Hunt h = hunt({p.string()});
+  ASSERT_EQ(h.views.size(), 2u);
+  ASSERT_EQ(h.events.size(), 4u);
+  for (auto& e : h.events) {
+    EXPECT_EQ(e.risk_score, e.risk_object_type == "user" ? 40 : 60);
+    EXPECT_EQ(e.risk_object, e.risk_object_type == "user" ? kUser : kHost);
+    EXPECT_EQ(e.threat_objects, std::vector<std::string>{"WMIC.exe"});  // basename of the Image as logged
+    EXPECT_EQ(e.threat_object_types, std::vector<std::string>{"process_name"});
+    EXPECT_EQ(e.risk_message, "rba form on " + kHost);
+    EXPECT_EQ(e.source, "ESCU - WMI Call Create RBA Form - Rule");
+  }
+  std::filesystem::remove(p);
 }
 
 }  // namespace
