@@ -153,7 +153,7 @@ static int run_hunt(HuntArgs& a) {
   for (auto& v : held) w->write(v);
   w->finish();
   if (fmt == report::Format::table && !correlations.empty())
-    risk::print_risk_summary(out.file, incidents, risk_pass.top(), 10, risk_pass.events().size());
+    risk::print_risk_summary(out.file, a.incidents ? &incidents : nullptr, risk_pass.top(), 10, risk_pass.events().size());
   std::fflush(out.file);
   if (a.rule_stats) print_rule_stats(*res.engine, per_rule);
   if (a.profile) print_profile(*res.engine);

@@ -189,19 +189,21 @@ std::vector<ObjectTotal> top_objects(const std::vector<RiskEvent>& events) {
   return out;
 }
 
-void print_risk_summary(std::FILE* out, const std::vector<report::FindingView>& incidents,
+void print_risk_summary(std::FILE* out, const std::vector<report::FindingView>* incidents,
                         const std::vector<ObjectTotal>& top, size_t limit, size_t risk_events) {
-  // Incidents as a timeline, like the findings above them.
-  std::vector<const report::FindingView*> inc;
-  for (auto& v : incidents) inc.push_back(&v);
-  std::stable_sort(inc.begin(), inc.end(), [](auto* x, auto* y) {
-    return std::tie(x->first_time, x->rule_name) < std::tie(y->first_time, y->rule_name);
-  });
-  std::fprintf(out, "\nIncidents (%zu)\n", inc.size());
-  if (inc.empty()) std::fprintf(out, "  none\n");
-  for (auto* v : inc)
-    std::fprintf(out, "  %-20s  %s: %s\n", v->first_time.c_str(), escape_controls(v->rule_name).c_str(),
-                 escape_controls(v->message).c_str());
+  if (incidents) {
+    // Incidents as a timeline, like the findings above them.
+    std::vector<const report::FindingView*> inc;
+    for (auto& v : *incidents) inc.push_back(&v);
+    std::stable_sort(inc.begin(), inc.end(), [](auto* x, auto* y) {
+      return std::tie(x->first_time, x->rule_name) < std::tie(y->first_time, y->rule_name);
+    });
+    std::fprintf(out, "\nIncidents (%zu)\n", inc.size());
+    if (inc.empty()) std::fprintf(out, "  none\n");
+    for (auto* v : inc)
+      std::fprintf(out, "  %-20s  %s: %s\n", v->first_time.c_str(), escape_controls(v->rule_name).c_str(),
+                   escape_controls(v->message).c_str());
+  }
   std::fprintf(out, "\nTop risk objects (%zu objects, %zu risk events)\n", top.size(), risk_events);
   if (top.empty()) return;
   size_t w = 6;

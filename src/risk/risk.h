@@ -106,9 +106,9 @@ struct ObjectTotal {
 /// events (RiskPass computes the same on the engine; tests compare the two).
 std::vector<ObjectTotal> top_objects(const std::vector<RiskEvent>& events);
 
-/// The hunt table's ending: incidents (findings of the incident rules), then the top `limit`
-/// risk objects (object, type, total score, tactics, detections).
-void print_risk_summary(std::FILE* out, const std::vector<report::FindingView>& incidents,
+/// The hunt table's ending: incidents (findings of the incident rules; null = they did not run),
+/// then the top `limit` risk objects (object, type, total score, detections, tactics).
+void print_risk_summary(std::FILE* out, const std::vector<report::FindingView>* incidents,
                         const std::vector<ObjectTotal>& top, size_t limit, size_t risk_events);
 
 }  // namespace vigil::risk
