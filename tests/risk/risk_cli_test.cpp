@@ -118,6 +118,16 @@ TEST(RiskHunt, TableEndsWithIncidentsAndTopRiskObjects) {
   EXPECT_NE(tail.find("\n win-dc-6178966.attackrange.local system 100 2 1 execution\n"), std::string::npos) << tail;
 }
 
+TEST(RiskHunt, UserCorrelationWithoutIncidentsEndsWithTopObjectsOnly) {
+  fs::path rule = write_user_correlation("source_count >= 2");
+  CliRun r = vigil("hunt -q --format table --rules " + kSeed003 + " --rules " + kSeed000 + " --rules " + rule.string() +
+                   " " + kT1047);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("Incidents ("), std::string::npos) << r.out;  // the incident rules did not run
+  EXPECT_NE(r.out.find("Top risk objects (2 objects, 6 risk events)"), std::string::npos) << r.out;
+  EXPECT_EQ(count(r.out, "Two Detections On One Object"), 2u) << r.out;  // in the findings timeline
+}
+
 TEST(RiskHunt, RiskOutWithoutCorrelationsKeepsTheTableAsItWas) {
   fs::path risk = scratch() / "risk_only.jsonl";
   CliRun r = vigil("hunt -q --format table --risk-out " + risk.string() + " --rules " + kSeed003 + " " + kT1047);
