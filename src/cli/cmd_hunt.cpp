@@ -1,11 +1,14 @@
 // vigil hunt: run rules over logs, findings out.
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <tuple>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "normalize/normalizer.h"
+#include "risk/risk_pass.h"
 
 namespace vigil::cli {
 
@@ -16,6 +19,8 @@ struct HuntArgs {
   std::vector<std::string> logs;
   bool rule_stats = false;
   bool profile = false;
+  std::string risk_out;   ///< --risk-out FILE: risk events as JSONL
+  bool incidents = false; ///< --incidents: also run data/risk/incidents
 };
 }  // namespace
 
@@ -58,6 +63,18 @@ static void print_profile(const Engine& eng) {
                  eng.rules()[idx[k]]->info.name.c_str());
 }
 
+// --risk-out FILE ('-' = stdout).
+static bool write_risk_events(const std::string& path, const risk::RiskPass& rp, DiagnosticSink& diags) {
+  std::FILE* f = path == "-" ? stdout : std::fopen(path.c_str(), "wb");
+  if (!f) {
+    diags.error({path}, "cannot write risk events: " + std::string(std::strerror(errno)), "risk-out");
+    return false;
+  }
+  rp.write_jsonl(f);
+  if (f != stdout) std::fclose(f);
+  return true;
+}
+
 static int run_hunt(HuntArgs& a) {
   Summary summary;
   Common& c = a.common;
@@ -71,14 +88,25 @@ static int run_hunt(HuntArgs& a) {
   auto norm = load_normalizer(c, diags);
   if (!norm) return nothing_ran;
   RuleSet rs({c.content, dd, !c.allow_writes.empty()});
-  rs.load(a.rules, diags);
+  auto rule_paths = a.rules;
+  if (a.incidents) rule_paths.push_back(risk::incident_rules_dir(dd));
+  rs.load(rule_paths, diags);
   auto rules = executable_rules(rs);
+  // Rules over datamodel=Risk run in the second pass, over the first pass's risk events.
+  std::vector<const ir::CompiledRule*> correlations, incident_rules;
+  std::erase_if(rules, [&](const ir::CompiledRule* r) {
+    if (!risk::reads_risk(*r)) return false;
+    correlations.push_back(r);
+    if (a.incidents && r->info.file.rfind(risk::incident_rules_dir(dd), 0) == 0) incident_rules.push_back(r);
+    return true;
+  });
+  const bool risk_on = !a.risk_out.empty() || !correlations.empty();
   for (auto& r : rs.rules())
     if (r.parsed && !r.executable && !c.quiet)
       diags.warning(r.location, "rule '" + r.info.name + "' is not executable: " +
                                     (r.reasons.empty() ? std::string("?") : r.reasons.front()),
                     "rule-not-executable");
-  if (rules.empty()) {
+  if (rules.empty() && correlations.empty()) {
     diags.error({}, "no executable rule loaded from the given --rules paths", "no-rules");
     summary.print(c, nullptr, 0, &rs, 0, diags);
     return nothing_ran;
@@ -93,20 +121,39 @@ static int run_hunt(HuntArgs& a) {
   std::vector<report::FindingView> held;
   std::map<const ir::CompiledRule*, size_t> per_rule;
   size_t written = 0;
+  risk::RiskPass risk_pass(attack.get());
+  std::vector<report::FindingView> incidents;
+  bool second_pass = false;
   ro.on_finding = [&](Finding&& f) {
     ++per_rule[f.rule];
     ++written;
     auto v = report::describe(f, attack.get());
+    if (second_pass) {
+      v.rule_type = "Correlation";  // over risk events; never fed back into risk
+      if (std::find(incident_rules.begin(), incident_rules.end(), f.rule) != incident_rules.end()) incidents.push_back(v);
+    } else if (risk_on) {
+      risk_pass.add(f, v);
+    }
     if (fmt == report::Format::table) held.push_back(std::move(v));
     else w->write(v);
   };
   RunResult res = run_rules(rules, rs.atoms(), *norm, a.logs, ro, diags);
+  ir::CompiledRule top_rule;
+  if (risk_on) {
+    second_pass = true;
+    const bool ending = fmt == report::Format::table && !correlations.empty();
+    if (ending) top_rule = rs.compile_query(risk::kTopObjectsSpl, diags);
+    risk_pass.run(correlations, ending ? &top_rule : nullptr, rs.atoms(), *norm, ro.engine, diags, ro.on_finding);
+    if (!a.risk_out.empty() && !write_risk_events(a.risk_out, risk_pass, diags)) return usage;
+  }
   // Timeline order: by first time, then rule name (stable, so ties keep rule order).
   std::stable_sort(held.begin(), held.end(), [](auto& x, auto& y) {
     return std::tie(x.first_time, x.rule_name) < std::tie(y.first_time, y.rule_name);
   });
   for (auto& v : held) w->write(v);
   w->finish();
+  if (fmt == report::Format::table && !correlations.empty())
+    risk::print_risk_summary(out.file, a.incidents ? &incidents : nullptr, risk_pass.top(), 10, risk_pass.events().size());
   std::fflush(out.file);
   if (a.rule_stats) print_rule_stats(*res.engine, per_rule);
   if (a.profile) print_profile(*res.engine);
@@ -127,10 +174,23 @@ std::function<int()> register_hunt(CLI::App& app) {
       "  vigil hunt --rules detections/ logs/                  # every rule over every log, table on a terminal\n"
       "  vigil hunt --rules rule.yml --format jsonl -o f.jsonl Security.evtx\n"
       "  vigil hunt --rules sigma/rules --rules escu/ --fail-on-findings evidence.zip\n"
+      "  vigil hunt --rules escu/ --rules sigma/rules --incidents --risk-out risk.jsonl logs/\n"
+      "Risk-based alerting: every finding yields one risk event per risk object (ESCU observables,\n"
+      "rba:, finding:; Sigma: host and user fields). Rules whose search reads datamodel=Risk (ESCU's\n"
+      "Correlation rules, your own) run in a second pass over those risk events, in the same command;\n"
+      "their findings have rule_type Correlation and are not turned into risk events.\n"
       "Logs may be .evtx, XmlWinEventLog text, JSON lines (NXLog, OTRF, evtx-JSON, Winlogbeat,\n"
       "CrowdStrike), or .gz/.zip/.tar.gz of those; directories are read recursively.");
   sub->add_option("-r,--rules", a->rules, "rule files or directories (ESCU and Sigma, mixed)")->required()->allow_extra_args(false);
   sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)")->required();
+  sub->add_option("--risk-out", a->risk_out,
+                  "write risk events as JSON lines to FILE ('-' = stdout): one per risk object of each finding, "
+                  "with Splunk ES's Risk.All_Risk fields (risk_object, risk_score, source, annotations.mitre_attack.*)")
+      ->type_name("FILE");
+  sub->add_flag("--incidents", a->incidents,
+                "also run ES's two default risk incident rules (data/risk/incidents: score > 100 for one object in "
+                "24 h; >= 3 tactics and >= 4 detections for one object in 7 days) over the risk events; the table "
+                "ends with the incidents and the top risk objects");
   sub->add_flag("--rule-stats", a->rule_stats, "print per-rule counts (findings, matched events) on stderr");
   sub->add_flag("--profile", a->profile, "print the 20 rules that cost the most time on stderr");
   add_common(*sub, a->common, true);

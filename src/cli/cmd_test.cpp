@@ -5,6 +5,7 @@
 #include "cli/common.h"
 #include "engine/rule_tests.h"
 #include "normalize/normalizer.h"
+#include "report/junit.h"
 
 namespace vigil::cli {
 
@@ -14,6 +15,7 @@ struct TestArgs {
   std::vector<std::string> rules;
   std::string sigma_regression;
   std::string attack_data;
+  std::string junit;  ///< --junit FILE
   bool verbose = false;
 };
 }  // namespace
@@ -64,6 +66,15 @@ static int run_test(TestArgs& a) {
                   r.detail.c_str());
     }
   }
+  if (!a.junit.empty()) {
+    std::FILE* f = a.junit == "-" ? stdout : std::fopen(a.junit.c_str(), "wb");
+    if (!f) {
+      std::fprintf(stderr, "error: cannot write %s\n", a.junit.c_str());
+      return usage;
+    }
+    report::write_junit(f, results);
+    if (f != stdout) std::fclose(f);
+  }
   if (skipped) std::printf("%zu passed, %zu failed, %zu skipped\n", passed, failed, skipped);
   else std::printf("%zu passed, %zu failed\n", passed, failed);
   return failed ? rejected : (passed ? ok : nothing_ran);
@@ -77,10 +88,14 @@ std::function<int()> register_test(CLI::App& app) {
       "  vigil test --rules sigma/rules --sigma-regression sigma/regression_data\n"
       "  vigil test --rules security_content/detections --attack-data attack_data/   # ESCU tests: resolved by\n"
       "      the attack_data URL's path after datasets/attack_techniques/ (file, else its folder)\n"
-      "Exit code 1 when any case fails.");
+      "  vigil test --rules detections/ --attack-data attack_data/ --junit report.xml   # for CI\n"
+      "An ESCU case passes as in contentctl: the rule returns at least one result and every risk\n"
+      "object and threat object field it names (observables, rba:, finding:) is present and not null\n"
+      "in every result. Exit code 1 when any case fails.");
   sub->add_option("-r,--rules", a->rules, "rule files or directories")->required()->allow_extra_args(false);
   sub->add_option("--sigma-regression", a->sigma_regression, "SigmaHQ regression_data directory");
   sub->add_option("--attack-data", a->attack_data, "local root of attack_data (datasets/attack_techniques layout)");
+  sub->add_option("--junit", a->junit, "also write the cases as JUnit XML to FILE (CI test reports)")->type_name("FILE");
   sub->add_flag("-v,--verbose", a->verbose, "list passing and skipped cases too");
   add_common(*sub, a->common, false);
   return [a, sub]() { return sub->parsed() ? run_test(*a) : -1; };

@@ -167,7 +167,7 @@ RuleFieldUsage analyze_field_usage(const ir::CompiledRule& r, const ir::AtomTabl
       const ir::Atom& a = atoms.get(id);
       if (a.kind == ir::AtomKind::keyword || a.field == kNoSymbol) continue;
       add_read(u, std::string(field_names().name(a.field)), "filter", k);
-      if (a.kind == ir::AtomKind::field_eq) add_read(u, a.value, "filter", k);
+      if (ir::is_field_ref(a.kind)) add_read(u, a.value, "filter", k);
     }
     bool blocked = false, known = true;
     for (auto& op : s.operators) {

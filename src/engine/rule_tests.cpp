@@ -3,6 +3,7 @@
 #include "core/yaml.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 
@@ -21,12 +22,22 @@ std::map<std::string, const ir::CompiledRule*> rules_by_id(const RuleSet& rules)
   return m;
 }
 
+std::vector<Finding> find(const ir::CompiledRule* rule, const RuleSet& rules, const Normalizer& normalizer,
+                          const std::vector<std::string>& inputs, const RunOptions& opts, DiagnosticSink& diags,
+                          uint64_t* evaluated = nullptr) {
+  RunResult res = run_rules({rule}, rules.atoms(), normalizer, inputs, opts, diags);
+  if (evaluated) *evaluated = res.evaluated;
+  return std::move(res.findings);
+}
+
 size_t count_matches(const ir::CompiledRule* rule, const RuleSet& rules, const Normalizer& normalizer,
                      const std::vector<std::string>& inputs, const RunOptions& opts, DiagnosticSink& diags,
                      uint64_t* evaluated = nullptr) {
-  RunResult res = run_rules({rule}, rules.atoms(), normalizer, inputs, opts, diags);
-  if (evaluated) *evaluated = res.evaluated;
-  return res.findings.size();
+  return find(rule, rules, normalizer, inputs, opts, diags, evaluated).size();
+}
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 // Splunk's `source` of a Windows record as the XmlWinEventLog TA sets it.
@@ -40,6 +51,27 @@ bool source_matches(const Record& r, const std::vector<std::string>& sources) {
 }
 
 }  // namespace
+
+std::vector<std::string> missing_object_fields(const ir::CompiledRule& rule, const std::vector<Finding>& findings) {
+  std::vector<std::string> fields, missing;
+  for (auto* list : {&rule.info.entities, &rule.info.threat_objects})
+    for (auto& e : *list)
+      if (!e.field.empty() && std::find(fields.begin(), fields.end(), e.field) == fields.end()) fields.push_back(e.field);
+  for (auto& f : fields)
+    for (auto& finding : findings) {
+      const Value* v = finding.row.get(f);
+      bool null = !v || v->is_null();
+      if (!null) {
+        null = true;
+        for (auto& t : v->all_texts()) null &= t.empty() || t == "null";
+      }
+      if (null) {
+        missing.push_back(f);
+        break;
+      }
+    }
+  return missing;
+}
 
 std::vector<RuleTestResult> run_sigma_regression(const std::string& dir, const RuleSet& rules,
                                                  const Normalizer& normalizer, const RunOptions& opts,
@@ -59,14 +91,20 @@ std::vector<RuleTestResult> run_sigma_regression(const std::string& dir, const R
       y = yaml::load_file(info.string());
     } catch (const yaml::Exception& e) {
       diags.error({info.string(), static_cast<uint32_t>(e.mark.line + 1)}, e.msg, "regression");
-      out.push_back({info.parent_path().filename().string(), "", "", false, false, 0, "bad info.yml: " + e.msg});
+      RuleTestResult bad;
+      bad.suite = "sigma-regression";
+      bad.name = info.parent_path().filename().string();
+      bad.detail = "bad info.yml: " + e.msg;
+      out.push_back(std::move(bad));
       continue;
     }
     std::string rule_id;
     if (auto md = y["rule_metadata"]; md && md.IsSequence() && md.size() && md[0]["id"])
       rule_id = md[0]["id"].as<std::string>();
     for (auto t : y["regression_tests_info"]) {
+      auto t0 = std::chrono::steady_clock::now();
       RuleTestResult r;
+      r.suite = "sigma-regression";
       r.name = info.parent_path().filename().string();
       r.rule_id = rule_id;
       std::string path = t["path"] ? t["path"].as<std::string>() : "";
@@ -89,6 +127,7 @@ std::vector<RuleTestResult> run_sigma_regression(const std::string& dir, const R
           r.detail = expected >= 0 ? "matched " + std::to_string(r.matches) + " times, expected " + std::to_string(expected)
                                    : "no match";
       }
+      r.seconds = since(t0);
       out.push_back(std::move(r));
     }
   }
@@ -102,7 +141,9 @@ std::vector<RuleTestResult> run_escu_tests(const std::string& root, const RuleSe
   for (auto& [index, tests] : rules.escu_tests()) {
     const ir::CompiledRule& rule = rules.rules()[index];
     for (auto& t : tests) {
+      auto t0 = std::chrono::steady_clock::now();
       RuleTestResult r;
+      r.suite = "escu";
       r.name = rule.info.name + ": " + t.name;
       r.rule_id = rule.info.id;
       r.rule_name = rule.info.name;
@@ -140,15 +181,23 @@ std::vector<RuleTestResult> run_escu_tests(const std::string& root, const RuleSe
         RunOptions o = opts;
         if (merged) o.accept = [&sources](const Record& rec) { return source_matches(rec, sources); };
         uint64_t evaluated = 0;
-        r.matches = count_matches(&rule, rules, normalizer, inputs, o, diags, &evaluated);
-        r.passed = r.matches > 0;
+        std::vector<Finding> found = find(&rule, rules, normalizer, inputs, o, diags, &evaluated);
+        r.matches = found.size();
+        auto missing = missing_object_fields(rule, found);
+        r.passed = r.matches > 0 && missing.empty();
         if (evaluated == 0) {
           r.skipped = true;
           r.detail = "no local events of the declared source";
-        } else if (!r.passed) {
+        } else if (r.matches == 0) {
           r.detail = "no result";
+        } else if (!missing.empty()) {
+          r.detail = "risk/threat object field";
+          r.detail += missing.size() > 1 ? "s " : " ";
+          for (size_t i = 0; i < missing.size(); ++i) r.detail += (i ? ", " : "") + missing[i];
+          r.detail += " absent or null in some of the " + std::to_string(r.matches) + " results";
         }
       }
+      r.seconds = since(t0);
       out.push_back(std::move(r));
     }
   }

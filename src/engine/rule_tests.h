@@ -5,8 +5,11 @@
 // - ESCU `tests:` with attack_data: each attack_data URL is resolved to a
 //   local file under an attack-data root by its path after
 //   `datasets/attack_techniques/` (the same file name, else every log file in
-//   that folder, archives included); the test passes when the detection
-//   returns at least one result, as contentctl's test does.
+//   that folder, archives included); the test passes as contentctl's unit
+//   test does: the detection returns at least one result, and every risk
+//   object and threat object field the rule names (observables, rba:
+//   risk_objects/threat_objects, finding: entities) is present and not null
+//   (absent, empty or the text `null`) in every result.
 #pragma once
 #include <string>
 #include <vector>
@@ -18,6 +21,7 @@
 namespace vigil {
 
 struct RuleTestResult {
+  std::string suite;    ///< sigma-regression | escu
   std::string name;     ///< case name (folder or rule name)
   std::string rule_id;
   std::string rule_name;
@@ -25,7 +29,12 @@ struct RuleTestResult {
   bool skipped = false;  ///< no local data for the case
   size_t matches = 0;
   std::string detail;   ///< why it failed or was skipped
+  double seconds = 0;   ///< time the case took (loading its data and running the rule)
 };
+
+/// contentctl's field check: the risk and threat object fields of `rule` that are absent or null in
+/// some row, each once, in the rule's order (empty = every row carries them all).
+std::vector<std::string> missing_object_fields(const ir::CompiledRule& rule, const std::vector<Finding>& findings);
 
 std::vector<RuleTestResult> run_sigma_regression(const std::string& regression_dir, const RuleSet& rules,
                                                  const Normalizer& normalizer, const RunOptions& opts,

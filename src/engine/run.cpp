@@ -31,7 +31,7 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
 std::vector<const ir::CompiledRule*> executable_rules(const RuleSet& rs) {
   std::vector<const ir::CompiledRule*> out;
   for (auto& r : rs.rules())
-    if (r.parsed && r.executable) out.push_back(&r);
+    if (r.parsed && r.executable && r.info.generate) out.push_back(&r);
   return out;
 }
 

@@ -38,7 +38,8 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
                     const Normalizer& normalizer, const std::vector<std::string>& inputs, const RunOptions& opts,
                     DiagnosticSink& diags);
 
-/// The executable rules of a set.
+/// The executable rules of a set that give findings of their own (not the Sigma rules a correlation
+/// references with `generate: false`: those run inside the correlation only).
 std::vector<const ir::CompiledRule*> executable_rules(const RuleSet& rs);
 
 /// vigil's data directory: $VIGIL_DATA if set, else the build-time default.

@@ -23,8 +23,36 @@ const char* atom_kind_name(AtomKind k) {
     case AtomKind::exists: return "exists";
     case AtomKind::field_eq: return "field_eq";
     case AtomKind::keyword: return "keyword";
+    case AtomKind::field_contains: return "field_contains";
+    case AtomKind::field_starts_with: return "field_starts_with";
+    case AtomKind::field_ends_with: return "field_ends_with";
   }
   return "?";
+}
+
+bool field_ref_matches(AtomKind k, std::string_view v, std::string_view o, bool cs) {
+  auto eq = [cs](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    if (cs) return a == b;
+    for (size_t i = 0; i < a.size(); ++i) {
+      char x = a[i], y = b[i];
+      if (x >= 'A' && x <= 'Z') x = char(x + 32);
+      if (y >= 'A' && y <= 'Z') y = char(y + 32);
+      if (x != y) return false;
+    }
+    return true;
+  };
+  switch (k) {
+    case AtomKind::field_eq: return eq(v, o);
+    case AtomKind::field_starts_with: return v.size() >= o.size() && eq(v.substr(0, o.size()), o);
+    case AtomKind::field_ends_with: return v.size() >= o.size() && eq(v.substr(v.size() - o.size()), o);
+    case AtomKind::field_contains:
+      if (o.size() > v.size()) return false;
+      for (size_t i = 0; i + o.size() <= v.size(); ++i)
+        if (eq(v.substr(i, o.size()), o)) return true;
+      return false;
+    default: return false;
+  }
 }
 
 std::string Atom::key() const {

@@ -23,8 +23,18 @@ enum class AtomKind : uint8_t {
   exists,       ///< the field is present (any value, empty included)
   field_eq,     ///< equal to the value of another field (`value` is that field's name)
   keyword,      ///< field-less search term: any field (or the raw text) contains/matches it
+  field_contains,     ///< contains the value of another field (Sigma `fieldref|contains`)
+  field_starts_with,  ///< starts with the value of another field (`fieldref|startswith`)
+  field_ends_with,    ///< ends with the value of another field (`fieldref|endswith`)
 };
 const char* atom_kind_name(AtomKind k);
+/// The kinds that compare a field with another field's value (`value` names that field).
+inline bool is_field_ref(AtomKind k) {
+  return k == AtomKind::field_eq || k == AtomKind::field_contains || k == AtomKind::field_starts_with ||
+         k == AtomKind::field_ends_with;
+}
+/// A field-reference atom's test of value `v` against the other field's value `o`.
+bool field_ref_matches(AtomKind k, std::string_view v, std::string_view o, bool case_sensitive);
 
 struct Atom {
   Symbol field = kNoSymbol;     ///< interned canonical field name (core/intern.h field_names())

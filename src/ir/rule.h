@@ -29,6 +29,9 @@ struct RuleInfo {
   std::vector<std::string> data_sources;   ///< ESCU data_source names, or Sigma logsource summary
   std::vector<std::string> tags;           ///< Sigma tags as written
   std::vector<std::string> references;
+  /// False for a Sigma rule that a loaded correlation references with `generate: false` (the
+  /// default): it runs only inside the correlation and gives no findings of its own.
+  bool generate = true;
   std::string query;   ///< ESCU `search:` text as written, or Sigma detection/condition
   std::string body;    ///< the whole rule file text
 };

@@ -76,6 +76,9 @@ std::optional<CompiledAtom> CompiledAtom::compile(const ir::Atom& a, std::string
       break;
     case K::exists:
     case K::field_eq:
+    case K::field_contains:
+    case K::field_starts_with:
+    case K::field_ends_with:
       break;
   }
   return c;
@@ -125,7 +128,10 @@ bool CompiledAtom::test(std::string_view v) const {
       return atom_.kind == K::lt ? d < num_ : atom_.kind == K::le ? d <= num_ : atom_.kind == K::gt ? d > num_ : d >= num_;
     }
     case K::exists: return true;
-    case K::field_eq: return false;  // decided by the caller, which sees both fields
+    case K::field_eq:
+    case K::field_contains:
+    case K::field_starts_with:
+    case K::field_ends_with: return false;  // decided by the caller, which sees both fields
   }
   return false;
 }

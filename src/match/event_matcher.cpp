@@ -33,7 +33,7 @@ EventMatcher::EventMatcher(const ir::AtomTable& atoms, const Options& opts, std:
     std::string err;
     compiled_[id] = CompiledAtom::compile(atoms.get(id), &err);
     if (!compiled_[id] && errors) errors->push_back(atoms.describe(id) + ": " + err);
-    if (atoms.get(id).kind == ir::AtomKind::field_eq) ref_field_[id] = field_id(atoms.get(id).value);
+    if (ir::is_field_ref(atoms.get(id).kind)) ref_field_[id] = field_id(atoms.get(id).value);
   }
   memo_stamp_.assign(atoms.size(), 0);
   memo_value_.assign(atoms.size(), 0);
@@ -231,9 +231,9 @@ bool EventMatcher::test_atom(ir::AtomId id) {
       if (event_->get(a.field, v)) {
         if (a.kind == ir::AtomKind::exists) {
           r = true;
-        } else if (a.kind == ir::AtomKind::field_eq) {
+        } else if (ir::is_field_ref(a.kind)) {
           std::string_view o;
-          r = event_->get(ref_field_[id], o) && (a.case_sensitive ? v == o : iequals(v, o));
+          r = event_->get(ref_field_[id], o) && ir::field_ref_matches(a.kind, v, o, a.case_sensitive);
         } else {
           // A field present several times (multivalue) matches when any value does.
           r = c->test(v);

@@ -57,6 +57,10 @@ bool RowMatcher::test_atom(ir::AtomId id, const Row& row) const {
     const Value* o = row.get(a.value);
     return o && v->to_string() == o->to_string();
   }
+  if (ir::is_field_ref(a.kind)) {
+    const Value* o = row.get(a.value);
+    return o && ir::field_ref_matches(a.kind, v->to_string(), o->to_string(), a.case_sensitive);
+  }
   for (auto& t : v->all_texts())
     if (c->test(t)) return true;
   return false;

@@ -62,6 +62,13 @@ struct Loader {
       else if (fn == "upper") p.fn = Normalizer::Part::Fn::upper;
       else if (fn == "regdata") p.fn = Normalizer::Part::Fn::regdata;
       else if (fn == "first_component") p.fn = Normalizer::Part::Fn::first_component;
+      else if (fn == "all") {
+        p.fn = Normalizer::Part::Fn::all;
+        if (p.fields.size() != 1) {
+          error = "all needs one field in spec for " + target;
+          return false;
+        }
+      }
       else if (fn.rfind("nth=", 0) == 0) {
         p.fn = Normalizer::Part::Fn::nth;
         p.map = std::atoi(fn.c_str() + 4);
@@ -295,6 +302,14 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
               return Error{L.error, {path.string(), static_cast<uint32_t>(kv.second.Mark().line + 1)}};
             m.fields.push_back(std::move(s));
           }
+          // Fields the data model root defines (source, sourcetype, host): in the dataset's view,
+          // under their own names, as tstats reads them (`values(source)`).
+          for (auto kv : src["root_fields"]) {
+            Spec s;
+            if (!L.parse_spec(kv.first.as<std::string>(), kv.second.as<std::string>(), s))
+              return Error{L.error, {path.string(), static_cast<uint32_t>(kv.second.Mark().line + 1)}};
+            m.fields.push_back(std::move(s));
+          }
           n.mappings_.push_back(std::move(m));
         }
       }
@@ -429,6 +444,18 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
     e.add_deferred(s.target, view, &append_system_xml);
     return true;
   }
+  if (s.parts.size() == 1 && s.parts[0].fn == Part::Fn::all) {
+    // Every value of a multivalue field, in order (risk events: one value per tactic, story …).
+    const Symbol from = s.parts[0].fields[0];
+    bool any = false;
+    const size_t n = e.fields().size();  // add() appends: index, never iterate, while adding
+    for (size_t i = 0; i < n; ++i)
+      if (e.fields()[i].name == from) {
+        e.add(s.target, e.fields()[i].value, view);
+        any = true;
+      }
+    return any;
+  }
   if (s.parts.size() == 1 && s.parts[0].fn == Part::Fn::nth) {
     // The N-th value of a multivalue field (classic messages repeat labels: Subject, then Target).
     const Part& p = s.parts[0];
@@ -495,7 +522,8 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
       }
       case Part::Fn::eventdata_xml:
       case Part::Fn::system_xml:
-      case Part::Fn::nth: break;
+      case Part::Fn::nth:
+      case Part::Fn::all: break;
       case Part::Fn::map: {
         bool found = false;
         for (auto& [from, to] : value_maps_[p.map])

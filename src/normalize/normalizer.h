@@ -20,7 +20,9 @@
 // optional function (basename, lower, upper, map=<value_map>, strict_map=<value_map>
 // (absent when the value has no entry), kv=<KEY> (one key of `K=v,…`), nth=<N> (the N-th
 // value of a multivalue field, alone in its spec), regdata: the
-// `0x…` inside Sysmon's `DWORD (0x…)`, first_component: `HKLM` of a path).
+// `0x…` inside Sysmon's `DWORD (0x…)`, first_component: `HKLM` of a path, all: every value of a
+// multivalue field, alone in its spec). A source's `root_fields:` (same shape as `fields:`) are the
+// data model's root fields (source, sourcetype, host) put in the dataset's view without the prefix.
 // A dataset with an empty prefix adds raw-view fields (e.g. eventtype). When no
 // field of a placeholder is present the mapped field is absent, never empty.
 // `{=eventdata_xml}` / `{=system_xml}` render the record's EventData / System
@@ -75,6 +77,7 @@ class Normalizer {
       kv,          ///< value of key `literal` in a `K=v,K2=v2` list (Sysmon Hashes)
       strict_map,  ///< like map, but a value without entry leaves the field absent
       nth,         ///< the map-th (1-based) value of a multivalue field; the spec's only part
+      all,         ///< every value of a multivalue field, each a value of the target; the spec's only part
       eventdata_xml, system_xml,  ///< record-level (fields empty): render a part of the record as XML
     } fn = Fn::none;
     int map = -1;

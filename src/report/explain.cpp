@@ -409,6 +409,12 @@ RuleView Explainer::view(const ir::CompiledRule& r) const {
       if (e.provider == row.provider && e.event == row.event) return;
     v.events.push_back(std::move(row));
   };
+  bool reads_risk = false;
+  for (auto& s : r.plan.streams)
+    reads_risk |= s.source.kind == ir::Source::Kind::datamodel && iequals(s.source.datamodel, "Risk");
+  if (!sigma && reads_risk)  // a correlation over risk events: its events are the hunt's own findings
+    add_event({"vigil risk events", "Risk.All_Risk",
+               "one per risk object of each finding of the same `vigil hunt` (second pass)", "Risk data model"});
   if (!sigma) {
     for (auto& name : r.info.data_sources) {
       const DataSourceDef* d = ctx_.data_sources ? ctx_.data_sources->find(name) : nullptr;

@@ -114,6 +114,13 @@ Result<CorrelationSpec> parse_correlation(const yaml::Node& node) {
   if (!span) return node_error(ts, fmt::format("bad timespan '{}' (expected e.g. 30s, 5m, 1h, 2d)", ts.Scalar()));
   s.timespan = *span;
 
+  if (const yaml::Node gen = node["generate"]) {
+    std::string g = gen.IsScalar() ? to_lower(gen.Scalar()) : "";
+    if (g == "true" || g == "yes") s.generate = true;
+    else if (g == "false" || g == "no") s.generate = false;
+    else return node_error(gen, "correlation `generate` must be true or false");
+  }
+
   const yaml::Node cond = node["condition"];
   if (cond) {
     if (!cond.IsMap()) return node_error(cond, "correlation `condition` must be a map such as {gte: 10}");

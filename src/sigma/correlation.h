@@ -43,6 +43,9 @@ struct CorrelationSpec {
   Cmp cmp = Cmp::gte;
   double threshold = 0;
   std::string field;  ///< value_count's counted field
+  /// `generate`: whether the referenced rules also give findings of their own. The specification's
+  /// default is false: a rule referenced by a correlation is then evaluated only for it.
+  bool generate = false;
 };
 
 const char* correlation_type_name(CorrelationSpec::Type t);

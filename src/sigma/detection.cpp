@@ -468,13 +468,12 @@ ir::Predicate lower_item(std::string_view key, const yaml::Node& value, const ya
         continue;
       }
       case MatchType::fieldref: {
-        if (m.fieldref_form != MatchType::plain) {
-          cx.errors.push_back({fmt::format("'fieldref' with contains/startswith/endswith ('{}') is not supported: "
-                                           "the IR compares fields for equality only", key),
-                               mark});
-          return Predicate::always_false();
-        }
-        Atom a{field, AtomKind::field_eq, cx.logsources.map_field(cx.entry, text), m.cased};
+        // `fieldref|contains` (or startswith/endswith): the field holds the other field's value.
+        AtomKind k = m.fieldref_form == MatchType::contains     ? AtomKind::field_contains
+                     : m.fieldref_form == MatchType::startswith ? AtomKind::field_starts_with
+                     : m.fieldref_form == MatchType::endswith   ? AtomKind::field_ends_with
+                                                                : AtomKind::field_eq;
+        Atom a{field, k, cx.logsources.map_field(cx.entry, text), m.cased};
         per_value.push_back(make_atom(std::move(a), vmark, cx));
         continue;
       }

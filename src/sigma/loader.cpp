@@ -394,6 +394,7 @@ LinkStats link_correlations(std::vector<ir::CompiledRule>& rules, ir::AtomTable&
     ++st.correlations;
     std::vector<std::string> problems;
     std::vector<const ir::CompiledRule*> refs;
+    std::vector<size_t> ref_index;
     for (const auto& ref : op->spec().rules) {
       auto it = by_id.find(ref);
       if (it == by_id.end()) {
@@ -410,6 +411,7 @@ LinkStats link_correlations(std::vector<ir::CompiledRule>& rules, ir::AtomTable&
         continue;
       }
       refs.push_back(&target);
+      ref_index.push_back(it->second);
     }
     std::erase_if(r.reasons, [](const std::string& s) { return s.find("not linked yet") != std::string::npos; });
     if (!problems.empty()) {
@@ -436,6 +438,8 @@ LinkStats link_correlations(std::vector<ir::CompiledRule>& rules, ir::AtomTable&
     }
     r.executable = all_exec;
     if (all_exec) ++st.linked; else ++st.failed;
+    if (!op->spec().generate)
+      for (size_t i : ref_index) rules[i].info.generate = false;
   }
   return st;
 }

@@ -211,10 +211,17 @@ TEST_F(SigmaModifiers, Fieldref) {
   EXPECT_TRUE(match("TargetFilename|fieldref", "Image", row({{"TargetFilename", "C:\\a.exe"}, {"Image", "C:\\a.exe"}})));
   EXPECT_FALSE(match("TargetFilename|fieldref", "Image", row({{"TargetFilename", "C:\\a.exe"}, {"Image", "C:\\b.exe"}})));
   EXPECT_FALSE(match("TargetFilename|fieldref", "Image", row({{"TargetFilename", "C:\\a.exe"}})));
-  // fieldref with contains has no IR form: a located error, never a silent approximation.
-  Lowered l = lower("TargetFilename|fieldref|contains", "Image");
-  ASSERT_EQ(l.errors.size(), 1u);
-  EXPECT_NE(l.errors[0].message.find("fieldref"), std::string::npos);
+  // With the string modifiers: the other field's value as a substring, prefix or suffix,
+  // case-insensitively unless `cased`.
+  Row r = row({{"CommandLine", "C:\\Tools\\A.EXE -x"}, {"Image", "c:\\tools\\a.exe"}, {"Arg", "-X"}});
+  EXPECT_TRUE(lower("CommandLine|fieldref|contains", "Image").errors.empty());
+  EXPECT_TRUE(match("CommandLine|fieldref|contains", "Image", r));
+  EXPECT_TRUE(match("CommandLine|contains|fieldref", "Arg", r));
+  EXPECT_TRUE(match("CommandLine|fieldref|startswith", "Image", r));
+  EXPECT_FALSE(match("CommandLine|fieldref|endswith", "Image", r));
+  EXPECT_TRUE(match("CommandLine|fieldref|endswith", "Arg", r));
+  EXPECT_FALSE(match("CommandLine|fieldref|contains|cased", "Image", r));
+  EXPECT_FALSE(match("CommandLine|fieldref|contains", "Missing", r));
 }
 
 TEST_F(SigmaModifiers, ExpandPlaceholders) {

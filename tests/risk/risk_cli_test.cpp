@@ -1,0 +1,184 @@
+// The risk verbs end to end through the real binary: the second pass of a hunt (a user rule over
+// datamodel=Risk on the seeds' risk events), the table's risk ending, lint and explain on ESCU's
+// Correlation rules and on vigil's incident rules.
+//
+// Expected numbers come from the rule files: seed 003 gives 2 findings x (user + system) at 25,
+// seed 000 one finding x (user + system) at 50, all on ATTACKRANGE\Administrator and
+// win-dc-6178966.attackrange.local (see risk_events_test.cpp). Per object: 25 + 25 + 50 = 100
+// from 2 distinct sources.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kShared = VIGIL_SHARED_DIR;
+const std::string kEscu = kShared + "/corpus/security_content/detections";
+const std::string kSeed003 = kEscu + "/endpoint/windows_wmi_process_call_create.yml";
+const std::string kSeed000 = kShared + "/corpus/seed_rules/remote_process_instantiation_via_wmi.yml";
+const std::string kT1047 = kShared + "/data/attack_data/T1047/atomic_red_team/attack_data.tar.gz";
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+fs::path scratch() {
+  fs::path dir = fs::temp_directory_path() / ("vigil_risk_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
+CliRun vigil(const std::string& args) {
+  fs::path dir = scratch();
+  std::string cmd = std::string("'") + VIGIL_BINARY + "' " + args + " >'" + (dir / "out").string() + "' 2>'" +
+                    (dir / "err").string() + "'";
+  CliRun r;
+  int st = std::system(cmd.c_str());
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.out = slurp(dir / "out");
+  r.err = slurp(dir / "err");
+  return r;
+}
+
+size_t count(const std::string& s, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = s.find(needle); at != std::string::npos; at = s.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// A user correlation rule (ESCU tags form) over the Risk data model.
+fs::path write_user_correlation(const std::string& where) {
+  fs::path p = scratch() / "user_correlation.yml";
+  std::ofstream(p) << "name: Two Detections On One Object\n"
+                      "id: 00000000-0000-0000-0000-00000000c0de\n"
+                      "type: TTP\n"
+                      "search: '| tstats sum(All_Risk.calculated_risk_score) as risk_score dc(source) as source_count "
+                      "count from datamodel=Risk.All_Risk by All_Risk.risk_object All_Risk.risk_object_type "
+                      "| `drop_dm_object_name(All_Risk)` | where " << where << "'\n"
+                      "tags:\n  risk_score: 10\n  message: $risk_object$ has $risk_score$\n"
+                      "  observable:\n  - name: risk_object\n    type: Other\n    role: [Victim]\n";
+  return p;
+}
+
+TEST(RiskHunt, SecondPassRunsAUserRuleOverTheRiskEventsAndDoesNotFeedBack) {
+  fs::path rule = write_user_correlation("source_count >= 2 AND risk_score >= 100");
+  fs::path risk = scratch() / "risk.jsonl";
+  std::string args = "hunt -q --format jsonl --rules " + kSeed003 + " --rules " + kSeed000 + " --rules " + rule.string() +
+                     " --risk-out " + risk.string() + " " + kT1047;
+  CliRun r = vigil(args + " --threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // 3 first-pass findings, then 2 correlation findings (one per object: 100 from 2 sources).
+  EXPECT_EQ(count(r.out, "\n"), 5u) << r.out;
+  EXPECT_EQ(count(r.out, "\"rule_type\":\"Correlation\""), 2u);
+  EXPECT_EQ(count(r.out, "\"rule_name\":\"Two Detections On One Object\""), 2u);
+  EXPECT_NE(r.out.find("\"message\":\"ATTACKRANGE\\\\Administrator has 100\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"message\":\"win-dc-6178966.attackrange.local has 100\""), std::string::npos);
+  // Risk events: the 3 findings' 6, none from the correlation findings.
+  std::string events = slurp(risk);
+  EXPECT_EQ(count(events, "\n"), 6u);
+  EXPECT_EQ(count(events, "Two Detections"), 0u);
+  // The same with one thread.
+  CliRun one = vigil(args + " --threads 1");
+  EXPECT_EQ(one.out, r.out);
+  EXPECT_EQ(slurp(risk), events);
+  // A threshold above the data: no correlation finding (the rule decides, not the pass).
+  fs::path high = write_user_correlation("risk_score > 100");
+  CliRun none = vigil("hunt -q --format jsonl --rules " + kSeed003 + " --rules " + kSeed000 + " --rules " + high.string() +
+                      " " + kT1047);
+  EXPECT_EQ(count(none.out, "\"rule_type\":\"Correlation\""), 0u);
+  EXPECT_EQ(count(none.out, "\n"), 3u);
+}
+
+TEST(RiskHunt, TableEndsWithIncidentsAndTopRiskObjects) {
+  CliRun r = vigil("hunt -q --format table --incidents --rules " + kSeed003 + " --rules " + kSeed000 + " " + kT1047);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // 100 per object is not above the 24-hour threshold (> 100); 1 tactic is below 3.
+  EXPECT_NE(r.out.find("\nIncidents (0)\n  none\n"), std::string::npos) << r.out;
+  size_t top = r.out.find("Top risk objects (2 objects, 6 risk events)");
+  ASSERT_NE(top, std::string::npos) << r.out;
+  // Columns: object, type, total score, detections, tactics (count, names); spaces collapsed.
+  std::string tail;
+  for (char ch : r.out.substr(top))
+    if (ch != ' ' || tail.empty() || tail.back() != ' ') tail += ch;
+  EXPECT_NE(tail.find("\n ATTACKRANGE\\Administrator user 100 2 1 execution\n"), std::string::npos) << tail;
+  EXPECT_NE(tail.find("\n win-dc-6178966.attackrange.local system 100 2 1 execution\n"), std::string::npos) << tail;
+}
+
+TEST(RiskHunt, UserCorrelationWithoutIncidentsEndsWithTopObjectsOnly) {
+  fs::path rule = write_user_correlation("source_count >= 2");
+  CliRun r = vigil("hunt -q --format table --rules " + kSeed003 + " --rules " + kSeed000 + " --rules " + rule.string() +
+                   " " + kT1047);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("Incidents ("), std::string::npos) << r.out;  // the incident rules did not run
+  EXPECT_NE(r.out.find("Top risk objects (2 objects, 6 risk events)"), std::string::npos) << r.out;
+  EXPECT_EQ(count(r.out, "Two Detections On One Object"), 2u) << r.out;  // in the findings timeline
+}
+
+TEST(RiskHunt, RiskOutWithoutCorrelationsKeepsTheTableAsItWas) {
+  fs::path risk = scratch() / "risk_only.jsonl";
+  CliRun r = vigil("hunt -q --format table --risk-out " + risk.string() + " --rules " + kSeed003 + " " + kT1047);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("Top risk objects"), std::string::npos);
+  EXPECT_EQ(count(slurp(risk), "\n"), 4u);
+}
+
+TEST(RiskLint, AllThirteenEscuCorrelationRulesAreExecutableWithTheirFields) {
+  std::string files;
+  for (const char* f : {"web/proxyshell_proxynotshell_behavior_detected.yml", "application/okta_risk_threshold_exceeded.yml",
+                        "endpoint/windows_modify_registry_risk_behavior.yml", "endpoint/windows_post_exploitation_risk_behavior.yml",
+                        "endpoint/log4shell_cve_2021_44228_exploitation.yml", "endpoint/living_off_the_land_detection.yml",
+                        "endpoint/active_directory_lateral_movement_identified.yml",
+                        "endpoint/steal_or_forge_authentication_certificates_behavior_identified.yml",
+                        "endpoint/active_directory_privilege_escalation_identified.yml",
+                        "endpoint/windows_common_abused_cmd_shell_risk_behavior.yml",
+                        "endpoint/linux_persistence_and_privilege_escalation_risk_behavior.yml",
+                        "cloud/aws_s3_exfiltration_behavior_identified.yml", "cloud/risk_rule_for_dev_sec_ops_by_repository.yml"})
+    files += " " + kEscu + "/" + f;
+  CliRun r = vigil("lint --format json" + files);
+  EXPECT_EQ(count(r.out, "\"type\":\"Correlation\""), 13u) << r.out;
+  EXPECT_EQ(count(r.out, "\"executable\":true"), 13u) << r.out;
+  EXPECT_EQ(count(r.out, "\"field_warnings\":[]"), 13u) << r.out;
+  // Field checks do run against the Risk mapping: a field it does not define is named.
+  fs::path bad = write_user_correlation("risk_score > 1");
+  std::string text = slurp(bad);
+  text.replace(text.find("dc(source)"), 10, "dc(All_Risk.no_such_field)");
+  std::ofstream(bad) << text;
+  CliRun b = vigil("lint --format json " + bad.string());
+  EXPECT_NE(b.out.find("no_such_field"), std::string::npos) << b.out;
+}
+
+TEST(RiskLint, IncidentRulesAreExecutableEscuCorrelations) {
+  CliRun r = vigil(std::string("lint --format json ") + VIGIL_DATA_DIR + "/risk/incidents");
+  EXPECT_EQ(count(r.out, "\"type\":\"Correlation\""), 2u) << r.out;
+  EXPECT_EQ(count(r.out, "\"executable\":true"), 2u) << r.out;
+  EXPECT_EQ(count(r.out, "\"field_warnings\":[]"), 2u) << r.out;
+}
+
+TEST(RiskExplain, CorrelationRuleShowsItsRiskDataModelStage) {
+  CliRun r = vigil("explain " + kEscu + "/endpoint/living_off_the_land_detection.yml");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("- source: datamodel Risk.All_Risk"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| vigil risk events | Risk.All_Risk |"), std::string::npos);
+  EXPECT_NE(r.out.find("All_Risk.analyticstories = Living Off The Land AND All_Risk.risk_object_type = system"),
+            std::string::npos);
+  CliRun inc = vigil(std::string("explain ") + VIGIL_DATA_DIR +
+                     "/risk/incidents/risk_threshold_exceeded_for_object_over_24_hours.yml");
+  EXPECT_NE(inc.out.find("- source: datamodel Risk.All_Risk"), std::string::npos) << inc.out;
+  EXPECT_NE(inc.out.find("where risk_score > 100"), std::string::npos);
+}
+
+}  // namespace
