@@ -62,7 +62,9 @@ std::function<int()> register_catalog(CLI::App& app) {
       "  xdg-open site/index.html");
   sub->add_option("--rules", a->rules, "rule files or directories (repeatable)")->required();
   sub->add_option("--out", a->out, "output directory (created when missing)")->required();
-  add_common(*sub, a->common, false);
+  CommonOptions co;
+  co.strict = true;
+  add_common(*sub, a->common, co);
   return [a, sub]() { return sub->parsed() ? run_catalog(*a) : -1; };
 }
 

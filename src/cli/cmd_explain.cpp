@@ -133,7 +133,9 @@ std::function<int()> register_explain(CLI::App& app) {
   sub->add_option("--format", a->format, "md (default), json or html");
   sub->add_flag("--dump-ast", a->dump_ast, "also print the parse tree (ESCU: the macro-expanded SPL's AST)");
   sub->add_flag("--dump-ir", a->dump_ir, "also print the IR: streams, predicate trees with atom ids, atoms");
-  add_common(*sub, a->common, false);
+  CommonOptions co;
+  co.strict = true;
+  add_common(*sub, a->common, co);
   sub->add_option("-o,--output", a->common.output, "write the page to FILE");
   return [a, sub]() { return sub->parsed() ? run_explain(*a) : -1; };
 }

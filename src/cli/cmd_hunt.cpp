@@ -3,9 +3,16 @@
 #include <map>
 #include <tuple>
 
+#include <unistd.h>
+
+#include <fmt/format.h>
+
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/hunt_filters.h"
 #include "normalize/normalizer.h"
+#include "report/html_report.h"
+#include "report/triage.h"
 
 namespace vigil::cli {
 
@@ -16,6 +23,11 @@ struct HuntArgs {
   std::vector<std::string> logs;
   bool rule_stats = false;
   bool profile = false;
+  bool no_group = false;
+  std::string summary_out;  ///< --summary-out FILE (JSON)
+  std::string html;         ///< --html FILE
+  std::string catalog;      ///< --catalog-url: the catalog the HTML report links rule pages to
+  HuntFilters filters;
 };
 }  // namespace
 
@@ -58,59 +70,124 @@ static void print_profile(const Engine& eng) {
                  eng.rules()[idx[k]]->info.name.c_str());
 }
 
+// Rules that cannot run: counted by reason in the run summary; --verbose names each.
+static void report_not_executable(const RuleSet& rs, const Common& c, DiagnosticSink& diags) {
+  if (!c.verbose) return;
+  for (auto& r : rs.rules())
+    if (r.parsed && !r.executable)
+      diags.warning(r.location, "rule '" + r.info.name + "' is not executable: " +
+                                    (r.reasons.empty() ? std::string("?") : r.reasons.front()),
+                    "rule-not-executable");
+}
+
 static int run_hunt(HuntArgs& a) {
   Summary summary;
   Common& c = a.common;
+  Progress progress(!c.quiet);
   DiagnosticSink diags;
-  configure_diagnostics(diags, c);
+  configure_diagnostics(diags, c, &progress);
   Output out;
   report::Format fmt;
   double now;
-  if (!open_output(c, out) || !resolve_format(c, out, fmt) || !parse_now(c, now)) return usage;
+  if (!open_output(c, out) || !resolve_format(c, out, fmt) || !parse_now(c, now) || !a.filters.prepare()) return usage;
   std::string dd = data_dir(c);
+  progress.phase("loading rules");
   auto norm = load_normalizer(c, diags);
   if (!norm) return nothing_ran;
   RuleSet rs({c.content, dd, !c.allow_writes.empty()});
   rs.load(a.rules, diags);
-  auto rules = executable_rules(rs);
-  for (auto& r : rs.rules())
-    if (r.parsed && !r.executable && !c.quiet)
-      diags.warning(r.location, "rule '" + r.info.name + "' is not executable: " +
-                                    (r.reasons.empty() ? std::string("?") : r.reasons.front()),
-                    "rule-not-executable");
-  if (rules.empty()) {
+  auto all_rules = executable_rules(rs);
+  report_not_executable(rs, c, diags);
+  std::vector<const ir::CompiledRule*> rules;
+  for (auto* r : all_rules)
+    if (a.filters.rule_selected(r->info)) rules.push_back(r);
+  if (all_rules.empty()) {
+    progress.stop();
     diags.error({}, "no executable rule loaded from the given --rules paths", "no-rules");
     summary.print(c, nullptr, 0, &rs, 0, diags);
     return nothing_ran;
   }
+  if (rules.empty()) {
+    progress.stop();
+    diags.error({}, fmt::format("the filters ({}) leave none of the {} executable rules", a.filters.describe(),
+                                all_rules.size()),
+                "no-rules");
+    summary.print(c, nullptr, 0, &rs, 0, diags);
+    return nothing_ran;
+  }
   auto attack = load_attack(c, diags);
-  RunOptions ro = run_options(c, now);
+  RunOptions ro = run_options(c, now, &progress);
   ro.engine.profile = a.profile;
 
   // JSONL and CSV are written as findings become final (per-event rules in input order, then the
-  // aggregations); the table, for people, is sorted into a timeline first.
-  auto w = report::make_finding_writer(fmt, out.file);
+  // aggregations); the table, for people, is grouped and sorted into a timeline first.
+  const bool table = fmt == report::Format::table;
+  const bool hold = table || !a.html.empty();
+  const bool stdout_is_terminal = !out.owned && isatty(fileno(stdout));
+  auto w = table ? nullptr : report::make_finding_writer(fmt, out.file);
   std::vector<report::FindingView> held;
+  report::HuntSummary results;
   std::map<const ir::CompiledRule*, size_t> per_rule;
-  size_t written = 0;
+  size_t written = 0, outside_window = 0;
   ro.on_finding = [&](Finding&& f) {
+    auto v = report::describe(f, attack.get());
+    if (!a.filters.finding_selected(v)) {
+      ++outside_window;
+      return;
+    }
     ++per_rule[f.rule];
     ++written;
-    auto v = report::describe(f, attack.get());
-    if (fmt == report::Format::table) held.push_back(std::move(v));
-    else w->write(v);
+    progress.add_finding();
+    results.add(v);
+    if (w) {
+      if (stdout_is_terminal) progress.clear();
+      w->write(v);
+    }
+    if (hold) {
+      v.fields = nullptr;  // the row does not outlive this call
+      held.push_back(std::move(v));
+    }
   };
+  progress.phase("reading");
   RunResult res = run_rules(rules, rs.atoms(), *norm, a.logs, ro, diags);
-  // Timeline order: by first time, then rule name (stable, so ties keep rule order).
-  std::stable_sort(held.begin(), held.end(), [](auto& x, auto& y) {
-    return std::tie(x.first_time, x.rule_name) < std::tie(y.first_time, y.rule_name);
-  });
-  for (auto& v : held) w->write(v);
-  w->finish();
+  progress.phase("writing");
+  results.finish();
+  if (w) w->finish();
+  // The table goes to the terminal the progress line is on: the line ends first.
+  progress.stop();
+  bool color = use_color(c, out.file);
+  if (table) {
+    report::write_triage_table(held, !a.no_group, color, terminal_width(out.file), out.file);
+    std::fputs(results.text(color).c_str(), out.file);
+  }
   std::fflush(out.file);
+  if (!a.summary_out.empty()) {
+    std::FILE* f = std::fopen(a.summary_out.c_str(), "w");
+    if (!f) diags.error({a.summary_out}, "cannot write the summary", "output");
+    else {
+      std::fprintf(f, "%s\n", results.json().c_str());
+      std::fclose(f);
+    }
+  }
+  if (!a.html.empty()) {
+    report::HuntReportInfo info;
+    info.catalog = a.catalog;
+    info.inputs = a.logs;
+    info.rules_run = rules.size();
+    info.records = res.read.records_read;
+    if (!report::write_hunt_html(a.html, held, results, info))
+      diags.error({a.html}, "cannot write the HTML report", "output");
+  }
   if (a.rule_stats) print_rule_stats(*res.engine, per_rule);
   if (a.profile) print_profile(*res.engine);
   report_regex_limits(rules, diags);
+  if (a.filters.active() && !c.quiet) {
+    diags.print_groups();
+    std::fprintf(stderr, "filters: %s: %zu of %zu executable rules run", a.filters.describe().c_str(), rules.size(),
+                 all_rules.size());
+    if (outside_window) std::fprintf(stderr, "; %zu findings outside the time window", outside_window);
+    std::fprintf(stderr, "\n");
+  }
   summary.print(c, &res.read, res.evaluated, &rs, static_cast<long>(written), diags);
 
   if (nothing_readable(res.read)) return nothing_ran;
@@ -127,13 +204,25 @@ std::function<int()> register_hunt(CLI::App& app) {
       "  vigil hunt --rules detections/ logs/                  # every rule over every log, table on a terminal\n"
       "  vigil hunt --rules rule.yml --format jsonl -o f.jsonl Security.evtx\n"
       "  vigil hunt --rules sigma/rules --rules escu/ --fail-on-findings evidence.zip\n"
+      "  vigil hunt --rules sigma/rules --min-level high --from 2022-01-01 --exclude-status experimental logs/\n"
+      "  vigil hunt --rules escu/ --include-rule T1003 --html report.html --summary-out summary.json logs/\n"
       "Logs may be .evtx, XmlWinEventLog text, JSON lines (NXLog, OTRF, evtx-JSON, Winlogbeat,\n"
       "CrowdStrike), or .gz/.zip/.tar.gz of those; directories are read recursively.");
   sub->add_option("-r,--rules", a->rules, "rule files or directories (ESCU and Sigma, mixed)")->required()->allow_extra_args(false);
   sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)")->required();
   sub->add_flag("--rule-stats", a->rule_stats, "print per-rule counts (findings, matched events) on stderr");
   sub->add_flag("--profile", a->profile, "print the 20 rules that cost the most time on stderr");
-  add_common(*sub, a->common, true);
+  sub->add_flag("--no-group", a->no_group,
+                "table: one row per finding (default: one per rule, host, user and process, with count and time range)");
+  sub->add_option("--summary-out", a->summary_out,
+                  "write the results summary as JSON to FILE (levels, risk bands, top rules/hosts/users, ATT&CK)");
+  sub->add_option("--html", a->html, "write an HTML report to FILE: summary, timeline per host, ATT&CK heat map");
+  sub->add_option("--catalog-url", a->catalog,
+                  "the catalog (vigil catalog --out DIR) the HTML report links each rule to: a DIR or URL");
+  a->filters.add_options(*sub);
+  CommonOptions co;
+  co.format = co.run = co.strict = co.fail_on_findings = co.color = true;
+  add_common(*sub, a->common, co);
   sub->add_flag("--recover", a->common.recover,
                 "EVTX: also read deleted records (chunk slack, chunks the header dropped, unallocated slots), "
                 "marked recovered with their offset");

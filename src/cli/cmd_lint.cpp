@@ -126,7 +126,10 @@ std::function<int()> register_lint(CLI::App& app) {
   sub->add_option("rules", a->rules, "rule files or directories")->required();
   sub->add_option("--format", a->format, "text or json (one object per rule per line)");
   sub->add_flag("--all", a->all, "text: list every rule, not only the ones with problems");
-  add_common(*sub, a->common, false);
+  CommonOptions co;
+  co.strict = true;
+  add_common(*sub, a->common, co);
+  sub->add_option("--allow-writes", a->common.allow_writes, "treat rules that write lookups under DIR as executable");
   sub->add_option("-o,--output", a->common.output, "write the report to FILE");
   return [a, sub]() { return sub->parsed() ? run_lint(*a) : -1; };
 }

@@ -59,7 +59,9 @@ std::function<int()> register_search(CLI::App& app) {
       "tstats/from datamodel see CIM datasets (Endpoint.Processes as Processes.*).");
   sub->add_option("query", a->query, "the SPL query")->required();
   sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)")->required();
-  add_common(*sub, a->common, true);
+  CommonOptions co;
+  co.format = co.run = co.strict = co.fail_on_findings = true;
+  add_common(*sub, a->common, co);
   return [a, sub]() { return sub->parsed() ? run_search(*a) : -1; };
 }
 

@@ -21,6 +21,7 @@ struct TestArgs {
 static int run_test(TestArgs& a) {
   Summary summary;
   Common& c = a.common;
+  c.verbose = a.verbose;
   if (a.sigma_regression.empty() && a.attack_data.empty()) {
     std::fprintf(stderr, "error: give --sigma-regression DIR and/or --attack-data DIR\n");
     return usage;
@@ -81,8 +82,12 @@ std::function<int()> register_test(CLI::App& app) {
   sub->add_option("-r,--rules", a->rules, "rule files or directories")->required()->allow_extra_args(false);
   sub->add_option("--sigma-regression", a->sigma_regression, "SigmaHQ regression_data directory");
   sub->add_option("--attack-data", a->attack_data, "local root of attack_data (datasets/attack_techniques layout)");
-  sub->add_flag("-v,--verbose", a->verbose, "list passing and skipped cases too");
-  add_common(*sub, a->common, false);
+  sub->add_flag("-v,--verbose", a->verbose, "list passing and skipped cases too, and every diagnostic as it happens");
+  CommonOptions co;
+  co.verbose = false;  // test's own --verbose (below) covers the diagnostics too
+  add_common(*sub, a->common, co);
+  sub->add_option("--threads", a->common.threads, "worker threads (default: all cores)");
+  sub->add_option("--now", a->common.now, "pin now() for relative-time functions (ISO-8601 or epoch seconds)");
   return [a, sub]() { return sub->parsed() ? run_test(*a) : -1; };
 }
 

@@ -56,6 +56,7 @@ std::string finding_json(const FindingView& f) {
   s += ",\"level\":" + (f.level.empty() ? std::string("null") : json_quote(f.level));
   s += ",\"risk_score\":" + format_number(f.risk_score);
   s += ",\"message\":" + json_quote(f.message);
+  if (!f.message_missing.empty()) s += ",\"message_missing\":" + str_array(f.message_missing);
   s += ",\"entities\":[";
   for (size_t i = 0; i < f.entities.size(); ++i) {
     auto& e = f.entities[i];

@@ -72,7 +72,7 @@ TEST(HostileIngest, EndlessStdinAndDevicesAreRefusedNotBuffered) {
   VigilRun r = vigil(cat(demo_rules(), {"--format", "jsonl", "-"}), "/dev/zero");
   ASSERT_EQ(r.signal, 0) << r.err;
   EXPECT_EQ(r.exit_code, 3) << r.err;  // nothing readable
-  EXPECT_NE(r.err.find("<stdin>: error: unrecognised format"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("<stdin>: note: skipped: unrecognised format"), std::string::npos) << r.err;
   EXPECT_LT(r.peak_rss_kb, (kSanitized ? 1024 : 256) * 1024);
 }
 
