@@ -110,9 +110,14 @@ static int run_explain(ExplainArgs& a) {
       if (a.dump_ir) std::fprintf(stderr, "%s", report::dump_ir(rs.rules()[i], rs.atoms()).c_str());
     }
   }
-  if (!c.quiet && (!a.corpus.empty() || diags.errors() + diags.warnings()))
-    std::fprintf(stderr, "explain: counts over %zu rules (%zu loaded, %zu rejected); %zu loader diagnostics\n",
-                 rs.rules().size(), rs.loaded(), rs.rejected(), diags.errors() + diags.warnings());
+  if (!c.quiet && (!a.corpus.empty() || diags.errors() + diags.warnings())) {
+    // The loader's diagnostics were held (they concern the corpus, not this rule): say what they were.
+    auto by_reason = diags.counts_by_reason();
+    std::string reasons;
+    for (auto& [why, n] : by_reason) reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", n, why);
+    std::fprintf(stderr, "explain: counts over %s; loader diagnostics: %s\n", count_rules(rs).text().c_str(),
+                 reasons.empty() ? "none" : reasons.c_str());
+  }
   bool bad = false;
   for (auto i : mine) bad |= !(rs.rules()[i].parsed && rs.rules()[i].executable);
   return c.strict && bad ? rejected : ok;

@@ -98,6 +98,7 @@ static int run_hunt(HuntArgs& a) {
   rs.load(a.rules, diags);
   auto all_rules = executable_rules(rs);
   report_not_executable(rs, c, diags);
+  hint_missing_macros(rs, c, diags);
   std::vector<const ir::CompiledRule*> rules;
   for (auto* r : all_rules)
     if (a.filters.rule_selected(r->info)) rules.push_back(r);

@@ -26,8 +26,10 @@ static int run_test(TestArgs& a) {
     std::fprintf(stderr, "error: give --sigma-regression DIR and/or --attack-data DIR\n");
     return usage;
   }
+  Progress progress(!c.quiet);
+  progress.phase("loading rules");
   DiagnosticSink diags;
-  configure_diagnostics(diags, c);
+  configure_diagnostics(diags, c, &progress);
   diags.set_quiet(true);  // per-rule loader noise is summarised by lint; tests report per case
   double now;
   if (!parse_now(c, now)) return usage;
@@ -39,9 +41,15 @@ static int run_test(TestArgs& a) {
   }
   RuleSet rs({c.content, dd, false});
   rs.load(a.rules, diags);
+  {
+    DiagnosticSink hints;
+    configure_diagnostics(hints, c);
+    hint_missing_macros(rs, c, hints);
+  }
   RunOptions ro;
   ro.engine.now = now;
   ro.read.threads = c.threads;
+  progress.phase("running rule tests");
   std::vector<RuleTestResult> results;
   if (!a.sigma_regression.empty()) {
     auto r = run_sigma_regression(a.sigma_regression, rs, *norm, ro, diags);
@@ -51,6 +59,7 @@ static int run_test(TestArgs& a) {
     auto r = run_escu_tests(a.attack_data, rs, *norm, ro, diags);
     results.insert(results.end(), r.begin(), r.end());
   }
+  progress.stop();  // the verdicts go to the terminal the line is on
   size_t passed = 0, failed = 0, skipped = 0;
   for (auto& r : results) {
     if (r.skipped) {

@@ -214,6 +214,32 @@ void report_regex_limits(const std::vector<const ir::CompiledRule*>& rules, Diag
   }
 }
 
+void hint_missing_macros(const RuleSet& rs, const Common& c, DiagnosticSink& diags) {
+  size_t n = 0;
+  std::string example;
+  const ir::CompiledRule* first = nullptr;
+  for (auto& r : rs.rules())
+    for (auto& why : r.reasons)
+      if (why.rfind("undefined macro", 0) == 0) {
+        if (!n++) {
+          example = why.substr(16);
+          first = &r;
+        }
+        break;
+      }
+  if (!n) return;
+  Diagnostic d;
+  d.severity = Severity::note;
+  d.location = first->location.file.empty() ? SourceLocation{first->info.file} : first->location;
+  d.reason = "undefined-macro";
+  d.message = fmt::format("{} rule(s) use macros that are not defined, e.g. {} in '{}'", n, example, first->info.name);
+  d.hint = c.content.empty()
+               ? "ESCU macros live in the security_content tree: pass --content DIR (the directory holding "
+                 "macros/ and lookups/) when the rules are not inside that tree"
+               : "--content " + c.content + " does not define it: check that it is the security_content root (with macros/)";
+  diags.report(std::move(d));
+}
+
 RuleCounts count_rules(const RuleSet& rs) {
   RuleCounts c;
   for (auto& r : rs.rules()) {

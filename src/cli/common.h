@@ -74,6 +74,8 @@ struct RuleCounts {
   std::string text(size_t top = 4) const;
 };
 RuleCounts count_rules(const RuleSet& rs);
+/// One note when rules use undefined ESCU macros, with the hint to pass --content (or check it).
+void hint_missing_macros(const RuleSet& rs, const Common& c, DiagnosticSink& diags);
 
 class Summary {
  public:

@@ -58,6 +58,7 @@ std::string render_json(const Diagnostic& d) {
 }
 
 DiagnosticSink::DiagnosticSink(std::FILE* out, Format format) : out_(out), format_(format) {}
+DiagnosticSink::~DiagnosticSink() { print_groups(); }
 
 void DiagnosticSink::report(Diagnostic d) {
   std::lock_guard lock(mu_);
@@ -78,6 +79,10 @@ void DiagnosticSink::report(Diagnostic d) {
   }
   size_t n = ++by_reason_[key];
   if (grouped_ && format_ == Format::text) {
+    if (quiet_) {  // counted only, as when printing
+      if (keep_) kept_.push_back(std::move(d));
+      return;
+    }
     auto [it, fresh] = group_index_.try_emplace(key, groups_.size());
     if (fresh) groups_.push_back({key, d.severity, 0, {}});
     Group& g = groups_[it->second];

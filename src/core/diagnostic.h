@@ -51,6 +51,10 @@ class DiagnosticSink {
  public:
   enum class Format : uint8_t { text, json };
   explicit DiagnosticSink(std::FILE* out = stderr, Format format = Format::text);
+  /// Prints what grouped mode still holds: a verb that ends early loses nothing.
+  ~DiagnosticSink();
+  DiagnosticSink(const DiagnosticSink&) = delete;
+  DiagnosticSink& operator=(const DiagnosticSink&) = delete;
 
   void report(Diagnostic d);
   void error(SourceLocation loc, std::string message, std::string reason = {});
