@@ -146,6 +146,7 @@ std::string first_text(const Row& row, std::initializer_list<std::string_view> n
 
 void describe_people(FindingView& v, const Row& row) {
   for (auto& e : v.entities) {
+    if (e.value.empty() || e.value == "null" || e.value == "-") continue;
     if (v.host.empty() && (e.type == "system" || e.type == "hostname" || e.type == "endpoint")) v.host = e.value;
     if (v.user.empty() && e.type == "user") v.user = e.value;
   }
