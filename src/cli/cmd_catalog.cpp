@@ -20,14 +20,17 @@ struct CatalogArgs {
 static int run_catalog(CatalogArgs& a) {
   Common& c = a.common;
   auto start = std::chrono::steady_clock::now();
+  Progress progress(!c.quiet);
+  progress.phase("loading rules");
   DiagnosticSink diags;
-  configure_diagnostics(diags, c);
+  configure_diagnostics(diags, c, &progress);
   diags.set_quiet(true);  // rule problems are shown on each rule's page; the run ends with their count
   std::string content_root = report::discover_content_root(c.content, a.rules);
   std::string dd = data_dir(c);
   RuleSet rs({content_root, dd, false});
   rs.load(a.rules, diags);
   if (rs.rules().empty()) {
+    progress.stop();
     std::fprintf(stderr, "error: no rules found under the given paths\n");
     return nothing_ran;
   }
@@ -36,15 +39,17 @@ static int run_catalog(CatalogArgs& a) {
   auto tables = report::load_explain_tables(dd, content_root, diags);
   report::Explainer explainer(tables.context(rs, attack.get()));
   diags.set_quiet(false);  // write errors must be seen
+  progress.phase("writing pages");
   report::CatalogStats st = report::write_catalog(explainer, a.out, diags);
+  progress.stop();
   auto end = std::chrono::steady_clock::now();
   if (!c.quiet) {
     double load_s = std::chrono::duration<double>(load_done - start).count();
     double total_s = std::chrono::duration<double>(end - start).count();
     std::fprintf(stderr,
-                 "catalog: %zu rules (%zu loaded, %zu rejected), %zu indicator pages, %zu techniques, %zu event types; "
+                 "catalog: %s; %zu indicator pages, %zu techniques, %zu event types; "
                  "%zu files, %.1f MB in %s; load %.2fs, total %.2fs\n",
-                 st.rules, rs.loaded(), rs.rejected(), st.indicator_pages, st.techniques, st.event_types, st.files,
+                 count_rules(rs).text().c_str(), st.indicator_pages, st.techniques, st.event_types, st.files,
                  st.bytes / 1e6, a.out.c_str(), load_s, total_s);
   }
   if (st.write_errors) return nothing_ran;
@@ -62,7 +67,9 @@ std::function<int()> register_catalog(CLI::App& app) {
       "  xdg-open site/index.html");
   sub->add_option("--rules", a->rules, "rule files or directories (repeatable)")->required();
   sub->add_option("--out", a->out, "output directory (created when missing)")->required();
-  add_common(*sub, a->common, false);
+  CommonOptions co;
+  co.strict = true;
+  add_common(*sub, a->common, co);
   return [a, sub]() { return sub->parsed() ? run_catalog(*a) : -1; };
 }
 

@@ -371,7 +371,10 @@ std::function<int()> register_coverage(CLI::App& app) {
   sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)")->required();
   sub->add_option("--format", a->format, "table (default) or json");
   sub->add_flag("--all", a->all, "table: list every data source and every rule");
-  add_common(*sub, a->common, false);
+  CommonOptions co;
+  co.strict = true;
+  add_common(*sub, a->common, co);
+  sub->add_option("--allow-writes", a->common.allow_writes, "let rules write lookups under DIR (refused otherwise)");
   sub->add_option("-o,--output", a->common.output, "write the report to FILE");
   return [a, sub]() { return sub->parsed() ? run_coverage(*a) : -1; };
 }

@@ -153,7 +153,11 @@ std::function<int()> register_dump(CLI::App& app) {
   sub->add_option("--format", a->format, "jsonl (evtx-crate shape) or xml (records only)");
   sub->add_option("--view", a->view, "record (as read), raw (Splunk raw fields), cim (data-model fields), all")
       ->check(CLI::IsMember({"record", "raw", "cim", "all"}));
-  add_common(*sub, a->common, false);
+  CommonOptions co;
+  co.content = false;
+  co.strict = true;
+  add_common(*sub, a->common, co);
+  sub->add_option("--threads", a->common.threads, "EVTX decoding threads (default: all cores)");
   sub->add_flag("--recover", a->common.recover,
                 "EVTX: also read deleted records (chunk slack, chunks the header dropped, unallocated slots), "
                 "marked recovered with their offset");

@@ -110,9 +110,14 @@ static int run_explain(ExplainArgs& a) {
       if (a.dump_ir) std::fprintf(stderr, "%s", report::dump_ir(rs.rules()[i], rs.atoms()).c_str());
     }
   }
-  if (!c.quiet && (!a.corpus.empty() || diags.errors() + diags.warnings()))
-    std::fprintf(stderr, "explain: counts over %zu rules (%zu loaded, %zu rejected); %zu loader diagnostics\n",
-                 rs.rules().size(), rs.loaded(), rs.rejected(), diags.errors() + diags.warnings());
+  if (!c.quiet && (!a.corpus.empty() || diags.errors() + diags.warnings())) {
+    // The loader's diagnostics were held (they concern the corpus, not this rule): say what they were.
+    auto by_reason = diags.counts_by_reason();
+    std::string reasons;
+    for (auto& [why, n] : by_reason) reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", n, why);
+    std::fprintf(stderr, "explain: counts over %s; loader diagnostics: %s\n", count_rules(rs).text().c_str(),
+                 reasons.empty() ? "none" : reasons.c_str());
+  }
   bool bad = false;
   for (auto i : mine) bad |= !(rs.rules()[i].parsed && rs.rules()[i].executable);
   return c.strict && bad ? rejected : ok;
@@ -133,7 +138,9 @@ std::function<int()> register_explain(CLI::App& app) {
   sub->add_option("--format", a->format, "md (default), json or html");
   sub->add_flag("--dump-ast", a->dump_ast, "also print the parse tree (ESCU: the macro-expanded SPL's AST)");
   sub->add_flag("--dump-ir", a->dump_ir, "also print the IR: streams, predicate trees with atom ids, atoms");
-  add_common(*sub, a->common, false);
+  CommonOptions co;
+  co.strict = true;
+  add_common(*sub, a->common, co);
   sub->add_option("-o,--output", a->common.output, "write the page to FILE");
   return [a, sub]() { return sub->parsed() ? run_explain(*a) : -1; };
 }

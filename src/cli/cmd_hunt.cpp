@@ -5,10 +5,17 @@
 #include <map>
 #include <tuple>
 
+#include <unistd.h>
+
+#include <fmt/format.h>
+
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/hunt_filters.h"
 #include "normalize/normalizer.h"
 #include "risk/risk_pass.h"
+#include "report/html_report.h"
+#include "report/triage.h"
 
 namespace vigil::cli {
 
@@ -21,6 +28,11 @@ struct HuntArgs {
   bool profile = false;
   std::string risk_out;   ///< --risk-out FILE: risk events as JSONL
   bool incidents = false; ///< --incidents: also run data/risk/incidents
+  bool no_group = false;
+  std::string summary_out;  ///< --summary-out FILE (JSON)
+  std::string html;         ///< --html FILE
+  std::string catalog;      ///< --catalog-url: the catalog the HTML report links rule pages to
+  HuntFilters filters;
 };
 }  // namespace
 
@@ -75,89 +87,166 @@ static bool write_risk_events(const std::string& path, const risk::RiskPass& rp,
   return true;
 }
 
+// Rules that cannot run: counted by reason in the run summary; --verbose names each.
+static void report_not_executable(const RuleSet& rs, const Common& c, DiagnosticSink& diags) {
+  if (!c.verbose) return;
+  for (auto& r : rs.rules())
+    if (r.parsed && !r.executable)
+      diags.warning(r.location, "rule '" + r.info.name + "' is not executable: " +
+                                    (r.reasons.empty() ? std::string("?") : r.reasons.front()),
+                    "rule-not-executable");
+}
+
 static int run_hunt(HuntArgs& a) {
   Summary summary;
   Common& c = a.common;
+  Progress progress(!c.quiet);
   DiagnosticSink diags;
-  configure_diagnostics(diags, c);
+  configure_diagnostics(diags, c, &progress);
   Output out;
   report::Format fmt;
   double now;
-  if (!open_output(c, out) || !resolve_format(c, out, fmt) || !parse_now(c, now)) return usage;
+  if (!open_output(c, out) || !resolve_format(c, out, fmt) || !parse_now(c, now) || !a.filters.prepare()) return usage;
   std::string dd = data_dir(c);
+  progress.phase("loading rules");
   auto norm = load_normalizer(c, diags);
   if (!norm) return nothing_ran;
   RuleSet rs({c.content, dd, !c.allow_writes.empty()});
   auto rule_paths = a.rules;
   if (a.incidents) rule_paths.push_back(risk::incident_rules_dir(dd));
   rs.load(rule_paths, diags);
-  auto rules = executable_rules(rs);
-  // Rules over datamodel=Risk run in the second pass, over the first pass's risk events.
-  std::vector<const ir::CompiledRule*> correlations, incident_rules;
-  std::erase_if(rules, [&](const ir::CompiledRule* r) {
-    if (!risk::reads_risk(*r)) return false;
+  auto all_rules = executable_rules(rs);
+  report_not_executable(rs, c, diags);
+  hint_missing_macros(rs, c, diags);
+  // Rules over datamodel=Risk run in the second pass, over the first pass's risk events. The
+  // rule filters select among the user's rules; --incidents always runs its two.
+  std::vector<const ir::CompiledRule*> rules, correlations, incident_rules;
+  for (auto* r : all_rules) {
+    const bool incident = a.incidents && r->info.file.rfind(risk::incident_rules_dir(dd), 0) == 0;
+    if (!incident && !a.filters.rule_selected(r->info)) continue;
+    if (!risk::reads_risk(*r)) {
+      rules.push_back(r);
+      continue;
+    }
     correlations.push_back(r);
-    if (a.incidents && r->info.file.rfind(risk::incident_rules_dir(dd), 0) == 0) incident_rules.push_back(r);
-    return true;
-  });
+    if (incident) incident_rules.push_back(r);
+  }
   const bool risk_on = !a.risk_out.empty() || !correlations.empty();
-  for (auto& r : rs.rules())
-    if (r.parsed && !r.executable && !c.quiet)
-      diags.warning(r.location, "rule '" + r.info.name + "' is not executable: " +
-                                    (r.reasons.empty() ? std::string("?") : r.reasons.front()),
-                    "rule-not-executable");
-  if (rules.empty() && correlations.empty()) {
+  if (all_rules.empty()) {
+    progress.stop();
     diags.error({}, "no executable rule loaded from the given --rules paths", "no-rules");
     summary.print(c, nullptr, 0, &rs, 0, diags);
     return nothing_ran;
   }
+  if (rules.empty() && correlations.empty()) {
+    progress.stop();
+    diags.error({}, fmt::format("the filters ({}) leave none of the {} executable rules", a.filters.describe(),
+                                all_rules.size()),
+                "no-rules");
+    summary.print(c, nullptr, 0, &rs, 0, diags);
+    return nothing_ran;
+  }
   auto attack = load_attack(c, diags);
-  RunOptions ro = run_options(c, now);
+  RunOptions ro = run_options(c, now, &progress);
   ro.engine.profile = a.profile;
 
   // JSONL and CSV are written as findings become final (per-event rules in input order, then the
-  // aggregations); the table, for people, is sorted into a timeline first.
-  auto w = report::make_finding_writer(fmt, out.file);
+  // aggregations); the table, for people, is grouped and sorted into a timeline first.
+  const bool table = fmt == report::Format::table;
+  const bool hold = table || !a.html.empty();
+  const bool stdout_is_terminal = !out.owned && isatty(fileno(stdout));
+  auto w = table ? nullptr : report::make_finding_writer(fmt, out.file);
   std::vector<report::FindingView> held;
+  report::HuntSummary results;
   std::map<const ir::CompiledRule*, size_t> per_rule;
-  size_t written = 0;
+  size_t written = 0, outside_window = 0;
   risk::RiskPass risk_pass(attack.get());
   std::vector<report::FindingView> incidents;
   bool second_pass = false;
   ro.on_finding = [&](Finding&& f) {
+    auto v = report::describe(f, attack.get());
+    if (!a.filters.finding_selected(v)) {
+      ++outside_window;
+      return;
+    }
     ++per_rule[f.rule];
     ++written;
-    auto v = report::describe(f, attack.get());
     if (second_pass) {
       v.rule_type = "Correlation";  // over risk events; never fed back into risk
-      if (std::find(incident_rules.begin(), incident_rules.end(), f.rule) != incident_rules.end()) incidents.push_back(v);
+      if (std::find(incident_rules.begin(), incident_rules.end(), f.rule) != incident_rules.end()) {
+        incidents.push_back(v);
+        incidents.back().fields = nullptr;  // the row does not outlive this call
+      }
     } else if (risk_on) {
       risk_pass.add(f, v);
     }
-    if (fmt == report::Format::table) held.push_back(std::move(v));
-    else w->write(v);
+    progress.add_finding();
+    results.add(v);
+    if (w) {
+      if (stdout_is_terminal) progress.clear();
+      w->write(v);
+    }
+    if (hold) {
+      v.fields = nullptr;  // the row does not outlive this call
+      held.push_back(std::move(v));
+    }
   };
+  progress.phase("reading");
   RunResult res = run_rules(rules, rs.atoms(), *norm, a.logs, ro, diags);
   ir::CompiledRule top_rule;
   if (risk_on) {
+    progress.phase("risk");
     second_pass = true;
-    const bool ending = fmt == report::Format::table && !correlations.empty();
+    const bool ending = table && !correlations.empty();
     if (ending) top_rule = rs.compile_query(risk::kTopObjectsSpl, diags);
     risk_pass.run(correlations, ending ? &top_rule : nullptr, rs.atoms(), *norm, ro.engine, diags, ro.on_finding);
-    if (!a.risk_out.empty() && !write_risk_events(a.risk_out, risk_pass, diags)) return usage;
+    if (!a.risk_out.empty() && !write_risk_events(a.risk_out, risk_pass, diags)) {
+      progress.stop();
+      return usage;
+    }
   }
-  // Timeline order: by first time, then rule name (stable, so ties keep rule order).
-  std::stable_sort(held.begin(), held.end(), [](auto& x, auto& y) {
-    return std::tie(x.first_time, x.rule_name) < std::tie(y.first_time, y.rule_name);
-  });
-  for (auto& v : held) w->write(v);
-  w->finish();
-  if (fmt == report::Format::table && !correlations.empty())
-    risk::print_risk_summary(out.file, a.incidents ? &incidents : nullptr, risk_pass.top(), 10, risk_pass.events().size());
+  progress.phase("writing");
+  results.finish();
+  if (w) w->finish();
+  // The table goes to the terminal the progress line is on: the line ends first.
+  progress.stop();
+  bool color = use_color(c, out.file);
+  if (table) {
+    report::write_triage_table(held, !a.no_group, color, terminal_width(out.file), out.file);
+    std::fputs(results.text(color).c_str(), out.file);
+    // The risk ending comes last (incidents, then the top risk objects).
+    if (!correlations.empty())
+      risk::print_risk_summary(out.file, a.incidents ? &incidents : nullptr, risk_pass.top(), 10,
+                               risk_pass.events().size());
+  }
   std::fflush(out.file);
+  if (!a.summary_out.empty()) {
+    std::FILE* f = std::fopen(a.summary_out.c_str(), "w");
+    if (!f) diags.error({a.summary_out}, "cannot write the summary", "output");
+    else {
+      std::fprintf(f, "%s\n", results.json().c_str());
+      std::fclose(f);
+    }
+  }
+  if (!a.html.empty()) {
+    report::HuntReportInfo info;
+    info.catalog = a.catalog;
+    info.inputs = a.logs;
+    info.rules_run = rules.size() + correlations.size();
+    info.records = res.read.records_read;
+    if (!report::write_hunt_html(a.html, held, results, info))
+      diags.error({a.html}, "cannot write the HTML report", "output");
+  }
   if (a.rule_stats) print_rule_stats(*res.engine, per_rule);
   if (a.profile) print_profile(*res.engine);
   report_regex_limits(rules, diags);
+  if (a.filters.active() && !c.quiet) {
+    diags.print_groups();
+    std::fprintf(stderr, "filters: %s: %zu of %zu executable rules run", a.filters.describe().c_str(), rules.size() + correlations.size(),
+                 all_rules.size());
+    if (outside_window) std::fprintf(stderr, "; %zu findings outside the time window", outside_window);
+    std::fprintf(stderr, "\n");
+  }
   summary.print(c, &res.read, res.evaluated, &rs, static_cast<long>(written), diags);
 
   if (nothing_readable(res.read)) return nothing_ran;
@@ -179,6 +268,8 @@ std::function<int()> register_hunt(CLI::App& app) {
       "rba:, finding:; Sigma: host and user fields). Rules whose search reads datamodel=Risk (ESCU's\n"
       "Correlation rules, your own) run in a second pass over those risk events, in the same command;\n"
       "their findings have rule_type Correlation and are not turned into risk events.\n"
+      "  vigil hunt --rules sigma/rules --min-level high --from 2022-01-01 --exclude-status experimental logs/\n"
+      "  vigil hunt --rules escu/ --include-rule T1003 --html report.html --summary-out summary.json logs/\n"
       "Logs may be .evtx, XmlWinEventLog text, JSON lines (NXLog, OTRF, evtx-JSON, Winlogbeat,\n"
       "CrowdStrike), or .gz/.zip/.tar.gz of those; directories are read recursively.");
   sub->add_option("-r,--rules", a->rules, "rule files or directories (ESCU and Sigma, mixed)")->required()->allow_extra_args(false);
@@ -193,7 +284,17 @@ std::function<int()> register_hunt(CLI::App& app) {
                 "ends with the incidents and the top risk objects");
   sub->add_flag("--rule-stats", a->rule_stats, "print per-rule counts (findings, matched events) on stderr");
   sub->add_flag("--profile", a->profile, "print the 20 rules that cost the most time on stderr");
-  add_common(*sub, a->common, true);
+  sub->add_flag("--no-group", a->no_group,
+                "table: one row per finding (default: one per rule, host, user and process, with count and time range)");
+  sub->add_option("--summary-out", a->summary_out,
+                  "write the results summary as JSON to FILE (levels, risk bands, top rules/hosts/users, ATT&CK)");
+  sub->add_option("--html", a->html, "write an HTML report to FILE: summary, timeline per host, ATT&CK heat map");
+  sub->add_option("--catalog-url", a->catalog,
+                  "the catalog (vigil catalog --out DIR) the HTML report links each rule to: a DIR or URL");
+  a->filters.add_options(*sub);
+  CommonOptions co;
+  co.format = co.run = co.strict = co.fail_on_findings = co.color = true;
+  add_common(*sub, a->common, co);
   sub->add_flag("--recover", a->common.recover,
                 "EVTX: also read deleted records (chunk slack, chunks the header dropped, unallocated slots), "
                 "marked recovered with their offset");

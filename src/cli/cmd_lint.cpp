@@ -72,9 +72,9 @@ static int run_lint(LintArgs& a) {
     executable += r.parsed && r.executable;
     (r.info.language == ir::Language::sigma ? sigma : escu)++;
     if (!(r.parsed && r.executable) && !r.reasons.empty()) {
-      // Group by the reason's first clause (e.g. "lookup: table 'x' not found" -> "lookup").
-      std::string key = r.reasons.front().substr(0, r.reasons.front().find(':'));
-      reasons[(r.parsed ? "not executable: " : "not parsed: ") + key]++;
+      // Group by reason, not by place: the rule's path and quoted names are elided
+      // ("no logsource mapping for '…' in data/sigma/logsources.yml"), the same for both languages.
+      reasons[(r.parsed ? "not executable: " : "not parsed: ") + reason_category(r.reasons.front())]++;
     }
     std::vector<FieldWarning> fw;
     if (norm && r.parsed && r.executable) fw = check_rule_fields(r, rs.atoms(), *norm, catalog);
@@ -97,9 +97,10 @@ static int run_lint(LintArgs& a) {
       std::fprintf(out.file, "\n");
     }
   }
-  std::string line = fmt::format("{} rules ({} escu, {} sigma): {} parsed, {} rejected; {} executable, {} not executable",
-                                 rs.rules().size(), escu, sigma, parsed, rs.rules().size() - parsed, executable,
-                                 parsed - executable);
+  // The vocabulary of every verb: loaded, executable, not executable (of which some did not parse).
+  std::string line = fmt::format("rules loaded {} ({} escu, {} sigma): {} executable, {} not executable ({} not parsed)",
+                                 rs.rules().size(), escu, sigma, executable, rs.rules().size() - executable,
+                                 rs.rules().size() - parsed);
   line += fmt::format("; {} executable with field warnings", field_warned);
   if (rs.files_ignored()) line += fmt::format("; {} files held no rule", rs.files_ignored());
   std::fprintf(a.format == "json" ? stderr : out.file, "%s\n", line.c_str());
@@ -126,7 +127,10 @@ std::function<int()> register_lint(CLI::App& app) {
   sub->add_option("rules", a->rules, "rule files or directories")->required();
   sub->add_option("--format", a->format, "text or json (one object per rule per line)");
   sub->add_flag("--all", a->all, "text: list every rule, not only the ones with problems");
-  add_common(*sub, a->common, false);
+  CommonOptions co;
+  co.strict = true;
+  add_common(*sub, a->common, co);
+  sub->add_option("--allow-writes", a->common.allow_writes, "treat rules that write lookups under DIR as executable");
   sub->add_option("-o,--output", a->common.output, "write the report to FILE");
   return [a, sub]() { return sub->parsed() ? run_lint(*a) : -1; };
 }

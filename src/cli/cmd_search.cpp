@@ -17,8 +17,9 @@ struct SearchArgs {
 static int run_search(SearchArgs& a) {
   Summary summary("results");
   Common& c = a.common;
+  Progress progress(!c.quiet);
   DiagnosticSink diags;
-  configure_diagnostics(diags, c);
+  configure_diagnostics(diags, c, &progress);
   Output out;
   report::Format fmt;
   double now;
@@ -28,11 +29,17 @@ static int run_search(SearchArgs& a) {
   if (!norm) return nothing_ran;
   RuleSet rs({c.content, dd, !c.allow_writes.empty()});
   ir::CompiledRule rule = rs.compile_query(a.query, diags);
-  if (!rule.parsed || !rule.executable) return usage;
-  RunOptions ro = run_options(c, now);
+  if (!rule.parsed || !rule.executable) {
+    progress.stop();
+    diags.print_groups();  // the query's own error, located, before the exit
+    return usage;
+  }
+  RunOptions ro = run_options(c, now, &progress);
+  progress.phase("reading");
   RunResult res = run_rules({&rule}, rs.atoms(), *norm, a.logs, ro, diags);
   Table rows;
   for (auto& f : res.findings) rows.push_back(std::move(f.row));
+  progress.stop();
   report::write_rows(rows, fmt, out.file);
   std::fflush(out.file);
   // No rows: say which field of the query no event carries (one more pass, only in this case).
@@ -59,7 +66,9 @@ std::function<int()> register_search(CLI::App& app) {
       "tstats/from datamodel see CIM datasets (Endpoint.Processes as Processes.*).");
   sub->add_option("query", a->query, "the SPL query")->required();
   sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)")->required();
-  add_common(*sub, a->common, true);
+  CommonOptions co;
+  co.format = co.run = co.strict = co.fail_on_findings = true;
+  add_common(*sub, a->common, co);
   return [a, sub]() { return sub->parsed() ? run_search(*a) : -1; };
 }
 

@@ -23,12 +23,15 @@ struct TestArgs {
 static int run_test(TestArgs& a) {
   Summary summary;
   Common& c = a.common;
+  c.verbose = a.verbose;
   if (a.sigma_regression.empty() && a.attack_data.empty()) {
     std::fprintf(stderr, "error: give --sigma-regression DIR and/or --attack-data DIR\n");
     return usage;
   }
+  Progress progress(!c.quiet);
+  progress.phase("loading rules");
   DiagnosticSink diags;
-  configure_diagnostics(diags, c);
+  configure_diagnostics(diags, c, &progress);
   diags.set_quiet(true);  // per-rule loader noise is summarised by lint; tests report per case
   double now;
   if (!parse_now(c, now)) return usage;
@@ -40,9 +43,15 @@ static int run_test(TestArgs& a) {
   }
   RuleSet rs({c.content, dd, false});
   rs.load(a.rules, diags);
+  {
+    DiagnosticSink hints;
+    configure_diagnostics(hints, c);
+    hint_missing_macros(rs, c, hints);
+  }
   RunOptions ro;
   ro.engine.now = now;
   ro.read.threads = c.threads;
+  progress.phase("running rule tests");
   std::vector<RuleTestResult> results;
   if (!a.sigma_regression.empty()) {
     auto r = run_sigma_regression(a.sigma_regression, rs, *norm, ro, diags);
@@ -52,6 +61,7 @@ static int run_test(TestArgs& a) {
     auto r = run_escu_tests(a.attack_data, rs, *norm, ro, diags);
     results.insert(results.end(), r.begin(), r.end());
   }
+  progress.stop();  // the verdicts go to the terminal the line is on
   size_t passed = 0, failed = 0, skipped = 0;
   for (auto& r : results) {
     if (r.skipped) {
@@ -96,8 +106,12 @@ std::function<int()> register_test(CLI::App& app) {
   sub->add_option("--sigma-regression", a->sigma_regression, "SigmaHQ regression_data directory");
   sub->add_option("--attack-data", a->attack_data, "local root of attack_data (datasets/attack_techniques layout)");
   sub->add_option("--junit", a->junit, "also write the cases as JUnit XML to FILE (CI test reports)")->type_name("FILE");
-  sub->add_flag("-v,--verbose", a->verbose, "list passing and skipped cases too");
-  add_common(*sub, a->common, false);
+  sub->add_flag("-v,--verbose", a->verbose, "list passing and skipped cases too, and every diagnostic as it happens");
+  CommonOptions co;
+  co.verbose = false;  // test's own --verbose (below) covers the diagnostics too
+  add_common(*sub, a->common, co);
+  sub->add_option("--threads", a->common.threads, "worker threads (default: all cores)");
+  sub->add_option("--now", a->common.now, "pin now() for relative-time functions (ISO-8601 or epoch seconds)");
   return [a, sub]() { return sub->parsed() ? run_test(*a) : -1; };
 }
 

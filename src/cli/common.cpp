@@ -1,7 +1,11 @@
 #include "cli/common.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <cctype>
+
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
 
@@ -13,22 +17,75 @@
 
 namespace vigil::cli {
 
-void add_common(CLI::App& app, Common& c, bool with_format) {
-  app.add_option("--content", c.content, "security_content root (macros/, lookups/, data_sources/, stories/); "
-                                         "found automatically from a rule path inside such a tree");
+void add_common(CLI::App& app, Common& c, const CommonOptions& o) {
+  // Each verb lists only the options it acts on (its --help is its own).
+  if (o.content) {
+    app.add_option("--content", c.content, "security_content root (macros/, lookups/, data_sources/, stories/); "
+                                           "found automatically from a rule path inside such a tree");
+    app.add_option("--attack", c.attack, "MITRE ATT&CK table (enterprise-attack.json)");
+  }
   app.add_option("--data", c.data_dir, "vigil data tables (normalization, built-in macros, Sigma logsources)");
-  app.add_option("--attack", c.attack, "MITRE ATT&CK table (enterprise-attack.json)");
-  if (with_format) {
-    app.add_option("--format", c.format, "output format: jsonl, csv or table (default: table on a terminal, else jsonl)");
+  if (o.format) {
+    std::string list;
+    for (auto& f : o.formats) list += (list.empty() ? "" : ", ") + f;
+    app.add_option("--format", c.format, "output format: " + list + " (default: table on a terminal, else jsonl)")
+        ->check(CLI::IsMember(o.formats));
     app.add_option("-o,--output", c.output, "write results to FILE instead of stdout");
   }
+  if (o.color)
+    app.add_option("--color", c.color, "colour the table and summary by level: auto (on a terminal), always, never")
+        ->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_option("--diagnostics", c.diagnostics, "diagnostics on stderr as text or json")->check(CLI::IsMember({"text", "json"}));
-  app.add_option("--threads", c.threads, "worker threads (default: all cores); output is the same for any number");
-  app.add_option("--now", c.now, "pin now() for relative-time functions (ISO-8601 or epoch seconds)");
-  app.add_option("--allow-writes", c.allow_writes, "let rules write lookups under DIR (refused otherwise)");
-  app.add_flag("-q,--quiet", c.quiet, "no progress line, no summary, diagnostics counted only");
-  app.add_flag("--strict", c.strict, "exit 1 when any input record or rule was rejected");
-  app.add_flag("--fail-on-findings", c.fail_on_findings, "exit 10 when there are findings (for CI pipelines)");
+  if (o.run) {
+    app.add_option("--threads", c.threads, "worker threads (default: all cores); output is the same for any number");
+    app.add_option("--now", c.now, "pin now() for relative-time functions (ISO-8601 or epoch seconds)");
+    app.add_option("--allow-writes", c.allow_writes, "let rules write lookups under DIR (refused otherwise)");
+  }
+  app.add_flag("-q,--quiet", c.quiet, "no progress line, no run summary, diagnostics counted only");
+  if (o.verbose)
+    app.add_flag("-v,--verbose", c.verbose, "print every diagnostic as it happens (default: grouped by reason at the end)");
+  if (o.strict) app.add_flag("--strict", c.strict, "exit 1 when any input record or rule was rejected");
+  if (o.fail_on_findings)
+    app.add_flag("--fail-on-findings", c.fail_on_findings, "exit 10 when there are findings (for CI pipelines)");
+}
+
+std::string reason_category(std::string_view why) {
+  // "path/rule.yml:14:5: no logsource mapping for 'x' in …": the place is not the reason.
+  if (size_t yml = why.find(".yml:"); yml != std::string_view::npos && yml < 400) {
+    size_t p = yml + 5;
+    while (p < why.size() && (std::isdigit(static_cast<unsigned char>(why[p])) || why[p] == ':')) ++p;
+    if (p < why.size() && why[p] == ' ') why.remove_prefix(p + 1);
+  }
+  std::string out;
+  bool quoted = false;
+  for (char ch : why) {
+    if (ch == '\'') {
+      out += quoted ? "…'" : "'";
+      quoted = !quoted;
+    } else if (!quoted) {
+      out += ch;
+    }
+  }
+  if (out.size() > 100) {
+    size_t cut = 99;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out = out.substr(0, cut) + "…";
+  }
+  return out.empty() ? std::string("?") : out;
+}
+
+size_t terminal_width(std::FILE* f) {
+  winsize ws{};
+  if (isatty(fileno(f)) && ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40) return ws.ws_col;
+  if (const char* cols = std::getenv("COLUMNS"); cols && std::atoi(cols) >= 40) return std::atoi(cols);
+  return 160;
+}
+
+bool use_color(const Common& c, std::FILE* out) {
+  if (c.color == "always") return true;
+  if (c.color == "never") return false;
+  if (const char* nc = std::getenv("NO_COLOR"); nc && *nc) return false;
+  return isatty(fileno(out));
 }
 
 bool open_output(const Common& c, Output& out) {
@@ -49,7 +106,8 @@ bool resolve_format(const Common& c, const Output& out, report::Format& f) {
     return true;
   }
   if (report::parse_format(c.format, f)) return true;
-  std::fprintf(stderr, "error: unknown --format '%s' (jsonl, csv, table)\n", c.format.c_str());
+  std::fprintf(stderr, "error: unknown --format '%s' (jsonl, csv, table)%s\n", c.format.c_str(),
+               c.format == "json" ? "; for JSON lines, one finding per line, use --format jsonl" : "");
   return false;
 }
 
@@ -73,8 +131,8 @@ std::unique_ptr<content::AttackTable> load_attack(const Common& c, DiagnosticSin
     if (t) return std::make_unique<content::AttackTable>(std::move(t.value()));
     diags.error(t.error().location, t.error().message, "attack-table");
   }
-  if (!c.quiet)
-    std::fprintf(stderr, "note: no ATT&CK table found (--attack FILE); techniques are listed without names\n");
+  diags.report({Severity::note, {}, "no ATT&CK table found (--attack FILE); techniques are listed without names",
+                "no-attack-table", {}, {}});
   return nullptr;
 }
 
@@ -90,31 +148,20 @@ bool parse_now(const Common& c, double& now) {
   return false;
 }
 
-ReadOptions read_options(const Common& c) {
+ReadOptions read_options(const Common& c, Progress* progress) {
   ReadOptions o;
   o.threads = c.threads;
   o.recover = c.recover;
-  if (!c.quiet && isatty(fileno(stderr))) {
-    auto last = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
-    auto mu = std::make_shared<std::mutex>();
-    o.progress = [last, mu](uint64_t done, uint64_t total) {
-      std::lock_guard lock(*mu);
-      auto now = std::chrono::steady_clock::now();
-      if (now - *last < std::chrono::milliseconds(200)) return;
-      *last = now;
-      if (total)
-        std::fprintf(stderr, "\r\033[Kreading: %.1f / %.1f MB (%.0f%%)", done / 1e6, total / 1e6, 100.0 * done / total);
-      else
-        std::fprintf(stderr, "\r\033[Kreading: %.1f MB", done / 1e6);
-    };
-  }
+  if (progress && progress->active()) o.progress = [progress](uint64_t done, uint64_t total) { progress->bytes(done, total); };
   return o;
 }
 
-void configure_diagnostics(DiagnosticSink& d, const Common& c) {
+void configure_diagnostics(DiagnosticSink& d, const Common& c, Progress* progress) {
   d.set_format(c.diagnostics == "json" ? DiagnosticSink::Format::json : DiagnosticSink::Format::text);
   d.set_keep(false);
   d.set_quiet(c.quiet);
+  d.set_grouped(!c.verbose);
+  if (progress && progress->active()) d.set_before_print([progress] { progress->clear(); });
 }
 
 std::unique_ptr<Normalizer> load_normalizer(const Common& c, DiagnosticSink& diags) {
@@ -126,13 +173,26 @@ std::unique_ptr<Normalizer> load_normalizer(const Common& c, DiagnosticSink& dia
   return std::make_unique<Normalizer>(std::move(norm.value()));
 }
 
-RunOptions run_options(const Common& c, double now) {
+RunOptions run_options(const Common& c, double now, Progress* progress) {
   RunOptions ro;
   ro.engine.now = now;
   ro.engine.allow_writes = !c.allow_writes.empty();
   ro.engine.writes_dir = c.allow_writes;
   ro.engine.threads = c.threads;
-  ro.read = read_options(c);
+  ro.read = read_options(c, progress);
+  if (progress && progress->active()) {
+    ro.on_read_done = [progress] { progress->phase("evaluating"); };
+    // Files and events for the progress line; the reader thread calls this once per record.
+    auto last = std::make_shared<std::string>();
+    ro.accept = [progress, last](const Record& r) {
+      if (r.file != *last) {
+        last->assign(r.file);
+        progress->add_file();
+      }
+      progress->add_event();
+      return true;
+    };
+  }
   return ro;
 }
 
@@ -154,10 +214,64 @@ void report_regex_limits(const std::vector<const ir::CompiledRule*>& rules, Diag
   }
 }
 
+void hint_missing_macros(const RuleSet& rs, const Common& c, DiagnosticSink& diags) {
+  size_t n = 0;
+  std::string example;
+  const ir::CompiledRule* first = nullptr;
+  for (auto& r : rs.rules())
+    for (auto& why : r.reasons)
+      if (why.rfind("undefined macro", 0) == 0) {
+        if (!n++) {
+          example = why.substr(16);
+          first = &r;
+        }
+        break;
+      }
+  if (!n) return;
+  Diagnostic d;
+  d.severity = Severity::note;
+  d.location = first->location.file.empty() ? SourceLocation{first->info.file} : first->location;
+  d.reason = "undefined-macro";
+  d.message = fmt::format("{} rule(s) use macros that are not defined, e.g. {} in '{}'", n, example, first->info.name);
+  d.hint = c.content.empty()
+               ? "ESCU macros live in the security_content tree: pass --content DIR (the directory holding "
+                 "macros/ and lookups/) when the rules are not inside that tree"
+               : "--content " + c.content + " does not define it: check that it is the security_content root (with macros/)";
+  diags.report(std::move(d));
+}
+
+RuleCounts count_rules(const RuleSet& rs) {
+  RuleCounts c;
+  for (auto& r : rs.rules()) {
+    ++c.loaded;
+    if (r.parsed && r.executable) {
+      ++c.executable;
+      continue;
+    }
+    ++c.not_executable;
+    std::string why = r.reasons.empty() ? std::string("?") : reason_category(r.reasons.front());
+    ++c.reasons[r.parsed ? why : "not parsed: " + why];
+  }
+  return c;
+}
+
+std::string RuleCounts::text(size_t top) const {
+  std::string s = fmt::format("rules loaded {}: {} executable, {} not executable", loaded, executable, not_executable);
+  if (reasons.empty()) return s;
+  std::vector<std::pair<uint64_t, std::string>> by_n;
+  for (auto& [why, n] : reasons) by_n.emplace_back(n, why);
+  std::stable_sort(by_n.begin(), by_n.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  s += " (";
+  for (size_t i = 0; i < by_n.size() && i < top; ++i) s += fmt::format("{}{} {}", i ? ", " : "", by_n[i].first, by_n[i].second);
+  if (by_n.size() > top) s += fmt::format(", {} more reasons", by_n.size() - top);
+  return s + ")";
+}
+
 void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, const RuleSet* rules, long findings,
-                    const DiagnosticSink& diags) const {
+                    DiagnosticSink& diags) const {
+  // Grouped diagnostics first, so that the summary line ends the run.
+  diags.print_groups();
   if (c.quiet) return;
-  if (isatty(fileno(stderr))) std::fprintf(stderr, "\r\033[K");
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   auto reasons_text = [](const std::map<std::string, uint64_t>& m) {
     std::string s;
@@ -177,7 +291,12 @@ void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, 
                        "\"records_evaluated\":{},\"records_skipped\":{},\"record_reasons\":{},",
                        read->files, read->files_skipped, reasons_json(read->file_skip_reasons), read->records_read,
                        evaluated, read->records_skipped, reasons_json(read->record_skip_reasons()));
-    if (rules) s += fmt::format("\"rules_loaded\":{},\"rules_rejected\":{},", rules->loaded(), rules->rejected());
+    if (rules) {
+      auto rc = count_rules(*rules);
+      s += fmt::format("\"rules_loaded\":{},\"rules_rejected\":{},\"rules_executable\":{},\"rules_not_executable\":{},"
+                       "\"not_executable_reasons\":{},",
+                       rules->loaded(), rules->rejected(), rc.executable, rc.not_executable, reasons_json(rc.reasons));
+    }
     if (findings >= 0) s += fmt::format("{}:{},", json_quote(noun_), findings);
     std::map<std::string, uint64_t> by_reason;
     for (auto& [k, v] : diags.counts_by_reason()) by_reason[k] = v;
@@ -206,7 +325,7 @@ void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, 
     if (auto rr = read->record_skip_reasons(); !rr.empty()) s += " (" + reasons_text(rr) + ")";
     s += ";";
   }
-  if (rules) s += fmt::format(" rules loaded {}, rejected {};", rules->loaded(), rules->rejected());
+  if (rules) s += " " + count_rules(*rules).text() + ";";
   if (findings >= 0) s += fmt::format(" {} {};", noun_, findings);
   s += fmt::format(" {} errors, {} warnings; {:.2f}s", diags.errors(), diags.warnings(), secs);
   std::fprintf(stderr, "%s\n", s.c_str());

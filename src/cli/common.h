@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/options.h"
+#include "cli/progress.h"
 #include "content/attack.h"
 #include "core/diagnostic.h"
 #include "engine/rule_set.h"
@@ -36,13 +37,24 @@ std::string data_dir(const Common& c);
 std::unique_ptr<content::AttackTable> load_attack(const Common& c, DiagnosticSink& diags);
 /// --now as epoch seconds (ISO-8601 or epoch); 0 = wall clock.
 bool parse_now(const Common& c, double& now);
-ReadOptions read_options(const Common& c);
-/// Sets up the stderr diagnostic sink every verb uses (--diagnostics, --quiet); copies are not kept.
-void configure_diagnostics(DiagnosticSink& d, const Common& c);
+/// Reader options from the shared flags; the progress line (when given and active) follows the bytes read.
+ReadOptions read_options(const Common& c, Progress* progress = nullptr);
+/// Sets up the stderr diagnostic sink every verb uses (--diagnostics, --quiet, --verbose): text
+/// diagnostics grouped by reason at the end unless --verbose; copies are not kept. The progress
+/// line, when given, is cleared before any diagnostic is printed.
+void configure_diagnostics(DiagnosticSink& d, const Common& c, Progress* progress = nullptr);
+/// A rule's not-executable reason as a category: its place removed and quoted names elided
+/// ("no logsource mapping for '…' in data/sigma/logsources.yml"), so that rules group by reason.
+std::string reason_category(std::string_view why);
+/// Columns of the terminal `f` is on ($COLUMNS, else 160, when it is not one).
+size_t terminal_width(std::FILE* f);
+/// --color: auto = on when `out` is a terminal and NO_COLOR is unset.
+bool use_color(const Common& c, std::FILE* out);
 /// The normalization tables from the data directory; null (after a diagnostic) when they cannot load.
 std::unique_ptr<Normalizer> load_normalizer(const Common& c, DiagnosticSink& diags);
 /// Engine and reader options from the shared flags (--now already parsed).
-RunOptions run_options(const Common& c, double now);
+/// With a progress line: it counts files and events as they are read and shows the evaluating phase.
+RunOptions run_options(const Common& c, double now, Progress* progress = nullptr);
 
 /// No input could be read: every input was skipped (missing, unreadable,
 /// empty, unrecognised) and no record was found. The README promises exit 3.
@@ -53,12 +65,24 @@ inline bool nothing_readable(const ReadStats& r) { return r.records_read == 0 &&
 /// how many evaluations were undecided, counted as `regex-undecided`.
 void report_regex_limits(const std::vector<const ir::CompiledRule*>& rules, DiagnosticSink& diags);
 
+/// One vocabulary for every verb: rules loaded (every rule found), executable, not executable
+/// with the reasons (by category, see reason_category; "not parsed: …" for rules that did not parse).
+struct RuleCounts {
+  uint64_t loaded = 0, executable = 0, not_executable = 0;
+  std::map<std::string, uint64_t> reasons;
+  /// "rules loaded N: X executable, Y not executable (n reason, …)", the `top` commonest reasons.
+  std::string text(size_t top = 4) const;
+};
+RuleCounts count_rules(const RuleSet& rs);
+/// One note when rules use undefined ESCU macros, with the hint to pass --content (or check it).
+void hint_missing_macros(const RuleSet& rs, const Common& c, DiagnosticSink& diags);
+
 class Summary {
  public:
   explicit Summary(const char* noun = "findings") : noun_(noun), start_(std::chrono::steady_clock::now()) {}
   /// `findings` < 0 leaves the findings count out (verbs that produce none).
   void print(const Common& c, const ReadStats* read, uint64_t evaluated, const RuleSet* rules, long findings,
-             const DiagnosticSink& diags) const;
+             DiagnosticSink& diags) const;
 
  private:
   const char* noun_;  ///< what the output rows are called: findings (hunt) or results (search)

@@ -17,12 +17,27 @@ struct Common {
   std::string now;                  ///< --now
   std::string allow_writes;         ///< --allow-writes DIR
   unsigned threads = 0;
+  std::string color = "auto";       ///< --color auto|always|never (table and summary on stdout)
   bool quiet = false;
+  bool verbose = false;             ///< --verbose: every diagnostic as it happens, not grouped at the end
   bool strict = false;
   bool fail_on_findings = false;
   bool recover = false;             ///< --recover (dump, hunt): EVTX records outside the live ones
 };
 
-void add_common(CLI::App& app, Common& c, bool with_format);
+/// What a verb takes beyond the options every verb has (--data, --diagnostics, -q, --verbose).
+struct CommonOptions {
+  bool format = false;            ///< --format, -o
+  bool content = true;            ///< --content, --attack
+  bool run = false;               ///< --threads, --now, --allow-writes (verbs that run rules over logs)
+  bool strict = false;            ///< --strict
+  bool fail_on_findings = false;  ///< --fail-on-findings
+  bool color = false;             ///< --color
+  bool verbose = true;            ///< -v/--verbose (a verb with its own --verbose sets Common::verbose itself)
+  /// The --format values this verb writes (listed in its help, checked when parsed).
+  std::vector<std::string> formats = {"jsonl", "csv", "table"};
+};
+
+void add_common(CLI::App& app, Common& c, const CommonOptions& o);
 
 }  // namespace vigil::cli

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/escape.h"
 #include "core/strings.h"
 
@@ -56,20 +58,84 @@ std::string render_json(const Diagnostic& d) {
 }
 
 DiagnosticSink::DiagnosticSink(std::FILE* out, Format format) : out_(out), format_(format) {}
+DiagnosticSink::~DiagnosticSink() { print_groups(); }
 
 void DiagnosticSink::report(Diagnostic d) {
   std::lock_guard lock(mu_);
   if (d.severity == Severity::error) ++errors_;
   if (d.severity == Severity::warning) ++warnings_;
-  size_t n = ++by_reason_[d.reason.empty() ? d.message : d.reason];
-  if (out_ && !quiet_ && n <= print_limit_) {
+  if (d.severity == Severity::note) ++notes_;
+  const std::string& key = d.reason.empty() ? d.message : d.reason;
+  // Only diagnostics without a line or offset can repeat (a record's are unique by place), so only
+  // those are remembered; bounded, so that hostile input cannot grow the set without end.
+  bool repeat = false;
+  if (d.location.line == 0 && d.location.offset == SourceLocation::npos && seen_.size() < 100000)
+    repeat = !seen_.insert(fmt::format("{}\x1f{}\x1f{}", static_cast<int>(d.severity), d.location.file, d.message)).second;
+  if (repeat) {
+    // Counted (the totals stay true), printed once.
+    ++by_reason_[key];
+    if (keep_) kept_.push_back(std::move(d));
+    return;
+  }
+  size_t n = ++by_reason_[key];
+  if (grouped_ && format_ == Format::text) {
+    if (quiet_) {  // counted only, as when printing
+      if (keep_) kept_.push_back(std::move(d));
+      return;
+    }
+    auto [it, fresh] = group_index_.try_emplace(key, groups_.size());
+    if (fresh) groups_.push_back({key, d.severity, 0, {}});
+    Group& g = groups_[it->second];
+    ++g.count;
+    if (d.severity > g.severity) g.severity = d.severity;
+    if (g.first.size() < 3) g.first.push_back(d);
+  } else if (out_ && !quiet_ && n <= print_limit_) {
+    if (before_print_) before_print_();
     std::string s = format_ == Format::json ? render_json(d) : render_text(d);
     std::fprintf(out_, "%s\n", s.c_str());
     if (n == print_limit_ && format_ == Format::text)
       std::fprintf(out_, "note: further '%s' diagnostics are counted, not printed\n",
-                   escape_controls(d.reason.empty() ? d.message : d.reason).c_str());
+                   escape_controls(key).c_str());
   }
   if (keep_) kept_.push_back(std::move(d));
+}
+
+size_t DiagnosticSink::print_groups(size_t full_up_to) {
+  std::lock_guard lock(mu_);
+  if (!out_ || quiet_ || groups_.empty()) return 0;
+  if (before_print_) before_print_();
+  size_t lines = 0;
+  auto put = [&](const std::string& s) {
+    std::fprintf(out_, "%s\n", s.c_str());
+    for (char c : s) lines += c == '\n';
+    ++lines;
+  };
+  // Errors first, then warnings, then notes; within a severity, by first arrival.
+  std::vector<const Group*> order;
+  for (auto& g : groups_) order.push_back(&g);
+  std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->severity > b->severity; });
+  for (const Group* g : order) {
+    if (g->count <= full_up_to) {
+      for (auto& d : g->first) put(render_text(d));
+      continue;
+    }
+    // One line: the reason and count, then the first instance's place and message.
+    const Diagnostic& d = g->first.front();
+    Diagnostic head = d;
+    head.severity = g->severity;
+    head.source_line.clear();
+    head.hint.clear();
+    std::string first = render_text(head);
+    if (first.size() > 220) {
+      size_t cut = 219;
+      while (cut > 0 && (static_cast<unsigned char>(first[cut]) & 0xC0) == 0x80) --cut;
+      first = first.substr(0, cut) + "…";
+    }
+    put(fmt::format("{} (and {} more '{}'; --verbose prints each)", first, g->count - 1, escape_controls(g->reason)));
+  }
+  groups_.clear();
+  group_index_.clear();
+  return lines;
 }
 
 void DiagnosticSink::error(SourceLocation loc, std::string message, std::string reason) {
@@ -80,6 +146,7 @@ void DiagnosticSink::warning(SourceLocation loc, std::string message, std::strin
 }
 size_t DiagnosticSink::errors() const { std::lock_guard lock(mu_); return errors_; }
 size_t DiagnosticSink::warnings() const { std::lock_guard lock(mu_); return warnings_; }
+size_t DiagnosticSink::notes() const { std::lock_guard lock(mu_); return notes_; }
 std::map<std::string, size_t> DiagnosticSink::counts_by_reason() const { std::lock_guard lock(mu_); return by_reason_; }
 std::vector<Diagnostic> DiagnosticSink::kept() const { std::lock_guard lock(mu_); return kept_; }
 

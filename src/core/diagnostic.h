@@ -7,10 +7,12 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace vigil {
@@ -39,10 +41,20 @@ std::string render_text(const Diagnostic& d);
 std::string render_json(const Diagnostic& d);
 
 /// Collects diagnostics from any thread; prints them as they arrive unless quiet.
+///
+/// Identical diagnostics (same severity, place and message: a runtime warning
+/// raised once per event) are counted every time but printed once. In grouped
+/// mode (text only) nothing is printed as it arrives: print_groups() writes one
+/// block at the end, a line per reason with its count and first instance, so a
+/// corpus-wide run does not bury its results under hundreds of lines.
 class DiagnosticSink {
  public:
   enum class Format : uint8_t { text, json };
   explicit DiagnosticSink(std::FILE* out = stderr, Format format = Format::text);
+  /// Prints what grouped mode still holds: a verb that ends early loses nothing.
+  ~DiagnosticSink();
+  DiagnosticSink(const DiagnosticSink&) = delete;
+  DiagnosticSink& operator=(const DiagnosticSink&) = delete;
 
   void report(Diagnostic d);
   void error(SourceLocation loc, std::string message, std::string reason = {});
@@ -53,6 +65,15 @@ class DiagnosticSink {
   void set_quiet(bool q) { quiet_ = q; }
   void set_format(Format f) { format_ = f; }
   void set_keep(bool k) { keep_ = k; }  ///< keep copies (tests, lint)
+  /// Hold text diagnostics for print_groups() instead of printing them as they arrive.
+  void set_grouped(bool g) { grouped_ = g; }
+  bool grouped() const { return grouped_ && format_ == Format::text && !quiet_; }
+  /// Called (under the sink's lock) before anything is printed: the progress line clears itself.
+  void set_before_print(std::function<void()> f) { before_print_ = std::move(f); }
+  /// Grouped mode: one line per reason (count, first instance), reasons in order of first arrival;
+  /// a reason seen at most `full_up_to` times is printed in full. Returns the lines written.
+  size_t print_groups(size_t full_up_to = 2);
+  size_t notes() const;
 
   size_t errors() const;
   size_t warnings() const;
@@ -66,9 +87,20 @@ class DiagnosticSink {
   size_t print_limit_ = 20;
   bool quiet_ = false;
   bool keep_ = true;
-  size_t errors_ = 0, warnings_ = 0;
+  bool grouped_ = false;
+  std::function<void()> before_print_;
+  size_t errors_ = 0, warnings_ = 0, notes_ = 0;
   std::map<std::string, size_t> by_reason_;
   std::vector<Diagnostic> kept_;
+  std::unordered_set<std::string> seen_;  ///< identity of every diagnostic printed or held
+  struct Group {
+    std::string reason;
+    Severity severity = Severity::note;  ///< the worst in the group
+    size_t count = 0;                    ///< distinct diagnostics
+    std::vector<Diagnostic> first;       ///< the first few, in arrival order
+  };
+  std::vector<Group> groups_;
+  std::map<std::string, size_t> group_index_;
 };
 
 }  // namespace vigil

@@ -311,6 +311,7 @@ EventRef Engine::Impl::event_ref(const Worker& w, const Record& r) const {
   EventRef ref{std::string(r.file), {}};
   if (w.event.get(record_sym, rid) && !rid.empty()) ref.record_id.assign(rid);
   else if (r.line) ref.record_id = "line " + std::to_string(r.line);
+  ref.line = r.line;
   if (r.recovered) {
     ref.recovered = true;
     ref.offset = r.offset;

@@ -55,6 +55,7 @@ struct EventRef {
   std::string record_id;
   bool recovered = false;  ///< an EVTX record read with --recover (deleted, not live)
   uint64_t offset = 0;     ///< its byte offset in the file, when recovered
+  uint64_t line = 0;       ///< 1-based line of the record in a text input (JSON lines, XML, text); 0 for EVTX
 };
 
 struct Finding {

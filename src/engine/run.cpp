@@ -23,6 +23,7 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
     }
     eng.process(r);
   }, diags, res.read);
+  if (opts.on_read_done) opts.on_read_done();
   eng.finish();
   res.evaluated = eng.evaluated();
   return res;

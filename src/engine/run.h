@@ -23,6 +23,9 @@ struct RunOptions {
   /// Optional: findings are handed here as soon as they are final (on the calling thread) instead
   /// of being collected in RunResult::findings.
   FindingSink on_finding;
+  /// Optional: called once every input has been read, before the engine's final evaluation
+  /// (aggregations, correlations): the CLI's progress line changes phase there.
+  std::function<void()> on_read_done;
 };
 
 struct RunResult {

@@ -130,6 +130,12 @@ void ReadContext::skip_input(std::string_view file, std::string_view reason, std
   stats.files_skipped++;
   stats.skip_reasons[std::string(reason)]++;
   stats.file_skip_reasons[std::string(reason)]++;
+  // A file that is not a log at all (a README, a pcap next to the EVTX samples) is skipped and
+  // counted, not an error: directories of evidence hold such files.
+  if (reason == "unrecognised-format") {
+    diags.report({Severity::note, {std::string(file)}, "skipped: " + message, std::string(reason), {}, {}});
+    return;
+  }
   diags.error({std::string(file)}, std::move(message), std::string(reason));
 }
 

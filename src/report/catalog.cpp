@@ -19,6 +19,16 @@ namespace vigil::report {
 
 namespace fs = std::filesystem;
 
+std::string indicator_page_name(const ir::Atom& a) {
+  // FNV-1a over the atom's identity: the same indicator gets the same name in every build,
+  // whatever else the corpus holds (interning order, and so atom ids, depend on it).
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : a.key()) h = (h ^ c) * 1099511628211ull;
+  std::string readable = slugify(std::string(field_names().name(a.field)) + "-" + ir::atom_kind_name(a.kind) + "-" + a.value);
+  if (readable.size() > 60) readable.resize(60);
+  return fmt::format("{}-{:08x}", readable, static_cast<uint32_t>(h ^ (h >> 32)));
+}
+
 std::string slugify(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -228,7 +238,10 @@ CatalogStats write_catalog(const Explainer& explainer, const std::string& out_di
   RuleLinks rule_links;
   rule_links.root = "../";
   rule_links.css_href = "../assets/catalog.css";
-  rule_links.indicator = [](ir::AtomId id) { return fmt::format("../indicators/{}.html", id); };
+  const ir::AtomTable& atom_table = rs.atoms();
+  rule_links.indicator = [&atom_table](ir::AtomId id) {
+    return "../indicators/" + indicator_page_name(atom_table.get(id)) + ".html";
+  };
   {
     unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
     std::vector<std::thread> pool;
@@ -293,7 +306,7 @@ CatalogStats write_catalog(const Explainer& explainer, const std::string& out_di
       }
       page += "</table>";
       page_end(page);
-      site.write(fmt::format("indicators/{}.html", id), page);
+      site.write("indicators/" + indicator_page_name(a) + ".html", page);
     }
     stats.indicator_pages = by_atom.size();
   }

@@ -4,7 +4,8 @@
 //                         type, status, engine verdict, tactic, technique, event type);
 //                         the query string (?q=…&lang=…&technique=…) preselects them
 //   rules/<slug>.html     one page per rule: explain's sections, linked
-//   indicators/<atom>.html one page per indicator atom: the rules that share it
+//   indicators/<field>-<kind>-<value>-<hash>.html one page per indicator atom (a stable,
+//                         readable name): the rules that share it
 //   attack.html           ATT&CK matrix (tactics × techniques), coloured by rule count
 //   datasources.html      event types (provider / event / title) and the rules they feed
 //   assets/               catalog.css, catalog.js, rules.js (the index data)
@@ -31,6 +32,9 @@ struct CatalogStats {
 
 /// File-name-safe slug: [A-Za-z0-9._-] kept, everything else '_', at most 80 bytes.
 std::string slugify(std::string_view s);
+/// The indicator page's file name (without .html): readable (field, kind, value) and stable across
+/// builds and corpora (a hash of the atom's identity, not its id).
+std::string indicator_page_name(const ir::Atom& a);
 /// Percent-encode a query-string value (RFC 3986 unreserved characters kept).
 std::string url_encode(std::string_view s);
 

@@ -11,6 +11,9 @@
 
 #include "content/escu.h"
 #include "core/strings.h"
+#include "match/compiled_atom.h"
+#include "match/event_matcher.h"
+#include "match/prefilter.h"
 #include "sigma/sigma.h"
 #include "spl/macro_expand.h"
 #include "spl/parser.h"
@@ -298,7 +301,54 @@ std::string kind_text(const ir::Atom& a) {
 struct Explainer::Impl {
   // Sigma logsource summary ("windows/process_creation") -> its mapping entry.
   std::unordered_map<std::string, const sigma::Logsources::Entry*> logsource_by_summary;
+  // The prefilter as the matcher builds it (match/event_matcher.cpp): atoms with a necessary
+  // literal, grouped by field; a field's group is scanned only when it holds at least
+  // min_group_atoms of them. Counted over the loaded rule set, once.
+  std::vector<std::optional<match::PrefilterPattern>> literal;  // by atom id
+  std::unordered_map<Symbol, size_t> literal_atoms_by_field;
+  size_t min_group_atoms = match::EventMatcher::Options{}.min_group_atoms;
 };
+
+// Sigma's windash modifier writes one value five times, once per dash Windows accepts in a
+// command-line switch. Values equal up to those dashes are one indicator with variants.
+static std::string windash_key(std::string_view v, bool& had_dash) {
+  static const std::string_view dashes[] = {"\u2013", "\u2014", "\u2015", "/", "-"};
+  std::string out;
+  for (size_t i = 0; i < v.size();) {
+    bool hit = false;
+    for (auto d : dashes)
+      if (v.substr(i, d.size()) == d) {
+        out += '-';
+        i += d.size();
+        hit = had_dash = true;
+        break;
+      }
+    if (!hit) out += v[i++];
+  }
+  return out;
+}
+
+static void mark_windash_variants(IndicatorRow& row) {
+  std::map<std::string, int> first;
+  for (size_t j = 0; j < row.values.size(); ++j) {
+    bool dash = false;
+    std::string key = windash_key(row.values[j].value, dash);
+    if (!dash) continue;
+    auto [it, fresh] = first.emplace(key, int(j));
+    if (!fresh) row.values[j].variant_of = it->second;
+  }
+  // A lone value with a dash is not a windash set: nothing points to it, nothing changes.
+}
+
+static std::string quote_value(std::string_view v) {
+  if (v.size() > 80) return "'" + std::string(v.substr(0, 79)) + "…'";
+  return "'" + std::string(v) + "'";
+}
+
+static bool may_have_literal(ir::AtomKind k) {
+  using K = ir::AtomKind;
+  return k == K::eq || k == K::wildcard || k == K::contains || k == K::starts_with || k == K::ends_with || k == K::keyword;
+}
 
 Explainer::Explainer(ExplainContext ctx) : ctx_(ctx), impl_(std::make_unique<Impl>()) {
   if (ctx_.logsources) {
@@ -309,8 +359,58 @@ Explainer::Explainer(ExplainContext ctx) : ctx_(ctx), impl_(std::make_unique<Imp
       impl_->logsource_by_summary.emplace(summary, &e);  // first entry wins, as Logsources::find does
     }
   }
+  if (ctx_.rules) {
+    const ir::AtomTable& atoms = ctx_.rules->atoms();
+    impl_->literal.resize(atoms.size());
+    for (ir::AtomId id = 0; id < atoms.size(); ++id) {
+      const ir::Atom& a = atoms.get(id);
+      if (!may_have_literal(a.kind)) continue;
+      auto c = match::CompiledAtom::compile(a);
+      if (!c) continue;
+      impl_->literal[id] = match::necessary_literal(*c);
+      if (impl_->literal[id]) ++impl_->literal_atoms_by_field[a.kind == ir::AtomKind::keyword ? kNoSymbol : a.field];
+    }
+  }
 }
 Explainer::~Explainer() = default;
+
+std::string Explainer::describe_prefilter(const RuleView& v, const ir::AtomTable& atoms) const {
+  if (!match::Prefilter::available()) return "none in this build (no Hyperscan): every atom is tested on each candidate event";
+  std::vector<std::string> scanned, direct;
+  std::set<ir::AtomId> seen;
+  for (auto& row : v.indicators)
+    for (auto& val : row.values) {
+      if (!seen.insert(val.atom).second) continue;
+      const ir::Atom& a = atoms.get(val.atom);
+      std::string what = row.field + " " + row.kind + " " + quote_value(val.value);
+      const auto* lit = val.atom < impl_->literal.size() && impl_->literal[val.atom] ? &*impl_->literal[val.atom] : nullptr;
+      if (!lit) {
+        direct.push_back(what + " (no literal)");
+        continue;
+      }
+      Symbol key = a.kind == ir::AtomKind::keyword ? kNoSymbol : a.field;
+      size_t n = impl_->literal_atoms_by_field.count(key) ? impl_->literal_atoms_by_field.at(key) : 0;
+      if (n < impl_->min_group_atoms) {
+        direct.push_back(fmt::format("{} (field has {} literal atoms in the loaded rules, below {})", what, n,
+                                     impl_->min_group_atoms));
+        continue;
+      }
+      // The literal is shown when it is not the value itself (a wildcard's longest piece).
+      std::string l = lit->literal != val.value ? " via " + quote_value(lit->literal) : "";
+      if (lit->at_start && lit->at_end) l += " (whole value)";
+      else if (lit->at_start) l += " (at start)";
+      else if (lit->at_end) l += " (at end)";
+      if (!lit->caseless) l += " (case-sensitive)";
+      scanned.push_back(what + l);
+    }
+  if (scanned.empty() && direct.empty()) return "none: the rule tests no indicator";
+  std::string s = fmt::format("Hyperscan literal prefilter for {} of {} indicators (an event reaches them only when the "
+                              "field holds the literal)",
+                              scanned.size(), scanned.size() + direct.size());
+  for (size_t i = 0; i < scanned.size(); ++i) s += (i ? "; " : ": ") + scanned[i];
+  for (size_t i = 0; i < direct.size(); ++i) s += (i ? "; " : ". Tested directly on each candidate event: ") + direct[i];
+  return s;
+}
 
 RuleView Explainer::view(const ir::CompiledRule& r) const {
   RuleView v;
@@ -400,7 +500,10 @@ RuleView Explainer::view(const ir::CompiledRule& r) const {
       row.kind = kind;
       row.values.push_back({id, a.kind == ir::AtomKind::exists ? "(present)" : a.value, atoms.counts(id)});
     }
-    for (auto& [k, row] : rows) v.indicators.push_back(std::move(row));
+    for (auto& [k, row] : rows) {
+      mark_windash_variants(row);
+      v.indicators.push_back(std::move(row));
+    }
   }
 
   // ---- Event coverage.
@@ -532,7 +635,7 @@ RuleView Explainer::view(const ir::CompiledRule& r) const {
     for (auto& op : s.operators) sv.operators.push_back(op->name());
     v.plan.push_back(std::move(sv));
   }
-  v.prefilter = "none yet (each stream's filter is evaluated per event, each distinct atom once)";
+  v.prefilter = describe_prefilter(v, atoms);
   return v;
 }
 
@@ -615,9 +718,6 @@ std::string render_markdown(const RuleView& v) {
     o += fmt::format("| {} | {} | {} | {} |\n", md_cell(e.provider), md_cell(e.event), md_cell(e.title), md_cell(e.via));
   if (v.events.empty()) o += "| (none) | | | |\n";
 
-  o += fmt::format("\n## Rule body ({})\n\n", v.language);
-  md_code(o, info.body, "yaml");
-
   o += "\n## Stages and predicates\n";
   for (size_t i = 0; i < v.stages.size(); ++i) {
     o += fmt::format("\n### Stage {}: {}\n\n", i + 1, v.stages[i].command);
@@ -637,7 +737,15 @@ std::string render_markdown(const RuleView& v) {
        "| Field | Kind | Values |\n|---|---|---|\n";
   for (auto& row : v.indicators) {
     std::vector<std::string> vals;
-    for (auto& val : row.values) vals.push_back(md_inline_code(val.value) + " " + format_counts(val.counts));
+    for (size_t j = 0; j < row.values.size(); ++j) {
+      auto& val = row.values[j];
+      if (val.variant_of >= 0) continue;
+      std::string variants;
+      for (auto& other : row.values)
+        if (other.variant_of == int(j)) variants += (variants.empty() ? "" : " ") + md_inline_code(other.value);
+      vals.push_back(md_inline_code(val.value) + (variants.empty() ? "" : " (windash: " + variants + ")") + " " +
+                     format_counts(val.counts));
+    }
     o += fmt::format("| {} | {} | {} |\n", md_cell(row.field), md_cell(row.kind), fmt::format("{}", fmt::join(vals, "<br>")));
   }
   if (v.indicators.empty()) o += "| (none) | | |\n";
@@ -652,6 +760,9 @@ std::string render_markdown(const RuleView& v) {
   }
   if (v.plan.empty()) o += "\n(no plan: the rule did not compile)\n";
   o += "\nPrefilter: " + v.prefilter + "\n";
+  // The rule as written last: the sections above are what the engine runs.
+  o += fmt::format("\n## Rule body ({})\n\n", v.language);
+  md_code(o, info.body, "yaml");
   return o;
 }
 
@@ -690,9 +801,10 @@ std::string render_json(const RuleView& v) {
     o += (i ? "," : "") + fmt::format("{{\"field\":{},\"kind\":{},\"values\":[", json_quote(row.field), json_quote(row.kind));
     for (size_t j = 0; j < row.values.size(); ++j) {
       auto& val = row.values[j];
-      o += (j ? "," : "") + fmt::format("{{\"value\":{},\"atom\":{},\"corpus\":{},\"sigma\":{},\"splunk\":{}}}",
+      o += (j ? "," : "") + fmt::format("{{\"value\":{},\"atom\":{},\"corpus\":{},\"sigma\":{},\"splunk\":{}{}}}",
                                         json_quote(val.value), val.atom, val.counts.total(), val.counts.sigma,
-                                        val.counts.escu);
+                                        val.counts.escu,
+                                        val.variant_of >= 0 ? fmt::format(",\"variant_of\":{}", val.variant_of) : "");
     }
     o += "]}";
   }

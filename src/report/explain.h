@@ -92,6 +92,9 @@ struct IndicatorValue {
   ir::AtomId atom = 0;
   std::string value;
   ir::AtomTable::Counts counts;
+  /// Sigma windash: this value is the same as values[variant_of] with another dash ('/', '–',
+  /// '—', '―' for '-'); pages show the variants beside that value, as one indicator. -1: none.
+  int variant_of = -1;
 };
 struct IndicatorRow {
   std::string field;  ///< canonical field name ("(any field)" for keywords)
@@ -114,7 +117,7 @@ struct RuleView {
   std::vector<StageView> stages;
   std::vector<IndicatorRow> indicators;
   std::vector<StreamView> plan;
-  std::string prefilter;  ///< what a prefilter would use; "none yet" until the matcher has one
+  std::string prefilter;  ///< the literals the matcher's prefilter scans for this rule's indicators, and what it tests directly
 };
 
 /// What explaining needs besides the rule; every pointer but `rules` may be null.
@@ -135,6 +138,8 @@ class Explainer {
 
  private:
   struct Impl;
+  /// The prefilter as the matcher builds it, for this rule's indicators.
+  std::string describe_prefilter(const RuleView& v, const ir::AtomTable& atoms) const;
   ExplainContext ctx_;
   std::unique_ptr<Impl> impl_;
 };

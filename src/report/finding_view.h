@@ -23,6 +23,7 @@ struct FindingView {
   std::string rule_id, rule_name, rule_language, rule_type, level, file;
   double risk_score = 0;
   std::string message;
+  std::vector<std::string> message_missing;  ///< `$field$` tokens of the template the row could not fill
   std::vector<EntityView> entities;
   std::vector<TechniqueView> mitre_attack;
   std::vector<std::string> analytic_story;
@@ -30,11 +31,26 @@ struct FindingView {
   double count = 0;
   const Row* fields = nullptr;
   std::vector<EventRef> sources;
+  std::string status;                  ///< the rule's status (Sigma: experimental, …; ESCU: production, …)
+  std::vector<std::string> tags;       ///< the rule's tags (Sigma) and analytic stories (ESCU)
+  // For people (table, summary, HTML): who, where and what, from entities or the row.
+  std::string host, user;
+  std::string image;    ///< the process (image path or name) the finding is about
+  std::string details;  ///< `key=value` pairs that matter: command line, image, parent, user, target
 };
 
+/// The level a finding is shown with: the rule's own (Sigma), else one derived from its risk
+/// score (ESCU): >= 80 critical, >= 60 high, >= 40 medium, >= 20 low, else informational.
+std::string effective_level(const std::string& level, double risk_score);
+/// informational 0, low 1, medium 2, high 3, critical 4; -1 for anything else.
+int level_rank(std::string_view level);
+
 FindingView describe(const Finding& f, const content::AttackTable* attack);
-/// `$field$` tokens replaced by the row's values (multivalues joined with ", "); unknown tokens stay.
-std::string substitute_message(const std::string& tmpl, const Row& row);
+/// `$field$` tokens replaced by the row's values (multivalues joined with ", "). A token the row
+/// lacks is filled from the usual aliases of its field (dest from Computer/host, user from
+/// User/SubjectUserName, … any case), else rendered `<field?>` and added to `missing`: a finding
+/// never shows an unfilled `$field$`.
+std::string substitute_message(const std::string& tmpl, const Row& row, std::vector<std::string>* missing = nullptr);
 /// ISO-8601 UTC for a row time value: epoch number, or text that core/time.h parses.
 std::string to_iso_time(const Value* v);
 

@@ -105,7 +105,8 @@ void render_rule_html_to(std::string& o, const RuleView& v, const RuleLinks* lin
   html_escape_to(o, title);
   o += "</h1><p>";
   o += fmt::format("<span class=\"badge {}\">{}</span>", v.language, v.language);
-  if (!info.type.empty()) o += "<span class=\"badge\">" + html_escape(info.type) + "</span>";
+  // Sigma rules carry "sigma" as their type: one badge says it.
+  if (!info.type.empty() && info.type != v.language) o += "<span class=\"badge\">" + html_escape(info.type) + "</span>";
   if (!v.status.empty())
     o += fmt::format("<span class=\"badge{}\">{}</span>", v.rule->parsed && v.rule->executable ? "" : " bad",
                      html_escape(v.status));
@@ -127,8 +128,15 @@ void render_rule_html_to(std::string& o, const RuleView& v, const RuleLinks* lin
     for (; j < v.attack.size() && v.attack[j].tactic == v.attack[i].tactic; ++j) {
       if (j > i) o += ", ";
       std::string label = html_escape(v.attack[j].id) + (v.attack[j].name.empty() ? "" : " " + html_escape(v.attack[j].name));
-      if (links) o += fmt::format("<a href=\"{}index.html?technique={}\">{}</a>", root, html_escape(v.attack[j].id), label);
-      else o += label;
+      if (links) {
+        o += fmt::format("<a href=\"{}index.html?technique={}\">{}</a>", root, html_escape(v.attack[j].id), label);
+      } else {
+        // A standalone page (explain --format html) links to MITRE's page of the technique.
+        std::string id = v.attack[j].id, path = id;
+        for (auto& ch : path)
+          if (ch == '.') ch = '/';
+        o += fmt::format("<a href=\"https://attack.mitre.org/techniques/{}/\">{}</a>", html_escape(path), label);
+      }
     }
     o += "</td></tr>";
     i = j;
@@ -145,11 +153,6 @@ void render_rule_html_to(std::string& o, const RuleView& v, const RuleLinks* lin
   }
   if (v.events.empty()) o += "<tr><td colspan=\"4\" class=\"muted\">none</td></tr>";
   o += "</table>";
-
-  o += "<h2 id=\"body\">Rule body <span class=\"badge " + v.language + "\">" + v.language + "</span></h2>";
-  o += "<details open><summary>" + html_escape(info.file) + "</summary>";
-  pre(o, info.body);
-  o += "</details>";
 
   o += "<h2 id=\"stages\">Stages and predicates</h2>";
   for (size_t i = 0; i < v.stages.size(); ++i) {
@@ -169,12 +172,22 @@ void render_rule_html_to(std::string& o, const RuleView& v, const RuleLinks* lin
   o += "<table><tr><th>Field</th><th>Kind</th><th>Values</th></tr>";
   for (auto& row : v.indicators) {
     o += "<tr><td>" + html_escape(row.field) + "</td><td>" + html_escape(row.kind) + "</td><td>";
+    auto value_html = [&](const IndicatorValue& val) {
+      std::string href = links && links->indicator ? links->indicator(val.atom) : "";
+      if (!href.empty()) return "<a href=\"" + html_escape(href) + "\"><code>" + html_escape(val.value) + "</code></a>";
+      return "<code>" + html_escape(val.value) + "</code>";
+    };
+    bool first = true;
     for (size_t j = 0; j < row.values.size(); ++j) {
       auto& val = row.values[j];
-      if (j) o += "<br>";
-      std::string href = links && links->indicator ? links->indicator(val.atom) : "";
-      if (!href.empty()) o += "<a href=\"" + html_escape(href) + "\"><code>" + html_escape(val.value) + "</code></a>";
-      else o += "<code>" + html_escape(val.value) + "</code>";
+      if (val.variant_of >= 0) continue;  // shown beside its windash value
+      if (!first) o += "<br>";
+      first = false;
+      o += value_html(val);
+      std::string variants;
+      for (auto& other : row.values)
+        if (other.variant_of == int(j)) variants += " " + value_html(other);
+      if (!variants.empty()) o += " <span class=\"muted\">windash:" + variants + "</span>";
       o += " <span class=\"count\">" + html_escape(format_counts(val.counts)) + "</span>";
     }
     o += "</td></tr>";
@@ -196,7 +209,14 @@ void render_rule_html_to(std::string& o, const RuleView& v, const RuleLinks* lin
     o += "</td></tr></table>";
   }
   if (v.plan.empty()) o += "<p class=\"muted\">no plan: the rule did not compile</p>";
-  o += "<p><b>Prefilter:</b> " + html_escape(v.prefilter) + "</p>";
+  o += "<p id=\"prefilter\"><b>Prefilter:</b> " + html_escape(v.prefilter) + "</p>";
+
+  // The rule as written comes last: what the engine runs (stages, indicators, plan) is what the
+  // page is for, and a long YAML body above it pushed it out of sight.
+  o += "<h2 id=\"body\">Rule body</h2>";
+  o += "<details open><summary>" + html_escape(info.file) + "</summary>";
+  pre(o, info.body);
+  o += "</details>";
   page_end(o);
 }
 

@@ -11,7 +11,7 @@
 namespace vigil::report {
 
 bool parse_format(std::string_view s, Format& out) {
-  if (s == "jsonl" || s == "json") out = Format::jsonl;
+  if (s == "jsonl") out = Format::jsonl;  // not "json": that would promise one JSON document
   else if (s == "csv") out = Format::csv;
   else if (s == "table") out = Format::table;
   else return false;
@@ -56,6 +56,7 @@ std::string finding_json(const FindingView& f) {
   s += ",\"level\":" + (f.level.empty() ? std::string("null") : json_quote(f.level));
   s += ",\"risk_score\":" + format_number(f.risk_score);
   s += ",\"message\":" + json_quote(f.message);
+  if (!f.message_missing.empty()) s += ",\"message_missing\":" + str_array(f.message_missing);
   s += ",\"entities\":[";
   for (size_t i = 0; i < f.entities.size(); ++i) {
     auto& e = f.entities[i];
@@ -76,7 +77,8 @@ std::string finding_json(const FindingView& f) {
   s += ",\"fields\":" + (f.fields ? row_json(*f.fields) : std::string("{}"));
   s += ",\"source\":";
   if (f.sources.size() == 1)
-    s += fmt::format("{{\"file\":{},\"record_id\":{}{}}}", json_quote(f.sources[0].file), json_quote(f.sources[0].record_id),
+    s += fmt::format("{{\"file\":{},\"record_id\":{}{}{}}}", json_quote(f.sources[0].file), json_quote(f.sources[0].record_id),
+                     f.sources[0].line ? fmt::format(",\"line\":{}", f.sources[0].line) : "",
                      f.sources[0].recovered ? fmt::format(",\"recovered\":true,\"offset\":{}", f.sources[0].offset) : "");
   else
     s += "null";

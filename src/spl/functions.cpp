@@ -132,7 +132,7 @@ EvalResult f_match(const Expr& c, Evaluator& ev) {
   std::string err;
   const Regex* re = cached_regex(*pat, &err);
   if (!re) {
-    if (ev.ctx().diags) ev.ctx().diags->warning(ev.ctx().where, "match(): " + err, "bad-regex");
+    if (ev.ctx().diags) ev.ctx().diags->warning(ev.ctx().where, "match(): pattern '" + pat->substr(0, 200) + "': " + err, "bad-regex");
     return boolean(false);
   }
   for (size_t i = 0; i < v.count(); ++i)

@@ -111,7 +111,7 @@ class Parser {
   bool tstats_cmd(TstatsCmd& s, uint32_t b, uint32_t e, int depth);
   bool stats_cmd(StatsCmd& s, const std::string& name, uint32_t b, uint32_t e, int depth);
   bool aggregate(Cursor& c, Aggregate& a, int depth);
-  bool by_list(Cursor& c, std::vector<ByField>& by, std::map<std::string, std::string>& opts);
+  bool by_list(Cursor& c, std::vector<ByField>& by, std::map<std::string, std::string>& opts, const Token& by_tok);
   bool rename_cmd(RenameCmd& s, uint32_t b, uint32_t e);
   bool convert_cmd(ConvertCmd& s, uint32_t b, uint32_t e);
   bool fields_cmd(FieldsCmd& s, uint32_t b, uint32_t e, bool allow_sign);
@@ -226,6 +226,23 @@ std::unique_ptr<Pipeline> Parser::pipeline(uint32_t b, uint32_t e, bool nested, 
     Command cmd;
     cmd.span = Span{sb, se};
     if (!command(cmd, sb, se, k == 0 && !p->leading_pipe, nested, depth)) return nullptr;
+    // A generating command makes its own events: after another command it would drop what came
+    // before (Splunk: "must be the first command"), unless told to append.
+    if (k > 0) {
+      const std::map<std::string, std::string>* opts = nullptr;
+      if (auto* t = std::get_if<TstatsCmd>(&cmd.body)) opts = &t->options;
+      if (opts) {
+        auto ap = opts->find("append");
+        bool append = ap != opts->end() && (iequals(ap->second, "true") || iequals(ap->second, "t") || ap->second == "1");
+        if (!append) {
+          uint32_t name_end = sb;
+          while (name_end < se && !is_space(src_[name_end])) ++name_end;
+          fail("'" + cmd.name + "' must be the first command of the search (it generates events)", Span{sb, name_end},
+               "start the search with '| " + cmd.name + " …', or add append=true to add its rows to the results so far");
+          return nullptr;
+        }
+      }
+    }
     p->commands.push_back(std::move(cmd));
   }
   return p;
@@ -935,8 +952,8 @@ bool Parser::tstats_cmd(TstatsCmd& s, uint32_t b, uint32_t e, int depth) {
       continue;
     }
     if (c.is_word_ci("by")) {
-      c.next();
-      if (!by_list(c, s.by, s.options)) return false;
+      const Token& by_tok = c.next();
+      if (!by_list(c, s.by, s.options, by_tok)) return false;
       continue;
     }
     if (c.is_option()) {
@@ -988,7 +1005,9 @@ bool Parser::aggregate(Cursor& c, Aggregate& a, int depth) {
   return true;
 }
 
-bool Parser::by_list(Cursor& c, std::vector<ByField>& by, std::map<std::string, std::string>& opts) {
+bool Parser::by_list(Cursor& c, std::vector<ByField>& by, std::map<std::string, std::string>& opts,
+                     const Token& by_tok) {
+  size_t before = by.size();
   while (!c.at_end()) {
     if (c.is_op(",")) {
       c.next();
@@ -1011,6 +1030,9 @@ bool Parser::by_list(Cursor& c, std::vector<ByField>& by, std::map<std::string, 
     if (!field_token(c, f.field, "by")) return false;
     by.push_back(std::move(f));
   }
+  // `stats count by` with nothing after: Splunk refuses it; counting over everything would
+  // silently answer another question.
+  if (by.size() == before) return fail("'by' needs at least one field name", by_tok, "name the fields to group by, or drop 'by'");
   return true;
 }
 
@@ -1020,8 +1042,8 @@ bool Parser::stats_cmd(StatsCmd& s, const std::string& name, uint32_t b, uint32_
   bool top = name == "top" || name == "rare";
   while (!c.at_end()) {
     if (c.is_word_ci("by")) {
-      c.next();
-      if (!by_list(c, s.by, s.options)) return false;
+      const Token& by_tok = c.next();
+      if (!by_list(c, s.by, s.options, by_tok)) return false;
       continue;
     }
     if (name == "chart" && c.is_word_ci("over")) {

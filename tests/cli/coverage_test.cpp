@@ -116,7 +116,7 @@ TEST(CoverageCli, LintReportsFieldWarningsButKeepsRulesExecutable) {
   EXPECT_TRUE(has(r.out, "\"name\":\"Windows Local Administrator Credential Stuffing\",\"language\":\"escu\",\"type\":\"TTP\",\"parsed\":true,"
                          "\"executable\":true,\"reasons\":[],\"field_warnings\":[]}"))
       << r.out;
-  EXPECT_TRUE(has(r.err, "2 executable, 0 not executable; 1 executable with field warnings")) << r.err;
+  EXPECT_TRUE(has(r.err, "2 executable, 0 not executable (0 not parsed); 1 executable with field warnings")) << r.err;
 }
 
 // Without the add-on mappings (the tables as they were: only windows.yml), Logon_Type is

@@ -167,4 +167,39 @@ TEST_F(CatalogBrowser, ScreenshotsOfIndexAndSeedRulePage) {
   std::cout << "screenshots: " << index_png << " " << rule_png << "\n";
 }
 
+
+// vigil hunt --html: the seed rule over attack_data T1047 finds RecordNumber 5471 only (data.md's
+// oracle), on win-dc-6178966.attackrange.local (the event's Hostname). The page renders without
+// console errors, holds that one finding row (a tstats aggregate: no single source record), the T1047 cell of the heat map and the host's
+// timeline strip, and links the rule to its page in the catalog built above (named by rule id).
+TEST_F(CatalogBrowser, HuntReportRendersAndLinksIntoCatalog) {
+  fs::path report = tmp_ / "hunt_report.html";
+  std::string cmd = quote(VIGIL_BINARY) + " hunt -q --format jsonl --content " +
+                    quote(std::string(VIGIL_SHARED_DIR) + "/corpus/security_content") + " --rules " +
+                    quote(std::string(VIGIL_SHARED_DIR) + "/corpus/seed_rules/remote_process_instantiation_via_wmi.yml") +
+                    " --html " + quote(report.string()) + " --catalog-url " + quote((tmp_ / "site").string()) + " " +
+                    quote(std::string(VIGIL_SHARED_DIR) + "/data/attack_data/T1047/atomic_red_team/attack_data.tar.gz") +
+                    " > " + quote((tmp_ / "hunt.out").string()) + " 2> " + quote((tmp_ / "hunt.err").string());
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << slurp(tmp_ / "hunt.err");
+  std::string err;
+  std::string dom = chromium("--dump-dom", "file://" + report.string(), err, "hunt_dom");
+  expect_clean(dom, err, false);
+  EXPECT_EQ(count_of(dom, "<tr class=\"finding\">"), 1u);
+  EXPECT_NE(dom.find("<b id=\"n-findings\">1</b>"), std::string::npos);
+  EXPECT_NE(dom.find("win-dc-6178966.attackrange.local"), std::string::npos);
+  EXPECT_NE(dom.find("attack_data.tar.gz"), std::string::npos);  // the detection's input
+  EXPECT_NE(dom.find("<b>T1047</b> Windows Management Instrumentation (1)"), std::string::npos);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(dom, m, std::regex("class=\"rule-link\" href=\"file://([^\"]+)\">Remote Process Instantiation via WMI</a>")))
+      << dom.substr(0, 4000);
+  EXPECT_EQ(fs::path(m[1].str()).filename(), "d25d2c3d-d9d8-40ec-8fdf-e86fe155a3da.html");
+  EXPECT_TRUE(fs::exists(m[1].str())) << m[1].str();
+  fs::path png = artifacts_ / "hunt_report.png";
+  fs::remove(png);
+  chromium("--screenshot=" + quote(png.string()) + " --window-size=1400,1400 --hide-scrollbars", "file://" + report.string(),
+           err, "shot_hunt");
+  EXPECT_TRUE(fs::exists(png) && fs::file_size(png) > 10000) << err;
+  std::cout << "screenshot: " << png << "\n";
+}
+
 }  // namespace
