@@ -351,6 +351,43 @@ TEST(Triage, CorpusHuntDiagnosticsAreGrouped) {
   EXPECT_EQ(r.err.find("\r"), std::string::npos);
 }
 
+// The acceptance run on a terminal: `script` gives vigil a pseudo-terminal for stdout and stderr
+// together, as a responder sees it. The progress line is rewritten in place (carriage returns) through
+// the phases, nothing else comes before the first finding row, and the run ends with the summaries.
+TEST(Triage, TerminalRunShowsProgressThenFindingsThenSummary) {
+  if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "script(1) not installed";
+  fs::path dir = scratch("pty");
+  std::string inner = std::string("COLUMNS=200 '") + VIGIL_BINARY +
+                      "' hunt --rules ../shared/corpus/sigma/rules --rules "
+                      "../shared/corpus/security_content/detections/endpoint ../shared/data/evtx-attack-samples";
+  std::string cmd = std::string("cd '") + VIGIL_SOURCE_DIR + "' && script -qec \"" + inner + "\" /dev/null >'" +
+                    (dir / "tty").string() + "' </dev/null";
+  int st = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  std::string tty = slurp(dir / "tty");
+  // Lines as the terminal shows them: each \n-ended line, whatever was overwritten by \r before.
+  std::vector<std::string> shown;
+  for (auto& l : lines_of(tty)) {
+    std::string last = l.substr(l.rfind('\r', l.size() >= 2 ? l.size() - 2 : 0) == std::string::npos
+                                    ? 0
+                                    : l.rfind('\r', l.size() >= 2 ? l.size() - 2 : 0) + 1);
+    shown.push_back(last);
+  }
+  size_t header = 0;
+  while (header < shown.size() && shown[header].find("time (first") == std::string::npos) ++header;
+  ASSERT_LT(header, shown.size()) << tty.substr(0, 2000);
+  EXPECT_LT(header, 10u) << "lines before the first finding:\n" << tty.substr(0, 4000);
+  // The progress line went through its phases, with files, events and findings so far.
+  for (const char* phase : {"[loading rules]", "[reading] files ", "[evaluating] files "})
+    EXPECT_NE(tty.find(phase), std::string::npos) << phase;
+  EXPECT_TRUE(std::regex_search(tty, std::regex("events [0-9]+ · findings [0-9]+ · [0-9]+s"))) << tty.substr(0, 2000);
+  // Severity in colour, then the results summary and the run's accounting at the end.
+  EXPECT_NE(tty.find("\x1b[1;31mhigh"), std::string::npos);
+  EXPECT_NE(tty.find("ATT&CK techniques"), std::string::npos);
+  EXPECT_NE(shown.back().find("summary: files 278 (9 skipped: 9 unrecognised-format)"), std::string::npos)
+      << shown.back();
+}
+
 // SPL mistakes are located errors (exit 2), as Splunk refuses them, rather than other answers.
 TEST(Triage, SearchRejectsIncompleteAndMisplacedCommands) {
   VigilRun by = vigil("search 'EventCode=1 | stats count by' samples/logs");
