@@ -152,7 +152,7 @@ bool write_hunt_html(const std::string& path, const std::vector<FindingView>& fi
       out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>", label, y, width, row - 4,
                          i % 2 ? "#f6f8fa" : "#eef1f4");
       out += fmt::format("<text class=\"host\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", label - 6, y + 13,
-                         html_escape(hosts[i].size() > 32 ? hosts[i].substr(0, 31) + "…" : hosts[i]));
+                         html_escape(hosts[i].size() > 29 ? hosts[i].substr(0, 28) + "…" : hosts[i]));  // fits the 230px label column
       for (auto& g : groups) {
         if (g.host != hosts[i]) continue;
         auto a = parse_time(g.first_time), b = parse_time(g.last_time);
