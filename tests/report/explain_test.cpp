@@ -3,6 +3,8 @@
 // (event table, HTML escaping, slugs, stage splitting via the public view).
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -210,6 +212,41 @@ TEST(Catalog, SlugsAreSafeFileNames) {
   EXPECT_EQ(slugify(""), "_");
   EXPECT_EQ(slugify(std::string(200, 'a')).size(), 80u);
   EXPECT_EQ(url_encode("Sysmon · Event ID 1"), "Sysmon%20%C2%B7%20Event%20ID%201");
+}
+
+// Sigma's windash modifier: `CommandLine|contains|windash: ' /HideWMP'` (Lolbin Unregmp2.exe Use As
+// Proxy) tests the switch with each dash Windows accepts (-, /, en dash, em dash, horizontal bar):
+// five values, shown as one indicator value with four variants.
+TEST(ExplainSigma, WindashValuesAreOneIndicatorWithVariants) {
+  Corpus& c = Corpus::get();
+  const ir::CompiledRule* pick = nullptr;
+  for (auto& r : c.rules->rules())
+    if (r.info.id == "727454c0-d851-48b0-8b89-385611ab0704") pick = &r;
+  ASSERT_NE(pick, nullptr);
+  RuleView v = c.explainer->view(*pick);
+  const IndicatorRow* row = nullptr;
+  for (auto& r : v.indicators)
+    for (auto& val : r.values)
+      if (val.value.find("HideWMP") != std::string::npos) row = &r;
+  ASSERT_NE(row, nullptr);
+  std::vector<std::string> heads, variants;
+  for (size_t j = 0; j < row->values.size(); ++j) {
+    auto& val = row->values[j];
+    if (val.value.find("HideWMP") == std::string::npos) continue;
+    if (val.variant_of < 0) heads.push_back(val.value);
+    else {
+      variants.push_back(val.value);
+      ASSERT_LT(size_t(val.variant_of), row->values.size());
+      EXPECT_NE(row->values[val.variant_of].value.find("HideWMP"), std::string::npos);
+      EXPECT_LT(row->values[val.variant_of].variant_of, 0);  // points to the head, not a chain
+    }
+  }
+  EXPECT_EQ(heads.size(), 1u);
+  EXPECT_EQ(variants.size(), 4u);
+  std::set<std::string> all(variants.begin(), variants.end());
+  all.insert(heads.begin(), heads.end());
+  for (const char* s : {" -HideWMP", " /HideWMP", " \u2013HideWMP", " \u2014HideWMP", " \u2015HideWMP"})
+    EXPECT_EQ(all.count(s), 1u) << s;
 }
 
 }  // namespace
