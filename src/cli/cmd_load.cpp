@@ -78,7 +78,8 @@ std::function<int()> register_load(CLI::App& app) {
   sub->add_option("--clickhouse", a->url, "ClickHouse HTTP URL (http://host:8123)")->required();
   sub->add_option("--cluster", a->cluster, "create sharded tables on this remote_servers cluster");
   sub->add_option("--shard", a->shards,
-                  "a shard's HTTP URL, for creating tables when ON CLUSTER is unavailable (no ZooKeeper); repeat");
+                  "a shard's HTTP URL, for creating tables when ON CLUSTER is unavailable (no ZooKeeper); repeat")
+      ->allow_extra_args(false);
   sub->add_option("--batch-mb", a->batch_mb, "insert batch size in MB (default 16)");
   sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)")->required();
   add_common(*sub, a->common, false);

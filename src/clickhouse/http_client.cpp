@@ -36,7 +36,10 @@ HttpClient::HttpClient(std::string url) : url_(std::move(url)) {
   curl_ = curl_easy_init();
   // A batched hunt query holds every rule's filter: far past the default 256 KiB / 50,000 nodes.
   settings_ = {{"max_query_size", "1073741824"}, {"max_ast_elements", "100000000"},
-               {"max_expanded_ast_elements", "100000000"}, {"max_ast_depth", "100000"}};
+               {"max_expanded_ast_elements", "100000000"}, {"max_ast_depth", "100000"},
+               // Inserts into a Distributed table reach every shard before the INSERT answers, and a
+               // shard that does not answer fails the query instead of being left out.
+               {"insert_distributed_sync", "1"}, {"skip_unavailable_shards", "0"}};
 }
 
 HttpClient::~HttpClient() {

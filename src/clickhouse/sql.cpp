@@ -1,6 +1,7 @@
 #include "clickhouse/sql.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <optional>
@@ -8,6 +9,7 @@
 #include "core/intern.h"
 #include "core/strings.h"
 #include "core/wildcard.h"
+#include "match/compiled_atom.h"
 
 namespace vigil::clickhouse {
 
@@ -23,6 +25,94 @@ std::string like_escape(std::string_view text) {
   for (char ch : text) {
     if (ch == '%' || ch == '_' || ch == '\\') out += '\\';
     out += ch;
+  }
+  return out;
+}
+
+// Regular expressions whose meaning under RE2 (ClickHouse's match(): UTF-8, `.` also matching a
+// newline, which only widens the SQL) contains their meaning under PCRE2 (UTF mode, vigil's flags):
+// literals, `. * + ? | ( ) [ ] ^ $`, lazy quantifiers and the escapes below. PCRE's `$` also
+// matches before a final newline, so an unescaped `$` outside a class becomes `(?:\n?$)`; `\ `
+// becomes a plain space (RE2 rejects the escape). Anything else (lookaround, backreferences,
+// inline flags, possessive or counted repetition, \s with its \v difference, \p, \Q …) is
+// decided locally. nullopt + `why` when the pattern is not in that subset.
+std::optional<std::string> to_re2(std::string_view re, std::string& why) {
+  std::string out;
+  bool in_class = false, after_quant = false;
+  bool repeatable = false;  // the last item can take a quantifier (not after `(`, `|`, `^`, `$`, start)
+  for (size_t i = 0; i < re.size(); ++i) {
+    char ch = re[i];
+    if (ch == '\\') {
+      if (i + 1 >= re.size()) {
+        why = "trailing backslash";
+        return std::nullopt;
+      }
+      char n = re[++i];
+      if (std::string_view(".\\/-()[]{}$^|?*+dDwWb:'\"=<>!@#%&,;~` _tnr").find(n) == std::string_view::npos ||
+          (in_class && (n == 'b'))) {
+        why = std::string("escape \\") + n;
+        return std::nullopt;
+      }
+      if (n == ' ') out += ' ';
+      else out += {'\\', n};
+      after_quant = false;
+      repeatable = n != 'b';
+      continue;
+    }
+    if (in_class) {
+      if (ch == '[' && i + 1 < re.size() && (re[i + 1] == ':' || re[i + 1] == '=' || re[i + 1] == '.')) {
+        why = "POSIX class";
+        return std::nullopt;
+      }
+      if (ch == ']') in_class = false;
+      out += ch;
+      continue;
+    }
+    if (ch == '[') {
+      in_class = true;
+      out += ch;
+      // A `]` right after `[` or `[^` is a literal.
+      if (i + 1 < re.size() && re[i + 1] == '^') out += re[++i];
+      if (i + 1 < re.size() && re[i + 1] == ']') out += re[++i];
+      after_quant = false;
+      repeatable = true;
+      continue;
+    }
+    if (ch == '{' || ch == '}') {
+      why = "counted repetition";
+      return std::nullopt;
+    }
+    if (ch == '(' && i + 1 < re.size() && (re[i + 1] == '?' || re[i + 1] == '*')) {
+      why = "group flags, lookaround or a verb";
+      return std::nullopt;
+    }
+    if (ch == '*' || ch == '+' || ch == '?') {
+      if (after_quant) {
+        // `x*?` is lazy in both; `x*+` (possessive) and `x**` are not RE2.
+        if (ch != '?') {
+          why = "possessive or repeated quantifier";
+          return std::nullopt;
+        }
+        after_quant = false;
+        out += ch;
+        continue;
+      }
+      if (!repeatable) {
+        why = "quantifier without an operand";
+        return std::nullopt;
+      }
+      after_quant = true;
+      out += ch;
+      continue;
+    }
+    after_quant = false;
+    repeatable = !(ch == '(' || ch == '|' || ch == '^' || ch == '$');
+    if (ch == '$') out += "(?:\\n?$)";
+    else out += ch;
+  }
+  if (in_class) {
+    why = "unterminated class";
+    return std::nullopt;
   }
   return out;
 }
@@ -61,34 +151,6 @@ std::optional<std::set<std::string>> required_event_ids(const ir::Predicate& p, 
   }
 }
 
-// Regular expressions whose meaning is the same under PCRE2 (UTF mode, vigil's flags) and RE2
-// (ClickHouse's match(), UTF-8, `.` also matching newline, which only widens the SQL): literals,
-// `. * + ? | ( ) [ ] ^ $`, and the escapes below. Anything else (lookaround, backreferences,
-// inline flags, \s with its \v difference, counted repetition, \p, \Q …) is decided locally.
-bool re2_safe(std::string_view re, std::string& why) {
-  for (size_t i = 0; i < re.size(); ++i) {
-    char ch = re[i];
-    if (ch == '\\') {
-      if (i + 1 >= re.size()) {
-        why = "trailing backslash";
-        return false;
-      }
-      char n = re[++i];
-      if (std::string_view(".\\/-()[]{}$^|?*+dDwWb:'\"=<>!@#%&,;~` _tnr").find(n) == std::string_view::npos) {
-        why = std::string("escape \\") + n;
-        return false;
-      }
-    } else if (ch == '{' || ch == '}') {
-      why = "counted repetition";
-      return false;
-    } else if (ch == '(' && i + 1 < re.size() && re[i + 1] == '?') {
-      why = "group flags or lookaround";
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string num_text(double d) {
   char b[64];
   std::snprintf(b, sizeof b, "%.17g", d);
@@ -103,6 +165,7 @@ struct SqlTranslator::Ctx {
   const std::vector<std::string>* columns = nullptr;
   bool exact = true;
   std::vector<std::string>* local_only = nullptr;
+  bool compact = false;  // the batched scan's necessary condition (see SqlTranslator::translate)
 };
 
 SqlTranslator::SqlTranslator(const Normalizer& norm, const ir::AtomTable& atoms, const Store& store)
@@ -116,7 +179,12 @@ std::string SqlTranslator::pred(const ir::Predicate& p, bool positive, Ctx& c) c
     case Op::always: return "1";
     case Op::never: return "0";
     case Op::atom: return atom(p.atom, positive, c);
-    case Op::not_: return "NOT (" + pred(p.children[0], !positive, c) + ")";
+    case Op::not_: {
+      if (c.compact) return positive ? "1" : "0";
+      std::string inner = pred(p.children[0], !positive, c);
+      if (inner == "1" || inner == "0") return inner == "1" ? "0" : "1";
+      return "NOT " + inner;
+    }
     case Op::and_:
     case Op::or_: {
       std::vector<std::string> parts;
@@ -166,6 +234,9 @@ std::string SqlTranslator::atom(ir::AtomId id, bool positive, Ctx& c) const {
     key = field.substr(c.prefix.size() + 1);
   }
   const bool column = std::find(c.columns->begin(), c.columns->end(), key) != c.columns->end();
+  // The batched scan keeps only equalities on columns (Channel, Provider, EventCode …): cheap to
+  // analyse and run on every row, and what separates event types best.
+  if (c.compact && !(column && a.kind == AtomKind::eq && positive)) return positive ? "1" : "0";
   const std::string col = sql_ident("c_" + key), qkey = sql_quote(key);
   // test(x): the condition on one value x (a String expression); nullopt = not expressible.
   const bool cs = a.case_sensitive;
@@ -206,11 +277,15 @@ std::string SqlTranslator::atom(ir::AtomId id, bool positive, Ctx& c) const {
       break;
     }
     case AtomKind::regex: {
+      // A pattern PCRE2 rejects never matches locally: the atom is false, exactly.
+      if (!match::CompiledAtom::compile(a)) return "0";
       std::string why;
-      if (!re2_safe(a.value, why)) return inexact("regex needs PCRE (" + why + ")");
+      auto re2 = to_re2(a.value, why);
+      if (!re2) return inexact("regex needs PCRE (" + why + ")");
       atom_exact = false;  // RE2's `.` also matches a newline: a superset
       over_why = "regex (RE2 superset)";
-      test = [&](const std::string& x) { return "match(" + x + ", " + sql_quote(a.value) + ")"; };
+      std::string q = sql_quote(*re2);
+      test = [q](const std::string& x) { return "match(" + x + ", " + q + ")"; };
       break;
     }
     case AtomKind::cidr: {
@@ -237,10 +312,14 @@ std::string SqlTranslator::atom(ir::AtomId id, bool positive, Ctx& c) const {
     case AtomKind::ge: {
       double n;
       if (!parse_number(a.value, n)) return inexact("numeric comparison with a non-number");
-      const char* op = a.kind == AtomKind::lt ? "<" : a.kind == AtomKind::le ? "<=" : a.kind == AtomKind::gt ? ">" : ">=";
-      atom_exact = false;  // number parsing differs (hex, spaces): values SQL cannot parse pass
+      // Values SQL cannot parse (hex, spaces) pass, and the bound is widened by a relative 1e-9 so
+      // that a last-digit difference between ClickHouse's float parser and strtod never drops one.
+      const bool upper = a.kind == AtomKind::lt || a.kind == AtomKind::le;
+      const double slack = std::max(std::fabs(n) * 1e-9, 1e-300);
+      const char* op = upper ? "<=" : ">=";
+      atom_exact = false;
       over_why = "numeric comparison (number parsing)";
-      std::string nt = num_text(n);
+      std::string nt = num_text(upper ? n + slack : n - slack);
       test = [op, nt](const std::string& x) { return "ifNull(toFloat64OrNull(" + x + ") " + op + " " + nt + ", 1)"; };
       break;
     }
@@ -260,7 +339,7 @@ std::string SqlTranslator::atom(ir::AtomId id, bool positive, Ctx& c) const {
   return "(has(f_k, " + qkey + ") AND " + test("f_v[indexOf(f_k, " + qkey + ")]") + ")";
 }
 
-RuleSql SqlTranslator::translate(const ir::CompiledRule& rule) const {
+RuleSql SqlTranslator::translate(const ir::CompiledRule& rule, bool compact) const {
   RuleSql out;
   static const std::vector<std::string> no_columns;
   const std::vector<Symbol> id_fields = {field_id("EventID"), field_id("EventCode"), field_id("event_simpleName")};
@@ -270,6 +349,7 @@ RuleSql SqlTranslator::translate(const ir::CompiledRule& rule) const {
     ss.stream = si;
     for (auto& op : s.operators) out.local_operators.push_back(op->name());
     Ctx c;
+    c.compact = compact;
     c.local_only = &ss.local_only;
     if (s.source.kind == ir::Source::Kind::none) {
       ss.why_no_table = "generating command: no events";
@@ -316,7 +396,7 @@ std::string SqlTranslator::fetch_query(const std::vector<const ir::CompiledRule*
     if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
   };
   for (auto* r : rules)
-    for (auto& s : translate(*r).streams) {
+    for (auto& s : translate(*r, true).streams) {
       if (s.table.empty() || !store_.has(s.table) || s.where == "0") continue;
       if (s.table == kRawTable) add(raw[s.buckets], s.where);
       else add(by_table[s.table], s.where);
@@ -346,6 +426,8 @@ std::string SqlTranslator::fetch_query(const std::vector<const ir::CompiledRule*
     if (tables_scanned) tables_scanned->push_back(table);
   }
   std::string where = parts.empty() ? "0" : any_of(parts);
+  // Some rule needs every raw event: the dataset subqueries are folded away, one scan remains.
+  if (where == "1" && tables_scanned) tables_scanned->resize(1);
   return std::string("SELECT ") + record_columns() + " FROM " + sql_ident(kRawTable) + " WHERE " + where +
          " ORDER BY seq FORMAT RowBinary";
 }
