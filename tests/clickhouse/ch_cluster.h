@@ -42,13 +42,13 @@ inline std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-struct Run {
+struct CliRun {
   int exit_code = -1;
   std::string out, err;
 };
 
 /// Runs a shell command from the source folder, capturing stdout and stderr.
-inline Run run_shell(const std::string& cmd) {
+inline CliRun run_shell(const std::string& cmd) {
   static int n = 0;
   fs::path dir = fs::temp_directory_path() / ("vigil_ch_run_" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -56,7 +56,7 @@ inline Run run_shell(const std::string& cmd) {
   fs::path out = dir / ("out" + tag), err = dir / ("err" + tag);
   std::string full = "cd " + shell_quote(kSource) + " && " + cmd + " >" + shell_quote(out.string()) + " 2>" +
                      shell_quote(err.string());
-  Run r;
+  CliRun r;
   int st = std::system(full.c_str());
   r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   r.out = slurp(out);
@@ -67,7 +67,7 @@ inline Run run_shell(const std::string& cmd) {
 }
 
 /// Runs `vigil ARGS` (ARGS already shell-quoted where needed).
-inline Run vigil(const std::string& args) { return run_shell(shell_quote(VIGIL_BINARY) + " " + args); }
+inline CliRun vigil(const std::string& args) { return run_shell(shell_quote(VIGIL_BINARY) + " " + args); }
 
 inline bool clickhouse_installed() {
   return fs::exists("/usr/sbin/clickhouse-server") || fs::exists("/usr/bin/clickhouse-server") ||
@@ -107,7 +107,7 @@ class Cluster {
       if (ok) base_ = b;
     }
     if (base_ == 0) return "no free loopback ports for the cluster";
-    Run r = run_shell("VIGIL_CH_PORT_BASE=" + std::to_string(base_) + " bash scripts/clickhouse.sh start " +
+    CliRun r = run_shell("VIGIL_CH_PORT_BASE=" + std::to_string(base_) + " bash scripts/clickhouse.sh start " +
                       shell_quote(dir_.string()));
     if (r.exit_code != 0) return "scripts/clickhouse.sh start failed: " + r.err;
     url_ = r.out.substr(0, r.out.find('\n'));
@@ -135,7 +135,7 @@ class Cluster {
   std::string query(const std::string& sql) const {
     fs::path f = dir_ / "q.sql";
     std::ofstream(f) << sql;
-    Run r = run_shell("curl -sS --fail-with-body --data-binary @" + shell_quote(f.string()) + " " +
+    CliRun r = run_shell("curl -sS --fail-with-body --data-binary @" + shell_quote(f.string()) + " " +
                       shell_quote(url_ + "/?max_query_size=100000000"));
     return r.exit_code == 0 ? r.out : "ERROR: " + r.out + r.err;
   }
