@@ -47,40 +47,27 @@ Result<RemoteHunt> remote_hunt(const HttpClient& client, const Normalizer& norm,
   }
   out.stats.bytes_fetched = body->size();
 
-  // Parse everything before the engine sees a record: a malformed answer is an error, not a
-  // partial hunt.
+  // Two passes over the answer: the first only checks it (a malformed answer is an error, not a
+  // partial hunt), the second rebuilds each record in turn and hands it to the engine. Memory is
+  // the answer itself, not a second copy of every record.
   auto t1 = std::chrono::steady_clock::now();
-  struct Rec {
-    uint8_t format;
-    std::string_view file;
-    uint64_t offset, line;
-    bool recovered;
-    std::vector<Field> system, data;
-  };
-  std::vector<Rec> recs;
-  RowReader in(*body);
-  while (!in.at_end()) {
-    Rec r;
-    r.format = in.u8();
-    r.file = in.str();
-    r.offset = in.u64();
-    r.line = in.u64();
-    r.recovered = in.u8() != 0;
-    if (!in.ok() || !read_kv(in, r.system) || !read_kv(in, r.data))
-      return Error{"malformed answer from " + client.url() + " after " + std::to_string(recs.size()) + " records", {}};
-    recs.push_back(std::move(r));
-  }
-  out.stats.rows_fetched = recs.size();
-  out.engine = std::make_unique<Engine>(norm, atoms, rules, opts, diags, std::move(sink));
   Record rec;
-  for (auto& r : recs) {
-    rec.format = static_cast<LogFormat>(r.format);
-    rec.file = r.file;
-    rec.offset = r.offset;
-    rec.line = r.line;
-    rec.recovered = r.recovered;
-    rec.system = std::move(r.system);
-    rec.data = std::move(r.data);
+  auto next = [&](RowReader& in) {
+    rec.format = static_cast<LogFormat>(in.u8());
+    rec.file = in.str();
+    rec.offset = in.u64();
+    rec.line = in.u64();
+    rec.recovered = in.u8() != 0;
+    return in.ok() && read_kv(in, rec.system) && read_kv(in, rec.data);
+  };
+  uint64_t n = 0;
+  for (RowReader in(*body); !in.at_end(); ++n)
+    if (!next(in))
+      return Error{"malformed answer from " + client.url() + " after " + std::to_string(n) + " records", {}};
+  out.stats.rows_fetched = n;
+  out.engine = std::make_unique<Engine>(norm, atoms, rules, opts, diags, std::move(sink));
+  for (RowReader in(*body); !in.at_end();) {
+    next(in);
     out.engine->process(rec);
   }
   out.engine->finish();
