@@ -67,7 +67,7 @@ std::function<int()> register_sql(CLI::App& app) {
       "and the operators that run locally on the fetched events.\n"
       "Examples:\n"
       "  vigil sql rule.yml\n"
-      "  vigil sql --batch --rules-dir sigma/rules/windows   # the one query hunt sends for all of them\n");
+      "  vigil sql --batch sigma/rules/windows   # the one query hunt sends for all of them\n");
   sub->add_option("rules", a->rules, "rule files or directories")->required();
   sub->add_option("--clickhouse", a->url, "write the SQL for the tables on this server (default: vigil load's schema)");
   sub->add_flag("--batch", a->batch, "print the single batched query a hunt sends for all the rules");
