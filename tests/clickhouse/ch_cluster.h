@@ -61,8 +61,10 @@ inline CliRun run_shell(const std::string& cmd) {
   r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   r.out = slurp(out);
   r.err = slurp(err);
-  fs::remove(out);
-  fs::remove(err);
+  std::error_code ec;
+  fs::remove(out, ec);
+  fs::remove(err, ec);
+  fs::remove(dir, ec);  // when empty
   return r;
 }
 
