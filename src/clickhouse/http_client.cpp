@@ -39,7 +39,9 @@ HttpClient::HttpClient(std::string url) : url_(std::move(url)) {
                {"max_expanded_ast_elements", "100000000"}, {"max_ast_depth", "100000"},
                // Inserts into a Distributed table reach every shard before the INSERT answers, and a
                // shard that does not answer fails the query instead of being left out.
-               {"insert_distributed_sync", "1"}, {"skip_unavailable_shards", "0"}};
+               {"insert_distributed_sync", "1"}, {"skip_unavailable_shards", "0"},
+               // The fetch is sorted by load order: spill to disk rather than fail on a large answer.
+               {"max_bytes_before_external_sort", "1000000000"}};
 }
 
 HttpClient::~HttpClient() {
