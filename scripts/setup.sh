@@ -2,11 +2,14 @@
 # Installs the Debian packages vigil needs to build and test, when missing.
 # Safe to run repeatedly; needs root (or sudo) only when something is missing.
 set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive  # clickhouse-server asks for a password otherwise
 
 packages=(
   build-essential cmake ninja-build pkg-config git
   libyaml-dev libsimdjson-dev libpugixml-dev libpcre2-dev libhyperscan-dev
   libcli11-dev libfmt-dev libarchive-dev zlib1g-dev
+  libcurl4-openssl-dev     # vigil load/hunt --clickhouse (HTTP interface)
+  clickhouse-server curl   # tests/clickhouse: a two-shard cluster on loopback (scripts/clickhouse.sh)
   libgtest-dev libgmock-dev libbenchmark-dev
   libevtx-utils            # evtxexport: test oracle and benchmark baseline
   clang libclang-rt-14-dev # libFuzzer targets

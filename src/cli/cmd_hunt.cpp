@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "clickhouse/remote_hunt.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/hunt_filters.h"
@@ -33,6 +34,7 @@ struct HuntArgs {
   std::string html;         ///< --html FILE
   std::string catalog;      ///< --catalog-url: the catalog the HTML report links rule pages to
   HuntFilters filters;
+  std::string clickhouse;  ///< --clickhouse URL: hunt over the events loaded there (vigil load)
 };
 }  // namespace
 
@@ -192,7 +194,37 @@ static int run_hunt(HuntArgs& a) {
     }
   };
   progress.phase("reading");
-  RunResult res = run_rules(rules, rs.atoms(), *norm, a.logs, ro, diags);
+  RunResult res;
+  if (a.clickhouse.empty()) {
+    res = run_rules(rules, rs.atoms(), *norm, a.logs, ro, diags);
+  } else {
+    // Filters run on ClickHouse, the rest here (clickhouse/remote_hunt.h). Nothing is written
+    // unless the whole fetch succeeded.
+    clickhouse::HttpClient client(a.clickhouse);
+    auto rh = clickhouse::remote_hunt(client, *norm, rs.atoms(), rules, ro.engine, diags, ro.on_finding);
+    if (!rh) {
+      diags.error({a.clickhouse}, rh.error().message, "clickhouse");
+      progress.stop();
+      summary.print(c, nullptr, 0, &rs, -1, diags);
+      return nothing_ran;
+    }
+    const auto& st = rh->stats;
+    res.engine = std::move(rh->engine);
+    res.evaluated = st.rows_fetched;
+    res.read.files = 1;
+    res.read.records_read = st.rows_fetched;
+    if (!c.quiet) {
+      progress.clear();
+      std::string tables;
+      for (auto& t : st.tables_scanned) tables += (tables.empty() ? "" : ", ") + t;
+      std::fprintf(stderr,
+                   "clickhouse: %zu table scans (%s)%s; %llu events fetched (%.1f MB) in %.2fs; local engine %.2fs\n",
+                   st.tables_scanned.size(), tables.c_str(),
+                   st.clustered ? (" on " + std::to_string(st.shards) + " shards").c_str() : "",
+                   static_cast<unsigned long long>(st.rows_fetched), st.bytes_fetched / 1e6, st.query_seconds,
+                   st.local_seconds);
+    }
+  }
   ir::CompiledRule top_rule;
   if (risk_on) {
     progress.phase("risk");
@@ -271,9 +303,15 @@ std::function<int()> register_hunt(CLI::App& app) {
       "  vigil hunt --rules sigma/rules --min-level high --from 2022-01-01 --exclude-status experimental logs/\n"
       "  vigil hunt --rules escu/ --include-rule T1003 --html report.html --summary-out summary.json logs/\n"
       "Logs may be .evtx, XmlWinEventLog text, JSON lines (NXLog, OTRF, evtx-JSON, Winlogbeat,\n"
-      "CrowdStrike), or .gz/.zip/.tar.gz of those; directories are read recursively.");
+      "CrowdStrike), or .gz/.zip/.tar.gz of those; directories are read recursively.\n"
+      "  vigil hunt --clickhouse http://127.0.0.1:8123 --rules sigma/rules   # over `vigil load`ed events");
   sub->add_option("-r,--rules", a->rules, "rule files or directories (ESCU and Sigma, mixed)")->required()->allow_extra_args(false);
-  sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)")->required();
+  auto* logs = sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)");
+  auto* ch = sub->add_option("--clickhouse", a->clickhouse,
+                             "hunt over the events `vigil load` put on this ClickHouse server (HTTP URL) instead of "
+                             "LOG arguments: filters run there, the rest here; findings as a local hunt's");
+  logs->excludes(ch);
+  ch->excludes(logs);
   sub->add_option("--risk-out", a->risk_out,
                   "write risk events as JSON lines to FILE ('-' = stdout): one per risk object of each finding, "
                   "with Splunk ES's Risk.All_Risk fields (risk_object, risk_score, source, annotations.mitre_attack.*)")
@@ -298,7 +336,14 @@ std::function<int()> register_hunt(CLI::App& app) {
   sub->add_flag("--recover", a->common.recover,
                 "EVTX: also read deleted records (chunk slack, chunks the header dropped, unallocated slots), "
                 "marked recovered with their offset");
-  return [a, sub]() { return sub->parsed() ? run_hunt(*a) : -1; };
+  return [a, sub]() {
+    if (!sub->parsed()) return -1;
+    if (a->logs.empty() && a->clickhouse.empty()) {
+      std::fprintf(stderr, "hunt: give LOG arguments, or --clickhouse URL\n");
+      return int(usage);
+    }
+    return run_hunt(*a);
+  };
 }
 
 }  // namespace vigil::cli

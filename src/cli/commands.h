@@ -13,5 +13,7 @@ std::function<int()> register_test(CLI::App& app);
 std::function<int()> register_explain(CLI::App& app);
 std::function<int()> register_catalog(CLI::App& app);
 std::function<int()> register_coverage(CLI::App& app);
+std::function<int()> register_load(CLI::App& app);
+std::function<int()> register_sql(CLI::App& app);
 
 }  // namespace vigil::cli

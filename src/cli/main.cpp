@@ -15,12 +15,14 @@ int main(int argc, char** argv) {
       "  vigil search 'SPL' LOGS...            ad-hoc SPL over local logs\n"
       "  vigil lint RULES...                    which rules parse and run, and why not\n"
       "  vigil coverage --rules RULES... LOGS... which rules can run on these logs, and why not\n"
+      "  vigil load --clickhouse URL LOGS...    logs into ClickHouse; then hunt --clickhouse URL --rules RULES\n"
       "Run 'vigil <verb> --help' for each verb's options and examples.\n"
       "Exit codes: 0 ran; 1 input or rule rejected (--strict); 2 usage; 3 nothing could run; 10 findings (--fail-on-findings).");
   std::vector<std::function<int()>> verbs = {
       vigil::cli::register_hunt(app), vigil::cli::register_search(app), vigil::cli::register_lint(app),
       vigil::cli::register_dump(app), vigil::cli::register_test(app), vigil::cli::register_explain(app),
-      vigil::cli::register_catalog(app), vigil::cli::register_coverage(app)};
+      vigil::cli::register_catalog(app), vigil::cli::register_coverage(app),
+      vigil::cli::register_load(app),    vigil::cli::register_sql(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

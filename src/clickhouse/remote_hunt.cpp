@@ -1,0 +1,78 @@
+#include "clickhouse/remote_hunt.h"
+
+#include <chrono>
+
+#include "clickhouse/row_binary.h"
+#include "clickhouse/sql.h"
+#include "clickhouse/store.h"
+
+namespace vigil::clickhouse {
+
+namespace {
+double since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+bool read_kv(RowReader& in, std::vector<Field>& out) {
+  uint64_t n = in.varint();
+  if (!in.ok() || n > (1u << 24)) return false;
+  out.resize(n);
+  for (auto& f : out) f.name = in.str();
+  uint64_t m = in.varint();
+  if (m != n) return false;
+  for (auto& f : out) f.value = in.str();
+  return in.ok();
+}
+}  // namespace
+
+Result<RemoteHunt> remote_hunt(const HttpClient& client, const Normalizer& norm, const ir::AtomTable& atoms,
+                               const std::vector<const ir::CompiledRule*>& rules, const EngineOptions& opts,
+                               DiagnosticSink& diags, FindingSink sink) {
+  auto store = inspect(client);
+  if (!store) return store.error();
+  if (!store->has(kRawTable))
+    return Error{"no vigil tables on " + client.url() + " (load events first: vigil load --clickhouse URL LOG…)", {}};
+  RemoteHunt out;
+  out.stats.clustered = store->clustered;
+  out.stats.shards = store->shards.size();
+  SqlTranslator tr(norm, atoms, *store);
+  std::string sql = tr.fetch_query(rules, &out.stats.tables_scanned);
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto body = client.query(sql);
+  out.stats.query_seconds = since(t0);
+  if (!body) {
+    std::string msg = store->clustered ? explain_failure(client, *store, body.error().message) : body.error().message;
+    return Error{msg, {}};
+  }
+  out.stats.bytes_fetched = body->size();
+
+  // Two passes over the answer: the first only checks it (a malformed answer is an error, not a
+  // partial hunt), the second rebuilds each record in turn and hands it to the engine. Memory is
+  // the answer itself, not a second copy of every record.
+  auto t1 = std::chrono::steady_clock::now();
+  Record rec;
+  auto next = [&](RowReader& in) {
+    rec.format = static_cast<LogFormat>(in.u8());
+    rec.file = in.str();
+    rec.offset = in.u64();
+    rec.line = in.u64();
+    rec.recovered = in.u8() != 0;
+    return in.ok() && read_kv(in, rec.system) && read_kv(in, rec.data);
+  };
+  uint64_t n = 0;
+  for (RowReader in(*body); !in.at_end(); ++n)
+    if (!next(in))
+      return Error{"malformed answer from " + client.url() + " after " + std::to_string(n) + " records", {}};
+  out.stats.rows_fetched = n;
+  out.engine = std::make_unique<Engine>(norm, atoms, rules, opts, diags, std::move(sink));
+  for (RowReader in(*body); !in.at_end();) {
+    next(in);
+    out.engine->process(rec);
+  }
+  out.engine->finish();
+  out.stats.local_seconds = since(t1);
+  return out;
+}
+
+}  // namespace vigil::clickhouse

@@ -1,0 +1,43 @@
+// `vigil hunt --clickhouse URL`: rules run where the data lives.
+//
+// One query scans vigil_raw once and each dataset table the rules use once
+// (however many rules): it returns, in load order, the records that pass the
+// SQL form of any rule's filter (clickhouse/sql.h, a superset of each filter).
+// The records are rebuilt exactly as they were read and fed to the same
+// Engine a local hunt uses, which re-evaluates the exact filters and runs the
+// per-row operators, aggregations, tails and finding construction: findings,
+// risk scores and messages are the local engine's by construction.
+//
+// A failure anywhere (server down, a shard gone mid-query) is an error naming
+// the server or the shard; no findings are emitted before the fetch completed.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "clickhouse/http_client.h"
+#include "core/result.h"
+#include "engine/engine.h"
+
+namespace vigil::clickhouse {
+
+struct RemoteHuntStats {
+  uint64_t rows_fetched = 0;
+  uint64_t bytes_fetched = 0;
+  std::vector<std::string> tables_scanned;  ///< one scan each
+  double query_seconds = 0;                 ///< SQL on the cluster, transfer included
+  double local_seconds = 0;                 ///< rebuilding records and the local engine
+  bool clustered = false;
+  size_t shards = 0;
+};
+
+struct RemoteHunt {
+  RemoteHuntStats stats;
+  std::unique_ptr<Engine> engine;  ///< for per-rule statistics
+};
+
+Result<RemoteHunt> remote_hunt(const HttpClient& client, const Normalizer& norm, const ir::AtomTable& atoms,
+                               const std::vector<const ir::CompiledRule*>& rules, const EngineOptions& opts,
+                               DiagnosticSink& diags, FindingSink sink);
+
+}  // namespace vigil::clickhouse

@@ -1,0 +1,48 @@
+// What one ClickHouse deployment holds for vigil: which tables exist (local or
+// Distributed), their field columns, and the shards of the cluster behind them.
+// Used by the loader (to create what is missing) and by the remote hunt (to
+// write SQL against what is there and to name a shard that fails).
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "clickhouse/http_client.h"
+#include "clickhouse/schema.h"
+#include "core/result.h"
+
+namespace vigil::clickhouse {
+
+struct Shard {
+  int number = 0;
+  std::string host;
+  int port = 0;  ///< native TCP port, as system.clusters lists it
+  std::string address() const { return host + ":" + std::to_string(port); }
+};
+
+struct Store {
+  bool clustered = false;  ///< vigil_raw is a Distributed table over vigil_raw_local
+  std::string cluster;     ///< its cluster name
+  std::vector<Shard> shards;
+  std::map<std::string, std::vector<std::string>> columns;  ///< table -> field columns (unprefixed)
+  bool has(const std::string& table) const { return columns.count(table) != 0; }
+  /// The name a per-shard subquery reads (`<t>_local` on a cluster, else `<t>`).
+  std::string local_name(const std::string& table) const { return clustered ? table + "_local" : table; }
+};
+
+/// Reads system.tables / system.columns / system.clusters of the current database.
+Result<Store> inspect(const HttpClient& client);
+
+/// Creates the tables of `schema` that are missing. With `cluster`, a MergeTree `<t>_local` on
+/// every shard and a Distributed `<t>`: first by `ON CLUSTER` (needs ZooKeeper); without it, on
+/// each of `shard_urls` (the shards' HTTP URLs) and on the server itself.
+Result<bool> ensure_tables(const HttpClient& client, const std::vector<TableSchema>& schema, const std::string& cluster,
+                           const std::vector<std::string>& shard_urls);
+
+/// After a failed query on a cluster: which shards do not answer (probed through the server),
+/// as "shard 2 (127.0.0.1:9001)"; empty when every shard answers or none could be probed.
+std::vector<std::string> dead_shards(const HttpClient& client, const Store& store);
+/// `message` with the shard(s) that do not answer named first, when there are any.
+std::string explain_failure(const HttpClient& client, const Store& store, const std::string& message);
+
+}  // namespace vigil::clickhouse
