@@ -9,6 +9,7 @@
 #include "core/intern.h"
 #include "core/strings.h"
 #include "core/wildcard.h"
+#include "engine/engine.h"
 #include "match/compiled_atom.h"
 
 namespace vigil::clickhouse {
@@ -122,34 +123,6 @@ namespace {
 // Conditions read each field's first value; an event holding a later value of some field (a
 // multivalue field) is fetched whatever they say and decided by the local engine.
 constexpr const char* kMultivalueRow = "notEmpty(m_k)";
-
-// The engine's bucketing (engine.cpp): a raw stream whose filter requires EventID/EventCode/
-// event_simpleName = v is visited only for events whose EventID is one of those values.
-std::optional<std::set<std::string>> required_event_ids(const ir::Predicate& p, const ir::AtomTable& atoms,
-                                                        const std::vector<Symbol>& id_fields) {
-  switch (p.op) {
-    case Op::atom: {
-      const ir::Atom& a = atoms.get(p.atom);
-      if (a.kind == AtomKind::eq && std::find(id_fields.begin(), id_fields.end(), a.field) != id_fields.end())
-        return std::set<std::string>{to_lower(a.value)};
-      return std::nullopt;
-    }
-    case Op::and_:
-      for (auto& c : p.children)
-        if (auto r = required_event_ids(c, atoms, id_fields)) return r;
-      return std::nullopt;
-    case Op::or_: {
-      std::set<std::string> all;
-      for (auto& c : p.children) {
-        auto r = required_event_ids(c, atoms, id_fields);
-        if (!r) return std::nullopt;
-        all.insert(r->begin(), r->end());
-      }
-      return all;
-    }
-    default: return std::nullopt;
-  }
-}
 
 std::string num_text(double d) {
   char b[64];

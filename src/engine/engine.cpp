@@ -15,6 +15,34 @@
 
 namespace vigil {
 
+// CrowdStrike records carry event_simpleName as their EventID (see ingest/record.h).
+std::optional<std::set<std::string>> required_event_ids(const ir::Predicate& p, const ir::AtomTable& atoms,
+                                                        const std::vector<Symbol>& id_fields) {
+  using Op = ir::Predicate::Op;
+  switch (p.op) {
+    case Op::atom: {
+      const ir::Atom& a = atoms.get(p.atom);
+      if (a.kind == ir::AtomKind::eq && std::find(id_fields.begin(), id_fields.end(), a.field) != id_fields.end())
+        return std::set<std::string>{to_lower(a.value)};
+      return std::nullopt;
+    }
+    case Op::and_:
+      for (auto& c : p.children)
+        if (auto r = required_event_ids(c, atoms, id_fields)) return r;
+      return std::nullopt;
+    case Op::or_: {
+      std::set<std::string> all;
+      for (auto& c : p.children) {
+        auto r = required_event_ids(c, atoms, id_fields);
+        if (!r) return std::nullopt;
+        all.insert(r->begin(), r->end());
+      }
+      return all;
+    }
+    default: return std::nullopt;
+  }
+}
+
 namespace {
 
 constexpr size_t kMatchedRefsKept = 10000;
@@ -57,36 +85,6 @@ void plan_projection(StreamPlan& sp) {
   std::sort(sp.capture.begin(), sp.capture.end());
   sp.capture.erase(std::unique(sp.capture.begin(), sp.capture.end()), sp.capture.end());
   sp.capture_all = false;
-}
-
-// The EventID values (lower-cased) an event must have for `p` to hold, when the predicate says so
-// (an `EventCode=N` / `EventID=N` / `event_simpleName=X` conjunct, or an OR of them); nullopt = any.
-// CrowdStrike records carry event_simpleName as their EventID (see ingest/record.h).
-std::optional<std::set<std::string>> required_event_ids(const ir::Predicate& p, const ir::AtomTable& atoms,
-                                                        const std::vector<Symbol>& id_fields) {
-  using Op = ir::Predicate::Op;
-  switch (p.op) {
-    case Op::atom: {
-      const ir::Atom& a = atoms.get(p.atom);
-      if (a.kind == ir::AtomKind::eq && std::find(id_fields.begin(), id_fields.end(), a.field) != id_fields.end())
-        return std::set<std::string>{to_lower(a.value)};
-      return std::nullopt;
-    }
-    case Op::and_:
-      for (auto& c : p.children)
-        if (auto r = required_event_ids(c, atoms, id_fields)) return r;
-      return std::nullopt;
-    case Op::or_: {
-      std::set<std::string> all;
-      for (auto& c : p.children) {
-        auto r = required_event_ids(c, atoms, id_fields);
-        if (!r) return std::nullopt;
-        all.insert(r->begin(), r->end());
-      }
-      return all;
-    }
-    default: return std::nullopt;
-  }
 }
 
 // Per-row operators run in the workers and never ask for another stream's result.

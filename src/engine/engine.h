@@ -27,6 +27,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,12 @@
 #include "normalize/normalizer.h"
 
 namespace vigil {
+
+/// The EventID values (lower-cased) an event must have for `p` to hold, when the predicate says so
+/// (an `EventCode=N` / `EventID=N` / `event_simpleName=X` conjunct, or an OR of them); nullopt = any.
+/// The engine buckets raw streams by them; the ClickHouse back end sends them as its scan condition.
+std::optional<std::set<std::string>> required_event_ids(const ir::Predicate& p, const ir::AtomTable& atoms,
+                                                        const std::vector<Symbol>& id_fields);
 
 struct EngineOptions {
   double now = 0;                    ///< epoch seconds; 0 = wall clock at construction
