@@ -19,6 +19,8 @@
 //     -> no events (no Sysmon 1 / Security 4688 in the sample).
 #include <gtest/gtest.h>
 
+#include "../support/cli_run.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -29,30 +31,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
+using vigil::test::CliRun;
+using vigil::test::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-CliRun vigil(const std::string& args) {
-  fs::path dir = fs::temp_directory_path() / ("vigil_cov_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::string cmd = std::string("cd '") + VIGIL_SOURCE_DIR + "' && '" + VIGIL_BINARY + "' " + args + " >'" +
-                    (dir / "out").string() + "' 2>'" + (dir / "err").string() + "'";
-  CliRun r;
-  int st = std::system(cmd.c_str());
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.out = slurp(dir / "out");
-  r.err = slurp(dir / "err");
-  return r;
-}
+CliRun vigil(const std::string& args) { return vigil::test::run_vigil(args); }
 
 const std::string kShared = VIGIL_SHARED_DIR;
 const std::string kEndpoint = kShared + "/corpus/security_content/detections/endpoint/";

@@ -6,6 +6,8 @@
 // events written here, and data.md's independently computed matches), never from vigil's output.
 #include <gtest/gtest.h>
 
+#include "../support/cli_run.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,17 +23,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct VigilRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using VigilRun = vigil::test::CliRun;
+using vigil::test::slurp;
 
 fs::path scratch(const std::string& name) {
   fs::path d = fs::temp_directory_path() / ("vigil_triage_" + name + "_" + std::to_string(::getpid()));
@@ -40,19 +33,8 @@ fs::path scratch(const std::string& name) {
   return d;
 }
 
-VigilRun vigil(const std::string& args) {
-  fs::path dir = fs::temp_directory_path() / ("vigil_triage_run_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  // A wide table, as on a wide terminal: details are cut to what is left of $COLUMNS.
-  std::string cmd = std::string("cd '") + VIGIL_SOURCE_DIR + "' && COLUMNS=400 '" + VIGIL_BINARY + "' " + args + " >'" +
-                    (dir / "out").string() + "' 2>'" + (dir / "err").string() + "' </dev/null";
-  VigilRun r;
-  int st = std::system(cmd.c_str());
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.out = slurp(dir / "out");
-  r.err = slurp(dir / "err");
-  return r;
-}
+// A wide table, as on a wide terminal: details are cut to what is left of $COLUMNS.
+VigilRun vigil(const std::string& args) { return vigil::test::run_vigil(args, "COLUMNS=400"); }
 
 std::vector<std::string> lines_of(const std::string& s) {
   std::vector<std::string> out;

@@ -7,6 +7,8 @@
 // win-dc-6178966.attackrange.local (see risk_events_test.cpp). Per object: 25 + 25 + 50 = 100
 // from 2 distinct sources.
 #include <gtest/gtest.h>
+
+#include "../support/cli_run.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,17 +26,8 @@ const std::string kSeed003 = kEscu + "/endpoint/windows_wmi_process_call_create.
 const std::string kSeed000 = kShared + "/corpus/seed_rules/remote_process_instantiation_via_wmi.yml";
 const std::string kT1047 = kShared + "/data/attack_data/T1047/atomic_red_team/attack_data.tar.gz";
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using vigil::test::CliRun;
+using vigil::test::slurp;
 
 fs::path scratch() {
   fs::path dir = fs::temp_directory_path() / ("vigil_risk_" + std::to_string(::getpid()));
@@ -42,17 +35,7 @@ fs::path scratch() {
   return dir;
 }
 
-CliRun vigil(const std::string& args) {
-  fs::path dir = scratch();
-  std::string cmd = std::string("'") + VIGIL_BINARY + "' " + args + " >'" + (dir / "out").string() + "' 2>'" +
-                    (dir / "err").string() + "'";
-  CliRun r;
-  int st = std::system(cmd.c_str());
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.out = slurp(dir / "out");
-  r.err = slurp(dir / "err");
-  return r;
-}
+CliRun vigil(const std::string& args) { return vigil::test::run_vigil(args); }
 
 size_t count(const std::string& s, const std::string& needle) {
   size_t n = 0;
