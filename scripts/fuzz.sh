@@ -4,16 +4,21 @@
 # fuzz/corpus/<target>/ (crash-* files are regression inputs, replayed by
 # ctest through tests/fuzz_replay).
 #   scripts/fuzz.sh [runs] [seconds]   (defaults: 10000000 runs or 3600 s)
+#   VIGIL_FUZZ_TARGETS="spl sigma" picks targets; VIGIL_FUZZ_ONLY_BUILD=1 builds, VIGIL_FUZZ_SKIP_BUILD=1 runs; each campaign's log is build-fuzz/<target>.log.
 set -eu
 cd "$(dirname "$0")/.."
 RUNS=${1:-10000000}
 SECS=${2:-3600}
 SHARED=${VIGIL_SHARED_DIR:-../shared}
 FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -g -O1"
-cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DCMAKE_C_COMPILER=clang-14 -DVIGIL_BUILD_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF \
-  -DCMAKE_CXX_FLAGS="$FLAGS" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
-cmake --build build-fuzz -j2 --target spl_fuzz escu_fuzz sigma_fuzz ingest_fuzz
+if [ -z "${VIGIL_FUZZ_SKIP_BUILD:-}" ]; then  # set when campaigns run side by side on one build
+  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DCMAKE_C_COMPILER=clang-14 -DVIGIL_BUILD_FUZZ=ON -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF \
+    -DCMAKE_CXX_FLAGS="$FLAGS" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+  cmake --build build-fuzz -j2 --target spl_fuzz escu_fuzz sigma_fuzz ingest_fuzz
+fi
+[ -n "${VIGIL_FUZZ_ONLY_BUILD:-}" ] && exit 0
+TARGETS=${VIGIL_FUZZ_TARGETS:-spl escu sigma ingest}
 seeds() {  # target -> seed directories from ../shared (read, never copied)
   case $1 in
     spl) echo "$SHARED/seeds" ;;
@@ -22,9 +27,10 @@ seeds() {  # target -> seed directories from ../shared (read, never copied)
     ingest) echo "samples/logs" ;;
   esac
 }
-for t in spl escu sigma ingest; do
+for t in $TARGETS; do
   mkdir -p "fuzz/corpus/$t" "build-fuzz/corpus/$t"
   nice -n 19 "build-fuzz/fuzz/${t}_fuzz" -runs="$RUNS" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 \
     -max_len=65536 -artifact_prefix="fuzz/corpus/$t/" "build-fuzz/corpus/$t" $(seeds "$t") "fuzz/corpus/$t" \
-    2>&1 | tail -3
+    >"build-fuzz/$t.log" 2>&1 || { tail -30 "build-fuzz/$t.log"; exit 1; }
+  tail -3 "build-fuzz/$t.log"
 done

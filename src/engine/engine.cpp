@@ -487,6 +487,7 @@ void Engine::Impl::finish_rules() {
       size_t from = sp.prefix_end;
       if (sp.blocking == Blocking::mergeable) {
         if (!slot.state) slot.state = sp.merge_op->make_state();
+        stats[ri].groups_held += sp.merge_op->groups(*slot.state);
         t = sp.merge_op->finish(*slot.state, ctx);
         slot.state.reset();
         ++from;

@@ -77,6 +77,7 @@ struct RuleStats {
   uint64_t events_matched = 0;  ///< events that passed stream 0's filter
   uint64_t rows_held = 0;       ///< rows kept for whole-table operators (all streams)
   uint64_t rows_dropped = 0;    ///< rows not kept past EngineOptions::max_kept_rows
+  uint64_t groups_held = 0;     ///< groups of its aggregations' merged states (all streams), at the end
   double seconds = 0;           ///< with EngineOptions::profile: filter, capture and operators
 };
 

@@ -77,6 +77,8 @@ class MergeableOperator : public Operator {
   virtual void merge(PartialState& into, PartialState& later) const = 0;
   /// The operator's output over every row fed.
   virtual Table finish(PartialState& state, ExecContext& ctx) const = 0;
+  /// Groups the state holds (what its memory grows with), for --profile.
+  virtual size_t groups(const PartialState& state) const { return 0; }
   void run(Table& rows, ExecContext& ctx) override {
     auto s = make_state();
     add(*s, rows, ctx);

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -367,6 +370,69 @@ void append_key(std::string& k, std::string_view t) {
   k.append(t);
 }
 
+// Texts of merged group keys, shared by every GroupTable of the process (see GroupTable). Ids are
+// dense; texts live in fixed chunks, so views stay valid while the pool grows. Used on the merging
+// thread only in the engine; the mutex keeps concurrent engines (tests, vigil test) correct.
+class KeyPool {
+ public:
+  uint32_t intern(std::string_view t) {
+    std::lock_guard lock(mu_);
+    auto it = ids_.find(t);
+    if (it != ids_.end()) return it->second;
+    std::string_view stored = store(t);
+    uint32_t id = static_cast<uint32_t>(texts_.size());
+    texts_.push_back(stored);
+    ids_.emplace(stored, id);
+    return id;
+  }
+  std::string text(uint32_t id) {
+    std::lock_guard lock(mu_);
+    return std::string(texts_[id]);
+  }
+
+ private:
+  std::string_view store(std::string_view t) {
+    constexpr size_t kChunk = 1 << 20;
+    if (t.size() > kChunk / 4) {  // large texts get their own block
+      big_.push_back(std::make_unique<char[]>(t.size()));
+      std::memcpy(big_.back().get(), t.data(), t.size());
+      return {big_.back().get(), t.size()};
+    }
+    if (chunks_.empty() || used_ + t.size() > kChunk) {
+      chunks_.push_back(std::make_unique<char[]>(kChunk));
+      used_ = 0;
+    }
+    char* at = chunks_.back().get() + used_;
+    if (!t.empty()) std::memcpy(at, t.data(), t.size());
+    used_ += t.size();
+    return {at, t.size()};
+  }
+  std::mutex mu_;
+  std::unordered_map<std::string_view, uint32_t> ids_;
+  std::deque<std::string_view> texts_;
+  std::vector<std::unique_ptr<char[]>> chunks_, big_;
+  size_t used_ = 0;
+};
+
+KeyPool& key_pool() {
+  static KeyPool* pool = new KeyPool;  // never destroyed: tables may outlive static destruction order
+  return *pool;
+}
+
+// A text key (4-byte length + bytes per field) as an id key (4-byte id per field).
+void to_id_key(std::string_view k, std::string& out) {
+  out.clear();
+  KeyPool& pool = key_pool();
+  while (k.size() >= sizeof(uint32_t)) {
+    uint32_t n;
+    std::memcpy(&n, k.data(), sizeof n);
+    k.remove_prefix(sizeof n);
+    uint32_t id = pool.intern(k.substr(0, n));
+    out.append(reinterpret_cast<const char*>(&id), sizeof id);
+    k.remove_prefix(std::min<size_t>(n, k.size()));
+  }
+}
+
 std::vector<std::string> decode_key(std::string_view k) {
   std::vector<std::string> out;
   while (k.size() >= sizeof(uint32_t)) {
@@ -383,20 +449,33 @@ std::vector<std::string> decode_key(std::string_view k) {
 
 void GroupTable::add_to(const std::string& key, bool typed, const std::vector<Value>* typed_key, const Row& r,
                         ir::ExecContext& ctx) {
+  if (interned_) {  // rows fed after a merge (not done by the engine, kept correct anyway)
+    std::string ik;
+    to_id_key(key, ik);
+    return add_to_keyed(ik, typed, typed_key, r, ctx);
+  }
+  add_to_keyed(key, typed, typed_key, r, ctx);
+}
+
+void GroupTable::add_to_keyed(const std::string& key, bool typed, const std::vector<Value>* typed_key, const Row& r,
+                              ir::ExecContext& ctx) {
   auto it = groups_.find(std::string_view(key));
   if (it == groups_.end()) {
     Group g;
-    // Typed BY values (span buckets, numbers) are kept for the output row; texts are the key.
+    // Typed BY values (span buckets, numbers) are kept for the output row; texts are the key, so
+    // text positions stay null here (finish() takes them from the key).
     if (typed_key) {
-      if (!std::all_of(typed_key->begin(), typed_key->end(), [](const Value& v) { return v.is_string(); }))
-        g.key = *typed_key;
+      if (!std::all_of(typed_key->begin(), typed_key->end(), [](const Value& v) { return v.is_string(); })) {
+        g.key.reserve(typed_key->size());
+        for (auto& v : *typed_key) g.key.push_back(v.is_string() ? Value() : v);
+      }
     } else if (typed) {
       // Single values only here (add() sent multivalue rows through group_keys).
       g.key.reserve(spec_->by.size());
       for (size_t i = 0; i < spec_->by.size(); ++i) {
         const Value* v = r.get(spec_->by[i]);
-        if (!v || v->is_null()) g.key.emplace_back(spec_->fillnull.value_or(std::string()));
-        else if (spec_->by_span[i]) g.key.emplace_back(span_cache_[i].bucket);
+        if (spec_->by_span[i] && v && !v->is_null()) g.key.emplace_back(span_cache_[i].bucket);
+        else if (!v || v->is_null() || v->is_string()) g.key.emplace_back();
         else g.key.push_back(*v);
       }
     }
@@ -446,16 +525,31 @@ void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
   add_to(k, typed, nullptr, r, ctx);
 }
 
-void GroupTable::merge(GroupTable& later) {
-  if (groups_.empty()) {
-    groups_.swap(later.groups_);
-    return;
+void GroupTable::intern_keys() {
+  if (interned_) return;
+  std::unordered_map<std::string, Group, Hash, Eq> by_id;
+  by_id.reserve(groups_.size());
+  std::string ik;
+  for (auto& [k, g] : groups_) {
+    to_id_key(k, ik);
+    by_id.emplace(ik, std::move(g));
   }
+  groups_.swap(by_id);
+  interned_ = true;
+}
+
+void GroupTable::merge(GroupTable& later) {
+  intern_keys();
+  std::string ik;
   for (auto it = later.groups_.begin(); it != later.groups_.end();) {
-    auto mine = groups_.find(std::string_view(it->first));
+    if (!later.interned_) to_id_key(it->first, ik);
+    const std::string& key = later.interned_ ? it->first : ik;
+    auto mine = groups_.find(std::string_view(key));
     if (mine == groups_.end()) {
       auto next = std::next(it);
-      groups_.insert(later.groups_.extract(it));  // moves the node, key and all
+      auto node = later.groups_.extract(it);  // moves the group, accumulators and all
+      node.key() = std::string(key);  // a fresh string: assigning would keep the text key's buffer
+      groups_.insert(std::move(node));
       it = next;
       continue;
     }
@@ -464,6 +558,18 @@ void GroupTable::merge(GroupTable& later) {
     ++it;
   }
   later.groups_.clear();
+}
+
+std::vector<std::string> GroupTable::key_texts(std::string_view k) const {
+  if (!interned_) return decode_key(k);
+  std::vector<std::string> out;
+  KeyPool& pool = key_pool();
+  for (; k.size() >= sizeof(uint32_t); k.remove_prefix(sizeof(uint32_t))) {
+    uint32_t id;
+    std::memcpy(&id, k.data(), sizeof id);
+    out.push_back(pool.text(id));
+  }
+  return out;
 }
 
 Table GroupTable::finish() const {
@@ -476,13 +582,13 @@ Table GroupTable::finish() const {
   }
   std::vector<std::pair<std::vector<std::string>, const Group*>> sorted;
   sorted.reserve(groups_.size());
-  for (auto& [k, g] : groups_) sorted.emplace_back(decode_key(k), &g);
+  for (auto& [k, g] : groups_) sorted.emplace_back(key_texts(k), &g);
   std::sort(sorted.begin(), sorted.end(), [](auto& x, auto& y) { return KeyLess{}(x.first, y.first); });
   out.reserve(sorted.size());
   for (auto& [kt, g] : sorted) {
     Row row;
     for (size_t i = 0; i < spec_->by.size() && i < kt.size(); ++i)
-      row.set(spec_->by[i], g->key.empty() ? Value(kt[i]) : g->key[i]);
+      row.set(spec_->by[i], g->key.empty() || g->key[i].is_null() ? Value(kt[i]) : g->key[i]);
     for (size_t i = 0; i < spec_->aggs.size(); ++i) row.set(spec_->aggs[i].output, g->accs[i].result());
     out.push_back(std::move(row));
   }

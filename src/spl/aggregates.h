@@ -105,6 +105,9 @@ std::vector<std::vector<Value>> group_keys(const GroupSpec& spec, const Row& row
 /// tables from consecutive row ranges merge, and the output is one row per group.
 /// Groups are found by hashing their exact key texts ("1" and "1.0" are distinct groups); the
 /// numeric-aware order is applied once, in finish().
+/// A table that others are merged into (the engine's running state of a rule) keeps its keys as
+/// ids of texts interned process-wide: ESCU rules group the same events by the same long fields
+/// (command lines, paths), so each distinct text is held once, not once per group and rule.
 class GroupTable {
  public:
   explicit GroupTable(const GroupSpec* spec) : spec_(spec) {}
@@ -135,15 +138,22 @@ class GroupTable {
   };
   void add_to(const std::string& key, bool typed, const std::vector<Value>* typed_key, const Row& row,
               ir::ExecContext& ctx);
+  void add_to_keyed(const std::string& key, bool typed, const std::vector<Value>* typed_key, const Row& row,
+                    ir::ExecContext& ctx);
   struct SpanText {
     bool valid = false;
     double bucket = 0;
     std::string text;
   };
 
+  /// Turns this table's text keys into id keys (first merge into it).
+  void intern_keys();
+  std::vector<std::string> key_texts(std::string_view key) const;
+
   const GroupSpec* spec_;
-  /// Key: each BY text as a 4-byte length then its bytes.
+  /// Key: each BY text as a 4-byte length then its bytes; once interned_, one 4-byte text id per BY field.
   std::unordered_map<std::string, Group, Hash, Eq> groups_;
+  bool interned_ = false;
   std::string scratch_;
   std::vector<SpanText> span_cache_;  ///< per BY field: the last span bucket and its text
 };

@@ -41,6 +41,7 @@ class StatsOp final : public ir::MergeableOperator {
     static_cast<State&>(into).table.merge(static_cast<State&>(later).table);
   }
   Table finish(ir::PartialState& s, ir::ExecContext&) const override { return static_cast<State&>(s).table.finish(); }
+  size_t groups(const ir::PartialState& s) const override { return static_cast<const State&>(s).table.groups(); }
 
  private:
   GroupSpec spec_;
