@@ -80,8 +80,8 @@ void Accumulator::add_text(std::string_view t, double time, bool has_time) {
         all_numeric_ = false;
       }
       auto& x = tx();
-      if (!x.min_str || t < *x.min_str) x.min_str = std::string(t);
-      if (!x.max_str || t > *x.max_str) x.max_str = std::string(t);
+      if (!x.lo || t < *x.lo) x.lo = std::string(t);
+      if (!x.hi || t > *x.hi) x.hi = std::string(t);
       return;
     }
     case K::sum: case K::avg: case K::stdev: case K::stdevp: case K::var: case K::varp: case K::range: {
@@ -106,19 +106,19 @@ void Accumulator::add_text(std::string_view t, double time, bool has_time) {
       tx().texts.emplace_back(t);
       return;
     case K::first:
-      if (!tx().first) tx().first = std::string(t);
+      if (!tx().lo) tx().lo = std::string(t);
       return;
-    case K::last: tx().last = std::string(t); return;
+    case K::last: tx().hi = std::string(t); return;
     case K::earliest: case K::latest: case K::earliest_time: case K::latest_time:
       if (!has_time) return;
       // Ties keep the first row seen for earliest and the last for latest.
       if (!have_time_ || time < early_t_) {
         early_t_ = time;
-        if (spec_->kind == K::earliest) tx().early = std::string(t);
+        if (spec_->kind == K::earliest) tx().lo = std::string(t);
       }
       if (!have_time_ || time >= late_t_) {
         late_t_ = time;
-        if (spec_->kind == K::latest) tx().late = std::string(t);
+        if (spec_->kind == K::latest) tx().hi = std::string(t);
       }
       have_time_ = true;
       return;
@@ -183,10 +183,10 @@ Value Accumulator::result() const {
     case K::dc: return Value(t_ ? t_->distinct.size() : size_t(0));
     case K::min:
       if (all_numeric_ && min_num_) return Value(*min_num_);
-      return t_ && t_->min_str ? Value(*t_->min_str) : Value();
+      return t_ && t_->lo ? Value(*t_->lo) : Value();
     case K::max:
       if (all_numeric_ && max_num_) return Value(*max_num_);
-      return t_ && t_->max_str ? Value(*t_->max_str) : Value();
+      return t_ && t_->hi ? Value(*t_->hi) : Value();
     case K::values:
       return t_ ? Value::multi(std::vector<std::string>(t_->distinct.begin(), t_->distinct.end()))
                 : Value::multi({});
@@ -198,10 +198,10 @@ Value Accumulator::result() const {
     case K::var: return n_ > 1 ? Value(m2_ / (n_ - 1)) : (n_ ? Value(0) : Value());
     case K::varp: return n_ ? Value(m2_ / n_) : Value();
     case K::range: return n_ ? Value(*max_num_ - *min_num_) : Value();
-    case K::first: return t_ && t_->first ? Value(*t_->first) : Value();
-    case K::last: return t_ && t_->last ? Value(*t_->last) : Value();
-    case K::earliest: return t_ && t_->early ? Value(*t_->early) : Value();
-    case K::latest: return t_ && t_->late ? Value(*t_->late) : Value();
+    case K::first: return t_ && t_->lo ? Value(*t_->lo) : Value();
+    case K::last: return t_ && t_->hi ? Value(*t_->hi) : Value();
+    case K::earliest: return t_ && t_->lo ? Value(*t_->lo) : Value();
+    case K::latest: return t_ && t_->hi ? Value(*t_->hi) : Value();
     case K::earliest_time: return have_time_ ? Value(early_t_) : Value();
     case K::latest_time: return have_time_ ? Value(late_t_) : Value();
     case K::median: {
@@ -324,11 +324,11 @@ void Accumulator::merge(Accumulator& b) {
     // Same tie rules as add_text: earliest keeps the first row, latest the last.
     if (!have_time_ || b.early_t_ < early_t_) {
       early_t_ = b.early_t_;
-      if (b.t_) tx().early = std::move(b.t_->early);
+      if (b.t_ && spec_->kind == K::earliest) tx().lo = std::move(b.t_->lo);
     }
     if (!have_time_ || b.late_t_ >= late_t_) {
       late_t_ = b.late_t_;
-      if (b.t_) tx().late = std::move(b.t_->late);
+      if (b.t_ && spec_->kind == K::latest) tx().hi = std::move(b.t_->hi);
     }
     have_time_ = true;
   }
@@ -339,17 +339,27 @@ void Accumulator::merge(Accumulator& b) {
   }
   Texts& a = *t_;
   Texts& o = *b.t_;
-  if (o.min_str && (!a.min_str || *o.min_str < *a.min_str)) a.min_str = std::move(o.min_str);
-  if (o.max_str && (!a.max_str || *o.max_str > *a.max_str)) a.max_str = std::move(o.max_str);
-  if (spec_->kind == K::list) {
-    for (auto& t : o.texts)
-      if (a.texts.size() < kListMax) a.texts.push_back(std::move(t));
-  } else {
-    a.texts.insert(a.texts.end(), std::make_move_iterator(o.texts.begin()), std::make_move_iterator(o.texts.end()));
+  switch (spec_->kind) {
+    case K::min: case K::max:
+      if (o.lo && (!a.lo || *o.lo < *a.lo)) a.lo = std::move(o.lo);
+      if (o.hi && (!a.hi || *o.hi > *a.hi)) a.hi = std::move(o.hi);
+      break;
+    case K::first:
+      if (!a.lo) a.lo = std::move(o.lo);
+      break;
+    case K::last:
+      if (o.hi) a.hi = std::move(o.hi);
+      break;
+    case K::list:
+      for (auto& t : o.texts)
+        if (a.texts.size() < kListMax) a.texts.push_back(std::move(t));
+      break;
+    case K::values: case K::dc:
+      a.distinct.merge(o.distinct);
+      break;
+    default:  // median/perc/mode: every text; earliest/latest: merged with their times above
+      a.texts.insert(a.texts.end(), std::make_move_iterator(o.texts.begin()), std::make_move_iterator(o.texts.end()));
   }
-  a.distinct.merge(o.distinct);
-  if (!a.first) a.first = std::move(o.first);
-  if (o.last) a.last = std::move(o.last);
 }
 
 bool GroupTable::KeyLess::operator()(const std::vector<std::string>& a, const std::vector<std::string>& b) const {

@@ -61,10 +61,11 @@ class Accumulator {
   // One accumulator lives per (group, aggregate), so a high-cardinality BY clause multiplies its
   // size: numbers inline, text state only for the aggregates that keep text.
   struct Texts {
-    std::optional<std::string> min_str, max_str;
+    // One aggregate per accumulator, so two slots serve them all: lo = min / first / earliest,
+    // hi = max / last / latest (every ESCU rule keeps min(_time) and max(_time) per group).
+    std::optional<std::string> lo, hi;
     std::vector<std::string> texts;  // list/median/perc/mode, in arrival order
     std::set<std::string, std::less<>> distinct;  // values/dc: grows with distinct values, not rows
-    std::optional<std::string> first, last, early, late;
   };
   Texts& tx() {
     if (!t_) t_ = std::make_unique<Texts>();
