@@ -5,6 +5,12 @@
 // memory is bounded by the number of batches in flight.
 //
 // With 0 workers everything runs inline on the calling thread (same order).
+//
+// ConsumeOn::workers: outputs are consumed by whichever worker finishes the
+// next one in order (one consumer at a time, still strictly in order), so a
+// heavy consume step (the engine's merge of partial states and its findings)
+// does not serialise behind the producer's own work (reading, decoding). The
+// consume function must then not touch what the producer uses unguarded.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -24,10 +30,13 @@ class OrderedPipeline {
  public:
   using Work = std::function<Out(Batch&, unsigned worker)>;
   using Consume = std::function<void(Out&&)>;
+  enum class ConsumeOn { producer, workers };
 
-  OrderedPipeline(unsigned workers, Work work, Consume consume, size_t max_in_flight = 0)
+  OrderedPipeline(unsigned workers, Work work, Consume consume, size_t max_in_flight = 0,
+                  ConsumeOn consume_on = ConsumeOn::producer)
       : work_(std::move(work)), consume_(std::move(consume)),
-        max_in_flight_(max_in_flight ? max_in_flight : size_t(workers) * 3 + 1) {
+        max_in_flight_(max_in_flight ? max_in_flight : size_t(workers) * 3 + 1),
+        consume_on_workers_(consume_on == ConsumeOn::workers) {
     for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this, i] { loop(i); });
   }
   ~OrderedPipeline() { stop(); }
@@ -80,20 +89,35 @@ class OrderedPipeline {
   void drain(std::unique_lock<std::mutex>& lock, size_t limit) {
     for (;;) {
       if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
-      auto it = done_.find(next_consume_);
-      if (it != done_.end()) {
-        Out o = std::move(it->second);
-        done_.erase(it);
-        ++next_consume_;
-        --in_flight_;
-        lock.unlock();
-        consume_(std::move(o));
-        lock.lock();
-        continue;
-      }
+      if (!consuming_ && consume_ready(lock)) continue;
       if (in_flight_ < limit) return;
       done_cv_.wait(lock);
     }
+  }
+
+  // Consumes every output that is ready in order; one consumer at a time. False when none was.
+  bool consume_ready(std::unique_lock<std::mutex>& lock) {
+    bool any = false;
+    consuming_ = true;
+    for (auto it = done_.find(next_consume_); it != done_.end(); it = done_.find(next_consume_)) {
+      Out o = std::move(it->second);
+      done_.erase(it);
+      lock.unlock();
+      try {
+        consume_(std::move(o));
+      } catch (...) {
+        lock.lock();
+        if (!error_) error_ = std::current_exception();
+        lock.unlock();
+      }
+      lock.lock();
+      ++next_consume_;
+      --in_flight_;
+      any = true;
+    }
+    consuming_ = false;
+    if (any) done_cv_.notify_all();
+    return any;
   }
 
   void loop(unsigned id) {
@@ -114,9 +138,10 @@ class OrderedPipeline {
         if (!error_) error_ = std::current_exception();
       }
       {
-        std::lock_guard lock(mu_);
+        std::unique_lock lock(mu_);
         done_.emplace(job.first, std::move(o));
         free_.push_back(std::move(job.second));
+        if (consume_on_workers_ && !consuming_) consume_ready(lock);
       }
       done_cv_.notify_all();
     }
@@ -144,6 +169,8 @@ class OrderedPipeline {
   uint64_t next_seq_ = 0, next_consume_ = 0;
   size_t in_flight_ = 0;
   bool stopping_ = false;
+  bool consume_on_workers_ = false;
+  bool consuming_ = false;  // some thread is running consume_ (outputs stay in order)
   std::exception_ptr error_;
 };
 

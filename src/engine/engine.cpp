@@ -93,7 +93,7 @@ class RowContext final : public ir::ExecContext {
   Table stream_result(size_t) override { return {}; }
 };
 
-// What a worker made of one batch, merged on the producer's thread in batch order.
+// What a worker made of one batch, merged in batch order (by the worker that completes the next one).
 struct BatchOut {
   struct Rows {
     uint32_t slot;
@@ -153,7 +153,7 @@ struct Engine::Impl {
   };
   std::vector<std::unique_ptr<Worker>> workers;
 
-  // ---- merge side (the producer's thread)
+  // ---- merge side (one thread at a time, in batch order)
   struct Slot {
     std::unique_ptr<ir::PartialState> state;
     Table kept;
@@ -236,9 +236,11 @@ void Engine::Impl::build() {
   unsigned nworkers = threads <= 1 ? 0 : threads;
   // Workers are set up on their first batch: a small input (a rule test) compiles one matcher only.
   workers.resize(std::max(1u, nworkers));
+  // Merging (partial states, kept rows, per-event findings) runs on the worker that completes the
+  // next batch in order, so the reading thread only reads.
   pipeline = std::make_unique<OrderedPipeline<Batch, BatchOut>>(
       nworkers, [this](Batch& b, unsigned id) { return run_batch(b, id); },
-      [this](BatchOut&& o) { merge(std::move(o)); });
+      [this](BatchOut&& o) { merge(std::move(o)); }, 0, OrderedPipeline<Batch, BatchOut>::ConsumeOn::workers);
 }
 
 BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
@@ -521,6 +523,17 @@ void Engine::process(const Record& r) {
   }
   e.filling->records.add(r);
   if (e.filling->records.size() >= e.opts.batch_records) e.pipeline->submit(std::move(e.filling));
+}
+
+void Engine::process_batch(RecordBatch& records) {
+  Impl& e = *impl_;
+  if (!records.size()) return;
+  e.evaluated += records.size();
+  if (e.filling && e.filling->records.size()) e.pipeline->submit(std::move(e.filling));  // order kept
+  auto b = e.pipeline->take_empty();
+  b->records.clear();
+  b->records.swap(records);
+  e.pipeline->submit(std::move(b));
 }
 
 void Engine::finish() {

@@ -35,6 +35,7 @@
 #include "core/diagnostic.h"
 #include "core/value.h"
 #include "ingest/record.h"
+#include "ingest/record_batch.h"
 #include "ir/rule.h"
 #include "normalize/normalizer.h"
 
@@ -85,12 +86,16 @@ using FindingSink = std::function<void(Finding&&)>;
 
 class Engine {
  public:
-  /// Findings go to `sink` on the thread that calls process()/finish(), as soon as they are final.
+  /// Findings go to `sink` as soon as they are final, in order and from one thread at a time: a
+  /// worker's while process() runs (with threads), the caller's in finish(). The sink must not
+  /// share unguarded state with the caller's thread until finish() returns.
   Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::vector<const ir::CompiledRule*> rules,
          EngineOptions opts, DiagnosticSink& diags, FindingSink sink);
   ~Engine();
 
   void process(const Record& r);
+  /// Records already copied out of their reader, in input order (contents are swapped out).
+  void process_batch(RecordBatch& records);
   /// Evaluates what is still buffered, merges, runs every rule's tail; call once after the last record.
   void finish();
 

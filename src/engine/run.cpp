@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 namespace vigil {
 
@@ -13,9 +14,14 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
   if (!sink) sink = [&res](Finding&& f) { res.findings.push_back(std::move(f)); };
   res.engine = std::make_unique<Engine>(normalizer, atoms, rules, opts.engine, diags, std::move(sink));
   Engine& eng = *res.engine;
-  // The engine's workers are the parallel part; the reader decodes on this thread.
+  // The engine's workers are the parallel part; the reader decodes on this thread, except that a
+  // folder of small EVTX files is decoded ahead on as many threads (records still arrive in order).
   ReadOptions ro = opts.read;
-  if (opts.engine.threads != 1) ro.threads = 1;
+  if (opts.engine.threads != 1) {
+    ro.threads = 1;
+    ro.file_threads = opts.engine.threads ? opts.engine.threads : std::max(1u, std::thread::hardware_concurrency());
+    if (!opts.accept) ro.visit_batch = [&](RecordBatch& b) { eng.process_batch(b); };
+  }
   read_inputs(inputs, ro, [&](const Record& r) {
     if (opts.accept && !opts.accept(r)) {
       ++res.filtered;
