@@ -120,20 +120,9 @@ static int run_dump(DumpArgs& a) {
   });
   ReadStats stats;
   uint64_t n = 0;
-  std::unique_ptr<Batch> filling;
   ReadOptions ro = read_options(c);
-  if (threads > 1) {  // the renderers are the parallel part, and small EVTX files decode ahead
-    ro.threads = 1;
-    ro.file_threads = threads;
-    ro.visit_batch = [&](RecordBatch& b) {
-      n += b.size();
-      if (filling && filling->records.size()) pipe.submit(std::move(filling));  // order kept
-      auto whole = pipe.take_empty();
-      whole->records.clear();
-      whole->records.swap(b);
-      pipe.submit(std::move(whole));
-    };
-  }
+  if (threads > 1) ro.threads = 1;  // the renderers are the parallel part
+  std::unique_ptr<Batch> filling;
   read_inputs(a.logs, ro, [&](const Record& r) {
     ++n;
     if (!filling) {

@@ -525,17 +525,6 @@ void Engine::process(const Record& r) {
   if (e.filling->records.size() >= e.opts.batch_records) e.pipeline->submit(std::move(e.filling));
 }
 
-void Engine::process_batch(RecordBatch& records) {
-  Impl& e = *impl_;
-  if (!records.size()) return;
-  e.evaluated += records.size();
-  if (e.filling && e.filling->records.size()) e.pipeline->submit(std::move(e.filling));  // order kept
-  auto b = e.pipeline->take_empty();
-  b->records.clear();
-  b->records.swap(records);
-  e.pipeline->submit(std::move(b));
-}
-
 void Engine::finish() {
   Impl& e = *impl_;
   if (e.filling && e.filling->records.size()) e.pipeline->submit(std::move(e.filling));

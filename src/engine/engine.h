@@ -35,7 +35,6 @@
 #include "core/diagnostic.h"
 #include "core/value.h"
 #include "ingest/record.h"
-#include "ingest/record_batch.h"
 #include "ir/rule.h"
 #include "normalize/normalizer.h"
 
@@ -94,8 +93,6 @@ class Engine {
   ~Engine();
 
   void process(const Record& r);
-  /// Records already copied out of their reader, in input order (contents are swapped out).
-  void process_batch(RecordBatch& records);
   /// Evaluates what is still buffered, merges, runs every rule's tail; call once after the last record.
   void finish();
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <thread>
 
 namespace vigil {
 
@@ -14,14 +13,9 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
   if (!sink) sink = [&res](Finding&& f) { res.findings.push_back(std::move(f)); };
   res.engine = std::make_unique<Engine>(normalizer, atoms, rules, opts.engine, diags, std::move(sink));
   Engine& eng = *res.engine;
-  // The engine's workers are the parallel part; the reader decodes on this thread, except that a
-  // folder of small EVTX files is decoded ahead on as many threads (records still arrive in order).
+  // The engine's workers are the parallel part; the reader decodes on this thread.
   ReadOptions ro = opts.read;
-  if (opts.engine.threads != 1) {
-    ro.threads = 1;
-    ro.file_threads = opts.engine.threads ? opts.engine.threads : std::max(1u, std::thread::hardware_concurrency());
-    if (!opts.accept) ro.visit_batch = [&](RecordBatch& b) { eng.process_batch(b); };
-  }
+  if (opts.engine.threads != 1) ro.threads = 1;
   read_inputs(inputs, ro, [&](const Record& r) {
     if (opts.accept && !opts.accept(r)) {
       ++res.filtered;

@@ -13,12 +13,10 @@
 #include <filesystem>
 #include <system_error>
 
-#include "core/ordered_pipeline.h"
 #include "core/strings.h"
 #include "core/time.h"
 #include "ingest/evtx/evtx_reader.h"
 #include "ingest/ingest_internal.h"
-#include "ingest/record_batch.h"
 
 namespace vigil {
 
@@ -460,154 +458,12 @@ static void expand_path(const std::string& path, std::vector<InputFile>& out, Re
 
 }  // namespace ingest
 
-namespace ingest {
-namespace {
-
-// Read-ahead of small EVTX files (ReadOptions::file_threads): a worker decodes one whole file into
-// a RecordBatch with its own counts and diagnostics; the caller's thread replays them in file order.
-constexpr uint64_t kReadAheadMaxBytes = 64u << 20;  // larger files decode their chunks in parallel instead
-// Consecutive small files go out together: a triage folder holds thousands of files of a few dozen
-// records, and one hand-off per file would cost more than decoding it.
-constexpr size_t kJobFiles = 64;
-constexpr uint64_t kJobBytes = 8u << 20;
-
-struct FileJob {
-  std::vector<const InputFile*> files;
-};
-
-struct DecodedFiles {
-  struct File {
-    const InputFile* in = nullptr;
-    bool done = false;  // false: the caller reads this file itself (not EVTX after all)
-    size_t first = 0, end = 0;  // its records in `records`
-    std::vector<Diagnostic> diags;
-  };
-  std::vector<File> files;
-  RecordBatch records;
-  ReadStats stats;
-};
-
-bool is_small_file(const InputFile& in) {
-  return !in.stdin_input && in.size > 0 && in.size <= kReadAheadMaxBytes;  // EVTX is checked on the bytes
-}
-
-DecodedFiles decode_files(const FileJob& job, const ReadOptions& opts) {
-  DecodedFiles out;
-  ReadOptions local = opts;
-  local.threads = 1;
-  local.file_threads = 0;
-  local.progress = nullptr;
-  RecordVisitor keep = [&](const Record& r) { out.records.add(r); };
-  MappedFile mapped;
-  for (const InputFile* in : job.files) {
-    DecodedFiles::File& f = out.files.emplace_back();
-    f.in = in;
-    f.first = f.end = out.records.size();
-    std::string error;
-    if (!mapped.open(in->path, error) || !mapped.mapped()) continue;
-    std::string_view bytes = mapped.view();
-    if (sniff_format(bytes.substr(0, 4096)) != LogFormat::evtx) continue;
-    DiagnosticSink sink(nullptr);
-    sink.set_keep(true);
-    ReadContext ctx{local, keep, sink, out.stats};
-    dispatch(in->path, bytes, LogFormat::evtx, ctx);
-    f.diags = sink.kept();
-    f.end = out.records.size();
-    f.done = true;
-  }
-  return out;
-}
-
-}  // namespace
-}  // namespace ingest
-
 void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts, const RecordVisitor& visit,
                  DiagnosticSink& diags, ReadStats& stats) {
   ingest::ReadContext ctx{opts, visit, diags, stats};
   std::vector<ingest::InputFile> inputs;
   for (const auto& p : paths) ingest::expand_path(p, inputs, ctx);
   for (const auto& in : inputs) ctx.progress_total += in.size;
-
-  if (opts.file_threads > 1 &&
-      std::count_if(inputs.begin(), inputs.end(), [](auto& in) { return ingest::is_small_file(in); }) > 1) {
-    // Files are taken in order; small ones are decoded ahead in groups, any other is read here when
-    // its turn comes, so records, diagnostics and counts arrive exactly as in a sequential read.
-    ingest::MappedFile mapped;
-    Record rec;
-    auto read_here = [&](const ingest::InputFile& in) {
-      const std::string name = in.stdin_input ? std::string("<stdin>") : in.path;
-      uint64_t before = stats.bytes;
-      std::string error;
-      if (in.stdin_input) {
-        ingest::FdSource src(STDIN_FILENO);
-        ingest::read_source(name, src, ctx);
-      } else if (!mapped.open(in.path, error)) {
-        stats.files++;
-        ctx.skip_input(name, "unreadable", "cannot read: " + error);
-      } else if (mapped.mapped()) {
-        ingest::dispatch(name, mapped.view(), LogFormat::unknown, ctx);
-      } else {
-        ingest::FdSource src(mapped.fd());
-        ingest::read_source(name, src, ctx);
-      }
-      mapped.close();
-      ctx.progress_base += in.stdin_input ? stats.bytes - before : in.size;
-      ctx.progress_now(ctx.progress_base);
-    };
-    OrderedPipeline<ingest::FileJob, ingest::DecodedFiles> pipe(
-        opts.file_threads,
-        [&opts](ingest::FileJob& j, unsigned) { return ingest::decode_files(j, opts); },
-        [&](ingest::DecodedFiles&& d) {
-          stats.merge(d.stats);
-          if (opts.visit_batch && std::all_of(d.files.begin(), d.files.end(), [](auto& f) { return f.done; })) {
-            for (auto& f : d.files) {
-              for (auto& dg : f.diags) diags.report(std::move(dg));
-              ctx.progress_base += f.in->size;
-            }
-            if (d.records.size()) opts.visit_batch(d.records);
-            ctx.progress_now(ctx.progress_base);
-            return;
-          }
-          for (auto& f : d.files) {
-            if (!f.done) {
-              read_here(*f.in);
-              continue;
-            }
-            for (auto& dg : f.diags) diags.report(std::move(dg));
-            for (size_t i = f.first; i < f.end; ++i) {
-              d.records.get(i, rec);
-              visit(rec);
-            }
-            ctx.progress_base += f.in->size;
-          }
-          ctx.progress_now(ctx.progress_base);
-        });
-    std::unique_ptr<ingest::FileJob> job;
-    uint64_t job_bytes = 0;
-    auto send = [&] {
-      if (job && !job->files.empty()) pipe.submit(std::move(job));
-      job.reset();
-      job_bytes = 0;
-    };
-    for (const auto& in : inputs) {
-      if (!ingest::is_small_file(in)) {
-        send();
-        pipe.finish_pending();  // everything before it first
-        read_here(in);
-        continue;
-      }
-      if (!job) {
-        job = pipe.take_empty();
-        job->files.clear();
-      }
-      job->files.push_back(&in);
-      job_bytes += in.size;
-      if (job->files.size() >= ingest::kJobFiles || job_bytes >= ingest::kJobBytes) send();
-    }
-    send();
-    pipe.finish();
-    return;
-  }
 
   ingest::MappedFile mapped;
   for (const auto& in : inputs) {

@@ -20,19 +20,11 @@
 
 #include "core/diagnostic.h"
 #include "ingest/record.h"
-#include "ingest/record_batch.h"
 
 namespace vigil {
 
 struct ReadOptions {
   unsigned threads = 0;  ///< 0 = all cores (EVTX chunk decoding)
-  /// > 1: small EVTX files (a triage collection) are decoded ahead on this many threads, whole
-  /// files at a time; records, diagnostics and counts still reach the caller in input order.
-  unsigned file_threads = 0;
-  /// With file_threads: receives the records of each group of files decoded ahead as one batch
-  /// (in input order, on the calling thread; it may swap the contents out), instead of one visitor
-  /// call per record. Records read on the calling thread still go to the visitor.
-  std::function<void(RecordBatch&)> visit_batch;
   bool recover = false;  ///< EVTX: also deliver deleted/unlisted records (Record::recovered)
   std::function<void(uint64_t bytes_done, uint64_t bytes_total)> progress;  ///< optional, any thread
 };

@@ -20,13 +20,6 @@ class RecordBatch {
   size_t bytes() const { return bytes_.size(); }
   /// Record i with views into this batch (valid until the batch is cleared); `out`'s vectors are reused.
   void get(size_t i, Record& out) const;
-  /// Exchanges contents (a decoded batch handed on whole, without copying its records).
-  void swap(RecordBatch& o) noexcept {
-    bytes_.swap(o.bytes_);
-    fields_.swap(o.fields_);
-    recs_.swap(o.recs_);
-    files_.swap(o.files_);
-  }
 
  private:
   struct Span {
