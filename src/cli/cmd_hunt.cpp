@@ -215,14 +215,25 @@ static int run_hunt(HuntArgs& a) {
     res.read.records_read = st.rows_fetched;
     if (!c.quiet) {
       progress.clear();
-      std::string tables;
+      std::string tables, agg;
       for (auto& t : st.tables_scanned) tables += (tables.empty() ? "" : ", ") + t;
+      for (auto& t : st.agg_tables) agg += (agg.empty() ? "" : ", ") + t;
+      size_t datamodel = st.streams_pushed;
+      for (auto& [why, n] : st.not_pushed) datamodel += n;
       std::fprintf(stderr,
-                   "clickhouse: %zu table scans (%s)%s; %llu events fetched (%.1f MB) in %.2fs; local engine %.2fs\n",
-                   st.tables_scanned.size(), tables.c_str(),
-                   st.clustered ? (" on " + std::to_string(st.shards) + " shards").c_str() : "",
-                   static_cast<unsigned long long>(st.rows_fetched), st.bytes_fetched / 1e6, st.query_seconds,
-                   st.local_seconds);
+                   "clickhouse: %zu table scans (aggregations: %s; records: %s)%s; %zu of %zu tstats streams "
+                   "aggregated on the cluster (%llu groups, %.1f MB in %.2fs); %llu events fetched (%.1f MB) in "
+                   "%.2fs; local engine %.2fs\n",
+                   st.agg_tables.size() + st.tables_scanned.size(), agg.empty() ? "none" : agg.c_str(),
+                   tables.c_str(), st.clustered ? (" on " + std::to_string(st.shards) + " shards").c_str() : "",
+                   st.streams_pushed, datamodel, static_cast<unsigned long long>(st.groups_fetched),
+                   st.agg_bytes / 1e6, st.agg_seconds, static_cast<unsigned long long>(st.rows_fetched),
+                   st.bytes_fetched / 1e6, st.query_seconds, st.local_seconds);
+      if (!st.not_pushed.empty()) {
+        std::string why;
+        for (auto& [w, n] : st.not_pushed) why += (why.empty() ? "" : "; ") + w + " " + std::to_string(n);
+        std::fprintf(stderr, "clickhouse: datamodel streams aggregated here: %s\n", why.c_str());
+      }
     }
   }
   ir::CompiledRule top_rule;

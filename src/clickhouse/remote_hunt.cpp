@@ -1,7 +1,9 @@
 #include "clickhouse/remote_hunt.h"
 
 #include <chrono>
+#include <set>
 
+#include "clickhouse/pushdown.h"
 #include "clickhouse/row_binary.h"
 #include "clickhouse/sql.h"
 #include "clickhouse/store.h"
@@ -36,7 +38,33 @@ Result<RemoteHunt> remote_hunt(const HttpClient& client, const Normalizer& norm,
   out.stats.clustered = store->clustered;
   out.stats.shards = store->shards.size();
   SqlTranslator tr(norm, atoms, *store);
-  std::string sql = tr.fetch_query(rules, &out.stats.tables_scanned);
+
+  // Push-down: which streams, then one aggregation query (one scan) per dataset table.
+  PushPlan plan = plan_pushdown(tr, *store, norm, rules);
+  out.stats.streams_pushed = plan.streams.size();
+  out.stats.not_pushed = plan.not_pushed;
+  std::vector<std::pair<const PushedStream*, std::vector<ir::PreGroup>>> groups;
+  auto ta = std::chrono::steady_clock::now();
+  for (auto& [table, streams] : plan.queries()) {
+    auto body = client.query(push_query(table, streams));
+    if (!body) {
+      std::string msg = store->clustered ? explain_failure(client, *store, body.error().message) : body.error().message;
+      return Error{msg, {}};
+    }
+    out.stats.agg_tables.push_back(table);
+    out.stats.agg_bytes += body->size();
+    std::vector<std::vector<ir::PreGroup>> per_stream;
+    std::string why;
+    if (!read_groups(*body, streams, per_stream, why))
+      return Error{"aggregation over " + table + " from " + client.url() + ": " + why, {}};
+    for (size_t i = 0; i < streams.size(); ++i) {
+      out.stats.groups_fetched += per_stream[i].size();
+      groups.emplace_back(streams[i], std::move(per_stream[i]));
+    }
+  }
+  out.stats.agg_seconds = since(ta);
+
+  std::string sql = tr.fetch_query(rules, &out.stats.tables_scanned, &plan.pushed);
 
   auto t0 = std::chrono::steady_clock::now();
   auto body = client.query(sql);
@@ -65,7 +93,13 @@ Result<RemoteHunt> remote_hunt(const HttpClient& client, const Normalizer& norm,
     if (!next(in))
       return Error{"malformed answer from " + client.url() + " after " + std::to_string(n) + " records", {}};
   out.stats.rows_fetched = n;
-  out.engine = std::make_unique<Engine>(norm, atoms, rules, opts, diags, std::move(sink));
+  EngineOptions eo = opts;
+  for (auto& p : plan.streams) eo.pushed.emplace_back(uint32_t(p.rule), uint32_t(p.stream));
+  eo.aggregate_here = &aggregate_here;
+  out.engine = std::make_unique<Engine>(norm, atoms, rules, eo, diags, std::move(sink));
+  for (auto& [p, gs] : groups)
+    if (!out.engine->add_groups(p->rule, p->stream, gs))
+      return Error{"the engine refused the groups of rule '" + rules[p->rule]->info.name + "'", {}};
   for (RowReader in(*body); !in.at_end();) {
     next(in);
     out.engine->process(rec);

@@ -1,6 +1,9 @@
 // `vigil hunt --clickhouse URL`: rules run where the data lives.
 //
-// One query scans vigil_raw once and each dataset table the rules use once
+// First, the first aggregation of every tstats stream that can be pushed runs
+// on the cluster (clickhouse/pushdown.h): one GROUP BY query per dataset table,
+// whose groups enter the engine's state for that operator. Then one query
+// scans vigil_raw once and each dataset table the other streams use once
 // (however many rules): it returns, in load order, the records that pass the
 // SQL form of any rule's filter (clickhouse/sql.h, a superset of each filter).
 // The records are rebuilt exactly as they were read and fed to the same
@@ -11,6 +14,7 @@
 // A failure anywhere (server down, a shard gone mid-query) is an error naming
 // the server or the shard; no findings are emitted before the fetch completed.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,7 +28,14 @@ namespace vigil::clickhouse {
 struct RemoteHuntStats {
   uint64_t rows_fetched = 0;
   uint64_t bytes_fetched = 0;
-  std::vector<std::string> tables_scanned;  ///< one scan each
+  std::vector<std::string> tables_scanned;  ///< by the record fetch, one scan each
+  // Aggregation push-down (clickhouse/pushdown.h)
+  size_t streams_pushed = 0;                ///< tstats streams aggregated on the cluster
+  std::map<std::string, size_t> not_pushed; ///< datamodel streams aggregated here, by reason
+  std::vector<std::string> agg_tables;      ///< one aggregation query (one scan) each
+  uint64_t groups_fetched = 0;
+  uint64_t agg_bytes = 0;
+  double agg_seconds = 0;
   double query_seconds = 0;                 ///< SQL on the cluster, transfer included
   double local_seconds = 0;                 ///< rebuilding records and the local engine
   bool clustered = false;

@@ -360,7 +360,8 @@ static std::string bucket_sql(const std::vector<std::string>& ids) {
 }
 
 std::string SqlTranslator::fetch_query(const std::vector<const ir::CompiledRule*>& rules,
-                                       std::vector<std::string>* tables_scanned) const {
+                                       std::vector<std::string>* tables_scanned,
+                                       const std::set<std::pair<const ir::CompiledRule*, size_t>>* pushed) const {
   // Raw conditions grouped by bucket (so one event id's rules share one IN test), dataset
   // conditions by table; identical conditions once.
   std::map<std::vector<std::string>, std::vector<std::string>> raw;  // bucket -> conditions
@@ -371,6 +372,12 @@ std::string SqlTranslator::fetch_query(const std::vector<const ir::CompiledRule*
   for (auto* r : rules)
     for (auto& s : translate(*r, true).streams) {
       if (s.table.empty() || !store_.has(s.table) || s.where == "0") continue;
+      if (pushed && pushed->count({r, s.stream})) {
+        // Rows with a later value of some field come back anyway (with_mv); those without a time
+        // are the other rows the engine still aggregates for this stream.
+        add(by_table[s.table], s.where == "1" ? "_time = 0" : "(_time = 0 AND " + s.where + ")");
+        continue;
+      }
       if (s.table == kRawTable) add(raw[s.buckets], s.where);
       else add(by_table[s.table], s.where);
     }
@@ -405,23 +412,22 @@ std::string SqlTranslator::fetch_query(const std::vector<const ir::CompiledRule*
          " ORDER BY seq FORMAT RowBinary";
 }
 
+std::string SqlTranslator::stream_query(const StreamSql& s) const {
+  std::string out = "-- stream " + std::to_string(s.stream);
+  if (s.table.empty()) return out + ": runs locally (" + s.why_no_table + ")\n";
+  out += s.exact ? ": filter runs on ClickHouse exactly\n" : ": filter runs on ClickHouse as a superset, re-checked locally\n";
+  if (!s.why_no_table.empty()) out += "-- note: " + s.why_no_table + "\n";
+  for (auto& l : s.local_only) out += "--   local: " + l + "\n";
+  std::string where = s.where == "1" || s.where == "0" ? s.where : "(" + std::string(kMultivalueRow) + " OR " + s.where + ")";
+  if (!s.buckets.empty()) where = where == "1" ? bucket_sql(s.buckets) : bucket_sql(s.buckets) + " AND " + where;
+  return out + "SELECT seq, _time, host, source_file, record_id FROM " + sql_ident(s.table) + "\nWHERE " + where +
+         "\nORDER BY seq;\n";
+}
+
 std::string SqlTranslator::rule_query(const ir::CompiledRule& rule) const {
   RuleSql rs = translate(rule);
   std::string out;
-  for (auto& s : rs.streams) {
-    out += "-- stream " + std::to_string(s.stream);
-    if (s.table.empty()) {
-      out += ": runs locally (" + s.why_no_table + ")\n";
-      continue;
-    }
-    out += s.exact ? ": filter runs on ClickHouse exactly\n" : ": filter runs on ClickHouse as a superset, re-checked locally\n";
-    if (!s.why_no_table.empty()) out += "-- note: " + s.why_no_table + "\n";
-    for (auto& l : s.local_only) out += "--   local: " + l + "\n";
-    std::string where = s.where == "1" || s.where == "0" ? s.where : "(" + std::string(kMultivalueRow) + " OR " + s.where + ")";
-    if (!s.buckets.empty()) where = where == "1" ? bucket_sql(s.buckets) : bucket_sql(s.buckets) + " AND " + where;
-    out += "SELECT seq, _time, host, source_file, record_id FROM " + sql_ident(s.table) + "\nWHERE " + where +
-           "\nORDER BY seq;\n";
-  }
+  for (auto& s : rs.streams) out += stream_query(s);
   if (!rs.local_operators.empty()) {
     out += "-- runs locally on the fetched events:";
     for (auto& o : rs.local_operators) out += " " + o;

@@ -52,9 +52,15 @@ class SqlTranslator {
   RuleSql translate(const ir::CompiledRule& rule, bool compact = false) const;
   /// One SELECT fetching, in load order, the records that pass any of the rules' streams: one scan
   /// of vigil_raw plus one per dataset table the rules use. `tables_scanned` gets those tables.
-  std::string fetch_query(const std::vector<const ir::CompiledRule*>& rules, std::vector<std::string>* tables_scanned) const;
-  /// The SQL a single rule's streams run, for `vigil sql` / `explain --format sql`.
+  /// `pushed`: streams whose aggregation runs on the cluster (clickhouse/pushdown.h); they need
+  /// only the rows the engine aggregates itself (kAggregatedLocally).
+  std::string fetch_query(const std::vector<const ir::CompiledRule*>& rules, std::vector<std::string>* tables_scanned,
+                          const std::set<std::pair<const ir::CompiledRule*, size_t>>* pushed = nullptr) const;
+  /// The SQL a single rule's streams' filters run (without push-down; see clickhouse/pushdown.h
+  /// explain_rule for the whole picture).
   std::string rule_query(const ir::CompiledRule& rule) const;
+  /// One stream's filter as `rule_query` prints it: a `-- stream N: …` line, notes, the SELECT.
+  std::string stream_query(const StreamSql& s) const;
 
  private:
   struct Ctx;

@@ -41,6 +41,32 @@ class StatsOp final : public ir::MergeableOperator {
     static_cast<State&>(into).table.merge(static_cast<State&>(later).table);
   }
   Table finish(ir::PartialState& s, ir::ExecContext&) const override { return static_cast<State&>(s).table.finish(); }
+  std::optional<ir::AggregateSpec> describe() const override {
+    using F = ir::AggregateSpec::Func;
+    using K = AggSpec::Kind;
+    ir::AggregateSpec d;
+    d.by = spec_.by;
+    for (auto& s : spec_.by_span) d.by_span |= s.has_value();
+    d.fillnull = spec_.fillnull;
+    for (auto& a : spec_.aggs) {
+      ir::AggregateSpec::Agg g;
+      g.field = a.field;
+      g.written = a.output;
+      if (a.eval) g.func = F::other;
+      else if (a.kind == K::count) g.func = a.field.empty() ? F::count : F::count_field;
+      else if (a.kind == K::dc) g.func = F::dc;
+      else if (a.kind == K::values) g.func = F::values;
+      else if (a.kind == K::min) g.func = F::min;
+      else if (a.kind == K::max) g.func = F::max;
+      d.aggs.push_back(std::move(g));
+    }
+    return d;
+  }
+  bool add_group(ir::PartialState& s, const ir::PreGroup& g) const override {
+    if (g.key.size() != spec_.by.size() || g.parts.size() != spec_.aggs.size()) return false;
+    static_cast<State&>(s).table.add_group(g);
+    return true;
+  }
 
  private:
   GroupSpec spec_;
