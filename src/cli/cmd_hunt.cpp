@@ -229,6 +229,10 @@ static int run_hunt(HuntArgs& a) {
                    st.streams_pushed, datamodel, static_cast<unsigned long long>(st.groups_fetched),
                    st.agg_bytes / 1e6, st.agg_seconds, static_cast<unsigned long long>(st.rows_fetched),
                    st.bytes_fetched / 1e6, st.query_seconds, st.local_seconds);
+      if (!st.unselective.empty())
+        std::fprintf(stderr, "clickhouse: every event fetched: no SQL condition selects for rule '%s'%s\n",
+                     st.unselective.front().c_str(),
+                     st.unselective.size() > 1 ? (" and " + std::to_string(st.unselective.size() - 1) + " more").c_str() : "");
       if (!st.not_pushed.empty()) {
         std::string why;
         for (auto& [w, n] : st.not_pushed) why += (why.empty() ? "" : "; ") + w + " " + std::to_string(n);

@@ -1,6 +1,7 @@
 #include "clickhouse/pushdown.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include "clickhouse/row_binary.h"
@@ -10,6 +11,14 @@
 namespace vigil::clickhouse {
 
 using Func = ir::AggregateSpec::Func;
+
+namespace {
+std::string num_text(double d) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.17g", d);
+  return b;
+}
+}  // namespace
 
 std::string plan_push(const SqlTranslator& tr, const Store& store, const Normalizer& norm,
                       const ir::CompiledRule& rule, size_t si, PushedStream& out) {
@@ -25,7 +34,6 @@ std::string plan_push(const SqlTranslator& tr, const Store& store, const Normali
   if (!ss.why_no_table.empty()) return ss.why_no_table;
   if (!store.has(ss.table)) return "table not loaded: " + ss.table;
   if (!ss.exact) return "filter not exact in SQL: " + (ss.local_only.empty() ? std::string("?") : ss.local_only[0]);
-  if (spec->by_span) return "BY with span= (time buckets)";
   int d = norm.dataset_id(s.source.datamodel + "." + s.source.dataset);
   if (d < 0) return "unknown dataset";
   const std::string& prefix = norm.datasets()[size_t(d)].prefix;
@@ -48,8 +56,18 @@ std::string plan_push(const SqlTranslator& tr, const Store& store, const Normali
   p.table = ss.table;
   p.fill = spec->fillnull;
   std::string cond = ss.where;
-  for (auto& b : spec->by) {
-    if (b == "_time") return "BY _time";
+  for (size_t i = 0; i < spec->by.size(); ++i) {
+    const std::string& b = spec->by[i];
+    const std::optional<double> span = i < spec->by_span.size() ? spec->by_span[i] : std::nullopt;
+    if (b == "_time") {
+      // Rows aggregated there all have a time, so the key is never missing.
+      if (p.time_by >= 0) return "BY _time twice";
+      if (span && !(*span > 0)) return "span= not positive";
+      p.time_by = int(i);
+      p.span = span.value_or(0);
+      continue;
+    }
+    if (span) return "BY with span= on a field other than _time: " + b;
     p.keys.push_back(field_expr(b));
     // Without fillnull_value, a row missing a BY value is in no group (GroupTable::add).
     if (!p.fill) cond = (cond == "1" ? "" : cond + " AND ") + "isNotNull(" + p.keys.back() + ")";
@@ -182,7 +200,8 @@ std::string push_query(const std::string& table, const std::vector<const PushedS
     const PushedStream& p = *streams[i];
     tuples += (tuples.empty() ? "" : ", ") + std::string("tuple(toUInt32(if(") + p.condition + ", " +
               std::to_string(i + 1) + ", 0)), toUInt64(" + std::to_string(mask_of(l.keys, p.keys)) + "), " +
-              sql_quote(p.fill.value_or("")) + ", toUInt64(" + std::to_string(mask_of(l.values, p.values)) + "))";
+              sql_quote(p.fill.value_or("")) + ", toUInt64(" + std::to_string(mask_of(l.values, p.values)) +
+              "), toFloat64(" + (p.time_by < 0 ? std::string("-1") : num_text(p.span)) + "))";
   }
   // Per joined row: the stream's BY values at their positions ('' elsewhere), so groups compare
   // by exactly the stream's BY values.
@@ -206,10 +225,14 @@ std::string push_query(const std::string& table, const std::vector<const PushedS
     values += ")";
   }
   // Rows with a later value of some field or without a time are aggregated by the engine.
-  return "SELECT tupleElement(p, 1) AS s, " + key + " AS k, sumForEach(" + counts +
+  // The BY `_time` value as the engine computes it: the time, or floor(time / span) * span.
+  const std::string b =
+      "multiIf(tupleElement(p, 5) < 0, toFloat64(0), tupleElement(p, 5) = 0, _time, "
+      "floor(_time / tupleElement(p, 5)) * tupleElement(p, 5))";
+  return "SELECT tupleElement(p, 1) AS s, " + key + " AS k, " + b + " AS b, sumForEach(" + counts +
          ") AS n, min(_time), max(_time), groupUniqArrayArray(" + values + ") AS v FROM " + sql_ident(table) +
          " ARRAY JOIN arrayFilter(x -> tupleElement(x, 1) != 0, [" + tuples +
-         "]) AS p WHERE empty(m_k) AND _time != 0 GROUP BY s, k FORMAT RowBinary";
+         "]) AS p WHERE empty(m_k) AND _time != 0 GROUP BY s, k, b FORMAT RowBinary";
 }
 
 bool read_groups(std::string_view body, const std::vector<const PushedStream*>& streams,
@@ -226,6 +249,7 @@ bool read_groups(std::string_view body, const std::vector<const PushedStream*>& 
     if (!in.ok() || nk > (1u << 20)) break;
     key.clear();
     for (uint64_t i = 0; i < nk; ++i) key.emplace_back(in.str());
+    const double b = in.f64();
     uint64_t nc = in.varint();
     if (!in.ok() || nc > (1u << 20)) break;
     counts.resize(nc);
@@ -242,7 +266,8 @@ bool read_groups(std::string_view body, const std::vector<const PushedStream*>& 
     }
     const PushedStream& p = *streams[s - 1];
     ir::PreGroup g;
-    for (auto& k : p.keys) g.key.push_back(key[Layout::at(l.keys, k)]);
+    for (size_t i = 0, j = 0; i < p.keys.size() + (p.time_by >= 0); ++i)
+      g.key.push_back(int(i) == p.time_by ? Value(b) : Value(key[Layout::at(l.keys, p.keys[j++])]));
     // Tagged values `<position>:<value>`.
     std::vector<std::vector<std::string>> by_pos(l.values.size());
     for (auto& t : tagged) {

@@ -4,7 +4,8 @@
 //
 // A stream is pushed only when the result is the local engine's exactly:
 // - its filter translates exactly (StreamSql::exact) over the dataset table;
-// - tstats is its first operator, with no span= and no BY `_time`;
+// - tstats is its first operator; BY `_time` (with or without span=) is a number computed as the
+//   engine does (floor(_time / span) * span, IEEE double either way); span= on other fields is not;
 // - every aggregate is order-free: count, count(f), dc(f), values(f), min/max(f) (sent as the
 //   group's distinct values, so the engine's own numeric-or-text rule decides), min/max(_time)
 //   (sent as numbers; all that matters for them).
@@ -44,7 +45,9 @@ struct PushedStream {
   size_t stream = 0;  ///< stream of that rule
   std::string table;  ///< logical dataset table
   std::string condition;               ///< exact filter plus the BY-present tests (UInt8)
-  std::vector<std::string> keys;       ///< BY fields, in BY order (Nullable(String) expressions)
+  std::vector<std::string> keys;       ///< BY fields but `_time`, in BY order (Nullable(String) expressions)
+  int time_by = -1;                    ///< position of a BY `_time` in the BY list, if any
+  double span = 0;                     ///< its span= in seconds (0: the exact time)
   std::optional<std::string> fill;     ///< fillnull_value
   std::vector<std::string> counts;     ///< fields whose values count(f) counts
   std::vector<std::string> values;     ///< fields whose distinct values dc/values/min/max need

@@ -64,7 +64,7 @@ Result<RemoteHunt> remote_hunt(const HttpClient& client, const Normalizer& norm,
   }
   out.stats.agg_seconds = since(ta);
 
-  std::string sql = tr.fetch_query(rules, &out.stats.tables_scanned, &plan.pushed);
+  std::string sql = tr.fetch_query(rules, &out.stats.tables_scanned, &plan.pushed, &out.stats.unselective);
 
   auto t0 = std::chrono::steady_clock::now();
   auto body = client.query(sql);

@@ -29,6 +29,7 @@ struct RemoteHuntStats {
   uint64_t rows_fetched = 0;
   uint64_t bytes_fetched = 0;
   std::vector<std::string> tables_scanned;  ///< by the record fetch, one scan each
+  std::vector<std::string> unselective;     ///< rules whose filter selects nothing in SQL (every event fetched)
   // Aggregation push-down (clickhouse/pushdown.h)
   size_t streams_pushed = 0;                ///< tstats streams aggregated on the cluster
   std::map<std::string, size_t> not_pushed; ///< datamodel streams aggregated here, by reason

@@ -190,7 +190,24 @@ std::string SqlTranslator::atom(ir::AtomId id, bool positive, Ctx& c) const {
     }
     return positive ? over : std::string("0");
   };
-  if (a.kind == AtomKind::keyword) return inexact("keyword over every raw field");
+  if (a.kind == AtomKind::keyword) {
+    // Any value of the raw view holds the literal: on the raw table, every value stored for the
+    // event (the raw view, plus the fields of datasets without a prefix), joined by newlines: a
+    // superset (a match may span two values), re-checked locally. Not in the batch's compact form.
+    if (!c.prefix.empty() || c.compact || !positive) return inexact("keyword over every raw field");
+    std::string all = "arrayConcat(f_v, m_v, [";
+    for (size_t i = 0; i < c.columns->size(); ++i)
+      all += (i ? ", " : "") + std::string("ifNull(") + sql_ident("c_" + (*c.columns)[i]) + ", '')";
+    all += "])";
+    std::string hay = "arrayStringConcat(" + all + ", '\\n')";
+    if (!a.case_sensitive) hay = "lower(" + hay + ")";
+    c.exact = false;
+    if (c.local_only) {
+      std::string d = atoms_.describe(id) + ": keyword over all stored values, re-checked locally";
+      if (std::find(c.local_only->begin(), c.local_only->end(), d) == c.local_only->end()) c.local_only->push_back(d);
+    }
+    return "position(" + hay + ", " + sql_quote(a.case_sensitive ? a.value : to_lower(a.value)) + ") > 0";
+  }
   if (a.kind == AtomKind::field_eq) return inexact("field compared with another field");
   // Where the field lives in this table.
   std::string field(field_name(a.field));
@@ -361,7 +378,8 @@ static std::string bucket_sql(const std::vector<std::string>& ids) {
 
 std::string SqlTranslator::fetch_query(const std::vector<const ir::CompiledRule*>& rules,
                                        std::vector<std::string>* tables_scanned,
-                                       const std::set<std::pair<const ir::CompiledRule*, size_t>>* pushed) const {
+                                       const std::set<std::pair<const ir::CompiledRule*, size_t>>* pushed,
+                                       std::vector<std::string>* unselective) const {
   // Raw conditions grouped by bucket (so one event id's rules share one IN test), dataset
   // conditions by table; identical conditions once.
   std::map<std::vector<std::string>, std::vector<std::string>> raw;  // bucket -> conditions
@@ -376,6 +394,16 @@ std::string SqlTranslator::fetch_query(const std::vector<const ir::CompiledRule*
         // Rows with a later value of some field come back anyway (with_mv); those without a time
         // are the other rows the engine still aggregates for this stream.
         add(by_table[s.table], s.where == "1" ? "_time = 0" : "(_time = 0 AND " + s.where + ")");
+        continue;
+      }
+      if (s.table == kRawTable && s.buckets.empty() && s.where == "1") {
+        // No event type and no column equality to select on: the stream's whole filter instead,
+        // so that a few such rules do not make the scan return every event. They are few (7 of
+        // the 3,566 rules of both corpora), so the cost of analysing full filters stays small.
+        std::string full = translate(*r).streams[s.stream].where;
+        if (full == "0") continue;
+        add(raw[s.buckets], full);
+        if (unselective && full == "1") unselective->push_back(r->info.name);
         continue;
       }
       if (s.table == kRawTable) add(raw[s.buckets], s.where);

@@ -53,9 +53,12 @@ class SqlTranslator {
   /// One SELECT fetching, in load order, the records that pass any of the rules' streams: one scan
   /// of vigil_raw plus one per dataset table the rules use. `tables_scanned` gets those tables.
   /// `pushed`: streams whose aggregation runs on the cluster (clickhouse/pushdown.h); they need
-  /// only the rows the engine aggregates itself (kAggregatedLocally).
+  /// only the rows the engine aggregates itself (kAggregatedLocally). Raw streams without an
+  /// event type or column equality send their whole filter; `unselective` gets the rules whose
+  /// whole filter is still TRUE (they make the scan return every event).
   std::string fetch_query(const std::vector<const ir::CompiledRule*>& rules, std::vector<std::string>* tables_scanned,
-                          const std::set<std::pair<const ir::CompiledRule*, size_t>>* pushed = nullptr) const;
+                          const std::set<std::pair<const ir::CompiledRule*, size_t>>* pushed = nullptr,
+                          std::vector<std::string>* unselective = nullptr) const;
   /// The SQL a single rule's streams' filters run (without push-down; see clickhouse/pushdown.h
   /// explain_rule for the whole picture).
   std::string rule_query(const ir::CompiledRule& rule) const;

@@ -82,14 +82,16 @@ struct AggregateSpec {
     std::string written;  ///< the function as written (for messages)
   };
   std::vector<std::string> by;
-  bool by_span = false;                 ///< some BY field has span=
+  std::vector<std::optional<double>> by_span;  ///< per BY field: its span= bucket size (seconds)
   std::optional<std::string> fillnull;  ///< missing BY values take this text instead of dropping the row
   std::vector<Agg> aggs;
 };
 
 /// One group computed elsewhere over some of the operator's input rows.
 struct PreGroup {
-  std::vector<std::string> key;  ///< BY values as text, in BY order
+  /// BY values in BY order: text, or a number where the operator's own key is a number (a `_time`
+  /// value or span bucket), exactly as it would have computed it.
+  std::vector<Value> key;
   struct Part {
     double count = 0;  ///< count: rows; count_field: values; else unused
     /// dc/values: the group's distinct values. min/max: any of the group's values that include its

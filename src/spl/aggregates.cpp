@@ -455,14 +455,19 @@ void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
 }
 
 void GroupTable::add_group(const ir::PreGroup& pre) {
-  // Same key as GroupTable::add builds for rows whose BY values are these texts (strings, which is
-  // what dataset rows hold), so pre-computed groups and locally fed rows meet in one group.
+  // Same key as GroupTable::add builds for rows with these BY values (texts of the values; typed
+  // when some are numbers), so pre-computed groups and locally fed rows meet in one group.
   std::string& k = scratch_;
   k.clear();
-  for (auto& t : pre.key) append_key(k, t);
+  bool typed = false;
+  for (auto& v : pre.key) {
+    append_key(k, v.text());
+    typed |= !v.is_string();
+  }
   auto it = groups_.find(std::string_view(k));
   if (it == groups_.end()) {
     Group g;
+    if (typed) g.key = pre.key;  // numbers (spans, _time) stay numbers in the output row
     g.accs.reserve(spec_->aggs.size());
     for (auto& a : spec_->aggs) g.accs.emplace_back(&a);
     it = groups_.emplace(k, std::move(g)).first;

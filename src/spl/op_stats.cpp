@@ -46,7 +46,7 @@ class StatsOp final : public ir::MergeableOperator {
     using K = AggSpec::Kind;
     ir::AggregateSpec d;
     d.by = spec_.by;
-    for (auto& s : spec_.by_span) d.by_span |= s.has_value();
+    d.by_span = spec_.by_span;
     d.fillnull = spec_.fillnull;
     for (auto& a : spec_.aggs) {
       ir::AggregateSpec::Agg g;

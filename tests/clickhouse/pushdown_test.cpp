@@ -88,6 +88,8 @@ const Rule kRules[] = {
      std::string("| tstats fillnull_value=NONE ") + kAggs +
          " from datamodel=Test.Items where Items.kind=x by Items.host Items.tag",
      true},
+    // A span on _time: the bucket is a number, as the engine computes it (one 5 s bucket per 5 s).
+    {"span", "| tstats count from datamodel=Test.Items where Items.kind=x by _time span=5s Items.host", true},
     // earliest() depends on row order: aggregated here, from fetched records.
     {"earliest", "| tstats count earliest(Items.n) as e from datamodel=Test.Items where Items.kind=x by Items.host",
      false},
@@ -191,30 +193,38 @@ TEST_F(Pushdown, GroupsMatchHandDerivedAndLocalEngine) {
   EXPECT_EQ(local["plain"], plain);
   EXPECT_EQ(remote["fillnull"], filled);
   EXPECT_EQ(local["fillnull"], filled);
+  // span=5s from T (a multiple of 5): E1-E4 in bucket T, E5 E6 E9 in T+5; E8 (no time) in none.
+  const std::vector<std::string> span = {"_time=" + t(0) + " Items.host=a count=3 ",
+                                         "_time=" + t(0) + " Items.host=b count=1 ",
+                                         "_time=" + t(5) + " Items.host=b count=3 "};
+  EXPECT_EQ(local["span"], span);
+  EXPECT_EQ(remote["span"], span);
   // earliest: a: E1..E3, E8 (n 5 first by time; E8 has no time); b: E4 E5 E6 E9.
   const std::vector<std::string> earliest = {"Items.host=a count=4 e=5 ", "Items.host=b count=4 e=abc "};
   EXPECT_EQ(local["earliest"], earliest);
   EXPECT_EQ(remote["earliest"], earliest);
 
-  // Push-down happened: two streams in one query (one scan), the third aggregated here; the
-  // cluster's groups: plain a/t1 (E1 E2), b/t2 (E5 E6); fillnull those and b/NONE (E4).
+  // Push-down happened: three streams in one query (one scan), `earliest` aggregated here; the
+  // cluster's groups: plain a/t1 (E1 E2), b/t2 (E5 E6); fillnull those and b/NONE (E4); span
+  // T/a (E1 E2), T/b (E4), T+5/b (E5 E6).
   const auto& st = rh->stats;
-  EXPECT_EQ(st.streams_pushed, 2u);
+  EXPECT_EQ(st.streams_pushed, 3u);
   EXPECT_EQ(st.agg_tables, std::vector<std::string>{"vigil_dm_test_items"});
-  EXPECT_EQ(st.groups_fetched, 5u);
+  EXPECT_EQ(st.groups_fetched, 8u);
   ASSERT_EQ(st.not_pushed.size(), 1u);
   EXPECT_EQ(st.not_pushed.begin()->second, 1u);
   // Records fetched: every kind=x event for `earliest` (8); with push-down alone it would be
   // E3, E8, E9.
   EXPECT_EQ(st.rows_fetched, 8u);
 
-  std::vector<const ir::CompiledRule*> pushed_only = {rules[0], rules[1]};
+  std::vector<const ir::CompiledRule*> pushed_only = {rules[0], rules[1], rules[2]};
   std::map<std::string, std::vector<std::string>> again;
   auto rh2 = clickhouse::remote_hunt(client, norm.value(), rs.atoms(), pushed_only, eo, diags,
                                      [&](Finding&& f) { again[f.rule->info.name].push_back(row_text(f.row)); });
   ASSERT_TRUE(rh2.ok()) << rh2.error().message;
   EXPECT_EQ(again["plain"], plain);
   EXPECT_EQ(again["fillnull"], filled);
+  EXPECT_EQ(again["span"], span);
   EXPECT_EQ(rh2->stats.rows_fetched, 3u);  // E3, E9 (multivalue) and E8 (no time)
   own.stop();
 }
