@@ -45,21 +45,32 @@ Result<RemoteHunt> remote_hunt(const HttpClient& client, const Normalizer& norm,
   out.stats.not_pushed = plan.not_pushed;
   std::vector<std::pair<const PushedStream*, std::vector<ir::PreGroup>>> groups;
   auto ta = std::chrono::steady_clock::now();
-  for (auto& [table, streams] : plan.queries()) {
-    auto body = client.query(push_query(table, streams));
-    if (!body) {
-      std::string msg = store->clustered ? explain_failure(client, *store, body.error().message) : body.error().message;
-      return Error{msg, {}};
+  {
+    // One query at a time: tried two in flight (own connections), 20% faster on the samples, but
+    // a shard of ClickHouse 18.16 crashed once (SIGSEGV) under them on OTRF.
+    const auto queries = plan.queries();
+    std::vector<Result<std::string>> answers;
+    for (auto& [table, streams] : queries) {
+      answers.push_back(client.query(push_query(table, streams)));
+      if (!answers.back()) break;
     }
-    out.stats.agg_tables.push_back(table);
-    out.stats.agg_bytes += body->size();
-    std::vector<std::vector<ir::PreGroup>> per_stream;
-    std::string why;
-    if (!read_groups(*body, streams, per_stream, why))
-      return Error{"aggregation over " + table + " from " + client.url() + ": " + why, {}};
-    for (size_t i = 0; i < streams.size(); ++i) {
-      out.stats.groups_fetched += per_stream[i].size();
-      groups.emplace_back(streams[i], std::move(per_stream[i]));
+    for (size_t q = 0; q < answers.size(); ++q) {
+      const auto& [table, streams] = queries[q];
+      auto& body = answers[q];
+      if (!body) {
+        std::string msg = store->clustered ? explain_failure(client, *store, body.error().message) : body.error().message;
+        return Error{msg, {}};
+      }
+      out.stats.agg_tables.push_back(table);
+      out.stats.agg_bytes += body->size();
+      std::vector<std::vector<ir::PreGroup>> per_stream;
+      std::string why;
+      if (!read_groups(*body, streams, per_stream, why))
+        return Error{"aggregation over " + table + " from " + client.url() + ": " + why, {}};
+      for (size_t i = 0; i < streams.size(); ++i) {
+        out.stats.groups_fetched += per_stream[i].size();
+        groups.emplace_back(streams[i], std::move(per_stream[i]));
+      }
     }
   }
   out.stats.agg_seconds = since(ta);

@@ -51,7 +51,11 @@ class StatsOp final : public ir::MergeableOperator {
     for (auto& a : spec_.aggs) {
       ir::AggregateSpec::Agg g;
       g.field = a.field;
-      g.written = a.output;
+      static const char* const kNames[] = {"count", "dc", "min", "max", "values", "list", "sum", "avg", "stdev",
+                                           "stdevp", "var", "varp", "range", "earliest", "latest",
+                                           "earliest_time", "latest_time", "first", "last", "median",
+                                           "perc", "upperperc", "mode"};
+      g.written = std::string(kNames[size_t(a.kind)]) + "(" + (a.eval ? "eval(…)" : a.field) + ") as " + a.output;
       if (a.eval) g.func = F::other;
       else if (a.kind == K::count) g.func = a.field.empty() ? F::count : F::count_field;
       else if (a.kind == K::dc) g.func = F::dc;

@@ -196,6 +196,21 @@ TEST(ClusterHunt, SqlForSeedRule) {
   EXPECT_EQ(r.out.find("runs locally: tstats"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("runs locally: the exact filter"), std::string::npos) << r.out;
 
+  // The same through explain --format sql; lint --clickhouse says it in one line per rule.
+  CliRun e = vigil("explain --format sql --content " + shell_quote(kShared + "/corpus/security_content") + " " +
+                   shell_quote(kShared + "/corpus/seed_rules/remote_process_instantiation_via_wmi.yml"));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.out.find("aggregation `tstats` runs on ClickHouse"), std::string::npos) << e.out;
+  CliRun l = vigil("lint --clickhouse --content " + shell_quote(kShared + "/corpus/security_content") + " " +
+                   shell_quote(kShared + "/corpus/seed_rules/remote_process_instantiation_via_wmi.yml") + " " +
+                   shell_quote(kEscuEndpoint + "/common_ransomware_extensions.yml"));
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  EXPECT_NE(l.out.find("clickhouse: filter on ClickHouse (exact), tstats on ClickHouse"), std::string::npos) << l.out;
+  // latest() depends on row order: that rule's tstats stays local, and lint says why.
+  EXPECT_NE(l.out.find("tstats locally (aggregate order-dependent or not exact in SQL: latest("), std::string::npos)
+      << l.out;
+  EXPECT_NE(l.out.find("clickhouse: 1 tstats aggregations on the cluster, 1 locally"), std::string::npos) << l.out;
+
   // The batched form: one query for many rules, scans listed.
   CliRun b = vigil("sql --batch " + shell_quote(kSigmaWindows + "/process_creation"));
   ASSERT_EQ(b.exit_code, 0) << b.err;
