@@ -35,6 +35,7 @@ struct HuntArgs {
   std::string catalog;      ///< --catalog-url: the catalog the HTML report links rule pages to
   HuntFilters filters;
   std::string clickhouse;  ///< --clickhouse URL: hunt over the events loaded there (vigil load)
+  bool no_push_down = false;  ///< --no-push-down: tstats aggregations run locally on fetched records
 };
 }  // namespace
 
@@ -201,7 +202,8 @@ static int run_hunt(HuntArgs& a) {
     // Filters run on ClickHouse, the rest here (clickhouse/remote_hunt.h). Nothing is written
     // unless the whole fetch succeeded.
     clickhouse::HttpClient client(a.clickhouse);
-    auto rh = clickhouse::remote_hunt(client, *norm, rs.atoms(), rules, ro.engine, diags, ro.on_finding);
+    auto rh = clickhouse::remote_hunt(client, *norm, rs.atoms(), rules, ro.engine, diags, ro.on_finding,
+                                      !a.no_push_down);
     if (!rh) {
       diags.error({a.clickhouse}, rh.error().message, "clickhouse");
       progress.stop();
@@ -326,6 +328,10 @@ std::function<int()> register_hunt(CLI::App& app) {
                              "hunt over the events `vigil load` put on this ClickHouse server (HTTP URL) instead of "
                              "LOG arguments: filters run there, the rest here; findings as a local hunt's");
   logs->excludes(ch);
+  sub->add_flag("--no-push-down", a->no_push_down,
+                "with --clickhouse: run tstats aggregations here on fetched records instead of as GROUP BY on "
+                "the cluster (faster on ClickHouse 18.16 for large rule sets over small data; README)")
+      ->needs(ch);
   ch->excludes(logs);
   sub->add_option("--risk-out", a->risk_out,
                   "write risk events as JSON lines to FILE ('-' = stdout): one per risk object of each finding, "

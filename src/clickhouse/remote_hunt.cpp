@@ -29,7 +29,7 @@ bool read_kv(RowReader& in, std::vector<Field>& out) {
 
 Result<RemoteHunt> remote_hunt(const HttpClient& client, const Normalizer& norm, const ir::AtomTable& atoms,
                                const std::vector<const ir::CompiledRule*>& rules, const EngineOptions& opts,
-                               DiagnosticSink& diags, FindingSink sink) {
+                               DiagnosticSink& diags, FindingSink sink, bool push_down) {
   auto store = inspect(client);
   if (!store) return store.error();
   if (!store->has(kRawTable))
@@ -40,7 +40,8 @@ Result<RemoteHunt> remote_hunt(const HttpClient& client, const Normalizer& norm,
   SqlTranslator tr(norm, atoms, *store);
 
   // Push-down: which streams, then one aggregation query (one scan) per dataset table.
-  PushPlan plan = plan_pushdown(tr, *store, norm, rules);
+  PushPlan plan;
+  if (push_down) plan = plan_pushdown(tr, *store, norm, rules);
   out.stats.streams_pushed = plan.streams.size();
   out.stats.not_pushed = plan.not_pushed;
   std::vector<std::pair<const PushedStream*, std::vector<ir::PreGroup>>> groups;

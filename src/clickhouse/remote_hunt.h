@@ -43,6 +43,7 @@ struct RemoteHuntStats {
   size_t shards = 0;
 };
 
+/// `push_down` false: every aggregation runs locally on fetched records (as before push-down).
 struct RemoteHunt {
   RemoteHuntStats stats;
   std::unique_ptr<Engine> engine;  ///< for per-rule statistics
@@ -50,6 +51,6 @@ struct RemoteHunt {
 
 Result<RemoteHunt> remote_hunt(const HttpClient& client, const Normalizer& norm, const ir::AtomTable& atoms,
                                const std::vector<const ir::CompiledRule*>& rules, const EngineOptions& opts,
-                               DiagnosticSink& diags, FindingSink sink);
+                               DiagnosticSink& diags, FindingSink sink, bool push_down = true);
 
 }  // namespace vigil::clickhouse
