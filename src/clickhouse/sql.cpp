@@ -132,6 +132,59 @@ std::string num_text(double d) {
 
 }  // namespace
 
+// `ifNull(X = 'a', 0) OR ifNull(X = 'b', 0)` -> `ifNull(X IN ('a', 'b'), 0)`, the same test with
+// fewer expression nodes: ClickHouse 18.16 analyses conditions in time superlinear in their nodes,
+// and OR lists of values on one field (process_name IN (…)) are the commonest shape of both corpora.
+static void fold_equalities(std::vector<std::string>& parts) {
+  auto split = [](const std::string& s, std::string& x, std::string& lit) {
+    static const std::string head = "ifNull(", tail = ", 0)", eq = " = '";
+    if (s.size() < head.size() + tail.size() + 4 || s.compare(0, head.size(), head) != 0 ||
+        s.compare(s.size() - tail.size(), tail.size(), tail) != 0)
+      return false;
+    std::string inner = s.substr(head.size(), s.size() - head.size() - tail.size());
+    size_t at = inner.find(eq);
+    if (at == std::string::npos) return false;
+    x = inner.substr(0, at);
+    lit = inner.substr(at + 3);
+    if (x.find('\'') != std::string::npos || (x.find('(') == std::string::npos && x.find('`') == std::string::npos))
+      return false;
+    // One quoted literal (sql_quote escapes quotes and backslashes with a backslash).
+    if (lit.size() < 2 || lit.front() != '\'') return false;
+    for (size_t i = 1; i < lit.size(); ++i) {
+      if (lit[i] == '\\') ++i;
+      else if (lit[i] == '\'') return i == lit.size() - 1;
+    }
+    return false;
+  };
+  std::vector<std::string> out;
+  std::map<std::string, size_t> at;  // X -> index in out of its IN list
+  std::map<size_t, std::vector<std::string>> lits;
+  for (auto& p : parts) {
+    std::string x, lit;
+    if (!split(p, x, lit)) {
+      out.push_back(p);
+      continue;
+    }
+    auto it = at.find(x);
+    if (it == at.end()) {
+      at.emplace(x, out.size());
+      lits[out.size()].push_back(lit);
+      out.push_back(p);
+    } else {
+      lits[it->second].push_back(lit);
+    }
+  }
+  for (auto& [i, ls] : lits) {
+    if (ls.size() < 2) continue;
+    std::string x, lit;
+    split(out[i], x, lit);
+    std::string in;
+    for (auto& l : ls) in += (in.empty() ? "" : ", ") + l;
+    out[i] = "ifNull(" + x + " IN (" + in + "), 0)";
+  }
+  parts = std::move(out);
+}
+
 struct SqlTranslator::Ctx {
   const std::string* table = nullptr;  // logical table name
   std::string prefix;                  // dataset prefix ("" for raw)
@@ -164,6 +217,7 @@ std::string SqlTranslator::pred(const ir::Predicate& p, bool positive, Ctx& c) c
       std::vector<std::string> parts;
       for (auto& ch : p.children) parts.push_back(pred(ch, positive, c));
       const bool is_and = p.op == Op::and_;
+      if (!is_and) fold_equalities(parts);
       // Simplify the constants that inexact atoms leave.
       std::vector<std::string> kept;
       for (auto& s : parts) {
