@@ -15,14 +15,13 @@
 // engine into the same state (aggregate_here says which events those are). Because the pushed
 // functions do not depend on row order, the two halves combine exactly.
 //
-// The pushed streams over one table share one query and one scan: each row becomes, per stream
+// Up to 16 pushed streams over one table share one query and one scan: each row becomes, per stream
 // whose condition it passes, one row (ARRAY JOIN of small per-stream tuples: stream number, which
 // fields are its BY fields and its value fields, its fillnull text), and the query groups by
 // (stream, BY values). BY values and tagged values are built after the ARRAY JOIN, so only for
 // the rows that pass (ClickHouse evaluates every element of an array literal for every row).
-// A query covers at most 16 streams (ClickHouse 18.16 analyses long condition lists in superlinear
-// time), 64 distinct BY fields and 64 value fields (bit masks): a table with more pushed streams
-// gets more queries, each one scan.
+// 16 because ClickHouse 18.16 analyses long condition lists in superlinear time; a query also
+// covers at most 64 distinct BY fields and 64 value fields (bit masks).
 #pragma once
 #include <map>
 #include <optional>

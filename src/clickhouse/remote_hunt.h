@@ -1,11 +1,13 @@
 // `vigil hunt --clickhouse URL`: rules run where the data lives.
 //
 // First, the first aggregation of every tstats stream that can be pushed runs
-// on the cluster (clickhouse/pushdown.h): one GROUP BY query per dataset table,
-// whose groups enter the engine's state for that operator. Then one query
-// scans vigil_raw once and each dataset table the other streams use once
-// (however many rules): it returns, in load order, the records that pass the
-// SQL form of any rule's filter (clickhouse/sql.h, a superset of each filter).
+// on the cluster (clickhouse/pushdown.h): GROUP BY queries (one scan each, up
+// to 16 streams of one dataset table), whose groups enter the engine's state
+// for that operator. Then one query scans vigil_raw once and each dataset table
+// the other streams use once (however many rules): it returns, in load order,
+// the records that pass the SQL form of any other stream's filter (clickhouse/
+// sql.h, a superset of each filter) and those the pushed streams leave to the
+// engine (a multivalue field, no time).
 // The records are rebuilt exactly as they were read and fed to the same
 // Engine a local hunt uses, which re-evaluates the exact filters and runs the
 // per-row operators, aggregations, tails and finding construction: findings,
