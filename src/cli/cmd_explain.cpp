@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "clickhouse/pushdown.h"
+#include "clickhouse/schema.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "report/explain.h"
@@ -39,8 +41,8 @@ std::vector<size_t> rules_from(const RuleSet& rs, const std::string& file, size_
 
 static int run_explain(ExplainArgs& a) {
   Common& c = a.common;
-  if (a.format != "md" && a.format != "json" && a.format != "html") {
-    std::fprintf(stderr, "error: explain --format is md, json or html\n");
+  if (a.format != "md" && a.format != "json" && a.format != "html" && a.format != "sql") {
+    std::fprintf(stderr, "error: explain --format is md, json, html or sql\n");
     return usage;
   }
   std::error_code ec;
@@ -72,6 +74,23 @@ static int run_explain(ExplainArgs& a) {
   if (mine.empty()) {
     std::fprintf(stderr, "error: %s holds no ESCU or Sigma rule\n", a.rule.c_str());
     return rejected;
+  }
+  if (a.format == "sql") {
+    // What hunt --clickhouse runs where for this rule, against the tables `vigil load` creates.
+    auto norm = load_normalizer(c, diags);
+    if (!norm) return nothing_ran;
+    clickhouse::Store store;
+    for (auto& t : clickhouse::build_schema(*norm)) store.columns[t.name] = t.columns;
+    clickhouse::SqlTranslator tr(*norm, rs.atoms(), store);
+    std::string text;
+    for (auto i : mine) {
+      const ir::CompiledRule& r = rs.rules()[i];
+      text += "-- " + r.info.name + " (" + r.info.file + ")\n";
+      if (!r.executable) text += "-- not executable: " + (r.reasons.empty() ? std::string("?") : r.reasons[0]) + "\n";
+      else text += clickhouse::explain_rule(tr, store, *norm, r);
+    }
+    std::fwrite(text.data(), 1, text.size(), out.file);
+    return ok;
   }
   auto attack = load_attack(c, diags);
   auto tables = report::load_explain_tables(dd, content_root, diags);
@@ -135,7 +154,7 @@ std::function<int()> register_explain(CLI::App& app) {
       "  vigil explain rule.yml --corpus security_content/detections --corpus sigma/rules --format html -o rule.html");
   sub->add_option("rule", a->rule, "the rule file (ESCU or Sigma YAML)")->required();
   sub->add_option("--corpus", a->corpus, "rule files or directories to count shared indicators over (repeatable)");
-  sub->add_option("--format", a->format, "md (default), json or html");
+  sub->add_option("--format", a->format, "md (default), json, html or sql (what hunt --clickhouse runs where)");
   sub->add_flag("--dump-ast", a->dump_ast, "also print the parse tree (ESCU: the macro-expanded SPL's AST)");
   sub->add_flag("--dump-ir", a->dump_ir, "also print the IR: streams, predicate trees with atom ids, atoms");
   CommonOptions co;

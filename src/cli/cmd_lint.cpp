@@ -2,7 +2,10 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <memory>
 
+#include "clickhouse/pushdown.h"
+#include "clickhouse/schema.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/escape.h"
@@ -17,10 +20,12 @@ struct LintArgs {
   std::vector<std::string> rules;
   std::string format = "text";
   bool all = false;
+  bool clickhouse = false;  ///< say what of each rule runs on ClickHouse (hunt --clickhouse)
 };
 }  // namespace
 
-static std::string lint_json(const ir::CompiledRule& r, const std::vector<FieldWarning>& fw) {
+static std::string lint_json(const ir::CompiledRule& r, const std::vector<FieldWarning>& fw,
+                             const std::string& placement) {
   std::string s = "{";
   s += "\"path\":" + json_quote(r.info.file);
   if (r.location.line) s += fmt::format(",\"line\":{}", r.location.line);
@@ -37,7 +42,9 @@ static std::string lint_json(const ir::CompiledRule& r, const std::vector<FieldW
     s += std::string(i ? "," : "") + "{\"field\":" + json_quote(fw[i].field) + ",\"where\":" + json_quote(fw[i].where) +
          ",\"sources\":" + json_quote(fw[i].sources) + ",\"filter_dead\":" + (fw[i].filter_dead ? "true" : "false") +
          ",\"message\":" + json_quote(fw[i].message()) + "}";
-  return s + "]}";
+  s += "]";
+  if (!placement.empty()) s += ",\"clickhouse\":" + json_quote(placement);
+  return s + "}";
 }
 
 static int run_lint(LintArgs& a) {
@@ -65,6 +72,15 @@ static int run_lint(LintArgs& a) {
   // say which, on stderr, whatever the quiet loader reported.
   for (auto& d : diags.kept())
     if (d.reason == "missing-path" || d.reason == "unreadable-rule") std::fprintf(stderr, "%s\n", render_text(d).c_str());
+  // --clickhouse: against the tables `vigil load` creates (clickhouse/schema.h).
+  std::unique_ptr<clickhouse::SqlTranslator> tr;
+  clickhouse::Store store;
+  if (a.clickhouse && norm) {
+    for (auto& t : clickhouse::build_schema(*norm)) store.columns[t.name] = t.columns;
+    tr = std::make_unique<clickhouse::SqlTranslator>(*norm, rs.atoms(), store);
+  }
+  std::map<std::string, size_t> ch_local;
+  size_t ch_pushed = 0;
   size_t parsed = 0, executable = 0, escu = 0, sigma = 0;
   std::map<std::string, size_t> reasons;
   for (auto& r : rs.rules()) {
@@ -82,9 +98,20 @@ static int run_lint(LintArgs& a) {
       ++field_warned;
       reasons["field warnings: reads a field no mapping produces"]++;
     }
+    std::string placement;
+    if (tr && r.parsed && r.executable) {
+      placement = clickhouse::placement_summary(*tr, store, *norm, r);
+      for (size_t si = 0; si < r.plan.streams.size(); ++si) {
+        if (r.plan.streams[si].source.kind != ir::Source::Kind::datamodel) continue;
+        clickhouse::PushedStream p;
+        std::string why = clickhouse::plan_push(*tr, store, *norm, r, si, p);
+        if (why.empty()) ++ch_pushed;
+        else ++ch_local[why.substr(0, why.find(": "))];
+      }
+    }
     if (a.format == "json") {
-      std::fprintf(out.file, "%s\n", lint_json(r, fw).c_str());
-    } else if (a.all || !(r.parsed && r.executable) || !fw.empty()) {
+      std::fprintf(out.file, "%s\n", lint_json(r, fw, placement).c_str());
+    } else if (a.all || a.clickhouse || !(r.parsed && r.executable) || !fw.empty()) {
       std::string where = r.info.file + (r.location.line ? ":" + std::to_string(r.location.line) : "");
       const char* verdict = !r.parsed         ? "rejected"
                             : !r.executable   ? "not executable"
@@ -94,6 +121,7 @@ static int run_lint(LintArgs& a) {
                    escape_controls(r.info.name).c_str());
       for (auto& why : r.reasons) std::fprintf(out.file, "\n    %s", escape_controls(why).c_str());
       for (auto& w : fw) std::fprintf(out.file, "\n    %s: %s", escape_controls(w.where).c_str(), escape_controls(w.message()).c_str());
+      if (!placement.empty()) std::fprintf(out.file, "\n    clickhouse: %s", escape_controls(placement).c_str());
       std::fprintf(out.file, "\n");
     }
   }
@@ -103,6 +131,12 @@ static int run_lint(LintArgs& a) {
                                  rs.rules().size() - parsed);
   line += fmt::format("; {} executable with field warnings", field_warned);
   if (rs.files_ignored()) line += fmt::format("; {} files held no rule", rs.files_ignored());
+  if (tr) {
+    size_t local = 0;
+    for (auto& [why, n] : ch_local) local += n;
+    line += fmt::format("; clickhouse: {} tstats aggregations on the cluster, {} locally", ch_pushed, local);
+    for (auto& [why, n] : ch_local) reasons["clickhouse: aggregated locally: " + why] += n;
+  }
   std::fprintf(a.format == "json" ? stderr : out.file, "%s\n", line.c_str());
   if (!c.quiet && !reasons.empty()) {
     std::fprintf(stderr, "reasons:\n");
@@ -123,10 +157,14 @@ std::function<int()> register_lint(CLI::App& app) {
       "(it still runs in hunt). Text output lists only problem rules unless --all.\n"
       "Examples:\n"
       "  vigil lint security_content/detections\n"
-      "  vigil lint --format json sigma/rules | jq 'select(.executable|not)'");
+      "  vigil lint --format json sigma/rules | jq 'select(.executable|not)'\n"
+      "  vigil lint --clickhouse security_content/detections/endpoint   # what runs where on ClickHouse");
   sub->add_option("rules", a->rules, "rule files or directories")->required();
   sub->add_option("--format", a->format, "text or json (one object per rule per line)");
   sub->add_flag("--all", a->all, "text: list every rule, not only the ones with problems");
+  sub->add_flag("--clickhouse", a->clickhouse,
+                "say per rule what runs on ClickHouse in hunt --clickhouse (filter, tstats aggregation) and "
+                "what runs locally, with the reason");
   CommonOptions co;
   co.strict = true;
   add_common(*sub, a->common, co);

@@ -1,6 +1,7 @@
 // vigil sql: the ClickHouse SQL a rule runs as (clickhouse/sql.h), as Sigma's converters print
 // queries for other back ends. Without --clickhouse the SQL is written against the tables `vigil
 // load` creates; with it, against what the server holds (its columns).
+#include "clickhouse/pushdown.h"
 #include "clickhouse/sql.h"
 #include "clickhouse/store.h"
 #include "cli/commands.h"
@@ -46,14 +47,25 @@ int run_sql(SqlArgs& a) {
       continue;
     }
     runnable.push_back(&r);
-    if (!a.batch) std::printf("-- %s (%s)\n%s\n", r.info.name.c_str(), r.info.file.c_str(), tr.rule_query(r).c_str());
+    if (!a.batch)
+      std::printf("-- %s (%s)\n%s\n", r.info.name.c_str(), r.info.file.c_str(),
+                  clickhouse::explain_rule(tr, store, *norm, r).c_str());
   }
   if (a.batch) {
+    // What hunt --clickhouse sends: the aggregation queries, then the record fetch.
+    auto plan = clickhouse::plan_pushdown(tr, store, *norm, runnable);
+    auto by_table = plan.queries();
     std::vector<std::string> tables;
-    std::string q = tr.fetch_query(runnable, &tables);
-    std::printf("-- %zu rules, %zu table scans:", runnable.size(), tables.size());
+    std::string q = tr.fetch_query(runnable, &tables, &plan.pushed);
+    std::printf("-- %zu rules, %zu table scans: %zu aggregation queries, %zu record scans:", runnable.size(),
+                by_table.size() + tables.size(), by_table.size(), tables.size());
     for (auto& t : tables) std::printf(" %s", t.c_str());
-    std::printf("\n%s\n", q.c_str());
+    std::printf("\n");
+    for (auto& [why, n] : plan.not_pushed) std::printf("-- aggregated locally: %zu streams: %s\n", n, why.c_str());
+    for (auto& [table, streams] : by_table)
+      std::printf("-- %zu streams aggregated on ClickHouse over %s\n%s;\n", streams.size(), table.c_str(),
+                  clickhouse::push_query(table, streams).c_str());
+    std::printf("-- records\n%s\n", q.c_str());
   }
   return runnable.empty() ? nothing_ran : ok;
 }
@@ -64,7 +76,8 @@ std::function<int()> register_sql(CLI::App& app) {
   auto* sub = app.add_subcommand("sql", "Print the ClickHouse SQL rules run as (hunt --clickhouse)");
   sub->footer(
       "Per stream: the table, the WHERE clause the cluster runs, which atoms are decided locally and why,\n"
-      "and the operators that run locally on the fetched events.\n"
+      "whether its first aggregation (tstats) runs on the cluster as a GROUP BY or locally and why, and\n"
+      "the operators that run locally.\n"
       "Examples:\n"
       "  vigil sql rule.yml\n"
       "  vigil sql --batch sigma/rules/windows   # the one query hunt sends for all of them\n");

@@ -1,7 +1,9 @@
 #include "clickhouse/remote_hunt.h"
 
 #include <chrono>
+#include <set>
 
+#include "clickhouse/pushdown.h"
 #include "clickhouse/row_binary.h"
 #include "clickhouse/sql.h"
 #include "clickhouse/store.h"
@@ -27,7 +29,7 @@ bool read_kv(RowReader& in, std::vector<Field>& out) {
 
 Result<RemoteHunt> remote_hunt(const HttpClient& client, const Normalizer& norm, const ir::AtomTable& atoms,
                                const std::vector<const ir::CompiledRule*>& rules, const EngineOptions& opts,
-                               DiagnosticSink& diags, FindingSink sink) {
+                               DiagnosticSink& diags, FindingSink sink, bool push_down) {
   auto store = inspect(client);
   if (!store) return store.error();
   if (!store->has(kRawTable))
@@ -36,7 +38,45 @@ Result<RemoteHunt> remote_hunt(const HttpClient& client, const Normalizer& norm,
   out.stats.clustered = store->clustered;
   out.stats.shards = store->shards.size();
   SqlTranslator tr(norm, atoms, *store);
-  std::string sql = tr.fetch_query(rules, &out.stats.tables_scanned);
+
+  // Push-down: which streams, then one aggregation query (one scan) per dataset table.
+  PushPlan plan;
+  if (push_down) plan = plan_pushdown(tr, *store, norm, rules);
+  out.stats.streams_pushed = plan.streams.size();
+  out.stats.not_pushed = plan.not_pushed;
+  std::vector<std::pair<const PushedStream*, std::vector<ir::PreGroup>>> groups;
+  auto ta = std::chrono::steady_clock::now();
+  {
+    // One query at a time: tried two in flight (own connections), 20% faster on the samples, but
+    // a shard of ClickHouse 18.16 crashed once (SIGSEGV) under them on OTRF.
+    const auto queries = plan.queries();
+    std::vector<Result<std::string>> answers;
+    for (auto& [table, streams] : queries) {
+      answers.push_back(client.query(push_query(table, streams)));
+      if (!answers.back()) break;
+    }
+    for (size_t q = 0; q < answers.size(); ++q) {
+      const auto& [table, streams] = queries[q];
+      auto& body = answers[q];
+      if (!body) {
+        std::string msg = store->clustered ? explain_failure(client, *store, body.error().message) : body.error().message;
+        return Error{msg, {}};
+      }
+      out.stats.agg_tables.push_back(table);
+      out.stats.agg_bytes += body->size();
+      std::vector<std::vector<ir::PreGroup>> per_stream;
+      std::string why;
+      if (!read_groups(*body, streams, per_stream, why))
+        return Error{"aggregation over " + table + " from " + client.url() + ": " + why, {}};
+      for (size_t i = 0; i < streams.size(); ++i) {
+        out.stats.groups_fetched += per_stream[i].size();
+        groups.emplace_back(streams[i], std::move(per_stream[i]));
+      }
+    }
+  }
+  out.stats.agg_seconds = since(ta);
+
+  std::string sql = tr.fetch_query(rules, &out.stats.tables_scanned, &plan.pushed, &out.stats.unselective);
 
   auto t0 = std::chrono::steady_clock::now();
   auto body = client.query(sql);
@@ -65,7 +105,13 @@ Result<RemoteHunt> remote_hunt(const HttpClient& client, const Normalizer& norm,
     if (!next(in))
       return Error{"malformed answer from " + client.url() + " after " + std::to_string(n) + " records", {}};
   out.stats.rows_fetched = n;
-  out.engine = std::make_unique<Engine>(norm, atoms, rules, opts, diags, std::move(sink));
+  EngineOptions eo = opts;
+  for (auto& p : plan.streams) eo.pushed.emplace_back(uint32_t(p.rule), uint32_t(p.stream));
+  eo.aggregate_here = &aggregate_here;
+  out.engine = std::make_unique<Engine>(norm, atoms, rules, eo, diags, std::move(sink));
+  for (auto& [p, gs] : groups)
+    if (!out.engine->add_groups(p->rule, p->stream, gs))
+      return Error{"the engine refused the groups of rule '" + rules[p->rule]->info.name + "'", {}};
   for (RowReader in(*body); !in.at_end();) {
     next(in);
     out.engine->process(rec);

@@ -49,12 +49,22 @@ class SqlTranslator {
   /// ClickHouse 18.16 spends tens of seconds analysing and evaluating an OR of thousands of
   /// LIKE/match terms (measured: 3,000 terms, 40 s over 16k rows), while a few hundred column
   /// equalities cost milliseconds, and the local engine re-checks every fetched row anyway.
-  RuleSql translate(const ir::CompiledRule& rule, bool compact = false) const;
+  /// `wide` (with `compact`): also equalities on any field and string tests on columns.
+  RuleSql translate(const ir::CompiledRule& rule, bool compact = false, bool wide = false) const;
   /// One SELECT fetching, in load order, the records that pass any of the rules' streams: one scan
   /// of vigil_raw plus one per dataset table the rules use. `tables_scanned` gets those tables.
-  std::string fetch_query(const std::vector<const ir::CompiledRule*>& rules, std::vector<std::string>* tables_scanned) const;
-  /// The SQL a single rule's streams run, for `vigil sql` / `explain --format sql`.
+  /// `pushed`: streams whose aggregation runs on the cluster (clickhouse/pushdown.h); they need
+  /// only the rows the engine aggregates itself (kAggregatedLocally). `unselective` gets the rules
+  /// with a raw stream that has neither an event type nor a column equality (they make the scan
+  /// return every event).
+  std::string fetch_query(const std::vector<const ir::CompiledRule*>& rules, std::vector<std::string>* tables_scanned,
+                          const std::set<std::pair<const ir::CompiledRule*, size_t>>* pushed = nullptr,
+                          std::vector<std::string>* unselective = nullptr) const;
+  /// The SQL a single rule's streams' filters run (without push-down; see clickhouse/pushdown.h
+  /// explain_rule for the whole picture).
   std::string rule_query(const ir::CompiledRule& rule) const;
+  /// One stream's filter as `rule_query` prints it: a `-- stream N: …` line, notes, the SELECT.
+  std::string stream_query(const StreamSql& s) const;
 
  private:
   struct Ctx;

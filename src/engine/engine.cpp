@@ -62,6 +62,7 @@ struct StreamPlan {
   const ir::MergeableOperator* merge_op = nullptr;
   bool capture_all = true;
   std::vector<Symbol> capture;   // sorted; when !capture_all
+  bool pushed = false;           // EngineOptions::pushed: visited only where aggregate_here says
 };
 
 struct StreamRef {
@@ -213,6 +214,9 @@ void Engine::Impl::build() {
         }
       }
       plan_projection(sp);
+      sp.pushed = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && opts.aggregate_here &&
+                  std::find(opts.pushed.begin(), opts.pushed.end(), std::pair<uint32_t, uint32_t>{ri, si}) !=
+                      opts.pushed.end();
       uint32_t slot = uint32_t(streams.size());
       rule_streams[ri].push_back(slot);
       streams.push_back(std::move(sp));
@@ -357,6 +361,8 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
   } timer{*this, st, t0};
 
   const StreamPlan& sp = streams[ref.slot];
+  // Aggregated where the data lives, except for the events the back end leaves to the engine.
+  if (sp.pushed && !opts.aggregate_here(w.event, sp.view)) return;
   if (!w.matcher.eval(sp.stream->filter)) return;
   if (ref.stream == 0) {
     ++st.events_matched;
@@ -513,6 +519,22 @@ Engine::Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::ve
 }
 
 Engine::~Engine() = default;
+
+bool Engine::add_groups(size_t rule, size_t stream, const std::vector<ir::PreGroup>& groups) {
+  Impl& e = *impl_;
+  if (rule >= e.rule_streams.size() || stream >= e.rule_streams[rule].size()) return false;
+  const uint32_t slot = e.rule_streams[rule][stream];
+  const StreamPlan& sp = e.streams[slot];
+  if (!sp.pushed) return false;
+  // The groups' functions are order-free, so where they enter the merge order does not matter.
+  auto state = sp.merge_op->make_state();
+  for (auto& g : groups)
+    if (!sp.merge_op->add_group(*state, g)) return false;
+  Impl::Slot& s = e.slots[slot];
+  if (!s.state) s.state = std::move(state);
+  else sp.merge_op->merge(*s.state, *state);
+  return true;
+}
 
 void Engine::process(const Record& r) {
   Impl& e = *impl_;

@@ -55,6 +55,11 @@ struct EngineOptions {
   size_t max_kept_rows = 2'000'000;  ///< rows one stream may hold for a whole-table operator
   bool profile = false;              ///< per-rule evaluation time (RuleStats::seconds)
   bool keep_matched = false;         ///< keep the first 10,000 matched events per rule (matched_events)
+  /// Streams (rule index, stream index) whose first aggregation a back end computes itself over
+  /// part of their events (ClickHouse push-down): the engine feeds such a stream only the events
+  /// `aggregate_here` accepts (given the stream's view), and Engine::add_groups() the rest.
+  std::vector<std::pair<uint32_t, uint32_t>> pushed;
+  std::function<bool(const Event&, uint16_t view)> aggregate_here;
 };
 
 /// Where one matched event came from: the input and the record (EventRecordID, else line).
@@ -91,6 +96,10 @@ class Engine {
   Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::vector<const ir::CompiledRule*> rules,
          EngineOptions opts, DiagnosticSink& diags, FindingSink sink);
   ~Engine();
+
+  /// Groups computed elsewhere for a stream listed in EngineOptions::pushed (before finish()).
+  /// False when the stream is not pushed or its operator does not take groups.
+  bool add_groups(size_t rule, size_t stream, const std::vector<ir::PreGroup>& groups);
 
   void process(const Record& r);
   /// Evaluates what is still buffered, merges, runs every rule's tail; call once after the last record.

@@ -7,6 +7,7 @@
 // and `append` through ExecContext::stream_result().
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,41 @@ class PartialState {
   virtual ~PartialState() = default;
 };
 
+/// What a grouped aggregation computes, for a back end that may compute it where the data lives
+/// (ClickHouse push-down). Only the order-free functions are named; the rest are `other`.
+struct AggregateSpec {
+  enum class Func : uint8_t {
+    count,        ///< rows
+    count_field,  ///< values of `field` (a multivalue field contributes each value)
+    dc, values,   ///< distinct values of `field`
+    min, max,     ///< numeric when every value of the group is numeric, else lexicographic
+    other,        ///< anything else (order-dependent, numeric sums, percentiles, eval(…))
+  };
+  struct Agg {
+    Func func = Func::other;
+    std::string field;
+    std::string written;  ///< the function as written (for messages)
+  };
+  std::vector<std::string> by;
+  std::vector<std::optional<double>> by_span;  ///< per BY field: its span= bucket size (seconds)
+  std::optional<std::string> fillnull;  ///< missing BY values take this text instead of dropping the row
+  std::vector<Agg> aggs;
+};
+
+/// One group computed elsewhere over some of the operator's input rows.
+struct PreGroup {
+  /// BY values in BY order: text, or a number where the operator's own key is a number (a `_time`
+  /// value or span bucket), exactly as it would have computed it.
+  std::vector<Value> key;
+  struct Part {
+    double count = 0;  ///< count: rows; count_field: values; else unused
+    /// dc/values: the group's distinct values. min/max: any of the group's values that include its
+    /// smallest and largest (numerically and as text) and a non-numeric one if there is one.
+    std::vector<std::string> values;
+  };
+  std::vector<Part> parts;  ///< per aggregate, in AggregateSpec::aggs order
+};
+
 /// An aggregation whose state is built per event batch (in the workers) and merged in input
 /// order, so results do not depend on how batches were spread over threads.
 class MergeableOperator : public Operator {
@@ -79,6 +115,11 @@ class MergeableOperator : public Operator {
   virtual Table finish(PartialState& state, ExecContext& ctx) const = 0;
   /// Groups the state holds (what its memory grows with), for --profile.
   virtual size_t groups(const PartialState& state) const { return 0; }
+  /// What it computes, when it can say (see AggregateSpec).
+  virtual std::optional<AggregateSpec> describe() const { return std::nullopt; }
+  /// Adds a group computed elsewhere; only for the order-free functions of describe(). Groups
+  /// with the same key as rows fed (or other groups) combine as if their rows had been fed.
+  virtual bool add_group(PartialState& state, const PreGroup& group) const { return false; }
   void run(Table& rows, ExecContext& ctx) override {
     auto s = make_state();
     add(*s, rows, ctx);

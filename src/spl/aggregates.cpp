@@ -125,6 +125,14 @@ void Accumulator::add_text(std::string_view t, double time, bool has_time) {
   }
 }
 
+void Accumulator::add_summary(double count, const std::vector<std::string>& values) {
+  // The representatives go through the per-value path (distinct sets, numeric and text extremes,
+  // the all-numeric flag); the count is the summary's, not the number of representatives.
+  const double before = count_;
+  for (auto& v : values) add_text(v, 0, false);
+  count_ = before + count;
+}
+
 void Accumulator::add(const Row& row, ir::ExecContext& ctx) {
   double time = 0;
   bool has_time = false;
@@ -533,6 +541,34 @@ void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
     }
   }
   add_to(k, typed, nullptr, r, ctx);
+}
+
+void GroupTable::add_group(const ir::PreGroup& pre) {
+  // Same key as GroupTable::add builds for rows with these BY values (texts of the values; typed
+  // when some are numbers), so pre-computed groups and locally fed rows meet in one group.
+  std::string& k = scratch_;
+  k.clear();
+  bool typed = false;
+  for (auto& v : pre.key) {
+    append_key(k, v.text());
+    typed |= !v.is_string();
+  }
+  std::string ik;
+  if (interned_) to_id_key(k, ik);
+  const std::string& key = interned_ ? ik : k;
+  auto it = groups_.find(std::string_view(key));
+  if (it == groups_.end()) {
+    Group g;
+    if (typed) {  // numbers (spans, _time) stay numbers in the output row; texts come from the key
+      g.key.reserve(pre.key.size());
+      for (auto& v : pre.key) g.key.push_back(v.is_string() ? Value() : v);
+    }
+    g.accs.reserve(spec_->aggs.size());
+    for (auto& a : spec_->aggs) g.accs.emplace_back(&a);
+    it = groups_.emplace(key, std::move(g)).first;
+  }
+  for (size_t i = 0; i < it->second.accs.size() && i < pre.parts.size(); ++i)
+    it->second.accs[i].add_summary(pre.parts[i].count, pre.parts[i].values);
 }
 
 void GroupTable::intern_keys() {

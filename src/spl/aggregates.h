@@ -50,6 +50,10 @@ class Accumulator {
   explicit Accumulator(const AggSpec* spec) : spec_(spec) {}
   /// Feed one row (reads the spec's field or evaluates its eval expression).
   void add(const Row& row, ir::ExecContext& ctx);
+  /// Feed a summary of rows computed elsewhere (ir::PreGroup::Part): `count` rows or values, and
+  /// `values` as representatives. Only for count, dc, values, min and max, whose results do not
+  /// depend on row order or on how often a value occurs.
+  void add_summary(double count, const std::vector<std::string>& values);
   /// Current result; null when the aggregate has no value (e.g. avg of nothing).
   Value result() const;
   /// Fold in an accumulator of the same spec fed with rows that come after this one's
@@ -115,6 +119,8 @@ class GroupTable {
   void add(const Row& row, ir::ExecContext& ctx);
   /// Fold in a table built from rows that come after this one's.
   void merge(GroupTable& later);
+  /// Adds a group computed elsewhere (its BY values as text; one part per aggregate).
+  void add_group(const ir::PreGroup& g);
   /// One row per group, sorted by the BY values (numeric-aware); BY fields first, then aggregates.
   /// With no BY fields there is always one row (count=0 on no input).
   Table finish() const;

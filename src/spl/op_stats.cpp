@@ -42,6 +42,36 @@ class StatsOp final : public ir::MergeableOperator {
   }
   Table finish(ir::PartialState& s, ir::ExecContext&) const override { return static_cast<State&>(s).table.finish(); }
   size_t groups(const ir::PartialState& s) const override { return static_cast<const State&>(s).table.groups(); }
+  std::optional<ir::AggregateSpec> describe() const override {
+    using F = ir::AggregateSpec::Func;
+    using K = AggSpec::Kind;
+    ir::AggregateSpec d;
+    d.by = spec_.by;
+    d.by_span = spec_.by_span;
+    d.fillnull = spec_.fillnull;
+    for (auto& a : spec_.aggs) {
+      ir::AggregateSpec::Agg g;
+      g.field = a.field;
+      static const char* const kNames[] = {"count", "dc", "min", "max", "values", "list", "sum", "avg", "stdev",
+                                           "stdevp", "var", "varp", "range", "earliest", "latest",
+                                           "earliest_time", "latest_time", "first", "last", "median",
+                                           "perc", "upperperc", "mode"};
+      g.written = std::string(kNames[size_t(a.kind)]) + "(" + (a.eval ? "eval(…)" : a.field) + ") as " + a.output;
+      if (a.eval) g.func = F::other;
+      else if (a.kind == K::count) g.func = a.field.empty() ? F::count : F::count_field;
+      else if (a.kind == K::dc) g.func = F::dc;
+      else if (a.kind == K::values) g.func = F::values;
+      else if (a.kind == K::min) g.func = F::min;
+      else if (a.kind == K::max) g.func = F::max;
+      d.aggs.push_back(std::move(g));
+    }
+    return d;
+  }
+  bool add_group(ir::PartialState& s, const ir::PreGroup& g) const override {
+    if (g.key.size() != spec_.by.size() || g.parts.size() != spec_.aggs.size()) return false;
+    static_cast<State&>(s).table.add_group(g);
+    return true;
+  }
 
  private:
   GroupSpec spec_;

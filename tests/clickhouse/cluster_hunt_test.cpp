@@ -62,10 +62,23 @@ TEST(ClusterHunt, SameFindingsAsLocalHunt) {
 
   // The local hunt evaluated exactly what was inserted.
   EXPECT_EQ(number_after(local.err, "evaluated "), inserted) << local.err;
-  // Table scans grow with datasets, not rules: one raw scan plus one per dataset table.
+  // The first aggregation of most ESCU tstats rules ran on the cluster (push-down): of the 789
+  // datamodel streams of the corpus most are pushed; those with order-dependent aggregates
+  // (earliest/latest …) are not.
   std::smatch m;
+  ASSERT_TRUE(std::regex_search(remote.err, m,
+                                std::regex("(\\d+) of (\\d+) tstats streams aggregated on the cluster \\((\\d+) groups")))
+      << remote.err;
+  const size_t pushed = std::stoul(m[1]), datamodel = std::stoul(m[2]);
+  EXPECT_GT(pushed, 500u) << remote.err;
+  EXPECT_LT(pushed, datamodel) << remote.err;  // earliest/latest, percentiles … fall back
+  EXPECT_GT(std::stoul(m[3]), 1000u) << remote.err;
+  EXPECT_NE(remote.err.find("datamodel streams aggregated here: aggregate order-dependent"), std::string::npos)
+      << remote.err;
+  // Table scans grow with datasets and pushed streams (16 per aggregation query), not rules: one
+  // raw scan plus one per dataset table for the records.
   ASSERT_TRUE(std::regex_search(remote.err, m, std::regex("clickhouse: (\\d+) table scans"))) << remote.err;
-  EXPECT_LE(std::stoul(m[1]), 12u) << remote.err;
+  EXPECT_LE(std::stoul(m[1]), 12u + (pushed + 15) / 16 + 10) << remote.err;
   EXPECT_NE(remote.err.find("on 2 shards"), std::string::npos) << remote.err;
 
   auto lf = sorted_lines(local.out), rf = sorted_lines(remote.out);
@@ -173,15 +186,38 @@ TEST(ClusterHunt, SqlForSeedRule) {
   EXPECT_NE(r.out.find("FROM `vigil_dm_endpoint_processes`"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("position(lower(`c_process`), '/node:') > 0"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("filter runs on ClickHouse"), std::string::npos) << r.out;
-  // … and the aggregation and the finding construction run here.
-  EXPECT_NE(r.out.find("runs locally on the fetched events: tstats"), std::string::npos) << r.out;
+  // … its filter is exact and its aggregates (count, min/max of _time) order-free, so tstats runs
+  // there too, as a GROUP BY over the rule's BY fields; the tail and the findings run here.
+  EXPECT_NE(r.out.find("aggregation `tstats` runs on ClickHouse"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("GROUP BY s, k"), std::string::npos) << r.out;
+  // `security_content_summariesonly` sets fillnull_value=null: a missing BY value groups as 'null'.
+  EXPECT_NE(r.out.find("ifNull(`c_dest`, tupleElement(p, 3))"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("), 'null', toUInt64("), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("runs locally: tstats"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("runs locally: the exact filter"), std::string::npos) << r.out;
+
+  // The same through explain --format sql; lint --clickhouse says it in one line per rule.
+  CliRun e = vigil("explain --format sql --content " + shell_quote(kShared + "/corpus/security_content") + " " +
+                   shell_quote(kShared + "/corpus/seed_rules/remote_process_instantiation_via_wmi.yml"));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.out.find("aggregation `tstats` runs on ClickHouse"), std::string::npos) << e.out;
+  CliRun l = vigil("lint --clickhouse --content " + shell_quote(kShared + "/corpus/security_content") + " " +
+                   shell_quote(kShared + "/corpus/seed_rules/remote_process_instantiation_via_wmi.yml") + " " +
+                   shell_quote(kEscuEndpoint + "/common_ransomware_extensions.yml"));
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  EXPECT_NE(l.out.find("clickhouse: filter on ClickHouse (exact), tstats on ClickHouse"), std::string::npos) << l.out;
+  // latest() depends on row order: that rule's tstats stays local, and lint says why.
+  EXPECT_NE(l.out.find("tstats locally (aggregate order-dependent or not exact in SQL: latest("), std::string::npos)
+      << l.out;
+  EXPECT_NE(l.out.find("clickhouse: 1 tstats aggregations on the cluster, 1 locally"), std::string::npos) << l.out;
 
   // The batched form: one query for many rules, scans listed.
   CliRun b = vigil("sql --batch " + shell_quote(kSigmaWindows + "/process_creation"));
   ASSERT_EQ(b.exit_code, 0) << b.err;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(b.out, m, std::regex("-- (\\d+) rules, (\\d+) table scans: vigil_raw\n"))) << b.out.substr(0, 500);
+  ASSERT_TRUE(std::regex_search(
+      b.out, m, std::regex("-- (\\d+) rules, (\\d+) table scans: 0 aggregation queries, 1 record scans: vigil_raw\n")))
+      << b.out.substr(0, 500);
   EXPECT_GT(std::stoul(m[1]), 500u);
   EXPECT_EQ(std::stoul(m[2]), 1u);
 }

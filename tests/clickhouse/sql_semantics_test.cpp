@@ -151,6 +151,8 @@ const Case kCases[] = {
     {"regex_dollar", "    CommandLine|re: 'now$'", "selection", 3, false, false},
     // Case-sensitive regex: only E4's upper-case RUN.
     {"regex_case", "    CommandLine|re: '^RUN'", "selection", 1, false, true},
+    // A list of values on one field (one IN test in SQL): E4 and E5, whatever the case.
+    {"value_list", "    Image:\n      - 'c:\\tools\\A_B.exe'\n      - 'C:\\Tools\\aXb.exe'", "selection", 2, true, true},
 };
 
 std::string rule_yaml(const Case& c) {
@@ -256,6 +258,10 @@ TEST_F(Semantics, SqlTextOfCases) {
       << where["numeric_gt"];
   // CIDR on IPv4: masked comparison; unparsable addresses pass.
   EXPECT_NE(where["cidr"].find("bitAnd(IPv4StringToNum(`c_IpAddress`), 4278190080)"), std::string::npos) << where["cidr"];
+  // Equalities on one field folded into one IN list (fewer nodes for ClickHouse to analyse).
+  EXPECT_NE(where["value_list"].find("ifNull(lower(`c_Image`) IN ('c:\\\\tools\\\\a_b.exe', 'c:\\\\tools\\\\axb.exe'), 0)"),
+            std::string::npos)
+      << where["value_list"];
   // The regex `$` rewritten for RE2.
   EXPECT_NE(where["regex_dollar"].find("match(`c_CommandLine`, 'now(?:\\\\n?$)')"), std::string::npos)
       << where["regex_dollar"];
