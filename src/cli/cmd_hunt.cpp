@@ -86,17 +86,31 @@ static void print_profile(const Engine& eng) {
                  eng.rules()[idx[k]]->info.name.c_str());
 }
 
-// --risk-out FILE ('-' = stdout).
-static bool write_risk_events(const std::string& path, const risk::RiskPass& rp, DiagnosticSink& diags) {
-  std::FILE* f = path == "-" ? stdout : std::fopen(path.c_str(), "wb");
-  if (!f) {
-    diags.error({path}, "cannot write risk events: " + std::string(std::strerror(errno)), "risk-out");
-    return false;
+// --risk-out FILE ('-' = stdout): opened before the hunt, written as findings come. Lines for
+// stdout are held in memory and follow the findings, as a separate block.
+struct RiskOut {
+  std::FILE* file = nullptr;
+  bool to_stdout = false;
+  char* buf = nullptr;
+  size_t size = 0;
+  bool open(const std::string& path, DiagnosticSink& diags) {
+    to_stdout = path == "-";
+    file = to_stdout ? open_memstream(&buf, &size) : std::fopen(path.c_str(), "wb");
+    if (!file) diags.error({path}, "cannot write risk events: " + std::string(std::strerror(errno)), "risk-out");
+    return file != nullptr;
   }
-  rp.write_jsonl(f);
-  if (f != stdout) std::fclose(f);
-  return true;
-}
+  bool close(const std::string& path, DiagnosticSink& diags) {
+    if (!file) return true;
+    bool ok = std::ferror(file) == 0;
+    ok = std::fclose(file) == 0 && ok;
+    file = nullptr;
+    if (to_stdout && buf) std::fwrite(buf, 1, size, stdout);
+    std::free(buf);
+    buf = nullptr;
+    if (!ok) diags.error({path}, "cannot write risk events: " + std::string(std::strerror(errno)), "risk-out");
+    return ok;
+  }
+};
 
 // Rules that cannot run: counted by reason in the run summary; --verbose names each.
 static void report_not_executable(const RuleSet& rs, const Common& c, DiagnosticSink& diags) {
@@ -171,7 +185,19 @@ static int run_hunt(HuntArgs& a) {
   report::HuntSummary results;
   std::map<const ir::CompiledRule*, size_t> per_rule;
   size_t written = 0, outside_window = 0;
+  // Risk events go to the second pass as findings come (risk/risk_pass.h), so none is kept.
   risk::RiskPass risk_pass(attack.get());
+  RiskOut risk_out;
+  ir::CompiledRule top_rule;
+  if (risk_on) {
+    if (!a.risk_out.empty() && !risk_out.open(a.risk_out, diags)) {
+      progress.stop();
+      return usage;
+    }
+    if (table && !correlations.empty()) top_rule = rs.compile_query(risk::kTopObjectsSpl, diags);
+    risk_pass.start(correlations, top_rule.executable ? &top_rule : nullptr, rs.atoms(), *norm, ro.engine, diags,
+                    risk_out.file);
+  }
   std::vector<report::FindingView> incidents;
   bool second_pass = false;
   ro.on_finding = [&](Finding&& f) {
@@ -250,14 +276,11 @@ static int run_hunt(HuntArgs& a) {
       }
     }
   }
-  ir::CompiledRule top_rule;
   if (risk_on) {
     progress.phase("risk");
     second_pass = true;
-    const bool ending = table && !correlations.empty();
-    if (ending) top_rule = rs.compile_query(risk::kTopObjectsSpl, diags);
-    risk_pass.run(correlations, ending ? &top_rule : nullptr, rs.atoms(), *norm, ro.engine, diags, ro.on_finding);
-    if (!a.risk_out.empty() && !write_risk_events(a.risk_out, risk_pass, diags)) {
+    risk_pass.finish(ro.on_finding);
+    if (!risk_out.close(a.risk_out, diags)) {
       progress.stop();
       return usage;
     }
@@ -274,7 +297,7 @@ static int run_hunt(HuntArgs& a) {
     // The risk ending comes last (incidents, then the top risk objects).
     if (!correlations.empty())
       risk::print_risk_summary(out.file, a.incidents ? &incidents : nullptr, risk_pass.top(), 10,
-                               risk_pass.events().size());
+                               risk_pass.event_count());
   }
   std::fflush(out.file);
   if (!a.summary_out.empty()) {

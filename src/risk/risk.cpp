@@ -130,8 +130,7 @@ std::string to_json(const RiskEvent& e) {
 
 void RiskRecords::add(const RiskEvent& e) { events_.push_back(e); }
 
-void RiskRecords::fill(size_t i, Record& r, std::vector<std::string>& storage) const {
-  const RiskEvent& e = events_[i];
+void risk_record(const RiskEvent& e, size_t line, Record& r, std::vector<std::string>& storage) {
   storage.clear();
   // Every value is stored first (reserve: views into storage must not move), then viewed.
   storage.reserve(32 + e.technique_ids.size() + e.tactic_ids.size() + e.tactics.size() + e.analyticstories.size() +
@@ -139,7 +138,7 @@ void RiskRecords::fill(size_t i, Record& r, std::vector<std::string>& storage) c
   r = Record{};
   r.format = LogFormat::unknown;
   r.file = "risk";
-  r.line = i + 1;
+  r.line = line;
   auto keep = [&](std::string s) -> std::string_view { return storage.emplace_back(std::move(s)); };
   if (e.has_time) r.system.push_back({sys::TimeCreated, keep(format_iso8601(e.time, 6))});
   auto put = [&](std::string_view name, std::string s) { r.data.push_back({name, keep(std::move(s))}); };

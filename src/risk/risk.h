@@ -6,8 +6,11 @@
 // `| tstats … from datamodel=Risk.All_Risk`. vigil does the same in one `hunt`:
 //
 //   pass 1: rules over logs ─► findings ─► risk events (risk_events) ─► --risk-out JSONL
-//   pass 2: risk events as records (RiskRecords) ─► Normalizer (data/normalize/risk.yml) ─►
+//   pass 2: risk events as records (risk_record) ─► Normalizer (data/normalize/risk.yml) ─►
 //           Engine with the rules that read datamodel=Risk ─► Correlation findings
+//
+// In `hunt` the second pass runs alongside the first (RiskPass::start): each finding's risk events
+// go to its engine and to --risk-out as the finding is written, so none is kept in memory.
 //
 // Correlation findings are not turned into risk events (no feedback). Pass 2 runs on the engine's
 // streaming, mergeable tstats state, so its results do not depend on --threads.
@@ -72,25 +75,28 @@ std::vector<RiskEvent> risk_events(const Finding& f, const report::FindingView& 
 /// `_time_iso`; rule_id and risk_object_field as vigil's own extra fields.
 std::string to_json(const RiskEvent& e);
 
-/// Risk events kept as records for the second pass (Records are views: this owns the bytes).
+/// A risk event as a record of the second pass (format unknown, file `risk`, line = its 1-based
+/// position among the hunt's risk events). Records are views: `storage` owns the bytes.
+void risk_record(const RiskEvent& e, size_t line, Record& r, std::vector<std::string>& storage);
+
+/// Risk events kept as records for the second pass.
 class RiskRecords {
  public:
   void add(const RiskEvent& e);
   size_t size() const { return events_.size(); }
   const std::vector<RiskEvent>& events() const { return events_; }
-  /// Calls `visit` with each event as a Record (format unknown, file `risk`, line = 1-based index).
+  /// Calls `visit` with each event as a Record (see risk_record).
   template <class F>
   void for_each(F&& visit) const {
     Record r;
     std::vector<std::string> storage;
     for (size_t i = 0; i < events_.size(); ++i) {
-      fill(i, r, storage);
+      risk_record(events_[i], i + 1, r, storage);
       visit(static_cast<const Record&>(r));
     }
   }
 
  private:
-  void fill(size_t i, Record& r, std::vector<std::string>& storage) const;
   std::vector<RiskEvent> events_;
 };
 

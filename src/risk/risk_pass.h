@@ -22,28 +22,62 @@ extern const char* const kTopObjectsSpl;
 
 class RiskPass {
  public:
-  explicit RiskPass(const content::AttackTable* attack) : attack_(attack) {}
+  explicit RiskPass(const content::AttackTable* attack);
+  ~RiskPass();
 
-  /// A first-pass finding: keeps its risk events. Correlation findings must not come here (they
-  /// do not feed back into risk).
+  /// Streaming (what `hunt` uses): from now on add() hands each risk event straight to a second
+  /// engine running `rules` (each reads datamodel=Risk) and `top_rule` (kTopObjectsSpl compiled; may
+  /// be null), and writes it to `out` (may be null) as a JSON line; none is kept, so memory does
+  /// not grow with findings. finish() ends the pass. Its engine runs on the calling thread: add()
+  /// is called one finding at a time, from whichever thread merges the first pass.
+  void start(const std::vector<const ir::CompiledRule*>& rules, const ir::CompiledRule* top_rule,
+             const ir::AtomTable& atoms, const Normalizer& normalizer, EngineOptions opts, DiagnosticSink& diags,
+             std::FILE* out);
+
+  /// A first-pass finding: its risk events (kept for run() unless start() was called).
+  /// Correlation findings must not come here (they do not feed back into risk).
   void add(const Finding& f, const report::FindingView& v);
 
-  const std::vector<RiskEvent>& events() const { return records_.events(); }
-  /// --risk-out: one JSON object per line (risk/risk.h to_json).
-  void write_jsonl(std::FILE* out) const;
+  /// Ends a started pass: correlation findings go to `sink` (held until now, so they follow every
+  /// first-pass finding, in the engine's order); the top rule's rows fill top().
+  void finish(const FindingSink& sink);
 
-  /// Runs `rules` (each reads datamodel=Risk) and `top_rule` (kTopObjectsSpl compiled; may be null)
-  /// over the risk events. Correlation findings go to `sink`; the top rule's rows fill top().
+  /// Kept mode: runs `rules` and `top_rule` over the kept risk events (same as start(), every
+  /// add(), finish()).
   void run(const std::vector<const ir::CompiledRule*>& rules, const ir::CompiledRule* top_rule,
            const ir::AtomTable& atoms, const Normalizer& normalizer, const EngineOptions& opts, DiagnosticSink& diags,
            const FindingSink& sink);
+
+  /// Kept mode only: the risk events added.
+  const std::vector<RiskEvent>& events() const { return records_.events(); }
+  /// Risk events added, in either mode.
+  size_t event_count() const { return count_; }
+  /// --risk-out: one JSON object per line (risk/risk.h to_json), of the kept events.
+  void write_jsonl(std::FILE* out) const;
+
   /// Per (object, type), highest score first; from the top rule's rows.
   const std::vector<ObjectTotal>& top() const { return top_; }
   uint64_t evaluated() const { return evaluated_; }
 
  private:
+  void make_engine(const std::vector<const ir::CompiledRule*>& rules, const ir::CompiledRule* top_rule,
+                   const ir::AtomTable& atoms, const Normalizer& normalizer, const EngineOptions& opts,
+                   DiagnosticSink& diags);
+  void take_top(const Finding& f);
+  void feed(const RiskEvent& e);
+
   const content::AttackTable* attack_;
   RiskRecords records_;
+  size_t count_ = 0;
+  // Streaming pass
+  bool streaming_ = false;
+  std::unique_ptr<Engine> engine_;
+  const ir::CompiledRule* top_rule_ = nullptr;
+  std::vector<Finding> held_;  // correlation findings, until finish()
+  std::FILE* out_ = nullptr;
+  Record record_;
+  std::vector<std::string> storage_;
+
   std::vector<ObjectTotal> top_;
   uint64_t evaluated_ = 0;
 };

@@ -119,6 +119,31 @@ TEST(RiskHunt, RiskOutWithoutCorrelationsKeepsTheTableAsItWas) {
   EXPECT_EQ(count(slurp(risk), "\n"), 4u);
 }
 
+// Risk events stream to the second pass and to --risk-out as findings come (none is kept); on
+// stdout they follow the findings as one block, the same lines as in a file.
+TEST(RiskHunt, RiskOutToStdoutFollowsTheFindingsAndEqualsTheFile) {
+  fs::path rule = write_user_correlation("source_count >= 2 AND risk_score >= 100");
+  fs::path risk = scratch() / "risk_stdout.jsonl";
+  const std::string rules = " --rules " + kSeed003 + " --rules " + kSeed000 + " --rules " + rule.string() + " ";
+  CliRun file = vigil("hunt -q --format jsonl" + rules + "--risk-out " + risk.string() + " " + kT1047);
+  ASSERT_EQ(file.exit_code, 0) << file.err;
+  CliRun both = vigil("hunt -q --format jsonl" + rules + "--risk-out - " + kT1047);
+  ASSERT_EQ(both.exit_code, 0) << both.err;
+  // 3 findings, 2 correlation findings, then the 6 risk events (2 objects x 3 findings).
+  EXPECT_EQ(both.out, file.out + slurp(risk));
+  EXPECT_EQ(count(both.out, "\n"), 11u);
+}
+
+// An unwritable --risk-out stops the hunt before it reads anything, naming the path.
+TEST(RiskHunt, UnwritableRiskOutFailsBeforeTheHunt) {
+  const std::string bad = (scratch() / "no_such_dir" / "risk.jsonl").string();
+  CliRun r = vigil("hunt --format jsonl --rules " + kSeed003 + " --risk-out " + bad + " " + kT1047);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find(bad), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cannot write risk events"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");  // no finding written
+}
+
 TEST(RiskLint, AllThirteenEscuCorrelationRulesAreExecutableWithTheirFields) {
   std::string files;
   for (const char* f : {"web/proxyshell_proxynotshell_behavior_detected.yml", "application/okta_risk_threshold_exceeded.yml",
