@@ -86,21 +86,31 @@ void LookupTable::prepare() {
     int c = column(n);
     if (c >= 0) wildcard_[c] = true;
   }
-  patterns_.assign(columns.size(), {});
-  for (size_t c = 0; c < columns.size(); ++c) {
-    if (!wildcard_[c]) continue;
-    patterns_[c].reserve(rows.size());
-    for (auto& r : rows) patterns_[c].emplace_back(r[c], WildcardPattern::Syntax::spl, !case_sensitive);
-  }
+  // Wildcard cells are compiled on a column's first match: a corpus loads every lookup its
+  // content ships (dynamic_dns_providers alone has 100k wildcard rows), a hunt uses a few.
+  patterns_.clear();
+  patterns_.resize(columns.size());
   index_.clear();
   index_.resize(columns.size());
 }
 
-bool LookupTable::cell_matches(size_t row, int col, std::string_view value) const {
+const std::vector<WildcardPattern>& LookupTable::patterns(int col) const {
+  std::lock_guard<std::mutex> lock(index_mu_);
+  auto& p = patterns_[col];
+  if (!p) {
+    p = std::make_unique<std::vector<WildcardPattern>>();
+    p->reserve(rows.size());
+    for (auto& r : rows) p->emplace_back(r[col], WildcardPattern::Syntax::spl, !case_sensitive);
+  }
+  return *p;
+}
+
+bool LookupTable::cell_matches(size_t row, int col, std::string_view value,
+                               const std::vector<WildcardPattern>* wild) const {
   const std::string& cell = rows[row][col];
-  if (wildcard_[col]) {
+  if (wild) {
     if (cell.empty()) return value.empty();
-    return patterns_[col][row].matches(value);
+    return (*wild)[row].matches(value);
   }
   return case_sensitive ? cell == value : iequals(cell, value);
 }
@@ -132,11 +142,15 @@ std::vector<size_t> LookupTable::match(const std::vector<Input>& inputs) const {
     indexed = true;
     break;
   }
+  std::vector<const std::vector<WildcardPattern>*> wild(inputs.size(), nullptr);
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (wildcard_[inputs[i].column]) wild[i] = &patterns(inputs[i].column);
   auto check = [&](size_t r) {
-    for (auto& in : inputs) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const Input& in = inputs[i];
       bool any = false;
       for (auto& v : in.values)
-        if (cell_matches(r, in.column, v)) {
+        if (cell_matches(r, in.column, v, wild[i])) {
           any = true;
           break;
         }

@@ -57,11 +57,14 @@ class LookupTable {
   std::vector<size_t> match(const std::vector<Input>& inputs) const;
 
  private:
-  bool cell_matches(size_t row, int col, std::string_view value) const;
+  /// `wild`: the column's compiled patterns when it is a wildcard column.
+  bool cell_matches(size_t row, int col, std::string_view value, const std::vector<WildcardPattern>* wild) const;
+  const std::vector<WildcardPattern>& patterns(int col) const;  // compiled on first use
   std::vector<bool> wildcard_;
   std::vector<std::string> wildcard_names_;
-  std::vector<std::vector<WildcardPattern>> patterns_;  // [col][row] for wildcard columns
-  // Exact-match index per column, built on first use (tables are read-only after load).
+  // Built on first use (tables are read-only after load): wildcard patterns [col][row], and the
+  // exact-match index per column.
+  mutable std::vector<std::unique_ptr<std::vector<WildcardPattern>>> patterns_;
   mutable std::mutex index_mu_;
   mutable std::vector<std::unique_ptr<std::unordered_multimap<std::string, size_t>>> index_;
 };
