@@ -66,7 +66,7 @@ std::string compile_aggregate(const Aggregate& a, AggSpec& out) {
   return {};
 }
 
-void Accumulator::add_text(std::string_view t, double time, bool has_time) {
+void Accumulator::add_text(std::string_view t, double time, bool has_time, bool canonical) {
   using K = AggSpec::Kind;
   ++count_;
   switch (spec_->kind) {
@@ -76,6 +76,17 @@ void Accumulator::add_text(std::string_view t, double time, bool has_time) {
       if (parse_number(t, d)) {
         if (!min_num_ || d < *min_num_) min_num_ = d;
         if (!max_num_ || d > *max_num_) max_num_ = d;
+        if (canonical) {
+          if (!have_time_) {
+            early_t_ = late_t_ = d;
+            have_time_ = true;
+            return;
+          }
+          NumberText buf;
+          if (t < format_number(early_t_, buf)) early_t_ = d;
+          if (t > format_number(late_t_, buf)) late_t_ = d;
+          return;
+        }
       } else {
         all_numeric_ = false;
       }
@@ -163,7 +174,7 @@ void Accumulator::add(const Row& row, ir::ExecContext& ctx) {
   }
   if (v->is_number()) {
     NumberText buf;
-    add_text(format_number(v->number(), buf), time, has_time);
+    add_text(format_number(v->number(), buf), time, has_time, true);
     return;
   }
   for (size_t i = 0; i < v->count(); ++i) add_text(v->is_multi() ? std::string_view(v->values()[i]) : std::string_view(v->string()), time, has_time);
@@ -191,10 +202,12 @@ Value Accumulator::result() const {
     case K::dc: return Value(t_ ? t_->distinct.size() : size_t(0));
     case K::min:
       if (all_numeric_ && min_num_) return Value(*min_num_);
-      return t_ && t_->lo ? Value(*t_->lo) : Value();
+      if (auto t = extreme_text(true)) return Value(std::move(*t));
+      return Value();
     case K::max:
       if (all_numeric_ && max_num_) return Value(*max_num_);
-      return t_ && t_->hi ? Value(*t_->hi) : Value();
+      if (auto t = extreme_text(false)) return Value(std::move(*t));
+      return Value();
     case K::values:
       return t_ ? Value::multi(std::vector<std::string>(t_->distinct.begin(), t_->distinct.end()))
                 : Value::multi({});
@@ -314,8 +327,27 @@ std::vector<std::vector<Value>> group_keys(const GroupSpec& spec, const Row& row
   return keys;
 }
 
+std::optional<std::string> Accumulator::extreme_text(bool low) const {
+  std::optional<std::string> out;
+  if (t_ && (low ? t_->lo : t_->hi)) out = low ? *t_->lo : *t_->hi;
+  if (have_time_) {
+    NumberText buf;
+    std::string_view n = format_number(low ? early_t_ : late_t_, buf);
+    if (!out || (low ? n < *out : n > *out)) out = std::string(n);
+  }
+  return out;
+}
+
 void Accumulator::merge(Accumulator& b) {
   using K = AggSpec::Kind;
+  if ((spec_->kind == K::min || spec_->kind == K::max) && b.have_time_) {
+    // The number-typed extremes (see early_t_), compared by their texts.
+    NumberText x, y;
+    if (!have_time_ || format_number(b.early_t_, x) < format_number(early_t_, y)) early_t_ = b.early_t_;
+    if (!have_time_ || format_number(b.late_t_, x) > format_number(late_t_, y)) late_t_ = b.late_t_;
+    have_time_ = true;
+    b.have_time_ = false;  // handled: the time merge below is for earliest/latest
+  }
   count_ += b.count_;
   if (b.min_num_ && (!min_num_ || *b.min_num_ < *min_num_)) min_num_ = b.min_num_;
   if (b.max_num_ && (!max_num_ || *b.max_num_ > *max_num_)) max_num_ = b.max_num_;

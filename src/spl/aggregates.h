@@ -61,7 +61,10 @@ class Accumulator {
   void merge(Accumulator& later);
 
  private:
-  void add_text(std::string_view t, double time, bool has_time);
+  /// `canonical`: `t` is format_number's text of a number-typed value (so the number stands for it).
+  void add_text(std::string_view t, double time, bool has_time, bool canonical = false);
+  /// min/max: the lexicographic extreme texts, of the text-typed values and of the number-typed ones.
+  std::optional<std::string> extreme_text(bool low) const;
   // One accumulator lives per (group, aggregate), so a high-cardinality BY clause multiplies its
   // size: numbers inline, text state only for the aggregates that keep text.
   struct Texts {
@@ -80,6 +83,11 @@ class Accumulator {
   // numeric statistics (Welford)
   double n_ = 0, mean_ = 0, m2_ = 0, sum_ = 0;
   std::optional<double> min_num_, max_num_;
+  // earliest/latest: the times of the earliest and latest rows (`have_time_`: some row had one).
+  // min/max: the number-typed values whose texts are the lexicographic extremes among those values,
+  // kept as numbers, so min(_time)/max(_time) (every ESCU tstats) need no text state (`have_time_`:
+  // some was fed). Their texts are format_number's, which gives back the same text for the number
+  // parsed from it (15 significant digits).
   double early_t_ = 0, late_t_ = 0;
   bool all_numeric_ = true;
   bool have_time_ = false;

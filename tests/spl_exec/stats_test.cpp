@@ -210,3 +210,57 @@ TEST(StatsOp, PartialStatesMergedInOrderEqualOneState) {
   for (size_t i = 0; i < all.size(); ++i)
     for (auto* f : {"_time", "tag", "count", "mn", "hosts"}) EXPECT_EQ(text(all[i], f), text(out[i], f)) << i << f;
 }
+
+// min/max keep number-typed values (a captured `_time`, numbers from eval) as numbers, and text
+// values as texts; once a group holds a value that is not a number, both are compared as texts
+// (Splunk: lexicographic when not every value is numeric). By hand, per host:
+//   h1: numbers 9, 10, 2.5 and text "10x"   -> min "10" (lexicographic: "10" < "10x" < "2.5" < "9"), max "9"
+//   h2: numbers 9, 10                        -> min 9, max 10 (numeric)
+//   h3: text "abc", number 100               -> min "100", max "abc"
+//   h4: text "7", number 30                  -> min 7, max 30 (both numeric)
+// The same in one state and in three partial states merged in order (numbers and texts on either side).
+TEST(StatsOp, MinMaxOfNumberAndTextValuesCompareAsTextsWhenNotAllNumeric) {
+  auto num = [](const char* host, double x) {
+    Row r;
+    r.set("host", Value(host));
+    r.set("x", Value(x));
+    return r;
+  };
+  auto txt = [](const char* host, const char* x) {
+    Row r;
+    r.set("host", Value(host));
+    r.set("x", Value(x));
+    return r;
+  };
+  std::vector<Table> batches = {{num("h1", 9), num("h2", 10), txt("h3", "abc")},
+                                {num("h1", 10), txt("h1", "10x"), num("h2", 9), txt("h4", "7")},
+                                {num("h1", 2.5), num("h3", 100), num("h4", 30)}};
+  const char* spl = "| stats min(x) as mn max(x) as mx by host";
+  const char* want[4][3] = {{"h1", "10", "9"}, {"h2", "9", "10"}, {"h3", "100", "abc"}, {"h4", "7", "30"}};
+  Table all;
+  for (auto& b : batches) all.insert(all.end(), b.begin(), b.end());
+  Table one = run(spl, all);
+  Pipe p = build(spl);
+  ASSERT_EQ(p.error, "");
+  auto* op = dynamic_cast<ir::MergeableOperator*>(p.ops[0].get());
+  ASSERT_NE(op, nullptr);
+  TestCtx ctx;
+  std::unique_ptr<ir::PartialState> merged;
+  for (auto& b : batches) {
+    auto s = op->make_state();
+    op->add(*s, b, ctx);
+    if (!merged) merged = std::move(s);
+    else op->merge(*merged, *s);
+  }
+  Table parts = op->finish(*merged, ctx);
+  for (const Table* t : {&one, &parts}) {
+    ASSERT_EQ(t->size(), 4u);
+    for (size_t i = 0; i < 4; ++i) {
+      EXPECT_EQ(text((*t)[i], "host"), want[i][0]) << i;
+      EXPECT_EQ(text((*t)[i], "mn"), want[i][1]) << i;
+      EXPECT_EQ(text((*t)[i], "mx"), want[i][2]) << i;
+    }
+  }
+  EXPECT_TRUE(one[1].get("mn")->is_number());   // h2: all numeric, a number
+  EXPECT_FALSE(one[0].get("mn")->is_number());  // h1: a text
+}
