@@ -10,6 +10,7 @@
 #include "cli/common.h"
 #include "report/explain.h"
 #include "report/html.h"
+#include "risk/risk.h"
 
 namespace vigil::cli {
 
@@ -87,6 +88,7 @@ static int run_explain(ExplainArgs& a) {
       const ir::CompiledRule& r = rs.rules()[i];
       text += "-- " + r.info.name + " (" + r.info.file + ")\n";
       if (!r.executable) text += "-- not executable: " + (r.reasons.empty() ? std::string("?") : r.reasons[0]) + "\n";
+      else if (risk::reads_risk(r)) text += std::string("-- ") + kSecondPass + "\n";
       else text += clickhouse::explain_rule(tr, store, *norm, r);
     }
     std::fwrite(text.data(), 1, text.size(), out.file);

@@ -11,6 +11,7 @@
 #include "core/escape.h"
 #include "core/strings.h"
 #include "engine/field_usage.h"
+#include "risk/risk.h"
 
 namespace vigil::cli {
 
@@ -80,7 +81,7 @@ static int run_lint(LintArgs& a) {
     tr = std::make_unique<clickhouse::SqlTranslator>(*norm, rs.atoms(), store);
   }
   std::map<std::string, size_t> ch_local;
-  size_t ch_pushed = 0;
+  size_t ch_pushed = 0, ch_second_pass = 0;
   size_t parsed = 0, executable = 0, escu = 0, sigma = 0;
   std::map<std::string, size_t> reasons;
   for (auto& r : rs.rules()) {
@@ -99,7 +100,11 @@ static int run_lint(LintArgs& a) {
       reasons["field warnings: reads a field no mapping produces"]++;
     }
     std::string placement;
-    if (tr && r.parsed && r.executable) {
+    if (tr && r.parsed && r.executable && risk::reads_risk(r)) {
+      // hunt runs these over its own risk events, never over the cluster's tables.
+      placement = kSecondPass;
+      ++ch_second_pass;
+    } else if (tr && r.parsed && r.executable) {
       placement = clickhouse::placement_summary(*tr, store, *norm, r);
       for (size_t si = 0; si < r.plan.streams.size(); ++si) {
         if (r.plan.streams[si].source.kind != ir::Source::Kind::datamodel) continue;
@@ -134,7 +139,9 @@ static int run_lint(LintArgs& a) {
   if (tr) {
     size_t local = 0;
     for (auto& [why, n] : ch_local) local += n;
-    line += fmt::format("; clickhouse: {} tstats aggregations on the cluster, {} locally", ch_pushed, local);
+    line += fmt::format("; clickhouse: {} tstats aggregations on the cluster, {} locally, {} rules in the second pass "
+                        "over risk events",
+                        ch_pushed, local, ch_second_pass);
     for (auto& [why, n] : ch_local) reasons["clickhouse: aggregated locally: " + why] += n;
   }
   std::fprintf(a.format == "json" ? stderr : out.file, "%s\n", line.c_str());

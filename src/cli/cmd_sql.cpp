@@ -6,6 +6,7 @@
 #include "clickhouse/store.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "risk/risk.h"
 
 namespace vigil::cli {
 
@@ -44,6 +45,10 @@ int run_sql(SqlArgs& a) {
     if (!r.executable) {
       std::printf("-- %s: not executable (%s)\n\n", r.info.name.c_str(),
                   r.reasons.empty() ? "?" : r.reasons.front().c_str());
+      continue;
+    }
+    if (risk::reads_risk(r)) {
+      std::printf("-- %s (%s)\n-- %s\n\n", r.info.name.c_str(), r.info.file.c_str(), kSecondPass);
       continue;
     }
     runnable.push_back(&r);

@@ -89,4 +89,9 @@ class Summary {
   std::chrono::steady_clock::time_point start_;
 };
 
+/// What lint/explain/sql --clickhouse say of a rule that reads datamodel=Risk (risk::reads_risk):
+/// hunt runs it over its own risk events, never over the cluster's tables.
+inline constexpr const char* kSecondPass =
+    "runs locally: it reads datamodel=Risk, so hunt runs it in its second pass over the hunt's risk events";
+
 }  // namespace vigil::cli

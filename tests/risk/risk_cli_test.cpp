@@ -189,4 +189,26 @@ TEST(RiskExplain, CorrelationRuleShowsItsRiskDataModelStage) {
   EXPECT_NE(inc.out.find("where risk_score > 100"), std::string::npos);
 }
 
+// hunt --clickhouse runs the rules that read datamodel=Risk in its second pass, over its own risk
+// events: lint, explain and sql --clickhouse say so and do not count them as cluster streams
+// (before, lint counted ESCU endpoint's 9 Correlation rules as 9 more tstats aggregated locally).
+TEST(RiskLint, CorrelationRulesAreSecondPassForClickhouse) {
+  const std::string corr = kEscu + "/endpoint/living_off_the_land_detection.yml";
+  const std::string wanted = "runs locally: it reads datamodel=Risk, so hunt runs it in its second pass";
+  CliRun l = vigil("lint --clickhouse " + corr + " " + kSeed003);
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  EXPECT_NE(l.out.find("clickhouse: " + wanted), std::string::npos) << l.out;
+  // Seed 003: one tstats stream, pushed; the Correlation rule: none counted, one in the second pass.
+  EXPECT_NE(l.out.find("clickhouse: 1 tstats aggregations on the cluster, 0 locally, 1 rules in the second pass"),
+            std::string::npos)
+      << l.out;
+  CliRun e = vigil("explain --format sql " + corr);
+  EXPECT_NE(e.out.find("-- " + wanted), std::string::npos) << e.out;
+  EXPECT_EQ(e.out.find("SELECT"), std::string::npos) << e.out;
+  CliRun q = vigil("sql --batch " + corr + " " + kSeed003);
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_NE(q.out.find("-- " + wanted), std::string::npos) << q.out;
+  EXPECT_NE(q.out.find("-- 1 rules,"), std::string::npos) << q.out;  // the batch holds seed 003 only
+}
+
 }  // namespace
