@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -138,7 +139,7 @@ struct Engine::Impl {
 
   // ---- per worker
   struct Worker {
-    explicit Worker(const ir::AtomTable& atoms) : matcher(atoms) {}
+    explicit Worker(std::shared_ptr<match::EventMatcher::Shared> shared) : matcher(std::move(shared)) {}
     Event event;
     Record record;
     match::EventMatcher matcher;
@@ -153,6 +154,9 @@ struct Engine::Impl {
     uint32_t event_index = 0;
   };
   std::vector<std::unique_ptr<Worker>> workers;
+  // The workers' matchers share compiled atoms and prefilter databases; made with the first worker.
+  std::shared_ptr<match::EventMatcher::Shared> matcher_shared;
+  std::once_flag matcher_once;
 
   // ---- merge side (one thread at a time, in batch order)
   struct Slot {
@@ -249,7 +253,10 @@ void Engine::Impl::build() {
 
 BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
   if (!workers[id]) {
-    auto w = std::make_unique<Worker>(atoms);
+    std::call_once(matcher_once, [this] {
+      matcher_shared = match::EventMatcher::share(atoms, match::EventMatcher::Options::from_env());
+    });
+    auto w = std::make_unique<Worker>(matcher_shared);
     w->stats.resize(rules.size());
     w->rows_at.assign(streams.size(), 0);
     w->state_at.assign(streams.size(), 0);

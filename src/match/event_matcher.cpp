@@ -23,44 +23,93 @@ EventMatcher::Options EventMatcher::Options::from_env() {
   return o;
 }
 
+struct EventMatcher::Shared {
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct TextEq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+  };
+  struct Group {
+    Symbol field = kNoSymbol;  // kNoSymbol: keyword group, scans every raw-view field
+    size_t atoms = 0;
+    std::mutex mu;             // held while the group is built
+    std::atomic<int> state{0};  // 0 not built, 1 built, 2 cannot be filtered (its atoms are tested)
+    std::vector<PrefilterPattern> pending;  // built after the warm-up
+    // Whole-value literals (eq atoms) are found by one hash lookup; the others by `db`.
+    std::unordered_map<std::string, std::vector<uint32_t>, TextHash, TextEq> exact_cs, exact_ci;
+    std::unique_ptr<Prefilter> db;
+  };
+  std::vector<std::optional<CompiledAtom>> compiled;
+  std::vector<Symbol> ref_field;  // field_eq: the other field's symbol
+  uint32_t warmup = 0;
+  bool gates_enabled = true;
+  std::vector<std::unique_ptr<Group>> groups;
+  std::vector<uint32_t> atom_group;    // AtomId -> group or kNoGroup
+  std::vector<uint32_t> atom_pattern;  // AtomId -> pattern index (deduplicated literals)
+  std::vector<uint32_t> pattern_len;   // pattern index -> literal length (gate choice)
+
+  void build_prefilter(const Options& opts);
+  // Splits a group's literals: whole-value ones (eq atoms) go to hash maps, the rest to a
+  // multi-pattern database. Once per group, whichever matcher comes first.
+  int build(uint32_t g);
+};
+
+std::shared_ptr<EventMatcher::Shared> EventMatcher::share(const ir::AtomTable& atoms, const Options& opts,
+                                                          std::vector<std::string>* errors) {
+  auto sh = std::make_shared<Shared>();
+  sh->compiled.resize(atoms.size());
+  sh->ref_field.assign(atoms.size(), kNoSymbol);
+  for (ir::AtomId id = 0; id < atoms.size(); ++id) {
+    std::string err;
+    sh->compiled[id] = CompiledAtom::compile(atoms.get(id), &err);
+    if (!sh->compiled[id] && errors) errors->push_back(atoms.describe(id) + ": " + err);
+    if (ir::is_field_ref(atoms.get(id).kind)) sh->ref_field[id] = field_id(atoms.get(id).value);
+  }
+  sh->atom_group.assign(atoms.size(), kNoGroup);
+  sh->warmup = opts.warmup_events;
+  sh->gates_enabled = opts.gates;
+  if (opts.prefilter && Prefilter::available()) sh->build_prefilter(opts);
+  return sh;
+}
+
+EventMatcher::EventMatcher(std::shared_ptr<Shared> shared) : sh_(std::move(shared)) {
+  memo_stamp_.assign(sh_->compiled.size(), 0);
+  memo_value_.assign(sh_->compiled.size(), 0);
+  local_.resize(sh_->groups.size());
+  pattern_stamp_.assign(sh_->pattern_len.size(), 0);
+  pattern_gates_.resize(sh_->pattern_len.size());
+  group_gates_.resize(sh_->groups.size());
+}
+
 EventMatcher::EventMatcher(const ir::AtomTable& atoms, std::vector<std::string>* errors)
     : EventMatcher(atoms, Options::from_env(), errors) {}
 
-EventMatcher::EventMatcher(const ir::AtomTable& atoms, const Options& opts, std::vector<std::string>* errors) {
-  compiled_.resize(atoms.size());
-  ref_field_.assign(atoms.size(), kNoSymbol);
-  for (ir::AtomId id = 0; id < atoms.size(); ++id) {
-    std::string err;
-    compiled_[id] = CompiledAtom::compile(atoms.get(id), &err);
-    if (!compiled_[id] && errors) errors->push_back(atoms.describe(id) + ": " + err);
-    if (ir::is_field_ref(atoms.get(id).kind)) ref_field_[id] = field_id(atoms.get(id).value);
-  }
-  memo_stamp_.assign(atoms.size(), 0);
-  memo_value_.assign(atoms.size(), 0);
-  atom_group_.assign(atoms.size(), kNoGroup);
-  warmup_ = opts.warmup_events;
-  gates_enabled_ = opts.gates;
-  if (opts.prefilter && Prefilter::available()) build_prefilter(opts);
-}
+EventMatcher::EventMatcher(const ir::AtomTable& atoms, const Options& opts, std::vector<std::string>* errors)
+    : EventMatcher(share(atoms, opts, errors)) {}
 
 EventMatcher::~EventMatcher() = default;
 EventMatcher::EventMatcher(EventMatcher&&) noexcept = default;
 
+size_t EventMatcher::prefilter_groups() const { return sh_->groups.size(); }
+
 size_t EventMatcher::prefiltered_atoms() const {
   size_t n = 0;
-  for (auto& g : groups_) n += g.atoms;
+  for (auto& g : sh_->groups) n += g->atoms;
   return n;
 }
 
-void EventMatcher::build_prefilter(const Options& opts) {
+void EventMatcher::Shared::build_prefilter(const Options& opts) {
   // Group the atoms that have a necessary literal by field; keyword atoms search
   // every raw field, so they form one group of their own (kNoSymbol).
   std::map<Symbol, std::vector<std::pair<ir::AtomId, PrefilterPattern>>> by_field;
-  for (ir::AtomId id = 0; id < compiled_.size(); ++id) {
-    if (!compiled_[id]) continue;
-    auto lit = necessary_literal(*compiled_[id]);
+  for (ir::AtomId id = 0; id < compiled.size(); ++id) {
+    if (!compiled[id]) continue;
+    auto lit = necessary_literal(*compiled[id]);
     if (!lit) continue;
-    const ir::Atom& a = compiled_[id]->atom();
+    const ir::Atom& a = compiled[id]->atom();
     Symbol key = a.kind == ir::AtomKind::keyword ? kNoSymbol : a.field;
     if (key == kNoSymbol && a.kind != ir::AtomKind::keyword) continue;  // field-less non-keyword: never present
     // Keyword atoms are prefiltered over all raw values joined in one text (one scan per event,
@@ -73,7 +122,7 @@ void EventMatcher::build_prefilter(const Options& opts) {
     }
     by_field[key].emplace_back(id, std::move(*lit));
   }
-  atom_pattern_.assign(compiled_.size(), 0);
+  atom_pattern.assign(compiled.size(), 0);
   uint32_t next_pattern = 0;
   for (auto& [field, members] : by_field) {
     if (members.size() < std::max<size_t>(opts.min_group_atoms, 1)) continue;
@@ -87,26 +136,67 @@ void EventMatcher::build_prefilter(const Options& opts) {
       auto [it, fresh] = index.emplace(std::move(k), next_pattern + static_cast<uint32_t>(patterns.size()));
       if (fresh) {
         p.id = it->second;
-        pattern_len_.push_back(static_cast<uint32_t>(p.literal.size()));
+        pattern_len.push_back(static_cast<uint32_t>(p.literal.size()));
         patterns.push_back(std::move(p));
       }
       assign.emplace_back(id, it->second);
     }
-    uint32_t g = static_cast<uint32_t>(groups_.size());
+    uint32_t g = static_cast<uint32_t>(groups.size());
     for (auto& [id, pat] : assign) {
-      atom_group_[id] = g;
-      atom_pattern_[id] = pat;
+      atom_group[id] = g;
+      atom_pattern[id] = pat;
     }
     next_pattern += static_cast<uint32_t>(patterns.size());
-    Group grp;
-    grp.field = field;
-    grp.pending = std::move(patterns);
-    grp.atoms = assign.size();
-    groups_.push_back(std::move(grp));
+    auto grp = std::make_unique<Group>();
+    grp->field = field;
+    grp->pending = std::move(patterns);
+    grp->atoms = assign.size();
+    groups.push_back(std::move(grp));
   }
-  pattern_stamp_.assign(next_pattern, 0);
-  pattern_gates_.resize(next_pattern);
-  group_gates_.resize(groups_.size());
+}
+
+int EventMatcher::Shared::build(uint32_t gi) {
+  Group& g = *groups[gi];
+  if (int st = g.state.load(std::memory_order_acquire)) return st;
+  std::lock_guard lock(g.mu);
+  if (int st = g.state.load(std::memory_order_relaxed)) return st;
+  std::vector<PrefilterPattern> rest;
+  for (auto& p : g.pending) {
+    if (p.at_start && p.at_end) {
+      if (p.caseless) {
+        for (auto& c : p.literal) c = ascii_lower(c);  // Hyperscan's caseless is ASCII folding too
+        g.exact_ci[p.literal].push_back(p.id);
+      }
+      else g.exact_cs[p.literal].push_back(p.id);
+    } else {
+      rest.push_back(std::move(p));
+    }
+  }
+  g.pending = {};
+  int st = 1;
+  if (!rest.empty()) {
+    g.db = Prefilter::build(rest);
+    if (!g.db) st = 2;
+  }
+  g.state.store(st, std::memory_order_release);
+  return st;
+}
+
+// True when the group can filter in this matcher: built (once, shared) and this matcher's
+// scratch fits its database. False: its atoms are tested directly.
+bool EventMatcher::ready(uint32_t gi) {
+  Local& l = local_[gi];
+  if (sh_->build(gi) != 1) {
+    l.disabled = true;
+    return false;
+  }
+  const Shared::Group& g = *sh_->groups[gi];
+  if (g.db && !g.db->prepare(scratch_)) {
+    l.disabled = true;
+    return false;
+  }
+  l.ready = true;
+  return true;
 }
 
 void EventMatcher::begin(const Event& e) {
@@ -114,7 +204,7 @@ void EventMatcher::begin(const Event& e) {
   if (++epoch_ == 0) {  // wrapped: clear every stamp so stale ones cannot alias the new epoch
     std::fill(memo_stamp_.begin(), memo_stamp_.end(), 0);
     std::fill(pattern_stamp_.begin(), pattern_stamp_.end(), 0);
-    for (auto& g : groups_) g.scanned_stamp = 0;
+    for (auto& l : local_) l.scanned_stamp = 0;
     std::fill(gate_stamp_.begin(), gate_stamp_.end(), 0);
     epoch_ = 1;
   }
@@ -129,37 +219,8 @@ void EventMatcher::on_hit(void* self, uint32_t pattern) {
   }
 }
 
-// Splits a group's literals: whole-value ones (eq atoms) go to hash maps, the rest to a
-// multi-pattern database. False when the group cannot be filtered (its atoms are tested directly).
-bool EventMatcher::build_group(uint32_t gi) {
-  Group& g = groups_[gi];
-  g.built = true;
-  std::vector<PrefilterPattern> rest;
-  for (auto& p : g.pending) {
-    if (p.at_start && p.at_end) {
-      if (p.caseless) {
-        for (auto& c : p.literal) c = ascii_lower(c);  // Hyperscan's caseless is ASCII folding too
-        g.exact_ci[p.literal].push_back(p.id);
-      }
-      else g.exact_cs[p.literal].push_back(p.id);
-    } else {
-      rest.push_back(std::move(p));
-    }
-  }
-  g.pending = {};
-  if (!rest.empty()) {
-    g.db = Prefilter::build(rest);
-    if (!g.db || !g.db->prepare(scratch_)) {
-      g.db.reset();
-      g.disabled = true;
-      return false;
-    }
-  }
-  return true;
-}
-
 void EventMatcher::scan_value(uint32_t gi, std::string_view v) {
-  Group& g = groups_[gi];
+  const Shared::Group& g = *sh_->groups[gi];
   ++scans_;
   if (!g.exact_cs.empty())
     if (auto it = g.exact_cs.find(v); it != g.exact_cs.end())
@@ -170,22 +231,23 @@ void EventMatcher::scan_value(uint32_t gi, std::string_view v) {
     if (auto it = g.exact_ci.find(std::string_view(lower_)); it != g.exact_ci.end())
       for (uint32_t p : it->second) on_hit(this, p);
   }
-  if (g.db && !g.db->scan(v, scratch_, &EventMatcher::on_hit, this)) g.unfiltered = true;
+  if (g.db && !g.db->scan(v, scratch_, &EventMatcher::on_hit, this)) local_[gi].unfiltered = true;
 }
 
 // Scans exactly the values test_atom() would test for this group's atoms, so a
 // literal not found in them rules the atom out.
 void EventMatcher::scan_group(uint32_t gi) {
-  Group& g = groups_[gi];
-  g.scanned_stamp = epoch_;
-  g.unfiltered = true;
-  if (g.disabled) return;
-  if (!g.built) {
-    if (++g.demand <= warmup_) return;
-    if (!build_group(gi)) return;  // cannot filter: test this group's atoms directly
+  Local& l = local_[gi];
+  l.scanned_stamp = epoch_;
+  l.unfiltered = true;
+  if (l.disabled) return;
+  if (!l.ready) {
+    if (++l.demand <= sh_->warmup) return;
+    if (!ready(gi)) return;  // cannot filter: test this group's atoms directly
   }
-  g.unfiltered = false;
-  if (g.field == kNoSymbol) {
+  l.unfiltered = false;
+  const Symbol field = sh_->groups[gi]->field;
+  if (field == kNoSymbol) {
     // Every raw value, joined: a literal spanning two values is a false hit, which only costs a test.
     kw_text_.clear();
     for (auto& f : event_->fields())
@@ -197,20 +259,21 @@ void EventMatcher::scan_group(uint32_t gi) {
     return;
   }
   std::string_view v;
-  if (!event_->get(g.field, v)) return;
+  if (!event_->get(field, v)) return;
   scan_value(gi, v);
   if (event_->has_repeats())
     for (auto& f : event_->fields())
-      if (f.name == g.field && f.value.data() != v.data()) scan_value(gi, f.value);
+      if (f.name == field && f.value.data() != v.data()) scan_value(gi, f.value);
 }
 
 bool EventMatcher::test_atom(ir::AtomId id) {
-  if (id >= compiled_.size()) return false;
+  const Shared& sh = *sh_;
+  if (id >= sh.compiled.size()) return false;
   if (memo_stamp_[id] == epoch_) return memo_value_[id];
   bool r = false;
-  if (uint32_t g = atom_group_[id]; g != kNoGroup) {
-    if (groups_[g].scanned_stamp != epoch_) scan_group(g);
-    if (!groups_[g].unfiltered && pattern_stamp_[atom_pattern_[id]] != epoch_) {
+  if (uint32_t g = sh.atom_group[id]; g != kNoGroup) {
+    if (local_[g].scanned_stamp != epoch_) scan_group(g);
+    if (!local_[g].unfiltered && pattern_stamp_[sh.atom_pattern[id]] != epoch_) {
       ++rejects_;
       memo_stamp_[id] = epoch_;
       memo_value_[id] = 0;
@@ -218,7 +281,7 @@ bool EventMatcher::test_atom(ir::AtomId id) {
     }
   }
   ++tests_;
-  if (const auto& c = compiled_[id]) {
+  if (const auto& c = sh.compiled[id]) {
     const ir::Atom& a = c->atom();
     if (a.kind == ir::AtomKind::keyword) {
       for (auto& f : event_->fields())
@@ -233,7 +296,7 @@ bool EventMatcher::test_atom(ir::AtomId id) {
           r = true;
         } else if (ir::is_field_ref(a.kind)) {
           std::string_view o;
-          r = event_->get(ref_field_[id], o) && ir::field_ref_matches(a.kind, v, o, a.case_sensitive);
+          r = event_->get(sh.ref_field[id], o) && ir::field_ref_matches(a.kind, v, o, a.case_sensitive);
         } else {
           // A field present several times (multivalue) matches when any value does.
           r = c->test(v);
@@ -261,8 +324,8 @@ std::optional<std::vector<ir::AtomId>> EventMatcher::triggers(const ir::Predicat
     case Op::never: return std::vector<ir::AtomId>{};
     case Op::always: case Op::not_: return std::nullopt;
     case Op::atom: {
-      if (p.atom >= atom_group_.size()) return std::nullopt;
-      uint32_t g = atom_group_[p.atom];
+      if (p.atom >= sh_->atom_group.size()) return std::nullopt;
+      uint32_t g = sh_->atom_group[p.atom];
       if (g == kNoGroup) return std::nullopt;
       return std::vector<ir::AtomId>{p.atom};
     }
@@ -284,7 +347,7 @@ std::optional<std::vector<ir::AtomId>> EventMatcher::triggers(const ir::Predicat
         uint32_t len = UINT32_MAX;
         for (ir::AtomId a : *t) {
           // A gate on keywords makes every event scan all its raw values: the last choice.
-          uint32_t l = groups_[atom_group_[a]].field == kNoSymbol ? 0 : pattern_len_[atom_pattern_[a]];
+          uint32_t l = sh_->groups[sh_->atom_group[a]]->field == kNoSymbol ? 0 : sh_->pattern_len[sh_->atom_pattern[a]];
           len = std::min(len, l);
         }
         if (!best || len > best_len || (len == best_len && t->size() < best->size())) {
@@ -299,7 +362,7 @@ std::optional<std::vector<ir::AtomId>> EventMatcher::triggers(const ir::Predicat
 }
 
 uint32_t EventMatcher::add_gate(const ir::Predicate& p) {
-  if (groups_.empty() || !gates_enabled_) return kNoGate;
+  if (sh_->groups.empty() || !sh_->gates_enabled) return kNoGate;
   auto t = triggers(p);
   if (!t) return kNoGate;
   uint32_t gate = static_cast<uint32_t>(gate_stamp_.size());
@@ -307,9 +370,9 @@ uint32_t EventMatcher::add_gate(const ir::Predicate& p) {
   std::sort(t->begin(), t->end());
   t->erase(std::unique(t->begin(), t->end()), t->end());
   for (ir::AtomId a : *t) {
-    auto& pg = pattern_gates_[atom_pattern_[a]];
+    auto& pg = pattern_gates_[sh_->atom_pattern[a]];
     if (pg.empty() || pg.back() != gate) pg.push_back(gate);
-    uint32_t g = atom_group_[a];
+    uint32_t g = sh_->atom_group[a];
     auto& gg = group_gates_[g];
     if (gg.empty()) gated_groups_.push_back(g);
     if (gg.empty() || gg.back() != gate) gg.push_back(gate);
@@ -319,8 +382,8 @@ uint32_t EventMatcher::add_gate(const ir::Predicate& p) {
 
 void EventMatcher::open_gates() {
   for (uint32_t g : gated_groups_) {
-    if (groups_[g].scanned_stamp != epoch_) scan_group(g);
-    if (groups_[g].unfiltered)
+    if (local_[g].scanned_stamp != epoch_) scan_group(g);
+    if (local_[g].unfiltered)
       for (uint32_t gate : group_gates_[g]) gate_stamp_[gate] = epoch_;
   }
   for (uint32_t p : hits_)

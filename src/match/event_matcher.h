@@ -2,7 +2,8 @@
 // every distinct atom of the loaded corpus is tested at most once per event,
 // however many rules share it (bitset + epoch, no clearing per event).
 // One EventMatcher per thread; the AtomTable it compiles from is immutable
-// once rules are loaded.
+// once rules are loaded. The matchers of one table can share their compiled
+// atoms and prefilter databases (EventMatcher::share): the engine's workers do.
 //
 // Prefilter: string atoms (eq, contains, starts/ends_with, wildcard, keyword)
 // are grouped by field (keyword atoms: one "any raw field" group). A group
@@ -17,6 +18,8 @@
 // simply tested atom by atom.
 #pragma once
 #include <memory>
+#include <mutex>
+#include <atomic>
 #include <optional>
 #include <unordered_map>
 #include <string>
@@ -51,7 +54,15 @@ class EventMatcher {
     uint64_t scans = 0;             ///< field values scanned by a prefilter database
   };
 
+  /// What the matchers of one atom table share across threads: the compiled atoms and the
+  /// prefilter groups (each group's database is built once, by the first matcher that needs it,
+  /// under the group's lock). Each matcher keeps its own memo, scans and scratch.
+  struct Shared;
   /// Compiles every atom of the table; atoms that fail to compile test false and are listed in `errors`.
+  static std::shared_ptr<Shared> share(const ir::AtomTable& atoms, const Options& opts,
+                                       std::vector<std::string>* errors = nullptr);
+  explicit EventMatcher(std::shared_ptr<Shared> shared);
+  /// A matcher with its own Shared.
   explicit EventMatcher(const ir::AtomTable& atoms, std::vector<std::string>* errors = nullptr);
   EventMatcher(const ir::AtomTable& atoms, const Options& opts, std::vector<std::string>* errors = nullptr);
   ~EventMatcher();
@@ -75,58 +86,37 @@ class EventMatcher {
   size_t gates() const { return gate_stamp_.size(); }
 
   /// Number of field groups served (after their warm-up) by a prefilter database, and their atoms.
-  size_t prefilter_groups() const { return groups_.size(); }
+  size_t prefilter_groups() const;
   size_t prefiltered_atoms() const;
 
  private:
   bool test_atom(ir::AtomId id);
-  void build_prefilter(const Options& opts);
   void scan_group(uint32_t g);
+  bool ready(uint32_t g);
   static void on_hit(void* self, uint32_t pattern);
   std::optional<std::vector<ir::AtomId>> triggers(const ir::Predicate& p) const;
+  void scan_value(uint32_t g, std::string_view v);
 
+  std::shared_ptr<Shared> sh_;
   const Event* event_ = nullptr;
-  std::vector<std::optional<CompiledAtom>> compiled_;
-  std::vector<Symbol> ref_field_;  // field_eq: the other field's symbol
   std::vector<uint32_t> memo_stamp_;
   std::vector<uint8_t> memo_value_;
   uint32_t epoch_ = 0;
   uint64_t tests_ = 0;
 
-  // ---- prefilter (empty when off or unavailable)
-  struct TextHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  struct TextEq {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-  };
-  bool build_group(uint32_t g);
-  void scan_value(uint32_t g, std::string_view v);
+  // ---- prefilter: this matcher's side of each shared group
   std::string lower_;    // scratch: a value folded for the caseless exact lookup
   std::string kw_text_;  // scratch: the event's raw values joined, for the keyword group
   static constexpr uint32_t kNoGroup = UINT32_MAX;
-  struct Group {
-    Symbol field = kNoSymbol;  // kNoSymbol: keyword group, scans every raw-view field
-    std::vector<PrefilterPattern> pending;  // compiled after the warm-up
-    bool built = false;
-    // Whole-value literals (eq atoms) are found by one hash lookup; the others by `db`.
-    std::unordered_map<std::string, std::vector<uint32_t>, TextHash, TextEq> exact_cs, exact_ci;
-    std::unique_ptr<Prefilter> db;
-    uint32_t demand = 0;         // events that needed this group before `db` existed
+  struct Local {
+    uint32_t demand = 0;         // events that needed this group before it was ready here
     uint32_t scanned_stamp = 0;  // == epoch_: already handled in this event
+    bool ready = false;          // the group's database is built and `scratch_` fits it
     bool unfiltered = true;      // no usable scan in this event: every atom is tested
-    bool disabled = false;       // the database could not be built: always tested
-    size_t atoms = 0;
+    bool disabled = false;       // no database (could not be built): always tested
   };
-  uint32_t warmup_ = 0;
-  bool gates_enabled_ = true;
-  std::vector<Group> groups_;
-  std::vector<uint32_t> atom_group_;    // AtomId -> group or kNoGroup
-  std::vector<uint32_t> atom_pattern_;  // AtomId -> pattern index (deduplicated literals)
+  std::vector<Local> local_;
   std::vector<uint32_t> pattern_stamp_; // pattern index -> epoch_ when found in this event
-  std::vector<uint32_t> pattern_len_;   // pattern index -> literal length (gate choice)
   PrefilterScratch scratch_;
   // ---- gates
   std::vector<std::vector<uint32_t>> pattern_gates_;  // pattern -> gates it opens

@@ -341,6 +341,10 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
   EventMatcher ref(fx.table, off());
   EventMatcher pf_all(fx.table, on(1));
   EventMatcher pf_default(fx.table, EventMatcher::Options{});  // threshold 8, warm-up 256 of 3000 events
+  // Two matchers sharing compiled atoms and databases (as the engine's workers do): the second
+  // finds each group built by the first (it starts at event 100) and only sizes its own scratch.
+  auto shared = EventMatcher::share(fx.table, on(1, 5));
+  EventMatcher sh_early(shared), sh_second(shared);
   if (Prefilter::available()) {
     EXPECT_EQ(pf_all.prefilter_groups(), 4u);  // three fields + keyword
     EXPECT_GT(pf_all.prefiltered_atoms(), 200u);  // ~3/4 of the non-regex atoms have a non-empty literal
@@ -371,6 +375,8 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
     ref.begin(ev);
     pf_all.begin(ev);
     pf_default.begin(ev);
+    sh_early.begin(ev);
+    sh_second.begin(ev);
     pf_all.open_gates();
     pf_default.open_gates();
     // Interleave trees and single atoms so atoms are first met in varying order.
@@ -392,10 +398,18 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
       positives += r;
       ASSERT_EQ(pf_all.eval(p), r) << "event " << e << " atom " << fx.table.describe(id);
       ASSERT_EQ(pf_default.eval(p), r) << "event " << e << " atom " << fx.table.describe(id);
+      // The second shared matcher starts later: every group is already built when it needs it.
+      ASSERT_EQ(sh_early.eval(p), r) << "event " << e << " atom " << fx.table.describe(id);
+      if (e >= 100) ASSERT_EQ(sh_second.eval(p), r) << "event " << e << " atom " << fx.table.describe(id);
     }
   }
   // The alphabet is small, so matches are frequent; the check is not vacuous.
   EXPECT_GT(positives, 10000u);
+  if (Prefilter::available()) {
+    EXPECT_EQ(sh_second.prefilter_groups(), 4u);
+    EXPECT_GT(sh_second.stats().prefilter_rejects, 0u);  // it filtered with databases it did not build
+    EXPECT_LT(sh_second.stats().atom_tests, ref.stats().atom_tests);
+  }
   if (Prefilter::available()) {
     EXPECT_GT(pf_all.stats().prefilter_rejects, 0u);
     EXPECT_GT(closed, 10000u);  // gates do skip trees; each skip above was checked against the reference
