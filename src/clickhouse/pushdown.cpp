@@ -303,6 +303,19 @@ std::string push_query(const std::string& table, const std::vector<const PushedS
          " ARRAY JOIN " + joined + " AS s WHERE empty(m_k) AND _time != 0 GROUP BY s, k, b FORMAT RowBinary";
 }
 
+std::string push_table(const Store& store, const std::string& table) {
+  return store.clustered && !store.shard_urls.empty() ? store.local_name(table) : table;
+}
+
+std::string push_destination(const Store& store) {
+  if (!store.clustered || store.shard_urls.empty())
+    return store.clustered ? "the server (Distributed table; shard URLs not recorded: load with --shard URL)"
+                           : "the server";
+  std::string d = "each shard";
+  for (size_t i = 0; i < store.shard_urls.size(); ++i) d += (i ? ", " : " (") + store.shard_urls[i];
+  return d + "; partial groups added up here)";
+}
+
 bool read_groups(std::string_view body, const std::vector<const PushedStream*>& streams,
                  std::vector<std::vector<ir::PreGroup>>& out, std::string& error) {
   const Layout l(streams);
@@ -402,8 +415,8 @@ std::string explain_rule(const SqlTranslator& tr, const Store& store, const Norm
       const std::string n = "-- stream " + std::to_string(ss.stream) + ": aggregation `" + agg->name() + "` ";
       if (why.empty()) {
         out += n + "runs on ClickHouse (GROUP BY; rows with a multivalue field or no time are fetched and "
-                   "aggregated locally into the same groups):\n" +
-               push_query(p.table, {&p}) + ";\n";
+                   "aggregated locally into the same groups), sent to " + push_destination(store) + ":\n" +
+               push_query(push_table(store, p.table), {&p}) + ";\n";
         from = 1;
       } else {
         out += n + "runs locally: " + why + "\n";

@@ -76,6 +76,11 @@ PushPlan plan_pushdown(const SqlTranslator& tr, const Store& store, const Normal
 
 /// The one query (one scan of `table`) computing the groups of `streams` (one of queries()).
 std::string push_query(const std::string& table, const std::vector<const PushedStream*>& streams);
+/// The table that query reads, and where it goes: each shard's `<t>_local` when the shard URLs are
+/// known (Store::shard_urls; the engine adds up the shards' partial groups), else `table` on the
+/// server (a Distributed table on a cluster).
+std::string push_table(const Store& store, const std::string& table);
+std::string push_destination(const Store& store);
 
 /// Reads push_query's RowBinary answer: groups per stream (same order as `streams`).
 bool read_groups(std::string_view body, const std::vector<const PushedStream*>& streams,
