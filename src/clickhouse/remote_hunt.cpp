@@ -57,6 +57,7 @@ Result<RemoteHunt> remote_hunt(const HttpClient& client, const Normalizer& norm,
     // Distributed table crashed a shard of ClickHouse 18.16 (SIGSEGV) once on OTRF.
     const auto queries = plan.queries();
     const bool per_shard = store->clustered && !store->shard_urls.empty();
+    out.stats.agg_per_shard = per_shard;
     std::deque<HttpClient> shards;
     if (per_shard)
       for (auto& u : store->shard_urls) shards.emplace_back(u);
