@@ -258,11 +258,12 @@ static int run_hunt(HuntArgs& a) {
       for (auto& [why, n] : st.not_pushed) datamodel += n;
       std::fprintf(stderr,
                    "clickhouse: %zu table scans (aggregations: %s; records: %s)%s; %zu of %zu tstats streams "
-                   "aggregated on the cluster (%llu groups, %.1f MB in %.2fs); %llu events fetched (%.1f MB) in "
+                   "aggregated on the cluster (%llu groups%s, %.1f MB in %.2fs); %llu events fetched (%.1f MB) in "
                    "%.2fs; local engine %.2fs\n",
                    st.agg_tables.size() + st.tables_scanned.size(), agg.empty() ? "none" : agg.c_str(),
                    tables.c_str(), st.clustered ? (" on " + std::to_string(st.shards) + " shards").c_str() : "",
                    st.streams_pushed, datamodel, static_cast<unsigned long long>(st.groups_fetched),
+                   st.agg_per_shard ? " from each shard's local tables" : "",
                    st.agg_bytes / 1e6, st.agg_seconds, static_cast<unsigned long long>(st.rows_fetched),
                    st.bytes_fetched / 1e6, st.query_seconds, st.local_seconds);
       if (!st.unselective.empty())

@@ -68,8 +68,9 @@ int run_sql(SqlArgs& a) {
     std::printf("\n");
     for (auto& [why, n] : plan.not_pushed) std::printf("-- aggregated locally: %zu streams: %s\n", n, why.c_str());
     for (auto& [table, streams] : by_table)
-      std::printf("-- %zu streams aggregated on ClickHouse over %s\n%s;\n", streams.size(), table.c_str(),
-                  clickhouse::push_query(table, streams).c_str());
+      std::printf("-- %zu streams aggregated on ClickHouse over %s, sent to %s\n%s;\n", streams.size(), table.c_str(),
+                  clickhouse::push_destination(store).c_str(),
+                  clickhouse::push_query(clickhouse::push_table(store, table), streams).c_str());
     std::printf("-- records\n%s\n", q.c_str());
   }
   return runnable.empty() ? nothing_ran : ok;

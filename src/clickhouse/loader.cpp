@@ -48,6 +48,9 @@ Result<LoadResult> load(const HttpClient& client, const Normalizer& norm, const 
                         const LoadOptions& opts, DiagnosticSink& diags) {
   auto schema = build_schema(norm);
   if (auto r = ensure_tables(client, schema, opts.cluster, opts.shard_urls); !r) return r.error();
+  // For the hunt's aggregation push-down, which queries each shard directly (Store::shard_urls).
+  if (!opts.cluster.empty() && !opts.shard_urls.empty())
+    if (auto r = record_shard_urls(client, opts.shard_urls); !r) return r.error();
   auto cur = client.query("SELECT max(seq) FROM " + sql_ident(kRawTable) + " FORMAT TabSeparated");
   if (!cur) return cur.error();
   long long max_seq = 0;

@@ -1,6 +1,7 @@
 #include "clickhouse/pushdown.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 
@@ -172,11 +173,6 @@ PushPlan plan_pushdown(const SqlTranslator& tr, const Store& store, const Normal
   return plan;
 }
 
-// ClickHouse 18.16 analyses a condition list in superlinear time (measured on the ESCU
-// Endpoint.Processes streams: 486 in one query 23 s, 100 0.9 s, in queries of 8-32 about 3 s in
-// all), so a table's streams are split over several queries, each its own (cheap) scan.
-constexpr size_t kStreamsPerQuery = 16;
-
 std::vector<std::pair<std::string, std::vector<const PushedStream*>>> PushPlan::queries() const {
   std::map<std::string, std::vector<const PushedStream*>> by;
   for (auto& p : streams) by[p.table].push_back(&p);
@@ -184,8 +180,9 @@ std::vector<std::pair<std::string, std::vector<const PushedStream*>>> PushPlan::
   for (auto& [t, v] : by) {
     out.emplace_back(t, std::vector<const PushedStream*>{});
     for (auto* p : v) {
-      if (!out.back().second.empty() &&
-          (out.back().second.size() >= kStreamsPerQuery || !Layout(out.back().second).fits(*p)))
+      // Only past 64 distinct BY or value fields of one table (the bit masks) does a table need a
+      // second query; the ESCU endpoint corpus stays far below (22 BY fields at most).
+      if (!out.back().second.empty() && !Layout(out.back().second).fits(*p))
         out.emplace_back(t, std::vector<const PushedStream*>{});
       out.back().second.push_back(p);
     }
@@ -193,22 +190,95 @@ std::vector<std::pair<std::string, std::vector<const PushedStream*>>> PushPlan::
   return out;
 }
 
+namespace {
+
+// The columns a condition reads: its backquoted identifiers (sql_ident) and the fixed columns
+// named bare (f_k, f_v …), outside string literals.
+std::vector<std::string> columns_read(std::string_view sql) {
+  static constexpr std::string_view kFixed[] = {"seq", "_time", "host", "source_file", "record_id",
+                                                "event_id", "f_k", "f_v", "m_k", "m_v"};
+  std::vector<std::string> out;
+  auto add = [&](std::string_view x) {
+    if (std::find(out.begin(), out.end(), x) == out.end()) out.emplace_back(x);
+  };
+  for (size_t i = 0; i < sql.size();) {
+    const char c = sql[i];
+    if (c == '\'' || c == '`') {
+      size_t e = i + 1;
+      while (e < sql.size() && sql[e] != c) e += sql[e] == '\\' ? 2 : 1;
+      if (c == '`') add(sql.substr(i, e + 1 - i));
+      i = e + 1;
+    } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      size_t e = i;
+      while (e < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[e])) || sql[e] == '_')) ++e;
+      const std::string_view w = sql.substr(i, e - i);
+      if (std::find(std::begin(kFixed), std::end(kFixed), w) != std::end(kFixed)) add(w);
+      i = e;
+    } else {
+      ++i;
+    }
+  }
+  return out;
+}
+
+template <class F>
+std::string const_array(const std::vector<const PushedStream*>& streams, F&& element) {
+  std::string a = "[";
+  for (size_t i = 0; i < streams.size(); ++i) a += (i ? ", " : "") + element(*streams[i]);
+  return a + "]";
+}
+
+}  // namespace
+
 std::string push_query(const std::string& table, const std::vector<const PushedStream*>& streams) {
   const Layout l(streams);
-  std::string tuples;
-  for (size_t i = 0; i < streams.size(); ++i) {
-    const PushedStream& p = *streams[i];
-    tuples += (tuples.empty() ? "" : ", ") + std::string("tuple(toUInt32(if(") + p.condition + ", " +
-              std::to_string(i + 1) + ", 0)), toUInt64(" + std::to_string(mask_of(l.keys, p.keys)) + "), " +
-              sql_quote(p.fill.value_or("")) + ", toUInt64(" + std::to_string(mask_of(l.values, p.values)) +
-              "), toFloat64(" + (p.time_by < 0 ? std::string("-1") : num_text(p.span)) + "))";
+  // Per stream: its number where the row passes its condition, else 0. The conditions go kStreamsPerLambda
+  // at a time into a lambda of their own (arrayMap over a one-element array, the columns they read
+  // passed as its parameters): ClickHouse 18.16 spends, per expression it analyses, time in the number
+  // of its actions times the columns in its block (ExpressionActions::finalize erases one column at a
+  // time from a name index) — quadratic over one list of all conditions of a table (3,400 functions
+  // for the 486 Endpoint.Processes streams), near linear over lambdas of 16 streams each.
+  constexpr size_t kStreamsPerLambda = 16;
+  std::string hits;
+  for (size_t from = 0; from < streams.size(); from += kStreamsPerLambda) {
+    const size_t to = std::min(streams.size(), from + kStreamsPerLambda);
+    std::vector<std::string> cols;
+    std::string body;
+    for (size_t i = from; i < to; ++i) {
+      for (auto& c : columns_read(streams[i]->condition))
+        if (std::find(cols.begin(), cols.end(), c) == cols.end()) cols.push_back(c);
+      body += (i > from ? ", " : "") + std::string("if(") + streams[i]->condition + ", " + std::to_string(i + 1) + ", 0)";
+    }
+    std::string params = "_one", args = "[0]";
+    for (auto& c : cols) {
+      params += ", " + c;
+      args += ", [" + c + "]";
+    }
+    hits += (from ? ", " : "") + std::string("arrayMap((") + params + ") -> [" + body + "], " + args + ")[1]";
   }
+  if (streams.size() <= kStreamsPerLambda) hits += ", emptyArrayUInt8()";  // arrayConcat wants two
+  // The streams the row passes: the non-zero numbers (sorted first, order does not matter).
+  const std::string joined = "arraySlice(arrayReverseSort(arrayConcat(" + hits +
+                             ") AS _hits), 1, length(_hits) - countEqual(_hits, 0))";
   // Per joined row: the stream's BY values at their positions ('' elsewhere), so groups compare
-  // by exactly the stream's BY values.
+  // by exactly the stream's BY values. Each stream's BY and value fields (bit masks), fillnull text
+  // and span come from constant arrays indexed by the stream number.
+  const std::string key_mask = "arrayElement(" + const_array(streams, [&](const PushedStream& p) {
+    return std::to_string(mask_of(l.keys, p.keys));
+  }) + ", s)";
+  const std::string fill = "arrayElement(" + const_array(streams, [](const PushedStream& p) {
+    return sql_quote(p.fill.value_or(""));
+  }) + ", s)";
+  const std::string value_mask = "arrayElement(" + const_array(streams, [&](const PushedStream& p) {
+    return std::to_string(mask_of(l.values, p.values));
+  }) + ", s)";
+  const std::string span = "arrayElement(" + const_array(streams, [](const PushedStream& p) {
+    return "toFloat64(" + (p.time_by < 0 ? std::string("-1") : num_text(p.span)) + ")";
+  }) + ", s)";
   std::string key;
   for (size_t j = 0; j < l.keys.size(); ++j)
-    key += (j ? ", " : "[") + std::string("if(bitTest(tupleElement(p, 2), ") + std::to_string(j) + "), ifNull(" +
-           l.keys[j] + ", tupleElement(p, 3)), '')";
+    key += (j ? ", " : "[") + std::string("if(bitTest(") + key_mask + ", " + std::to_string(j) + "), ifNull(" +
+           l.keys[j] + ", " + fill + "), '')";
   key = l.keys.empty() ? "emptyArrayString()" : key + "]";
   std::string counts = "[toUInt64(1)";
   for (auto& c : l.counts) counts += ", toUInt64(isNotNull(" + c + "))";
@@ -216,7 +286,7 @@ std::string push_query(const std::string& table, const std::vector<const PushedS
   // Value fields tagged `<position>:` so one set per group carries them all.
   std::vector<std::string> parts;
   for (size_t j = 0; j < l.values.size(); ++j)
-    parts.push_back("if(bitTest(tupleElement(p, 4), " + std::to_string(j) + ") AND isNotNull(" + l.values[j] +
+    parts.push_back("if(bitTest(" + value_mask + ", " + std::to_string(j) + ") AND isNotNull(" + l.values[j] +
                     "), [concat('" + std::to_string(j) + ":', ifNull(" + l.values[j] + ", ''))], emptyArrayString())");
   std::string values = parts.empty() ? "emptyArrayString()" : parts[0];
   if (parts.size() > 1) {
@@ -224,15 +294,28 @@ std::string push_query(const std::string& table, const std::vector<const PushedS
     for (size_t j = 1; j < parts.size(); ++j) values += ", " + parts[j];
     values += ")";
   }
-  // Rows with a later value of some field or without a time are aggregated by the engine.
+  // Rows with a later value of some field or without a time are aggregated by the engine; PREWHERE
+  // drops them before the conditions run, and spares 18.16 one more analysis of the whole query
+  // (MergeTreeWhereOptimizer, which moves a WHERE there itself: 10% of the time).
   // The BY `_time` value as the engine computes it: the time, or floor(time / span) * span.
-  const std::string b =
-      "multiIf(tupleElement(p, 5) < 0, toFloat64(0), tupleElement(p, 5) = 0, _time, "
-      "floor(_time / tupleElement(p, 5)) * tupleElement(p, 5))";
-  return "SELECT tupleElement(p, 1) AS s, " + key + " AS k, " + b + " AS b, sumForEach(" + counts +
+  const std::string b = "multiIf(" + span + " < 0, toFloat64(0), " + span + " = 0, _time, floor(_time / " + span +
+                        ") * " + span + ")";
+  return "SELECT toUInt32(s), " + key + " AS k, " + b + " AS b, sumForEach(" + counts +
          ") AS n, min(_time), max(_time), groupUniqArrayArray(" + values + ") AS v FROM " + sql_ident(table) +
-         " ARRAY JOIN arrayFilter(x -> tupleElement(x, 1) != 0, [" + tuples +
-         "]) AS p WHERE empty(m_k) AND _time != 0 GROUP BY s, k, b FORMAT RowBinary";
+         " ARRAY JOIN " + joined + " AS s PREWHERE empty(m_k) AND _time != 0 GROUP BY s, k, b FORMAT RowBinary";
+}
+
+std::string push_table(const Store& store, const std::string& table) {
+  return store.clustered && !store.shard_urls.empty() ? store.local_name(table) : table;
+}
+
+std::string push_destination(const Store& store) {
+  if (!store.clustered || store.shard_urls.empty())
+    return store.clustered ? "the server (Distributed table; shard URLs not recorded: load with --shard URL)"
+                           : "the server";
+  std::string d = "each shard";
+  for (size_t i = 0; i < store.shard_urls.size(); ++i) d += (i ? ", " : " (") + store.shard_urls[i];
+  return d + "; partial groups added up here)";
 }
 
 bool read_groups(std::string_view body, const std::vector<const PushedStream*>& streams,
@@ -334,8 +417,8 @@ std::string explain_rule(const SqlTranslator& tr, const Store& store, const Norm
       const std::string n = "-- stream " + std::to_string(ss.stream) + ": aggregation `" + agg->name() + "` ";
       if (why.empty()) {
         out += n + "runs on ClickHouse (GROUP BY; rows with a multivalue field or no time are fetched and "
-                   "aggregated locally into the same groups):\n" +
-               push_query(p.table, {&p}) + ";\n";
+                   "aggregated locally into the same groups), sent to " + push_destination(store) + ":\n" +
+               push_query(push_table(store, p.table), {&p}) + ";\n";
         from = 1;
       } else {
         out += n + "runs locally: " + why + "\n";

@@ -15,13 +15,15 @@
 // engine into the same state (aggregate_here says which events those are). Because the pushed
 // functions do not depend on row order, the two halves combine exactly.
 //
-// Up to 16 pushed streams over one table share one query and one scan: each row becomes, per stream
-// whose condition it passes, one row (ARRAY JOIN of small per-stream tuples: stream number, which
-// fields are its BY fields and its value fields, its fillnull text), and the query groups by
-// (stream, BY values). BY values and tagged values are built after the ARRAY JOIN, so only for
-// the rows that pass (ClickHouse evaluates every element of an array literal for every row).
-// 16 because ClickHouse 18.16 analyses long condition lists in superlinear time; a query also
-// covers at most 64 distinct BY fields and 64 value fields (bit masks).
+// All pushed streams over one table share one query and one scan: each row becomes, per stream whose
+// condition it passes, one row (ARRAY JOIN of the passing stream numbers), and the query groups by
+// (stream, BY values); which fields are a stream's BY and value fields (bit masks), its fillnull
+// text and span come from constant arrays indexed by the stream number. BY values and tagged values
+// are built after the ARRAY JOIN, so only for the rows that pass. The conditions sit in lambdas of
+// 16 streams each: ClickHouse 18.16 analyses one flat list of all of a table's conditions in
+// quadratic time (see push_query). A query covers at most 64 distinct BY fields and 64 value fields
+// (bit masks); past that a table would need a second query. On a cluster whose shard URLs the load
+// recorded, the query goes to every shard's local table and the engine adds up the partial groups.
 #pragma once
 #include <map>
 #include <optional>
@@ -76,6 +78,11 @@ PushPlan plan_pushdown(const SqlTranslator& tr, const Store& store, const Normal
 
 /// The one query (one scan of `table`) computing the groups of `streams` (one of queries()).
 std::string push_query(const std::string& table, const std::vector<const PushedStream*>& streams);
+/// The table that query reads, and where it goes: each shard's `<t>_local` when the shard URLs are
+/// known (Store::shard_urls; the engine adds up the shards' partial groups), else `table` on the
+/// server (a Distributed table on a cluster).
+std::string push_table(const Store& store, const std::string& table);
+std::string push_destination(const Store& store);
 
 /// Reads push_query's RowBinary answer: groups per stream (same order as `streams`).
 bool read_groups(std::string_view body, const std::vector<const PushedStream*>& streams,

@@ -1,9 +1,9 @@
 // `vigil hunt --clickhouse URL`: rules run where the data lives.
 //
 // First, the first aggregation of every tstats stream that can be pushed runs
-// on the cluster (clickhouse/pushdown.h): GROUP BY queries (one scan each, up
-// to 16 streams of one dataset table), whose groups enter the engine's state
-// for that operator. Then one query scans vigil_raw once and each dataset table
+// on the cluster (clickhouse/pushdown.h): one GROUP BY query (one scan) per
+// dataset table, sent to each shard's local table when the load recorded the
+// shard URLs, whose groups enter the engine's state for that operator. Then one query scans vigil_raw once and each dataset table
 // the other streams use once (however many rules): it returns, in load order,
 // the records that pass the SQL form of any other stream's filter (clickhouse/
 // sql.h, a superset of each filter) and those the pushed streams leave to the
@@ -36,7 +36,8 @@ struct RemoteHuntStats {
   size_t streams_pushed = 0;                ///< tstats streams aggregated on the cluster
   std::map<std::string, size_t> not_pushed; ///< datamodel streams aggregated here, by reason
   std::vector<std::string> agg_tables;      ///< one aggregation query (one scan) each
-  uint64_t groups_fetched = 0;
+  bool agg_per_shard = false;               ///< sent to each shard's local tables (Store::shard_urls)
+  uint64_t groups_fetched = 0;             ///< per shard when agg_per_shard (partial groups)
   uint64_t agg_bytes = 0;
   double agg_seconds = 0;
   double query_seconds = 0;                 ///< SQL on the cluster, transfer included

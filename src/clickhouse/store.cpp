@@ -61,7 +61,7 @@ Result<Store> inspect(const HttpClient& client) {
   for (auto& r : tsv_rows(*cols)) {
     if (r.size() < 2) continue;
     const std::string& table = r[0];
-    if (table.size() > 6 && table.ends_with("_local")) continue;
+    if ((table.size() > 6 && table.ends_with("_local")) || table == kShardsTable) continue;
     auto& list = st.columns[table];
     if (r[1].rfind("c_", 0) == 0) list.push_back(r[1].substr(2));
   }
@@ -76,8 +76,44 @@ Result<Store> inspect(const HttpClient& client) {
       parse_int(r[2], p);
       st.shards.push_back({int(n), r[1], int(p)});
     }
+    if (engines.count(kShardsTable) && !st.shards.empty()) {
+      auto urls = client.query(std::string("SELECT url FROM ") + kShardsTable + " FORMAT TabSeparated");
+      if (!urls) return urls.error();
+      // Which shard each URL is, as that server says: a URL of another cluster, a replica or a
+      // shard listed twice must not count a shard's rows twice or leave one out.
+      std::vector<std::string> by_shard(st.shards.size());
+      bool ok = true;
+      for (auto& r : tsv_rows(*urls)) {
+        if (r.empty() || r[0].empty()) continue;
+        HttpClient shard(r[0]);
+        auto me = shard.query("SELECT shard_num FROM system.clusters WHERE cluster = " + sql_quote(st.cluster) +
+                              " AND is_local FORMAT TabSeparated");
+        long long n = 0;
+        size_t i = 0;
+        if (me && parse_int(trim(*me), n))
+          while (i < st.shards.size() && st.shards[i].number != n) ++i;
+        if (!me || i == st.shards.size() || !by_shard[i].empty()) {
+          ok = false;
+          break;
+        }
+        by_shard[i] = r[0];
+      }
+      for (auto& u : by_shard) ok = ok && !u.empty();
+      if (ok) st.shard_urls = std::move(by_shard);
+    }
   }
   return st;
+}
+
+Result<bool> record_shard_urls(const HttpClient& client, const std::vector<std::string>& shard_urls) {
+  for (const std::string sql : {std::string("DROP TABLE IF EXISTS ") + kShardsTable,
+                                std::string("CREATE TABLE ") + kShardsTable + " (url String) ENGINE = TinyLog"})
+    if (auto r = client.query(sql); !r) return r.error();
+  std::string rows;
+  for (auto& u : shard_urls) rows += (rows.empty() ? "(" : ", (") + sql_quote(u) + ")";
+  if (!rows.empty())
+    if (auto r = client.query(std::string("INSERT INTO ") + kShardsTable + " VALUES " + rows); !r) return r.error();
+  return true;
 }
 
 Result<bool> ensure_tables(const HttpClient& client, const std::vector<TableSchema>& schema, const std::string& cluster,

@@ -204,12 +204,15 @@ TEST_F(Pushdown, GroupsMatchHandDerivedAndLocalEngine) {
   EXPECT_EQ(local["earliest"], earliest);
   EXPECT_EQ(remote["earliest"], earliest);
 
-  // Push-down happened: three streams in one query (one scan), `earliest` aggregated here; the
+  // Push-down happened: three streams in one query (one scan of each shard), `earliest` aggregated here; the
   // cluster's groups: plain a/t1 (E1 E2), b/t2 (E5 E6); fillnull those and b/NONE (E4); span
   // T/a (E1 E2), T/b (E4), T+5/b (E5 E6).
   const auto& st = rh->stats;
   EXPECT_EQ(st.streams_pushed, 3u);
   EXPECT_EQ(st.agg_tables, std::vector<std::string>{"vigil_dm_test_items"});
+  // Sent to each shard's local table (the load recorded the shard URLs); groups fetched are the
+  // shards' partial groups, and each group's events sit on one shard here (sharded by host).
+  EXPECT_TRUE(st.agg_per_shard);
   EXPECT_EQ(st.groups_fetched, 8u);
   ASSERT_EQ(st.not_pushed.size(), 1u);
   EXPECT_EQ(st.not_pushed.begin()->second, 1u);
