@@ -18,6 +18,19 @@ Row ev(double t, std::string host, std::string user, std::string bytes) {
   return r;
 }
 
+// One partial state per batch, each merged into the first in batch order (as the engine does).
+std::unique_ptr<ir::PartialState> merge_in_order(const ir::MergeableOperator& op, const std::vector<Table>& batches,
+                                                 ir::ExecContext& ctx) {
+  std::unique_ptr<ir::PartialState> merged;
+  for (auto& b : batches) {
+    auto s = op.make_state();
+    op.add(*s, b, ctx);
+    if (!merged) merged = std::move(s);
+    else op.merge(*merged, *s);
+  }
+  return merged;
+}
+
 Table sample() {
   return {ev(100, "h1", "bob", "10"), ev(50, "h1", "alice", "30"), ev(200, "h2", "carol", "5"),
           ev(150, "h1", "", "20"), ev(300, "h2", "bob", "x")};
@@ -182,13 +195,7 @@ TEST(StatsOp, PartialStatesMergedInOrderEqualOneState) {
   TestCtx ctx;
   ctx.now = 1700000000;
   std::vector<Table> batches = {{r0, r1}, {r2, r3}, {r4}};
-  std::unique_ptr<ir::PartialState> merged;
-  for (auto& b : batches) {
-    auto s = op->make_state();
-    op->add(*s, b, ctx);
-    if (!merged) merged = std::move(s);
-    else op->merge(*merged, *s);
-  }
+  std::unique_ptr<ir::PartialState> merged = merge_in_order(*op, batches, ctx);
   EXPECT_EQ(op->groups(*merged), 4u);
   Table out = op->finish(*merged, ctx);
   ASSERT_EQ(out.size(), 4u);
@@ -245,13 +252,7 @@ TEST(StatsOp, MinMaxOfNumberAndTextValuesCompareAsTextsWhenNotAllNumeric) {
   auto* op = dynamic_cast<ir::MergeableOperator*>(p.ops[0].get());
   ASSERT_NE(op, nullptr);
   TestCtx ctx;
-  std::unique_ptr<ir::PartialState> merged;
-  for (auto& b : batches) {
-    auto s = op->make_state();
-    op->add(*s, b, ctx);
-    if (!merged) merged = std::move(s);
-    else op->merge(*merged, *s);
-  }
+  std::unique_ptr<ir::PartialState> merged = merge_in_order(*op, batches, ctx);
   Table parts = op->finish(*merged, ctx);
   for (const Table* t : {&one, &parts}) {
     ASSERT_EQ(t->size(), 4u);
