@@ -96,14 +96,6 @@ void RiskPass::finish(const FindingSink& sink) {
   });
 }
 
-void RiskPass::write_jsonl(std::FILE* out) const {
-  for (auto& e : records_.events()) {
-    std::string line = to_json(e);
-    line += '\n';
-    std::fwrite(line.data(), 1, line.size(), out);
-  }
-}
-
 void RiskPass::run(const std::vector<const ir::CompiledRule*>& rules, const ir::CompiledRule* top_rule,
                    const ir::AtomTable& atoms, const Normalizer& normalizer, const EngineOptions& opts,
                    DiagnosticSink& diags, const FindingSink& sink) {

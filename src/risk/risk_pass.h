@@ -52,8 +52,6 @@ class RiskPass {
   const std::vector<RiskEvent>& events() const { return records_.events(); }
   /// Risk events added, in either mode.
   size_t event_count() const { return count_; }
-  /// --risk-out: one JSON object per line (risk/risk.h to_json), of the kept events.
-  void write_jsonl(std::FILE* out) const;
 
   /// Per (object, type), highest score first; from the top rule's rows.
   const std::vector<ObjectTotal>& top() const { return top_; }
