@@ -21,6 +21,23 @@ namespace {
 
 constexpr size_t kListMax = 100;  // list(): Splunk keeps the first 100 values
 
+// The process-wide text pool of merged tables (KeyPool, below).
+uint32_t pool_intern(std::string_view t);
+std::string pool_text(uint32_t id);
+
+// Adds ids (ascending, distinct) to a sorted set of ids.
+void union_ids(std::vector<uint32_t>& into, const std::vector<uint32_t>& more) {
+  if (more.empty()) return;
+  if (into.empty()) {
+    into = more;
+    return;
+  }
+  std::vector<uint32_t> out;
+  out.reserve(into.size() + more.size());
+  std::set_union(into.begin(), into.end(), more.begin(), more.end(), std::back_inserter(out));
+  into.swap(out);
+}
+
 bool parse_percent(std::string_view s, double& out) {
   if (s.empty()) return false;
   return parse_number(s, out) && out >= 0 && out <= 100;
@@ -74,17 +91,16 @@ void Accumulator::add_text(std::string_view t, double time, bool has_time, bool 
     case K::min: case K::max: {
       double d;
       if (parse_number(t, d)) {
-        if (!min_num_ || d < *min_num_) min_num_ = d;
-        if (!max_num_ || d > *max_num_) max_num_ = d;
+        note_number(d);
         if (canonical) {
           if (!have_time_) {
-            early_t_ = late_t_ = d;
+            time_.early = time_.late = d;
             have_time_ = true;
             return;
           }
           NumberText buf;
-          if (t < format_number(early_t_, buf)) early_t_ = d;
-          if (t > format_number(late_t_, buf)) late_t_ = d;
+          if (t < format_number(time_.early, buf)) time_.early = d;
+          if (t > format_number(time_.late, buf)) time_.late = d;
           return;
         }
       } else {
@@ -98,20 +114,26 @@ void Accumulator::add_text(std::string_view t, double time, bool has_time, bool 
     case K::sum: case K::avg: case K::stdev: case K::stdevp: case K::var: case K::varp: case K::range: {
       double d;
       if (!parse_number(t, d)) return;
-      n_ += 1;
-      sum_ += d;
-      double delta = d - mean_;
-      mean_ += delta / n_;
-      m2_ += delta * (d - mean_);
-      if (!min_num_ || d < *min_num_) min_num_ = d;
-      if (!max_num_ || d > *max_num_) max_num_ = d;
+      stat_.n += 1;
+      stat_.sum += d;
+      double delta = d - stat_.mean;
+      stat_.mean += delta / stat_.n;
+      stat_.m2 += delta * (d - stat_.mean);
+      note_number(d);
       return;
     }
     case K::list:
       if (tx().texts.size() < kListMax) tx().texts.emplace_back(t);
       return;
     case K::values: case K::dc:
-      if (tx().distinct.find(t) == tx().distinct.end()) tx().distinct.emplace(t);
+      if (interned_) {
+        auto& ids = tx().ids;
+        uint32_t id = pool_intern(t);
+        auto at = std::lower_bound(ids.begin(), ids.end(), id);
+        if (at == ids.end() || *at != id) ids.insert(at, id);
+      } else if (tx().distinct.find(t) == tx().distinct.end()) {
+        tx().distinct.emplace(t);
+      }
       return;
     case K::median: case K::perc: case K::upperperc: case K::mode:
       tx().texts.emplace_back(t);
@@ -123,12 +145,12 @@ void Accumulator::add_text(std::string_view t, double time, bool has_time, bool 
     case K::earliest: case K::latest: case K::earliest_time: case K::latest_time:
       if (!has_time) return;
       // Ties keep the first row seen for earliest and the last for latest.
-      if (!have_time_ || time < early_t_) {
-        early_t_ = time;
+      if (!have_time_ || time < time_.early) {
+        time_.early = time;
         if (spec_->kind == K::earliest) tx().lo = std::string(t);
       }
-      if (!have_time_ || time >= late_t_) {
-        late_t_ = time;
+      if (!have_time_ || time >= time_.late) {
+        time_.late = time;
         if (spec_->kind == K::latest) tx().hi = std::string(t);
       }
       have_time_ = true;
@@ -199,32 +221,38 @@ Value Accumulator::result() const {
   using K = AggSpec::Kind;
   switch (spec_->kind) {
     case K::count: return Value(count_);
-    case K::dc: return Value(t_ ? t_->distinct.size() : size_t(0));
+    case K::dc: return Value(t_ ? (interned_ ? t_->ids.size() : t_->distinct.size()) : size_t(0));
     case K::min:
-      if (all_numeric_ && min_num_) return Value(*min_num_);
+      if (all_numeric_ && have_num_) return Value(lo_num_);
       if (auto t = extreme_text(true)) return Value(std::move(*t));
       return Value();
     case K::max:
-      if (all_numeric_ && max_num_) return Value(*max_num_);
+      if (all_numeric_ && have_num_) return Value(hi_num_);
       if (auto t = extreme_text(false)) return Value(std::move(*t));
       return Value();
-    case K::values:
-      return t_ ? Value::multi(std::vector<std::string>(t_->distinct.begin(), t_->distinct.end()))
-                : Value::multi({});
+    case K::values: {
+      if (!t_) return Value::multi({});
+      if (!interned_) return Value::multi(std::vector<std::string>(t_->distinct.begin(), t_->distinct.end()));
+      std::vector<std::string> texts;
+      texts.reserve(t_->ids.size());
+      for (uint32_t id : t_->ids) texts.push_back(pool_text(id));
+      std::sort(texts.begin(), texts.end());  // byte order, as the set keeps them
+      return Value::multi(std::move(texts));
+    }
     case K::list: return Value::multi(t_ ? t_->texts : std::vector<std::string>{});
-    case K::sum: return n_ ? Value(sum_) : Value();
-    case K::avg: return n_ ? Value(mean_) : Value();
-    case K::stdev: return n_ > 1 ? Value(std::sqrt(m2_ / (n_ - 1))) : (n_ ? Value(0) : Value());
-    case K::stdevp: return n_ ? Value(std::sqrt(m2_ / n_)) : Value();
-    case K::var: return n_ > 1 ? Value(m2_ / (n_ - 1)) : (n_ ? Value(0) : Value());
-    case K::varp: return n_ ? Value(m2_ / n_) : Value();
-    case K::range: return n_ ? Value(*max_num_ - *min_num_) : Value();
+    case K::sum: return stat_.n ? Value(stat_.sum) : Value();
+    case K::avg: return stat_.n ? Value(stat_.mean) : Value();
+    case K::stdev: return stat_.n > 1 ? Value(std::sqrt(stat_.m2 / (stat_.n - 1))) : (stat_.n ? Value(0) : Value());
+    case K::stdevp: return stat_.n ? Value(std::sqrt(stat_.m2 / stat_.n)) : Value();
+    case K::var: return stat_.n > 1 ? Value(stat_.m2 / (stat_.n - 1)) : (stat_.n ? Value(0) : Value());
+    case K::varp: return stat_.n ? Value(stat_.m2 / stat_.n) : Value();
+    case K::range: return stat_.n ? Value(hi_num_ - lo_num_) : Value();
     case K::first: return t_ && t_->lo ? Value(*t_->lo) : Value();
     case K::last: return t_ && t_->hi ? Value(*t_->hi) : Value();
     case K::earliest: return t_ && t_->lo ? Value(*t_->lo) : Value();
     case K::latest: return t_ && t_->hi ? Value(*t_->hi) : Value();
-    case K::earliest_time: return have_time_ ? Value(early_t_) : Value();
-    case K::latest_time: return have_time_ ? Value(late_t_) : Value();
+    case K::earliest_time: return have_time_ ? Value(time_.early) : Value();
+    case K::latest_time: return have_time_ ? Value(time_.late) : Value();
     case K::median: {
       if (!t_) return {};
       auto xs = sorted_numbers(t_->texts);
@@ -332,42 +360,66 @@ std::optional<std::string> Accumulator::extreme_text(bool low) const {
   if (t_ && (low ? t_->lo : t_->hi)) out = low ? *t_->lo : *t_->hi;
   if (have_time_) {
     NumberText buf;
-    std::string_view n = format_number(low ? early_t_ : late_t_, buf);
+    std::string_view n = format_number(low ? time_.early : time_.late, buf);
     if (!out || (low ? n < *out : n > *out)) out = std::string(n);
   }
   return out;
 }
 
+void Accumulator::intern() {
+  using K = AggSpec::Kind;
+  if (interned_) return;
+  interned_ = true;
+  if (!t_ || (spec_->kind != K::values && spec_->kind != K::dc)) return;
+  auto& ids = t_->ids;
+  ids.reserve(t_->distinct.size());
+  for (auto& t : t_->distinct) ids.push_back(pool_intern(t));
+  std::sort(ids.begin(), ids.end());
+  std::set<std::string, std::less<>>().swap(t_->distinct);
+}
+
 void Accumulator::merge(Accumulator& b) {
   using K = AggSpec::Kind;
+  if (spec_->kind == K::values || spec_->kind == K::dc) {
+    // Either side interned: both are, and the sets of ids unite.
+    if (interned_ || b.interned_) {
+      intern();
+      b.intern();
+      count_ += b.count_;
+      if (b.t_) union_ids(tx().ids, b.t_->ids);
+      return;
+    }
+  }
   if ((spec_->kind == K::min || spec_->kind == K::max) && b.have_time_) {
-    // The number-typed extremes (see early_t_), compared by their texts.
+    // The number-typed extremes (see time_.early), compared by their texts.
     NumberText x, y;
-    if (!have_time_ || format_number(b.early_t_, x) < format_number(early_t_, y)) early_t_ = b.early_t_;
-    if (!have_time_ || format_number(b.late_t_, x) > format_number(late_t_, y)) late_t_ = b.late_t_;
+    if (!have_time_ || format_number(b.time_.early, x) < format_number(time_.early, y)) time_.early = b.time_.early;
+    if (!have_time_ || format_number(b.time_.late, x) > format_number(time_.late, y)) time_.late = b.time_.late;
     have_time_ = true;
     b.have_time_ = false;  // handled: the time merge below is for earliest/latest
   }
   count_ += b.count_;
-  if (b.min_num_ && (!min_num_ || *b.min_num_ < *min_num_)) min_num_ = b.min_num_;
-  if (b.max_num_ && (!max_num_ || *b.max_num_ > *max_num_)) max_num_ = b.max_num_;
+  if (b.have_num_) {
+    note_number(b.lo_num_);
+    note_number(b.hi_num_);
+  }
   all_numeric_ = all_numeric_ && b.all_numeric_;
-  if (b.n_ > 0) {
+  if (numeric_statistic(spec_->kind) && b.stat_.n > 0) {
     // Chan et al.: combine two Welford states.
-    double n = n_ + b.n_, delta = b.mean_ - mean_;
-    mean_ += delta * b.n_ / n;
-    m2_ += b.m2_ + delta * delta * n_ * b.n_ / n;
-    sum_ += b.sum_;
-    n_ = n;
+    double n = stat_.n + b.stat_.n, delta = b.stat_.mean - stat_.mean;
+    stat_.mean += delta * b.stat_.n / n;
+    stat_.m2 += b.stat_.m2 + delta * delta * stat_.n * b.stat_.n / n;
+    stat_.sum += b.stat_.sum;
+    stat_.n = n;
   }
   if (b.have_time_) {
     // Same tie rules as add_text: earliest keeps the first row, latest the last.
-    if (!have_time_ || b.early_t_ < early_t_) {
-      early_t_ = b.early_t_;
+    if (!have_time_ || b.time_.early < time_.early) {
+      time_.early = b.time_.early;
       if (b.t_ && spec_->kind == K::earliest) tx().lo = std::move(b.t_->lo);
     }
-    if (!have_time_ || b.late_t_ >= late_t_) {
-      late_t_ = b.late_t_;
+    if (!have_time_ || b.time_.late >= time_.late) {
+      time_.late = b.time_.late;
       if (b.t_ && spec_->kind == K::latest) tx().hi = std::move(b.t_->hi);
     }
     have_time_ = true;
@@ -402,7 +454,7 @@ void Accumulator::merge(Accumulator& b) {
   }
 }
 
-bool GroupTable::KeyLess::operator()(const std::vector<std::string>& a, const std::vector<std::string>& b) const {
+bool GroupTable::KeyLess::operator()(const std::vector<std::string_view>& a, const std::vector<std::string_view>& b) const {
   for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
     int c = compare_texts(a[i], b[i]);
     if (c) return c < 0;
@@ -435,9 +487,11 @@ class KeyPool {
     ids_.emplace(stored, id);
     return id;
   }
-  std::string text(uint32_t id) {
+  std::string text(uint32_t id) { return std::string(view(id)); }
+  /// The bytes live in chunks that are never freed or moved, so the view outlives the lock.
+  std::string_view view(uint32_t id) {
     std::lock_guard lock(mu_);
-    return std::string(texts_[id]);
+    return texts_[id];
   }
 
  private:
@@ -469,6 +523,9 @@ KeyPool& key_pool() {
   return *pool;
 }
 
+uint32_t pool_intern(std::string_view t) { return key_pool().intern(t); }
+std::string pool_text(uint32_t id) { return key_pool().text(id); }
+
 // A text key (4-byte length + bytes per field) as an id key (4-byte id per field).
 void to_id_key(std::string_view k, std::string& out) {
   out.clear();
@@ -483,8 +540,8 @@ void to_id_key(std::string_view k, std::string& out) {
   }
 }
 
-std::vector<std::string> decode_key(std::string_view k) {
-  std::vector<std::string> out;
+std::vector<std::string_view> decode_key(std::string_view k) {
+  std::vector<std::string_view> out;
   while (k.size() >= sizeof(uint32_t)) {
     uint32_t n;
     std::memcpy(&n, k.data(), sizeof n);
@@ -515,20 +572,17 @@ void GroupTable::add_to_keyed(const std::string& key, bool typed, const std::vec
     // Typed BY values (span buckets, numbers) are kept for the output row; texts are the key, so
     // text positions stay null here (finish() takes them from the key).
     if (typed_key) {
-      if (!std::all_of(typed_key->begin(), typed_key->end(), [](const Value& v) { return v.is_string(); })) {
-        g.key.reserve(typed_key->size());
-        for (auto& v : *typed_key) g.key.push_back(v.is_string() ? Value() : v);
-      }
+      for (uint32_t i = 0; i < typed_key->size(); ++i)
+        if ((*typed_key)[i].is_number()) g.nums.emplace_back(i, (*typed_key)[i].number());
     } else if (typed) {
       // Single values only here (add() sent multivalue rows through group_keys).
-      g.key.reserve(spec_->by.size());
-      for (size_t i = 0; i < spec_->by.size(); ++i) {
+      for (uint32_t i = 0; i < spec_->by.size(); ++i) {
         const Value* v = r.get(spec_->by[i]);
-        if (spec_->by_span[i] && v && !v->is_null()) g.key.emplace_back(span_cache_[i].bucket);
-        else if (!v || v->is_null() || v->is_string()) g.key.emplace_back();
-        else g.key.push_back(*v);
+        if (spec_->by_span[i] && v && !v->is_null()) g.nums.emplace_back(i, span_cache_[i].bucket);
+        else if (v && v->is_number()) g.nums.emplace_back(i, v->number());
       }
     }
+    g.nums.shrink_to_fit();
     g.accs.reserve(spec_->aggs.size());
     for (auto& a : spec_->aggs) g.accs.emplace_back(&a);
     it = groups_.emplace(key, std::move(g)).first;
@@ -591,10 +645,9 @@ void GroupTable::add_group(const ir::PreGroup& pre) {
   auto it = groups_.find(std::string_view(key));
   if (it == groups_.end()) {
     Group g;
-    if (typed) {  // numbers (spans, _time) stay numbers in the output row; texts come from the key
-      g.key.reserve(pre.key.size());
-      for (auto& v : pre.key) g.key.push_back(v.is_string() ? Value() : v);
-    }
+    if (typed)  // numbers (spans, _time) stay numbers in the output row; texts come from the key
+      for (uint32_t i = 0; i < pre.key.size(); ++i)
+        if (pre.key[i].is_number()) g.nums.emplace_back(i, pre.key[i].number());
     g.accs.reserve(spec_->aggs.size());
     for (auto& a : spec_->aggs) g.accs.emplace_back(&a);
     it = groups_.emplace(key, std::move(g)).first;
@@ -610,6 +663,7 @@ void GroupTable::intern_keys() {
   std::string ik;
   for (auto& [k, g] : groups_) {
     to_id_key(k, ik);
+    for (auto& acc : g.accs) acc.intern();
     by_id.emplace(ik, std::move(g));
   }
   groups_.swap(by_id);
@@ -627,6 +681,7 @@ void GroupTable::merge(GroupTable& later) {
       auto next = std::next(it);
       auto node = later.groups_.extract(it);  // moves the group, accumulators and all
       node.key() = std::string(key);  // a fresh string: assigning would keep the text key's buffer
+      for (auto& acc : node.mapped().accs) acc.intern();
       groups_.insert(std::move(node));
       it = next;
       continue;
@@ -638,19 +693,19 @@ void GroupTable::merge(GroupTable& later) {
   later.groups_.clear();
 }
 
-std::vector<std::string> GroupTable::key_texts(std::string_view k) const {
+std::vector<std::string_view> GroupTable::key_texts(std::string_view k) const {
   if (!interned_) return decode_key(k);
-  std::vector<std::string> out;
+  std::vector<std::string_view> out;
   KeyPool& pool = key_pool();
   for (; k.size() >= sizeof(uint32_t); k.remove_prefix(sizeof(uint32_t))) {
     uint32_t id;
     std::memcpy(&id, k.data(), sizeof id);
-    out.push_back(pool.text(id));
+    out.push_back(pool.view(id));
   }
   return out;
 }
 
-Table GroupTable::finish() const {
+Table GroupTable::finish() {
   Table out;
   if (spec_->by.empty() && groups_.empty()) {
     Row row;
@@ -658,18 +713,23 @@ Table GroupTable::finish() const {
     out.push_back(std::move(row));
     return out;
   }
-  std::vector<std::pair<std::vector<std::string>, const Group*>> sorted;
+  std::vector<std::pair<std::vector<std::string_view>, Group*>> sorted;
   sorted.reserve(groups_.size());
   for (auto& [k, g] : groups_) sorted.emplace_back(key_texts(k), &g);
   std::sort(sorted.begin(), sorted.end(), [](auto& x, auto& y) { return KeyLess{}(x.first, y.first); });
   out.reserve(sorted.size());
   for (auto& [kt, g] : sorted) {
     Row row;
-    for (size_t i = 0; i < spec_->by.size() && i < kt.size(); ++i)
-      row.set(spec_->by[i], g->key.empty() || g->key[i].is_null() ? Value(kt[i]) : g->key[i]);
+    auto num = g->nums.begin();
+    for (size_t i = 0; i < spec_->by.size() && i < kt.size(); ++i) {
+      if (num != g->nums.end() && num->first == i) row.set(spec_->by[i], Value((num++)->second));
+      else row.set(spec_->by[i], Value(kt[i]));
+    }
     for (size_t i = 0; i < spec_->aggs.size(); ++i) row.set(spec_->aggs[i].output, g->accs[i].result());
     out.push_back(std::move(row));
+    std::vector<Accumulator>().swap(g->accs);  // done with: the output rows reuse its memory
   }
+  groups_.clear();
   return out;
 }
 

@@ -59,6 +59,9 @@ class Accumulator {
   /// Fold in an accumulator of the same spec fed with rows that come after this one's
   /// (first/last/list/earliest ties keep their sequential meaning).
   void merge(Accumulator& later);
+  /// values/dc: hold the distinct values as ids of texts interned process-wide from now on (an
+  /// accumulator of a merged table, which lives for the run: see GroupTable).
+  void intern();
 
  private:
   /// `canonical`: `t` is format_number's text of a number-typed value (so the number stands for it).
@@ -73,6 +76,9 @@ class Accumulator {
     std::optional<std::string> lo, hi;
     std::vector<std::string> texts;  // list/median/perc/mode, in arrival order
     std::set<std::string, std::less<>> distinct;  // values/dc: grows with distinct values, not rows
+    // values/dc once interned: the distinct values' text ids, ascending. A command line that many
+    // groups and rules collect is then held once, not once per group and rule.
+    std::vector<uint32_t> ids;
   };
   Texts& tx() {
     if (!t_) t_ = std::make_unique<Texts>();
@@ -80,17 +86,35 @@ class Accumulator {
   }
   const AggSpec* spec_;
   double count_ = 0;
-  // numeric statistics (Welford)
-  double n_ = 0, mean_ = 0, m2_ = 0, sum_ = 0;
-  std::optional<double> min_num_, max_num_;
+  // The numeric statistics (sum … range, Welford) and the time extremes are never both used by one
+  // aggregate, so they share their storage: a high-cardinality BY clause multiplies this size.
+  struct Stat {
+    double n = 0, mean = 0, m2 = 0, sum = 0;
+  };
   // earliest/latest: the times of the earliest and latest rows (`have_time_`: some row had one).
   // min/max: the number-typed values whose texts are the lexicographic extremes among those values,
   // kept as numbers, so min(_time)/max(_time) (every ESCU tstats) need no text state (`have_time_`:
   // some was fed). Their texts are format_number's, which gives back the same text for the number
   // parsed from it (15 significant digits).
-  double early_t_ = 0, late_t_ = 0;
+  struct Times {
+    double early, late;
+  };
+  union {
+    Stat stat_{};  // sum, avg, stdev, stdevp, var, varp, range
+    Times time_;   // min, max, earliest, latest, earliest_time, latest_time
+  };
+  static bool numeric_statistic(AggSpec::Kind k) { return k >= AggSpec::Kind::sum && k <= AggSpec::Kind::range; }
+  // The numeric extremes of the values that parse as numbers (min/max, range).
+  void note_number(double d) {
+    if (!have_num_ || d < lo_num_) lo_num_ = d;
+    if (!have_num_ || d > hi_num_) hi_num_ = d;
+    have_num_ = true;
+  }
+  double lo_num_ = 0, hi_num_ = 0;
+  bool have_num_ = false;
   bool all_numeric_ = true;
   bool have_time_ = false;
+  bool interned_ = false;  // values/dc keep ids (Texts::ids), not texts
   std::unique_ptr<Texts> t_;
 };
 
@@ -130,17 +154,20 @@ class GroupTable {
   /// Adds a group computed elsewhere (its BY values as text; one part per aggregate).
   void add_group(const ir::PreGroup& g);
   /// One row per group, sorted by the BY values (numeric-aware); BY fields first, then aggregates.
-  /// With no BY fields there is always one row (count=0 on no input).
-  Table finish() const;
+  /// With no BY fields there is always one row (count=0 on no input). Spends the table: each
+  /// group's state is freed once its row is made, so the rows and the groups are not all held.
+  Table finish();
   size_t groups() const { return groups_.size(); }
 
   struct KeyLess {
-    bool operator()(const std::vector<std::string>& a, const std::vector<std::string>& b) const;
+    bool operator()(const std::vector<std::string_view>& a, const std::vector<std::string_view>& b) const;
   };
 
  private:
   struct Group {
-    std::vector<Value> key;  ///< typed BY values, only when some are not text (spans, numbers)
+    /// BY positions (ascending) whose value is a number (span buckets, numeric fields), with the
+    /// number: the output row keeps it typed. Every other BY value is its text in the key.
+    std::vector<std::pair<uint32_t, double>> nums;
     std::vector<Accumulator> accs;
   };
   struct Hash {
@@ -163,7 +190,8 @@ class GroupTable {
 
   /// Turns this table's text keys into id keys (first merge into it).
   void intern_keys();
-  std::vector<std::string> key_texts(std::string_view key) const;
+  /// The key's BY texts: views into the key (text keys) or into the process-wide pool (id keys).
+  std::vector<std::string_view> key_texts(std::string_view key) const;
 
   const GroupSpec* spec_;
   /// Key: each BY text as a 4-byte length then its bytes; once interned_, one 4-byte text id per BY field.
