@@ -130,7 +130,8 @@ static int run_dump(DumpArgs& a) {
       filling->records.clear();
     }
     filling->records.add(r);
-    if (filling->records.size() >= 512) pipe.submit(std::move(filling));
+    if (filling->records.size() >= 512 || filling->records.bytes() >= RecordBatch::kBytesCut)
+      pipe.submit(std::move(filling));
   }, diags, stats);
   if (filling && filling->records.size()) pipe.submit(std::move(filling));
   pipe.finish();

@@ -35,6 +35,7 @@
 #include "core/diagnostic.h"
 #include "core/value.h"
 #include "ingest/record.h"
+#include "ingest/record_batch.h"
 #include "ir/rule.h"
 #include "normalize/normalizer.h"
 
@@ -52,6 +53,7 @@ struct EngineOptions {
   std::string writes_dir;
   unsigned threads = 0;              ///< evaluation workers; 0 = all cores; 1 = on the calling thread
   size_t batch_records = 512;        ///< records per batch (fixed: results must not depend on threads)
+  size_t batch_bytes = RecordBatch::kBytesCut;  ///< or fewer, once their text reaches this (large records)
   size_t max_kept_rows = 2'000'000;  ///< rows one stream may hold for a whole-table operator
   bool profile = false;              ///< per-rule evaluation time (RuleStats::seconds)
   bool keep_matched = false;         ///< keep the first 10,000 matched events per rule (matched_events)

@@ -3,6 +3,9 @@
 namespace vigil {
 
 void RecordBatch::clear() {
+  // A recycled batch keeps its buffers, except what a run of very large records grew them to:
+  // every batch in flight would otherwise come to hold the largest ever seen.
+  if (bytes_.capacity() > 2 * kBytesCut) std::string().swap(bytes_);
   bytes_.clear();
   fields_.clear();
   recs_.clear();

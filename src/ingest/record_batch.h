@@ -14,6 +14,9 @@ namespace vigil {
 
 class RecordBatch {
  public:
+  /// Batches are cut at this much text as well as at a record count, so batches of large records
+  /// (PowerShell script blocks) do not multiply memory by the batches in flight.
+  static constexpr size_t kBytesCut = size_t(1) << 20;
   void clear();
   void add(const Record& r);
   size_t size() const { return recs_.size(); }
