@@ -64,7 +64,35 @@ struct StreamPlan {
   bool capture_all = true;
   std::vector<Symbol> capture;   // sorted; when !capture_all
   bool pushed = false;           // EngineOptions::pushed: visited only where aggregate_here says
+  // Streams of other rules that read the same events into the same aggregation: this stream's
+  // state serves them (ESCU has e.g. one Processes tstats in nine UAC-bypass rules).
+  uint32_t shared_from = UINT32_MAX;  // an alias: the slot whose state it uses
+  std::vector<std::pair<uint32_t, uint32_t>> aliases;  // on the primary: (rule, stream index) of each alias
 };
+
+// The events a stream aggregates and how, as a key: equal keys give equal tables. Empty when the
+// stream cannot be shared (not an aggregation straight from a data model, or an operator that
+// cannot say what it computes).
+void predicate_key(const ir::Predicate& p, std::string& out) {
+  out += char('0' + int(p.op));
+  if (p.op == ir::Predicate::Op::atom) out += std::to_string(p.atom);
+  if (p.children.empty()) return;
+  out += '(';
+  for (auto& c : p.children) {
+    predicate_key(c, out);
+    out += ',';
+  }
+  out += ')';
+}
+
+std::string sharing_key(const StreamPlan& sp) {
+  if (sp.blocking != Blocking::mergeable || sp.prefix_end != 0 || sp.pushed || sp.dataset < 0) return {};
+  std::string op = sp.merge_op->signature();
+  if (op.empty()) return {};
+  std::string key = std::to_string(sp.dataset) + "|";
+  predicate_key(sp.stream->filter, key);
+  return key + "|" + op;
+}
 
 struct StreamRef {
   uint32_t rule, stream, slot;  // slot: index into Impl::streams
@@ -135,6 +163,7 @@ struct Engine::Impl {
   std::vector<StreamRef> always;
   std::unordered_map<std::string, std::vector<StreamRef>> by_event_id;
   std::vector<std::vector<StreamRef>> by_dataset;
+  std::unordered_map<std::string, uint32_t> shared_keys;  // sharing_key -> primary slot (build only)
   Symbol event_id_sym = kNoSymbol, time_sym = kNoSymbol, record_sym = kNoSymbol;
 
   // ---- per worker
@@ -163,6 +192,9 @@ struct Engine::Impl {
     std::unique_ptr<ir::PartialState> state;
     Table kept;
     bool warned = false;
+    // A shared state's finished table, kept until each stream using it took its copy.
+    std::optional<Table> finished;
+    uint32_t users_left = 0;
   };
   std::vector<Slot> slots;
   std::vector<RuleStats> stats;
@@ -180,6 +212,8 @@ struct Engine::Impl {
   void merge(BatchOut&& out);
   void emit(const ir::CompiledRule* rule, Row&& row, std::vector<EventRef> sources);
   void finish_rules();
+  /// The finished table of the aggregation state in slot `at`, for a stream of `rule`.
+  Table finish_state(uint32_t at, uint32_t rule, ir::ExecContext& ctx);
 };
 
 void Engine::Impl::build() {
@@ -223,9 +257,16 @@ void Engine::Impl::build() {
                       opts.pushed.end();
       uint32_t slot = uint32_t(streams.size());
       rule_streams[ri].push_back(slot);
+      if (std::string key = sharing_key(sp); !key.empty()) {
+        auto [at, fresh] = shared_keys.emplace(std::move(key), slot);
+        if (!fresh) {
+          sp.shared_from = at->second;
+          streams[at->second].aliases.emplace_back(ri, si);
+        }
+      }
       streams.push_back(std::move(sp));
       const StreamPlan& p = streams.back();
-      if (s.source.kind == ir::Source::Kind::none || p.unknown_source) continue;
+      if (s.source.kind == ir::Source::Kind::none || p.unknown_source || p.shared_from != UINT32_MAX) continue;
       StreamRef ref{ri, si, slot};
       if (s.source.kind == ir::Source::Kind::datamodel) {
         by_dataset[p.dataset].push_back(ref);
@@ -236,7 +277,10 @@ void Engine::Impl::build() {
       }
     }
   }
+  shared_keys.clear();
   slots.resize(streams.size());
+  for (size_t i = 0; i < streams.size(); ++i)
+    if (!streams[i].aliases.empty()) slots[i].users_left = uint32_t(streams[i].aliases.size() + 1);
   stats.resize(rules.size());
   matched.resize(rules.size());
 
@@ -263,7 +307,8 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     w->stamp.assign(streams.size(), 0);
     w->gate.assign(streams.size(), match::EventMatcher::kNoGate);
     for (size_t i = 0; i < streams.size(); ++i)
-      if (streams[i].stream->source.kind != ir::Source::Kind::none && !streams[i].unknown_source)
+      if (streams[i].stream->source.kind != ir::Source::Kind::none && !streams[i].unknown_source &&
+          streams[i].shared_from == UINT32_MAX)
         w->gate[i] = w->matcher.add_gate(streams[i].stream->filter);
     w->ctx.now = opts.now;
     w->ctx.diags = &diags;
@@ -370,11 +415,17 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
   const StreamPlan& sp = streams[ref.slot];
   // Aggregated where the data lives, except for the events the back end leaves to the engine.
   if (sp.pushed && !opts.aggregate_here(w.event, sp.view)) return;
+  for (auto& [rule, index] : sp.aliases) ++w.stats[rule].candidates;
   if (!w.matcher.eval(sp.stream->filter)) return;
   if (ref.stream == 0) {
     ++st.events_matched;
     if (opts.keep_matched) w.out->matched.emplace_back(ref.rule, event_ref(w, r));
   }
+  for (auto& [rule, index] : sp.aliases)
+    if (index == 0) {
+      ++w.stats[rule].events_matched;
+      if (opts.keep_matched) w.out->matched.emplace_back(rule, event_ref(w, r));
+    }
   Table rows;
   rows.push_back(capture(w, sp));
   if (sp.prefix_end) {
@@ -478,6 +529,28 @@ class TailContext final : public ir::ExecContext {
 
 }  // namespace
 
+Table Engine::Impl::finish_state(uint32_t at, uint32_t rule, ir::ExecContext& ctx) {
+  const StreamPlan& sp = streams[at];
+  Slot& slot = slots[at];
+  auto finish = [&] {
+    if (!slot.state) slot.state = sp.merge_op->make_state();
+    stats[rule].groups_held += sp.merge_op->groups(*slot.state);
+    Table t = sp.merge_op->finish(*slot.state, ctx);
+    slot.state.reset();
+    return t;
+  };
+  if (sp.aliases.empty()) return finish();
+  // Shared: finished once; every user but the last takes a copy.
+  if (!slot.finished) slot.finished = finish();
+  if (slot.users_left > 1) {
+    --slot.users_left;
+    return *slot.finished;
+  }
+  Table t = std::move(*slot.finished);
+  slot.finished.reset();
+  return t;
+}
+
 void Engine::Impl::finish_rules() {
   for (uint32_t ri = 0; ri < rules.size(); ++ri) {
     const auto& rs = rule_streams[ri];
@@ -501,10 +574,7 @@ void Engine::Impl::finish_rules() {
       Table t;
       size_t from = sp.prefix_end;
       if (sp.blocking == Blocking::mergeable) {
-        if (!slot.state) slot.state = sp.merge_op->make_state();
-        stats[ri].groups_held += sp.merge_op->groups(*slot.state);
-        t = sp.merge_op->finish(*slot.state, ctx);
-        slot.state.reset();
+        t = finish_state(sp.shared_from == UINT32_MAX ? rs[k] : sp.shared_from, ri, ctx);
         ++from;
       } else {
         t = std::move(slot.kept);
@@ -517,6 +587,7 @@ void Engine::Impl::finish_rules() {
     Table result = compute(0);
     for (auto& row : result) emit(rules[ri], std::move(row), {});
   }
+  for (auto& s : slots) s.finished.reset();  // shared tables of streams nobody asked for
 }
 
 Engine::Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::vector<const ir::CompiledRule*> rules,
@@ -551,7 +622,8 @@ void Engine::process(const Record& r) {
     e.filling->records.clear();
   }
   e.filling->records.add(r);
-  if (e.filling->records.size() >= e.opts.batch_records) e.pipeline->submit(std::move(e.filling));
+  if (e.filling->records.size() >= e.opts.batch_records || e.filling->records.bytes() >= e.opts.batch_bytes)
+    e.pipeline->submit(std::move(e.filling));
 }
 
 void Engine::finish() {

@@ -111,12 +111,15 @@ class MergeableOperator : public Operator {
   virtual void add(PartialState& state, const Table& rows, ExecContext& ctx) const = 0;
   /// Fold `later` (built from rows that come after those of `into`) into `into`.
   virtual void merge(PartialState& into, PartialState& later) const = 0;
-  /// The operator's output over every row fed.
+  /// The operator's output over every row fed. Spends the state (it may be emptied).
   virtual Table finish(PartialState& state, ExecContext& ctx) const = 0;
   /// Groups the state holds (what its memory grows with), for --profile.
   virtual size_t groups(const PartialState& state) const { return 0; }
   /// What it computes, when it can say (see AggregateSpec).
   virtual std::optional<AggregateSpec> describe() const { return std::nullopt; }
+  /// Equal for two operators that compute the same output from the same rows (so one state can
+  /// serve both); empty when it cannot tell.
+  virtual std::string signature() const { return {}; }
   /// Adds a group computed elsewhere; only for the order-free functions of describe(). Groups
   /// with the same key as rows fed (or other groups) combine as if their rows had been fed.
   virtual bool add_group(PartialState& state, const PreGroup& group) const { return false; }

@@ -67,6 +67,25 @@ class StatsOp final : public ir::MergeableOperator {
     }
     return d;
   }
+  std::string signature() const override {
+    // Every part of the spec, each length-prefixed; eval(…) arguments are not compared.
+    std::string sig = name_;
+    auto put = [&](std::string_view t) { sig += std::to_string(t.size()) + ":" + std::string(t); };
+    for (auto& a : spec_.aggs) {
+      if (a.eval) return {};
+      put(std::to_string(int(a.kind)) + "/" + std::to_string(a.percent));
+      put(a.field);
+      put(a.output);
+    }
+    sig += "|by";
+    for (size_t i = 0; i < spec_.by.size(); ++i) {
+      put(spec_.by[i]);
+      put(spec_.by_span[i] ? std::to_string(*spec_.by_span[i]) : "-");
+    }
+    sig += spec_.fillnull ? "|fill" : "|nofill";
+    if (spec_.fillnull) put(*spec_.fillnull);
+    return sig;
+  }
   bool add_group(ir::PartialState& s, const ir::PreGroup& g) const override {
     if (g.key.size() != spec_.by.size() || g.parts.size() != spec_.aggs.size()) return false;
     static_cast<State&>(s).table.add_group(g);
@@ -181,6 +200,14 @@ class AddtotalsOp final : public ir::Operator {
       : fields_(std::move(fields)), fieldname_(std::move(fieldname)), row_(row), col_(col),
         labelfield_(std::move(labelfield)), label_(std::move(label)) {}
   std::string name() const override { return "addtotals"; }
+  // Row totals only (col=false, the default) touch each row alone.
+  ir::OpShape shape() const override { return col_ ? ir::OpShape::whole : ir::OpShape::per_row; }
+  // Named fields (no globs): those. With none it sums every non-internal field, so it cannot tell.
+  bool reads(std::vector<std::string>& f) const override {
+    if (fields_.empty()) return false;
+    f.insert(f.end(), fields_.begin(), fields_.end());
+    return true;
+  }
   void run(Table& rows, ir::ExecContext&) override {
     std::vector<std::string> col_order;
     std::map<std::string, double> col_sums;

@@ -10,6 +10,7 @@
 // MORDORDC.mordor.local 8, WORKSTATION6.mordor.local 4, MORDORDC.theshire.local 3.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <map>
@@ -99,6 +100,54 @@ TEST(StreamingEngine, RowsHeldForWholeTableOperatorsAreBoundedAndReported) {
   Query all = run_query(kSysmon1 + " | stats count", kShared + "/data/otrf", 2, 512, 1000);
   EXPECT_EQ(text(all.rows[0], "count"), "1270");
   EXPECT_EQ(all.stats[0].rows_dropped, 0u);
+}
+
+// Rules whose aggregation reads the same events the same way share one state (ESCU repeats one
+// Processes tstats in nine rules): each rule's findings and counts are what it gets alone.
+TEST(StreamingEngine, RulesWithTheSameAggregationShareOneStateAndGetTheirOwnResults) {
+  const std::string tstats =
+      "| tstats count min(_time) as firstTime from datamodel=Endpoint.Processes where Processes.process_name=cmd.exe "
+      "by Processes.dest Processes.parent_process_name";
+  const std::vector<std::string> spls = {tstats + " | where count > 5", tstats + " | sort - count | head 1",
+                                         tstats + " | stats sum(count) as total"};
+  auto run = [](const std::vector<std::string>& queries) {
+    DiagnosticSink diags(nullptr);
+    RuleSet rs({kShared + "/corpus/security_content", VIGIL_DATA_DIR, false});
+    std::vector<ir::CompiledRule> rules;
+    for (auto& q : queries) rules.push_back(rs.compile_query(q, diags));
+    std::vector<const ir::CompiledRule*> ptrs;
+    for (auto& r : rules) ptrs.push_back(&r);
+    auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
+    RunOptions ro;
+    ro.engine.now = 1.7e9;
+    ro.engine.threads = 2;
+    RunResult res = run_rules(ptrs, rs.atoms(), norm.value(), {kShared + "/data/evtx-attack-samples"}, ro, diags);
+    std::vector<std::vector<std::string>> out(queries.size());
+    for (auto& f : res.findings) {
+      size_t i = size_t(std::find(ptrs.begin(), ptrs.end(), f.rule) - ptrs.begin());
+      std::string s;
+      for (auto& [k, v] : f.row.entries()) s += k + "=" + v.to_string() + "|";
+      out[i].push_back(std::move(s));
+    }
+    uint64_t groups = 0;
+    for (size_t i = 0; i < queries.size(); ++i) {
+      auto& st = res.engine->rule_stats()[i];
+      out[i].push_back("matched=" + std::to_string(st.events_matched));
+      groups += st.groups_held;
+    }
+    return std::pair{out, groups};
+  };
+  auto [together, shared_groups] = run(spls);
+  uint64_t alone_groups = 0;
+  for (size_t i = 0; i < spls.size(); ++i) {
+    auto [alone, groups] = run({spls[i]});
+    alone_groups += groups;
+    EXPECT_EQ(together[i], alone[0]) << spls[i];
+    EXPECT_GT(alone[0].size(), 1u) << spls[i];  // some finding, and the matched count
+  }
+  EXPECT_EQ(together[0].back(), together[1].back());  // the same events matched, counted for each
+  EXPECT_NE(together[0].back(), "matched=0");
+  EXPECT_EQ(shared_groups * 3, alone_groups);  // one state, counted once
 }
 
 // Both corpora over the EVTX samples: the same findings, in the same order, for 1 and 2 threads.

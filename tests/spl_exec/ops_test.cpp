@@ -202,6 +202,25 @@ TEST(AddtotalsOp, SumsNumericFields) {
   EXPECT_EQ(text(out[0], "Score"), "3.5");
 }
 
+// Row totals touch one row at a time, so a stats after them still aggregates per batch and the
+// rows keep only the named fields (ESCU "PowerShell 4104 Hunting" held every 4104 event whole).
+// The column total adds a row over all of them, and unnamed fields mean "every field".
+TEST(AddtotalsOp, RowTotalsArePerRowAndReadTheNamedFields) {
+  Pipe named = build("| addtotals fieldname=Score a, b");
+  ASSERT_EQ(named.error, "");
+  EXPECT_EQ(named.ops[0]->shape(), ir::OpShape::per_row);
+  std::vector<std::string> reads;
+  ASSERT_TRUE(named.ops[0]->reads(reads));
+  EXPECT_EQ(reads, (std::vector<std::string>{"a", "b"}));
+  Pipe col = build("| addtotals col=t a");
+  ASSERT_EQ(col.error, "");
+  EXPECT_EQ(col.ops[0]->shape(), ir::OpShape::whole);
+  Pipe all = build("| addtotals");
+  ASSERT_EQ(all.error, "");
+  std::vector<std::string> any;
+  EXPECT_FALSE(all.ops[0]->reads(any));
+}
+
 TEST(JoinOp, InnerLeftAndMax) {
   TestCtx ctx;
   ctx.streams.push_back({row({{"process_guid", "g1"}, {"file", "f1"}}), row({{"process_guid", "g1"}, {"file", "f2"}}),
