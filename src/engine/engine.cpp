@@ -191,10 +191,8 @@ struct Engine::Impl {
   struct Slot {
     std::unique_ptr<ir::PartialState> state;
     Table kept;
-    bool warned = false;
-    // A shared state's finished table, kept until each stream using it took its copy.
-    std::optional<Table> finished;
-    uint32_t users_left = 0;
+    uint32_t users_left = 0;  // a shared state: the streams that have yet to take its table
+    bool counted = false;     // its groups are in RuleStats::groups_held (once, for its first user)
   };
   std::vector<Slot> slots;
   std::vector<RuleStats> stats;
@@ -532,22 +530,14 @@ class TailContext final : public ir::ExecContext {
 Table Engine::Impl::finish_state(uint32_t at, uint32_t rule, ir::ExecContext& ctx) {
   const StreamPlan& sp = streams[at];
   Slot& slot = slots[at];
-  auto finish = [&] {
-    if (!slot.state) slot.state = sp.merge_op->make_state();
-    stats[rule].groups_held += sp.merge_op->groups(*slot.state);
-    Table t = sp.merge_op->finish(*slot.state, ctx);
-    slot.state.reset();
-    return t;
-  };
-  if (sp.aliases.empty()) return finish();
-  // Shared: finished once; every user but the last takes a copy.
-  if (!slot.finished) slot.finished = finish();
-  if (slot.users_left > 1) {
-    --slot.users_left;
-    return *slot.finished;
-  }
-  Table t = std::move(*slot.finished);
-  slot.finished.reset();
+  if (!slot.state) slot.state = sp.merge_op->make_state();
+  // A shared state is kept (compact, unlike its table) until its last user spends it.
+  const bool last = slot.users_left <= 1;
+  if (!last) --slot.users_left;
+  if (!slot.counted) stats[rule].groups_held += sp.merge_op->groups(*slot.state);
+  slot.counted = true;
+  Table t = sp.merge_op->finish(*slot.state, ctx, last);
+  if (last) slot.state.reset();
   return t;
 }
 
@@ -587,7 +577,7 @@ void Engine::Impl::finish_rules() {
     Table result = compute(0);
     for (auto& row : result) emit(rules[ri], std::move(row), {});
   }
-  for (auto& s : slots) s.finished.reset();  // shared tables of streams nobody asked for
+  for (auto& s : slots) s.state.reset();  // shared states of streams nobody asked for
 }
 
 Engine::Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::vector<const ir::CompiledRule*> rules,

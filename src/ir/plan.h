@@ -111,8 +111,9 @@ class MergeableOperator : public Operator {
   virtual void add(PartialState& state, const Table& rows, ExecContext& ctx) const = 0;
   /// Fold `later` (built from rows that come after those of `into`) into `into`.
   virtual void merge(PartialState& into, PartialState& later) const = 0;
-  /// The operator's output over every row fed. Spends the state (it may be emptied).
-  virtual Table finish(PartialState& state, ExecContext& ctx) const = 0;
+  /// The operator's output over every row fed. With `spend`, the state is used up (it may be
+  /// emptied as the output is made); without, it is left as it was (a state serving several streams).
+  virtual Table finish(PartialState& state, ExecContext& ctx, bool spend = true) const = 0;
   /// Groups the state holds (what its memory grows with), for --profile.
   virtual size_t groups(const PartialState& state) const { return 0; }
   /// What it computes, when it can say (see AggregateSpec).

@@ -705,7 +705,7 @@ std::vector<std::string_view> GroupTable::key_texts(std::string_view k) const {
   return out;
 }
 
-Table GroupTable::finish() {
+Table GroupTable::finish(bool spend) {
   Table out;
   if (spec_->by.empty() && groups_.empty()) {
     Row row;
@@ -727,9 +727,9 @@ Table GroupTable::finish() {
     }
     for (size_t i = 0; i < spec_->aggs.size(); ++i) row.set(spec_->aggs[i].output, g->accs[i].result());
     out.push_back(std::move(row));
-    std::vector<Accumulator>().swap(g->accs);  // done with: the output rows reuse its memory
+    if (spend) std::vector<Accumulator>().swap(g->accs);  // done with: the output rows reuse its memory
   }
-  groups_.clear();
+  if (spend) groups_.clear();
   return out;
 }
 

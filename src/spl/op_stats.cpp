@@ -40,7 +40,9 @@ class StatsOp final : public ir::MergeableOperator {
   void merge(ir::PartialState& into, ir::PartialState& later) const override {
     static_cast<State&>(into).table.merge(static_cast<State&>(later).table);
   }
-  Table finish(ir::PartialState& s, ir::ExecContext&) const override { return static_cast<State&>(s).table.finish(); }
+  Table finish(ir::PartialState& s, ir::ExecContext&, bool spend) const override {
+    return static_cast<State&>(s).table.finish(spend);
+  }
   size_t groups(const ir::PartialState& s) const override { return static_cast<const State&>(s).table.groups(); }
   std::optional<ir::AggregateSpec> describe() const override {
     using F = ir::AggregateSpec::Func;
