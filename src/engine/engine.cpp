@@ -70,9 +70,7 @@ struct StreamPlan {
   std::vector<std::pair<uint32_t, uint32_t>> aliases;  // on the primary: (rule, stream index) of each alias
 };
 
-// The events a stream aggregates and how, as a key: equal keys give equal tables. Empty when the
-// stream cannot be shared (not an aggregation straight from a data model, or an operator that
-// cannot say what it computes).
+// A filter's shape with its atom ids (atoms are interned corpus-wide): equal keys, equal filters.
 void predicate_key(const ir::Predicate& p, std::string& out) {
   out += char('0' + int(p.op));
   if (p.op == ir::Predicate::Op::atom) out += std::to_string(p.atom);
@@ -85,6 +83,9 @@ void predicate_key(const ir::Predicate& p, std::string& out) {
   out += ')';
 }
 
+// The events a stream aggregates and how, as a key: equal keys give equal tables. Empty when the
+// stream cannot be shared (not an aggregation straight from a data model, or an operator that
+// cannot say what it computes).
 std::string sharing_key(const StreamPlan& sp) {
   if (sp.blocking != Blocking::mergeable || sp.prefix_end != 0 || sp.pushed || sp.dataset < 0) return {};
   std::string op = sp.merge_op->signature();

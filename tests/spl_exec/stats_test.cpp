@@ -265,3 +265,33 @@ TEST(StatsOp, MinMaxOfNumberAndTextValuesCompareAsTextsWhenNotAllNumeric) {
   EXPECT_TRUE(one[1].get("mn")->is_number());   // h2: all numeric, a number
   EXPECT_FALSE(one[0].get("mn")->is_number());  // h1: a text
 }
+
+// values/dc of a table that others merge into keep their distinct values as ids of pooled texts
+// (aggregates.h); the output is the same: distinct values in byte order ("B" 0x42 < "a" 0x61 <
+// "é" 0xC3 0xA9). By hand — h1: bob, alice, bob, Bob, é: count 5, values Bob alice bob é, dc 4;
+// h2: Zed, bob, zed: count 3, values Zed bob zed, dc 3. A finish that does not spend the state
+// (a state shared by several rules) leaves it whole for the next; a spending one empties it.
+TEST(StatsOp, ValuesOfMergedTablesAreDistinctInByteOrderAndFinishCanLeaveTheState) {
+  const char* spl = "| stats count values(user) as users dc(user) as n by host";
+  Pipe p = build(spl);
+  ASSERT_EQ(p.error, "");
+  auto* op = dynamic_cast<ir::MergeableOperator*>(p.ops[0].get());
+  ASSERT_NE(op, nullptr);
+  TestCtx ctx;
+  std::vector<Table> batches = {{ev(1, "h1", "bob", "1"), ev(2, "h2", "Zed", "1")},
+                                {ev(3, "h1", "alice", "1"), ev(4, "h1", "bob", "1"), ev(5, "h2", "bob", "1")},
+                                {ev(6, "h1", "Bob", "1"), ev(7, "h2", "zed", "1"), ev(8, "h1", "\xc3\xa9", "1")}};
+  std::unique_ptr<ir::PartialState> merged = merge_in_order(*op, batches, ctx);
+  const char* want[2][4] = {{"h1", "5", "Bob\nalice\nbob\n\xc3\xa9", "4"}, {"h2", "3", "Zed\nbob\nzed", "3"}};
+  for (bool spend : {false, true}) {
+    Table out = op->finish(*merged, ctx, spend);
+    ASSERT_EQ(out.size(), 2u) << spend;
+    for (size_t i = 0; i < 2; ++i) {
+      EXPECT_EQ(text(out[i], "host"), want[i][0]) << i;
+      EXPECT_EQ(text(out[i], "count"), want[i][1]) << i;
+      EXPECT_EQ(text(out[i], "users"), want[i][2]) << i;
+      EXPECT_EQ(text(out[i], "n"), want[i][3]) << i;
+    }
+    EXPECT_EQ(op->groups(*merged), spend ? 0u : 2u);
+  }
+}
