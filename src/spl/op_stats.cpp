@@ -204,7 +204,8 @@ class AddtotalsOp final : public ir::Operator {
   std::string name() const override { return "addtotals"; }
   // Row totals only (col=false, the default) touch each row alone.
   ir::OpShape shape() const override { return col_ ? ir::OpShape::whole : ir::OpShape::per_row; }
-  // Named fields (no globs): those. With none it sums every non-internal field, so it cannot tell.
+  // The named fields (a glob among them makes the engine capture every field). With none named it
+  // sums every non-internal field, so it cannot tell.
   bool reads(std::vector<std::string>& f) const override {
     if (fields_.empty()) return false;
     f.insert(f.end(), fields_.begin(), fields_.end());

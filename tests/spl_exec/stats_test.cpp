@@ -18,6 +18,12 @@ Row ev(double t, std::string host, std::string user, std::string bytes) {
   return r;
 }
 
+// The aggregation of a one-command pipeline, driven as the engine drives it.
+ir::MergeableOperator* mergeable_op(Pipe& p) {
+  EXPECT_EQ(p.error, "");
+  return p.ops.empty() ? nullptr : dynamic_cast<ir::MergeableOperator*>(p.ops[0].get());
+}
+
 // One partial state per batch, each merged into the first in batch order (as the engine does).
 std::unique_ptr<ir::PartialState> merge_in_order(const ir::MergeableOperator& op, const std::vector<Table>& batches,
                                                  ir::ExecContext& ctx) {
@@ -189,8 +195,7 @@ TEST(StatsOp, PartialStatesMergedInOrderEqualOneState) {
   r4.set("tag", Value("a"));
   const char* spl = "| stats count min(bytes) as mn values(host) as hosts by _time span=1h tag";
   Pipe p = build(spl);
-  ASSERT_EQ(p.error, "");
-  auto* op = dynamic_cast<ir::MergeableOperator*>(p.ops[0].get());
+  auto* op = mergeable_op(p);
   ASSERT_NE(op, nullptr);
   TestCtx ctx;
   ctx.now = 1700000000;
@@ -248,8 +253,7 @@ TEST(StatsOp, MinMaxOfNumberAndTextValuesCompareAsTextsWhenNotAllNumeric) {
   for (auto& b : batches) all.insert(all.end(), b.begin(), b.end());
   Table one = run(spl, all);
   Pipe p = build(spl);
-  ASSERT_EQ(p.error, "");
-  auto* op = dynamic_cast<ir::MergeableOperator*>(p.ops[0].get());
+  auto* op = mergeable_op(p);
   ASSERT_NE(op, nullptr);
   TestCtx ctx;
   std::unique_ptr<ir::PartialState> merged = merge_in_order(*op, batches, ctx);
@@ -274,8 +278,7 @@ TEST(StatsOp, MinMaxOfNumberAndTextValuesCompareAsTextsWhenNotAllNumeric) {
 TEST(StatsOp, ValuesOfMergedTablesAreDistinctInByteOrderAndFinishCanLeaveTheState) {
   const char* spl = "| stats count values(user) as users dc(user) as n by host";
   Pipe p = build(spl);
-  ASSERT_EQ(p.error, "");
-  auto* op = dynamic_cast<ir::MergeableOperator*>(p.ops[0].get());
+  auto* op = mergeable_op(p);
   ASSERT_NE(op, nullptr);
   TestCtx ctx;
   std::vector<Table> batches = {{ev(1, "h1", "bob", "1"), ev(2, "h2", "Zed", "1")},
