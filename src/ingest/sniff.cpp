@@ -59,10 +59,24 @@ bool has(const std::vector<std::string_view>& keys, std::string_view k) {
   return false;
 }
 
+// Random bytes start with '<' or '{' about once in 128 inputs (/dev/urandom, an encrypted file) and
+// would then be read as an endless run of bad records. Their first 4 KB hold ~460 control bytes;
+// a text log holds none but the odd damaged byte (NUL padding after the last record aside).
+bool binary_head(std::string_view head) {
+  std::string_view probe = head.substr(0, 4096);
+  size_t last = probe.find_last_not_of('\0');
+  if (last == std::string_view::npos) return false;  // empty or all NUL: nothing looks like a log anyway
+  size_t controls = 0;
+  for (unsigned char c : probe.substr(0, last))
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') ++controls;
+  return controls >= 16;
+}
+
 }  // namespace
 
 LogFormat sniff_format(std::string_view head) {
   if (evtx::is_evtx(head)) return LogFormat::evtx;
+  if (binary_head(head)) return LogFormat::unknown;
   size_t i = 0;
   if (head.substr(0, 3) == "\xEF\xBB\xBF") i = 3;  // UTF-8 BOM
   while (i < head.size() && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n')) ++i;

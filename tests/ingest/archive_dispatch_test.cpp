@@ -60,6 +60,13 @@ std::string flat_line(int id) { return R"({"EventID":)" + std::to_string(id) + R
 
 TEST(Sniff, ByContent) {
   EXPECT_EQ(sniff_format(std::string_view("ElfFile\0\0\0", 10)), LogFormat::evtx);
+  // Binary data that starts like a log (as /dev/urandom does once in ~128 reads) is not one: here
+  // 16 control bytes in its head. A damaged byte or two, or NUL padding after the text, is still a log.
+  std::string binary = "{\"a";
+  for (int i = 0; i < 16; ++i) binary += std::string("\x01\xfe", 2);
+  EXPECT_EQ(sniff_format(binary), LogFormat::unknown);
+  EXPECT_EQ(sniff_format("<" + binary.substr(1)), LogFormat::unknown);
+  EXPECT_EQ(sniff_format(std::string_view("{\"Event\": {\"x\0\x07\"}}\n\0\0\0\0", 23)), LogFormat::json_evtx);
   EXPECT_EQ(sniff_format("  \n<Event xmlns='x'>"), LogFormat::xml_wineventlog);
   EXPECT_EQ(sniff_format("\xEF\xBB\xBF<Events>"), LogFormat::xml_wineventlog);
   EXPECT_EQ(sniff_format("LogName=Security\r\n<Event xmlns='http://x'>"), LogFormat::xml_wineventlog);
