@@ -1,5 +1,7 @@
 #include "core/intern.h"
 
+#include "core/strings.h"
+
 #include <vector>
 
 namespace vigil {
@@ -32,12 +34,8 @@ Interner& field_names() {
 }
 
 namespace {
-struct SvHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
 struct ThreadCache {
-  std::unordered_map<std::string, Symbol, SvHash, std::equal_to<>> ids;
+  std::unordered_map<std::string, Symbol, TextHash, TextEq> ids;
   std::vector<std::string_view> names;  // views into the interner's deque: stable
 };
 ThreadCache& thread_cache() {

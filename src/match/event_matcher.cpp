@@ -1,8 +1,10 @@
 #include "match/event_matcher.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 #include <tuple>
 
 #include "core/strings.h"
@@ -24,14 +26,6 @@ EventMatcher::Options EventMatcher::Options::from_env() {
 }
 
 struct EventMatcher::Shared {
-  struct TextHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  struct TextEq {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-  };
   struct Group {
     Symbol field = kNoSymbol;  // kNoSymbol: keyword group, scans every raw-view field
     size_t atoms = 0;

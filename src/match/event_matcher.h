@@ -18,8 +18,6 @@
 // simply tested atom by atom.
 #pragma once
 #include <memory>
-#include <mutex>
-#include <atomic>
 #include <optional>
 #include <unordered_map>
 #include <string>

@@ -658,7 +658,7 @@ void GroupTable::add_group(const ir::PreGroup& pre) {
 
 void GroupTable::intern_keys() {
   if (interned_) return;
-  std::unordered_map<std::string, Group, Hash, Eq> by_id;
+  std::unordered_map<std::string, Group, TextHash, TextEq> by_id;
   by_id.reserve(groups_.size());
   std::string ik;
   for (auto& [k, g] : groups_) {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/strings.h"
 #include "core/value.h"
 #include "ir/plan.h"
 #include "spl/ast.h"
@@ -171,14 +172,6 @@ class GroupTable {
     std::vector<std::pair<uint32_t, double>> nums;
     std::vector<Accumulator> accs;
   };
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  struct Eq {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-  };
   void add_to(const std::string& key, bool typed, const std::vector<Value>* typed_key, const Row& row,
               ir::ExecContext& ctx);
   void add_to_keyed(const std::string& key, bool typed, const std::vector<Value>* typed_key, const Row& row,
@@ -196,7 +189,7 @@ class GroupTable {
 
   const GroupSpec* spec_;
   /// Key: each BY text as a 4-byte length then its bytes; once interned_, one 4-byte text id per BY field.
-  std::unordered_map<std::string, Group, Hash, Eq> groups_;
+  std::unordered_map<std::string, Group, TextHash, TextEq> groups_;
   bool interned_ = false;
   std::string scratch_;
   std::vector<SpanText> span_cache_;  ///< per BY field: the last span bucket and its text
