@@ -27,7 +27,7 @@ static int run_catalog(CatalogArgs& a) {
   diags.set_quiet(true);  // rule problems are shown on each rule's page; the run ends with their count
   std::string content_root = report::discover_content_root(c.content, a.rules);
   std::string dd = data_dir(c);
-  RuleSet rs({content_root, dd, false});
+  RuleSet rs({content_root, dd, false, cache_dir(c)});
   rs.load(a.rules, diags);
   if (rs.rules().empty()) {
     progress.stop();

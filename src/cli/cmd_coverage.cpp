@@ -81,7 +81,7 @@ static int run_coverage(CoverageArgs& a) {
   }
   auto norm = load_normalizer(c, diags);
   if (!norm) return nothing_ran;
-  RuleSet rs({c.content, data_dir(c), !c.allow_writes.empty()});
+  RuleSet rs({c.content, data_dir(c), !c.allow_writes.empty(), cache_dir(c)});
   {
     // Per-rule problems are this verb's output; the loader's own diagnostics would repeat them.
     DiagnosticSink quiet(nullptr);

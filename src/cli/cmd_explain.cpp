@@ -63,7 +63,7 @@ static int run_explain(ExplainArgs& a) {
   paths.insert(paths.begin(), a.rule);
   std::string content_root = report::discover_content_root(c.content, paths);
   std::string dd = data_dir(c);
-  RuleSet rs({content_root, dd, false});
+  RuleSet rs({content_root, dd, false, cache_dir(c)});
   // The explained rule is loaded once: from the corpus when it lies inside it, else on its own.
   if (!a.corpus.empty()) rs.load(a.corpus, diags);
   std::vector<size_t> mine = rules_from(rs, a.rule);

@@ -1,5 +1,6 @@
 // vigil hunt: run rules over logs, findings out.
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -57,7 +58,9 @@ static void print_rule_stats(const Engine& eng, const std::map<const ir::Compile
 }
 
 // --profile: the rules that cost the most evaluation time, with their candidate and matched events.
-static void print_profile(const Engine& eng) {
+static void print_profile(const Engine& eng, const RuleSet& rs, double load_seconds) {
+  std::fprintf(stderr, "profile: %.2f s loading and compiling rules; %zu corpus files, %zu of them from the bundle%s\n",
+               load_seconds, rs.files_read(), rs.files_from_cache(), rs.files_read() ? "" : " (--no-cache)");
   std::vector<size_t> idx(eng.rules().size());
   for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
   auto& st = eng.rule_stats();
@@ -136,11 +139,13 @@ static int run_hunt(HuntArgs& a) {
   progress.phase("loading rules");
   auto norm = load_normalizer(c, diags);
   if (!norm) return nothing_ran;
-  RuleSet rs({c.content, dd, !c.allow_writes.empty()});
+  RuleSet rs({c.content, dd, !c.allow_writes.empty(), cache_dir(c)});
   auto rule_paths = a.rules;
   if (a.incidents) rule_paths.push_back(risk::incident_rules_dir(dd));
+  auto load_start = std::chrono::steady_clock::now();
   rs.load(rule_paths, diags);
   auto all_rules = executable_rules(rs);
+  double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   report_not_executable(rs, c, diags);
   hint_missing_macros(rs, c, diags);
   // Rules over datamodel=Risk run in the second pass, over the first pass's risk events. The
@@ -319,7 +324,7 @@ static int run_hunt(HuntArgs& a) {
       diags.error({a.html}, "cannot write the HTML report", "output");
   }
   if (a.rule_stats) print_rule_stats(*res.engine, per_rule);
-  if (a.profile) print_profile(*res.engine);
+  if (a.profile) print_profile(*res.engine, rs, load_seconds);
   report_regex_limits(rules, diags);
   if (a.filters.active() && !c.quiet) {
     diags.print_groups();

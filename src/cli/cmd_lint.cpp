@@ -61,7 +61,7 @@ static int run_lint(LintArgs& a) {
     std::fprintf(stderr, "error: lint --format is text or json\n");
     return usage;
   }
-  RuleSet rs({c.content, data_dir(c), !c.allow_writes.empty()});
+  RuleSet rs({c.content, data_dir(c), !c.allow_writes.empty(), cache_dir(c)});
   rs.load(a.rules, diags);
   // Field-aware check: which rules read a field no mapping produces for their sources. Such a
   // rule stays executable (hunt runs it); it is its own class, "executable, with field warnings".

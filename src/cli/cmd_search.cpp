@@ -27,7 +27,7 @@ static int run_search(SearchArgs& a) {
   std::string dd = data_dir(c);
   auto norm = load_normalizer(c, diags);
   if (!norm) return nothing_ran;
-  RuleSet rs({c.content, dd, !c.allow_writes.empty()});
+  RuleSet rs({c.content, dd, !c.allow_writes.empty(), cache_dir(c)});
   ir::CompiledRule rule = rs.compile_query(a.query, diags);
   if (!rule.parsed || !rule.executable) {
     progress.stop();

@@ -24,7 +24,7 @@ int run_sql(SqlArgs& a) {
   configure_diagnostics(diags, c);
   auto norm = load_normalizer(c, diags);
   if (!norm) return nothing_ran;
-  RuleSet rs({c.content, data_dir(c), !c.allow_writes.empty()});
+  RuleSet rs({c.content, data_dir(c), !c.allow_writes.empty(), cache_dir(c)});
   rs.load(a.rules, diags);
   clickhouse::Store store;
   if (!a.url.empty()) {

@@ -41,7 +41,7 @@ static int run_test(TestArgs& a) {
     std::fprintf(stderr, "error: cannot load the normalization tables from %s/normalize\n", dd.c_str());
     return nothing_ran;
   }
-  RuleSet rs({c.content, dd, false});
+  RuleSet rs({c.content, dd, false, cache_dir(c)});
   rs.load(a.rules, diags);
   {
     DiagnosticSink hints;

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/regex.h"
+#include "core/source_cache.h"
 #include "core/strings.h"
 #include "core/time.h"
 
@@ -23,6 +24,10 @@ void add_common(CLI::App& app, Common& c, const CommonOptions& o) {
     app.add_option("--content", c.content, "security_content root (macros/, lookups/, data_sources/, stories/); "
                                            "found automatically from a rule path inside such a tree");
     app.add_option("--attack", c.attack, "MITRE ATT&CK table (enterprise-attack.json)");
+    app.add_flag("--no-cache", c.no_cache,
+                 "keep nothing between runs (default: the rule texts are kept in one bundle and the compiled "
+                 "literal matchers beside it, under $XDG_CACHE_HOME/vigil or ~/.cache/vigil, so a start reads one "
+                 "file and compiles less; a changed rule file is always read again)");
   }
   app.add_option("--data", c.data_dir, "vigil data tables (normalization, built-in macros, Sigma logsources)");
   if (o.format) {
@@ -113,6 +118,8 @@ bool resolve_format(const Common& c, const Output& out, report::Format& f) {
 
 std::string data_dir(const Common& c) { return c.data_dir.empty() ? default_data_dir() : c.data_dir; }
 
+std::string cache_dir(const Common& c) { return c.no_cache ? std::string() : SourceCache::default_dir(); }
+
 std::unique_ptr<content::AttackTable> load_attack(const Common& c, DiagnosticSink& diags) {
   namespace fs = std::filesystem;
   std::vector<std::string> candidates;
@@ -179,6 +186,7 @@ RunOptions run_options(const Common& c, double now, Progress* progress) {
   ro.engine.allow_writes = !c.allow_writes.empty();
   ro.engine.writes_dir = c.allow_writes;
   ro.engine.threads = c.threads;
+  ro.engine.cache_dir = cache_dir(c);
   ro.read = read_options(c, progress);
   if (progress && progress->active()) {
     ro.on_read_done = [progress] { progress->phase("evaluating"); };

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/source_cache.h"
 #include "core/strings.h"
 
 namespace vigil::content {
@@ -191,15 +192,6 @@ std::vector<std::string> wildcard_columns(std::string_view spec) {
   return out;
 }
 
-bool read_file(const std::filesystem::path& p, std::string& out) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
-}
-
 }  // namespace
 
 size_t LookupRegistry::load_dir(const std::string& dir, DiagnosticSink& diags) {
@@ -246,7 +238,7 @@ size_t LookupRegistry::load_dir(const std::string& dir, DiagnosticSink& diags) {
       t->filename = fname;
       fs::path csv = p.parent_path() / fname;
       std::string text;
-      if (!read_file(csv, text)) {
+      if (!read_source_file(csv.string(), text)) {
         // .mlmodel files and tables shipped elsewhere: reported, not fatal.
         diags.warning({file, 0, 0}, "lookup file not found: " + csv.string(), "missing-lookup-file");
         continue;

@@ -24,6 +24,11 @@ class Value {
   Value(bool) = delete;  // SPL has no boolean field values; be explicit
   static Value multi(std::vector<std::string> values);
   static Value boolean(bool b) { return Value(b ? std::string("true") : std::string("false")); }
+  /// Makes this a single text value, reusing the buffer when it already holds text.
+  void set_text(std::string_view s) {
+    if (auto* t = std::get_if<std::string>(&v_)) t->assign(s.data(), s.size());
+    else v_ = std::string(s);
+  }
 
   bool is_null() const { return v_.index() == 0; }
   bool is_number() const { return v_.index() == 1; }

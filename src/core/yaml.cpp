@@ -1,5 +1,7 @@
 #include "core/yaml.h"
 
+#include "core/source_cache.h"
+
 #include <yaml.h>
 
 #include <charconv>
@@ -312,11 +314,9 @@ Node load(std::string_view text) {
 }
 
 Node load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Exception(Mark{}, "cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return load(ss.str());
+  std::string text;
+  if (!read_source_file(path, text)) throw Exception(Mark{}, "cannot read " + path + ": " + std::strerror(errno));
+  return load(text);
 }
 
 }  // namespace vigil::yaml

@@ -182,6 +182,7 @@ struct Engine::Impl {
     uint32_t batch_no = 0;
     BatchOut* out = nullptr;
     uint32_t event_index = 0;
+    Table scratch;  // rows for mergeable streams: captured in place, so steady state allocates little
   };
   std::vector<std::unique_ptr<Worker>> workers;
   // The workers' matchers share compiled atoms and prefilter databases; made with the first worker.
@@ -206,7 +207,8 @@ struct Engine::Impl {
   BatchOut run_batch(Batch& b, unsigned worker);
   void process_event(Worker& w, const Record& r);
   void visit(Worker& w, const StreamRef& ref, const Record& r);
-  Row capture(const Worker& w, const StreamPlan& sp) const;
+  /// The stream's view of the event as a row, written over `row`'s entries (their buffers reused).
+  void capture(const Worker& w, const StreamPlan& sp, Row& row) const;
   EventRef event_ref(const Worker& w, const Record& r) const;
   void merge(BatchOut&& out);
   void emit(const ir::CompiledRule* rule, Row&& row, std::vector<EventRef> sources);
@@ -297,7 +299,9 @@ void Engine::Impl::build() {
 BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
   if (!workers[id]) {
     std::call_once(matcher_once, [this] {
-      matcher_shared = match::EventMatcher::share(atoms, match::EventMatcher::Options::from_env());
+      auto mo = match::EventMatcher::Options::from_env();
+      mo.cache_dir = opts.cache_dir;
+      matcher_shared = match::EventMatcher::share(atoms, mo);
     });
     auto w = std::make_unique<Worker>(matcher_shared);
     w->stats.resize(rules.size());
@@ -374,25 +378,41 @@ EventRef Engine::Impl::event_ref(const Worker& w, const Record& r) const {
   return ref;
 }
 
-Row Engine::Impl::capture(const Worker& w, const StreamPlan& sp) const {
+void Engine::Impl::capture(const Worker& w, const StreamPlan& sp, Row& row) const {
   // A repeated field becomes a multivalue; only the stream's view, and only projected names.
-  Row row;
+  auto& es = row.entries();
+  size_t n = 0;
+  auto put = [&](std::string_view name, auto&& value) -> Value& {
+    if (n < es.size()) {
+      es[n].first.assign(name);
+    } else {
+      es.emplace_back(std::string(name), Value());
+    }
+    Value& v = es[n++].second;
+    if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string_view>) v.set_text(value);
+    else v = Value(value);
+    return v;
+  };
   const bool raw = sp.stream->source.kind == ir::Source::Kind::raw;
+  const bool repeats = w.event.has_repeats();
   for (auto& f : w.event.fields()) {
     if (f.name == time_sym) continue;
     if (raw ? f.view != 0 : f.view != sp.view) continue;
     if (!sp.capture_all && !std::binary_search(sp.capture.begin(), sp.capture.end(), f.name)) continue;
     std::string_view name = field_name(f.name);
-    if (Value* cur = row.get_mut(name)) {
-      auto vals = cur->all_texts();
-      vals.emplace_back(f.value);
-      *cur = Value::multi(std::move(vals));
-    } else {
-      row.entries().emplace_back(std::string(name), Value(f.value));
+    if (repeats) {
+      auto cur = std::find_if(es.begin(), es.begin() + long(n), [&](const Row::Entry& e) { return e.first == name; });
+      if (cur != es.begin() + long(n)) {
+        auto vals = cur->second.all_texts();
+        vals.emplace_back(f.value);
+        cur->second = Value::multi(std::move(vals));
+        continue;
+      }
     }
+    put(name, f.value);
   }
-  if (w.event.has_time()) row.set("_time", Value(w.event.time()));
-  return row;
+  if (w.event.has_time()) put("_time", w.event.time());
+  es.erase(es.begin() + long(n), es.end());
 }
 
 void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
@@ -425,8 +445,11 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
       ++w.stats[rule].events_matched;
       if (opts.keep_matched) w.out->matched.emplace_back(rule, event_ref(w, r));
     }
-  Table rows;
-  rows.push_back(capture(w, sp));
+  // Rows of a mergeable stream only feed its state: the worker's scratch rows are reused.
+  Table local;
+  Table& rows = sp.blocking == Blocking::mergeable ? w.scratch : local;
+  rows.resize(1);
+  capture(w, sp, rows[0]);
   if (sp.prefix_end) {
     w.ctx.where.file = rules[ref.rule]->info.file;
     for (size_t i = 0; i < sp.prefix_end && !rows.empty(); ++i) sp.stream->operators[i]->run(rows, w.ctx);

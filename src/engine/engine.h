@@ -57,6 +57,7 @@ struct EngineOptions {
   size_t max_kept_rows = 2'000'000;  ///< rows one stream may hold for a whole-table operator
   bool profile = false;              ///< per-rule evaluation time (RuleStats::seconds)
   bool keep_matched = false;         ///< keep the first 10,000 matched events per rule (matched_events)
+  std::string cache_dir;             ///< compiled prefilter databases kept here between runs; empty = none
   /// Streams (rule index, stream index) whose first aggregation a back end computes itself over
   /// part of their events (ClickHouse push-down): the engine feeds such a stream only the events
   /// `aggregate_here` accepts (given the stream's view), and Engine::add_groups() the rest.

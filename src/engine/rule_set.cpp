@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "core/budget.h"
 #include "core/ordered_pipeline.h"
+#include "core/source_cache.h"
 #include "core/strings.h"
 #include "sigma/sigma.h"
 #include "spl/compile.h"
@@ -50,15 +52,6 @@ void RuleSet::ensure_content(const std::string& root, DiagnosticSink& diags) {
   // content macros after the built-ins (MacroTable::add replaces by name and arity).
 }
 
-static bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
-}
-
 static std::vector<std::string> rule_files(const std::string& path) {
   std::vector<std::string> out;
   std::error_code ec;
@@ -95,6 +88,13 @@ constexpr size_t kFilesPerBatch = 16;
 }  // namespace
 
 void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags) {
+  // Every corpus file this load reads (rules, macros, lookup descriptors) goes through the bundle.
+  std::unique_ptr<SourceCache> cache;
+  std::optional<SourceCacheScope> scope;
+  if (!opts_.cache_dir.empty()) {
+    cache = std::make_unique<SourceCache>(SourceCache::bundle_for(opts_.cache_dir, paths, opts_.content_root));
+    scope.emplace(cache.get());
+  }
   if (!opts_.content_root.empty()) ensure_content(opts_.content_root, diags);
   // YAML parsing is most of the load time and needs nothing shared: workers parse files ahead,
   // and this thread compiles them in file order (atom interning and rule indexes stay deterministic).
@@ -106,7 +106,7 @@ void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags)
         for (auto& path : b.paths) {
           auto f = std::make_unique<ParsedFile>();
           f->path = path;
-          f->readable = read_file(path, f->text);
+          f->readable = read_source_file(path, f->text);
           // A YAML tree costs several times its text: a huge rule file is refused before it is parsed.
           if (f->readable && f->text.size() > budget::kMaxRuleFileBytes) {
             f->budget_error = "rule file is " + std::to_string(f->text.size() >> 20) + " MiB, above the " +
@@ -146,6 +146,18 @@ void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags)
   }
   pipe.finish();
   if (logsources_) sigma::link_correlations(rules_, atoms_, diags);
+  if (cache) {
+    files_read_ = cache->hits() + cache->misses();
+    files_from_cache_ = cache->hits();
+    if (std::string why = cache->save(); !why.empty()) {
+      Diagnostic d;
+      d.severity = Severity::note;
+      d.location.file = cache->path();
+      d.message = "rule texts not bundled for the next run: " + why;
+      d.reason = "cache-unwritable";
+      diags.report(std::move(d));
+    }
+  }
 }
 
 void RuleSet::load_parsed(ParsedFile& pf, DiagnosticSink& diags) {

@@ -26,6 +26,7 @@ struct RuleSetOptions {
   std::string content_root;   ///< --content; empty = discover from each rule path
   std::string data_dir;       ///< vigil's data/ (built-in macros, normalization, sigma logsources)
   bool allow_writes = false;
+  std::string cache_dir;      ///< where the rule texts are bundled between runs (core/source_cache.h); empty = none
 };
 
 class RuleSet {
@@ -46,6 +47,9 @@ class RuleSet {
   size_t files_ignored() const { return files_ignored_; }
   size_t loaded() const;     ///< parsed and executable
   size_t rejected() const;   ///< not parsed or not executable
+  /// Files the last load() read: in all, and of those taken from the source bundle.
+  size_t files_read() const { return files_read_; }
+  size_t files_from_cache() const { return files_from_cache_; }
 
   /// Compile an ad-hoc SPL query (vigil search) with the same content.
   ir::CompiledRule compile_query(const std::string& spl, DiagnosticSink& diags);
@@ -71,6 +75,7 @@ class RuleSet {
   bool logsources_tried_ = false;
   uint32_t next_rule_index_ = 0;
   size_t files_ignored_ = 0;
+  size_t files_read_ = 0, files_from_cache_ = 0;
 };
 
 }  // namespace vigil

@@ -40,6 +40,7 @@ struct EventMatcher::Shared {
   std::vector<Symbol> ref_field;  // field_eq: the other field's symbol
   uint32_t warmup = 0;
   bool gates_enabled = true;
+  std::string cache_dir;  // Options::cache_dir
   std::vector<std::unique_ptr<Group>> groups;
   std::vector<uint32_t> atom_group;    // AtomId -> group or kNoGroup
   std::vector<uint32_t> atom_pattern;  // AtomId -> pattern index (deduplicated literals)
@@ -65,6 +66,7 @@ std::shared_ptr<EventMatcher::Shared> EventMatcher::share(const ir::AtomTable& a
   sh->atom_group.assign(atoms.size(), kNoGroup);
   sh->warmup = opts.warmup_events;
   sh->gates_enabled = opts.gates;
+  sh->cache_dir = opts.cache_dir;
   if (opts.prefilter && Prefilter::available()) sh->build_prefilter(opts);
   return sh;
 }
@@ -169,7 +171,7 @@ int EventMatcher::Shared::build(uint32_t gi) {
   g.pending = {};
   int st = 1;
   if (!rest.empty()) {
-    g.db = Prefilter::build(rest);
+    g.db = Prefilter::build(rest, nullptr, cache_dir);
     if (!g.db) st = 2;
   }
   g.state.store(st, std::memory_order_release);

@@ -42,6 +42,8 @@ class EventMatcher {
     /// A group's database is compiled once its atoms were needed in this many events, so
     /// short runs (a rule test over a few events) never pay the compile time.
     uint32_t warmup_events = 256;
+    /// Compiled prefilter databases are kept here between runs (empty: compiled every run).
+    std::string cache_dir;
     /// Options from the environment: VIGIL_NO_PREFILTER=1 turns the prefilter off;
     /// VIGIL_PREFILTER_MIN_ATOMS and VIGIL_PREFILTER_WARMUP override the two numbers (for benches).
     static Options from_env();

@@ -1,7 +1,14 @@
 #include "match/prefilter.h"
 
 #ifdef VIGIL_HAVE_HYPERSCAN
+#include <fcntl.h>
 #include <hs/hs.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <functional>
 #endif
 
 namespace vigil::match {
@@ -120,7 +127,109 @@ class HyperscanPrefilter final : public Prefilter {
   std::vector<Info> info_;  // by Hyperscan's (dense, local) pattern id
 };
 
-std::unique_ptr<Prefilter> Prefilter::build(const std::vector<PrefilterPattern>& patterns, std::string* error) {
+namespace {
+
+// Compiled databases kept between runs: compiling the corpus' literal groups is ~0.3-0.6 s of a
+// hunt, loading them a few milliseconds. File: magic, second key hash, payload length, payload
+// (hs_serialize_database), payload hash. Anything that does not check out is compiled again.
+constexpr char kDbMagic[16] = "vigil-hsdb-1";
+constexpr size_t kKeepDatabases = 4096;
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+uint64_t std_hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
+
+struct DbKey {
+  uint64_t name = 0, check = 0;  // two independent hashes of everything compile() sees
+};
+
+DbKey db_key(const std::vector<const char*>& exprs, const std::vector<size_t>& lens, const std::vector<unsigned>& flags,
+             const std::vector<unsigned>& ids) {
+  std::string k = hs_version();
+  for (size_t i = 0; i < exprs.size(); ++i) {
+    k += '\0' + std::to_string(flags[i]) + ':' + std::to_string(ids[i]) + ':' + std::to_string(lens[i]) + ':';
+    k.append(exprs[i], lens[i]);
+  }
+  return {fnv1a(k), std_hash(k)};
+}
+
+std::string db_path(const std::string& dir, const DbKey& key) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%016llx.db", static_cast<unsigned long long>(key.name));
+  return dir + "/hyperscan/" + name;
+}
+
+hs_database_t* load_db(const std::string& path, const DbKey& key) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  std::string buf;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size > 40 && st.st_size < (off_t(1) << 30)) {
+    buf.resize(static_cast<size_t>(st.st_size));
+    size_t have = 0;
+    while (have < buf.size()) {
+      ssize_t n = ::read(fd, buf.data() + have, buf.size() - have);
+      if (n <= 0) break;
+      have += static_cast<size_t>(n);
+    }
+    buf.resize(have);
+  }
+  ::close(fd);
+  if (buf.size() < 40 || std::memcmp(buf.data(), kDbMagic, sizeof kDbMagic) != 0) return nullptr;
+  uint64_t check = 0, len = 0, sum = 0;
+  std::memcpy(&check, buf.data() + 16, 8);
+  std::memcpy(&len, buf.data() + 24, 8);
+  if (check != key.check || len != buf.size() - 40) return nullptr;
+  std::string_view payload(buf.data() + 32, len);
+  std::memcpy(&sum, buf.data() + 32 + len, 8);
+  if (sum != std_hash(payload)) return nullptr;
+  hs_database_t* db = nullptr;
+  if (hs_deserialize_database(payload.data(), payload.size(), &db) != HS_SUCCESS) return nullptr;
+  return db;
+}
+
+void store_db(const std::string& path, const DbKey& key, const hs_database_t* db) {
+  char* bytes = nullptr;
+  size_t len = 0;
+  if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS) return;
+  std::string buf(kDbMagic, sizeof kDbMagic);
+  uint64_t len64 = len, sum = std_hash(std::string_view(bytes, len));
+  buf.append(reinterpret_cast<const char*>(&key.check), 8);
+  buf.append(reinterpret_cast<const char*>(&len64), 8);
+  buf.append(bytes, len);
+  buf.append(reinterpret_cast<const char*>(&sum), 8);
+  std::free(bytes);  // hs_serialize_database allocates with the default misc allocator (malloc)
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path dir = fs::path(path).parent_path();
+  fs::create_directories(dir, ec);
+  if (ec) return;
+  // Written aside and renamed: a concurrent run reads the old file or the new one, never half.
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  bool ok = ::write(fd, buf.data(), buf.size()) == static_cast<ssize_t>(buf.size());
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return;
+  }
+  // Bounded: past kKeepDatabases files, the least recently written half goes.
+  std::vector<std::pair<fs::file_time_type, fs::path>> files;
+  for (auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().extension() == ".db") files.emplace_back(e.last_write_time(ec), e.path());
+  if (files.size() <= kKeepDatabases) return;
+  std::sort(files.begin(), files.end());
+  for (size_t i = 0; i < files.size() / 2; ++i) fs::remove(files[i].second, ec);
+}
+
+}  // namespace
+
+std::unique_ptr<Prefilter> Prefilter::build(const std::vector<PrefilterPattern>& patterns, std::string* error,
+                                            const std::string& cache_dir) {
   if (patterns.empty()) {
     if (error) *error = "no patterns";
     return nullptr;
@@ -145,6 +254,13 @@ std::unique_ptr<Prefilter> Prefilter::build(const std::vector<PrefilterPattern>&
     ids.push_back(static_cast<unsigned>(info.size()));
     info.push_back({p.id, static_cast<uint32_t>(p.literal.size()), p.at_start, p.at_end});
   }
+  DbKey key;
+  std::string path;
+  if (!cache_dir.empty()) {
+    key = db_key(exprs, lens, flags, ids);
+    path = db_path(cache_dir, key);
+    if (hs_database_t* db = load_db(path, key)) return std::make_unique<HyperscanPrefilter>(db, std::move(info));
+  }
   hs_database_t* db = nullptr;
   hs_compile_error_t* err = nullptr;
   if (hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(), static_cast<unsigned>(exprs.size()),
@@ -153,6 +269,7 @@ std::unique_ptr<Prefilter> Prefilter::build(const std::vector<PrefilterPattern>&
     hs_free_compile_error(err);
     return nullptr;
   }
+  if (!path.empty()) store_db(path, key, db);
   return std::make_unique<HyperscanPrefilter>(db, std::move(info));
 }
 
@@ -165,7 +282,8 @@ PrefilterScratch& PrefilterScratch::operator=(PrefilterScratch&& o) noexcept {
   return *this;
 }
 
-std::unique_ptr<Prefilter> Prefilter::build(const std::vector<PrefilterPattern>&, std::string* error) {
+std::unique_ptr<Prefilter> Prefilter::build(const std::vector<PrefilterPattern>&, std::string* error,
+                                            const std::string&) {
   if (error) *error = "built without Hyperscan";
   return nullptr;
 }

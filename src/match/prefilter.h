@@ -60,9 +60,11 @@ class Prefilter {
   /// True when this build has a multi-pattern engine at all.
   static bool available();
   /// Build phase. nullptr (and a reason in `error`) when there is no engine, no
-  /// pattern, or the patterns cannot be compiled.
+  /// pattern, or the patterns cannot be compiled. With `cache_dir`, the compiled
+  /// database is kept there (keyed by the patterns and the engine's version) and
+  /// loaded instead of compiled the next time the same patterns are built.
   static std::unique_ptr<Prefilter> build(const std::vector<PrefilterPattern>& patterns,
-                                          std::string* error = nullptr);
+                                          std::string* error = nullptr, const std::string& cache_dir = {});
 
   /// Make `scratch` large enough for this prefilter (build phase; allocates).
   virtual bool prepare(PrefilterScratch& scratch) const = 0;

@@ -11,6 +11,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -19,7 +20,7 @@ namespace fs = std::filesystem;
 using vigil::test::CliRun;
 using vigil::test::slurp;
 
-CliRun vigil(const std::string& args) { return vigil::test::run_vigil(args); }
+CliRun vigil(const std::string& args, const std::string& env = "") { return vigil::test::run_vigil(args, env); }
 
 size_t count_lines(const std::string& s, const std::string& needle = "") {
   size_t n = 0;
@@ -46,6 +47,38 @@ TEST(Cli, BundledDemo) {
   EXPECT_NE(r.err.find("nxlog_ws22.jsonl:2"), std::string::npos) << r.err;  // the truncated line, by line number
   // 6 Sysmon XML + 3 Security XML + 3 NXLog lines = 12 records read, 1 skipped, 11 evaluated.
   EXPECT_NE(r.err.find("records read 12, evaluated 11, skipped 1"), std::string::npos) << r.err;
+}
+
+// Rule texts are kept in one bundle between runs (core/source_cache.h): the second run reads the
+// bundle, gets the same findings, and a rule edited since is read again (its new title shows).
+TEST(Cli, RuleTextsAreBundledBetweenRunsAndAnEditedRuleIsReadAgain) {
+  fs::path dir = fs::temp_directory_path() / ("vigil_bundle_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "rules");
+  std::string rule = slurp(std::string(VIGIL_SOURCE_DIR) + "/samples/sigma/proc_creation_win_wmic_remote_create.yml");
+  std::ofstream(dir / "rules" / "r.yml") << rule;
+  // Files changed in the last 2 s are never bundled (their stamp could still change unseen).
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  std::string env = "XDG_CACHE_HOME='" + (dir / "xdg").string() + "'";
+  std::string args = "--format jsonl --rules '" + (dir / "rules").string() + "' samples/logs/sysmon_ws17.xml";
+  CliRun plain = vigil("hunt --no-cache " + args, env);
+  EXPECT_FALSE(fs::exists(dir / "xdg")) << "--no-cache writes nothing";
+  CliRun first = vigil("hunt " + args, env);
+  ASSERT_TRUE(fs::is_directory(dir / "xdg" / "vigil"));
+  size_t bundles = 0;
+  for (auto& e : fs::directory_iterator(dir / "xdg" / "vigil")) bundles += e.path().extension() == ".bin";
+  EXPECT_EQ(bundles, 1u);
+  CliRun second = vigil("hunt " + args, env);
+  // One WMIC process creation in the Sysmon sample (record 102) matches the sample Sigma rule.
+  EXPECT_EQ(count_lines(plain.out, "\"rule_name\":\"WMIC Remote Process Creation (vigil sample)\""), 1u) << plain.err;
+  EXPECT_TRUE(first.out == plain.out) << first.err;
+  EXPECT_TRUE(second.out == plain.out) << second.err;
+  std::string renamed = rule;
+  renamed.replace(renamed.find("(vigil sample)"), 14, "(edited rule!)");
+  std::ofstream(dir / "rules" / "r.yml", std::ios::trunc) << renamed;  // same size, just written
+  CliRun edited = vigil("hunt " + args, env);
+  EXPECT_EQ(count_lines(edited.out, "\"rule_name\":\"WMIC Remote Process Creation (edited rule!)\""), 1u) << edited.err;
+  fs::remove_all(dir);
 }
 
 // Bad input: a truncated XML record, an invalid JSON line, a binary file and an empty file are each

@@ -5,9 +5,13 @@
 // the atom semantics of ir/atom.h and core/strings.h (ASCII-only case folding,
 // whole-value globs with Sigma `*`/`?`); each is derived in the comment beside it.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 #include <string>
@@ -127,6 +131,69 @@ TEST(Prefilter, ScanReportsExactlyTheOccurringLiterals) {
   EXPECT_EQ(hits("EXACT"), (S{}));
   EXPECT_EQ(hits("ax\n"), (S{6}));
   EXPECT_EQ(hits(""), (S{}));
+}
+
+// A compiled database kept in the cache directory is loaded, not compiled, the next time the same
+// patterns are built, and finds the same literals; a damaged file is compiled again and replaced;
+// other patterns get their own file.
+TEST(Prefilter, CachedDatabaseIsReusedAndADamagedOneIsRebuilt) {
+  if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("vigil_hsdb_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  std::vector<PrefilterPattern> pats = {
+      {0, "cmd.exe", true, false, true},
+      {1, "-enc", true, false, false},
+      {2, "exact", false, true, true},
+  };
+  auto hits = [](const Prefilter& pf, std::string_view v) {
+    PrefilterScratch scratch;
+    EXPECT_TRUE(pf.prepare(scratch));
+    std::set<uint32_t> s;
+    pf.scan(v, scratch, [](void* ctx, uint32_t id) { static_cast<std::set<uint32_t>*>(ctx)->insert(id); }, &s);
+    return s;
+  };
+  auto files = [&] {
+    std::vector<fs::path> out;
+    if (fs::is_directory(dir / "hyperscan"))
+      for (auto& e : fs::directory_iterator(dir / "hyperscan")) out.push_back(e.path());
+    return out;
+  };
+  using S = std::set<uint32_t>;
+  auto first = Prefilter::build(pats, nullptr, dir.string());
+  ASSERT_TRUE(first);
+  auto kept = files();
+  ASSERT_EQ(kept.size(), 1u);
+  auto written = fs::last_write_time(kept[0]);
+  auto second = Prefilter::build(pats, nullptr, dir.string());
+  ASSERT_TRUE(second);
+  EXPECT_EQ(fs::last_write_time(kept[0]), written) << "loaded, not compiled and stored again";
+  EXPECT_EQ(hits(*second, "C:\\Windows\\CMD.EXE"), (S{0}));
+  EXPECT_EQ(hits(*second, "powershell -ENC aGk="), (S{1}));
+  EXPECT_EQ(hits(*second, "exact"), (S{2}));
+  EXPECT_EQ(hits(*second, "exact cmd.exe"), (S{0}));
+  // Damage the payload: the file no longer checks out, so the patterns are compiled and stored anew.
+  {
+    std::fstream f(kept[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(40);
+    f.put('\x5a');
+  }
+  auto size_before = fs::file_size(kept[0]);
+  std::string damaged = [&] { std::ifstream in(kept[0], std::ios::binary); return std::string(std::istreambuf_iterator<char>(in), {}); }();
+  auto third = Prefilter::build(pats, nullptr, dir.string());
+  ASSERT_TRUE(third);
+  std::string rewritten = [&] { std::ifstream in(kept[0], std::ios::binary); return std::string(std::istreambuf_iterator<char>(in), {}); }();
+  EXPECT_EQ(fs::file_size(kept[0]), size_before);
+  EXPECT_NE(rewritten, damaged);
+  EXPECT_EQ(hits(*third, "powershell -ENC aGk="), (S{1}));
+  // Same literals, one flag different (case-sensitive): another database.
+  pats[1].caseless = false;
+  auto other = Prefilter::build(pats, nullptr, dir.string());
+  ASSERT_TRUE(other);
+  EXPECT_EQ(files().size(), 2u);
+  EXPECT_EQ(hits(*other, "powershell -ENC aGk="), (S{}));
+  EXPECT_EQ(hits(*other, "powershell -enc aGk="), (S{1}));
+  fs::remove_all(dir);
 }
 
 // ---- EventMatcher: prefilter on vs off -------------------------------------------------

@@ -1,0 +1,267 @@
+#include "core/source_cache.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <ctime>
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace vigil {
+namespace {
+
+// Bumped whenever the layout changes: a bundle of another version is ignored.
+constexpr char kMagic[16] = "vigil-sources-2";
+constexpr int64_t kRacyNs = 2'000'000'000;  // see Fresh::racy
+constexpr size_t kKeepBundles = 8;  // per cache directory; the least recently written go first
+
+// 64-bit checksum of the bundle body, a word at a time (a damaged bundle is dropped, not trusted).
+uint64_t checksum(const char* p, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  for (; i < n; ++i) h = (h ^ static_cast<unsigned char>(p[i])) * 0x100000001b3ull;
+  return h ^ (h >> 32);
+}
+
+template <class T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+// Reads a T at `pos` if it fits before `end`.
+template <class T>
+bool take(const char* base, size_t end, size_t& pos, T& v) {
+  if (end - pos < sizeof v) return false;
+  std::memcpy(&v, base + pos, sizeof v);
+  pos += sizeof v;
+  return true;
+}
+
+std::atomic<SourceCache*> g_installed{nullptr};
+
+bool read_whole(int fd, std::string& out, size_t hint) {
+  out.clear();
+  out.resize(hint + 1);
+  size_t have = 0;
+  for (;;) {
+    if (have == out.size()) out.resize(out.size() * 2 + 4096);
+    ssize_t n = ::read(fd, out.data() + have, out.size() - have);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (n == 0) break;
+    have += static_cast<size_t>(n);
+  }
+  out.resize(have);
+  return true;
+}
+
+}  // namespace
+
+SourceCache::SourceCache(std::string bundle_path) : bundle_path_(std::move(bundle_path)) {
+  if (!bundle_path_.empty()) map_bundle();
+}
+
+SourceCache::~SourceCache() {
+  if (map_) ::munmap(const_cast<char*>(map_), map_size_);
+}
+
+void SourceCache::map_bundle() {
+  int fd = ::open(bundle_path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < static_cast<off_t>(sizeof kMagic + 16)) {
+    ::close(fd);
+    return;
+  }
+  size_t n = static_cast<size_t>(st.st_size);
+  void* m = ::mmap(nullptr, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);  // one fault-in, not 2,500
+  ::close(fd);
+  if (m == MAP_FAILED) return;
+  map_ = static_cast<const char*>(m);
+  map_size_ = n;
+  // Layout: magic, entry count, entries (stamp, path, text), checksum of everything before it.
+  size_t body = n - 8;
+  uint64_t sum = 0;
+  std::memcpy(&sum, map_ + body, 8);
+  bool ok = std::memcmp(map_, kMagic, sizeof kMagic) == 0 && checksum(map_, body) == sum;
+  size_t pos = sizeof kMagic;
+  uint64_t count = 0;
+  ok = ok && take(map_, body, pos, count);
+  if (ok) bundled_.reserve(count);
+  for (uint64_t i = 0; ok && i < count; ++i) {
+    Entry e;
+    uint32_t path_len = 0;
+    uint64_t text_len = 0;
+    ok = take(map_, body, pos, path_len) && take(map_, body, pos, e.stamp.size) && take(map_, body, pos, e.stamp.ino) &&
+         take(map_, body, pos, e.stamp.dev) && take(map_, body, pos, e.stamp.mtime_ns) &&
+         take(map_, body, pos, e.stamp.ctime_ns) && take(map_, body, pos, text_len) && body - pos >= path_len &&
+         body - pos - path_len >= text_len;
+    if (!ok) break;
+    std::string_view path(map_ + pos, path_len);
+    pos += path_len;
+    e.text = std::string_view(map_ + pos, text_len);
+    pos += text_len;
+    bundled_.emplace(path, e);
+  }
+  if (!ok || pos != body) bundled_.clear();  // damaged or foreign: every read goes to disk
+}
+
+bool SourceCache::read(const std::string& path, std::string& out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {  // a pipe or device: read, never bundled
+    bool ok = read_whole(fd, out, 4096);
+    ::close(fd);
+    return ok;
+  }
+  // The stamp is taken before the text is read: a file changed meanwhile gets a new mtime, and
+  // the next run reads it again.
+  Stamp s{static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_dev),
+          int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+          int64_t(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec};
+  auto it = bundled_.find(path);
+  if (it != bundled_.end() && it->second.stamp == s) {
+    ::close(fd);
+    out.assign(it->second.text);
+    std::lock_guard lock(mu_);
+    if (!it->second.used) ++hits_;
+    it->second.used = true;
+    return true;
+  }
+  bool ok = read_whole(fd, out, s.size);
+  ::close(fd);
+  if (!ok) return false;
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  int64_t now_ns = int64_t(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+  bool racy = now_ns - std::max(s.mtime_ns, s.ctime_ns) < kRacyNs;
+  std::lock_guard lock(mu_);
+  if (read_.insert_or_assign(path, Fresh{s, out, racy}).second) ++misses_;
+  return true;
+}
+
+std::string SourceCache::save() {
+  if (bundle_path_.empty()) return {};
+  if (misses_ == 0 && hits_ == bundled_.size()) return {};  // the bundle is exactly this run's files
+  // This run's files: bundled ones it used, and the ones it read from disk (a path in both was
+  // changed: the disk's text wins).
+  std::vector<std::pair<std::string_view, std::pair<const Stamp*, std::string_view>>> files;
+  for (auto& [p, e] : bundled_)
+    if (e.used && !read_.count(std::string(p))) files.push_back({p, {&e.stamp, e.text}});
+  for (auto& [p, f] : read_)
+    if (!f.racy) files.push_back({p, {&f.stamp, f.text}});
+  std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  size_t bytes = sizeof kMagic + 16;
+  for (auto& [p, f] : files) bytes += p.size() + 52 + f.second.size();
+  std::string buf;
+  buf.reserve(bytes);
+  buf.append(kMagic, sizeof kMagic);
+  put<uint64_t>(buf, files.size());
+  for (auto& [p, f] : files) {
+    const Stamp& st = *f.first;
+    std::string_view text = f.second;
+    put<uint32_t>(buf, static_cast<uint32_t>(p.size()));
+    put(buf, st.size);
+    put(buf, st.ino);
+    put(buf, st.dev);
+    put(buf, st.mtime_ns);
+    put(buf, st.ctime_ns);
+    put<uint64_t>(buf, text.size());
+    buf += p;
+    buf += text;
+  }
+  put(buf, checksum(buf.data(), buf.size()));
+
+  std::error_code ec;
+  fs::path dir = fs::path(bundle_path_).parent_path();
+  fs::create_directories(dir, ec);
+  if (ec) return "cannot create cache directory " + dir.string() + ": " + ec.message();
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  // Written aside and renamed: a concurrent run maps either the old bundle or the new one.
+  std::string tmp = bundle_path_ + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return "cannot write " + tmp + ": " + std::strerror(errno);
+  size_t done = 0;
+  while (done < buf.size()) {
+    ssize_t n = ::write(fd, buf.data() + done, buf.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      std::string why = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return "cannot write " + tmp + ": " + why;
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), bundle_path_.c_str()) != 0) {
+    std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return "cannot write " + bundle_path_ + ": " + why;
+  }
+  // Keep the directory small: one bundle per rule-path list, the most recent few.
+  std::vector<std::pair<fs::file_time_type, fs::path>> bundles;
+  for (auto& e : fs::directory_iterator(dir, ec)) {
+    auto name = e.path().filename().string();
+    if (name.rfind("sources-", 0) == 0 && e.path().extension() == ".bin")
+      bundles.emplace_back(e.last_write_time(ec), e.path());
+  }
+  if (bundles.size() > kKeepBundles) {
+    std::sort(bundles.begin(), bundles.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    for (size_t i = kKeepBundles; i < bundles.size(); ++i) fs::remove(bundles[i].second, ec);
+  }
+  return {};
+}
+
+std::string SourceCache::bundle_for(const std::string& dir, const std::vector<std::string>& rule_paths,
+                                    const std::string& content_root) {
+  std::error_code ec;
+  std::string key = fs::current_path(ec).string() + '\n' + content_root;
+  for (auto& p : rule_paths) key += '\n' + p;
+  uint64_t h = checksum(key.data(), key.size());
+  char name[40];
+  std::snprintf(name, sizeof name, "sources-%016llx.bin", static_cast<unsigned long long>(h));
+  return (fs::path(dir) / name).string();
+}
+
+std::string SourceCache::default_dir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x == '/') return std::string(x) + "/vigil";
+  if (const char* h = std::getenv("HOME"); h && *h == '/') return std::string(h) + "/.cache/vigil";
+  return {};
+}
+
+bool read_source_file(const std::string& path, std::string& out) {
+  if (SourceCache* c = g_installed.load(std::memory_order_acquire)) return c->read(path, out);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  bool ok = ::fstat(fd, &st) == 0 && read_whole(fd, out, S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) : 4096);
+  ::close(fd);
+  return ok;
+}
+
+SourceCacheScope::SourceCacheScope(SourceCache* cache) : previous_(g_installed.exchange(cache)) {}
+SourceCacheScope::~SourceCacheScope() { g_installed.store(previous_); }
+
+}  // namespace vigil

@@ -1,0 +1,156 @@
+// The rule-text bundle (core/source_cache.h): a file's text comes from the
+// bundle only while the file is unchanged; a damaged bundle is ignored.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/source_cache.h"
+
+namespace fs = std::filesystem;
+using vigil::SourceCache;
+
+namespace {
+
+struct SourceCacheTest : ::testing::Test {
+  fs::path dir;
+  std::string bundle;
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("vigil_srccache_" + std::to_string(::getpid()) + "_" +
+                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    fs::create_directories(dir / "rules");
+    bundle = (dir / "cache" / "sources-test.bin").string();
+    write("a.yml", "title: a\n");
+    write("b.yml", "title: b\nlevel: high\n");
+    write("c.yml", std::string(100000, 'x'));  // larger than one read
+    // A file changed within the same clock tick as its last write keeps its stamp: the bundle
+    // leaves out files changed in the last 2 s. These are older.
+    backdate("a.yml"), backdate("b.yml"), backdate("c.yml");
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  std::string path(const std::string& name) { return (dir / "rules" / name).string(); }
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(path(name), std::ios::binary | std::ios::trunc) << text;
+  }
+  // Sets mtime an hour back; ctime cannot be set, so the test waits out the racy window instead.
+  void backdate(const std::string& name) {
+    auto t = fs::last_write_time(path(name));
+    fs::last_write_time(path(name), t - std::chrono::hours(1));
+  }
+  std::string read(SourceCache& c, const std::string& name) {
+    std::string out;
+    EXPECT_TRUE(c.read(path(name), out)) << name;
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_F(SourceCacheTest, FirstRunReadsTheDiskLaterRunsTheBundle) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // ctime out of the racy window
+  {
+    SourceCache c(bundle);
+    EXPECT_EQ(read(c, "a.yml"), "title: a\n");
+    EXPECT_EQ(read(c, "c.yml"), std::string(100000, 'x'));
+    EXPECT_EQ(c.hits(), 0u);
+    EXPECT_EQ(c.misses(), 2u);
+    EXPECT_EQ(c.save(), "");
+  }
+  ASSERT_TRUE(fs::exists(bundle));
+  auto written = fs::last_write_time(bundle);
+  {
+    SourceCache c(bundle);
+    EXPECT_EQ(read(c, "a.yml"), "title: a\n");
+    EXPECT_EQ(read(c, "c.yml"), std::string(100000, 'x'));
+    EXPECT_EQ(c.hits(), 2u);
+    EXPECT_EQ(c.misses(), 0u);
+    EXPECT_EQ(c.save(), "");
+  }
+  EXPECT_EQ(fs::last_write_time(bundle), written) << "an exact bundle is not rewritten";
+  {
+    // One more file: read from disk and added; the bundle now holds three.
+    SourceCache c(bundle);
+    read(c, "a.yml"), read(c, "b.yml"), read(c, "c.yml");
+    EXPECT_EQ(c.hits(), 2u);
+    EXPECT_EQ(c.misses(), 1u);
+    c.save();
+  }
+  {
+    SourceCache c(bundle);
+    EXPECT_EQ(read(c, "b.yml"), "title: b\nlevel: high\n");
+    EXPECT_EQ(c.hits(), 1u);
+  }
+}
+
+TEST_F(SourceCacheTest, AFileChangedSinceItWasBundledIsReadAgainEvenWithItsOldMtimeAndSize) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  {
+    SourceCache c(bundle);
+    read(c, "a.yml"), read(c, "b.yml");
+    c.save();
+  }
+  // Same size, and the old mtime put back: only the ctime tells.
+  auto old = fs::last_write_time(path("a.yml"));
+  write("a.yml", "title: A\n");
+  fs::last_write_time(path("a.yml"), old);
+  SourceCache c(bundle);
+  EXPECT_EQ(read(c, "a.yml"), "title: A\n");
+  EXPECT_EQ(read(c, "b.yml"), "title: b\nlevel: high\n");
+  EXPECT_EQ(c.misses(), 1u);
+  EXPECT_EQ(c.hits(), 1u);
+  c.save();
+  // The fresh text was just written: it stays out of the bundle until it is 2 s old.
+  SourceCache again(bundle);
+  EXPECT_EQ(read(again, "a.yml"), "title: A\n");
+  EXPECT_EQ(again.misses(), 1u);
+}
+
+TEST_F(SourceCacheTest, ADamagedOrTruncatedBundleIsIgnored) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  {
+    SourceCache c(bundle);
+    read(c, "a.yml"), read(c, "b.yml"), read(c, "c.yml");
+    c.save();
+  }
+  auto size = fs::file_size(bundle);
+  {
+    // One byte of c.yml's text flipped inside the bundle.
+    std::fstream f(bundle, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size - 5000));
+    f.put('y');
+  }
+  {
+    SourceCache c(bundle);
+    EXPECT_EQ(read(c, "c.yml"), std::string(100000, 'x'));
+    EXPECT_EQ(read(c, "a.yml"), "title: a\n");
+    EXPECT_EQ(c.hits(), 0u);
+    EXPECT_EQ(c.misses(), 2u);
+  }
+  fs::resize_file(bundle, size / 2);
+  {
+    SourceCache c(bundle);
+    EXPECT_EQ(read(c, "b.yml"), "title: b\nlevel: high\n");
+    EXPECT_EQ(c.hits(), 0u);
+  }
+  std::ofstream(bundle, std::ios::trunc) << "not a bundle";
+  SourceCache c(bundle);
+  EXPECT_EQ(read(c, "a.yml"), "title: a\n");
+  EXPECT_EQ(c.hits(), 0u);
+}
+
+TEST_F(SourceCacheTest, MissingFilesFailAndTheBundleNameDependsOnThePathsGiven) {
+  SourceCache c(bundle);
+  std::string out;
+  EXPECT_FALSE(c.read(path("missing.yml"), out));
+  EXPECT_FALSE(c.read((dir / "rules").string(), out));  // a directory
+  auto one = SourceCache::bundle_for("/c", {path("a.yml")}, "");
+  EXPECT_EQ(one, SourceCache::bundle_for("/c", {path("a.yml")}, ""));
+  EXPECT_NE(one, SourceCache::bundle_for("/c", {path("b.yml")}, ""));
+  EXPECT_NE(one, SourceCache::bundle_for("/c", {path("a.yml")}, "/content"));
+  EXPECT_EQ(fs::path(one).parent_path(), "/c");
+}
