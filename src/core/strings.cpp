@@ -77,24 +77,36 @@ std::string_view path_basename(std::string_view p) {
 
 void json_escape_to(std::string& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
-  for (size_t i = 0; i < s.size(); ++i) {
+  // Bytes that end a run copied as is: controls, '"', '\\', and non-ASCII (UTF-8 is checked).
+  static constexpr auto special = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c) t[size_t(c)] = c < 0x20 || c >= 0x80 || c == '"' || c == '\\';
+    return t;
+  }();
+  size_t i = 0;
+  while (i < s.size()) {
+    // Most log text needs no escaping: copy each such run in one append.
+    size_t run = i;
+    while (run < s.size() && !special[static_cast<unsigned char>(s[run])]) ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\r': out += "\\r"; continue;
-      case '\t': out += "\\t"; continue;
+      case '"': out += "\\\""; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
       default: break;
     }
     if (c < 0x20) {
       out += "\\u00";
       out += hex[c >> 4];
       out += hex[c & 15];
-      continue;
-    }
-    if (c < 0x80) {
-      out += char(c);
+      ++i;
       continue;
     }
     // Validate UTF-8 so output stays valid JSON whatever the input bytes were.
@@ -103,12 +115,14 @@ void json_escape_to(std::string& out, std::string_view s) {
     for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
     if (ok) {
       out.append(s.substr(i, len));
-      i += len - 1;
+      i += len;
     } else {
       out += "\\ufffd";
+      ++i;
     }
   }
 }
+
 std::string json_quote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);

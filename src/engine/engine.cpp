@@ -182,7 +182,7 @@ struct Engine::Impl {
     uint32_t batch_no = 0;
     BatchOut* out = nullptr;
     uint32_t event_index = 0;
-    Table scratch;  // rows for mergeable streams: captured in place, so steady state allocates little
+    std::vector<Table> scratch;  // per stream: rows of mergeable streams, captured in place (buffers reused)
   };
   std::vector<std::unique_ptr<Worker>> workers;
   // The workers' matchers share compiled atoms and prefilter databases; made with the first worker.
@@ -447,7 +447,8 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
     }
   // Rows of a mergeable stream only feed its state: the worker's scratch rows are reused.
   Table local;
-  Table& rows = sp.blocking == Blocking::mergeable ? w.scratch : local;
+  if (sp.blocking == Blocking::mergeable && w.scratch.size() <= ref.slot) w.scratch.resize(streams.size());
+  Table& rows = sp.blocking == Blocking::mergeable ? w.scratch[ref.slot] : local;
   rows.resize(1);
   capture(w, sp, rows[0]);
   if (sp.prefix_end) {

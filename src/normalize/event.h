@@ -54,6 +54,9 @@ class Event {
       materialize();
     return fields_;
   }
+  /// Every field, without rendering the deferred ones (their `value` is empty while `deferred`):
+  /// for callers that look for other fields and must not pay for the renderings.
+  const std::vector<Field>& fields_unrendered() const { return fields_; }
   /// True when some field name occurs more than once (a multivalue field).
   bool has_repeats() const { return has_repeats_; }
   bool in_dataset(DatasetId d) const {

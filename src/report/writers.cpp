@@ -18,27 +18,58 @@ bool parse_format(std::string_view s, Format& out) {
   return true;
 }
 
-std::string value_json(const Value& v) {
-  if (v.is_null()) return "null";
-  if (v.is_number()) return format_number(v.number());
-  if (v.is_string()) return json_quote(v.string());
-  std::string s = "[";
-  for (size_t i = 0; i < v.values().size(); ++i) s += (i ? "," : "") + json_quote(v.values()[i]);
-  return s + "]";
+// Appends to one buffer: a finding carries ~100 fields, and a string per piece was a third of
+// the cost of writing findings.
+static void append_quoted(std::string& s, std::string_view text) {
+  s += '"';
+  json_escape_to(s, text);
+  s += '"';
+}
+
+static void append_value_json(std::string& s, const Value& v) {
+  if (v.is_null()) {
+    s += "null";
+  } else if (v.is_number()) {
+    NumberText buf;
+    s += format_number(v.number(), buf);
+  } else if (v.is_string()) {
+    append_quoted(s, v.string());
+  } else {
+    s += '[';
+    for (size_t i = 0; i < v.values().size(); ++i) {
+      if (i) s += ',';
+      append_quoted(s, v.values()[i]);
+    }
+    s += ']';
+  }
 }
 
 static bool internal_field(const std::string& n) { return n.rfind("_vigil", 0) == 0; }
 
-std::string row_json(const Row& row) {
-  std::string s = "{";
+static void append_row_json(std::string& s, const Row& row) {
+  s += '{';
   bool first = true;
   for (auto& [k, v] : row.entries()) {
     if (internal_field(k)) continue;
     if (!first) s += ',';
     first = false;
-    s += json_quote(k) + ":" + value_json(v);
+    append_quoted(s, k);
+    s += ':';
+    append_value_json(s, v);
   }
-  return s + "}";
+  s += '}';
+}
+
+std::string value_json(const Value& v) {
+  std::string s;
+  append_value_json(s, v);
+  return s;
+}
+
+std::string row_json(const Row& row) {
+  std::string s;
+  append_row_json(s, row);
+  return s;
 }
 
 static std::string str_array(const std::vector<std::string>& v) {
@@ -48,7 +79,9 @@ static std::string str_array(const std::vector<std::string>& v) {
 }
 
 std::string finding_json(const FindingView& f) {
-  std::string s = "{";
+  std::string s;
+  s.reserve(4096);
+  s += '{';
   s += "\"rule_id\":" + json_quote(f.rule_id);
   s += ",\"rule_name\":" + json_quote(f.rule_name);
   s += ",\"rule_language\":" + json_quote(f.rule_language);
@@ -74,7 +107,9 @@ std::string finding_json(const FindingView& f) {
   s += ",\"first_time\":" + (f.first_time.empty() ? std::string("null") : json_quote(f.first_time));
   s += ",\"last_time\":" + (f.last_time.empty() ? std::string("null") : json_quote(f.last_time));
   s += ",\"count\":" + format_number(f.count);
-  s += ",\"fields\":" + (f.fields ? row_json(*f.fields) : std::string("{}"));
+  s += ",\"fields\":";
+  if (f.fields) append_row_json(s, *f.fields);
+  else s += "{}";
   s += ",\"source\":";
   if (f.sources.size() == 1)
     s += fmt::format("{{\"file\":{},\"record_id\":{}{}{}}}", json_quote(f.sources[0].file), json_quote(f.sources[0].record_id),

@@ -72,6 +72,25 @@ TEST(Strings, CaseFoldingAndPaths) {
   EXPECT_EQ(json_quote(std::string("\xff", 1)), "\"\\ufffd\"");  // invalid UTF-8 stays valid JSON
 }
 
+// json_escape_to copies runs of plain bytes whole: every kind of byte before, between and after
+// runs (expected texts written by hand from RFC 8259 escaping and UTF-8's byte patterns).
+TEST(Strings, JsonEscapeAroundPlainRuns) {
+  auto esc = [](std::string_view s) {
+    std::string out = "pre:";  // appends, never clears
+    json_escape_to(out, s);
+    return out;
+  };
+  EXPECT_EQ(esc(""), "pre:");
+  EXPECT_EQ(esc("C:\\Windows\\cmd.exe /c \"x\""), "pre:C:\\\\Windows\\\\cmd.exe /c \\\"x\\\"");
+  EXPECT_EQ(esc("a\x01" "b\x1f\tc\r\n"), "pre:a\\u0001b\\u001f\\tc\\r\\n");
+  EXPECT_EQ(esc("\x7f"), "pre:\x7f");                         // DEL is not a JSON control character
+  EXPECT_EQ(esc("caf\xc3\xa9 \xe2\x82\xac" "1 \xf0\x9f\x98\x80!"), "pre:caf\xc3\xa9 \xe2\x82\xac" "1 \xf0\x9f\x98\x80!");
+  EXPECT_EQ(esc("ab\xc3"), "pre:ab\\ufffd");                   // a 2-byte sequence cut at the end
+  EXPECT_EQ(esc("\xe2\x82x"), "pre:\\ufffd\\ufffdx");          // bad sequence: each of its bytes replaced, then x
+  EXPECT_EQ(esc("\x80\x80z"), "pre:\\ufffd\\ufffdz");           // stray continuation bytes
+  EXPECT_EQ(esc(std::string("\0", 1)), "pre:\\u0000");
+}
+
 TEST(Time, ParseAndFormat) {
   // 2020-08-01T07:59:18Z = 1596268758 (date -u -d '2020-08-01 07:59:18' +%s).
   EXPECT_DOUBLE_EQ(*parse_time("2020-08-01T07:59:18Z"), 1596268758.0);
