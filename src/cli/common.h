@@ -33,7 +33,7 @@ bool open_output(const Common& c, Output& out);
 /// --format, defaulting to table on a terminal and jsonl otherwise.
 bool resolve_format(const Common& c, const Output& out, report::Format& f);
 std::string data_dir(const Common& c);
-/// Where rule-corpus bundles are kept between runs; empty with --no-cache.
+/// Where rule bundles and compiled matchers are kept between runs; empty with --no-cache.
 std::string cache_dir(const Common& c);
 /// The ATT&CK table from --attack, $VIGIL_ATTACK, or the known locations; null (with a note) when none.
 std::unique_ptr<content::AttackTable> load_attack(const Common& c, DiagnosticSink& diags);

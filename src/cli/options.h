@@ -11,7 +11,7 @@ struct Common {
   std::string content;              ///< --content: security_content root
   std::string data_dir;             ///< --data: vigil's data tables
   std::string attack;               ///< --attack: ATT&CK JSON table
-  bool no_cache = false;            ///< --no-cache: no rule-text bundle between runs
+  bool no_cache = false;            ///< --no-cache: keep nothing between runs (rule bundle, compiled matchers)
   std::string format;               ///< --format
   std::string output;               ///< -o
   std::string diagnostics = "text"; ///< --diagnostics text|json
