@@ -22,11 +22,13 @@ if [ "${VIGIL_SKIP_SANITIZERS:-0}" != 1 ]; then
   cmake --build build-asan --target vigil "${suites[@]}"
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  # The CLI's cache between runs (rule bundles, compiled matchers) stays in the build tree, as under ctest.
+  export XDG_CACHE_HOME="$PWD/build-asan/test-cache"
   for t in "${suites[@]}"; do
     echo "sanitizers: $t"
     (cd build-asan/tests && "./$t" --gtest_brief=1)
   done
-  unset ASAN_OPTIONS UBSAN_OPTIONS
+  unset ASAN_OPTIONS UBSAN_OPTIONS XDG_CACHE_HOME
 fi
 
 ctest --test-dir build --output-on-failure -j "$(nproc)"

@@ -23,7 +23,7 @@ SourceLocation loc_of(const std::string& file, const yaml::Mark& m, uint32_t ext
     l.line = static_cast<uint32_t>(m.line + 1);
     l.column = static_cast<uint32_t>(m.column + 1) + extra_columns;
   }
-  if (m.pos >= 0) l.offset = static_cast<uint64_t>(m.pos);
+  l.offset = static_cast<uint64_t>(m.pos);
   return l;
 }
 
@@ -63,7 +63,7 @@ std::vector<std::string> scalars(const yaml::Node& n) {
 
 // The text of the top-level `detection:` block as written (comments included), for RuleInfo::query.
 std::string block_text(std::string_view text, const yaml::Mark& key_mark) {
-  if (key_mark.pos < 0 || static_cast<size_t>(key_mark.pos) >= text.size()) return {};
+  if (key_mark.pos >= text.size()) return {};
   size_t b = text.rfind('\n', static_cast<size_t>(key_mark.pos));
   b = b == std::string_view::npos ? 0 : b + 1;
   size_t e = text.find('\n', b);
