@@ -91,14 +91,18 @@ static void print_profile(const Engine& eng, const RuleSet& rs, double load_seco
 
 // --risk-out FILE ('-' = stdout): opened before the hunt, written as findings come. Lines for
 // stdout are held in memory and follow the findings, as a separate block.
+// --risk-out: written to FILE.part and renamed when the hunt completes, so a hunt that fails
+// midway leaves no truncated risk file (and an earlier one in place).
 struct RiskOut {
   std::FILE* file = nullptr;
   bool to_stdout = false;
   char* buf = nullptr;
   size_t size = 0;
+  std::string part;
   bool open(const std::string& path, DiagnosticSink& diags) {
     to_stdout = path == "-";
-    file = to_stdout ? open_memstream(&buf, &size) : std::fopen(path.c_str(), "wb");
+    part = to_stdout ? std::string() : path + ".part";
+    file = to_stdout ? open_memstream(&buf, &size) : std::fopen(part.c_str(), "wb");
     if (!file) diags.error({path}, "cannot write risk events: " + std::string(std::strerror(errno)), "risk-out");
     return file != nullptr;
   }
@@ -110,8 +114,16 @@ struct RiskOut {
     if (to_stdout && buf) std::fwrite(buf, 1, size, stdout);
     std::free(buf);
     buf = nullptr;
+    if (ok && !to_stdout) ok = std::rename(part.c_str(), path.c_str()) == 0;
     if (!ok) diags.error({path}, "cannot write risk events: " + std::string(std::strerror(errno)), "risk-out");
+    if (!to_stdout) std::remove(part.c_str());  // gone after a rename; after a failure, the partial file
     return ok;
+  }
+  ~RiskOut() {
+    if (!file) return;
+    std::fclose(file);  // the hunt ended before close(): drop what was written
+    if (!to_stdout) std::remove(part.c_str());
+    std::free(buf);
   }
 };
 

@@ -144,6 +144,25 @@ TEST(RiskHunt, UnwritableRiskOutFailsBeforeTheHunt) {
   EXPECT_EQ(r.out, "");  // no finding written
 }
 
+// A hunt that fails after --risk-out was opened (here: no ClickHouse listens on 127.0.0.1:1) leaves
+// neither a truncated risk file nor its .part, and an earlier risk file stays as it was.
+TEST(RiskHunt, FailedHuntLeavesNoPartialRiskFile) {
+  const fs::path risk = scratch() / "failed_risk.jsonl";
+  fs::remove(risk);
+  CliRun r = vigil("hunt --format jsonl --rules " + kSeed003 + " --risk-out " + risk.string() +
+                   " --clickhouse http://127.0.0.1:1");
+  EXPECT_EQ(r.exit_code, 3) << r.err;  // nothing ran: the connection was refused, not a usage error
+  EXPECT_NE(r.err.find("127.0.0.1:1"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(risk));
+  EXPECT_FALSE(fs::exists(risk.string() + ".part"));
+  std::ofstream(risk) << "earlier\n";
+  r = vigil("hunt --format jsonl --rules " + kSeed003 + " --risk-out " + risk.string() +
+            " --clickhouse http://127.0.0.1:1");
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(vigil::test::slurp(risk), "earlier\n");
+  EXPECT_FALSE(fs::exists(risk.string() + ".part"));
+}
+
 TEST(RiskLint, AllThirteenEscuCorrelationRulesAreExecutableWithTheirFields) {
   std::string files;
   for (const char* f : {"web/proxyshell_proxynotshell_behavior_detected.yml", "application/okta_risk_threshold_exceeded.yml",
