@@ -115,8 +115,10 @@ struct RiskOut {
     std::free(buf);
     buf = nullptr;
     if (ok && !to_stdout) ok = std::rename(part.c_str(), path.c_str()) == 0;
-    if (!ok) diags.error({path}, "cannot write risk events: " + std::string(std::strerror(errno)), "risk-out");
-    if (!to_stdout) std::remove(part.c_str());  // gone after a rename; after a failure, the partial file
+    if (!ok) {
+      diags.error({path}, "cannot write risk events: " + std::string(std::strerror(errno)), "risk-out");
+      if (!to_stdout) std::remove(part.c_str());
+    }
     return ok;
   }
   ~RiskOut() {

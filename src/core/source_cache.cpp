@@ -1,5 +1,7 @@
 #include "core/source_cache.h"
 
+#include "core/files.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -52,24 +54,6 @@ bool take(const char* base, size_t end, size_t& pos, T& v) {
 }
 
 std::atomic<SourceCache*> g_installed{nullptr};
-
-bool read_whole(int fd, std::string& out, size_t hint) {
-  out.clear();
-  out.resize(hint + 1);
-  size_t have = 0;
-  for (;;) {
-    if (have == out.size()) out.resize(out.size() * 2 + 4096);
-    ssize_t n = ::read(fd, out.data() + have, out.size() - have);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    if (n == 0) break;
-    have += static_cast<size_t>(n);
-  }
-  out.resize(have);
-  return true;
-}
 
 }  // namespace
 
@@ -131,7 +115,7 @@ bool SourceCache::read(const std::string& path, std::string& out) {
     return false;
   }
   if (!S_ISREG(st.st_mode)) {  // a pipe or device: read, never bundled
-    bool ok = read_whole(fd, out, 4096);
+    bool ok = read_all(fd, out, 4096);
     ::close(fd);
     return ok;
   }
@@ -149,7 +133,7 @@ bool SourceCache::read(const std::string& path, std::string& out) {
     it->second.used = true;
     return true;
   }
-  bool ok = read_whole(fd, out, s.size);
+  bool ok = read_all(fd, out, s.size);
   ::close(fd);
   if (!ok) return false;
   timespec now{};
@@ -193,44 +177,9 @@ std::string SourceCache::save() {
   }
   put(buf, checksum(buf.data(), buf.size()));
 
-  std::error_code ec;
-  fs::path dir = fs::path(bundle_path_).parent_path();
-  fs::create_directories(dir, ec);
-  if (ec) return "cannot create cache directory " + dir.string() + ": " + ec.message();
-  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-  // Written aside and renamed: a concurrent run maps either the old bundle or the new one.
-  std::string tmp = bundle_path_ + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return "cannot write " + tmp + ": " + std::strerror(errno);
-  size_t done = 0;
-  while (done < buf.size()) {
-    ssize_t n = ::write(fd, buf.data() + done, buf.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return "cannot write " + tmp + ": " + why;
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), bundle_path_.c_str()) != 0) {
-    std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return "cannot write " + bundle_path_ + ": " + why;
-  }
+  if (std::string why = write_file_atomically(bundle_path_, buf); !why.empty()) return why;
   // Keep the directory small: one bundle per rule-path list, the most recent few.
-  std::vector<std::pair<fs::file_time_type, fs::path>> bundles;
-  for (auto& e : fs::directory_iterator(dir, ec)) {
-    auto name = e.path().filename().string();
-    if (name.rfind("sources-", 0) == 0 && e.path().extension() == ".bin")
-      bundles.emplace_back(e.last_write_time(ec), e.path());
-  }
-  if (bundles.size() > kKeepBundles) {
-    std::sort(bundles.begin(), bundles.end(), [](auto& a, auto& b) { return a.first > b.first; });
-    for (size_t i = kKeepBundles; i < bundles.size(); ++i) fs::remove(bundles[i].second, ec);
-  }
+  keep_newest(fs::path(bundle_path_).parent_path().string(), "sources-", ".bin", kKeepBundles);
   return {};
 }
 
@@ -256,7 +205,7 @@ bool read_source_file(const std::string& path, std::string& out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   struct stat st {};
-  bool ok = ::fstat(fd, &st) == 0 && read_whole(fd, out, S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) : 4096);
+  bool ok = ::fstat(fd, &st) == 0 && read_all(fd, out, S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) : 4096);
   ::close(fd);
   return ok;
 }

@@ -307,6 +307,7 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     w->stats.resize(rules.size());
     w->rows_at.assign(streams.size(), 0);
     w->state_at.assign(streams.size(), 0);
+    w->scratch.resize(streams.size());
     w->stamp.assign(streams.size(), 0);
     w->gate.assign(streams.size(), match::EventMatcher::kNoGate);
     for (size_t i = 0; i < streams.size(); ++i)
@@ -382,16 +383,10 @@ void Engine::Impl::capture(const Worker& w, const StreamPlan& sp, Row& row) cons
   // A repeated field becomes a multivalue; only the stream's view, and only projected names.
   auto& es = row.entries();
   size_t n = 0;
-  auto put = [&](std::string_view name, auto&& value) -> Value& {
-    if (n < es.size()) {
-      es[n].first.assign(name);
-    } else {
-      es.emplace_back(std::string(name), Value());
-    }
-    Value& v = es[n++].second;
-    if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string_view>) v.set_text(value);
-    else v = Value(value);
-    return v;
+  auto next = [&](std::string_view name) -> Value& {  // the n-th entry, renamed; its buffers kept
+    if (n < es.size()) es[n].first.assign(name);
+    else es.emplace_back(std::string(name), Value());
+    return es[n++].second;
   };
   const bool raw = sp.stream->source.kind == ir::Source::Kind::raw;
   const bool repeats = w.event.has_repeats();
@@ -409,9 +404,9 @@ void Engine::Impl::capture(const Worker& w, const StreamPlan& sp, Row& row) cons
         continue;
       }
     }
-    put(name, f.value);
+    next(name).set_text(f.value);
   }
-  if (w.event.has_time()) put("_time", w.event.time());
+  if (w.event.has_time()) next("_time") = Value(w.event.time());
   es.erase(es.begin() + long(n), es.end());
 }
 
@@ -447,7 +442,6 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
     }
   // Rows of a mergeable stream only feed its state: the worker's scratch rows are reused.
   Table local;
-  if (sp.blocking == Blocking::mergeable && w.scratch.size() <= ref.slot) w.scratch.resize(streams.size());
   Table& rows = sp.blocking == Blocking::mergeable ? w.scratch[ref.slot] : local;
   rows.resize(1);
   capture(w, sp, rows[0]);

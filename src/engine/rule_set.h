@@ -26,7 +26,7 @@ struct RuleSetOptions {
   std::string content_root;   ///< --content; empty = discover from each rule path
   std::string data_dir;       ///< vigil's data/ (built-in macros, normalization, sigma logsources)
   bool allow_writes = false;
-  std::string cache_dir;      ///< where the rule texts are bundled between runs (core/source_cache.h); empty = none
+  std::string cache_dir = {}; ///< where the rule texts are bundled between runs (core/source_cache.h); empty = none
 };
 
 class RuleSet {

@@ -232,14 +232,6 @@ void EventMatcher::scan_value(uint32_t gi, std::string_view v) {
 
 // Scans exactly the values test_atom() would test for this group's atoms, so a
 // literal not found in them rules the atom out.
-// The event's fields for a look at every value of `field`: the deferred renderings (EventData_Xml …)
-// are made only when `field` is one of them, not for every event with a repeated name.
-static const std::vector<Event::Field>& fields_for(const Event& e, Symbol field) {
-  for (auto& f : e.fields_unrendered())
-    if (f.deferred && f.name == field) return e.fields();
-  return e.fields_unrendered();
-}
-
 void EventMatcher::scan_group(uint32_t gi) {
   Local& l = local_[gi];
   l.scanned_stamp = epoch_;
@@ -266,7 +258,7 @@ void EventMatcher::scan_group(uint32_t gi) {
   if (!event_->get(field, v)) return;
   scan_value(gi, v);
   if (event_->has_repeats())
-    for (auto& f : fields_for(*event_, field))
+    for (auto& f : event_->fields_with(field))
       if (f.name == field && f.value.data() != v.data()) scan_value(gi, f.value);
 }
 
@@ -305,7 +297,7 @@ bool EventMatcher::test_atom(ir::AtomId id) {
           // A field present several times (multivalue) matches when any value does.
           r = c->test(v);
           if (!r && event_->has_repeats())
-            for (auto& f : fields_for(*event_, a.field))
+            for (auto& f : event_->fields_with(a.field))
               if (f.name == a.field && f.value.data() != v.data() && c->test(f.value)) {
                 r = true;
                 break;

@@ -3,12 +3,13 @@
 #ifdef VIGIL_HAVE_HYPERSCAN
 #include <fcntl.h>
 #include <hs/hs.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
 #include <functional>
+
+#include "core/files.h"
 #endif
 
 namespace vigil::match {
@@ -166,19 +167,9 @@ hs_database_t* load_db(const std::string& path, const DbKey& key) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return nullptr;
   std::string buf;
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && st.st_size > 40 && st.st_size < (off_t(1) << 30)) {
-    buf.resize(static_cast<size_t>(st.st_size));
-    size_t have = 0;
-    while (have < buf.size()) {
-      ssize_t n = ::read(fd, buf.data() + have, buf.size() - have);
-      if (n <= 0) break;
-      have += static_cast<size_t>(n);
-    }
-    buf.resize(have);
-  }
+  bool read = read_all(fd, buf, 1 << 16);
   ::close(fd);
-  if (buf.size() < 40 || std::memcmp(buf.data(), kDbMagic, sizeof kDbMagic) != 0) return nullptr;
+  if (!read || buf.size() < 40 || std::memcmp(buf.data(), kDbMagic, sizeof kDbMagic) != 0) return nullptr;
   uint64_t check = 0, len = 0, sum = 0;
   std::memcpy(&check, buf.data() + 16, 8);
   std::memcpy(&len, buf.data() + 24, 8);
@@ -202,28 +193,8 @@ void store_db(const std::string& path, const DbKey& key, const hs_database_t* db
   buf.append(bytes, len);
   buf.append(reinterpret_cast<const char*>(&sum), 8);
   std::free(bytes);  // hs_serialize_database allocates with the default misc allocator (malloc)
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::path dir = fs::path(path).parent_path();
-  fs::create_directories(dir, ec);
-  if (ec) return;
-  // Written aside and renamed: a concurrent run reads the old file or the new one, never half.
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return;
-  bool ok = ::write(fd, buf.data(), buf.size()) == static_cast<ssize_t>(buf.size());
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return;
-  }
-  // Bounded: past kKeepDatabases files, the least recently written half goes.
-  std::vector<std::pair<fs::file_time_type, fs::path>> files;
-  for (auto& e : fs::directory_iterator(dir, ec))
-    if (e.path().extension() == ".db") files.emplace_back(e.last_write_time(ec), e.path());
-  if (files.size() <= kKeepDatabases) return;
-  std::sort(files.begin(), files.end());
-  for (size_t i = 0; i < files.size() / 2; ++i) fs::remove(files[i].second, ec);
+  if (!write_file_atomically(path, buf).empty()) return;
+  keep_newest(std::filesystem::path(path).parent_path().string(), "", ".db", kKeepDatabases);
 }
 
 }  // namespace

@@ -54,9 +54,13 @@ class Event {
       materialize();
     return fields_;
   }
-  /// Every field, without rendering the deferred ones (their `value` is empty while `deferred`):
-  /// for callers that look for other fields and must not pay for the renderings.
-  const std::vector<Field>& fields_unrendered() const { return fields_; }
+  /// Every field, for a look at all values of `name`: the deferred renderings are made only when
+  /// `name` is one of them (the others keep an empty `value` and `deferred` set).
+  const std::vector<Field>& fields_with(Symbol name) const {
+    for (auto& d : deferred_)
+      if (fields_[d.index].name == name) return fields();
+    return fields_;
+  }
   /// True when some field name occurs more than once (a multivalue field).
   bool has_repeats() const { return has_repeats_; }
   bool in_dataset(DatasetId d) const {
