@@ -8,10 +8,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <set>
 #include <system_error>
 
 #include "core/strings.h"
@@ -452,8 +455,18 @@ struct InputFile {
   std::string path;
   uint64_t size = 0;
   bool stdin_input = false;
+  std::string real;  // the path with every link resolved: a file reached by two paths is read once
 };
 
+static std::string resolved(const std::string& path) {
+  std::unique_ptr<char, decltype(&std::free)> r(::realpath(path.c_str(), nullptr), &std::free);
+  return r ? std::string(r.get()) : path;
+}
+
+// A triage collection may link directories and files together: links are followed (a linked
+// directory is walked like a real one), a directory already walked is not walked again (a link
+// cycle ends there, with a warning), and a file reached through links is read once. Hard links
+// are separate files here (bench.sh replicates the samples with them).
 static void expand_path(const std::string& path, std::vector<InputFile>& out, ReadContext& ctx) {
   namespace fs = std::filesystem;
   if (path == "-") {
@@ -462,28 +475,62 @@ static void expand_path(const std::string& path, std::vector<InputFile>& out, Re
   }
   std::error_code ec;
   auto st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) {
+  struct stat sb {};
+  if (ec || !fs::exists(st) || ::stat(path.c_str(), &sb) != 0) {
     ctx.stats.files++;  // counted as an input so that files_skipped <= files
     ctx.skip_input(path, "unreadable", "cannot open: " + (ec ? ec.message() : std::string("no such file")));
     return;
   }
   if (!fs::is_directory(st)) {
-    auto size = fs::file_size(path, ec);
-    out.push_back({path, ec ? 0 : static_cast<uint64_t>(size), false});
+    out.push_back({path, static_cast<uint64_t>(sb.st_size), false, resolved(path)});
     return;
   }
+  std::set<std::pair<dev_t, ino_t>> walked{{sb.st_dev, sb.st_ino}};
   std::vector<InputFile> found;
-  fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec), end;
+  const auto walk_opts = fs::directory_options::skip_permission_denied | fs::directory_options::follow_directory_symlink;
+  fs::recursive_directory_iterator it(path, walk_opts, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
-    std::error_code fec;
-    if (!it->is_regular_file(fec)) continue;
-    auto size = it->file_size(fec);
-    found.push_back({it->path().string(), fec ? 0 : static_cast<uint64_t>(size), false});
+    struct stat es {};
+    const std::string p = it->path().string();
+    if (::stat(p.c_str(), &es) != 0) {  // a dangling link: not an input, but not silently dropped
+      if (it->is_symlink())
+        ctx.diags.warning({p}, "link to a missing file or directory; not read", "dangling-link");
+      continue;
+    }
+    if (S_ISDIR(es.st_mode)) {
+      if (!walked.emplace(es.st_dev, es.st_ino).second) {
+        it.disable_recursion_pending();
+        if (it->is_symlink())
+          ctx.diags.warning({p}, "links to a directory already walked (a link cycle or a second path to it); not walked again",
+                            "link-cycle");
+      }
+      continue;
+    }
+    if (S_ISREG(es.st_mode)) found.push_back({p, static_cast<uint64_t>(es.st_size), false, resolved(p)});
   }
   if (ec) ctx.diags.warning({path}, "directory walk stopped early: " + ec.message(), "unreadable");
   // Deterministic order whatever the file system returns.
   std::sort(found.begin(), found.end(), [](const InputFile& a, const InputFile& b) { return a.path < b.path; });
   out.insert(out.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
+}
+
+// The same file named twice (a link beside its target, or an input given twice) is read at its
+// first path only: its events would otherwise be hunted twice and every finding doubled.
+static void drop_repeated_files(std::vector<InputFile>& inputs, DiagnosticSink& diags) {
+  std::map<std::string, std::string> first;  // resolved path -> the path it is read at
+  std::vector<InputFile> kept;
+  kept.reserve(inputs.size());
+  for (auto& in : inputs) {
+    if (!in.stdin_input) {
+      auto [at, fresh] = first.try_emplace(in.real, in.path);
+      if (!fresh) {
+        diags.warning({in.path}, "the same file as " + at->second + "; read once", "repeated-input");
+        continue;
+      }
+    }
+    kept.push_back(std::move(in));
+  }
+  inputs.swap(kept);
 }
 
 }  // namespace ingest
@@ -493,6 +540,7 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
   ingest::ReadContext ctx{opts, visit, diags, stats};
   std::vector<ingest::InputFile> inputs;
   for (const auto& p : paths) ingest::expand_path(p, inputs, ctx);
+  ingest::drop_repeated_files(inputs, diags);
   for (const auto& in : inputs) ctx.progress_total += in.size;
 
   ingest::MappedFile mapped;

@@ -161,5 +161,47 @@ TEST(BadInput, GarbageLines) {
   EXPECT_EQ(c.stats.records_read, 8u);
 }
 
+// A triage collection with links: a linked directory is walked, a link cycle stops with a warning,
+// a dangling link is named, and a file reached by two paths is read once (its findings would
+// otherwise double). Hard links stay separate files.
+TEST(BadInput, LinksAreFollowedOnceAndNamedWhenBroken) {
+  namespace fs = std::filesystem;
+  std::string dir = temp_dir("links");
+  fs::create_directories(dir + "/real");
+  fs::create_directories(dir + "/top");
+  spit(dir + "/real/a.json", R"({"EventID":1})" "\n" R"({"EventID":2})" "\n");
+  fs::create_directory_symlink(dir + "/real", dir + "/top/linked");
+  fs::create_symlink(dir + "/real/a.json", dir + "/top/b.json");
+  fs::create_directory_symlink(dir + "/top", dir + "/real/loop");
+  fs::create_symlink(dir + "/nowhere.json", dir + "/top/dangling.json");
+  Collected c = read_paths({dir + "/top"});
+  // top/b.json sorts before top/linked/a.json: the file is read there, once.
+  EXPECT_EQ(c.records.size(), 2u);
+  EXPECT_EQ(c.stats.files, 1u);
+  EXPECT_EQ(c.stats.records_read, 2u);
+  ASSERT_EQ(c.count_reason("repeated-input"), 1u);
+  for (auto& d : c.diags)
+    if (d.reason == "repeated-input") {
+      EXPECT_EQ(d.location.file, dir + "/top/linked/a.json");
+      EXPECT_NE(d.message.find(dir + "/top/b.json"), std::string::npos) << d.message;
+    }
+  EXPECT_EQ(c.count_reason("link-cycle"), 1u);     // top/linked/loop -> top
+  EXPECT_EQ(c.count_reason("dangling-link"), 1u);  // top/dangling.json
+
+  // The same file given twice on the command line: read once.
+  Collected twice = read_paths({dir + "/real/a.json", dir + "/real/a.json"});
+  EXPECT_EQ(twice.records.size(), 2u);
+  EXPECT_EQ(twice.count_reason("repeated-input"), 1u);
+
+  // Two hard links are two files (the benchmark replicates its samples this way).
+  fs::create_directories(dir + "/hard");
+  fs::create_hard_link(dir + "/real/a.json", dir + "/hard/x.json");
+  fs::create_hard_link(dir + "/real/a.json", dir + "/hard/y.json");
+  Collected hard = read_paths({dir + "/hard"});
+  EXPECT_EQ(hard.records.size(), 4u);
+  EXPECT_EQ(hard.count_reason("repeated-input"), 0u);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace vigil::test
