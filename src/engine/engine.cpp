@@ -47,6 +47,10 @@ std::optional<std::set<std::string>> required_event_ids(const ir::Predicate& p, 
 namespace {
 
 constexpr size_t kMatchedRefsKept = 10000;
+// Early-filter verdicts remembered, per stream and worker, for short keys only (names, paths; a
+// command line rarely repeats and would cost more memory than it saves).
+constexpr size_t kVerdictsKept = 512;
+constexpr size_t kVerdictKeyMax = 128;
 
 enum class Blocking : uint8_t { none, mergeable, whole };
 
@@ -61,6 +65,11 @@ struct StreamPlan {
   size_t prefix_end = 0;         // operators [0, prefix_end) are per-row
   Blocking blocking = Blocking::none;
   const ir::MergeableOperator* merge_op = nullptr;
+  // Operators (prefix_end, pre_end) after the aggregation run on each row's groups before the row
+  // is fed: a row whose groups they all drop is not fed (plan_prefilter). 0: none.
+  size_t pre_end = 0;
+  std::vector<uint32_t> pre_by;  // positions of the BY fields those operators read
+  std::vector<std::string> pre_by_names;  // their names (before the aggregation)
   bool capture_all = true;
   std::vector<Symbol> capture;   // sorted; when !capture_all
   bool pushed = false;           // EngineOptions::pushed: visited only where aggregate_here says
@@ -87,12 +96,105 @@ void predicate_key(const ir::Predicate& p, std::string& out) {
 // stream cannot be shared (not an aggregation straight from a data model, or an operator that
 // cannot say what it computes).
 std::string sharing_key(const StreamPlan& sp) {
-  if (sp.blocking != Blocking::mergeable || sp.prefix_end != 0 || sp.pushed || sp.dataset < 0) return {};
+  if (sp.blocking != Blocking::mergeable || sp.prefix_end != 0 || sp.pushed || sp.dataset < 0 || sp.pre_end) return {};
   std::string op = sp.merge_op->signature();
   if (op.empty()) return {};
   std::string key = std::to_string(sp.dataset) + "|";
   predicate_key(sp.stream->filter, key);
   return key + "|" + op;
+}
+
+// Filters after an aggregation that read only its BY values (or what per-row operators made of
+// them) keep or drop whole groups, and a group's BY values are known from any one of its rows. So
+// they can run on the groups a row feeds, before it is fed: groups no result can come from are
+// never held (ESCU rules often aggregate every process, then keep a few by name). The filters
+// still run after the aggregation as written, so this only leaves out rows, never changes a result.
+// "Unclean" fields are those whose value after the aggregation depends on more than the BY values
+// (the aggregates, and what is computed from them); a filter that reads one ends the prefix.
+void plan_prefilter(StreamPlan& sp) {
+  const auto& ops = sp.stream->operators;
+  std::vector<std::string> unclean;
+  if (!sp.merge_op->aggregate_outputs(unclean)) return;
+  auto d = sp.merge_op->describe();
+  if (!d || d->by.empty()) return;  // no BY fields: one row whatever happens, nothing to decide early
+  auto is_unclean = [&](const std::string& f) {
+    return f.find('*') != std::string::npos || std::find(unclean.begin(), unclean.end(), f) != unclean.end();
+  };
+  for (size_t i = sp.prefix_end + 1; i < ops.size(); ++i) {
+    const ir::Operator& op = *ops[i];
+    if (op.shape() != ir::OpShape::per_row) return;
+    std::vector<std::string> read, written;
+    const bool dirty = !op.reads(read) || std::any_of(read.begin(), read.end(), is_unclean);
+    if (!op.writes(written)) return;
+    if (op.filters()) {
+      if (dirty) return;
+      sp.pre_end = i + 1;
+      continue;
+    }
+    for (auto& u : unclean)
+      if (auto n = op.renamed(u)) u = std::move(*n);
+    for (auto& f : written) {
+      if (f.find('*') != std::string::npos) return;
+      auto at = std::find(unclean.begin(), unclean.end(), f);
+      if (dirty && at == unclean.end()) unclean.push_back(f);
+      if (!dirty && at != unclean.end()) unclean.erase(at);
+    }
+  }
+}
+
+// Which BY values the operators moved ahead read (through renames): only those are put in the
+// rows they run on.
+void plan_prefilter_inputs(StreamPlan& sp) {
+  if (!sp.pre_end) return;
+  std::vector<std::string> at = sp.merge_op->describe()->by;  // where each BY value is now ("" : overwritten)
+  std::vector<bool> needed(at.size(), false);
+  for (size_t i = sp.prefix_end + 1; i < sp.pre_end; ++i) {
+    const ir::Operator& op = *sp.stream->operators[i];
+    std::vector<std::string> read, written;
+    op.writes(written);
+    // Renames and projections move or drop fields without looking at their values.
+    if (op.filters() || !written.empty()) {
+      const bool any = !op.reads(read) ||
+                       std::any_of(read.begin(), read.end(), [](auto& f) { return f.find('*') != std::string::npos; });
+      for (size_t j = 0; j < at.size(); ++j)
+        if (!at[j].empty() && (any || std::find(read.begin(), read.end(), at[j]) != read.end())) needed[j] = true;
+    }
+    for (auto& name : at) {
+      if (name.empty()) continue;
+      if (auto n = op.renamed(name)) name = std::move(*n);
+      else if (std::find(written.begin(), written.end(), name) != written.end()) name.clear();
+    }
+  }
+  const auto by = sp.merge_op->describe()->by;
+  for (uint32_t j = 0; j < needed.size(); ++j)
+    if (needed[j]) {
+      sp.pre_by.push_back(j);
+      sp.pre_by_names.push_back(by[j]);
+    }
+}
+
+// The values a row's early-filter verdict depends on, as one key: its BY values that the filters read.
+void prefilter_key(const StreamPlan& sp, const Row& row, std::string& key) {
+  key.clear();
+  auto put = [&](char tag, std::string_view t) {
+    key += tag;
+    uint32_t n = uint32_t(t.size());
+    key.append(reinterpret_cast<const char*>(&n), sizeof n);
+    key.append(t);
+  };
+  for (auto& name : sp.pre_by_names) {
+    const Value* v = row.get(name);
+    if (!v || v->is_null()) put('0', {});
+    else if (v->is_string()) put('s', v->string());
+    else if (v->is_multi())
+      for (auto& t : v->values()) put('m', t);
+    else if (v->is_number()) {
+      double d = v->number();
+      put('n', std::string_view(reinterpret_cast<const char*>(&d), sizeof d));
+    } else {
+      put('t', v->text());
+    }
+  }
 }
 
 struct StreamRef {
@@ -183,6 +285,10 @@ struct Engine::Impl {
     BatchOut* out = nullptr;
     uint32_t event_index = 0;
     std::vector<Table> scratch;  // per stream: rows of mergeable streams, captured in place (buffers reused)
+    Table groups;                // the groups of one row, for the filters moved ahead of an aggregation
+    // Per stream: the early filters' verdict (keep?) by prefilter_key; bounded (cleared when full).
+    std::vector<std::unordered_map<std::string, bool, TextHash, TextEq>> verdicts;
+    std::string key;
   };
   std::vector<std::unique_ptr<Worker>> workers;
   // The workers' matchers share compiled atoms and prefilter databases; made with the first worker.
@@ -253,6 +359,10 @@ void Engine::Impl::build() {
         }
       }
       plan_projection(sp);
+      if (sp.blocking == Blocking::mergeable) {
+        plan_prefilter(sp);
+        plan_prefilter_inputs(sp);
+      }
       sp.pushed = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && opts.aggregate_here &&
                   std::find(opts.pushed.begin(), opts.pushed.end(), std::pair<uint32_t, uint32_t>{ri, si}) !=
                       opts.pushed.end();
@@ -308,6 +418,7 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     w->rows_at.assign(streams.size(), 0);
     w->state_at.assign(streams.size(), 0);
     w->scratch.resize(streams.size());
+    w->verdicts.resize(streams.size());
     w->stamp.assign(streams.size(), 0);
     w->gate.assign(streams.size(), match::EventMatcher::kNoGate);
     for (size_t i = 0; i < streams.size(); ++i)
@@ -449,6 +560,37 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
     w.ctx.where.file = rules[ref.rule]->info.file;
     for (size_t i = 0; i < sp.prefix_end && !rows.empty(); ++i) sp.stream->operators[i]->run(rows, w.ctx);
     if (rows.empty()) return;
+  }
+  if (sp.pre_end) {
+    w.ctx.where.file = rules[ref.rule]->info.file;
+    size_t kept = 0;
+    auto& verdicts = w.verdicts[ref.slot];
+    for (size_t i = 0; i < rows.size(); ++i) {
+      // The verdict depends only on the BY values the filters read: most rows repeat one seen before.
+      prefilter_key(sp, rows[i], w.key);
+      auto seen = verdicts.find(std::string_view(w.key));
+      bool keep;
+      if (seen != verdicts.end()) {
+        keep = seen->second;
+      } else {
+        w.groups.clear();
+        sp.merge_op->group_rows(rows[i], sp.pre_by, w.groups);
+        // A row in no group (a null BY value, maybe one the key leaves out) says nothing of its key.
+        const bool in_a_group = !w.groups.empty();
+        for (size_t k = sp.prefix_end + 1; k < sp.pre_end && !w.groups.empty(); ++k)
+          sp.stream->operators[k]->run(w.groups, w.ctx);
+        keep = !w.groups.empty();
+        if (in_a_group && w.key.size() <= kVerdictKeyMax) {
+          if (verdicts.size() >= kVerdictsKept) verdicts.clear();
+          verdicts.emplace(w.key, keep);
+        }
+      }
+      if (!keep) continue;
+      if (kept != i) std::swap(rows[kept], rows[i]);
+      ++kept;
+    }
+    if (kept == 0) return;
+    rows.resize(kept);
   }
   BatchOut& out = *w.out;
   const uint32_t slot = ref.slot;

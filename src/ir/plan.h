@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/diagnostic.h"
@@ -58,6 +59,15 @@ class Operator {
   /// Appends the input fields this operator reads (`*` globs allowed) and returns true; false when
   /// it cannot tell (it may read any field). Used for projection and for field-aware lint.
   virtual bool reads(std::vector<std::string>& fields) const { return false; }
+  // What a per-row operator does to a row, so the engine can run filters that depend only on an
+  // aggregation's BY values before the aggregation (see the engine's plan_prefilter).
+  /// Appends the fields it may set, change or clear (exact names) and returns true; false when it
+  /// cannot tell. Filters, projections and renames write none here.
+  virtual bool writes(std::vector<std::string>& fields) const { return false; }
+  /// It only drops rows (search, where, regex).
+  virtual bool filters() const { return false; }
+  /// A rename: the name a field called `field` has after it (nullopt: not renamed).
+  virtual std::optional<std::string> renamed(std::string_view field) const { return std::nullopt; }
 };
 
 /// Partial result of a mergeable operator over some of its input rows.
@@ -114,6 +124,13 @@ class MergeableOperator : public Operator {
   /// The operator's output over every row fed. With `spend`, the state is used up (it may be
   /// emptied as the output is made); without, it is left as it was (a state serving several streams).
   virtual Table finish(PartialState& state, ExecContext& ctx, bool spend = true) const = 0;
+  /// Appends the names of the fields its aggregates output (not the BY fields) and returns true;
+  /// false when it cannot tell.
+  virtual bool aggregate_outputs(std::vector<std::string>& names) const { return false; }
+  /// Appends one row per group that `row` feeds (none: it feeds no group), holding the group's BY
+  /// values as finish() outputs them, only those of the BY fields at positions `by` (ascending; the
+  /// rows then stand for the distinct groups over those fields). False when it cannot tell.
+  virtual bool group_rows(const Row& row, const std::vector<uint32_t>& by, Table& out) const { return false; }
   /// Groups the state holds (what its memory grows with), for --profile.
   virtual size_t groups(const PartialState& state) const { return 0; }
   /// What it computes, when it can say (see AggregateSpec).

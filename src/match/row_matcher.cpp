@@ -19,6 +19,18 @@ RowMatcher::RowMatcher(ir::Predicate pred, const ir::AtomTable& atoms, std::vect
 
 bool RowMatcher::matches(const Row& row) const { return eval(pred_, row); }
 
+bool RowMatcher::fields(std::vector<std::string>& out) const {
+  for (auto& c : compiled_) {
+    if (!c) continue;  // a bad atom tests false whatever the row holds
+    const ir::Atom& a = c->atom();
+    if (a.kind == ir::AtomKind::keyword) return false;
+    out.emplace_back(field_name(a.field));
+    // A comparison with another field reads that one too.
+    if (a.kind == ir::AtomKind::field_eq || ir::is_field_ref(a.kind)) out.push_back(a.value);
+  }
+  return true;
+}
+
 bool RowMatcher::eval(const ir::Predicate& p, const Row& row) const {
   using Op = ir::Predicate::Op;
   switch (p.op) {

@@ -16,6 +16,11 @@ class RowMatcher {
   /// Compiles the atoms the predicate uses; bad atoms are reported in `errors` and test false.
   RowMatcher(ir::Predicate pred, const ir::AtomTable& atoms, std::vector<std::string>* errors = nullptr);
   bool matches(const Row& row) const;
+  /// Every row matches (`search *`).
+  bool always() const { return pred_.op == ir::Predicate::Op::always; }
+  /// Appends the fields the predicate reads and returns true; false when a term reads no one field
+  /// (a bare keyword searches every field).
+  bool fields(std::vector<std::string>& out) const;
 
  private:
   bool eval(const ir::Predicate& p, const Row& row) const;

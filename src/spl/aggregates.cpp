@@ -315,7 +315,7 @@ bool group_spec_reads(const GroupSpec& spec, std::vector<std::string>& out) {
   out.insert(out.end(), spec.by.begin(), spec.by.end());
   for (auto& a : spec.aggs) {
     if (!a.field.empty()) out.push_back(a.field);
-    if (a.eval) expression_fields(*a.eval, out);
+    if (a.eval && !expression_fields(*a.eval, out)) return false;
   }
   out.push_back("_time");
   return true;

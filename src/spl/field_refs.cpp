@@ -2,10 +2,12 @@
 
 namespace vigil::spl {
 
-void expression_fields(const Expr& e, std::vector<std::string>& out) {
+bool expression_fields(const Expr& e, std::vector<std::string>& out) {
   if (e.kind == ExprKind::field) out.push_back(e.text);
+  if (e.kind == ExprKind::call && e.text == "searchmatch") return false;
   for (auto& a : e.args)
-    if (a) expression_fields(*a, out);
+    if (a && !expression_fields(*a, out)) return false;
+  return true;
 }
 
 bool search_fields(const SearchExpr& e, std::vector<std::string>& out) {

@@ -8,9 +8,9 @@
 
 namespace vigil::spl {
 
-/// Appends every field an eval/where expression reads. Always succeeds: SPL expressions name
-/// their fields statically.
-void expression_fields(const Expr& e, std::vector<std::string>& out);
+/// Appends every field an eval/where expression reads and returns true; false when it cannot tell:
+/// searchmatch("…") reads the fields its search string names, at run time.
+bool expression_fields(const Expr& e, std::vector<std::string>& out);
 
 /// Appends the fields a search expression reads; false when it has bare keywords or
 /// wildcard field names (it may read any field).

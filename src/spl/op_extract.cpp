@@ -33,6 +33,10 @@ class RexOp final : public ir::Operator {
     f.push_back(field_);
     return true;
   }
+  bool writes(std::vector<std::string>& f) const override {
+    for (auto& n : re_.names()) f.push_back(n.first);
+    return true;
+  }
   void run(Table& rows, ir::ExecContext& ctx) override {
     const auto& names = re_.names();
     if (names.empty()) return;
@@ -75,6 +79,10 @@ class SedOp final : public ir::Operator {
   std::string name() const override { return "rex"; }
   ir::OpShape shape() const override { return ir::OpShape::per_row; }
   bool reads(std::vector<std::string>& f) const override {
+    f.push_back(field_);
+    return true;
+  }
+  bool writes(std::vector<std::string>& f) const override {
     f.push_back(field_);
     return true;
   }

@@ -24,7 +24,12 @@ class EvalOp final : public ir::Operator {
   std::string name() const override { return "eval"; }
   ir::OpShape shape() const override { return ir::OpShape::per_row; }
   bool reads(std::vector<std::string>& f) const override {
-    for (auto& [field, expr] : cmd_->assignments) expression_fields(*expr, f);
+    for (auto& [field, expr] : cmd_->assignments)
+      if (!expression_fields(*expr, f)) return false;
+    return true;
+  }
+  bool writes(std::vector<std::string>& f) const override {
+    for (auto& [field, expr] : cmd_->assignments) f.push_back(field);
     return true;
   }
   void run(Table& rows, ir::ExecContext& ctx) override {
@@ -48,6 +53,28 @@ class RenameOp final : public ir::Operator {
   bool reads(std::vector<std::string>& f) const override {
     for (auto& [from, to] : pairs_) f.push_back(from);
     return true;
+  }
+  bool writes(std::vector<std::string>&) const override { return true; }  // see renamed()
+  std::optional<std::string> renamed(std::string_view field) const override {
+    // The pairs apply in turn, as in run(); a glob maps each `*` to what it matched.
+    std::string name(field);
+    for (auto& [from, to] : pairs_) {
+      if (!has_star(from)) {
+        if (name == from) name = to;
+        continue;
+      }
+      std::vector<std::string_view> caps;
+      if (!field_glob(from, name, &caps)) continue;
+      std::string nn;
+      size_t k = 0;
+      for (char c : to) {
+        if (c == '*' && k < caps.size()) nn.append(caps[k++]);
+        else nn += c;
+      }
+      name = std::move(nn);
+    }
+    if (name == field) return std::nullopt;
+    return name;
   }
   void run(Table& rows, ir::ExecContext&) override {
     for (Row& r : rows)
@@ -108,6 +135,13 @@ class ConvertOp final : public ir::Operator {
   ir::OpShape shape() const override { return ir::OpShape::per_row; }
   bool reads(std::vector<std::string>& f) const override {
     for (auto& c : convs_) f.push_back(c.field);
+    return true;
+  }
+  bool writes(std::vector<std::string>& f) const override {
+    for (auto& c : convs_) {
+      if (has_star(c.field)) return false;
+      f.push_back(c.alias.empty() ? c.field : c.alias);
+    }
     return true;
   }
   void run(Table& rows, ir::ExecContext&) override {
@@ -204,6 +238,7 @@ class FieldsOp final : public ir::Operator {
     f.insert(f.end(), fields_.begin(), fields_.end());
     return true;
   }
+  bool writes(std::vector<std::string>&) const override { return true; }  // only removes fields
   void run(Table& rows, ir::ExecContext&) override {
     for (Row& r : rows) {
       auto& es = r.entries();
@@ -246,6 +281,11 @@ class FillnullOp final : public ir::Operator {
   ir::OpShape shape() const override { return fields_.empty() ? ir::OpShape::whole : ir::OpShape::per_row; }
   // Without a list it fills the fields other operators name (and so read); it names none itself.
   bool reads(std::vector<std::string>& f) const override {
+    f.insert(f.end(), fields_.begin(), fields_.end());
+    return true;
+  }
+  bool writes(std::vector<std::string>& f) const override {
+    if (fields_.empty()) return false;
     f.insert(f.end(), fields_.begin(), fields_.end());
     return true;
   }
@@ -326,6 +366,10 @@ class MvexpandOp final : public ir::Operator {
   std::string name() const override { return "mvexpand"; }
   ir::OpShape shape() const override { return ir::OpShape::per_row; }
   bool reads(std::vector<std::string>& f) const override {
+    f.push_back(field_);
+    return true;
+  }
+  bool writes(std::vector<std::string>& f) const override {
     f.push_back(field_);
     return true;
   }

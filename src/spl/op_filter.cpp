@@ -22,6 +22,9 @@ class SearchOp final : public ir::Operator {
       : matcher_(std::move(p), atoms, errors) {}
   std::string name() const override { return "search"; }
   ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>& f) const override { return matcher_.fields(f); }
+  bool writes(std::vector<std::string>&) const override { return true; }
+  bool filters() const override { return !matcher_.always(); }  // `search *` (ESCU's empty *_filter macros) keeps all
   void run(Table& rows, ir::ExecContext&) override {
     filter_rows(rows, [&](const Row& r) { return matcher_.matches(r); });
   }
@@ -36,6 +39,7 @@ class PassOp final : public ir::Operator {
   std::string name() const override { return name_; }
   ir::OpShape shape() const override { return ir::OpShape::per_row; }
   bool reads(std::vector<std::string>&) const override { return true; }
+  bool writes(std::vector<std::string>&) const override { return true; }
   void run(Table&, ir::ExecContext&) override {}
 
  private:
@@ -47,9 +51,10 @@ class WhereOp final : public ir::Operator {
   explicit WhereOp(const Expr* e) : expr_(e) {}
   std::string name() const override { return "where"; }
   ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool writes(std::vector<std::string>&) const override { return true; }
+  bool filters() const override { return true; }
   bool reads(std::vector<std::string>& f) const override {
-    expression_fields(*expr_, f);
-    return true;
+    return expression_fields(*expr_, f);
   }
   void run(Table& rows, ir::ExecContext& ctx) override {
     filter_rows(rows, [&](const Row& r) { return evaluate_condition(*expr_, r, ctx); });
@@ -64,6 +69,8 @@ class RegexOp final : public ir::Operator {
   RegexOp(std::string field, bool negate, Regex re) : field_(std::move(field)), negate_(negate), re_(std::move(re)) {}
   std::string name() const override { return "regex"; }
   ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool writes(std::vector<std::string>&) const override { return true; }
+  bool filters() const override { return true; }
   bool reads(std::vector<std::string>& f) const override {
     f.push_back(field_);
     return true;

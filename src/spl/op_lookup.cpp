@@ -34,6 +34,10 @@ class LookupOp final : public ir::Operator {
     for (auto& b : out_) f.push_back(b.field);  // OUTPUTNEW looks at them; OUTPUT clears them
     return true;
   }
+  bool writes(std::vector<std::string>& f) const override {
+    for (auto& b : out_) f.push_back(b.field);
+    return true;
+  }
   void run(Table& rows, ir::ExecContext&) override {
     std::vector<LookupTable::Input> inputs(in_.size());
     for (Row& r : rows) {

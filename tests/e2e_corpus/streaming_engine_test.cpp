@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include <map>
 
@@ -100,6 +102,67 @@ TEST(StreamingEngine, RowsHeldForWholeTableOperatorsAreBoundedAndReported) {
   Query all = run_query(kSysmon1 + " | stats count", kShared + "/data/otrf", 2, 512, 1000);
   EXPECT_EQ(text(all.rows[0], "count"), "1270");
   EXPECT_EQ(all.stats[0].rows_dropped, 0u);
+}
+
+// Filters after an aggregation that read only BY values (through rename and eval) run on each
+// event's group before it is fed: only the groups they keep are held, and the results are exact.
+// A filter that reads an aggregate (or a field computed from one) is not moved: every group is held.
+// Expected counts per Computer: the python3 derivation in this file's header.
+TEST(StreamingEngine, FiltersOnGroupValuesRunBeforeTheAggregation) {
+  const std::string otrf = kShared + "/data/otrf";
+  const std::string agg = kSysmon1 + " | stats count min(_time) as first by Computer";
+  struct Case {
+    std::string tail;
+    std::map<std::string, std::string> want;  // host -> count
+    uint64_t groups_held;
+  };
+  const std::vector<Case> cases = {
+      {" | rename Computer as host | where host=\"MKT01.pandalab.com\" OR host=\"DC01.pandalab.com\"",
+       {{"MKT01.pandalab.com", "579"}, {"DC01.pandalab.com", "39"}}, 2},
+      {" | rename Computer as host | eval site=lower(substr(host,1,4)) | search site=work",
+       {{"WORKSTATION5.theshire.local", "201"}, {"WORKSTATION6.theshire.local", "36"}, {"WORKSTATION5", "18"},
+        {"WORKSTATION6.mordor.local", "4"}},
+       4},
+      // Reads the aggregate: not moved, and the counts show that no event was left out.
+      {" | rename Computer as host | where count > 200", {{"MKT01.pandalab.com", "579"}, {"WORKSTATION5.theshire.local", "201"}},
+       12},
+      // Computed from an aggregate, then filtered: not moved either.
+      {" | rename Computer as host | eval big=if(count>100,\"y\",\"n\") | where big=\"y\"",
+       {{"MKT01.pandalab.com", "579"}, {"WORKSTATION5.theshire.local", "201"}, {"ACCT01.pandalab.com", "138"},
+        {"PRD01.pandalab.com", "127"}, {"IT01.pandalab.com", "104"}},
+       12},
+  };
+  for (size_t i = 0; i < cases.size(); ++i)
+    for (auto [threads, batch] : {std::pair<unsigned, size_t>{1, 512}, {2, 5}}) {
+      if (threads == 2 && i % 2) continue;  // each kind once on two threads with small batches
+      const Case& c = cases[i];
+      Query q = run_query(agg + c.tail, otrf, threads, batch);
+      std::map<std::string, std::string> got;
+      for (auto& r : q.rows) got[text(r, "host")] = text(r, "count");
+      EXPECT_EQ(got, c.want) << c.tail << " threads " << threads;
+      EXPECT_EQ(q.stats[0].groups_held, c.groups_held) << c.tail << " threads " << threads;
+      EXPECT_EQ(q.stats[0].events_matched, 1270u);
+    }
+}
+
+// The verdict of those early filters is remembered by the BY values they read; an event that
+// feeds no group (a null BY value the filter does not read) must not decide it for later events.
+TEST(StreamingEngine, EarlyFilterVerdictsAreNotTakenFromEventsInNoGroup) {
+  const std::string dir = ::testing::TempDir() + "vigil_early_filter";
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/events.json";
+  {
+    std::ofstream out(path);
+    out << R"({"EventID":"1","Image":"C:\\x.exe"})" "\n"                      // no User: in no group
+        << R"({"EventID":"1","Image":"C:\\x.exe","User":"alice"})" "\n"
+        << R"({"EventID":"1","Image":"C:\\y.exe","User":"bob"})" "\n";
+  }
+  Query q = run_query("EventID=1 | stats count by Image User | where Image=\"C:\\\\x.exe\"", path, 1, 512);
+  ASSERT_EQ(q.rows.size(), 1u);
+  EXPECT_EQ(text(q.rows[0], "User"), "alice");
+  EXPECT_EQ(text(q.rows[0], "count"), "1");
+  EXPECT_EQ(q.stats[0].groups_held, 1u);  // y.exe was left out before the aggregation
+  std::filesystem::remove_all(dir);
 }
 
 // Rules whose aggregation reads the same events the same way share one state (ESCU repeats one

@@ -298,3 +298,62 @@ TEST(StatsOp, ValuesOfMergedTablesAreDistinctInByteOrderAndFinishCanLeaveTheStat
     EXPECT_EQ(op->groups(*merged), spend ? 0u : 2u);
   }
 }
+
+// The groups an input row feeds, as the engine asks for them before feeding it (filters on BY
+// values run on these rows): the BY values the output row of each group carries, one row per
+// distinct multivalue value, none for a row with a null BY value.
+TEST(StatsOp, GroupRowsAreTheGroupsARowFeeds) {
+  Pipe p = build("| stats count values(x) as xs by host user");
+  ASSERT_EQ(p.error, "");
+  auto* op = dynamic_cast<ir::MergeableOperator*>(p.ops[0].get());
+  ASSERT_NE(op, nullptr);
+  std::vector<std::string> outputs;
+  ASSERT_TRUE(op->aggregate_outputs(outputs));
+  EXPECT_EQ(outputs, (std::vector<std::string>{"count", "xs"}));
+
+  Row multi = row({{"host", Value::multi({"b", "a", "b"})}, {"user", Value("u")}, {"x", Value("1")}});
+  Table groups;
+  ASSERT_TRUE(op->group_rows(multi, {0, 1}, groups));
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(text(groups[0], "host") + "/" + text(groups[0], "user"), "b/u");
+  EXPECT_EQ(text(groups[1], "host") + "/" + text(groups[1], "user"), "a/u");
+  EXPECT_EQ(groups[0].get("x"), nullptr);  // BY values only
+  // Only the BY positions asked for: the user alone stands for both groups.
+  groups.clear();
+  ASSERT_TRUE(op->group_rows(multi, {1}, groups));
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(text(groups[0], "user"), "u");
+  EXPECT_EQ(groups[0].get("host"), nullptr);
+  // A null BY value (even one not asked for) puts the row in no group, as the operator drops it.
+  groups.clear();
+  ASSERT_TRUE(op->group_rows(row({{"user", Value("u")}}), {1}, groups));
+  EXPECT_TRUE(groups.empty());
+  // The same groups the operator outputs for that row alone.
+  Table out = run("| stats count values(x) as xs by host user", {multi});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(text(out[0], "host") + "/" + text(out[1], "host"), "a/b");
+}
+
+// What the engine needs to move a filter ahead of an aggregation: which fields each per-row
+// operator writes, and where a rename sends a field.
+TEST(StatsOp, PerRowOperatorsSayWhatTheyWriteAndRename) {
+  Pipe q = build("| eval a=b, c=d | rename Processes.* AS *, user AS src_user | rex field=process \"(?<ext>\\.\\w+)$\" "
+                 "| where a=1 | fields - a | search *");
+  ASSERT_EQ(q.error, "");
+  std::vector<std::string> w;
+  ASSERT_TRUE(q.ops[0]->writes(w));
+  EXPECT_EQ(w, (std::vector<std::string>{"a", "c"}));
+  EXPECT_FALSE(q.ops[0]->filters());
+  EXPECT_EQ(q.ops[1]->renamed("Processes.process_name").value_or("-"), "process_name");
+  EXPECT_EQ(q.ops[1]->renamed("Processes.user").value_or("-"), "src_user");  // the pairs apply in turn
+  EXPECT_EQ(q.ops[1]->renamed("count").value_or("-"), "-");
+  w.clear();
+  ASSERT_TRUE(q.ops[2]->writes(w));
+  EXPECT_EQ(w, (std::vector<std::string>{"ext"}));
+  EXPECT_TRUE(q.ops[3]->filters());
+  w.clear();
+  EXPECT_TRUE(q.ops[4]->writes(w));  // a projection sets nothing
+  EXPECT_TRUE(w.empty());
+  EXPECT_FALSE(q.ops[4]->filters());
+  EXPECT_FALSE(q.ops[5]->filters());  // `search *` keeps every row
+}
