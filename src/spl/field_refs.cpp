@@ -4,7 +4,9 @@ namespace vigil::spl {
 
 bool expression_fields(const Expr& e, std::vector<std::string>& out) {
   if (e.kind == ExprKind::field) out.push_back(e.text);
-  if (e.kind == ExprKind::call && e.text == "searchmatch") return false;
+  // searchmatch() reads the fields its string names; random() and time() differ from one call to
+  // the next, so their value is not a function of the fields read (the engine relies on that).
+  if (e.kind == ExprKind::call && (e.text == "searchmatch" || e.text == "random" || e.text == "time")) return false;
   for (auto& a : e.args)
     if (a && !expression_fields(*a, out)) return false;
   return true;

@@ -8,8 +8,9 @@
 
 namespace vigil::spl {
 
-/// Appends every field an eval/where expression reads and returns true; false when it cannot tell:
-/// searchmatch("…") reads the fields its search string names, at run time.
+/// Appends every field an eval/where expression reads and returns true; false when it cannot tell
+/// or its value is not a function of those fields: searchmatch("…") reads the fields its search
+/// string names, at run time; random() and time() change from call to call.
 bool expression_fields(const Expr& e, std::vector<std::string>& out);
 
 /// Appends the fields a search expression reads; false when it has bare keywords or

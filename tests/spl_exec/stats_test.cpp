@@ -356,4 +356,14 @@ TEST(StatsOp, PerRowOperatorsSayWhatTheyWriteAndRename) {
   EXPECT_TRUE(w.empty());
   EXPECT_FALSE(q.ops[4]->filters());
   EXPECT_FALSE(q.ops[5]->filters());  // `search *` keeps every row
+  // Reads that cannot be told, or a value that is not a function of them: never moved early.
+  Pipe r = build("| eval r=random() | where searchmatch(\"a=1\") | eval t=time() | eval ok=lower(a)");
+  ASSERT_EQ(r.error, "");
+  std::vector<std::string> read;
+  EXPECT_FALSE(r.ops[0]->reads(read));
+  EXPECT_FALSE(r.ops[1]->reads(read));
+  EXPECT_FALSE(r.ops[2]->reads(read));
+  read.clear();
+  EXPECT_TRUE(r.ops[3]->reads(read));
+  EXPECT_EQ(read, (std::vector<std::string>{"a"}));
 }
