@@ -11,7 +11,7 @@
 #   (d) vigil hunt, ESCU endpoint detections
 #   (e) vigil hunt, Sigma rules/windows
 #   (f) vigil hunt, both corpora
-# Inputs: the EVTX samples replicated (hard links) to >= 300,000 events, and
+# Inputs: the EVTX samples replicated (copied: vigil reads a hard-linked file once) to >= 300,000 events, and
 # the OTRF archives (572,750 JSON events).
 #
 # Usage: scripts/bench.sh [--copies N] [--only evtx|otrf] [--vigil PATH]
@@ -86,10 +86,10 @@ if [ "$only" != otrf ]; then
   evtx="$work/evtx"
   mkdir -p "$evtx"
   for i in $(seq 1 "$copies"); do
-    cp -al "$shared/data/evtx-attack-samples" "$evtx/$i" 2>/dev/null || cp -a "$shared/data/evtx-attack-samples" "$evtx/$i"
+    cp -a "$shared/data/evtx-attack-samples" "$evtx/$i"
   done
   find "$evtx" -type f ! -name '*.evtx' -delete
-  bytes=$(find "$evtx" -name '*.evtx' -printf '%s\n' | awk '{s += $1} END {print s}')  # du counts hard links once
+  bytes=$(find "$evtx" -name '*.evtx' -printf '%s\n' | awk '{s += $1} END {print s}')
   files=$(find "$evtx" -name '*.evtx' | wc -l)
   header "EVTX samples x$copies ($files files, $((bytes / 1000000)) MB)"
   # evtxexport takes one file per run; xargs runs them one after another, then one per core.

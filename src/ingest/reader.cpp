@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -455,18 +454,13 @@ struct InputFile {
   std::string path;
   uint64_t size = 0;
   bool stdin_input = false;
-  std::string real;  // the path with every link resolved: a file reached by two paths is read once
+  dev_t dev = 0;  // the file's identity: two paths to one file are read once (drop_repeated_files)
+  ino_t ino = 0;
 };
-
-static std::string resolved(const std::string& path) {
-  std::unique_ptr<char, decltype(&std::free)> r(::realpath(path.c_str(), nullptr), &std::free);
-  return r ? std::string(r.get()) : path;
-}
 
 // A triage collection may link directories and files together: links are followed (a linked
 // directory is walked like a real one), a directory already walked is not walked again (a link
-// cycle ends there, with a warning), and a file reached through links is read once. Hard links
-// are separate files here (bench.sh replicates the samples with them).
+// cycle ends there, with a warning), and a file reached by two paths is read once.
 static void expand_path(const std::string& path, std::vector<InputFile>& out, ReadContext& ctx) {
   namespace fs = std::filesystem;
   if (path == "-") {
@@ -482,7 +476,7 @@ static void expand_path(const std::string& path, std::vector<InputFile>& out, Re
     return;
   }
   if (!fs::is_directory(st)) {
-    out.push_back({path, static_cast<uint64_t>(sb.st_size), false, resolved(path)});
+    out.push_back({path, static_cast<uint64_t>(sb.st_size), false, sb.st_dev, sb.st_ino});
     return;
   }
   std::set<std::pair<dev_t, ino_t>> walked{{sb.st_dev, sb.st_ino}};
@@ -506,7 +500,7 @@ static void expand_path(const std::string& path, std::vector<InputFile>& out, Re
       }
       continue;
     }
-    if (S_ISREG(es.st_mode)) found.push_back({p, static_cast<uint64_t>(es.st_size), false, resolved(p)});
+    if (S_ISREG(es.st_mode)) found.push_back({p, static_cast<uint64_t>(es.st_size), false, es.st_dev, es.st_ino});
   }
   if (ec) ctx.diags.warning({path}, "directory walk stopped early: " + ec.message(), "unreadable");
   // Deterministic order whatever the file system returns.
@@ -514,15 +508,16 @@ static void expand_path(const std::string& path, std::vector<InputFile>& out, Re
   out.insert(out.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
 }
 
-// The same file named twice (a link beside its target, or an input given twice) is read at its
-// first path only: its events would otherwise be hunted twice and every finding doubled.
+// The same file reached by two paths (a link beside its target, a hard link, or one input named
+// twice) is read at its first path only: its events would otherwise be hunted twice and every
+// finding doubled.
 static void drop_repeated_files(std::vector<InputFile>& inputs, DiagnosticSink& diags) {
-  std::map<std::string, std::string> first;  // resolved path -> the path it is read at
+  std::map<std::pair<dev_t, ino_t>, std::string> first;  // the file's identity -> the path it is read at
   std::vector<InputFile> kept;
   kept.reserve(inputs.size());
   for (auto& in : inputs) {
     if (!in.stdin_input) {
-      auto [at, fresh] = first.try_emplace(in.real, in.path);
+      auto [at, fresh] = first.try_emplace({in.dev, in.ino}, in.path);
       if (!fresh) {
         diags.warning({in.path}, "the same file as " + at->second + "; read once", "repeated-input");
         continue;
