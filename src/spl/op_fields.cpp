@@ -64,14 +64,7 @@ class RenameOp final : public ir::Operator {
         continue;
       }
       std::vector<std::string_view> caps;
-      if (!field_glob(from, name, &caps)) continue;
-      std::string nn;
-      size_t k = 0;
-      for (char c : to) {
-        if (c == '*' && k < caps.size()) nn.append(caps[k++]);
-        else nn += c;
-      }
-      name = std::move(nn);
+      if (field_glob(from, name, &caps)) name = glob_fill(to, caps);
     }
     if (name == field) return std::nullopt;
     return name;
@@ -100,12 +93,7 @@ class RenameOp final : public ir::Operator {
     for (auto& e : es) {
       std::vector<std::string_view> caps;
       if (!field_glob(from, e.first, &caps)) continue;
-      std::string nn;
-      size_t k = 0;
-      for (char c : to) {
-        if (c == '*' && k < caps.size()) nn.append(caps[k++]);
-        else nn += c;
-      }
+      std::string nn = glob_fill(to, caps);
       if (nn != e.first) plan.emplace_back(e.first, std::move(nn));
     }
     for (auto& step : plan) {  // no structured binding: clang-14 (the fuzz build) cannot capture one

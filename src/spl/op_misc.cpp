@@ -34,13 +34,7 @@ class ReplaceOp final : public ir::Operator {
           for (auto& [from, to] : pairs_) {
             std::vector<std::string_view> caps;
             if (!field_glob(from, s, &caps)) continue;
-            std::string out;
-            size_t k = 0;
-            for (char c : to) {
-              if (c == '*' && k < caps.size()) out.append(caps[k++]);
-              else out += c;
-            }
-            s = std::move(out);
+            s = glob_fill(to, caps);
             changed = true;
             break;
           }

@@ -24,6 +24,16 @@ bool field_glob(std::string_view pat, std::string_view name, std::vector<std::st
   return false;
 }
 
+std::string glob_fill(std::string_view to, const std::vector<std::string_view>& caps) {
+  std::string out;
+  size_t k = 0;
+  for (char c : to) {
+    if (c == '*' && k < caps.size()) out.append(caps[k++]);
+    else out += c;
+  }
+  return out;
+}
+
 std::string unquote_field(std::string_view s) {
   std::string out;
   out.reserve(s.size());

@@ -59,6 +59,8 @@ OperatorResult ok(A&&... a) {
 
 /// Field-name glob with `*` (case-sensitive, as field names are); captures what each `*` matched.
 bool field_glob(std::string_view pattern, std::string_view name, std::vector<std::string_view>* captures = nullptr);
+/// `to` with each `*` replaced, in turn, by what field_glob captured (rename/replace `A* AS B*`).
+std::string glob_fill(std::string_view to, const std::vector<std::string_view>& caps);
 /// Remove surrounding double quotes from a field token (`"Processes".*` -> `Processes.*`).
 std::string unquote_field(std::string_view s);
 
