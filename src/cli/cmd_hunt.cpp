@@ -371,7 +371,8 @@ std::function<int()> register_hunt(CLI::App& app) {
       "  vigil hunt --rules sigma/rules --min-level high --from 2022-01-01 --exclude-status experimental logs/\n"
       "  vigil hunt --rules escu/ --include-rule T1003 --html report.html --summary-out summary.json logs/\n"
       "Logs may be .evtx, XmlWinEventLog text, JSON lines (NXLog, OTRF, evtx-JSON, Winlogbeat,\n"
-      "CrowdStrike), or .gz/.zip/.tar.gz of those; directories are read recursively.\n"
+      "CrowdStrike), or .gz/.zip/.tar.gz of those; directories are read recursively, following links,\n"
+      "and a file reached by two paths (a link, a file named twice) is read once.\n"
       "  vigil hunt --clickhouse http://127.0.0.1:8123 --rules sigma/rules   # over `vigil load`ed events");
   sub->add_option("-r,--rules", a->rules, "rule files or directories (ESCU and Sigma, mixed)")->required()->allow_extra_args(false);
   auto* logs = sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)");
