@@ -70,10 +70,18 @@ static int run_dump(DumpArgs& a) {
   }
   std::unique_ptr<Normalizer> norm;
   if (a.view != "record" && !(norm = load_normalizer(c, diags))) return nothing_ran;
-  // Rendering is the costly part: workers render batches of records, and the output is written
-  // here in input order, so it is the same for any --threads.
+  // Rendering is the costly part: workers render batches of records, and read and render the
+  // small files themselves (a triage folder is thousands of them). The output is written here in
+  // input order, so it is the same for any --threads.
   struct Batch {
     RecordBatch records;
+    InputUnit unit;  // files a worker reads itself, when not empty
+  };
+  struct Rendered {
+    std::string text;
+    uint64_t records = 0;
+    std::vector<Diagnostic> diags;  // of the unit, replayed in order
+    ReadStats read;
   };
   struct Worker {
     Event ev;
@@ -81,54 +89,81 @@ static int run_dump(DumpArgs& a) {
   };
   unsigned threads = c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency());
   std::vector<Worker> workers(std::max(1u, threads));
+  auto render_one = [&](Worker& w, const Record& r, std::string& text) {
+    if (!norm) {
+      if (a.format == "xml") {
+        // A recovered record is not a live event: say so, and where it was, before it.
+        if (r.recovered) text += fmt::format("<!-- recovered: file offset {} -->", r.offset);
+        evtx::render_xml(r, text);
+      } else {
+        text += record_json(r);
+      }
+      text += '\n';
+      return;
+    }
+    norm->normalize(r, w.ev);
+    text += '{';
+    bool first = true;
+    for (auto& f : w.ev.fields()) {
+      bool cim = f.view != 0;
+      if ((a.view == "raw" && cim) || (a.view == "cim" && !cim)) continue;
+      if (!first) text += ',';
+      text += json_quote(field_name(f.name));
+      text += ':';
+      text += json_quote(f.value);
+      first = false;
+    }
+    if (r.recovered) text += fmt::format("{}\"vigil_recovered\":true,\"vigil_offset\":{}", first ? "" : ",", r.offset);
+    text += "}\n";
+  };
+  ReadOptions ro = read_options(c);
   auto render = [&](Batch& b, unsigned id) {
     Worker& w = workers[id];
-    std::string text;
+    Rendered out;
+    if (!b.unit.files.empty()) {
+      DiagnosticSink held(nullptr);
+      held.set_quiet(true);
+      held.set_keep(true);
+      read_unit(b.unit, ro, [&](const Record& r) {
+        ++out.records;
+        render_one(w, r, out.text);
+      }, held, out.read);
+      out.diags = held.take_kept();
+    }
     for (size_t i = 0; i < b.records.size(); ++i) {
       b.records.get(i, w.rec);
-      const Record& r = w.rec;
-      if (!norm) {
-        if (a.format == "xml") {
-          // A recovered record is not a live event: say so, and where it was, before it.
-          if (r.recovered) text += fmt::format("<!-- recovered: file offset {} -->", r.offset);
-          evtx::render_xml(r, text);
-        } else {
-          text += record_json(r);
-        }
-        text += '\n';
-        continue;
-      }
-      norm->normalize(r, w.ev);
-      text += '{';
-      bool first = true;
-      for (auto& f : w.ev.fields()) {
-        bool cim = f.view != 0;
-        if ((a.view == "raw" && cim) || (a.view == "cim" && !cim)) continue;
-        if (!first) text += ',';
-        text += json_quote(field_name(f.name));
-        text += ':';
-        text += json_quote(f.value);
-        first = false;
-      }
-      if (r.recovered) text += fmt::format("{}\"vigil_recovered\":true,\"vigil_offset\":{}", first ? "" : ",", r.offset);
-      text += "}\n";
+      render_one(w, w.rec, out.text);
     }
-    return text;
+    return out;
   };
-  OrderedPipeline<Batch, std::string> pipe(threads > 1 ? threads : 0, render, [&](std::string&& text) {
-    std::fwrite(text.data(), 1, text.size(), out.file);
-  });
   ReadStats stats;
   uint64_t n = 0;
-  ReadOptions ro = read_options(c);
-  if (threads > 1) ro.threads = 1;  // the renderers are the parallel part
+  OrderedPipeline<Batch, Rendered> pipe(threads > 1 ? threads : 0, render, [&](Rendered&& r) {
+    for (auto& d : r.diags) diags.report(std::move(d));
+    stats.merge(r.read);
+    n += r.records;
+    std::fwrite(r.text.data(), 1, r.text.size(), out.file);
+  });
   std::unique_ptr<Batch> filling;
+  auto take = [&] {
+    auto b = pipe.take_empty();
+    b->records.clear();
+    b->unit = {};
+    return b;
+  };
+  if (threads > 1) {
+    ro.threads = 1;  // the workers are the parallel part
+    ro.unit_bytes = uint64_t(2) << 20;  // a 1.1 MB EVTX file (a full Windows log) is a small file
+    ro.defer = [&](InputUnit&& unit) {
+      if (filling && filling->records.size()) pipe.submit(std::move(filling));
+      auto b = take();
+      b->unit = std::move(unit);
+      pipe.submit(std::move(b));
+    };
+  }
   read_inputs(a.logs, ro, [&](const Record& r) {
     ++n;
-    if (!filling) {
-      filling = pipe.take_empty();
-      filling->records.clear();
-    }
+    if (!filling) filling = take();
     filling->records.add(r);
     if (filling->records.size() >= 512 || filling->records.bytes() >= RecordBatch::kBytesCut)
       pipe.submit(std::move(filling));
@@ -158,7 +193,7 @@ std::function<int()> register_dump(CLI::App& app) {
   co.content = false;
   co.strict = true;
   add_common(*sub, a->common, co);
-  sub->add_option("--threads", a->common.threads, "EVTX decoding threads (default: all cores)");
+  sub->add_option("--threads", a->common.threads, "worker threads: they read the small files and render (default: all cores); output is the same for any number");
   sub->add_flag("--recover", a->common.recover,
                 "EVTX: also read deleted records (chunk slack, chunks the header dropped, unallocated slots), "
                 "marked recovered with their offset");

@@ -190,11 +190,12 @@ RunOptions run_options(const Common& c, double now, Progress* progress) {
   ro.read = read_options(c, progress);
   if (progress && progress->active()) {
     ro.on_read_done = [progress] { progress->phase("evaluating"); };
-    // Files and events for the progress line; the reader thread calls this once per record.
-    auto last = std::make_shared<std::string>();
-    ro.accept = [progress, last](const Record& r) {
-      if (r.file != *last) {
-        last->assign(r.file);
+    // Files and events for the progress line, once per record, on the thread that reads it: a file
+    // is read by one thread, so each thread notices when its file changes.
+    ro.accept = [progress](const Record& r) {
+      thread_local std::string last;
+      if (r.file != last) {
+        last.assign(r.file);
         progress->add_file();
       }
       progress->add_event();

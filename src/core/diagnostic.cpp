@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "core/escape.h"
 #include "core/strings.h"
@@ -149,5 +150,10 @@ size_t DiagnosticSink::warnings() const { std::lock_guard lock(mu_); return warn
 size_t DiagnosticSink::notes() const { std::lock_guard lock(mu_); return notes_; }
 std::map<std::string, size_t> DiagnosticSink::counts_by_reason() const { std::lock_guard lock(mu_); return by_reason_; }
 std::vector<Diagnostic> DiagnosticSink::kept() const { std::lock_guard lock(mu_); return kept_; }
+
+std::vector<Diagnostic> DiagnosticSink::take_kept() {
+  std::lock_guard lock(mu_);
+  return std::exchange(kept_, {});
+}
 
 }  // namespace vigil

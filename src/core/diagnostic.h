@@ -79,6 +79,8 @@ class DiagnosticSink {
   size_t warnings() const;
   std::map<std::string, size_t> counts_by_reason() const;
   std::vector<Diagnostic> kept() const;
+  /// The kept diagnostics, in arrival order; the sink keeps none after.
+  std::vector<Diagnostic> take_kept();
 
  private:
   mutable std::mutex mu_;

@@ -69,7 +69,8 @@ struct StreamPlan {
   // is fed: a row whose groups they all drop is not fed (plan_prefilter). 0: none.
   size_t pre_end = 0;
   std::vector<uint32_t> pre_by;  // positions of the BY fields those operators read
-  std::vector<std::string> pre_by_names;  // their names (before the aggregation)
+  std::vector<std::string> pre_by_names;  // their names (before the aggregation), so that the
+                                          // per-event key needs no describe()
   bool capture_all = true;
   std::vector<Symbol> capture;   // sorted; when !capture_all
   bool pushed = false;           // EngineOptions::pushed: visited only where aggregate_here says
@@ -146,7 +147,8 @@ void plan_prefilter(StreamPlan& sp) {
 // rows they run on.
 void plan_prefilter_inputs(StreamPlan& sp) {
   if (!sp.pre_end) return;
-  std::vector<std::string> at = sp.merge_op->describe()->by;  // where each BY value is now ("" : overwritten)
+  const std::vector<std::string> by = sp.merge_op->describe()->by;
+  std::vector<std::string> at = by;  // where each BY value is now ("" : overwritten)
   std::vector<bool> needed(at.size(), false);
   for (size_t i = sp.prefix_end + 1; i < sp.pre_end; ++i) {
     const ir::Operator& op = *sp.stream->operators[i];
@@ -165,7 +167,6 @@ void plan_prefilter_inputs(StreamPlan& sp) {
       else if (std::find(written.begin(), written.end(), name) != written.end()) name.clear();
     }
   }
-  const auto by = sp.merge_op->describe()->by;
   for (uint32_t j = 0; j < needed.size(); ++j)
     if (needed[j]) {
       sp.pre_by.push_back(j);
@@ -241,10 +242,16 @@ struct BatchOut {
   std::vector<Rows> rows;
   std::vector<State> states;
   std::vector<std::pair<uint32_t, EventRef>> matched;  // (rule, event) with keep_matched, input order
+  // A deferred read: its diagnostics (replayed in order), counts and records evaluated.
+  std::vector<Diagnostic> diags;
+  ReadStats read;
+  uint64_t evaluated = 0;
 };
 
+// Records read on the calling thread, or an input a worker reads itself (Engine::process_deferred).
 struct Batch {
   RecordBatch records;
+  Engine::DeferredRead deferred;
 };
 
 }  // namespace
@@ -305,7 +312,9 @@ struct Engine::Impl {
   std::vector<Slot> slots;
   std::vector<RuleStats> stats;
   std::vector<std::vector<EventRef>> matched;
-  uint64_t evaluated = 0;
+  uint64_t evaluated = 0;           // records of process() (the calling thread)
+  uint64_t evaluated_deferred = 0;  // records of deferred reads (merge side)
+  ReadStats deferred_read;          // (merge side)
   std::unique_ptr<OrderedPipeline<Batch, BatchOut>> pipeline;
   std::unique_ptr<Batch> filling;
 
@@ -437,6 +446,19 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
   if (++w.batch_no == 0) {  // stamps wrapped: forget them
     std::fill(w.stamp.begin(), w.stamp.end(), 0);
     w.batch_no = 1;
+  }
+  if (b.deferred) {
+    // Its diagnostics are held and replayed at the merge, so that they come in input order.
+    DiagnosticSink held(nullptr);
+    held.set_quiet(true);
+    held.set_keep(true);
+    uint32_t n = 0;
+    b.deferred([&](const Record& r) {
+      w.event_index = n++;
+      process_event(w, r);
+    }, held, out.read);
+    out.evaluated = n;
+    out.diags = held.take_kept();
   }
   for (size_t i = 0; i < b.records.size(); ++i) {
     b.records.get(i, w.record);
@@ -630,6 +652,9 @@ void Engine::Impl::emit(const ir::CompiledRule* rule, Row&& row, std::vector<Eve
 }
 
 void Engine::Impl::merge(BatchOut&& out) {
+  for (auto& d : out.diags) diags.report(std::move(d));
+  deferred_read.merge(out.read);
+  evaluated_deferred += out.evaluated;
   for (auto& [rule, ref] : out.matched)
     if (matched[rule].size() < kMatchedRefsKept) matched[rule].push_back(std::move(ref));
   for (auto& s : out.states) {
@@ -771,10 +796,20 @@ void Engine::process(const Record& r) {
   if (!e.filling) {
     e.filling = e.pipeline->take_empty();
     e.filling->records.clear();
+    e.filling->deferred = nullptr;
   }
   e.filling->records.add(r);
   if (e.filling->records.size() >= e.opts.batch_records || e.filling->records.bytes() >= e.opts.batch_bytes)
     e.pipeline->submit(std::move(e.filling));
+}
+
+void Engine::process_deferred(DeferredRead read) {
+  Impl& e = *impl_;
+  if (e.filling && e.filling->records.size()) e.pipeline->submit(std::move(e.filling));
+  auto b = e.pipeline->take_empty();
+  b->records.clear();
+  b->deferred = std::move(read);
+  e.pipeline->submit(std::move(b));
 }
 
 void Engine::finish() {
@@ -790,7 +825,8 @@ void Engine::finish() {
   e.finish_rules();
 }
 
-uint64_t Engine::evaluated() const { return impl_->evaluated; }
+uint64_t Engine::evaluated() const { return impl_->evaluated + impl_->evaluated_deferred; }
+const ReadStats& Engine::deferred_read_stats() const { return impl_->deferred_read; }
 const std::vector<RuleStats>& Engine::rule_stats() const { return impl_->stats; }
 const std::vector<const ir::CompiledRule*>& Engine::rules() const { return impl_->rules; }
 const std::vector<EventRef>& Engine::matched_events(size_t i) const { return impl_->matched[i]; }

@@ -35,6 +35,7 @@
 #include "core/diagnostic.h"
 #include "core/value.h"
 #include "ingest/record.h"
+#include "ingest/reader.h"
 #include "ingest/record_batch.h"
 #include "ir/rule.h"
 #include "normalize/normalizer.h"
@@ -105,10 +106,18 @@ class Engine {
   bool add_groups(size_t rule, size_t stream, const std::vector<ir::PreGroup>& groups);
 
   void process(const Record& r);
+  /// An input read by a worker (ReadOptions::defer): `read` hands its records to the visitor, its
+  /// problems to the sink and its counts to the stats it is given. Its records are evaluated in
+  /// input order after those of earlier process() calls; its diagnostics are replayed into the
+  /// engine's sink in order, and its counts add up in deferred_read_stats().
+  using DeferredRead = std::function<void(const RecordVisitor&, DiagnosticSink&, ReadStats&)>;
+  void process_deferred(DeferredRead read);
   /// Evaluates what is still buffered, merges, runs every rule's tail; call once after the last record.
   void finish();
 
   uint64_t evaluated() const;
+  /// What the deferred reads counted (after finish()).
+  const ReadStats& deferred_read_stats() const;
   const std::vector<RuleStats>& rule_stats() const;
   const std::vector<const ir::CompiledRule*>& rules() const;
   /// Matched events of rule i's stream 0, in input order (the first 10,000).

@@ -1,9 +1,16 @@
 #include "engine/run.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 
 namespace vigil {
+
+namespace {
+// Small files are read by the workers, in units of about this much input: large enough that the
+// handing on is cheap, small enough that a unit's findings and partial states stay small.
+constexpr uint64_t kDeferredUnitBytes = uint64_t(2) << 20;
+}  // namespace
 
 RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir::AtomTable& atoms,
                     const Normalizer& normalizer, const std::vector<std::string>& inputs, const RunOptions& opts,
@@ -13,9 +20,26 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
   if (!sink) sink = [&res](Finding&& f) { res.findings.push_back(std::move(f)); };
   res.engine = std::make_unique<Engine>(normalizer, atoms, rules, opts.engine, diags, std::move(sink));
   Engine& eng = *res.engine;
-  // The engine's workers are the parallel part; the reader decodes on this thread.
+  // The engine's workers are the parallel part: they read the small files themselves (a triage
+  // folder is thousands of them), and evaluate what this thread reads of the others.
   ReadOptions ro = opts.read;
-  if (opts.engine.threads != 1) ro.threads = 1;
+  std::atomic<uint64_t> filtered_deferred{0};
+  if (opts.engine.threads != 1) {
+    ro.threads = 1;
+    ro.unit_bytes = kDeferredUnitBytes;
+    ro.defer = [&](InputUnit&& unit) {
+      eng.process_deferred([&, unit = std::move(unit)](const RecordVisitor& visit, DiagnosticSink& held,
+                                                       ReadStats& counted) {
+        read_unit(unit, ro, [&](const Record& r) {
+          if (opts.accept && !opts.accept(r)) {
+            filtered_deferred.fetch_add(1, std::memory_order_relaxed);
+            return;
+          }
+          visit(r);
+        }, held, counted);
+      });
+    };
+  }
   read_inputs(inputs, ro, [&](const Record& r) {
     if (opts.accept && !opts.accept(r)) {
       ++res.filtered;
@@ -25,6 +49,8 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
   }, diags, res.read);
   if (opts.on_read_done) opts.on_read_done();
   eng.finish();
+  res.read.merge(eng.deferred_read_stats());
+  res.filtered += filtered_deferred.load();
   res.evaluated = eng.evaluated();
   return res;
 }

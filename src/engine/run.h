@@ -1,7 +1,8 @@
 // One run of rules over inputs: the shared path of `vigil hunt`, `vigil
 // search` and `vigil test`, and of the end-to-end tests. The reader runs on
 // the calling thread; the engine evaluates batches of its records on worker
-// threads (EngineOptions::threads) and hands findings back in a fixed order.
+// threads (EngineOptions::threads), which also read the small files
+// themselves, and hands findings back in a fixed order.
 #pragma once
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@ struct RunOptions {
   ReadOptions read;
   /// Optional: only records it accepts are evaluated (e.g. `vigil test` replaying one source of a
   /// merged archive). Records it rejects are counted in RunResult::filtered, not as skipped.
+  /// Called on the calling thread, or on a worker for the files the workers read (with threads).
   std::function<bool(const Record&)> accept;
   /// Optional: findings are handed here as soon as they are final (on the calling thread) instead
   /// of being collected in RunResult::findings.

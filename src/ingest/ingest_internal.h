@@ -6,6 +6,8 @@
 // record level (records_read, records_skipped, skip_reasons) and report each
 // bad record through bad_record() so the counters and the diagnostic agree.
 #pragma once
+#include <sys/types.h>
+
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -103,6 +105,18 @@ void read_json(std::string_view name, std::string_view bytes, LogFormat format, 
 void read_wineventlog(std::string_view name, std::string_view bytes, ReadContext& ctx);
 /// Classic WinEventLog text starts with a `MM/DD/YYYY hh:mm:ss AM` line (wineventlog_text_reader.cpp).
 bool looks_like_wineventlog(std::string_view head);
+
+/// One input of read_inputs: a file (as found by the directory walk) or stdin.
+struct InputFile {
+  std::string path;
+  uint64_t size = 0;
+  bool stdin_input = false;
+  dev_t dev = 0;  // the file's identity: two paths to one file are read once (drop_repeated_files)
+  ino_t ino = 0;
+};
+
+/// Reads one input into `ctx`: opens (or maps) it, counts it and dispatches its bytes.
+void read_input(const InputFile& in, ReadContext& ctx);
 
 /// gzip, bzip2, xz, zip or tar magic at the start of `head`.
 bool is_archive(std::string_view head);

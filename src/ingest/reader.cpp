@@ -15,6 +15,7 @@
 #include <memory>
 #include <set>
 #include <system_error>
+#include <utility>
 
 #include "core/strings.h"
 #include "core/time.h"
@@ -450,14 +451,6 @@ class MappedFile {
   size_t cap_ = 0;
 };
 
-struct InputFile {
-  std::string path;
-  uint64_t size = 0;
-  bool stdin_input = false;
-  dev_t dev = 0;  // the file's identity: two paths to one file are read once (drop_repeated_files)
-  ino_t ino = 0;
-};
-
 // A triage collection may link directories and files together: links are followed (a linked
 // directory is walked like a real one), a directory already walked is not walked again (a link
 // cycle ends there, with a warning), and a file reached by two paths is read once.
@@ -467,15 +460,14 @@ static void expand_path(const std::string& path, std::vector<InputFile>& out, Re
     out.push_back({path, 0, true});
     return;
   }
-  std::error_code ec;
-  auto st = fs::status(path, ec);
   struct stat sb {};
-  if (ec || !fs::exists(st) || ::stat(path.c_str(), &sb) != 0) {
+  if (::stat(path.c_str(), &sb) != 0) {
     ctx.stats.files++;  // counted as an input so that files_skipped <= files
-    ctx.skip_input(path, "unreadable", "cannot open: " + (ec ? ec.message() : std::string("no such file")));
+    ctx.skip_input(path, "unreadable", std::string("cannot open: ") + std::strerror(errno));
     return;
   }
-  if (!fs::is_directory(st)) {
+  std::error_code ec;
+  if (!S_ISDIR(sb.st_mode)) {
     out.push_back({path, static_cast<uint64_t>(sb.st_size), false, sb.st_dev, sb.st_ino});
     return;
   }
@@ -528,6 +520,25 @@ static void drop_repeated_files(std::vector<InputFile>& inputs, DiagnosticSink& 
   inputs.swap(kept);
 }
 
+void read_input(const InputFile& in, ReadContext& ctx) {
+  thread_local MappedFile mapped;  // its read buffer is reused from file to file
+  std::string error;
+  const std::string name = in.stdin_input ? std::string("<stdin>") : in.path;
+  if (in.stdin_input) {
+    FdSource src(STDIN_FILENO);
+    read_source(name, src, ctx);
+  } else if (!mapped.open(in.path, error)) {
+    ctx.stats.files++;
+    ctx.skip_input(name, "unreadable", "cannot read: " + error);
+  } else if (mapped.mapped()) {
+    dispatch(name, mapped.view(), LogFormat::unknown, ctx);
+  } else {
+    FdSource src(mapped.fd());
+    read_source(name, src, ctx);
+  }
+  mapped.close();
+}
+
 }  // namespace ingest
 
 void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts, const RecordVisitor& visit,
@@ -538,27 +549,37 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
   ingest::drop_repeated_files(inputs, diags);
   for (const auto& in : inputs) ctx.progress_total += in.size;
 
-  ingest::MappedFile mapped;
+  InputUnit unit;
+  auto hand_on = [&] {
+    if (unit.files.empty()) return;
+    ctx.progress_base += unit.bytes;
+    opts.defer(std::exchange(unit, {}));
+    ctx.progress_now(ctx.progress_base);
+  };
   for (const auto& in : inputs) {
-    mapped.close();
-    std::string error;
-    const std::string name = in.stdin_input ? std::string("<stdin>") : in.path;
-    uint64_t before = stats.bytes;
-    if (in.stdin_input) {
-      ingest::FdSource src(STDIN_FILENO);
-      ingest::read_source(name, src, ctx);
-    } else if (!mapped.open(in.path, error)) {
-      stats.files++;
-      ctx.skip_input(name, "unreadable", "cannot read: " + error);
-    } else if (mapped.mapped()) {
-      ingest::dispatch(name, mapped.view(), LogFormat::unknown, ctx);
-    } else {
-      ingest::FdSource src(mapped.fd());
-      ingest::read_source(name, src, ctx);
+    // A small file may be read elsewhere; it is handed on with the small files next to it.
+    if (opts.defer && !in.stdin_input && in.size <= opts.unit_bytes) {
+      unit.files.push_back(in.path);
+      unit.bytes += in.size;
+      if (unit.bytes >= opts.unit_bytes) hand_on();
+      continue;
     }
+    hand_on();
+    uint64_t before = stats.bytes;
+    ingest::read_input(in, ctx);
     ctx.progress_base += in.stdin_input ? stats.bytes - before : in.size;
     ctx.progress_now(ctx.progress_base);
   }
+  hand_on();
+}
+
+void read_unit(const InputUnit& unit, const ReadOptions& opts, const RecordVisitor& visit, DiagnosticSink& diags,
+               ReadStats& stats) {
+  ReadOptions own;
+  own.threads = 1;
+  own.recover = opts.recover;
+  ingest::ReadContext ctx{own, visit, diags, stats};
+  for (const auto& path : unit.files) ingest::read_input({path}, ctx);
 }
 
 void read_buffer(std::string_view name, std::string_view bytes, LogFormat format, const ReadOptions& opts,

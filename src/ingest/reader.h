@@ -4,7 +4,8 @@
 //
 // Records are delivered to the visitor on the calling thread, in input order
 // (file order, then record order within a file), so output is deterministic
-// whatever the thread count. A malformed record, chunk or file is reported to
+// whatever the thread count. With ReadOptions::defer, small files are handed
+// on instead, in that order, for the caller's workers to read (read_unit). A malformed record, chunk or file is reported to
 // the DiagnosticSink with file and line/offset and counted in ReadStats; the
 // rest of the input is still read.
 //
@@ -23,8 +24,20 @@
 
 namespace vigil {
 
+/// Whole files read_inputs handed on (ReadOptions::defer), in input order.
+struct InputUnit {
+  std::vector<std::string> files;
+  uint64_t bytes = 0;  ///< their size together
+};
+
 struct ReadOptions {
   unsigned threads = 0;  ///< 0 = all cores (EVTX chunk decoding)
+  /// When set, read_inputs does not read a regular file of at most `unit_bytes` itself: it groups
+  /// runs of such files, in input order, into units of about `unit_bytes` and hands each one here
+  /// (between the records it delivers), for read_unit on any thread. A folder of many small files
+  /// is then read by every core.
+  std::function<void(InputUnit&&)> defer;
+  uint64_t unit_bytes = uint64_t(1) << 20;
   bool recover = false;  ///< EVTX: also deliver deleted/unlisted records (Record::recovered)
   std::function<void(uint64_t bytes_done, uint64_t bytes_total)> progress;  ///< optional, any thread
 };
@@ -54,6 +67,11 @@ using RecordVisitor = std::function<void(const Record&)>;
 /// Reads every path (file, directory, archive, or "-").
 void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts, const RecordVisitor& visit,
                  DiagnosticSink& diags, ReadStats& stats);
+
+/// Reads a unit read_inputs handed on, on any thread, as read_inputs would have read its files
+/// (`opts.threads`, `defer` and `progress` are not used: the caller reports progress per unit).
+void read_unit(const InputUnit& unit, const ReadOptions& opts, const RecordVisitor& visit, DiagnosticSink& diags,
+               ReadStats& stats);
 
 /// Reads one in-memory input. `name` is used in diagnostics and Record::file.
 /// The format is sniffed when `format` is unknown. Archives are expanded.

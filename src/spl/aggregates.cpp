@@ -321,9 +321,18 @@ bool group_spec_reads(const GroupSpec& spec, std::vector<std::string>& out) {
   return true;
 }
 
-std::vector<std::vector<Value>> group_keys(const GroupSpec& spec, const Row& row) {
+std::vector<std::vector<Value>> group_keys(const GroupSpec& spec, const Row& row, const std::vector<uint32_t>* only) {
+  if (only) {  // a row no group takes gives no key, whichever BY field decides it
+    for (size_t i = 0; i < spec.by.size(); ++i) {
+      const Value* v = row.get(spec.by[i]);
+      const bool null = !v || v->is_null();
+      if (null ? !spec.fillnull : spec.by_span[i] && !v->to_number()) return {};
+    }
+  }
   std::vector<std::vector<Value>> keys(1);
-  for (size_t i = 0; i < spec.by.size(); ++i) {
+  const size_t n_pos = only ? only->size() : spec.by.size();
+  for (size_t p = 0; p < n_pos; ++p) {
+    const size_t i = only ? (*only)[p] : p;
     const Value* v = row.get(spec.by[i]);
     std::vector<Value> choices;
     if (!v || v->is_null()) {

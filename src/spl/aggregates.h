@@ -136,8 +136,11 @@ std::string compile_group_spec(const std::vector<Aggregate>& aggs, const std::ve
 bool group_spec_reads(const GroupSpec& spec, std::vector<std::string>& out);
 
 /// Group-key values of a row (cartesian over multivalue BY fields). Empty when the row is
-/// dropped (a BY field is null and no fillnull is set).
-std::vector<std::vector<Value>> group_keys(const GroupSpec& spec, const Row& row);
+/// dropped (a BY field is null and no fillnull is set, or a span's value is not a number).
+/// With `only`, a key holds just the values of those BY positions, in that order (every BY
+/// field still decides whether the row is dropped), one key per distinct combination of them.
+std::vector<std::vector<Value>> group_keys(const GroupSpec& spec, const Row& row,
+                                           const std::vector<uint32_t>* only = nullptr);
 
 /// Grouped aggregation state of one stats-family operator: rows go in (in order), partial
 /// tables from consecutive row ranges merge, and the output is one row per group.

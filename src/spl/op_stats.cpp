@@ -50,40 +50,12 @@ class StatsOp final : public ir::MergeableOperator {
     return true;
   }
   bool group_rows(const Row& row, const std::vector<uint32_t>& by, Table& out) const override {
-    // As GroupTable::add and group_keys: a null BY value (without fillnull) or a span over a
-    // non-number puts the row in no group at all, whichever BY field it is.
-    for (size_t i = 0; i < spec_.by.size(); ++i) {
-      const Value* v = row.get(spec_.by[i]);
-      if (!v || v->is_null()) {
-        if (!spec_.fillnull) return true;
-      } else if (spec_.by_span[i] && !v->to_number()) {
-        return true;
-      }
-    }
-    const size_t first = out.size();
-    out.emplace_back();
-    for (uint32_t i : by) {
-      if (i >= spec_.by.size()) continue;
-      const std::string& name = spec_.by[i];
-      const Value* v = row.get(name);
-      if (!v || v->is_null()) {
-        for (size_t k = first; k < out.size(); ++k) out[k].set(name, Value(*spec_.fillnull));
-      } else if (spec_.by_span[i]) {
-        double s = *spec_.by_span[i];
-        for (size_t k = first; k < out.size(); ++k) out[k].set(name, Value(std::floor(*v->to_number() / s) * s));
-      } else if (v->is_multi()) {
-        // One group per distinct value: the rows so far, once per value.
-        std::vector<std::string> distinct;
-        for (auto& t : v->values())
-          if (std::find(distinct.begin(), distinct.end(), t) == distinct.end()) distinct.push_back(t);
-        const size_t n = out.size();
-        for (size_t d = 1; d < distinct.size(); ++d)
-          for (size_t k = first; k < n; ++k) out.push_back(out[k]);
-        for (size_t d = 0; d < distinct.size(); ++d)
-          for (size_t k = first; k < n; ++k) out[first + d * (n - first) + (k - first)].set(name, Value(distinct[d]));
-      } else {
-        for (size_t k = first; k < out.size(); ++k) out[k].set(name, *v);
-      }
+    std::vector<uint32_t> asked;
+    for (uint32_t i : by)
+      if (i < spec_.by.size()) asked.push_back(i);
+    for (auto& key : group_keys(spec_, row, &asked)) {
+      Row& g = out.emplace_back();
+      for (size_t k = 0; k < asked.size(); ++k) g.set(spec_.by[asked[k]], std::move(key[k]));
     }
     return true;
   }

@@ -179,8 +179,8 @@ TEST(Cli, LintReportsLocatedErrors) {
 
 namespace {
 
-// A folder of small EVTX files (a triage collection): with threads, whole files are decoded ahead
-// and handed on as batches; the records, their order and the counts are those of one thread.
+// A folder of small EVTX files (a triage collection): with threads, the workers read whole files
+// themselves; the records, their order and the counts are those of one thread.
 // 7,455 records: what evtxexport finds in the same files (EvtxCorpus.AttackSamplesMatchEvtxexport).
 TEST(CliDump, FolderOfSmallEvtxFilesIsTheSameForAnyThreadCount) {
   const char* dir = "../shared/data/evtx-attack-samples";
@@ -195,6 +195,64 @@ TEST(CliDump, FolderOfSmallEvtxFilesIsTheSameForAnyThreadCount) {
   auto no_time = [](const std::string& e) { return std::regex_replace(e, std::regex("; [0-9.]+s\n"), "\n"); };
   EXPECT_EQ(no_time(one.err), no_time(two.err));
   EXPECT_NE(one.err.find("records read 7455, evaluated 7455, skipped 0"), std::string::npos) << one.err;
+}
+
+}  // namespace
+
+namespace {
+
+// A triage folder of small files, some of them bad, beside one large input: with threads the
+// workers read the small files themselves and the caller reads the large one, so that every core
+// reads. What comes out (records, findings, every diagnostic in order, the counts) is what one
+// thread gives, and a bad file is still named and counted.
+TEST(CliDump, SmallFilesReadByTheWorkersGiveWhatOneThreadGives) {
+  const std::string shared = std::string(VIGIL_SOURCE_DIR) + "/../shared/data";
+  const std::string big = shared + "/otrf/compound/LSASS_campaign_03/metasploit_comsvcs_lsass_memory_dump.zip";
+  const std::string evtx = shared + "/evtx-attack-samples/Execution/rogue_msi_url_1040_1042.evtx";
+  if (!fs::exists(big) || !fs::exists(evtx)) GTEST_SKIP() << "../shared/data not present";
+  ASSERT_GT(fs::file_size(big), 2u << 20);  // above the size the workers read (engine/run.cpp, cmd_dump.cpp)
+  fs::path dir = fs::temp_directory_path() / ("vigil_units_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const char* f : {"nxlog_ws22.jsonl", "security_srv02.xml", "sysmon_ws17.xml"})
+    fs::copy_file(std::string(VIGIL_SOURCE_DIR) + "/samples/logs/" + f, dir / (std::string("a_") + f));
+  std::ofstream(dir / "b_notes.txt") << "not a log\n";
+  std::ofstream(dir / "c_empty.evtx");
+  std::string bytes = slurp(evtx);
+  std::ofstream(dir / "d_cut.evtx", std::ios::binary) << bytes.substr(0, 4096 + 65536 + 30000);
+  fs::copy_file(evtx, dir / "e_whole.evtx");
+  fs::create_symlink(big, dir / "f_big.zip");
+  for (int i = 0; i < 3; ++i) fs::copy_file(evtx, dir / ("g_copy" + std::to_string(i) + ".evtx"));
+
+  auto no_time = [](const std::string& e) { return std::regex_replace(e, std::regex("; [0-9.]+s\n"), "\n"); };
+  const std::string d = dir.string();
+  for (std::string verb : {"dump --format jsonl", "hunt --format jsonl --rules samples/sigma --rules samples/content/detections"}) {
+    CliRun one = vigil(verb + " --verbose --threads 1 " + d);
+    CliRun two = vigil(verb + " --verbose --threads 2 " + d);
+    EXPECT_EQ(one.exit_code, two.exit_code) << verb;
+    EXPECT_TRUE(one.out == two.out) << verb;
+    EXPECT_EQ(no_time(one.err), no_time(two.err)) << verb;
+    // The bad pieces are named: the cut NXLog line by its line, the text file, the empty file, the cut EVTX.
+    EXPECT_NE(two.err.find("a_nxlog_ws22.jsonl:2"), std::string::npos) << two.err;
+    EXPECT_NE(two.err.find("b_notes.txt"), std::string::npos) << two.err;
+    EXPECT_NE(two.err.find("c_empty.evtx"), std::string::npos) << two.err;
+    EXPECT_NE(two.err.find("d_cut.evtx"), std::string::npos) << two.err;
+    // 11 inputs (3 samples, 5 EVTX, the text file, the empty one, the archive's one member): the text
+    // file and the empty one are skipped.
+    EXPECT_NE(two.err.find("summary: files 11 (2 skipped"), std::string::npos) << two.err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(two.err, m, std::regex("records read ([0-9]+), evaluated ([0-9]+), skipped ([0-9]+)")))
+        << two.err;
+    EXPECT_EQ(std::stoull(m[1]), std::stoull(m[2]) + std::stoull(m[3]));
+    EXPECT_GE(std::stoull(m[3]), 1u);
+  }
+  CliRun dump = vigil("dump --format jsonl --threads 2 " + d);
+  // The big archive's records come between the small files' records, in file order.
+  size_t at_big = dump.out.find("f_big.zip"), at_copy = dump.out.find("g_copy0.evtx"), at_whole = dump.out.find("e_whole.evtx");
+  EXPECT_LT(at_whole, at_big);
+  EXPECT_LT(at_big, at_copy);
+  EXPECT_NE(at_copy, std::string::npos);
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -16,6 +16,8 @@
 #include <fstream>
 
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "engine/rule_set.h"
 #include "engine/run.h"
@@ -248,6 +250,51 @@ TEST(StreamingEngine, HuntIsIdenticalForAnyThreadCount) {
   auto ungated = run(2);
   unsetenv("VIGIL_NO_GATES");
   EXPECT_EQ(one, ungated);
+}
+
+// With threads, the workers read the small files themselves, so that a triage folder of thousands
+// of them is read by every core; an input above the unit size (2 MiB) is read by the calling
+// thread, its records evaluated by the workers. The counts are the same either way; 7,455 records
+// in the EVTX samples, as evtxexport finds (EvtxCorpus.AttackSamplesMatchEvtxexport).
+TEST(StreamingEngine, WorkersReadTheSmallFilesAndTheCallerTheLargeOnes) {
+  const std::string small = kShared + "/data/evtx-attack-samples";  // every file at most 1.1 MB
+  const std::string big = kShared + "/data/otrf/compound/LSASS_campaign_03/metasploit_comsvcs_lsass_memory_dump.zip";
+  ASSERT_GT(std::filesystem::file_size(big), 2u << 20);
+  DiagnosticSink diags(nullptr);
+  diags.set_keep(false);
+  RuleSet rs({kShared + "/corpus/security_content", VIGIL_DATA_DIR, false});
+  ir::CompiledRule rule = rs.compile_query(kSysmon1 + " | stats count", diags);
+  auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
+  std::vector<std::string> counts;
+  for (unsigned threads : {1u, 2u}) {
+    std::mutex mu;
+    uint64_t small_on_caller = 0, small_elsewhere = 0, big_on_caller = 0, big_elsewhere = 0;
+    const auto caller = std::this_thread::get_id();
+    RunOptions ro;
+    ro.engine.now = 1.7e9;
+    ro.engine.threads = threads;
+    ro.accept = [&](const Record& r) {
+      std::lock_guard lock(mu);
+      const bool here = std::this_thread::get_id() == caller;
+      if (r.file.substr(0, big.size()) == big) ++(here ? big_on_caller : big_elsewhere);
+      else ++(here ? small_on_caller : small_elsewhere);
+      return true;
+    };
+    RunResult res = run_rules({&rule}, rs.atoms(), norm.value(), {small, big}, ro, diags);
+    EXPECT_EQ(small_on_caller + small_elsewhere, 7455u) << "threads " << threads;
+    EXPECT_GT(big_on_caller + big_elsewhere, 0u);
+    if (threads == 1) {
+      EXPECT_EQ(small_elsewhere + big_elsewhere, 0u);
+    } else {
+      EXPECT_EQ(small_on_caller, 0u);
+      EXPECT_EQ(big_elsewhere, 0u);
+    }
+    EXPECT_EQ(res.evaluated, res.read.records_read - res.read.records_skipped);
+    ASSERT_EQ(res.findings.size(), 1u);
+    counts.push_back(text(res.findings[0].row, "count") + " files=" + std::to_string(res.read.files) +
+                     " read=" + std::to_string(res.read.records_read) + " evaluated=" + std::to_string(res.evaluated));
+  }
+  EXPECT_EQ(counts[0], counts[1]);
 }
 
 }  // namespace
