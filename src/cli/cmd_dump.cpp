@@ -154,6 +154,8 @@ static int run_dump(DumpArgs& a) {
   if (threads > 1) {
     ro.threads = 1;  // the workers are the parallel part
     ro.unit_bytes = uint64_t(2) << 20;  // a 1.1 MB EVTX file (a full Windows log) is a small file
+    // A unit's text is held until its turn: a small archive can hold a hundred times its size.
+    ro.defer_archives = false;
     ro.defer = [&](InputUnit&& unit) {
       if (filling && filling->records.size()) pipe.submit(std::move(filling));
       auto b = take();

@@ -115,6 +115,9 @@ struct InputFile {
   ino_t ino = 0;
 };
 
+/// Whether the file's first bytes are an archive's (gzip, zip, tar …); false when unreadable.
+bool starts_as_archive(const std::string& path);
+
 /// Reads one input into `ctx`: opens (or maps) it, counts it and dispatches its bytes.
 void read_input(const InputFile& in, ReadContext& ctx);
 

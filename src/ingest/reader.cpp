@@ -520,6 +520,15 @@ static void drop_repeated_files(std::vector<InputFile>& inputs, DiagnosticSink& 
   inputs.swap(kept);
 }
 
+bool starts_as_archive(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;  // not for here to say: the reader reports it
+  char head[512];
+  ssize_t n = ::pread(fd, head, sizeof head, 0);
+  ::close(fd);
+  return n > 0 && is_archive({head, size_t(n)});
+}
+
 void read_input(const InputFile& in, ReadContext& ctx) {
   thread_local MappedFile mapped;  // its read buffer is reused from file to file
   std::string error;
@@ -558,7 +567,8 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
   };
   for (const auto& in : inputs) {
     // A small file may be read elsewhere; it is handed on with the small files next to it.
-    if (opts.defer && !in.stdin_input && in.size <= opts.unit_bytes) {
+    if (opts.defer && !in.stdin_input && in.size <= opts.unit_bytes &&
+        (opts.defer_archives || !ingest::starts_as_archive(in.path))) {
       unit.files.push_back(in.path);
       unit.bytes += in.size;
       if (unit.bytes >= opts.unit_bytes) hand_on();

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <utility>
+#include <variant>
 
 #include "ingest_test_util.h"
 
@@ -133,6 +134,72 @@ TEST(Archive, DirectoryOfArchivesNamesLieAndOrderIsSorted) {
   EXPECT_EQ(progress.back().second, total);
   for (size_t i = 1; i < progress.size(); ++i) EXPECT_GE(progress[i].first, progress[i - 1].first);
   std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+}
+
+// With ReadOptions::defer, small files are handed on in units, in input order between the records
+// read here, and read_unit reads them as read_inputs would have: records, diagnostics and counts
+// put back in that order are those of a plain read. Small archives are handed on too, unless
+// defer_archives is false (dump: an archive's records can be many times its size).
+TEST(Dispatch, SmallFilesAreHandedOnInUnitsAndReadTheSame) {
+  const std::string dir = temp_dir("units");
+  spit(dir + "/a.log.bin", make_archive(Kind::tgz, {{"inner.json", nxlog_line(11) + nxlog_line(12)}}));
+  spit(dir + "/b.json", nxlog_line(21) + "{\"EventID\": 22, \"cut\n" + nxlog_line(23));
+  std::string big;
+  for (int i = 0; i < 40; ++i) big += nxlog_line(300 + i);
+  spit(dir + "/c.json", big);
+  spit(dir + "/d.json", nxlog_line(41));
+  spit(dir + "/e.zip", make_archive(Kind::zip, {{"m.json", nxlog_line(51)}}));
+  const uint64_t unit = 2 * std::filesystem::file_size(dir + "/b.json");
+  ASSERT_GT(std::filesystem::file_size(dir + "/c.json"), unit);
+  for (auto f : {"/a.log.bin", "/d.json", "/e.zip"}) ASSERT_LE(std::filesystem::file_size(dir + f), unit) << f;
+
+  const Collected plain = read_paths({dir});
+  auto ids = [](const std::vector<OwnedRecord>& rs) {
+    std::vector<std::string> out;
+    for (auto& r : rs) out.push_back(r.sys("EventID") + "@" + r.file);
+    return out;
+  };
+  ASSERT_EQ(plain.records.size(), 46u);  // 2 + 2 (one line cut) + 40 + 1 + 1
+  ASSERT_EQ(plain.stats.records_skipped, 1u);
+
+  for (bool archives : {true, false}) {
+    // What read_inputs hands out, in order: a record read here, or a unit.
+    std::vector<std::variant<OwnedRecord, InputUnit>> handed;
+    ReadOptions opts;
+    opts.unit_bytes = unit;
+    opts.defer_archives = archives;
+    opts.defer = [&](InputUnit&& u) { handed.emplace_back(std::move(u)); };
+    DiagnosticSink sink(nullptr);
+    sink.set_keep(true);
+    ReadStats stats;
+    read_inputs({dir}, opts, [&](const Record& r) { handed.emplace_back(own(r)); }, sink, stats);
+    std::vector<OwnedRecord> records;
+    std::vector<std::vector<std::string>> units;
+    for (auto& h : handed) {
+      if (auto* r = std::get_if<OwnedRecord>(&h)) {
+        records.push_back(*r);
+        continue;
+      }
+      auto& u = std::get<InputUnit>(h);
+      units.emplace_back();
+      for (auto& f : u.files) units.back().push_back(std::filesystem::path(f).filename().string());
+      read_unit(u, opts, [&](const Record& r) { records.push_back(own(r)); }, sink, stats);
+    }
+    EXPECT_EQ(ids(records), ids(plain.records)) << "archives " << archives;
+    EXPECT_EQ(stats.files, plain.stats.files);
+    EXPECT_EQ(stats.records_read, plain.stats.records_read);
+    EXPECT_EQ(stats.records_skipped, plain.stats.records_skipped);
+    EXPECT_EQ(stats.formats, plain.stats.formats);
+    // The cut line is still named by file and line.
+    auto kept = sink.kept();
+    ASSERT_EQ(kept.size(), 1u);
+    EXPECT_EQ(kept[0].location.file, dir + "/b.json");
+    EXPECT_EQ(kept[0].location.line, 2u);
+    using Units = std::vector<std::vector<std::string>>;
+    if (archives) EXPECT_EQ(units, (Units{{"a.log.bin", "b.json"}, {"d.json", "e.zip"}}));
+    else EXPECT_EQ(units, (Units{{"b.json"}, {"d.json"}}));
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Archive, NestedArchiveMembers) {
