@@ -111,8 +111,7 @@ static int run_dump(DumpArgs& a) {
   struct Rendered {
     std::string text;
     uint64_t records = 0;
-    std::vector<Diagnostic> diags;  // of the unit, replayed in order
-    ReadStats read;
+    UnitReport read;  // of the unit, replayed in order
   };
   struct Worker {
     Event ev;
@@ -152,14 +151,10 @@ static int run_dump(DumpArgs& a) {
     Worker& w = workers[id];
     Rendered out;
     if (!b.unit.files.empty()) {
-      DiagnosticSink held(nullptr);
-      held.set_quiet(true);
-      held.set_keep(true);
-      read_unit(b.unit, ro, [&](const Record& r) {
+      out.read = read_unit(b.unit, ro, [&](const Record& r) {
         ++out.records;
         render_one(w, r, out.text);
-      }, held, out.read);
-      out.diags = held.take_kept();
+      });
     }
     for (size_t i = 0; i < b.records.size(); ++i) {
       b.records.get(i, w.rec);
@@ -170,8 +165,7 @@ static int run_dump(DumpArgs& a) {
   ReadStats stats;
   uint64_t n = 0;
   OrderedPipeline<Batch, Rendered> pipe(threads > 1 ? threads : 0, render, [&](Rendered&& r) {
-    for (auto& d : r.diags) diags.report(std::move(d));
-    stats.merge(r.read);
+    r.read.replay(diags, stats);
     n += r.records;
     std::fwrite(r.text.data(), 1, r.text.size(), out.file);
   });

@@ -242,9 +242,8 @@ struct BatchOut {
   std::vector<Rows> rows;
   std::vector<State> states;
   std::vector<std::pair<uint32_t, EventRef>> matched;  // (rule, event) with keep_matched, input order
-  // A deferred read: its diagnostics (replayed in order), counts and records evaluated.
-  std::vector<Diagnostic> diags;
-  ReadStats read;
+  // A deferred read: its diagnostics and counts (replayed in order), and the records evaluated.
+  UnitReport read;
   uint64_t evaluated = 0;
 };
 
@@ -448,17 +447,12 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     w.batch_no = 1;
   }
   if (b.deferred) {
-    // Its diagnostics are held and replayed at the merge, so that they come in input order.
-    DiagnosticSink held(nullptr);
-    held.set_quiet(true);
-    held.set_keep(true);
     uint32_t n = 0;
-    b.deferred([&](const Record& r) {
+    out.read = b.deferred([&](const Record& r) {
       w.event_index = n++;
       process_event(w, r);
-    }, held, out.read);
+    });
     out.evaluated = n;
-    out.diags = held.take_kept();
   }
   for (size_t i = 0; i < b.records.size(); ++i) {
     b.records.get(i, w.record);
@@ -652,8 +646,7 @@ void Engine::Impl::emit(const ir::CompiledRule* rule, Row&& row, std::vector<Eve
 }
 
 void Engine::Impl::merge(BatchOut&& out) {
-  for (auto& d : out.diags) diags.report(std::move(d));
-  deferred_read.merge(out.read);
+  out.read.replay(diags, deferred_read);
   evaluated_deferred += out.evaluated;
   for (auto& [rule, ref] : out.matched)
     if (matched[rule].size() < kMatchedRefsKept) matched[rule].push_back(std::move(ref));

@@ -106,11 +106,11 @@ class Engine {
   bool add_groups(size_t rule, size_t stream, const std::vector<ir::PreGroup>& groups);
 
   void process(const Record& r);
-  /// An input read by a worker (ReadOptions::defer): `read` hands its records to the visitor, its
-  /// problems to the sink and its counts to the stats it is given. Its records are evaluated in
-  /// input order after those of earlier process() calls; its diagnostics are replayed into the
-  /// engine's sink in order, and its counts add up in deferred_read_stats().
-  using DeferredRead = std::function<void(const RecordVisitor&, DiagnosticSink&, ReadStats&)>;
+  /// An input read by a worker (ReadOptions::defer): `read` hands its records to the visitor it is
+  /// given and returns what read_unit reported. Its records are evaluated in input order after those
+  /// of earlier process() calls; its diagnostics are replayed into the engine's sink in order, and
+  /// its counts add up in deferred_read_stats().
+  using DeferredRead = std::function<UnitReport(const RecordVisitor&)>;
   void process_deferred(DeferredRead read);
   /// Evaluates what is still buffered, merges, runs every rule's tail; call once after the last record.
   void finish();

@@ -23,34 +23,30 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
   // The engine's workers are the parallel part: they read the small files themselves (a triage
   // folder is thousands of them), and evaluate what this thread reads of the others.
   ReadOptions ro = opts.read;
-  std::atomic<uint64_t> filtered_deferred{0};
+  std::atomic<uint64_t> filtered{0};  // counted here and on the workers
+  auto accepted = [&](const Record& r) {
+    if (!opts.accept || opts.accept(r)) return true;
+    filtered.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  };
   if (opts.engine.threads != 1) {
     ro.threads = 1;
     ro.unit_bytes = kDeferredUnitBytes;
     ro.defer = [&](InputUnit&& unit) {
-      eng.process_deferred([&, unit = std::move(unit)](const RecordVisitor& visit, DiagnosticSink& held,
-                                                       ReadStats& counted) {
-        read_unit(unit, ro, [&](const Record& r) {
-          if (opts.accept && !opts.accept(r)) {
-            filtered_deferred.fetch_add(1, std::memory_order_relaxed);
-            return;
-          }
-          visit(r);
-        }, held, counted);
+      eng.process_deferred([&, unit = std::move(unit)](const RecordVisitor& visit) {
+        return read_unit(unit, ro, [&](const Record& r) {
+          if (accepted(r)) visit(r);
+        });
       });
     };
   }
   read_inputs(inputs, ro, [&](const Record& r) {
-    if (opts.accept && !opts.accept(r)) {
-      ++res.filtered;
-      return;
-    }
-    eng.process(r);
+    if (accepted(r)) eng.process(r);
   }, diags, res.read);
   if (opts.on_read_done) opts.on_read_done();
   eng.finish();
   res.read.merge(eng.deferred_read_stats());
-  res.filtered += filtered_deferred.load();
+  res.filtered = filtered.load();
   res.evaluated = eng.evaluated();
   return res;
 }

@@ -583,13 +583,25 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
   hand_on();
 }
 
-void read_unit(const InputUnit& unit, const ReadOptions& opts, const RecordVisitor& visit, DiagnosticSink& diags,
-               ReadStats& stats) {
+UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const RecordVisitor& visit) {
   ReadOptions own;
   own.threads = 1;
   own.recover = opts.recover;
-  ingest::ReadContext ctx{own, visit, diags, stats};
+  DiagnosticSink held(nullptr);
+  held.set_quiet(true);
+  held.set_keep(true);
+  UnitReport report;
+  ingest::ReadContext ctx{own, visit, held, report.stats};
   for (const auto& path : unit.files) ingest::read_input({path}, ctx);
+  report.diags = held.take_kept();
+  return report;
+}
+
+void UnitReport::replay(DiagnosticSink& sink, ReadStats& total) {
+  for (auto& d : diags) sink.report(std::move(d));
+  diags.clear();
+  total.merge(stats);
+  stats = {};
 }
 
 void read_buffer(std::string_view name, std::string_view bytes, LogFormat format, const ReadOptions& opts,

@@ -5,9 +5,9 @@
 // Records are delivered to the visitor on the calling thread, in input order
 // (file order, then record order within a file), so output is deterministic
 // whatever the thread count. With ReadOptions::defer, small files are handed
-// on instead, in that order, for the caller's workers to read (read_unit). A malformed record, chunk or file is reported to
-// the DiagnosticSink with file and line/offset and counted in ReadStats; the
-// rest of the input is still read.
+// on instead, in that order, for the caller's workers to read (read_unit). A
+// malformed record, chunk or file is reported to the DiagnosticSink with file
+// and line/offset and counted in ReadStats; the rest of the input is still read.
 //
 // Accounting: stats.records_read == records delivered + stats.records_skipped.
 #pragma once
@@ -71,10 +71,18 @@ using RecordVisitor = std::function<void(const Record&)>;
 void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts, const RecordVisitor& visit,
                  DiagnosticSink& diags, ReadStats& stats);
 
+/// What reading a unit reported besides its records: its diagnostics and counts, held so that the
+/// caller can pass them on in input order (a unit is read on a worker, out of order).
+struct UnitReport {
+  std::vector<Diagnostic> diags;
+  ReadStats stats;
+  /// Reports the diagnostics to `sink` and adds the counts to `total`.
+  void replay(DiagnosticSink& sink, ReadStats& total);
+};
+
 /// Reads a unit read_inputs handed on, on any thread, as read_inputs would have read its files
 /// (`opts.threads`, `defer` and `progress` are not used: the caller reports progress per unit).
-void read_unit(const InputUnit& unit, const ReadOptions& opts, const RecordVisitor& visit, DiagnosticSink& diags,
-               ReadStats& stats);
+UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const RecordVisitor& visit);
 
 /// Reads one in-memory input. `name` is used in diagnostics and Record::file.
 /// The format is sniffed when `format` is unknown. Archives are expanded.

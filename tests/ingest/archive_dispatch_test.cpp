@@ -183,7 +183,7 @@ TEST(Dispatch, SmallFilesAreHandedOnInUnitsAndReadTheSame) {
       auto& u = std::get<InputUnit>(h);
       units.emplace_back();
       for (auto& f : u.files) units.back().push_back(std::filesystem::path(f).filename().string());
-      read_unit(u, opts, [&](const Record& r) { records.push_back(own(r)); }, sink, stats);
+      read_unit(u, opts, [&](const Record& r) { records.push_back(own(r)); }).replay(sink, stats);
     }
     EXPECT_EQ(ids(records), ids(plain.records)) << "archives " << archives;
     EXPECT_EQ(stats.files, plain.stats.files);
