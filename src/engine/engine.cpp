@@ -517,10 +517,11 @@ void Engine::Impl::capture(const Worker& w, const StreamPlan& sp, Row& row) cons
   };
   const bool raw = sp.stream->source.kind == ir::Source::Kind::raw;
   const bool repeats = w.event.has_repeats();
-  for (auto& f : w.event.fields()) {
+  for (auto& f : w.event.fields_unrendered()) {
     if (f.name == time_sym) continue;
     if (raw ? f.view != 0 : f.view != sp.view) continue;
     if (!sp.capture_all && !std::binary_search(sp.capture.begin(), sp.capture.end(), f.name)) continue;
+    if (f.deferred) w.event.fields();  // renders it in place: only for a stream that captures it
     std::string_view name = field_name(f.name);
     if (repeats) {
       auto cur = std::find_if(es.begin(), es.begin() + long(n), [&](const Row::Entry& e) { return e.first == name; });

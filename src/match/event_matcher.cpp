@@ -207,6 +207,11 @@ void EventMatcher::begin(const Event& e) {
   hits_.clear();
 }
 
+// Keywords search the values of the raw view. The XML renderings (EventData_Xml,
+// System_Props_Xml) are copies of those values inside markup: they are not searched, so a keyword
+// cannot match a tag name, and no event pays for rendering them.
+static bool is_keyword_field(const Event::Field& f) { return f.view == 0 && !f.rendering; }
+
 void EventMatcher::on_hit(void* self, uint32_t pattern) {
   auto* m = static_cast<EventMatcher*>(self);
   if (pattern < m->pattern_stamp_.size() && m->pattern_stamp_[pattern] != m->epoch_) {
@@ -246,8 +251,8 @@ void EventMatcher::scan_group(uint32_t gi) {
   if (field == kNoSymbol) {
     // Every raw value, joined: a literal spanning two values is a false hit, which only costs a test.
     kw_text_.clear();
-    for (auto& f : event_->fields())
-      if (f.view == 0) {
+    for (auto& f : event_->fields_unrendered())
+      if (is_keyword_field(f)) {
         kw_text_.append(f.value);
         kw_text_.push_back('\n');
       }
@@ -280,8 +285,8 @@ bool EventMatcher::test_atom(ir::AtomId id) {
   if (const auto& c = sh.compiled[id]) {
     const ir::Atom& a = c->atom();
     if (a.kind == ir::AtomKind::keyword) {
-      for (auto& f : event_->fields())
-        if (f.view == 0 && c->test(f.value)) {
+      for (auto& f : event_->fields_unrendered())
+        if (is_keyword_field(f) && c->test(f.value)) {
           r = true;
           break;
         }

@@ -38,6 +38,7 @@ void Event::add_deferred(Symbol name, uint16_t view, Renderer render) {
   deferred_.push_back({static_cast<uint32_t>(fields_.size()), render});
   add(name, {}, view);
   fields_.back().deferred = true;
+  fields_.back().rendering = true;
 }
 
 void Event::materialize() const {

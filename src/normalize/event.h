@@ -30,6 +30,8 @@ class Event {
     std::string_view value;
     uint16_t view;  ///< 0 = raw view, k = dataset id + 1
     bool deferred = false;  ///< value not rendered yet (see add_deferred)
+    /// A rendering of other fields (EventData_Xml, System_Props_Xml: see add_deferred), made or not.
+    bool rendering = false;
   };
   /// Renders a derived value from the record (EventData_Xml …) into `out`.
   using Renderer = void (*)(const Record& r, std::string& out);
@@ -54,6 +56,9 @@ class Event {
       materialize();
     return fields_;
   }
+  /// Every field as it stands: renderings may not be made yet (empty `value`, `deferred` set).
+  /// For callers that skip renderings (`Field::rendering`), so they never pay for them.
+  const std::vector<Field>& fields_unrendered() const { return fields_; }
   /// Every field, for a look at all values of `name`: the deferred renderings are made only when
   /// `name` is one of them (the others keep an empty `value` and `deferred` set).
   const std::vector<Field>& fields_with(Symbol name) const {

@@ -256,3 +256,39 @@ TEST(CliDump, SmallFilesReadByTheWorkersGiveWhatOneThreadGives) {
 }
 
 }  // namespace
+
+namespace {
+
+// Sigma keywords search the values of the raw view, not the XML renderings of them
+// (EventData_Xml): markup is no keyword hit, and the same holds whether the prefilter decides
+// (eight or more keyword atoms, warm-up 0) or every atom is tested.
+// exec_sysmon_1_lolbin_pcalua.evtx has 3 events (evtxexport -f xml); 'pcalua.exe' is in the
+// Image/CommandLine values of 2 of them (the process and its child's ParentImage); every event's
+// XML has `<Data Name=` and the xmlns URL, which are in no value.
+TEST(CliHunt, KeywordsSearchFieldValuesNotTheirXmlRendering) {
+  const std::string evtx =
+      std::string(VIGIL_SOURCE_DIR) + "/../shared/data/evtx-attack-samples/Execution/exec_sysmon_1_lolbin_pcalua.evtx";
+  if (!fs::exists(evtx)) GTEST_SKIP() << "../shared/data not present";
+  fs::path dir = fs::temp_directory_path() / ("vigil_keywords_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto rule = [&](const std::string& name, char id, const std::vector<std::string>& words) {
+    std::ofstream r(dir / (name + ".yml"));
+    r << "title: " << name << "\nid: " << std::string(8, id) << "-1111-1111-1111-111111111111"
+      << "\nlogsource:\n  product: windows\ndetection:\n  keywords:\n";
+    for (auto& w : words) r << "    - '" << w << "'\n";
+    r << "  condition: keywords\nlevel: low\n";
+  };
+  rule("Values", 'a', {"pcalua.exe", "zzq-absent-1", "zzq-absent-2", "zzq-absent-3"});
+  rule("Markup", 'b', {"Data Name", "EventData", "<Data", "schemas.microsoft.com/win/2004", "</Data>"});
+  for (const char* env : {"VIGIL_PREFILTER_WARMUP=0", "VIGIL_NO_PREFILTER=1"}) {
+    CliRun r = vigil("hunt --no-cache --format jsonl --rules " + dir.string() + " " + evtx, env);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(count_lines(r.out, "\"rule_name\":\"Values\""), 2u) << env << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.out, "\"rule_name\":\"Markup\""), 0u) << env;
+    EXPECT_NE(r.err.find("records read 3, evaluated 3, skipped 0"), std::string::npos) << r.err;
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
