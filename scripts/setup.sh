@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libyaml-dev libsimdjson-dev libpugixml-dev libpcre2-dev libhyperscan-dev
   libcli11-dev libfmt-dev libarchive-dev zlib1g-dev
+  libxxhash-dev            # XXH3: the hash of group keys and other texts in hash tables
   libjemalloc-dev          # allocator of the vigil command (faster hunts)
   libcurl4-openssl-dev     # vigil load/hunt --clickhouse (HTTP interface)
   clickhouse-server curl   # tests/clickhouse: a two-shard cluster on loopback (scripts/clickhouse.sh)

@@ -7,7 +7,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 namespace vigil {
+
+size_t text_hash(std::string_view s) noexcept { return static_cast<size_t>(XXH3_64bits(s.data(), s.size())); }
+
 
 std::string to_lower(std::string_view s) {
   std::string r(s);

@@ -459,6 +459,8 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     w.event_index = uint32_t(i);
     process_event(w, w.record);
   }
+  // Merging runs on one thread at a time: what of it can be done here is done here.
+  for (auto& s : out.states) streams[s.slot].merge_op->seal(*s.state);
   w.out = nullptr;
   return out;
 }

@@ -121,6 +121,9 @@ class MergeableOperator : public Operator {
   virtual void add(PartialState& state, const Table& rows, ExecContext& ctx) const = 0;
   /// Fold `later` (built from rows that come after those of `into`) into `into`.
   virtual void merge(PartialState& into, PartialState& later) const = 0;
+  /// Readies a state fed on a worker for merge(), on that worker: the work merge() would do on
+  /// the one merging thread, done where it runs in parallel. Optional; results are the same.
+  virtual void seal(PartialState& state) const {}
   /// The operator's output over every row fed. With `spend`, the state is used up (it may be
   /// emptied as the output is made); without, it is left as it was (a state serving several streams).
   virtual Table finish(PartialState& state, ExecContext& ctx, bool spend = true) const = 0;

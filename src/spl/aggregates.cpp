@@ -521,7 +521,7 @@ class KeyPool {
     return {at, t.size()};
   }
   std::mutex mu_;
-  std::unordered_map<std::string_view, uint32_t> ids_;
+  std::unordered_map<std::string_view, uint32_t, TextHash, TextEq> ids_;
   std::deque<std::string_view> texts_;
   std::vector<std::unique_ptr<char[]>> chunks_, big_;
   size_t used_ = 0;
@@ -670,10 +670,12 @@ void GroupTable::intern_keys() {
   std::unordered_map<std::string, Group, TextHash, TextEq> by_id;
   by_id.reserve(groups_.size());
   std::string ik;
-  for (auto& [k, g] : groups_) {
-    to_id_key(k, ik);
-    for (auto& acc : g.accs) acc.intern();
-    by_id.emplace(ik, std::move(g));
+  while (!groups_.empty()) {
+    auto node = groups_.extract(groups_.begin());  // re-keyed in place: the group is not moved
+    to_id_key(node.key(), ik);
+    node.key() = std::string(ik);  // a fresh string: assigning would keep the text key's buffer
+    for (auto& acc : node.mapped().accs) acc.intern();
+    by_id.insert(std::move(node));
   }
   groups_.swap(by_id);
   interned_ = true;
@@ -689,8 +691,10 @@ void GroupTable::merge(GroupTable& later) {
     if (mine == groups_.end()) {
       auto next = std::next(it);
       auto node = later.groups_.extract(it);  // moves the group, accumulators and all
-      node.key() = std::string(key);  // a fresh string: assigning would keep the text key's buffer
-      for (auto& acc : node.mapped().accs) acc.intern();
+      if (!later.interned_) {
+        node.key() = std::string(key);  // a fresh string: assigning would keep the text key's buffer
+        for (auto& acc : node.mapped().accs) acc.intern();
+      }
       groups_.insert(std::move(node));
       it = next;
       continue;

@@ -155,6 +155,9 @@ class GroupTable {
   void add(const Row& row, ir::ExecContext& ctx);
   /// Fold in a table built from rows that come after this one's.
   void merge(GroupTable& later);
+  /// Interns this table's keys now (thread-safe), so that merging it into another (on the one
+  /// merging thread) only looks its groups up.
+  void seal() { intern_keys(); }
   /// Adds a group computed elsewhere (its BY values as text; one part per aggregate).
   void add_group(const ir::PreGroup& g);
   /// One row per group, sorted by the BY values (numeric-aware); BY fields first, then aggregates.

@@ -41,6 +41,7 @@ class StatsOp final : public ir::MergeableOperator {
   void merge(ir::PartialState& into, ir::PartialState& later) const override {
     static_cast<State&>(into).table.merge(static_cast<State&>(later).table);
   }
+  void seal(ir::PartialState& s) const override { static_cast<State&>(s).table.seal(); }
   Table finish(ir::PartialState& s, ir::ExecContext&, bool spend) const override {
     return static_cast<State&>(s).table.finish(spend);
   }
