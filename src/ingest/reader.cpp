@@ -565,10 +565,15 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
     opts.defer(std::exchange(unit, {}));
     ctx.progress_now(ctx.progress_base);
   };
+  // A triage folder is thousands of small .evtx files: they are taken for what they are named
+  // rather than opened here once more (an archive named .evtx is still read right, elsewhere).
+  auto maybe_archive = [](const std::string& path) {
+    return !iends_with(path, ".evtx") && ingest::starts_as_archive(path);
+  };
   for (const auto& in : inputs) {
     // A small file may be read elsewhere; it is handed on with the small files next to it.
     if (opts.defer && !in.stdin_input && in.size <= opts.unit_bytes &&
-        (opts.defer_archives || !ingest::starts_as_archive(in.path))) {
+        (opts.defer_archives || !maybe_archive(in.path))) {
       unit.files.push_back(in.path);
       unit.bytes += in.size;
       if (unit.bytes >= opts.unit_bytes) hand_on();

@@ -39,7 +39,8 @@ struct ReadOptions {
   std::function<void(InputUnit&&)> defer;
   uint64_t unit_bytes = uint64_t(1) << 20;
   /// Hand on small archives too (false: read them here). An archive's records can be a hundred
-  /// times its size: a caller that holds what a unit yields until its turn says false.
+  /// times its size: a caller that holds what a unit yields until its turn says false. (A file
+  /// named *.evtx is taken for one without opening it: a triage folder has thousands.)
   bool defer_archives = true;
   bool recover = false;  ///< EVTX: also deliver deleted/unlisted records (Record::recovered)
   std::function<void(uint64_t bytes_done, uint64_t bytes_total)> progress;  ///< optional, any thread

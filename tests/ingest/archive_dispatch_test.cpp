@@ -149,9 +149,11 @@ TEST(Dispatch, SmallFilesAreHandedOnInUnitsAndReadTheSame) {
   spit(dir + "/c.json", big);
   spit(dir + "/d.json", nxlog_line(41));
   spit(dir + "/e.zip", make_archive(Kind::zip, {{"m.json", nxlog_line(51)}}));
+  // Named as an EVTX file: taken for one without a look (dump's triage folders), read right anyway.
+  spit(dir + "/f.evtx", make_archive(Kind::zip, {{"n.json", nxlog_line(61)}}));
   const uint64_t unit = 2 * std::filesystem::file_size(dir + "/b.json");
   ASSERT_GT(std::filesystem::file_size(dir + "/c.json"), unit);
-  for (auto f : {"/a.log.bin", "/d.json", "/e.zip"}) ASSERT_LE(std::filesystem::file_size(dir + f), unit) << f;
+  for (auto f : {"/a.log.bin", "/d.json", "/e.zip", "/f.evtx"}) ASSERT_LE(std::filesystem::file_size(dir + f), unit) << f;
 
   const Collected plain = read_paths({dir});
   auto ids = [](const std::vector<OwnedRecord>& rs) {
@@ -159,7 +161,7 @@ TEST(Dispatch, SmallFilesAreHandedOnInUnitsAndReadTheSame) {
     for (auto& r : rs) out.push_back(r.sys("EventID") + "@" + r.file);
     return out;
   };
-  ASSERT_EQ(plain.records.size(), 46u);  // 2 + 2 (one line cut) + 40 + 1 + 1
+  ASSERT_EQ(plain.records.size(), 47u);  // 2 + 2 (one line cut) + 40 + 1 + 1 + 1
   ASSERT_EQ(plain.stats.records_skipped, 1u);
 
   for (bool archives : {true, false}) {
@@ -196,8 +198,8 @@ TEST(Dispatch, SmallFilesAreHandedOnInUnitsAndReadTheSame) {
     EXPECT_EQ(kept[0].location.file, dir + "/b.json");
     EXPECT_EQ(kept[0].location.line, 2u);
     using Units = std::vector<std::vector<std::string>>;
-    if (archives) EXPECT_EQ(units, (Units{{"a.log.bin", "b.json"}, {"d.json", "e.zip"}}));
-    else EXPECT_EQ(units, (Units{{"b.json"}, {"d.json"}}));
+    if (archives) EXPECT_EQ(units, (Units{{"a.log.bin", "b.json"}, {"d.json", "e.zip", "f.evtx"}}));
+    else EXPECT_EQ(units, (Units{{"b.json"}, {"d.json"}, {"f.evtx"}}));
   }
   std::filesystem::remove_all(dir);
 }
