@@ -14,7 +14,6 @@ namespace vigil {
 
 size_t text_hash(std::string_view s) noexcept { return static_cast<size_t>(XXH3_64bits(s.data(), s.size())); }
 
-
 std::string to_lower(std::string_view s) {
   std::string r(s);
   for (auto& c : r) c = ascii_lower(c);

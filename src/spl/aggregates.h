@@ -148,7 +148,8 @@ std::vector<std::vector<Value>> group_keys(const GroupSpec& spec, const Row& row
 /// numeric-aware order is applied once, in finish().
 /// A table that others are merged into (the engine's running state of a rule) keeps its keys as
 /// ids of texts interned process-wide: ESCU rules group the same events by the same long fields
-/// (command lines, paths), so each distinct text is held once, not once per group and rule.
+/// (command lines, paths), so each distinct text is held once, not once per group and rule. The
+/// engine's batch tables are interned too (seal), on their worker, before they are merged.
 class GroupTable {
  public:
   explicit GroupTable(const GroupSpec* spec) : spec_(spec) {}
@@ -188,7 +189,7 @@ class GroupTable {
     std::string text;
   };
 
-  /// Turns this table's text keys into id keys (first merge into it).
+  /// Turns this table's text keys into id keys (seal, or the first merge into it).
   void intern_keys();
   /// The key's BY texts: views into the key (text keys) or into the process-wide pool (id keys).
   std::vector<std::string_view> key_texts(std::string_view key) const;
