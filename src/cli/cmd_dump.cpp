@@ -25,11 +25,7 @@ struct DumpArgs {
 // evtx-crate shape: {"Event":{"System":{…},"EventData":{…}}} with System attributes as the crate writes them.
 // Appended to `s` piece by piece: rendering is most of a dump's time.
 void record_json(const Record& r, std::string& s) {
-  auto quoted = [&](std::string_view v) {
-    s += '"';
-    json_escape_to(s, v);
-    s += '"';
-  };
+  auto quoted = [&](std::string_view v) { json_quote_to(s, v); };
   // "Name":{"#attributes":{"Attr":value[,"Attr2":value2]}}
   auto attrs = [&](std::string_view name, std::string_view attr, std::string_view v, std::string_view attr2 = {},
                    const std::string_view* v2 = nullptr) {

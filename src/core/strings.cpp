@@ -131,10 +131,14 @@ void json_escape_to(std::string& out, std::string_view s) {
 std::string json_quote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
+  json_quote_to(out, s);
+  return out;
+}
+
+void json_quote_to(std::string& out, std::string_view s) {
   out += '"';
   json_escape_to(out, s);
   out += '"';
-  return out;
 }
 
 bool parse_int(std::string_view s, long long& out) {

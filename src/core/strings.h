@@ -38,6 +38,8 @@ std::vector<std::string_view> split(std::string_view s, char sep);
 std::string_view path_basename(std::string_view path);
 /// JSON string literal with quotes and escapes (UTF-8 passed through; invalid bytes as \uFFFD).
 std::string json_quote(std::string_view s);
+/// The same, appended to `out` (writers that build one buffer per line).
+void json_quote_to(std::string& out, std::string_view s);
 void json_escape_to(std::string& out, std::string_view s);
 /// Parse a decimal or 0x-hex integer; false when `s` is not entirely a number.
 bool parse_int(std::string_view s, long long& out);

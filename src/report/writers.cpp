@@ -18,13 +18,8 @@ bool parse_format(std::string_view s, Format& out) {
   return true;
 }
 
-// Appends to one buffer: a finding carries ~100 fields, and a string per piece was a third of
-// the cost of writing findings.
-static void append_quoted(std::string& s, std::string_view text) {
-  s += '"';
-  json_escape_to(s, text);
-  s += '"';
-}
+// Findings are appended to one buffer (json_quote_to): a finding carries ~100 fields, and a
+// string per piece was a third of the cost of writing findings.
 
 static void append_value_json(std::string& s, const Value& v) {
   if (v.is_null()) {
@@ -33,12 +28,12 @@ static void append_value_json(std::string& s, const Value& v) {
     NumberText buf;
     s += format_number(v.number(), buf);
   } else if (v.is_string()) {
-    append_quoted(s, v.string());
+    json_quote_to(s, v.string());
   } else {
     s += '[';
     for (size_t i = 0; i < v.values().size(); ++i) {
       if (i) s += ',';
-      append_quoted(s, v.values()[i]);
+      json_quote_to(s, v.values()[i]);
     }
     s += ']';
   }
@@ -53,7 +48,7 @@ static void append_row_json(std::string& s, const Row& row) {
     if (internal_field(k)) continue;
     if (!first) s += ',';
     first = false;
-    append_quoted(s, k);
+    json_quote_to(s, k);
     s += ':';
     append_value_json(s, v);
   }
