@@ -7,6 +7,7 @@
 #include "spl/macro_expand.h"
 #include "spl/operators.h"
 #include "spl/parser.h"
+#include "spl/subsearch.h"
 
 namespace vigil::spl {
 
@@ -15,6 +16,7 @@ namespace {
 struct Compiler {
   const CompileEnv& env;
   CompiledSearch& out;
+  SubsearchResolver resolve = lookup_subsearch_resolver(env.lookups, env.atoms);
   int depth = 0;
 
   void fail(std::string why) {
@@ -42,7 +44,7 @@ struct Compiler {
           auto dot = ts->nodename.rfind('.');
           stream.source.dataset = dot == std::string::npos ? ts->nodename : ts->nodename.substr(dot + 1);
         }
-        if (ts->where) stream.filter = lower_search(*ts->where, *env.atoms);
+        if (ts->where) stream.filter = lower_search(*ts->where, *env.atoms, nullptr, &resolve);
         if (ts->from_form) {
           first_op = 1;  // `| from datamodel …` yields the dataset's rows as they are
         } else {
@@ -53,7 +55,7 @@ struct Compiler {
         }
       } else if (auto* s = std::get_if<SearchCmd>(&head.body); s && !p.leading_pipe) {
         stream.source.kind = ir::Source::Kind::raw;
-        if (s->expr) stream.filter = lower_search(*s->expr, *env.atoms);
+        if (s->expr) stream.filter = lower_search(*s->expr, *env.atoms, nullptr, &resolve);
         first_op = 1;
       } else {
         // A generating command (inputlookup, makeresults, rest, mstats …): no events feed it.
@@ -110,6 +112,7 @@ CompiledSearch compile_search(std::string_view spl, const CompileEnv& env) {
   out.plan.owned.push_back(out.ast);
   Compiler c{env, out};
   c.build_stream(*out.ast, 0);
+  const SubsearchResolver* resolve = &c.resolve;
   // Stages as explain shows them: one per top-level command, filters lowered to predicates.
   for (auto& cmd : out.ast->commands) {
     ir::StageInfo st;
@@ -117,10 +120,10 @@ CompiledSearch compile_search(std::string_view spl, const CompileEnv& env) {
     if (cmd.span.end <= out.expanded.size() && cmd.span.begin <= cmd.span.end)
       st.text = std::string(trim(std::string_view(out.expanded).substr(cmd.span.begin, cmd.span.end - cmd.span.begin)));
     if (auto* ts = std::get_if<TstatsCmd>(&cmd.body); ts && ts->where) {
-      st.predicate = lower_search(*ts->where, *env.atoms);
+      st.predicate = lower_search(*ts->where, *env.atoms, nullptr, resolve);
       st.has_predicate = true;
     } else if (auto* s = std::get_if<SearchCmd>(&cmd.body)) {
-      if (s->expr) st.predicate = lower_search(*s->expr, *env.atoms);
+      if (s->expr) st.predicate = lower_search(*s->expr, *env.atoms, nullptr, resolve);
       st.has_predicate = true;
     } else if (auto* w = std::get_if<WhereCmd>(&cmd.body); w && w->expr) {
       bool complete = false;

@@ -53,7 +53,7 @@ Predicate lower_value(ir::AtomTable& t, const std::string& field, std::string v,
   return atom(t, field, AtomKind::wildcard, to_glob(s), cs);
 }
 
-Predicate lower_s(const SearchExpr& e, ir::AtomTable& t, std::vector<std::string>* w) {
+Predicate lower_s(const SearchExpr& e, ir::AtomTable& t, std::vector<std::string>* w, const SubsearchResolver* r) {
   auto warn = [&](std::string m) {
     if (w) w->push_back(std::move(m));
   };
@@ -61,13 +61,27 @@ Predicate lower_s(const SearchExpr& e, ir::AtomTable& t, std::vector<std::string
     case SearchKind::and_:
     case SearchKind::or_: {
       std::vector<Predicate> kids;
-      for (auto& c : e.children) kids.push_back(lower_s(*c, t, w));
+      for (auto& c : e.children) kids.push_back(lower_s(*c, t, w, r));
       return e.kind == SearchKind::and_ ? Predicate::make_and(std::move(kids)) : Predicate::make_or(std::move(kids));
     }
     case SearchKind::not_:
-      return Predicate::make_not(lower_s(*e.children.at(0), t, w));
+      return Predicate::make_not(lower_s(*e.children.at(0), t, w, r));
     case SearchKind::keyword: {
       if (e.subsearch) {
+        if (auto rows = r && *r ? (*r)(*e.subsearch) : std::nullopt) {
+          // Splunk's implicit `format`: ( ( f1="a" AND f2="b" ) OR ( … ) ); quoted values keep `*` wildcards.
+          std::vector<Predicate> alts;
+          for (const FormatRow& row : *rows) {
+            std::vector<Predicate> all;
+            for (const auto& [field, values] : row) {
+              std::vector<Predicate> any;
+              for (const auto& v : values) any.push_back(lower_value(t, field, v, e.case_sensitive));
+              all.push_back(Predicate::make_or(std::move(any)));
+            }
+            alts.push_back(Predicate::make_and(std::move(all)));
+          }
+          return alts.empty() ? Predicate::always_true() : Predicate::make_or(std::move(alts));
+        }
         warn("subsearch term is resolved at run time; not part of the static filter");
         return Predicate::always_true();
       }
@@ -241,8 +255,9 @@ struct WhereLowering {
 
 }  // namespace
 
-ir::Predicate lower_search(const SearchExpr& e, ir::AtomTable& atoms, std::vector<std::string>* warnings) {
-  return lower_s(e, atoms, warnings);
+ir::Predicate lower_search(const SearchExpr& e, ir::AtomTable& atoms, std::vector<std::string>* warnings,
+                           const SubsearchResolver* resolve) {
+  return lower_s(e, atoms, warnings, resolve);
 }
 
 ir::Predicate lower_where(const Expr& e, ir::AtomTable& atoms, bool& complete) {

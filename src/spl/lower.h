@@ -11,7 +11,10 @@
 //   f IN (a, b)            -> OR of f=a, f=b (each value lowered as above)
 //   f<v, f<=v, f>v, f>=v   -> lt/le/gt/ge (numeric; a warning when v is not a number)
 //   keyword                -> keyword atom (no field; surrounding `*` trimmed); `*` -> always true
-//   [subsearch] term       -> always true + warning (resolved at run time, not a static filter)
+//   [subsearch] term       -> with a resolver that can run it at load (spl/subsearch.h): Splunk's
+//                             `format` of its rows, OR of rows, AND within a row, each f=v
+//                             lowered as above (no rows: always true, an empty filter);
+//                             otherwise always true + a warning
 // Field names are kept exactly as written (`Processes.process_name`) and
 // interned with field_id().
 //
@@ -38,11 +41,13 @@
 #include "ir/atom_table.h"
 #include "ir/predicate.h"
 #include "spl/ast.h"
+#include "spl/subsearch.h"
 
 namespace vigil::spl {
 
 /// Lower a search/tstats-WHERE expression (a null SearchCmd::expr is simply always_true()).
-ir::Predicate lower_search(const SearchExpr& e, ir::AtomTable& atoms, std::vector<std::string>* warnings = nullptr);
+ir::Predicate lower_search(const SearchExpr& e, ir::AtomTable& atoms, std::vector<std::string>* warnings = nullptr,
+                           const SubsearchResolver* resolve = nullptr);
 
 /// Lower the simple subset of a where expression; `complete` tells whether the predicate is exact.
 ir::Predicate lower_where(const Expr& e, ir::AtomTable& atoms, bool& complete);

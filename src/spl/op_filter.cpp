@@ -98,7 +98,8 @@ OperatorResult make_search(const Command&, const SearchCmd& s, OperatorEnv& env)
   if (!s.expr) return ok<PassOp>("search");  // `search *`: the filter-macro stub
   if (!env.atoms) return error("mid-pipeline search needs an atom table");
   std::vector<std::string> warnings;
-  ir::Predicate p = lower_search(*s.expr, *env.atoms, &warnings);
+  SubsearchResolver resolve = lookup_subsearch_resolver(env.lookups, env.atoms);
+  ir::Predicate p = lower_search(*s.expr, *env.atoms, &warnings, &resolve);
   if (p.op == ir::Predicate::Op::always) return ok<PassOp>("search");
   std::vector<std::string> errors;
   auto op = std::make_unique<SearchOp>(std::move(p), *env.atoms, &errors);

@@ -291,4 +291,31 @@ TEST(CliHunt, KeywordsSearchFieldValuesNotTheirXmlRendering) {
   fs::remove_all(dir);
 }
 
+// A `[| inputlookup … ]` term is Splunk's implicit `format` of the table's rows, resolved at load: an
+// OR of `field="value"` terms, `*` a wildcard, case-insensitive. Expected counts from python3 over
+// `vigil dump` of the samples, with the 59 values of linux_tool_discovery_process.csv turned into
+// anchored case-insensitive regexes (`*` -> `.*`): of 903 Endpoint.Processes command lines (Sysmon 1 and
+// Security 4688) one matches (`find *`); of 863 EventCode=1 events the same one; none of the 42 4688.
+// The term used to be left out (always true), which counted every process and dropped every event
+// under NOT.
+TEST(CliSearch, LookupSubsearchIsResolvedIntoAFilter) {
+  const std::string samples = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/evtx-attack-samples";
+  const std::string content = std::string(VIGIL_SOURCE_DIR) + "/../shared/corpus/security_content";
+  if (!fs::exists(samples) || !fs::exists(content)) GTEST_SKIP() << "../shared not present";
+  auto search = [&](const std::string& q) {
+    CliRun r = vigil("search -q --no-cache --format csv --content '" + content + "' '" + q + "' '" + samples + "'");
+    EXPECT_EQ(r.exit_code, 0) << q << "\n" << r.err;
+    return r.out;
+  };
+  const std::string sub = "[| inputlookup linux_tool_discovery_process.csv | rename process as ";
+  // The form of the ESCU rule Suspicious Linux Discovery Commands: a tstats WHERE.
+  EXPECT_EQ(search("| tstats count from datamodel=Endpoint.Processes where " + sub +
+                   "Processes.process | table Processes.process] by Processes.process"),
+            "Processes.process,count\n\"find  \"\"Shadow Copy Volume\"\" \",1\n");
+  // A mid-pipeline search, and a NOT in the leading search.
+  EXPECT_EQ(search("EventCode=1 | search " + sub + "CommandLine | table CommandLine] | stats count by CommandLine"),
+            "CommandLine,count\n\"find  \"\"Shadow Copy Volume\"\" \",1\n");
+  EXPECT_EQ(search("EventCode=4688 NOT " + sub + "CommandLine | table CommandLine] | stats count"), "count\n42\n");
+}
+
 }  // namespace

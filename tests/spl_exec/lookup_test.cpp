@@ -124,4 +124,38 @@ TEST(LookupCommand, ExactMatchOutputModesAndMissingTable) {
   EXPECT_FALSE(gen[1].has("sev"));  // empty cells are absent fields
 }
 
+// `search [| inputlookup t | …]`: the subsearch's rows are pasted as Splunk's `format` writes them,
+// `( ( user="alice" AND host="web*" ) OR ( user="bob" ) )`: internal `_` fields are left out, an empty
+// cell is no term, values are case-insensitive with `*` wildcards. A subsearch over events cannot be
+// resolved at load and is left out of the filter (as before).
+TEST(LookupSubsearch, RowsBecomeAnOrOfAndedFieldTerms) {
+  content::LookupRegistry reg;
+  auto t = std::make_unique<content::LookupTable>();
+  t->name = "pairs";
+  t->columns = {"user", "host", "_note"};
+  t->rows = {{"alice", "web*", "x"}, {"bob", "", "y"}, {"carol", "db1", ""}};
+  reg.add(std::move(t));
+  ir::AtomTable atoms;
+  OperatorEnv env;
+  env.lookups = &reg;
+  env.atoms = &atoms;
+  Table in = {row({{"user", "ALICE"}, {"host", "web7"}}),   // row 1
+              row({{"user", "alice"}, {"host", "db1"}}),    // alice, but not on web*
+              row({{"user", "bob"}, {"host", "anything"}}),  // row 2: no host term
+              row({{"user", "bob"}, {"_note", "q"}}),        // row 2 again; _note is not a term
+              row({{"user", "carol"}, {"host", "db2"}}),     // carol only on db1
+              row({{"host", "db1"}})};                       // no user
+  auto kept = run("| search [| inputlookup pairs | table user host _note]", in, env);
+  ASSERT_EQ(kept.size(), 3u);
+  EXPECT_EQ(text(kept[0], "user"), "ALICE");
+  EXPECT_EQ(text(kept[1], "host"), "anything");
+  EXPECT_EQ(text(kept[2], "_note"), "q");
+  // rename and a filtering search inside the subsearch run too: only bob is left, as `who`.
+  auto renamed = run("| search NOT [| inputlookup pairs | search user=bob | rename user as who | fields who]",
+                     {row({{"who", "bob"}}), row({{"who", "alice"}}), row({{"user", "bob"}})}, env);
+  ASSERT_EQ(renamed.size(), 2u);
+  EXPECT_EQ(text(renamed[0], "who"), "alice");
+  EXPECT_EQ(text(renamed[1], "user"), "bob");
+}
+
 }  // namespace
