@@ -73,6 +73,9 @@ struct StreamPlan {
                                           // per-event key needs no describe()
   bool capture_all = true;
   std::vector<Symbol> capture;   // sorted; when !capture_all
+  // Rows that become findings untouched (no operators: Sigma rules) leave out the XML renderings
+  // (EventData_Xml, System_Props_Xml): the row has their values as fields already.
+  bool skip_renderings = false;
   bool pushed = false;           // EngineOptions::pushed: visited only where aggregate_here says
   // Streams of other rules that read the same events into the same aggregation: this stream's
   // state serves them (ESCU has e.g. one Processes tstats in nine UAC-bypass rules).
@@ -202,11 +205,13 @@ struct StreamRef {
   uint32_t rule, stream, slot;  // slot: index into Impl::streams
 };
 
-// Which fields a stream captures: every field when its rows can reach a finding as they are; else,
+// Which fields a stream captures: every field when its rows can reach a finding as they are (but
+// for the renderings, when no operator could read them); else,
 // when some aggregation replaces the rows, the (exact) names read by the operators up to it.
 // Globs and operators that cannot tell what they read fall back to every field.
 void plan_projection(StreamPlan& sp) {
   const ir::Stream& s = *sp.stream;
+  sp.skip_renderings = s.operators.empty() && s.source.kind == ir::Source::Kind::raw;
   size_t agg = sp.prefix_end;
   while (agg < s.operators.size() && s.operators[agg]->shape() != ir::OpShape::mergeable) ++agg;
   if (agg == s.operators.size()) return;
@@ -527,6 +532,7 @@ void Engine::Impl::capture(const Worker& w, const StreamPlan& sp, Row& row) cons
     if (f.name == time_sym) continue;
     if (raw ? f.view != 0 : f.view != sp.view) continue;
     if (!sp.capture_all && !std::binary_search(sp.capture.begin(), sp.capture.end(), f.name)) continue;
+    if (f.rendering && sp.skip_renderings) continue;
     if (f.deferred) w.event.fields();  // renders it in place: only for a stream that captures it
     std::string_view name = field_name(f.name);
     if (repeats) {

@@ -287,7 +287,15 @@ TEST(CliHunt, KeywordsSearchFieldValuesNotTheirXmlRendering) {
     EXPECT_EQ(count_lines(r.out, "\"rule_name\":\"Values\""), 2u) << env << "\n" << r.err;
     EXPECT_EQ(count_lines(r.out, "\"rule_name\":\"Markup\""), 0u) << env;
     EXPECT_NE(r.err.find("records read 3, evaluated 3, skipped 0"), std::string::npos) << r.err;
+    // A Sigma finding has its event's fields, without the two XML copies of them.
+    EXPECT_NE(r.out.find("\"CommandLine\":"), std::string::npos);
+    EXPECT_EQ(r.out.find("EventData_Xml"), std::string::npos);
+    EXPECT_EQ(r.out.find("System_Props_Xml"), std::string::npos);
   }
+  // A search that reads a rendering still has it (evtxexport: the first event's Image is cmd.exe).
+  CliRun s = vigil("search --no-cache --format csv 'EventCode=1 | head 1 | table EventData_Xml' " + evtx);
+  EXPECT_NE(s.out.find("<Data Name='Image'>"), std::string::npos) << s.out << s.err;
+  EXPECT_NE(s.out.find("<Data Name='Image'>C:\\Windows\\System32\\cmd.exe</Data>"), std::string::npos) << s.out;
   fs::remove_all(dir);
 }
 
