@@ -35,6 +35,7 @@ static int run_search(SearchArgs& a) {
     return usage;
   }
   RunOptions ro = run_options(c, now, &progress);
+  ro.engine.keep_zero_counts = true;  // results, not findings: `| stats count` over nothing says 0, as Splunk does
   progress.phase("reading");
   RunResult res = run_rules({&rule}, rs.atoms(), *norm, a.logs, ro, diags);
   Table rows;
@@ -42,8 +43,14 @@ static int run_search(SearchArgs& a) {
   progress.stop();
   report::write_rows(rows, fmt, out.file);
   std::fflush(out.file);
-  // No rows: say which field of the query no event carries (one more pass, only in this case).
-  if (rows.empty() && res.read.records_read > res.read.records_skipped)
+  // Nothing found (no rows, or one `count` of 0): say which field of the query no event carries (one
+  // more pass, only in this case).
+  auto zero_count = [&] {
+    const Value* n = rows.size() == 1 ? rows[0].get("count") : nullptr;
+    auto v = n ? n->to_number() : std::nullopt;
+    return v && *v == 0;
+  };
+  if ((rows.empty() || zero_count()) && res.read.records_read > res.read.records_skipped)
     for (auto& hint : missing_field_hints(rule, rs.atoms(), *norm, a.logs, read_options(c)))
       diags.warning({}, hint, "unknown-field");
   report_regex_limits({&rule}, diags);

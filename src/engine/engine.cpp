@@ -648,8 +648,9 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
 
 void Engine::Impl::emit(const ir::CompiledRule* rule, Row&& row, std::vector<EventRef> sources) {
   // `stats count` over no events yields one row with count 0 (Splunk does this); it is not a finding.
-  if (const Value* c = row.get("count"))
-    if (auto n = c->to_number(); n && *n == 0) return;
+  if (!opts.keep_zero_counts)
+    if (const Value* c = row.get("count"))
+      if (auto n = c->to_number(); n && *n == 0) return;
   Finding f;
   f.rule = rule;
   f.row = std::move(row);

@@ -58,6 +58,9 @@ struct EngineOptions {
   size_t max_kept_rows = 2'000'000;  ///< rows one stream may hold for a whole-table operator
   bool profile = false;              ///< per-rule evaluation time (RuleStats::seconds)
   bool keep_matched = false;         ///< keep the first 10,000 matched events per rule (matched_events)
+  /// A row whose `count` is 0 (`stats count` over no events gives one, as in Splunk) is no finding
+  /// and is dropped; an ad-hoc query's results keep it.
+  bool keep_zero_counts = false;
   std::string cache_dir;             ///< compiled prefilter databases kept here between runs; empty = none
   /// Streams (rule index, stream index) whose first aggregation a back end computes itself over
   /// part of their events (ClickHouse push-down): the engine feeds such a stream only the events

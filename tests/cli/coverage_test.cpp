@@ -134,6 +134,12 @@ TEST(CoverageCli, SearchHintsAtAFieldNoEventHas) {
   CliRun ok = vigil("search --format csv 'EventCode=4624 Logon_Type=3 | stats count' '" + kSamples + "'");
   EXPECT_EQ(ok.out, "count\n61\n");
   EXPECT_FALSE(has(ok.err, "no event has field"));
+  // `stats count` over no events is one row, 0, as in Splunk; the hint still comes.
+  CliRun none = vigil("search --format csv 'EventCode=4624 Logon_type=3 | stats count' '" + kSamples + "'");
+  EXPECT_EQ(none.out, "count\n0\n");
+  EXPECT_TRUE(has(none.err, "no event has field Logon_type; did you mean Logon_Type?")) << none.err;
+  CliRun by = vigil("search --format csv 'EventCode=4624 Logon_type=3 | stats count by host' '" + kSamples + "'");
+  EXPECT_EQ(by.out.find("count"), std::string::npos) << by.out;  // with BY there is no group: no row
 }
 
 }  // namespace
