@@ -93,6 +93,8 @@ void LookupTable::prepare() {
   patterns_.resize(columns.size());
   index_.clear();
   index_.resize(columns.size());
+  wild_index_.clear();
+  wild_index_.resize(columns.size());
 }
 
 const std::vector<WildcardPattern>& LookupTable::patterns(int col) const {
@@ -104,6 +106,66 @@ const std::vector<WildcardPattern>& LookupTable::patterns(int col) const {
     for (auto& r : rows) p->emplace_back(r[col], WildcardPattern::Syntax::spl, !case_sensitive);
   }
   return *p;
+}
+
+namespace {
+uint32_t trigram(std::string_view s, size_t at) {
+  return uint32_t(uint8_t(s[at])) | uint32_t(uint8_t(s[at + 1])) << 8 | uint32_t(uint8_t(s[at + 2])) << 16;
+}
+}  // namespace
+
+const LookupTable::WildIndex& LookupTable::wild_index(int col) const {
+  const auto& pats = patterns(col);
+  std::lock_guard<std::mutex> lock(index_mu_);
+  auto& w = wild_index_[col];
+  if (w) return *w;
+  w = std::make_unique<WildIndex>();
+  using Tok = WildcardPattern::Tok;
+  auto fold = [&](const std::string& t) { return case_sensitive ? t : to_lower(t); };
+  auto add_len = [](std::vector<size_t>& lens, size_t n) {
+    if (std::find(lens.begin(), lens.end(), n) == lens.end()) lens.push_back(n);
+  };
+  for (uint32_t r = 0; r < pats.size(); ++r) {
+    const auto& t = pats[r].tokens();
+    if (rows[r][col].empty()) {
+      w->empty.push_back(r);
+    } else if (t.size() == 1 && t[0].kind == Tok::lit) {
+      w->exact[fold(t[0].text)].push_back(r);
+    } else if (t.size() == 2 && t[0].kind == Tok::lit && t[1].kind == Tok::star) {
+      w->prefix[fold(t[0].text)].push_back(r);
+      add_len(w->prefix_lens, t[0].text.size());
+    } else if (t.size() == 2 && t[0].kind == Tok::star && t[1].kind == Tok::lit) {
+      w->suffix[fold(t[1].text)].push_back(r);
+      add_len(w->suffix_lens, t[1].text.size());
+    } else if (t.size() == 3 && t[0].kind == Tok::star && t[1].kind == Tok::lit && t[2].kind == Tok::star &&
+               t[1].text.size() >= 3) {
+      std::string lit = fold(t[1].text);
+      w->contains[trigram(lit, 0)].emplace_back(r, std::move(lit));
+    } else {
+      w->other.push_back(r);
+    }
+  }
+  return *w;
+}
+
+void LookupTable::wild_candidates(int col, std::string_view value, std::vector<size_t>& out) const {
+  const WildIndex& w = wild_index(col);
+  std::string v = case_sensitive ? std::string(value) : to_lower(value);
+  auto take = [&](const std::unordered_map<std::string, std::vector<uint32_t>>& m, std::string_view k) {
+    if (auto it = m.find(std::string(k)); it != m.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+  };
+  take(w.exact, v);
+  for (size_t n : w.prefix_lens)
+    if (n <= v.size()) take(w.prefix, std::string_view(v).substr(0, n));
+  for (size_t n : w.suffix_lens)
+    if (n <= v.size()) take(w.suffix, std::string_view(v).substr(v.size() - n));
+  if (!w.contains.empty())
+    for (size_t i = 0; i + 3 <= v.size(); ++i)
+      if (auto it = w.contains.find(trigram(v, i)); it != w.contains.end())
+        for (auto& [row, lit] : it->second)
+          if (v.compare(i, lit.size(), lit) == 0) out.push_back(row);
+  out.insert(out.end(), w.other.begin(), w.other.end());
+  if (v.empty()) out.insert(out.end(), w.empty.begin(), w.empty.end());
 }
 
 bool LookupTable::cell_matches(size_t row, int col, std::string_view value,
@@ -122,7 +184,8 @@ std::vector<size_t> LookupTable::match(const std::vector<Input>& inputs) const {
   for (auto& in : inputs)
     if (in.column < 0 || static_cast<size_t>(in.column) >= columns.size() || in.values.empty()) return out;
 
-  // Candidate rows: from the hash index of the first exact-match input, else every row.
+  // Candidate rows: from the hash index of the first exact-match input, else from the literal index
+  // of the first (wildcard) input; every input is then checked on each.
   std::vector<size_t> candidates;
   bool indexed = false;
   for (auto& in : inputs) {
@@ -143,6 +206,13 @@ std::vector<size_t> LookupTable::match(const std::vector<Input>& inputs) const {
     indexed = true;
     break;
   }
+  if (!indexed) {
+    // Only wildcard inputs: the first one's index narrows the rows (file order kept by the sort).
+    const Input& in = inputs.front();
+    for (auto& v : in.values) wild_candidates(in.column, v, candidates);
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  }
   std::vector<const std::vector<WildcardPattern>*> wild(inputs.size(), nullptr);
   for (size_t i = 0; i < inputs.size(); ++i)
     if (wildcard_[inputs[i].column]) wild[i] = &patterns(inputs[i].column);
@@ -159,14 +229,9 @@ std::vector<size_t> LookupTable::match(const std::vector<Input>& inputs) const {
     }
     return true;
   };
-  if (indexed) {
-    for (size_t r : candidates) {
-      if (out.size() >= max_matches) break;
-      if (check(r)) out.push_back(r);
-    }
-  } else {
-    for (size_t r = 0; r < rows.size() && out.size() < max_matches; ++r)
-      if (check(r)) out.push_back(r);
+  for (size_t r : candidates) {
+    if (out.size() >= max_matches) break;
+    if (check(r)) out.push_back(r);
   }
   return out;
 }

@@ -60,6 +60,17 @@ class LookupTable {
   /// `wild`: the column's compiled patterns when it is a wildcard column.
   bool cell_matches(size_t row, int col, std::string_view value, const std::vector<WildcardPattern>* wild) const;
   const std::vector<WildcardPattern>& patterns(int col) const;  // compiled on first use
+  /// Rows of a wildcard column whose cell can match: cells of the forms `lit`, `lit*`, `*lit` by
+  /// hashed literals, `*lit*` by the literal's first three characters (tried at every position of
+  /// the value), the others (`a*b`, `*`, short literals) always. A superset: cell_matches decides.
+  struct WildIndex {
+    std::unordered_map<std::string, std::vector<uint32_t>> exact, prefix, suffix;  // folded literals
+    std::vector<size_t> prefix_lens, suffix_lens;                                   // their distinct lengths
+    std::unordered_map<uint32_t, std::vector<std::pair<uint32_t, std::string>>> contains;  // trigram -> rows
+    std::vector<uint32_t> other, empty;
+  };
+  const WildIndex& wild_index(int col) const;  // built on first use
+  void wild_candidates(int col, std::string_view value, std::vector<size_t>& out) const;
   std::vector<bool> wildcard_;
   std::vector<std::string> wildcard_names_;
   // Built on first use (tables are read-only after load): wildcard patterns [col][row], and the
@@ -67,6 +78,7 @@ class LookupTable {
   mutable std::vector<std::unique_ptr<std::vector<WildcardPattern>>> patterns_;
   mutable std::mutex index_mu_;
   mutable std::vector<std::unique_ptr<std::unordered_multimap<std::string, size_t>>> index_;
+  mutable std::vector<std::unique_ptr<WildIndex>> wild_index_;
 };
 
 class LookupRegistry {

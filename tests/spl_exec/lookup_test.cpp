@@ -158,4 +158,41 @@ TEST(LookupSubsearch, RowsBecomeAnOrOfAndedFieldTerms) {
   EXPECT_EQ(text(renamed[1], "user"), "bob");
 }
 
+// Wildcard columns are searched through an index of their literals (exact, `lit*`, `*lit`, `*lit*` by
+// trigram) instead of testing every row: the rows found must be the ones a scan finds, in file order.
+TEST(LookupTable, WildcardIndexFindsWhatAScanFinds) {
+  content::LookupTable t;
+  t.columns = {"p"};
+  t.case_sensitive = false;
+  t.rows = {{"cmd.exe"}, {"C:\\Windows\\*"}, {"*\\rundll32.exe"}, {"*bingmaps:*"}, {"*ab*"},
+            {"a*b"},     {""},              {"*"},              {"*MAPS:*"}};
+  t.set_wildcard("p");
+  t.prepare();
+  auto rows = [&](const std::string& v) { return t.match({{0, {v}}}); };
+  using V = std::vector<size_t>;
+  EXPECT_EQ(rows("CMD.EXE"), (V{0, 7}));
+  EXPECT_EQ(rows("c:\\windows\\system32\\RUNDLL32.EXE"), (V{1, 2, 7}));
+  EXPECT_EQ(rows("start bingmaps:foo"), (V{3, 7, 8}));  // two `*…*` rows, one by case folding
+  EXPECT_EQ(rows("axxb"), (V{5, 7}));
+  EXPECT_EQ(rows("cab"), (V{4, 7}));  // a two-letter `*ab*` is tested directly
+  EXPECT_EQ(rows("maps"), (V{7}));    // shorter than `maps:`
+  EXPECT_EQ(t.match({{0, {"cab", "CMD.exe"}}}), (V{0, 4, 7}));  // any value; rows in file order
+  t.max_matches = 2;
+  EXPECT_EQ(rows("start bingmaps:foo"), (V{3, 7}));
+}
+
+TEST(LookupTable, ProtocolHandlersInCommandLines) {
+  if (!std::filesystem::exists(kLookups)) GTEST_SKIP() << "no shared corpus";
+  const auto* t = registry().find("windows_protocol_handlers");
+  ASSERT_NE(t, nullptr);
+  int col = t->column("handler");
+  // python3: re.match over the 204 `*handler:*` cells (case-insensitive), row numbers after the header.
+  auto rows = [&](const std::string& v) { return t->match({{col, {v}}}); };
+  using V = std::vector<size_t>;
+  EXPECT_EQ(rows("\"C:\\Program Files\\Internet Explorer\\iexplore.exe\" ms-settings:privacy"), (V{46}));
+  EXPECT_EQ(rows("explorer.exe SEARCH-MS:query=x"), (V{84}));
+  EXPECT_EQ(rows("rundll32 url.dll,FileProtocolHandler calculator:"), (V{1}));
+  EXPECT_EQ(rows("cmd.exe /c whoami"), (V{}));
+}
+
 }  // namespace
