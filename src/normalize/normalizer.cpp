@@ -3,6 +3,7 @@
 #include "core/yaml.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 
@@ -190,9 +191,9 @@ bool holds(const std::vector<Normalizer::Condition>& when, const Event& e) {
 
 // `_time` as Splunk prints it: epoch seconds with up to 6 decimals.
 std::string format_number_time(double t) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.6f", t);
-  std::string s(buf);
+  char buf[512];  // any double in fixed notation fits
+  auto r = std::to_chars(buf, buf + sizeof buf, t, std::chars_format::fixed, 6);  // as "%.6f", without the locale
+  std::string s(buf, r.ec == std::errc() ? r.ptr : buf);
   while (!s.empty() && s.back() == '0') s.pop_back();
   if (!s.empty() && s.back() == '.') s.pop_back();
   return s;
