@@ -422,9 +422,7 @@ void Engine::Impl::build() {
 BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
   if (!workers[id]) {
     std::call_once(matcher_once, [this] {
-      auto mo = match::EventMatcher::Options::from_env();
-      mo.cache_dir = opts.cache_dir;
-      matcher_shared = match::EventMatcher::share(atoms, mo);
+      matcher_shared = opts.matcher ? opts.matcher : Engine::shared_matcher(atoms, opts);
     });
     auto w = std::make_unique<Worker>(matcher_shared);
     w->stats.resize(rules.size());
@@ -779,6 +777,13 @@ Engine::Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::ve
 }
 
 Engine::~Engine() = default;
+
+std::shared_ptr<match::EventMatcher::Shared> Engine::shared_matcher(const ir::AtomTable& atoms,
+                                                                    const EngineOptions& opts) {
+  auto mo = match::EventMatcher::Options::from_env();
+  mo.cache_dir = opts.cache_dir;
+  return match::EventMatcher::share(atoms, mo);
+}
 
 bool Engine::add_groups(size_t rule, size_t stream, const std::vector<ir::PreGroup>& groups) {
   Impl& e = *impl_;

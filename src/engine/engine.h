@@ -38,6 +38,7 @@
 #include "ingest/reader.h"
 #include "ingest/record_batch.h"
 #include "ir/rule.h"
+#include "match/event_matcher.h"
 #include "normalize/normalizer.h"
 
 namespace vigil {
@@ -62,6 +63,9 @@ struct EngineOptions {
   /// and is dropped; an ad-hoc query's results keep it.
   bool keep_zero_counts = false;
   std::string cache_dir;             ///< compiled prefilter databases kept here between runs; empty = none
+  /// The compiled atoms and prefilter of the atom table (Engine::shared_matcher), when the caller runs
+  /// many engines over one table (rule tests: one small engine per case); null = built here.
+  std::shared_ptr<match::EventMatcher::Shared> matcher;
   /// Streams (rule index, stream index) whose first aggregation a back end computes itself over
   /// part of their events (ClickHouse push-down): the engine feeds such a stream only the events
   /// `aggregate_here` accepts (given the stream's view), and Engine::add_groups() the rest.
@@ -103,6 +107,11 @@ class Engine {
   Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::vector<const ir::CompiledRule*> rules,
          EngineOptions opts, DiagnosticSink& diags, FindingSink sink);
   ~Engine();
+
+  /// What an engine over `atoms` compiles first (EngineOptions::matcher): every atom, and the prefilter
+  /// groups, whose databases are built as events need them.
+  static std::shared_ptr<match::EventMatcher::Shared> shared_matcher(const ir::AtomTable& atoms,
+                                                                     const EngineOptions& opts);
 
   /// Groups computed elsewhere for a stream listed in EngineOptions::pushed (before finish()).
   /// False when the stream is not pushed or its operator does not take groups.

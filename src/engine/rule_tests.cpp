@@ -73,9 +73,18 @@ std::vector<std::string> missing_object_fields(const ir::CompiledRule& rule, con
   return missing;
 }
 
+// Every case runs a small engine over the same atom table: compiling its atoms and prefilter once
+// instead of per case is most of the time of a case.
+static RunOptions with_shared_matcher(const RunOptions& opts, const RuleSet& rules) {
+  RunOptions o = opts;
+  if (!o.engine.matcher) o.engine.matcher = Engine::shared_matcher(rules.atoms(), o.engine);
+  return o;
+}
+
 std::vector<RuleTestResult> run_sigma_regression(const std::string& dir, const RuleSet& rules,
-                                                 const Normalizer& normalizer, const RunOptions& opts,
+                                                 const Normalizer& normalizer, const RunOptions& given,
                                                  DiagnosticSink& diags) {
+  const RunOptions opts = with_shared_matcher(given, rules);
   std::vector<RuleTestResult> out;
   auto by_id = rules_by_id(rules);
   std::vector<fs::path> infos;
@@ -135,7 +144,8 @@ std::vector<RuleTestResult> run_sigma_regression(const std::string& dir, const R
 }
 
 std::vector<RuleTestResult> run_escu_tests(const std::string& root, const RuleSet& rules, const Normalizer& normalizer,
-                                           const RunOptions& opts, DiagnosticSink& diags) {
+                                           const RunOptions& given, DiagnosticSink& diags) {
+  const RunOptions opts = with_shared_matcher(given, rules);
   std::vector<RuleTestResult> out;
   const std::string marker = "attack_techniques/";
   for (auto& [index, tests] : rules.escu_tests()) {
