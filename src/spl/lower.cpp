@@ -78,9 +78,10 @@ Predicate lower_s(const SearchExpr& e, ir::AtomTable& t, std::vector<std::string
               for (const auto& v : values) any.push_back(lower_value(t, field, v, e.case_sensitive));
               all.push_back(Predicate::make_or(std::move(any)));
             }
-            alts.push_back(Predicate::make_and(std::move(all)));
+            alts.push_back(all.empty() ? Predicate::always_true() : Predicate::make_and(std::move(all)));
           }
-          return alts.empty() ? Predicate::always_true() : Predicate::make_or(std::move(alts));
+          // No rows: format writes `NOT ( )`, and `( )` matches everything, so the term matches nothing.
+          return alts.empty() ? Predicate::always_false() : Predicate::make_or(std::move(alts));
         }
         warn("subsearch term is resolved at run time; not part of the static filter");
         return Predicate::always_true();

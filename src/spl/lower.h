@@ -13,7 +13,7 @@
 //   keyword                -> keyword atom (no field; surrounding `*` trimmed); `*` -> always true
 //   [subsearch] term       -> with a resolver that can run it at load (spl/subsearch.h): Splunk's
 //                             `format` of its rows, OR of rows, AND within a row, each f=v
-//                             lowered as above (no rows: always true, an empty filter);
+//                             lowered as above (no rows: always false, as format's `NOT ( )`);
 //                             otherwise always true + a warning
 // Field names are kept exactly as written (`Processes.process_name`) and
 // interned with field_id().

@@ -50,7 +50,7 @@ std::optional<std::vector<FormatRow>> resolve(const Pipeline& p, const content::
       auto texts = value.all_texts();
       if (!texts.empty()) f.emplace_back(name, std::move(texts));
     }
-    if (!f.empty()) out.push_back(std::move(f));
+    out.push_back(std::move(f));  // no fields: `( )`, which matches everything, as in Splunk
   }
   return out;
 }

@@ -2,7 +2,8 @@
 //
 // Splunk runs a subsearch first and pastes its results into the outer search
 // through an implicit `format`: `( ( f1="a" AND f2="b" ) OR ( f1="c" ) )`, one
-// parenthesised group per result row, values of a multivalue field ORed. When
+// parenthesised group per result row, values of a multivalue field ORed; no
+// results give `NOT ( )`, which matches nothing (`( )` matches everything). When
 // the subsearch reads only a lookup table (inputlookup, then rename / table /
 // fields / search / where / eval / dedup / head), its results are fixed at
 // load, so the term becomes an ordinary filter: it can prefilter events and

@@ -126,8 +126,7 @@ TEST(LookupCommand, ExactMatchOutputModesAndMissingTable) {
 
 // `search [| inputlookup t | …]`: the subsearch's rows are pasted as Splunk's `format` writes them,
 // `( ( user="alice" AND host="web*" ) OR ( user="bob" ) )`: internal `_` fields are left out, an empty
-// cell is no term, values are case-insensitive with `*` wildcards. A subsearch over events cannot be
-// resolved at load and is left out of the filter (as before).
+// cell is no term, values are case-insensitive with `*` wildcards.
 TEST(LookupSubsearch, RowsBecomeAnOrOfAndedFieldTerms) {
   content::LookupRegistry reg;
   auto t = std::make_unique<content::LookupTable>();
@@ -156,6 +155,16 @@ TEST(LookupSubsearch, RowsBecomeAnOrOfAndedFieldTerms) {
   ASSERT_EQ(renamed.size(), 2u);
   EXPECT_EQ(text(renamed[0], "who"), "alice");
   EXPECT_EQ(text(renamed[1], "user"), "bob");
+  // No results: format's `NOT ( )` matches nothing, so NOT of it keeps everything. A row with only
+  // internal fields is `( )`: everything.
+  auto none = std::make_unique<content::LookupTable>();
+  none->name = "none";
+  none->columns = {"user"};
+  reg.add(std::move(none));
+  const Table two = {row({{"user", "a"}}), row({{"host", "b"}})};
+  EXPECT_EQ(run("| search [| inputlookup none | fields user]", two, env).size(), 0u);
+  EXPECT_EQ(run("| search NOT [| inputlookup none | fields user]", two, env).size(), 2u);
+  EXPECT_EQ(run("| search [| inputlookup pairs | head 1 | fields _note]", two, env).size(), 2u);
 }
 
 // Wildcard columns are searched through an index of their literals (exact, `lit*`, `*lit`, `*lit*` by
