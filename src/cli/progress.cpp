@@ -16,7 +16,14 @@ Progress::Progress(bool enabled) : start_(std::chrono::steady_clock::now()) {
 
 Progress::~Progress() { stop(); }
 
-void Progress::phase(const char* name) { phase_.store(name, std::memory_order_relaxed); }
+void Progress::phase(const char* name) {
+  if (phase_.exchange(name, std::memory_order_relaxed) == name || !active_) return;
+  {
+    std::lock_guard lock(mu_);
+    phase_changed_ = true;
+  }
+  cv_.notify_all();
+}
 
 void Progress::items(uint64_t done, uint64_t total, const char* noun) {
   items_.store(done, std::memory_order_relaxed);
@@ -72,7 +79,11 @@ void Progress::run() {
   std::unique_lock lock(mu_);
   // The first draw waits a little: a verb that ends at once leaves no trace.
   auto wait = std::chrono::milliseconds(300);
-  while (!cv_.wait_for(lock, wait, [this] { return stopping_; })) {
+  for (;;) {
+    // Once the line is up, a phase change redraws it at once; else every 250 ms.
+    cv_.wait_for(lock, wait, [this] { return stopping_ || (drawn_ && phase_changed_); });
+    if (stopping_) break;
+    phase_changed_ = false;
     std::string s = line();
     // A wrapped line could not be rewritten in place: keep it inside the terminal's width.
     winsize ws{};

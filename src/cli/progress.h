@@ -56,6 +56,7 @@ class Progress {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool drawn_ = false;
+  bool phase_changed_ = false;  // a new phase is drawn at once (a short one would fall between ticks)
   std::thread thread_;
 };
 

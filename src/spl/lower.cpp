@@ -53,7 +53,10 @@ Predicate lower_value(ir::AtomTable& t, const std::string& field, std::string v,
   return atom(t, field, AtomKind::wildcard, to_glob(s), cs);
 }
 
-Predicate lower_s(const SearchExpr& e, ir::AtomTable& t, std::vector<std::string>* w, const SubsearchResolver* r) {
+// `positive`: under an even number of NOTs. A term that cannot be lowered becomes true there and
+// false under a NOT, so the predicate keeps every event the search could keep.
+Predicate lower_s(const SearchExpr& e, ir::AtomTable& t, std::vector<std::string>* w, const SubsearchResolver* r,
+                  bool positive) {
   auto warn = [&](std::string m) {
     if (w) w->push_back(std::move(m));
   };
@@ -61,11 +64,11 @@ Predicate lower_s(const SearchExpr& e, ir::AtomTable& t, std::vector<std::string
     case SearchKind::and_:
     case SearchKind::or_: {
       std::vector<Predicate> kids;
-      for (auto& c : e.children) kids.push_back(lower_s(*c, t, w, r));
+      for (auto& c : e.children) kids.push_back(lower_s(*c, t, w, r, positive));
       return e.kind == SearchKind::and_ ? Predicate::make_and(std::move(kids)) : Predicate::make_or(std::move(kids));
     }
     case SearchKind::not_:
-      return Predicate::make_not(lower_s(*e.children.at(0), t, w, r));
+      return Predicate::make_not(lower_s(*e.children.at(0), t, w, r, !positive));
     case SearchKind::keyword: {
       if (e.subsearch) {
         if (auto rows = r && *r ? (*r)(*e.subsearch) : std::nullopt) {
@@ -84,7 +87,7 @@ Predicate lower_s(const SearchExpr& e, ir::AtomTable& t, std::vector<std::string
           return alts.empty() ? Predicate::always_false() : Predicate::make_or(std::move(alts));
         }
         warn("subsearch term is resolved at run time; not part of the static filter");
-        return Predicate::always_true();
+        return positive ? Predicate::always_true() : Predicate::always_false();
       }
       std::string v = e.values.empty() ? "" : e.values[0];
       size_t b = v.find_first_not_of('*');
@@ -258,7 +261,7 @@ struct WhereLowering {
 
 ir::Predicate lower_search(const SearchExpr& e, ir::AtomTable& atoms, std::vector<std::string>* warnings,
                            const SubsearchResolver* resolve) {
-  return lower_s(e, atoms, warnings, resolve);
+  return lower_s(e, atoms, warnings, resolve, true);
 }
 
 ir::Predicate lower_where(const Expr& e, ir::AtomTable& atoms, bool& complete) {

@@ -14,7 +14,8 @@
 //   [subsearch] term       -> with a resolver that can run it at load (spl/subsearch.h): Splunk's
 //                             `format` of its rows, OR of rows, AND within a row, each f=v
 //                             lowered as above (no rows: always false, as format's `NOT ( )`);
-//                             otherwise always true + a warning
+//                             otherwise a warning and true (false under a NOT): the predicate
+//                             then keeps a superset of what the search keeps
 // Field names are kept exactly as written (`Processes.process_name`) and
 // interned with field_id().
 //

@@ -6,6 +6,7 @@
 #include "spl/lower.h"
 #include "spl/field_refs.h"
 #include "spl/operators.h"
+#include "spl/subsearch.h"
 
 namespace vigil::spl::ops {
 
@@ -32,6 +33,41 @@ class SearchOp final : public ir::Operator {
  private:
   match::RowMatcher matcher_;
 };
+
+// A `search` with `[ … ]` terms over events: the subsearches are other streams of the plan, so the
+// terms are known once their results are (at the end, like `join`). Then the expression is lowered
+// with those rows pasted as `format` pastes them, and applied.
+class SubsearchSearchOp final : public ir::Operator {
+ public:
+  SubsearchSearchOp(const SearchExpr* e, std::vector<std::pair<const Pipeline*, size_t>> subs,
+                    SubsearchResolver lookups)
+      : expr_(e), subs_(std::move(subs)), lookups_(std::move(lookups)) {}
+  std::string name() const override { return "search"; }
+  bool writes(std::vector<std::string>&) const override { return true; }
+  bool filters() const override { return true; }
+  void run(Table& rows, ir::ExecContext& ctx) override {
+    std::vector<std::pair<const Pipeline*, std::optional<std::vector<FormatRow>>>> results;
+    for (auto& [p, k] : subs_) results.emplace_back(p, format_rows(ctx.stream_result(k)));
+    SubsearchResolver resolve = [&](const Pipeline& p) -> std::optional<std::vector<FormatRow>> {
+      for (auto& [q, r] : results)
+        if (q == &p) return r;
+      return lookups_(p);
+    };
+    ir::AtomTable atoms;  // this run's own: the subsearch values are known only now
+    match::RowMatcher m(lower_search(*expr_, atoms, nullptr, &resolve), atoms);
+    filter_rows(rows, [&](const Row& r) { return m.matches(r); });
+  }
+
+ private:
+  const SearchExpr* expr_;  // owned by the AST, which outlives the plan
+  std::vector<std::pair<const Pipeline*, size_t>> subs_;
+  SubsearchResolver lookups_;
+};
+
+void unresolved_subsearches(const SearchExpr& e, const SubsearchResolver& lookups, std::vector<const Pipeline*>& out) {
+  if (e.subsearch && !lookups(*e.subsearch)) out.push_back(e.subsearch.get());
+  for (auto& c : e.children) unresolved_subsearches(*c, lookups, out);
+}
 
 class PassOp final : public ir::Operator {
  public:
@@ -99,6 +135,18 @@ OperatorResult make_search(const Command&, const SearchCmd& s, OperatorEnv& env)
   if (!env.atoms) return error("mid-pipeline search needs an atom table");
   std::vector<std::string> warnings;
   SubsearchResolver resolve = lookup_subsearch_resolver(env.lookups, env.atoms);
+  std::vector<const Pipeline*> later;
+  unresolved_subsearches(*s.expr, resolve, later);
+  if (!later.empty()) {
+    std::vector<std::pair<const Pipeline*, size_t>> subs;
+    for (const Pipeline* p : later) {
+      std::string why;
+      auto k = compile_subsearch(*p, env, why);
+      if (!k) return error(why);
+      subs.emplace_back(p, *k);
+    }
+    return ok<SubsearchSearchOp>(s.expr.get(), std::move(subs), std::move(resolve));
+  }
   ir::Predicate p = lower_search(*s.expr, *env.atoms, &warnings, &resolve);
   if (p.op == ir::Predicate::Op::always) return ok<PassOp>("search");
   std::vector<std::string> errors;

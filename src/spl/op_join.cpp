@@ -109,19 +109,6 @@ class AppendpipeOp final : public ir::Operator {
 
 bool truthy(const std::string& v) { return iequals(v, "true") || iequals(v, "t") || v == "1"; }
 
-std::optional<size_t> compile_subsearch(const Pipeline& p, OperatorEnv& env, std::string& why) {
-  if (!env.add_subsearch) {
-    why = "subsearches are not available here";
-    return std::nullopt;
-  }
-  std::string err;
-  auto k = env.add_subsearch(p, &err);
-  if (!k || !err.empty()) {
-    why = "subsearch: " + (err.empty() ? std::string("cannot be compiled") : err);
-    return std::nullopt;
-  }
-  return k;
-}
 
 }  // namespace
 
@@ -156,6 +143,20 @@ OperatorResult make_append(const Command& c, const AppendCmd& a, OperatorEnv& en
   auto k = compile_subsearch(*a.subsearch, env, why);
   if (!k) return error(why);
   return ok<AppendOp>(*k);
+}
+
+std::optional<size_t> compile_subsearch(const Pipeline& p, OperatorEnv& env, std::string& why) {
+  if (!env.add_subsearch) {
+    why = "subsearches are not available here";
+    return std::nullopt;
+  }
+  std::string err;
+  auto k = env.add_subsearch(p, &err);
+  if (!k || !err.empty()) {
+    why = "subsearch: " + (err.empty() ? std::string("cannot be compiled") : err);
+    return std::nullopt;
+  }
+  return k;
 }
 
 }  // namespace vigil::spl::ops

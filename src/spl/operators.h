@@ -64,6 +64,9 @@ std::string glob_fill(std::string_view to, const std::vector<std::string_view>& 
 /// Remove surrounding double quotes from a field token (`"Processes".*` -> `Processes.*`).
 std::string unquote_field(std::string_view s);
 
+/// Compiles `p` as another stream of the plan (env.add_subsearch); its index, or nullopt and why not.
+std::optional<size_t> compile_subsearch(const Pipeline& p, OperatorEnv& env, std::string& why);
+
 OperatorResult make_search(const Command& c, const SearchCmd& s, OperatorEnv& env);
 OperatorResult make_where(const Command& c, const WhereCmd& w);
 OperatorResult make_eval(const Command& c, const EvalCmd& e);

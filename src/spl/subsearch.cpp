@@ -1,5 +1,6 @@
 #include "spl/subsearch.h"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
@@ -38,10 +39,16 @@ std::optional<std::vector<FormatRow>> resolve(const Pipeline& p, const content::
     if (!r.op) return std::nullopt;
     r.op->run(rows, ctx);
   }
-  if (rows.size() > kSubsearchMaxResults) rows.resize(kSubsearchMaxResults);
+  return format_rows(rows);
+}
+
+}  // namespace
+
+std::optional<std::vector<FormatRow>> format_rows(const Table& rows) {
   std::vector<FormatRow> out;
-  out.reserve(rows.size());
+  out.reserve(std::min(rows.size(), kSubsearchMaxResults));
   for (const Row& row : rows) {
+    if (out.size() == kSubsearchMaxResults) break;
     FormatRow f;
     for (const auto& [name, value] : row.entries()) {
       // `search` and `query` paste their value as raw search text: not a field filter.
@@ -54,8 +61,6 @@ std::optional<std::vector<FormatRow>> resolve(const Pipeline& p, const content::
   }
   return out;
 }
-
-}  // namespace
 
 SubsearchResolver lookup_subsearch_resolver(const content::LookupRegistry* lookups, ir::AtomTable* atoms) {
   return [lookups, atoms](const Pipeline& p) { return resolve(p, lookups, atoms); };

@@ -8,7 +8,9 @@
 // fields / search / where / eval / dedup / head), its results are fixed at
 // load, so the term becomes an ordinary filter: it can prefilter events and
 // projection sees its fields. Anything else (a subsearch over events, `return`,
-// a `search`/`query` result field that pastes raw text) is left unresolved.
+// a `search`/`query` result field that pastes raw text) is left to run time: a
+// mid-pipeline `search` then runs the subsearch as another stream of the plan and
+// applies the term to the rows it gets (make_search in op_filter.cpp).
 #pragma once
 #include <functional>
 #include <optional>
@@ -16,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/value.h"
 #include "ir/atom_table.h"
 #include "spl/ast.h"
 
@@ -33,6 +36,10 @@ using SubsearchResolver = std::function<std::optional<std::vector<FormatRow>>(co
 
 /// Splunk's default cap on the results a subsearch hands to its outer search (limits.conf maxout).
 inline constexpr size_t kSubsearchMaxResults = 10000;
+
+/// A subsearch's result rows as `format` reads them (at most kSubsearchMaxResults; `_` fields left
+/// out); nullopt when a row has a `search`/`query` field, whose text would be pasted as search syntax.
+std::optional<std::vector<FormatRow>> format_rows(const Table& rows);
 
 /// A resolver over `lookups` (null: resolves nothing). `atoms` serves the subsearch's own
 /// `search`/`where` commands. Rows past kSubsearchMaxResults are dropped, as Splunk drops them.

@@ -204,4 +204,32 @@ TEST(LookupTable, ProtocolHandlersInCommandLines) {
   EXPECT_EQ(rows("cmd.exe /c whoami"), (V{}));
 }
 
+// `search [search … | table process_id dest]`: a subsearch over events is another stream of the plan;
+// its rows are pasted as format pastes them once they are known (here: the test context's stream 0).
+TEST(EventSubsearch, SearchKeepsTheRowsTheSubsearchNames) {
+  ir::AtomTable atoms;
+  OperatorEnv env;
+  env.atoms = &atoms;
+  size_t streams = 0;
+  env.add_subsearch = [&](const Pipeline&, std::string*) -> std::optional<size_t> { return streams++; };
+  TestCtx ctx;
+  ctx.streams = {{row({{"process_id", "100"}, {"dest", "A"}}), row({{"process_id", "7"}, {"dest", "C"}})}};
+  const Table in = {row({{"process_id", "100"}, {"dest", "A"}}), row({{"process_id", "100"}, {"dest", "B"}}),
+                    row({{"process_id", "200"}, {"dest", "A"}}), row({{"process_id", "7"}, {"dest", "c"}})};
+  auto kept = run("| search [search EventCode=1 | table process_id dest]", in, env, &ctx);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(text(kept[0], "dest"), "A");
+  EXPECT_EQ(text(kept[1], "dest"), "c");  // values compare case-insensitively, as search terms do
+  EXPECT_EQ(streams, 1u);
+  streams = 0;  // each build below numbers its subsearch stream 0 again
+  auto rest = run("| search NOT [search EventCode=1 | table process_id dest]", in, env, &ctx);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(text(rest[0], "dest"), "B");
+  ctx.streams = {{}};  // no results: NOT ( ) matches nothing
+  streams = 0;
+  EXPECT_EQ(run("| search [search EventCode=1 | table process_id]", in, env, &ctx).size(), 0u);
+  streams = 0;
+  EXPECT_EQ(run("| search NOT [search EventCode=1 | table process_id]", in, env, &ctx).size(), 4u);
+}
+
 }  // namespace
