@@ -45,12 +45,7 @@ static int run_search(SearchArgs& a) {
   std::fflush(out.file);
   // Nothing found (no rows, or one `count` of 0): say which field of the query no event carries (one
   // more pass, only in this case).
-  auto zero_count = [&] {
-    const Value* n = rows.size() == 1 ? rows[0].get("count") : nullptr;
-    auto v = n ? n->to_number() : std::nullopt;
-    return v && *v == 0;
-  };
-  if ((rows.empty() || zero_count()) && res.read.records_read > res.read.records_skipped)
+  if ((rows.empty() || (rows.size() == 1 && is_zero_count(rows[0]))) && res.read.records_read > res.read.records_skipped)
     for (auto& hint : missing_field_hints(rule, rs.atoms(), *norm, a.logs, read_options(c)))
       diags.warning({}, hint, "unknown-field");
   report_regex_limits({&rule}, diags);

@@ -151,8 +151,8 @@ const LookupTable::WildIndex& LookupTable::wild_index(int col) const {
 void LookupTable::wild_candidates(int col, std::string_view value, std::vector<size_t>& out) const {
   const WildIndex& w = wild_index(col);
   std::string v = case_sensitive ? std::string(value) : to_lower(value);
-  auto take = [&](const std::unordered_map<std::string, std::vector<uint32_t>>& m, std::string_view k) {
-    if (auto it = m.find(std::string(k)); it != m.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+  auto take = [&](const WildIndex::Rows& m, std::string_view k) {
+    if (auto it = m.find(k); it != m.end()) out.insert(out.end(), it->second.begin(), it->second.end());
   };
   take(w.exact, v);
   for (size_t n : w.prefix_lens)

@@ -18,6 +18,7 @@
 
 #include "core/diagnostic.h"
 #include "core/result.h"
+#include "core/strings.h"
 #include "core/wildcard.h"
 
 namespace vigil::content {
@@ -64,7 +65,8 @@ class LookupTable {
   /// hashed literals, `*lit*` by the literal's first three characters (tried at every position of
   /// the value), the others (`a*b`, `*`, short literals) always. A superset: cell_matches decides.
   struct WildIndex {
-    std::unordered_map<std::string, std::vector<uint32_t>> exact, prefix, suffix;  // folded literals
+    using Rows = std::unordered_map<std::string, std::vector<uint32_t>, TextHash, TextEq>;  // found by views
+    Rows exact, prefix, suffix;                                                           // folded literals
     std::vector<size_t> prefix_lens, suffix_lens;                                   // their distinct lengths
     std::unordered_map<uint32_t, std::vector<std::pair<uint32_t, std::string>>> contains;  // trigram -> rows
     std::vector<uint32_t> other, empty;

@@ -646,9 +646,7 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
 
 void Engine::Impl::emit(const ir::CompiledRule* rule, Row&& row, std::vector<EventRef> sources) {
   // `stats count` over no events yields one row with count 0 (Splunk does this); it is not a finding.
-  if (!opts.keep_zero_counts)
-    if (const Value* c = row.get("count"))
-      if (auto n = c->to_number(); n && *n == 0) return;
+  if (!opts.keep_zero_counts && is_zero_count(row)) return;
   Finding f;
   f.rule = rule;
   f.row = std::move(row);
@@ -777,6 +775,12 @@ Engine::Engine(const Normalizer& normalizer, const ir::AtomTable& atoms, std::ve
 }
 
 Engine::~Engine() = default;
+
+bool is_zero_count(const Row& row) {
+  const Value* c = row.get("count");
+  auto n = c ? c->to_number() : std::nullopt;
+  return n && *n == 0;
+}
 
 std::shared_ptr<match::EventMatcher::Shared> Engine::shared_matcher(const ir::AtomTable& atoms,
                                                                     const EngineOptions& opts) {

@@ -99,6 +99,9 @@ struct RuleStats {
 
 using FindingSink = std::function<void(Finding&&)>;
 
+/// A row whose `count` is 0: what `stats count` (no BY) gives over no events (EngineOptions::keep_zero_counts).
+bool is_zero_count(const Row& row);
+
 class Engine {
  public:
   /// Findings go to `sink` as soon as they are final, in order and from one thread at a time: a
