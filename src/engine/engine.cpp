@@ -314,6 +314,8 @@ struct Engine::Impl {
     bool counted = false;     // its groups are in RuleStats::groups_held (once, for its first user)
   };
   std::vector<Slot> slots;
+  // One thread: rows go straight into the run's states (slots), with no batch state to merge.
+  bool direct_states = false;
   std::vector<RuleStats> stats;
   std::vector<std::vector<EventRef>> matched;
   uint64_t evaluated = 0;           // records of process() (the calling thread)
@@ -410,6 +412,7 @@ void Engine::Impl::build() {
 
   unsigned threads = opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
   unsigned nworkers = threads <= 1 ? 0 : threads;
+  direct_states = nworkers == 0;
   // Workers are set up on their first batch: a small input (a rule test) compiles one matcher only.
   workers.resize(std::max(1u, nworkers));
   // Merging (partial states, kept rows, per-event findings) runs on the worker that completes the
@@ -620,6 +623,18 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
   }
   BatchOut& out = *w.out;
   const uint32_t slot = ref.slot;
+  if (direct_states && sp.blocking == Blocking::mergeable) {
+    // The batches run in order on this thread: feeding the run's state is what merging a batch
+    // state into it gives, without building, sealing and folding one per batch.
+    auto& state = slots[slot].state;
+    if (!state) {
+      state = sp.merge_op->make_state();
+      sp.merge_op->seal(*state);  // its keys are ids from the start, as a merged state's are
+    }
+    w.ctx.where.file = rules[ref.rule]->info.file;
+    sp.merge_op->add(*state, rows, w.ctx);
+    return;
+  }
   if (w.stamp[slot] != w.batch_no) {
     w.stamp[slot] = w.batch_no;
     if (sp.blocking == Blocking::mergeable) {

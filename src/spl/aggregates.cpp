@@ -127,10 +127,15 @@ void Accumulator::add_text(std::string_view t, double time, bool has_time, bool 
       return;
     case K::values: case K::dc:
       if (interned_) {
-        auto& ids = tx().ids;
+        // New ids wait in a short unsorted list (distinct, none in `ids`) and join `ids` in
+        // bulk: inserting each into the sorted vector would cost its length per value.
+        auto& x = tx();
         uint32_t id = pool_intern(t);
-        auto at = std::lower_bound(ids.begin(), ids.end(), id);
-        if (at == ids.end() || *at != id) ids.insert(at, id);
+        if (std::find(x.fresh.begin(), x.fresh.end(), id) != x.fresh.end() ||
+            std::binary_search(x.ids.begin(), x.ids.end(), id))
+          return;
+        x.fresh.push_back(id);
+        if (x.fresh.size() >= kFreshIds) settle_ids(x);
       } else if (tx().distinct.find(t) == tx().distinct.end()) {
         tx().distinct.emplace(t);
       }
@@ -221,7 +226,8 @@ Value Accumulator::result() const {
   using K = AggSpec::Kind;
   switch (spec_->kind) {
     case K::count: return Value(count_);
-    case K::dc: return Value(t_ ? (interned_ ? t_->ids.size() : t_->distinct.size()) : size_t(0));
+    case K::dc:
+      return Value(t_ ? (interned_ ? t_->ids.size() + t_->fresh.size() : t_->distinct.size()) : size_t(0));
     case K::min:
       if (all_numeric_ && have_num_) return Value(lo_num_);
       if (auto t = extreme_text(true)) return Value(std::move(*t));
@@ -234,8 +240,9 @@ Value Accumulator::result() const {
       if (!t_) return Value::multi({});
       if (!interned_) return Value::multi(std::vector<std::string>(t_->distinct.begin(), t_->distinct.end()));
       std::vector<std::string> texts;
-      texts.reserve(t_->ids.size());
+      texts.reserve(t_->ids.size() + t_->fresh.size());
       for (uint32_t id : t_->ids) texts.push_back(pool_text(id));
+      for (uint32_t id : t_->fresh) texts.push_back(pool_text(id));
       std::sort(texts.begin(), texts.end());  // byte order, as the set keeps them
       return Value::multi(std::move(texts));
     }
@@ -387,6 +394,13 @@ void Accumulator::intern() {
   std::set<std::string, std::less<>>().swap(t_->distinct);
 }
 
+void Accumulator::settle_ids(Texts& x) {
+  if (x.fresh.empty()) return;
+  std::sort(x.fresh.begin(), x.fresh.end());
+  union_ids(x.ids, x.fresh);
+  std::vector<uint32_t>().swap(x.fresh);
+}
+
 void Accumulator::merge(Accumulator& b) {
   using K = AggSpec::Kind;
   if (spec_->kind == K::values || spec_->kind == K::dc) {
@@ -395,7 +409,11 @@ void Accumulator::merge(Accumulator& b) {
       intern();
       b.intern();
       count_ += b.count_;
-      if (b.t_) union_ids(tx().ids, b.t_->ids);
+      if (b.t_) {
+        settle_ids(tx());
+        settle_ids(*b.t_);
+        union_ids(tx().ids, b.t_->ids);
+      }
       return;
     }
   }
@@ -565,10 +583,9 @@ std::vector<std::string_view> decode_key(std::string_view k) {
 
 void GroupTable::add_to(const std::string& key, bool typed, const std::vector<Value>* typed_key, const Row& r,
                         ir::ExecContext& ctx) {
-  if (interned_) {  // rows fed after a merge (not done by the engine, kept correct anyway)
-    std::string ik;
-    to_id_key(key, ik);
-    return add_to_keyed(ik, typed, typed_key, r, ctx);
+  if (interned_) {  // a table that lives for the run (the engine's, with one thread)
+    to_id_key(key, id_scratch_);
+    return add_to_keyed(id_scratch_, typed, typed_key, r, ctx);
   }
   add_to_keyed(key, typed, typed_key, r, ctx);
 }
@@ -594,6 +611,8 @@ void GroupTable::add_to_keyed(const std::string& key, bool typed, const std::vec
     g.nums.shrink_to_fit();
     g.accs.reserve(spec_->aggs.size());
     for (auto& a : spec_->aggs) g.accs.emplace_back(&a);
+    if (interned_)  // a group of a table that lives for the run holds its values as ids too
+      for (auto& acc : g.accs) acc.intern();
     it = groups_.emplace(key, std::move(g)).first;
   }
   for (auto& acc : it->second.accs) acc.add(r, ctx);

@@ -80,7 +80,10 @@ class Accumulator {
     // values/dc once interned: the distinct values' text ids, ascending. A command line that many
     // groups and rules collect is then held once, not once per group and rule.
     std::vector<uint32_t> ids;
+    std::vector<uint32_t> fresh;  // ids added since the last settle_ids: distinct, none in `ids`
   };
+  static constexpr size_t kFreshIds = 32;
+  static void settle_ids(Texts& x);
   Texts& tx() {
     if (!t_) t_ = std::make_unique<Texts>();
     return *t_;
@@ -198,7 +201,7 @@ class GroupTable {
   /// Key: each BY text as a 4-byte length then its bytes; once interned_, one 4-byte text id per BY field.
   std::unordered_map<std::string, Group, TextHash, TextEq> groups_;
   bool interned_ = false;
-  std::string scratch_;
+  std::string scratch_, id_scratch_;
   std::vector<SpanText> span_cache_;  ///< per BY field: the last span bucket and its text
 };
 

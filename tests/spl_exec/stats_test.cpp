@@ -299,6 +299,54 @@ TEST(StatsOp, ValuesOfMergedTablesAreDistinctInByteOrderAndFinishCanLeaveTheStat
   }
 }
 
+// With one thread the engine feeds rows straight into the run's state, sealed (id keys, pooled
+// values) from the start; values/dc there collect new ids in a short list that joins the sorted
+// ids in bulk (more than Accumulator::kFreshIds of them here). By construction: users u000..u099,
+// each three times in a scrambled order (7 is prime to 100): count 300, dc 100, values u000..u099
+// in byte order; then a merged state with u100..u104 and u000 again: count 306, dc 105, values
+// u000..u104. The same as one unsealed state over the same rows.
+TEST(StatsOp, SealedStateFedRowByRowEqualsOneStateOverTheRows) {
+  const char* spl = "| stats count values(user) as users dc(user) as n by host";
+  Pipe p = build(spl);
+  auto* op = mergeable_op(p);
+  ASSERT_NE(op, nullptr);
+  TestCtx ctx;
+  auto user = [](int i) {
+    char b[8];
+    std::snprintf(b, sizeof b, "u%03d", i);
+    return std::string(b);
+  };
+  Table first, later, all;
+  for (int k = 0; k < 300; ++k) first.push_back(ev(k, "h1", user((k * 7) % 100), "1"));
+  for (int i = 100; i < 105; ++i) later.push_back(ev(400 + i, "h1", user(i), "1"));
+  later.push_back(ev(600, "h1", user(0), "1"));
+  auto state = op->make_state();
+  op->seal(*state);
+  for (auto& r : first) op->add(*state, Table{r}, ctx);
+  {  // before the merge: the last ids fed are still in the short list (100 is not a multiple of 32)
+    Table out = op->finish(*state, ctx, false);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(text(out[0], "count"), "300");
+    EXPECT_EQ(text(out[0], "n"), "100");
+    std::string want;
+    for (int i = 0; i < 100; ++i) want += (i ? "\n" : "") + user(i);
+    EXPECT_EQ(text(out[0], "users"), want);
+  }
+  auto more = op->make_state();
+  op->add(*more, later, ctx);
+  op->merge(*state, *more);
+  all = first;
+  all.insert(all.end(), later.begin(), later.end());
+  std::string want;
+  for (int i = 0; i < 105; ++i) want += (i ? "\n" : "") + user(i);
+  for (const Table& out : {op->finish(*state, ctx), run(spl, all)}) {
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(text(out[0], "count"), "306");
+    EXPECT_EQ(text(out[0], "n"), "105");
+    EXPECT_EQ(text(out[0], "users"), want);
+  }
+}
+
 // The groups an input row feeds, as the engine asks for them before feeding it (filters on BY
 // values run on these rows): the BY values the output row of each group carries, one row per
 // distinct multivalue value, none for a row with a null BY value.
