@@ -32,6 +32,9 @@ class Event {
     bool deferred = false;  ///< value not rendered yet (see add_deferred)
     /// A rendering of other fields (EventData_Xml, System_Props_Xml: see add_deferred), made or not.
     bool rendering = false;
+    /// The same text as another field of the event (an alias: `dest` = `Computer`): a search of
+    /// every value need not look at it again.
+    bool copy = false;
   };
   /// Renders a derived value from the record (EventData_Xml …) into `out`.
   using Renderer = void (*)(const Record& r, std::string& out);
@@ -78,6 +81,18 @@ class Event {
   // ---- used by the Normalizer
   void reset(const Record* r);
   void add(Symbol name, std::string_view value, uint16_t view);
+  /// add() of the value of another field of this event, `from`: a copy (Field::copy) when `from`
+  /// is a plain raw-view field, whose text a search of every raw value already sees.
+  void add_copy(Symbol name, std::string_view value, uint16_t view, const Field& from) {
+    const bool seen = from.view == 0 && !from.rendering && !from.deferred;
+    add(name, value, view);
+    fields_.back().copy = seen;
+  }
+  /// The first field named `name` (its value rendered), or null.
+  const Field* first(Symbol name) const {
+    std::string_view v;
+    return get(name, v) ? &fields_[slot_[name]] : nullptr;
+  }
   /// A field whose value costs a copy of the record (EventData_Xml, System_Props_Xml): rendered on
   /// first access (get or fields()), so events no rule looks at never pay for it.
   void add_deferred(Symbol name, uint16_t view, Renderer render);

@@ -429,10 +429,17 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
       e.add(s.target, p.literal, view);  // literal lives in the Normalizer
       return true;
     }
+    if (p.fn == Part::Fn::none) {
+      for (Symbol f : p.fields)
+        if (const Event::Field* from = e.first(f)) {
+          e.add_copy(s.target, from->value, view, *from);
+          return true;
+        }
+      return false;
+    }
     std::string_view v;
     if (!resolve(p, v)) return false;
     switch (p.fn) {
-      case Part::Fn::none: e.add(s.target, v, view); return true;
       case Part::Fn::basename: e.add(s.target, path_basename(v), view); return true;
       default: break;
     }
@@ -452,7 +459,7 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
     const size_t n = e.fields().size();  // add() appends: index, never iterate, while adding
     for (size_t i = 0; i < n; ++i)
       if (e.fields()[i].name == from) {
-        e.add(s.target, e.fields()[i].value, view);
+        e.add_copy(s.target, e.fields()[i].value, view, e.fields()[i]);
         any = true;
       }
     return any;
@@ -463,7 +470,7 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
     int seen = 0;
     for (auto& f : e.fields())
       if (f.name == p.fields[0] && ++seen == p.map) {
-        e.add(s.target, f.value, view);
+        e.add_copy(s.target, f.value, view, f);
         return true;
       }
     return false;
