@@ -291,7 +291,8 @@ struct Engine::Impl {
     std::vector<RuleStats> stats;
     // Per batch: which output slot each stream's rows/state went to (stamp = batch number).
     std::vector<uint32_t> rows_at, state_at, stamp;
-    std::vector<uint32_t> gate;  // per stream: its filter's gate in `matcher`, or kNoGate
+    // Per stream: its filter's gates in `matcher` (kNoGate: none), all open for it to be visited.
+    std::vector<uint32_t> gate, gate2;
     uint32_t batch_no = 0;
     BatchOut* out = nullptr;
     uint32_t event_index = 0;
@@ -435,10 +436,16 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     w->verdicts.resize(streams.size());
     w->stamp.assign(streams.size(), 0);
     w->gate.assign(streams.size(), match::EventMatcher::kNoGate);
+    w->gate2.assign(streams.size(), match::EventMatcher::kNoGate);
     for (size_t i = 0; i < streams.size(); ++i)
       if (streams[i].stream->source.kind != ir::Source::Kind::none && !streams[i].unknown_source &&
-          streams[i].shared_from == UINT32_MAX)
-        w->gate[i] = w->matcher.add_gate(streams[i].stream->filter);
+          streams[i].shared_from == UINT32_MAX) {
+        // Two gates for an AND of two gated conditions (Sigma's `selection_img and selection_cli`):
+        // an event that has the image but none of the command lines does not visit the rule.
+        auto g = w->matcher.add_gates(streams[i].stream->filter, 2);
+        if (g.size() > 0) w->gate[i] = g[0];
+        if (g.size() > 1) w->gate2[i] = g[1];
+      }
     w->ctx.now = opts.now;
     w->ctx.diags = &diags;
     w->ctx.allow_writes = opts.allow_writes;
@@ -478,8 +485,10 @@ void Engine::Impl::process_event(Worker& w, const Record& r) {
   // Thousands of streams per event, most behind a closed gate (none of the literals one of which
   // their filter needs is in the event): that test is made here, before any call.
   auto visit_all = [&](const std::vector<StreamRef>& refs) {
+    constexpr uint32_t none = match::EventMatcher::kNoGate;
     for (auto& ref : refs)
-      if (uint32_t g = w.gate[ref.slot]; g == match::EventMatcher::kNoGate || w.matcher.gate_open(g)) visit(w, ref, r);
+      if (uint32_t g = w.gate[ref.slot]; g == none || w.matcher.gate_open(g))
+        if (uint32_t g2 = w.gate2[ref.slot]; g2 == none || w.matcher.gate_open(g2)) visit(w, ref, r);
   };
   visit_all(always);
   std::string_view eid;

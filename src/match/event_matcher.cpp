@@ -368,11 +368,49 @@ uint32_t EventMatcher::add_gate(const ir::Predicate& p) {
   if (sh_->groups.empty() || !sh_->gates_enabled) return kNoGate;
   auto t = triggers(p);
   if (!t) return kNoGate;
+  return make_gate(std::move(*t));
+}
+
+std::vector<uint32_t> EventMatcher::add_gates(const ir::Predicate& p, size_t most) {
+  std::vector<uint32_t> out;
+  if (sh_->groups.empty() || !sh_->gates_enabled || most == 0) return out;
+  if (p.op != ir::Predicate::Op::and_ || most == 1) {
+    if (uint32_t g = add_gate(p); g != kNoGate) out.push_back(g);
+    return out;
+  }
+  // Each operand of a top-level AND that has a trigger set is a gate of its own: the event must
+  // open them all. The operands are ranked as triggers() ranks them (longest shortest literal,
+  // then fewest atoms); keyword sets only ever come first (each would make every event scan all
+  // its raw values).
+  struct Cand {
+    std::vector<ir::AtomId> atoms;
+    uint32_t len;
+  };
+  std::vector<Cand> cands;
+  for (auto& c : p.children) {
+    auto t = triggers(c);
+    if (!t) continue;
+    uint32_t len = UINT32_MAX;
+    for (ir::AtomId a : *t)
+      len = std::min(len, sh_->groups[sh_->atom_group[a]]->field == kNoSymbol ? 0 : sh_->pattern_len[sh_->atom_pattern[a]]);
+    cands.push_back({std::move(*t), len});
+  }
+  std::stable_sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) {
+    return a.len != b.len ? a.len > b.len : a.atoms.size() < b.atoms.size();
+  });
+  for (auto& c : cands) {
+    if (out.size() == most || (!out.empty() && c.len == 0)) break;
+    out.push_back(make_gate(std::move(c.atoms)));
+  }
+  return out;
+}
+
+uint32_t EventMatcher::make_gate(std::vector<ir::AtomId> atoms) {
   uint32_t gate = static_cast<uint32_t>(gate_stamp_.size());
   gate_stamp_.push_back(0);
-  std::sort(t->begin(), t->end());
-  t->erase(std::unique(t->begin(), t->end()), t->end());
-  for (ir::AtomId a : *t) {
+  std::sort(atoms.begin(), atoms.end());
+  atoms.erase(std::unique(atoms.begin(), atoms.end()), atoms.end());
+  for (ir::AtomId a : atoms) {
     auto& pg = pattern_gates_[sh_->atom_pattern[a]];
     if (pg.empty() || pg.back() != gate) pg.push_back(gate);
     uint32_t g = sh_->atom_group[a];

@@ -79,6 +79,9 @@ class EventMatcher {
   /// top, an atom without a literal, a field with too few atoms to be prefiltered).
   static constexpr uint32_t kNoGate = UINT32_MAX;
   uint32_t add_gate(const ir::Predicate& p);
+  /// Up to `most` gates that must all be open for `p` to hold: one per operand of a top-level
+  /// AND that has a trigger set, best first (else add_gate's one). Empty: no gate.
+  std::vector<uint32_t> add_gates(const ir::Predicate& p, size_t most);
   /// After begin(): scans every gated field once and opens the gates whose literals were found
   /// (all gates of a field that cannot be filtered in this event, e.g. during the warm-up).
   void open_gates();
@@ -95,6 +98,7 @@ class EventMatcher {
   bool ready(uint32_t g);
   static void on_hit(void* self, uint32_t pattern);
   std::optional<std::vector<ir::AtomId>> triggers(const ir::Predicate& p) const;
+  uint32_t make_gate(std::vector<ir::AtomId> atoms);
   void scan_value(uint32_t g, std::string_view v);
 
   std::shared_ptr<Shared> sh_;

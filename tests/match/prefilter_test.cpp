@@ -418,10 +418,17 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
   }
   // Gates: a gate closed in an event means its tree is false there (checked on every event).
   std::vector<uint32_t> gates_all, gates_default;
+  // add_gates: one gate per gated operand of a top-level AND (two at most); every one of them
+  // closed means the tree is false.
+  std::vector<std::vector<uint32_t>> gate_sets;
   for (auto& t : trees) {
     gates_all.push_back(pf_all.add_gate(t));
     gates_default.push_back(pf_default.add_gate(t));
+    gate_sets.push_back(pf_all.add_gates(t, 2));
   }
+  size_t two_gates = 0, closed_second = 0;
+  for (auto& gs : gate_sets) two_gates += gs.size() == 2;
+  if (Prefilter::available()) EXPECT_GT(two_gates, 5u);  // ANDs of two or more atoms with literals
   size_t gated = 0, closed = 0;
   for (auto g : gates_all) gated += g != EventMatcher::kNoGate;
   if (Prefilter::available()) EXPECT_GT(gated, 20u);  // ORs of negation-free atoms with literals
@@ -456,6 +463,11 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
       }
       if (gates_default[ti] != EventMatcher::kNoGate && !pf_default.gate_open(gates_default[ti]))
         ASSERT_FALSE(r) << "gate closed on a matching event " << e << " tree " << ti;
+      for (size_t k = 0; k < gate_sets[ti].size(); ++k)
+        if (!pf_all.gate_open(gate_sets[ti][k])) {
+          closed_second += k == 1 && pf_all.gate_open(gate_sets[ti][0]);
+          ASSERT_FALSE(r) << "gate " << k << " closed on a matching event " << e << " tree " << ti;
+        }
       ASSERT_EQ(pf_all.eval(t), r) << "event " << e;
       ASSERT_EQ(pf_default.eval(t), r) << "event " << e;
     }
@@ -472,6 +484,8 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
   }
   // The alphabet is small, so matches are frequent; the check is not vacuous.
   EXPECT_GT(positives, 10000u);
+  // The second gate decides events the first lets through.
+  if (Prefilter::available()) EXPECT_GT(closed_second, 100u);
   if (Prefilter::available()) {
     EXPECT_EQ(sh_second.prefilter_groups(), 4u);
     EXPECT_GT(sh_second.stats().prefilter_rejects, 0u);  // it filtered with databases it did not build
