@@ -234,7 +234,33 @@ void EventMatcher::scan_value(uint32_t gi, std::string_view v) {
     if (auto it = g.exact_ci.find(std::string_view(lower_)); it != g.exact_ci.end())
       for (uint32_t p : it->second) on_hit(this, p);
   }
-  if (g.db && !g.db->scan(v, scratch_, &EventMatcher::on_hit, this)) local_[gi].unfiltered = true;
+  if (!g.db) return;
+  if (v.size() > kSeenValueMax) {
+    if (!g.db->scan(v, scratch_, &EventMatcher::on_hit, this)) local_[gi].unfiltered = true;
+    return;
+  }
+  Local& l = local_[gi];
+  if (l.seen.empty()) l.seen.resize(kSeenSlots);
+  Local::Seen& s = l.seen[text_hash(v) & (kSeenSlots - 1)];
+  if (s.used && s.value == v) {
+    for (uint32_t p : s.hits) on_hit(this, p);
+    return;
+  }
+  collected_.clear();
+  const bool ok = g.db->scan(v, scratch_, &EventMatcher::on_collect, this);
+  for (uint32_t p : collected_) on_hit(this, p);
+  if (!ok) {
+    l.unfiltered = true;
+    return;
+  }
+  s.used = true;
+  s.value.assign(v);
+  s.hits.assign(collected_.begin(), collected_.end());
+}
+
+void EventMatcher::on_collect(void* self, uint32_t pattern) {
+  auto& c = static_cast<EventMatcher*>(self)->collected_;
+  if (std::find(c.begin(), c.end(), pattern) == c.end()) c.push_back(pattern);
 }
 
 // Scans exactly the values test_atom() would test for this group's atoms, so a

@@ -118,7 +118,19 @@ class EventMatcher {
     bool ready = false;          // the group's database is built and `scratch_` fits it
     bool unfiltered = true;      // no usable scan in this event: every atom is tested
     bool disabled = false;       // no database (could not be built): always tested
+    // The patterns found in recently scanned short values, by value (direct-mapped on its hash):
+    // names, channels, paths repeat from event to event, and a lookup costs a fraction of a scan.
+    struct Seen {
+      std::string value;
+      std::vector<uint32_t> hits;
+      bool used = false;
+    };
+    std::vector<Seen> seen;
   };
+  static constexpr size_t kSeenSlots = 256;      // per group and matcher
+  static constexpr size_t kSeenValueMax = 160;   // longer values (command lines) rarely repeat
+  std::vector<uint32_t> collected_;              // scratch: the patterns one scan found
+  static void on_collect(void* self, uint32_t pattern);
   std::vector<Local> local_;
   std::vector<uint32_t> pattern_stamp_; // pattern index -> epoch_ when found in this event
   PrefilterScratch scratch_;
