@@ -344,6 +344,15 @@ bool EventMatcher::test_atom(ir::AtomId id) {
   return r;
 }
 
+// How rare a trigger set's events are, by its shortest literal (longer: rarer text). A gate on
+// keywords makes every event scan all its raw values: 0, the last choice.
+uint32_t EventMatcher::trigger_len(const std::vector<ir::AtomId>& t) const {
+  uint32_t len = UINT32_MAX;
+  for (ir::AtomId a : t)
+    len = std::min(len, sh_->groups[sh_->atom_group[a]]->field == kNoSymbol ? 0 : sh_->pattern_len[sh_->atom_pattern[a]]);
+  return len;
+}
+
 // A set of gateable atoms at least one of which is true whenever `p` is: an atom is its own set;
 // OR needs every branch's set (their union); AND may use any one operand's, and takes the one
 // whose shortest literal is longest (rarer text, fewer events open it), then the smaller.
@@ -373,12 +382,7 @@ std::optional<std::vector<ir::AtomId>> EventMatcher::triggers(const ir::Predicat
       for (auto& c : p.children) {
         auto t = triggers(c);
         if (!t) continue;
-        uint32_t len = UINT32_MAX;
-        for (ir::AtomId a : *t) {
-          // A gate on keywords makes every event scan all its raw values: the last choice.
-          uint32_t l = sh_->groups[sh_->atom_group[a]]->field == kNoSymbol ? 0 : sh_->pattern_len[sh_->atom_pattern[a]];
-          len = std::min(len, l);
-        }
+        const uint32_t len = trigger_len(*t);
         if (!best || len > best_len || (len == best_len && t->size() < best->size())) {
           best_len = len;
           best = std::move(t);
@@ -416,9 +420,7 @@ std::vector<uint32_t> EventMatcher::add_gates(const ir::Predicate& p, size_t mos
   for (auto& c : p.children) {
     auto t = triggers(c);
     if (!t) continue;
-    uint32_t len = UINT32_MAX;
-    for (ir::AtomId a : *t)
-      len = std::min(len, sh_->groups[sh_->atom_group[a]]->field == kNoSymbol ? 0 : sh_->pattern_len[sh_->atom_pattern[a]]);
+    const uint32_t len = trigger_len(*t);
     cands.push_back({std::move(*t), len});
   }
   std::stable_sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) {

@@ -99,6 +99,7 @@ class EventMatcher {
   static void on_hit(void* self, uint32_t pattern);
   std::optional<std::vector<ir::AtomId>> triggers(const ir::Predicate& p) const;
   uint32_t make_gate(std::vector<ir::AtomId> atoms);
+  uint32_t trigger_len(const std::vector<ir::AtomId>& t) const;
   void scan_value(uint32_t g, std::string_view v);
 
   std::shared_ptr<Shared> sh_;
