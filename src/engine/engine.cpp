@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -73,15 +74,53 @@ struct StreamPlan {
                                           // per-event key needs no describe()
   bool capture_all = true;
   std::vector<Symbol> capture;   // sorted; when !capture_all
+  // Its rows only feed an aggregation (no per-row operator before it), which reads fields by name:
+  // the captured fields are looked up one by one, not found among all of the event's (capture).
+  bool capture_by_name = false;
   // Rows that become findings untouched (no operators: Sigma rules) leave out the XML renderings
   // (EventData_Xml, System_Props_Xml): the row has their values as fields already.
   bool skip_renderings = false;
   bool pushed = false;           // EngineOptions::pushed: visited only where aggregate_here says
+  // Its aggregates do not depend on row order (count, dc, values, min, max) and its rows come
+  // straight from events: with several workers they feed the run's state under its lock, with no
+  // batch state to build, seal and merge (order_free_state).
+  bool order_free = false;
   // Streams of other rules that read the same events into the same aggregation: this stream's
   // state serves them (ESCU has e.g. one Processes tstats in nine UAC-bypass rules).
   uint32_t shared_from = UINT32_MAX;  // an alias: the slot whose state it uses
   std::vector<std::pair<uint32_t, uint32_t>> aliases;  // on the primary: (rule, stream index) of each alias
 };
+
+// The lock of a state the workers feed row by row: held for one row's add (a microsecond or two),
+// so a worker that finds it taken spins a little before it yields, rather than sleeping in the
+// kernel and being woken (which costs more than the wait).
+class SpinLock {
+ public:
+  void lock() {
+    for (unsigned spins = 0; held_.exchange(true, std::memory_order_acquire); ++spins) {
+      while (held_.load(std::memory_order_relaxed)) {
+        if (++spins > 64) {
+          std::this_thread::yield();
+          spins = 0;
+        }
+      }
+    }
+  }
+  void unlock() { held_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> held_{false};
+};
+
+// An aggregation whose result does not depend on the order its rows come in: every aggregate is
+// one describe() names (count, dc, values, min, max; sums and averages round by order).
+bool is_order_free(const ir::MergeableOperator& op) {
+  auto d = op.describe();
+  if (!d) return false;
+  for (auto& a : d->aggs)
+    if (a.func == ir::AggregateSpec::Func::other) return false;
+  return true;
+}
 
 // A filter's shape with its atom ids (atoms are interned corpus-wide): equal keys, equal filters.
 void predicate_key(const ir::Predicate& p, std::string& out) {
@@ -313,6 +352,7 @@ struct Engine::Impl {
     Table kept;
     uint32_t users_left = 0;  // a shared state: the streams that have yet to take its table
     bool counted = false;     // its groups are in RuleStats::groups_held (once, for its first user)
+    std::unique_ptr<SpinLock> lock;  // order-free states fed by several workers at once
   };
   std::vector<Slot> slots;
   // One thread: rows go straight into the run's states (slots), with no batch state to merge.
@@ -382,6 +422,8 @@ void Engine::Impl::build() {
       sp.pushed = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && opts.aggregate_here &&
                   std::find(opts.pushed.begin(), opts.pushed.end(), std::pair<uint32_t, uint32_t>{ri, si}) !=
                       opts.pushed.end();
+      sp.order_free = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && !sp.pushed && is_order_free(*sp.merge_op);
+      sp.capture_by_name = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && !sp.capture_all;
       uint32_t slot = uint32_t(streams.size());
       rule_streams[ri].push_back(slot);
       if (std::string key = sharing_key(sp); !key.empty()) {
@@ -414,6 +456,13 @@ void Engine::Impl::build() {
   unsigned threads = opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
   unsigned nworkers = threads <= 1 ? 0 : threads;
   direct_states = nworkers == 0;
+  if (!direct_states)
+    for (size_t i = 0; i < streams.size(); ++i)
+      if (streams[i].order_free && streams[i].shared_from == UINT32_MAX) {
+        slots[i].state = streams[i].merge_op->make_state();
+        streams[i].merge_op->seal(*slots[i].state);  // keys are ids from the start, as a merged state's are
+        slots[i].lock = std::make_unique<SpinLock>();
+      }
   // Workers are set up on their first batch: a small input (a rule test) compiles one matcher only.
   workers.resize(std::max(1u, nworkers));
   // Merging (partial states, kept rows, per-event findings) runs on the worker that completes the
@@ -538,6 +587,29 @@ void Engine::Impl::capture(const Worker& w, const StreamPlan& sp, Row& row) cons
   };
   const bool raw = sp.stream->source.kind == ir::Source::Kind::raw;
   const bool repeats = w.event.has_repeats();
+  // A few names out of the event's hundreds of fields (every view's): each is looked up. Only
+  // when no name repeats (no multivalue) and each first field is in the stream's view; else the
+  // walk below. The row's entries then come in capture order, which an aggregation never sees.
+  if (sp.capture_by_name && !repeats) {
+    bool in_view = true;
+    for (Symbol name : sp.capture) {
+      if (name == time_sym) continue;
+      const Event::Field* f = w.event.first(name);
+      if (!f) continue;
+      if (raw ? f->view != 0 : f->view != sp.view) {
+        in_view = false;
+        break;
+      }
+      if (f->rendering && sp.skip_renderings) continue;
+      next(field_name(name)).set_text(f->value);
+    }
+    if (in_view) {
+      if (w.event.has_time()) next("_time") = Value(w.event.time());
+      es.erase(es.begin() + long(n), es.end());
+      return;
+    }
+    n = 0;
+  }
   for (auto& f : w.event.fields_unrendered()) {
     if (f.name == time_sym) continue;
     if (raw ? f.view != 0 : f.view != sp.view) continue;
@@ -642,6 +714,14 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
     }
     w.ctx.where.file = rules[ref.rule]->info.file;
     sp.merge_op->add(*state, rows, w.ctx);
+    return;
+  }
+  if (slots[slot].lock) {
+    // Order-free: feeding the run's state in any order gives what merging batch states in order
+    // gives. Workers rarely meet on one of hundreds of states, so the lock is seldom waited for.
+    w.ctx.where.file = rules[ref.rule]->info.file;
+    std::lock_guard hold(*slots[slot].lock);
+    sp.merge_op->add(*slots[slot].state, rows, w.ctx);
     return;
   }
   if (w.stamp[slot] != w.batch_no) {

@@ -225,18 +225,21 @@ void EventMatcher::on_hit(void* self, uint32_t pattern) {
 void EventMatcher::scan_value(uint32_t gi, std::string_view v) {
   const Shared::Group& g = *sh_->groups[gi];
   ++scans_;
-  if (!g.exact_cs.empty())
-    if (auto it = g.exact_cs.find(v); it != g.exact_cs.end())
-      for (uint32_t p : it->second) on_hit(this, p);
-  if (!g.exact_ci.empty()) {
-    lower_.assign(v);
-    for (auto& c : lower_) c = ascii_lower(c);
-    if (auto it = g.exact_ci.find(std::string_view(lower_)); it != g.exact_ci.end())
-      for (uint32_t p : it->second) on_hit(this, p);
-  }
-  if (!g.db) return;
+  // The group's exact values (hash lookups) and its database (a scan), reporting through `hit`.
+  auto find = [&](Prefilter::OnHit hit) {
+    if (!g.exact_cs.empty())
+      if (auto it = g.exact_cs.find(v); it != g.exact_cs.end())
+        for (uint32_t p : it->second) hit(this, p);
+    if (!g.exact_ci.empty()) {
+      lower_.assign(v);
+      for (auto& c : lower_) c = ascii_lower(c);
+      if (auto it = g.exact_ci.find(std::string_view(lower_)); it != g.exact_ci.end())
+        for (uint32_t p : it->second) hit(this, p);
+    }
+    return !g.db || g.db->scan(v, scratch_, hit, this);
+  };
   if (v.size() > kSeenValueMax) {
-    if (!g.db->scan(v, scratch_, &EventMatcher::on_hit, this)) local_[gi].unfiltered = true;
+    if (!find(&EventMatcher::on_hit)) local_[gi].unfiltered = true;
     return;
   }
   Local& l = local_[gi];
@@ -247,7 +250,7 @@ void EventMatcher::scan_value(uint32_t gi, std::string_view v) {
     return;
   }
   collected_.clear();
-  const bool ok = g.db->scan(v, scratch_, &EventMatcher::on_collect, this);
+  const bool ok = find(&EventMatcher::on_collect);
   for (uint32_t p : collected_) on_hit(this, p);
   if (!ok) {
     l.unfiltered = true;

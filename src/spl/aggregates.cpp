@@ -505,14 +505,29 @@ void append_key(std::string& k, std::string_view t) {
 class KeyPool {
  public:
   uint32_t intern(std::string_view t) {
+    // Each thread remembers the ids it was given last, by hash: the rules group the same events by
+    // the same fields (dest, user, image, command line), so most texts were interned a moment ago
+    // and need neither the lock nor the pool's table. Ids and stored texts never change or move.
+    struct Memo {
+      size_t hash;
+      std::string_view text;  // the pool's copy
+      uint32_t id_plus_1;     // 0: empty
+    };
+    static constexpr size_t kMemo = 4096;
+    thread_local Memo memo[kMemo];
+    const size_t h = text_hash(t);
+    Memo& m = memo[h & (kMemo - 1)];
+    if (m.id_plus_1 && m.hash == h && m.text == t) return m.id_plus_1 - 1;
     std::lock_guard lock(mu_);
     auto it = ids_.find(t);
-    if (it != ids_.end()) return it->second;
-    std::string_view stored = store(t);
-    uint32_t id = static_cast<uint32_t>(texts_.size());
-    texts_.push_back(stored);
-    ids_.emplace(stored, id);
-    return id;
+    if (it == ids_.end()) {
+      std::string_view stored = store(t);
+      uint32_t id = static_cast<uint32_t>(texts_.size());
+      texts_.push_back(stored);
+      it = ids_.emplace(stored, id).first;
+    }
+    m = {h, it->first, it->second + 1};
+    return it->second;
   }
   std::string text(uint32_t id) { return std::string(view(id)); }
   /// The bytes live in chunks that are never freed or moved, so the view outlives the lock.
@@ -619,22 +634,22 @@ void GroupTable::add_to_keyed(const std::string& key, bool typed, const std::vec
 }
 
 void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
-  // Common case first: every BY value single (no multivalue): the key is built in place.
-  std::string& k = scratch_;
-  k.clear();
-  bool typed = false;
+  // Common case first: every BY value single (no multivalue). The row is checked first (a null BY
+  // value drops it), then its key is built in place: as text ids straight away in a table that
+  // lives for the run, so no text of a dropped row is interned.
   if (span_cache_.size() < spec_->by.size()) span_cache_.resize(spec_->by.size());
+  by_values_.clear();
   for (size_t i = 0; i < spec_->by.size(); ++i) {
     const Value* v = r.get(spec_->by[i]);
     if (!v || v->is_null()) {
-      if (!spec_->fillnull) return;  // a null BY value drops the row
-      append_key(k, *spec_->fillnull);
+      if (!spec_->fillnull) return;
+      v = nullptr;
     } else if (v->is_multi()) {
       // A multivalue BY field puts the row in one group per value (group_keys).
       for (auto& key : group_keys(*spec_, r)) {
-        k.clear();
-        for (auto& kv : key) append_key(k, kv.text());
-        add_to(k, true, &key, r, ctx);
+        scratch_.clear();
+        for (auto& kv : key) append_key(scratch_, kv.text());
+        add_to(scratch_, true, &key, r, ctx);
       }
       return;
     } else if (spec_->by_span[i]) {
@@ -645,16 +660,33 @@ void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
       // Rows of a batch mostly share a bucket: format its text once.
       auto& c = span_cache_[i];
       if (!c.valid || c.bucket != b) c = {true, b, Value(b).text()};
-      append_key(k, c.text);
+    }
+    by_values_.push_back(v);
+  }
+  std::string& k = interned_ ? id_scratch_ : scratch_;
+  k.clear();
+  auto append = [&](std::string_view t) {
+    if (!interned_) return append_key(k, t);
+    uint32_t id = key_pool().intern(t);
+    k.append(reinterpret_cast<const char*>(&id), sizeof id);
+  };
+  bool typed = false;
+  for (size_t i = 0; i < by_values_.size(); ++i) {
+    const Value* v = by_values_[i];
+    if (!v) {
+      append(*spec_->fillnull);
+    } else if (spec_->by_span[i]) {
+      append(span_cache_[i].text);
       typed = true;
     } else if (!v->is_string()) {
-      append_key(k, v->text());
+      append(v->text());
       typed = true;
     } else {
-      append_key(k, v->string());
+      append(v->string());
     }
   }
-  add_to(k, typed, nullptr, r, ctx);
+  if (interned_) add_to_keyed(k, typed, nullptr, r, ctx);
+  else add_to(k, typed, nullptr, r, ctx);
 }
 
 void GroupTable::add_group(const ir::PreGroup& pre) {

@@ -202,6 +202,7 @@ class GroupTable {
   std::unordered_map<std::string, Group, TextHash, TextEq> groups_;
   bool interned_ = false;
   std::string scratch_, id_scratch_;
+  std::vector<const Value*> by_values_;  ///< add(): the row's BY values, once it is known to be kept
   std::vector<SpanText> span_cache_;  ///< per BY field: the last span bucket and its text
 };
 

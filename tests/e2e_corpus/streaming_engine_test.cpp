@@ -71,6 +71,27 @@ TEST(StreamingEngine, StatsOverOtrfAreExactForAnyBatchAndThreadCount) {
   }
 }
 
+// Order-free aggregates (count, dc, values, min, max) are fed by every worker into one state under
+// its lock, in whatever order the batches run: the table must be the one-thread table, row for row.
+TEST(StreamingEngine, OrderFreeStatsFedByConcurrentWorkersEqualOneThread) {
+  const std::string spl = kSysmon1 +
+                          " | stats count dc(Image) as images values(ParentImage) as parents min(_time) as first"
+                          " max(_time) as last by Computer";
+  Query one = run_query(spl, kShared + "/data/otrf", 1, 100000);
+  std::map<std::string, std::string> counts;
+  for (auto& r : one.rows) counts[text(r, "Computer")] = text(r, "count");
+  EXPECT_EQ(counts.size(), 12u);
+  EXPECT_EQ(counts["MKT01.pandalab.com"], "579");  // the header's derivation
+  EXPECT_EQ(counts["MORDORDC.theshire.local"], "3");
+  for (unsigned threads : {4u}) {  // more workers than cores: they meet on the state often
+    Query many = run_query(spl, kShared + "/data/otrf", threads, 7);
+    ASSERT_EQ(one.rows.size(), many.rows.size()) << threads;
+    for (size_t i = 0; i < one.rows.size(); ++i)
+      for (const char* f : {"Computer", "count", "images", "parents", "first", "last"})
+        EXPECT_EQ(text(one.rows[i], f), text(many.rows[i], f)) << f << " row " << i << " threads " << threads;
+  }
+}
+
 TEST(StreamingEngine, GroupedStatsMergeAcrossBatches) {
   const std::map<std::string, std::string> want = {
       {"MKT01.pandalab.com", "579"},   {"WORKSTATION5.theshire.local", "201"}, {"ACCT01.pandalab.com", "138"},
