@@ -119,6 +119,11 @@ bool is_order_free(const ir::MergeableOperator& op) {
   if (!d) return false;
   for (auto& a : d->aggs)
     if (a.func == ir::AggregateSpec::Func::other) return false;
+  // A group keeps the number of the row that made it: `by _time` (no span) puts times that print
+  // alike (15 digits) in one group, so which time it keeps would depend on the order. (Captured
+  // fields are texts; a span's bucket is the same number for every row in it.)
+  for (size_t i = 0; i < d->by.size(); ++i)
+    if (d->by[i] == "_time" && !d->by_span[i]) return false;
   return true;
 }
 
@@ -591,6 +596,9 @@ void Engine::Impl::capture(const Worker& w, const StreamPlan& sp, Row& row) cons
   // when no name repeats (no multivalue) and each first field is in the stream's view; else the
   // walk below. The row's entries then come in capture order, which an aggregation never sees.
   if (sp.capture_by_name && !repeats) {
+    // `_time` first: a number, it keeps its entry, and the text entries after it keep their
+    // buffers from event to event (a text landing where a number was would allocate).
+    if (w.event.has_time()) next("_time") = Value(w.event.time());
     bool in_view = true;
     for (Symbol name : sp.capture) {
       if (name == time_sym) continue;
@@ -604,7 +612,6 @@ void Engine::Impl::capture(const Worker& w, const StreamPlan& sp, Row& row) cons
       next(field_name(name)).set_text(f->value);
     }
     if (in_view) {
-      if (w.event.has_time()) next("_time") = Value(w.event.time());
       es.erase(es.begin() + long(n), es.end());
       return;
     }

@@ -136,6 +136,11 @@ namespace {
 std::string first_text(const Row& row, std::initializer_list<std::string_view> names) {
   for (auto n : names)
     if (const Value* v = present(row, n)) {
+      if (v->is_string()) {  // the common case, without a list of one
+        const std::string& t = v->string();
+        if (t == "null" || t == "-") continue;
+        return t;
+      }
       auto vals = v->all_texts();
       // Splunk renders a missing value as "null" in some ESCU rows; "-" is Windows' "none".
       if (vals.empty() || vals[0].empty() || vals[0] == "null" || vals[0] == "-") continue;

@@ -83,14 +83,14 @@ std::string compile_aggregate(const Aggregate& a, AggSpec& out) {
   return {};
 }
 
-void Accumulator::add_text(std::string_view t, double time, bool has_time, bool canonical) {
+void Accumulator::add_text(std::string_view t, double time, bool has_time, bool canonical, const double* parsed) {
   using K = AggSpec::Kind;
   ++count_;
   switch (spec_->kind) {
     case K::count: return;
     case K::min: case K::max: {
       double d;
-      if (parse_number(t, d)) {
+      if (parsed ? (d = *parsed, true) : parse_number(t, d)) {
         note_number(d);
         if (canonical) {
           if (!have_time_) {
@@ -113,7 +113,7 @@ void Accumulator::add_text(std::string_view t, double time, bool has_time, bool 
     }
     case K::sum: case K::avg: case K::stdev: case K::stdevp: case K::var: case K::varp: case K::range: {
       double d;
-      if (!parse_number(t, d)) return;
+      if (!(parsed ? (d = *parsed, true) : parse_number(t, d))) return;
       stat_.n += 1;
       stat_.sum += d;
       double delta = d - stat_.mean;
@@ -172,13 +172,17 @@ void Accumulator::add_summary(double count, const std::vector<std::string>& valu
 }
 
 void Accumulator::add(const Row& row, ir::ExecContext& ctx) {
+  using K = AggSpec::Kind;
   double time = 0;
   bool has_time = false;
-  if (const Value* t = row.get("_time"))
-    if (auto n = t->to_number()) {
-      time = *n;
-      has_time = true;
-    }
+  // Only the time-ordered functions read the row's time (a lookup per row and aggregate).
+  if (spec_->kind == K::earliest || spec_->kind == K::latest || spec_->kind == K::earliest_time ||
+      spec_->kind == K::latest_time)
+    if (const Value* t = row.get("_time"))
+      if (auto n = t->to_number()) {
+        time = *n;
+        has_time = true;
+      }
   if (spec_->eval) {
     detail::Evaluator ev(row, ctx);
     detail::EvalResult r = ev.eval(*spec_->eval);
@@ -200,8 +204,27 @@ void Accumulator::add(const Row& row, ir::ExecContext& ctx) {
     return;
   }
   if (v->is_number()) {
-    NumberText buf;
-    add_text(format_number(v->number(), buf), time, has_time, true);
+    // A number's text, and the number read back from it, are what aggregates keep. Every ESCU
+    // tstats keeps min(_time) and max(_time), so one event's time comes by many times in a row:
+    // each thread formats (and reads back) the last number once.
+    struct Last {
+      uint64_t bits = 0;
+      bool valid = false, numeric = false;
+      NumberText buf;
+      std::string_view text;
+      double parsed = 0;
+    };
+    thread_local Last last;
+    const double d = v->number();
+    uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);  // bitwise: -0 and 0 have different texts
+    if (!last.valid || last.bits != bits) {
+      last.bits = bits;
+      last.valid = true;
+      last.text = format_number(d, last.buf);
+      last.numeric = parse_number(last.text, last.parsed);
+    }
+    add_text(last.text, time, has_time, true, last.numeric ? &last.parsed : nullptr);
     return;
   }
   for (size_t i = 0; i < v->count(); ++i) add_text(v->is_multi() ? std::string_view(v->values()[i]) : std::string_view(v->string()), time, has_time);
@@ -605,10 +628,55 @@ void GroupTable::add_to(const std::string& key, bool typed, const std::vector<Va
   add_to_keyed(key, typed, typed_key, r, ctx);
 }
 
+GroupTable::Entry* GroupTable::find(std::string_view key, size_t hash) {
+  if (index_.empty()) return nullptr;
+  const size_t mask = index_.size() - 1;
+  const uint64_t tag = hash >> 32;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint64_t slot = index_[i];
+    if (!slot) return nullptr;
+    if (slot >> 32 == tag) {
+      Entry& e = groups_[(slot & 0xffffffffu) - 1];
+      if (e.hash == hash && e.key == key) return &e;
+    }
+  }
+}
+
+GroupTable::Entry& GroupTable::insert(std::string key, size_t hash, Group group) {
+  groups_.push_back({std::move(key), hash, std::move(group)});
+  if (groups_.size() * 2 > index_.size()) {  // at most half full: probes stay short
+    rebuild_index();
+  } else {
+    const size_t mask = index_.size() - 1;
+    size_t i = hash & mask;
+    while (index_[i]) i = (i + 1) & mask;
+    index_[i] = (uint64_t(hash >> 32) << 32) | groups_.size();
+  }
+  return groups_.back();
+}
+
+void GroupTable::rebuild_index() {
+  size_t n = 16;
+  while (n < groups_.size() * 2) n *= 2;
+  index_.assign(n, 0);
+  const size_t mask = n - 1;
+  for (size_t k = 0; k < groups_.size(); ++k) {
+    size_t i = groups_[k].hash & mask;
+    while (index_[i]) i = (i + 1) & mask;
+    index_[i] = (uint64_t(groups_[k].hash >> 32) << 32) | (k + 1);
+  }
+}
+
+void GroupTable::clear_groups() {
+  std::vector<Entry>().swap(groups_);
+  std::vector<uint64_t>().swap(index_);
+}
+
 void GroupTable::add_to_keyed(const std::string& key, bool typed, const std::vector<Value>* typed_key, const Row& r,
                               ir::ExecContext& ctx) {
-  auto it = groups_.find(std::string_view(key));
-  if (it == groups_.end()) {
+  const size_t hash = text_hash(key);
+  Entry* e = find(key, hash);
+  if (!e) {
     Group g;
     // Typed BY values (span buckets, numbers) are kept for the output row; texts are the key, so
     // text positions stay null here (finish() takes them from the key).
@@ -628,9 +696,9 @@ void GroupTable::add_to_keyed(const std::string& key, bool typed, const std::vec
     for (auto& a : spec_->aggs) g.accs.emplace_back(&a);
     if (interned_)  // a group of a table that lives for the run holds its values as ids too
       for (auto& acc : g.accs) acc.intern();
-    it = groups_.emplace(key, std::move(g)).first;
+    e = &insert(key, hash, std::move(g));
   }
-  for (auto& acc : it->second.accs) acc.add(r, ctx);
+  for (auto& acc : e->group.accs) acc.add(r, ctx);
 }
 
 void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
@@ -702,59 +770,50 @@ void GroupTable::add_group(const ir::PreGroup& pre) {
   std::string ik;
   if (interned_) to_id_key(k, ik);
   const std::string& key = interned_ ? ik : k;
-  auto it = groups_.find(std::string_view(key));
-  if (it == groups_.end()) {
+  const size_t hash = text_hash(key);
+  Entry* e = find(key, hash);
+  if (!e) {
     Group g;
     if (typed)  // numbers (spans, _time) stay numbers in the output row; texts come from the key
       for (uint32_t i = 0; i < pre.key.size(); ++i)
         if (pre.key[i].is_number()) g.nums.emplace_back(i, pre.key[i].number());
     g.accs.reserve(spec_->aggs.size());
     for (auto& a : spec_->aggs) g.accs.emplace_back(&a);
-    it = groups_.emplace(key, std::move(g)).first;
+    e = &insert(key, hash, std::move(g));
   }
-  for (size_t i = 0; i < it->second.accs.size() && i < pre.parts.size(); ++i)
-    it->second.accs[i].add_summary(pre.parts[i].count, pre.parts[i].values);
+  for (size_t i = 0; i < e->group.accs.size() && i < pre.parts.size(); ++i)
+    e->group.accs[i].add_summary(pre.parts[i].count, pre.parts[i].values);
 }
 
 void GroupTable::intern_keys() {
   if (interned_) return;
-  std::unordered_map<std::string, Group, TextHash, TextEq> by_id;
-  by_id.reserve(groups_.size());
   std::string ik;
-  while (!groups_.empty()) {
-    auto node = groups_.extract(groups_.begin());  // re-keyed in place: the group is not moved
-    to_id_key(node.key(), ik);
-    node.key() = std::string(ik);  // a fresh string: assigning would keep the text key's buffer
-    for (auto& acc : node.mapped().accs) acc.intern();
-    by_id.insert(std::move(node));
+  for (auto& e : groups_) {
+    to_id_key(e.key, ik);
+    e.key = std::string(ik);  // a fresh string: assigning would keep the text key's buffer
+    e.hash = text_hash(e.key);
+    for (auto& acc : e.group.accs) acc.intern();
   }
-  groups_.swap(by_id);
+  rebuild_index();
   interned_ = true;
 }
 
 void GroupTable::merge(GroupTable& later) {
   intern_keys();
   std::string ik;
-  for (auto it = later.groups_.begin(); it != later.groups_.end();) {
-    if (!later.interned_) to_id_key(it->first, ik);
-    const std::string& key = later.interned_ ? it->first : ik;
-    auto mine = groups_.find(std::string_view(key));
-    if (mine == groups_.end()) {
-      auto next = std::next(it);
-      auto node = later.groups_.extract(it);  // moves the group, accumulators and all
-      if (!later.interned_) {
-        node.key() = std::string(key);  // a fresh string: assigning would keep the text key's buffer
-        for (auto& acc : node.mapped().accs) acc.intern();
-      }
-      groups_.insert(std::move(node));
-      it = next;
+  for (auto& l : later.groups_) {
+    if (!later.interned_) to_id_key(l.key, ik);
+    const std::string& key = later.interned_ ? l.key : ik;
+    const size_t hash = later.interned_ ? l.hash : text_hash(key);
+    if (Entry* mine = find(key, hash)) {
+      for (size_t i = 0; i < l.group.accs.size(); ++i) mine->group.accs[i].merge(l.group.accs[i]);
       continue;
     }
-    auto& accs = it->second.accs;
-    for (size_t i = 0; i < accs.size(); ++i) mine->second.accs[i].merge(accs[i]);
-    ++it;
+    if (!later.interned_)
+      for (auto& acc : l.group.accs) acc.intern();
+    insert(std::string(key), hash, std::move(l.group));  // moves the accumulators and all
   }
-  later.groups_.clear();
+  later.clear_groups();
 }
 
 std::vector<std::string_view> GroupTable::key_texts(std::string_view k) const {
@@ -779,7 +838,7 @@ Table GroupTable::finish(bool spend) {
   }
   std::vector<std::pair<std::vector<std::string_view>, Group*>> sorted;
   sorted.reserve(groups_.size());
-  for (auto& [k, g] : groups_) sorted.emplace_back(key_texts(k), &g);
+  for (auto& e : groups_) sorted.emplace_back(key_texts(e.key), &e.group);
   std::sort(sorted.begin(), sorted.end(), [](auto& x, auto& y) { return KeyLess{}(x.first, y.first); });
   out.reserve(sorted.size());
   for (auto& [kt, g] : sorted) {
@@ -793,7 +852,7 @@ Table GroupTable::finish(bool spend) {
     out.push_back(std::move(row));
     if (spend) std::vector<Accumulator>().swap(g->accs);  // done with: the output rows reuse its memory
   }
-  if (spend) groups_.clear();
+  if (spend) clear_groups();
   return out;
 }
 

@@ -66,7 +66,9 @@ class Accumulator {
 
  private:
   /// `canonical`: `t` is format_number's text of a number-typed value (so the number stands for it).
-  void add_text(std::string_view t, double time, bool has_time, bool canonical = false);
+  /// `parsed`: parse_number's value of `t`, when the caller has it (null: parse it here, if needed).
+  void add_text(std::string_view t, double time, bool has_time, bool canonical = false,
+                const double* parsed = nullptr);
   /// min/max: the lexicographic extreme texts, of the text-typed values and of the number-typed ones.
   std::optional<std::string> extreme_text(bool low) const;
   // One accumulator lives per (group, aggregate), so a high-cardinality BY clause multiplies its
@@ -199,7 +201,19 @@ class GroupTable {
 
   const GroupSpec* spec_;
   /// Key: each BY text as a 4-byte length then its bytes; once interned_, one 4-byte text id per BY field.
-  std::unordered_map<std::string, Group, TextHash, TextEq> groups_;
+  struct Entry {
+    std::string key;
+    size_t hash;
+    Group group;
+  };
+  /// The groups, found through an open-addressing index of (hash tag, position): a lookup reads one
+  /// slot and, when the tag matches, one key (a node-based map walked a bucket list to get there).
+  std::vector<Entry> groups_;
+  std::vector<uint64_t> index_;  ///< 0: empty; else the hash's high 32 bits, then position + 1
+  Entry* find(std::string_view key, size_t hash);
+  Entry& insert(std::string key, size_t hash, Group group);
+  void rebuild_index();
+  void clear_groups();
   bool interned_ = false;
   std::string scratch_, id_scratch_;
   std::vector<const Value*> by_values_;  ///< add(): the row's BY values, once it is known to be kept

@@ -347,6 +347,41 @@ TEST(StatsOp, SealedStateFedRowByRowEqualsOneStateOverTheRows) {
   }
 }
 
+// Thousands of groups: the group index grows many times over, and a merge adds the later table's
+// groups (new and known) into it. By construction: host h<i> (i < 5000) gets (i % 7) + 1 rows at
+// times i*10, i*10+1, …; its row j goes to a sealed state when i + j is even, else to a plain one
+// that is merged into it. So the sealed state lacks exactly the one-row hosts (i % 7 == 0) with odd
+// i, i % 14 == 7: 357 of them. Each host's count is (i % 7) + 1, its min time i*10 and its max
+// i*10 + i % 7; the rows come out in host order (h0000 … h4999: equal widths, byte order = numeric).
+TEST(StatsOp, ThousandsOfGroupsSurviveIndexGrowthAndMerge) {
+  const char* spl = "| stats count min(_time) as first max(_time) as last by host";
+  Pipe p = build(spl);
+  auto* op = mergeable_op(p);
+  ASSERT_NE(op, nullptr);
+  TestCtx ctx;
+  auto host = [](int i) {
+    char b[8];
+    std::snprintf(b, sizeof b, "h%04d", i);
+    return std::string(b);
+  };
+  auto sealed = op->make_state();
+  op->seal(*sealed);
+  auto plain = op->make_state();
+  for (int i = 0; i < 5000; ++i)
+    for (int j = 0; j <= i % 7; ++j) op->add((i + j) % 2 ? *plain : *sealed, Table{ev(i * 10 + j, host(i), "", "1")}, ctx);
+  EXPECT_EQ(op->groups(*sealed), 5000u - 357u);
+  op->merge(*sealed, *plain);
+  EXPECT_EQ(op->groups(*sealed), 5000u);
+  Table out = op->finish(*sealed, ctx);
+  ASSERT_EQ(out.size(), 5000u);
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_EQ(text(out[i], "host"), host(i));
+    EXPECT_EQ(text(out[i], "count"), std::to_string(i % 7 + 1)) << i;
+    EXPECT_EQ(text(out[i], "first"), std::to_string(i * 10)) << i;
+    EXPECT_EQ(text(out[i], "last"), std::to_string(i * 10 + i % 7)) << i;
+  }
+}
+
 // The groups an input row feeds, as the engine asks for them before feeding it (filters on BY
 // values run on these rows): the BY values the output row of each group carries, one row per
 // distinct multivalue value, none for a row with a null BY value.
