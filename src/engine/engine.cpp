@@ -83,7 +83,7 @@ struct StreamPlan {
   bool pushed = false;           // EngineOptions::pushed: visited only where aggregate_here says
   // Its aggregates do not depend on row order (count, dc, values, min, max) and its rows come
   // straight from events: with several workers they feed the run's state under its lock, with no
-  // batch state to build, seal and merge (order_free_state).
+  // batch state to build, seal and merge (see visit).
   bool order_free = false;
   // Streams of other rules that read the same events into the same aggregation: this stream's
   // state serves them (ESCU has e.g. one Processes tstats in nine UAC-bypass rules).
@@ -91,8 +91,8 @@ struct StreamPlan {
   std::vector<std::pair<uint32_t, uint32_t>> aliases;  // on the primary: (rule, stream index) of each alias
 };
 
-// The lock of a state the workers feed row by row: held for one row's add (a microsecond or two),
-// so a worker that finds it taken spins a little before it yields, rather than sleeping in the
+// The lock of a state the workers feed row by row: held for one row's add (mostly a microsecond or
+// two), so a worker that finds it taken spins a little before it yields, rather than sleeping in the
 // kernel and being woken (which costs more than the wait).
 class SpinLock {
  public:
@@ -427,7 +427,8 @@ void Engine::Impl::build() {
       sp.pushed = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && opts.aggregate_here &&
                   std::find(opts.pushed.begin(), opts.pushed.end(), std::pair<uint32_t, uint32_t>{ri, si}) !=
                       opts.pushed.end();
-      sp.order_free = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && !sp.pushed && is_order_free(*sp.merge_op);
+      sp.order_free = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && !sp.pushed &&
+                      is_order_free(*sp.merge_op);
       sp.capture_by_name = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && !sp.capture_all;
       uint32_t slot = uint32_t(streams.size());
       rule_streams[ri].push_back(slot);
