@@ -644,27 +644,24 @@ GroupTable::Entry* GroupTable::find(std::string_view key, size_t hash) {
 
 GroupTable::Entry& GroupTable::insert(std::string key, size_t hash, Group group) {
   groups_.push_back({std::move(key), hash, std::move(group)});
-  if (groups_.size() * 2 > index_.size()) {  // at most half full: probes stay short
-    rebuild_index();
-  } else {
-    const size_t mask = index_.size() - 1;
-    size_t i = hash & mask;
-    while (index_[i]) i = (i + 1) & mask;
-    index_[i] = (uint64_t(hash >> 32) << 32) | groups_.size();
-  }
+  if (groups_.size() * 2 > index_.size()) rebuild_index();  // at most half full: probes stay short
+  else place(groups_.size() - 1);
   return groups_.back();
+}
+
+void GroupTable::place(size_t k) {
+  const size_t mask = index_.size() - 1;
+  const size_t hash = groups_[k].hash;
+  size_t i = hash & mask;
+  while (index_[i]) i = (i + 1) & mask;
+  index_[i] = (uint64_t(hash >> 32) << 32) | (k + 1);
 }
 
 void GroupTable::rebuild_index() {
   size_t n = 16;
   while (n < groups_.size() * 2) n *= 2;
   index_.assign(n, 0);
-  const size_t mask = n - 1;
-  for (size_t k = 0; k < groups_.size(); ++k) {
-    size_t i = groups_[k].hash & mask;
-    while (index_[i]) i = (i + 1) & mask;
-    index_[i] = (uint64_t(groups_[k].hash >> 32) << 32) | (k + 1);
-  }
+  for (size_t k = 0; k < groups_.size(); ++k) place(k);
 }
 
 void GroupTable::clear_groups() {

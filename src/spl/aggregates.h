@@ -212,6 +212,7 @@ class GroupTable {
   std::vector<uint64_t> index_;  ///< 0: empty; else the hash's high 32 bits, then position + 1
   Entry* find(std::string_view key, size_t hash);
   Entry& insert(std::string key, size_t hash, Group group);
+  void place(size_t k);  ///< puts group k in the index (which has a free slot)
   void rebuild_index();
   void clear_groups();
   bool interned_ = false;
