@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 using vigil::test::CliRun;
 using vigil::test::slurp;
 
-CliRun vigil(const std::string& args) { return vigil::test::run_vigil(args); }
+CliRun run_cli(const std::string& args) { return vigil::test::run_vigil(args); }
 
 const std::string kShared = VIGIL_SHARED_DIR;
 const std::string kEndpoint = kShared + "/corpus/security_content/detections/endpoint/";
@@ -57,7 +57,7 @@ std::string logs_args() {
 bool has(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 
 TEST(CoverageCli, GoldenSmallSampleJson) {
-  CliRun r = vigil("coverage --format json" + rules_args() + logs_args());
+  CliRun r = run_cli("coverage --format json" + rules_args() + logs_args());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "\"events\":73,\"rules\":5,\"can_run\":1,")) << r.out.substr(0, 300);
   EXPECT_TRUE(has(r.out, "\"verdicts\":{\"runs\":1,\"runs_fields_missing\":0,\"field_never_present\":2,\"no_events\":2,"
@@ -81,14 +81,14 @@ TEST(CoverageCli, GoldenSmallSampleJson) {
 }
 
 TEST(CoverageCli, TableSummary) {
-  CliRun r = vigil("coverage" + logs_args() + rules_args());
+  CliRun r = run_cli("coverage" + logs_args() + rules_args());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "5 rules over 73 events: 1 can run (0 with fields that never occur), 4 cannot")) << r.out;
   EXPECT_TRUE(has(r.out, "field never present: Kerberos Pre-Authentication Flag Disabled in UserAccountControl"));
 }
 
 TEST(CoverageCli, LintReportsFieldWarningsButKeepsRulesExecutable) {
-  CliRun r = vigil("lint --format json '" + kEndpoint + "kerberos_pre_authentication_flag_disabled_in_useraccountcontrol.yml' '" +
+  CliRun r = run_cli("lint --format json '" + kEndpoint + "kerberos_pre_authentication_flag_disabled_in_useraccountcontrol.yml' '" +
                    kEndpoint + "windows_local_administrator_credential_stuffing.yml'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // Both stay executable (hunt runs them); the first carries a located field warning.
@@ -111,7 +111,7 @@ TEST(CoverageCli, LintNamesTheMissingAddOnField) {
   for (auto& e : fs::directory_iterator(std::string(VIGIL_SOURCE_DIR) + "/data"))
     if (e.path().filename() != "normalize" && !fs::exists(dir / e.path().filename()))
       fs::create_directory_symlink(e.path(), dir / e.path().filename());
-  CliRun r = vigil("lint --data '" + dir.string() + "' '" + kEndpoint + "windows_local_administrator_credential_stuffing.yml'");
+  CliRun r = run_cli("lint --data '" + dir.string() + "' '" + kEndpoint + "windows_local_administrator_credential_stuffing.yml'");
   EXPECT_TRUE(has(r.out, "executable, with field warnings: Windows Local Administrator Credential Stuffing")) << r.out;
   EXPECT_TRUE(has(r.out, "filter: reads Logon_Type, which no Security 4624 or Security 4625 mapping produces")) << r.out;
   fs::remove_all(dir);
@@ -120,25 +120,25 @@ TEST(CoverageCli, LintNamesTheMissingAddOnField) {
 // 87 Security 4624 events in the samples; LogonType values counted with evtxexport + grep:
 // 3 ×61, 5 ×13, 2 ×4, 9 ×4, 10 ×2, 0 ×1, 7 ×1, 11 ×1.
 TEST(CoverageCli, SearchSeesTheAddOnNames) {
-  CliRun r = vigil("search --format csv 'EventCode=4624 | stats count by Logon_Type' '" + kSamples + "'");
+  CliRun r = run_cli("search --format csv 'EventCode=4624 | stats count by Logon_Type' '" + kSamples + "'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "Logon_Type,count\n0,1\n2,4\n3,61\n5,13\n7,1\n9,4\n10,2\n11,1\n");
 }
 
 TEST(CoverageCli, SearchHintsAtAFieldNoEventHas) {
-  CliRun r = vigil("search --format csv 'EventCode=4624 Logon_type=3' '" + kSamples + "'");
+  CliRun r = run_cli("search --format csv 'EventCode=4624 Logon_type=3' '" + kSamples + "'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.find_first_not_of("\n"), std::string::npos);  // no rows
   EXPECT_TRUE(has(r.err, "no event has field Logon_type; did you mean Logon_Type?")) << r.err;
   // A query with results says nothing of the kind.
-  CliRun ok = vigil("search --format csv 'EventCode=4624 Logon_Type=3 | stats count' '" + kSamples + "'");
+  CliRun ok = run_cli("search --format csv 'EventCode=4624 Logon_Type=3 | stats count' '" + kSamples + "'");
   EXPECT_EQ(ok.out, "count\n61\n");
   EXPECT_FALSE(has(ok.err, "no event has field"));
   // `stats count` over no events is one row, 0, as in Splunk; the hint still comes.
-  CliRun none = vigil("search --format csv 'EventCode=4624 Logon_type=3 | stats count' '" + kSamples + "'");
+  CliRun none = run_cli("search --format csv 'EventCode=4624 Logon_type=3 | stats count' '" + kSamples + "'");
   EXPECT_EQ(none.out, "count\n0\n");
   EXPECT_TRUE(has(none.err, "no event has field Logon_type; did you mean Logon_Type?")) << none.err;
-  CliRun by = vigil("search --format csv 'EventCode=4624 Logon_type=3 | stats count by host' '" + kSamples + "'");
+  CliRun by = run_cli("search --format csv 'EventCode=4624 Logon_type=3 | stats count by host' '" + kSamples + "'");
   EXPECT_EQ(by.out.find("count"), std::string::npos) << by.out;  // with BY there is no group: no row
 }
 

@@ -34,7 +34,7 @@ fs::path scratch(const std::string& name) {
 }
 
 // A wide table, as on a wide terminal: details are cut to what is left of $COLUMNS.
-VigilRun vigil(const std::string& args) { return vigil::test::run_vigil(args, "COLUMNS=400"); }
+VigilRun wide_vigil(const std::string& args) { return vigil::test::run_vigil(args, "COLUMNS=400"); }
 
 std::vector<std::string> lines_of(const std::string& s) {
   std::vector<std::string> out;
@@ -69,7 +69,7 @@ const std::string kDemoRules = "--rules samples/content/detections --rules sampl
 TEST(Triage, FiltersEachSelectWhatTheRulesSay) {
   // Findings kept; a filter that leaves no rule at all ends the run with exit 3 (nothing ran).
   auto n = [](const std::string& extra) {
-    VigilRun r = vigil("hunt " + kDemoRules + " --format jsonl " + extra + " samples/logs");
+    VigilRun r = wide_vigil("hunt " + kDemoRules + " --format jsonl " + extra + " samples/logs");
     size_t found = lines_of(r.out).size();
     EXPECT_EQ(r.exit_code, found || r.err.find("leave none of the") == std::string::npos ? 0 : 3) << extra << "\n" << r.err;
     return found;
@@ -108,13 +108,13 @@ TEST(Triage, FiltersEachSelectWhatTheRulesSay) {
   EXPECT_EQ(n("--noisy-rules '" + (d / "noisy.txt").string() + "'"), 3u);
 
   // The filters are said in the run summary; a bad window is a usage error.
-  VigilRun r = vigil("hunt " + kDemoRules + " --format jsonl --min-level high samples/logs");
+  VigilRun r = wide_vigil("hunt " + kDemoRules + " --format jsonl --min-level high samples/logs");
   EXPECT_NE(r.err.find("filters: level >= high: 1 of 3 executable rules run"), std::string::npos) << r.err;
-  EXPECT_EQ(vigil("hunt " + kDemoRules + " --from yesterday samples/logs").exit_code, 2);
-  EXPECT_EQ(vigil("hunt " + kDemoRules + " --from 2026-03-04 --to 2026-03-01 samples/logs").exit_code, 2);
-  EXPECT_EQ(vigil("hunt " + kDemoRules + " --min-level severe samples/logs").exit_code, 2);
+  EXPECT_EQ(wide_vigil("hunt " + kDemoRules + " --from yesterday samples/logs").exit_code, 2);
+  EXPECT_EQ(wide_vigil("hunt " + kDemoRules + " --from 2026-03-04 --to 2026-03-01 samples/logs").exit_code, 2);
+  EXPECT_EQ(wide_vigil("hunt " + kDemoRules + " --min-level severe samples/logs").exit_code, 2);
   // Filters that leave no rule: nothing ran.
-  EXPECT_EQ(vigil("hunt " + kDemoRules + " --include-rule T9999 samples/logs").exit_code, 3);
+  EXPECT_EQ(wide_vigil("hunt " + kDemoRules + " --include-rule T9999 samples/logs").exit_code, 3);
   fs::remove_all(d);
 }
 
@@ -141,12 +141,12 @@ TEST(Triage, TableGroupsByRuleAndHost) {
     }
   }
   std::string input = "'" + (d / "copies.xml").string() + "'";
-  VigilRun j = vigil("hunt --rules samples/sigma --format jsonl " + input);
+  VigilRun j = wide_vigil("hunt --rules samples/sigma --format jsonl " + input);
   EXPECT_EQ(lines_of(j.out).size(), 4u) << j.err;
   for (int id : {102, 202, 302, 402})
     EXPECT_EQ(count(j.out, "\"record_id\":\"" + std::to_string(id) + "\""), 1u) << id;
 
-  VigilRun t = vigil("hunt --rules samples/sigma --format table --color never " + input);
+  VigilRun t = wide_vigil("hunt --rules samples/sigma --format table --color never " + input);
   EXPECT_EQ(t.exit_code, 0) << t.err;
   auto rows = table_rows(t.out);
   ASSERT_EQ(rows.size(), 1u) << t.out;
@@ -159,7 +159,7 @@ TEST(Triage, TableGroupsByRuleAndHost) {
       << rows[0];
   EXPECT_EQ(t.out.find("\033["), std::string::npos);  // --color never
 
-  VigilRun u = vigil("hunt --rules samples/sigma --format table --no-group --color never " + input);
+  VigilRun u = wide_vigil("hunt --rules samples/sigma --format table --no-group --color never " + input);
   auto each = table_rows(u.out);
   ASSERT_EQ(each.size(), 4u) << u.out;
   // One row per finding, in time order, each naming its record.
@@ -168,7 +168,7 @@ TEST(Triage, TableGroupsByRuleAndHost) {
   EXPECT_NE(each[3].find("copies.xml 402]"), std::string::npos) << each[3];
 
   // --color always colours the level (high: bold red).
-  VigilRun c = vigil("hunt --rules samples/sigma --format table --color always " + input);
+  VigilRun c = wide_vigil("hunt --rules samples/sigma --format table --color always " + input);
   EXPECT_NE(c.out.find("\033[1;31mhigh"), std::string::npos) << c.out;
   fs::remove_all(d);
 }
@@ -177,7 +177,7 @@ TEST(Triage, TableGroupsByRuleAndHost) {
 TEST(Triage, ResultsSummary) {
   fs::path d = scratch("summary");
   std::string json = (d / "summary.json").string();
-  VigilRun r = vigil("hunt " + kDemoRules + " --format table --color never -q --summary-out '" + json + "' samples/logs");
+  VigilRun r = wide_vigil("hunt " + kDemoRules + " --format table --color never -q --summary-out '" + json + "' samples/logs");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");  // -q: no progress, no run summary
   EXPECT_NE(r.out.find("Results summary"), std::string::npos) << r.out;
@@ -216,7 +216,7 @@ TEST(Triage, PlaceholderFallback) {
          "  risk_objects:\n  - field: host\n    type: system\n    score: 40\n  threat_objects: []\n"
          "tags:\n  analytic_story:\n  - X\n  asset_type: Endpoint\n  mitre_attack_id:\n  - T1059.001\n"
          "  product:\n  - Splunk Enterprise\n  security_domain: endpoint\n";
-  VigilRun r = vigil("hunt --rules '" + (d / "detections").string() + "' --content '" + d.string() +
+  VigilRun r = wide_vigil("hunt --rules '" + (d / "detections").string() + "' --content '" + d.string() +
                 "' --format jsonl samples/logs");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   ASSERT_EQ(lines_of(r.out).size(), 1u) << r.out << r.err;  // record 106 on ws-17, user CONTOSO\alice
@@ -238,7 +238,7 @@ TEST(Triage, RecordLocationsForEveryFormat) {
                                    "status: test\nlogsource:\n  category: process_creation\n  product: windows\n"
                                    "detection:\n  sel:\n    Image|endswith: '\\wmic.exe'\n"
                                    "    CommandLine|contains: 'process call create'\n  condition: sel\nlevel: high\n";
-  VigilRun e = vigil("hunt --rules '" + (d / "wmic.yml").string() +
+  VigilRun e = wide_vigil("hunt --rules '" + (d / "wmic.yml").string() +
                 "' --format jsonl '../shared/data/evtx-attack-samples/Execution/sysmon_exec_from_vss_persistence.evtx'");
   ASSERT_EQ(lines_of(e.out).size(), 1u) << e.out << e.err;
   EXPECT_NE(e.out.find("\"source\":{\"file\":\"../shared/data/evtx-attack-samples/Execution/"
@@ -247,14 +247,14 @@ TEST(Triage, RecordLocationsForEveryFormat) {
       << e.out;
 
   // XML (one event per line in the sample): record 102 is on line 2.
-  VigilRun x = vigil("hunt --rules samples/sigma --format jsonl samples/logs/sysmon_ws17.xml");
+  VigilRun x = wide_vigil("hunt --rules samples/sigma --format jsonl samples/logs/sysmon_ws17.xml");
   ASSERT_EQ(lines_of(x.out).size(), 1u) << x.err;
   EXPECT_NE(x.out.find("\"source\":{\"file\":\"samples/logs/sysmon_ws17.xml\",\"record_id\":\"102\",\"line\":2}"),
             std::string::npos)
       << x.out;
 
   // JSON lines: the NXLog WMIC event is on line 1 (RecordNumber 301).
-  VigilRun j = vigil("hunt --rules samples/sigma --format jsonl samples/logs/nxlog_ws22.jsonl");
+  VigilRun j = wide_vigil("hunt --rules samples/sigma --format jsonl samples/logs/nxlog_ws22.jsonl");
   ASSERT_EQ(lines_of(j.out).size(), 1u) << j.err;
   EXPECT_NE(j.out.find("\"source\":{\"file\":\"samples/logs/nxlog_ws22.jsonl\",\"record_id\":\"301\",\"line\":1}"),
             std::string::npos)
@@ -283,7 +283,7 @@ TEST(Triage, RecordLocationsForEveryFormat) {
   std::ofstream(d / "user_created.yml") << "title: user created\nid: 0b9e0000-0000-4000-8000-000000000002\n"
                                            "status: test\nlogsource:\n  product: windows\n  service: security\n"
                                            "detection:\n  sel:\n    EventID: 4720\n  condition: sel\nlevel: low\n";
-  VigilRun w = vigil("hunt --rules '" + (d / "user_created.yml").string() + "' --format jsonl '" + txt.string() + "'");
+  VigilRun w = wide_vigil("hunt --rules '" + (d / "user_created.yml").string() + "' --format jsonl '" + txt.string() + "'");
   ASSERT_GE(lines_of(w.out).size(), 1u) << w.err;
   EXPECT_NE(w.out.find("\"record_id\":\"" + rn + "\",\"line\":" + std::to_string(record_line) + "}"), std::string::npos)
       << "expected record " << rn << " at line " << record_line << "\n" << w.out;
@@ -298,7 +298,7 @@ TEST(Triage, NonLogFilesAreSkippedNotErrors) {
   std::ofstream(d / "README.md") << "# Evidence\nCollected from ws-17.\n";
   std::ofstream(d / "LICENSE.GPL") << "GNU GENERAL PUBLIC LICENSE\nVersion 3\n";
   std::ofstream(d / "capture.pcap", std::ios::binary) << std::string("\xd4\xc3\xb2\xa1\x02\x00\x04\x00", 8);
-  VigilRun r = vigil("hunt --rules samples/sigma --format jsonl '" + d.string() + "'");
+  VigilRun r = wide_vigil("hunt --rules samples/sigma --format jsonl '" + d.string() + "'");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(lines_of(r.out).size(), 1u);
   EXPECT_EQ(r.err.find("error:"), std::string::npos) << r.err;
@@ -308,7 +308,7 @@ TEST(Triage, NonLogFilesAreSkippedNotErrors) {
   EXPECT_EQ(count(r.err, "unrecognised format"), 1u) << r.err;
   EXPECT_NE(r.err.find("and 2 more 'unrecognised-format'"), std::string::npos) << r.err;
   // --verbose prints each.
-  VigilRun v = vigil("hunt --verbose --rules samples/sigma --format jsonl '" + d.string() + "'");
+  VigilRun v = wide_vigil("hunt --verbose --rules samples/sigma --format jsonl '" + d.string() + "'");
   EXPECT_EQ(count(v.err, "note: skipped: unrecognised format"), 3u) << v.err;
   fs::remove_all(d);
 }
@@ -316,7 +316,7 @@ TEST(Triage, NonLogFilesAreSkippedNotErrors) {
 // A corpus-wide hunt (both corpora over the EVTX samples), not on a terminal: stderr holds the
 // grouped diagnostics and the summary only, a handful of lines, each reason once.
 TEST(Triage, CorpusHuntDiagnosticsAreGrouped) {
-  VigilRun r = vigil("hunt --rules ../shared/corpus/sigma/rules --rules ../shared/corpus/security_content/detections/endpoint "
+  VigilRun r = wide_vigil("hunt --rules ../shared/corpus/sigma/rules --rules ../shared/corpus/security_content/detections/endpoint "
                 "--format jsonl ../shared/data/evtx-attack-samples");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   auto err = lines_of(r.err);
@@ -372,46 +372,46 @@ TEST(Triage, TerminalRunShowsProgressThenFindingsThenSummary) {
 
 // SPL mistakes are located errors (exit 2), as Splunk refuses them, rather than other answers.
 TEST(Triage, SearchRejectsIncompleteAndMisplacedCommands) {
-  VigilRun by = vigil("search 'EventCode=1 | stats count by' samples/logs");
+  VigilRun by = wide_vigil("search 'EventCode=1 | stats count by' samples/logs");
   EXPECT_EQ(by.exit_code, 2) << by.out << by.err;
   EXPECT_NE(by.err.find("'by' needs at least one field name"), std::string::npos) << by.err;
   EXPECT_NE(by.err.find("1:27"), std::string::npos) << by.err;  // column of `by`
   EXPECT_EQ(by.out, "");
 
-  VigilRun ts = vigil("search 'index=main | tstats count from datamodel=Endpoint.Processes' samples/logs");
+  VigilRun ts = wide_vigil("search 'index=main | tstats count from datamodel=Endpoint.Processes' samples/logs");
   EXPECT_EQ(ts.exit_code, 2) << ts.out << ts.err;
   EXPECT_NE(ts.err.find("'tstats' must be the first command"), std::string::npos) << ts.err;
   EXPECT_NE(ts.err.find("1:14"), std::string::npos) << ts.err;  // column of `tstats`
 
   // The correct forms still run: by with a field; tstats first; tstats append=true later.
-  VigilRun ok = vigil("search --format jsonl 'EventCode=1 | stats count by host' samples/logs");
+  VigilRun ok = wide_vigil("search --format jsonl 'EventCode=1 | stats count by host' samples/logs");
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_FALSE(ok.out.empty());
-  VigilRun ap = vigil("search --format jsonl '| tstats count from datamodel=Endpoint.Processes by Processes.dest "
+  VigilRun ap = wide_vigil("search --format jsonl '| tstats count from datamodel=Endpoint.Processes by Processes.dest "
                  "| tstats append=true count from datamodel=Endpoint.Processes by Processes.user' samples/logs");
   EXPECT_EQ(ap.err.find("must be the first command"), std::string::npos) << ap.err;
 }
 
 TEST(Triage, UnknownFormatIsAUsageError) {
-  VigilRun j = vigil("hunt " + kDemoRules + " --format json samples/logs");
+  VigilRun j = wide_vigil("hunt " + kDemoRules + " --format json samples/logs");
   EXPECT_EQ(j.exit_code, 2) << j.err;
   EXPECT_EQ(j.out, "");
   EXPECT_NE(j.err.find("--format"), std::string::npos) << j.err;
-  EXPECT_EQ(vigil("search --format xml 'EventCode=1' samples/logs").exit_code, 2);
+  EXPECT_EQ(wide_vigil("search --format xml 'EventCode=1' samples/logs").exit_code, 2);
 }
 
 // Per-verb help lists the verb's own options only.
 TEST(Triage, PerVerbHelp) {
-  VigilRun lint = vigil("lint --help");
+  VigilRun lint = wide_vigil("lint --help");
   EXPECT_EQ(lint.exit_code, 0);
   EXPECT_EQ(lint.out.find("--fail-on-findings"), std::string::npos) << lint.out;
   EXPECT_EQ(lint.out.find("--threads"), std::string::npos) << lint.out;
   EXPECT_EQ(lint.out.find("--now"), std::string::npos) << lint.out;
-  VigilRun hunt = vigil("hunt --help");
+  VigilRun hunt = wide_vigil("hunt --help");
   for (const char* o : {"--fail-on-findings", "--threads", "--min-level", "--from", "--include-rule", "--no-group",
                         "--html", "--summary-out", "--color", "--verbose"})
     EXPECT_NE(hunt.out.find(o), std::string::npos) << o;
-  VigilRun ex = vigil("explain --help");
+  VigilRun ex = wide_vigil("explain --help");
   EXPECT_EQ(ex.out.find("--fail-on-findings"), std::string::npos);
   EXPECT_EQ(ex.out.find("--threads"), std::string::npos);
 }
@@ -420,12 +420,12 @@ TEST(Triage, PerVerbHelp) {
 TEST(Triage, MissingMacroHintsContent) {
   fs::path d = scratch("macro");
   fs::copy(fs::path(VIGIL_SOURCE_DIR) / "samples/content/detections/sample_wmic_remote_process_create.yml", d / "r.yml");
-  VigilRun r = vigil("hunt --rules '" + (d / "r.yml").string() + "' --format jsonl samples/logs");
+  VigilRun r = wide_vigil("hunt --rules '" + (d / "r.yml").string() + "' --format jsonl samples/logs");
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("use macros that are not defined"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hint: ESCU macros live in the security_content tree: pass --content DIR"), std::string::npos)
       << r.err;
-  VigilRun ok = vigil("hunt --rules '" + (d / "r.yml").string() + "' --content samples/content --format jsonl samples/logs");
+  VigilRun ok = wide_vigil("hunt --rules '" + (d / "r.yml").string() + "' --content samples/content --format jsonl samples/logs");
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_EQ(lines_of(ok.out).size(), 3u) << ok.err;
   fs::remove_all(d);

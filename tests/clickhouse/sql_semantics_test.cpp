@@ -25,7 +25,7 @@
 namespace vigil::chtest {
 namespace {
 
-const ::testing::Environment* const kEnv = ::testing::AddGlobalTestEnvironment(new ClusterEnvironment);
+const ::testing::Environment* const kSqlEnv = ::testing::AddGlobalTestEnvironment(new ClusterEnvironment);
 
 using clickhouse::like_escape;
 using clickhouse::to_re2;
@@ -67,7 +67,7 @@ TEST(SqlText, Re2SubsetAndRewrites) {
 
 // ---- rules over crafted events
 
-const char* kEvents[] = {
+const char* kSqlEvents[] = {
     // Image, CommandLine (nullptr = missing), Custom values ("" = empty, none = missing), IpAddress, Count
     "C:\\Tools\\50%_off.exe|run 100% now|abc|10.1.2.3|5",
     "C:\\Tools\\50xxoff.exe|run 100x now||192.168.1.10|0x10",
@@ -95,10 +95,10 @@ std::vector<std::string> split(const std::string& s, char sep) {
 }
 
 // One Sysmon EventID 1 XML record per line (XmlWinEventLog text, like samples/logs).
-std::string events_xml() {
+std::string sql_events_xml() {
   std::string out;
   int id = 1;
-  for (const char* spec : kEvents) {
+  for (const char* spec : kSqlEvents) {
     auto f = split(spec, '|');
     std::string data = "<Data Name='Image'>" + xml_escape(f[0]) + "</Data>";
     if (f[1] != "-") data += "<Data Name='CommandLine'>" + f[1] + "</Data>";  // f[1] may hold an entity
@@ -167,7 +167,7 @@ class Semantics : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("vigil_ch_sem_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "rules");
-    std::ofstream(dir_ / "events.xml") << events_xml();
+    std::ofstream(dir_ / "events.xml") << sql_events_xml();
     for (auto& c : kCases) std::ofstream(dir_ / "rules" / (std::string(c.name) + ".yml")) << rule_yaml(c);
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }

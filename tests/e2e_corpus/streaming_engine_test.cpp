@@ -26,7 +26,7 @@
 namespace vigil {
 namespace {
 
-const std::string kShared = VIGIL_SHARED_DIR;
+const std::string kSharedRoot = VIGIL_SHARED_DIR;
 const std::string kSysmon1 = "Channel=\"Microsoft-Windows-Sysmon/Operational\" EventID=1";
 
 struct Query {
@@ -38,7 +38,7 @@ struct Query {
 Query run_query(const std::string& spl, const std::string& input, unsigned threads, size_t batch,
              size_t max_kept = 2'000'000) {
   DiagnosticSink diags(nullptr);
-  RuleSet rs({kShared + "/corpus/security_content", VIGIL_DATA_DIR, false});
+  RuleSet rs({kSharedRoot + "/corpus/security_content", VIGIL_DATA_DIR, false});
   ir::CompiledRule rule = rs.compile_query(spl, diags);
   EXPECT_TRUE(rule.executable) << spl;
   auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
@@ -62,7 +62,7 @@ std::string text(const Row& r, const char* field) {
 }
 
 TEST(StreamingEngine, StatsOverOtrfAreExactForAnyBatchAndThreadCount) {
-  const std::string otrf = kShared + "/data/otrf";
+  const std::string otrf = kSharedRoot + "/data/otrf";
   for (auto [threads, batch] : {std::pair<unsigned, size_t>{1, 512}, {2, 512}, {2, 7}}) {
     Query q = run_query(kSysmon1 + " | stats count dc(Image) as images", otrf, threads, batch);
     ASSERT_EQ(q.rows.size(), 1u);
@@ -77,14 +77,14 @@ TEST(StreamingEngine, OrderFreeStatsFedByConcurrentWorkersEqualOneThread) {
   const std::string spl = kSysmon1 +
                           " | stats count dc(Image) as images values(ParentImage) as parents min(_time) as first"
                           " max(_time) as last by Computer";
-  Query one = run_query(spl, kShared + "/data/otrf", 1, 100000);
+  Query one = run_query(spl, kSharedRoot + "/data/otrf", 1, 100000);
   std::map<std::string, std::string> counts;
   for (auto& r : one.rows) counts[text(r, "Computer")] = text(r, "count");
   EXPECT_EQ(counts.size(), 12u);
   EXPECT_EQ(counts["MKT01.pandalab.com"], "579");  // the header's derivation
   EXPECT_EQ(counts["MORDORDC.theshire.local"], "3");
   for (unsigned threads : {4u}) {  // more workers than cores: they meet on the state often
-    Query many = run_query(spl, kShared + "/data/otrf", threads, 7);
+    Query many = run_query(spl, kSharedRoot + "/data/otrf", threads, 7);
     ASSERT_EQ(one.rows.size(), many.rows.size()) << threads;
     for (size_t i = 0; i < one.rows.size(); ++i)
       for (const char* f : {"Computer", "count", "images", "parents", "first", "last"})
@@ -99,9 +99,9 @@ TEST(StreamingEngine, GroupedStatsMergeAcrossBatches) {
       {"WORKSTATION6.theshire.local", "36"}, {"WORKSTATION5", "18"},           {"MXS01.azsentinel.local", "13"},
       {"MORDORDC.mordor.local", "8"},  {"WORKSTATION6.mordor.local", "4"},     {"MORDORDC.theshire.local", "3"}};
   Query one = run_query(kSysmon1 + " | stats count min(_time) as first latest(Image) as last_image by Computer",
-                     kShared + "/data/otrf", 1, 100000);
+                     kSharedRoot + "/data/otrf", 1, 100000);
   Query many = run_query(kSysmon1 + " | stats count min(_time) as first latest(Image) as last_image by Computer",
-                      kShared + "/data/otrf", 2, 3);
+                      kSharedRoot + "/data/otrf", 2, 3);
   std::map<std::string, std::string> got;
   for (auto& r : one.rows) got[text(r, "Computer")] = text(r, "count");
   EXPECT_EQ(got, want);
@@ -114,7 +114,7 @@ TEST(StreamingEngine, GroupedStatsMergeAcrossBatches) {
 
 TEST(StreamingEngine, RowsHeldForWholeTableOperatorsAreBoundedAndReported) {
   // `sort` needs every row: past max_kept_rows the rest are dropped, with a warning and a count.
-  Query q = run_query(kSysmon1 + " | sort 0 _time | stats count", kShared + "/data/otrf", 2, 512, 1000);
+  Query q = run_query(kSysmon1 + " | sort 0 _time | stats count", kSharedRoot + "/data/otrf", 2, 512, 1000);
   ASSERT_EQ(q.rows.size(), 1u);
   EXPECT_EQ(text(q.rows[0], "count"), "1000");
   EXPECT_EQ(q.stats[0].rows_dropped, 270u);
@@ -122,7 +122,7 @@ TEST(StreamingEngine, RowsHeldForWholeTableOperatorsAreBoundedAndReported) {
   for (auto& d : q.diags) warned |= d.reason == "row-limit";
   EXPECT_TRUE(warned);
   // stats itself has no row cap: its state grows with groups, not events.
-  Query all = run_query(kSysmon1 + " | stats count", kShared + "/data/otrf", 2, 512, 1000);
+  Query all = run_query(kSysmon1 + " | stats count", kSharedRoot + "/data/otrf", 2, 512, 1000);
   EXPECT_EQ(text(all.rows[0], "count"), "1270");
   EXPECT_EQ(all.stats[0].rows_dropped, 0u);
 }
@@ -132,7 +132,7 @@ TEST(StreamingEngine, RowsHeldForWholeTableOperatorsAreBoundedAndReported) {
 // A filter that reads an aggregate (or a field computed from one) is not moved: every group is held.
 // Expected counts per Computer: the python3 derivation in this file's header.
 TEST(StreamingEngine, FiltersOnGroupValuesRunBeforeTheAggregation) {
-  const std::string otrf = kShared + "/data/otrf";
+  const std::string otrf = kSharedRoot + "/data/otrf";
   const std::string agg = kSysmon1 + " | stats count min(_time) as first by Computer";
   struct Case {
     std::string tail;
@@ -198,7 +198,7 @@ TEST(StreamingEngine, RulesWithTheSameAggregationShareOneStateAndGetTheirOwnResu
                                          tstats + " | stats sum(count) as total"};
   auto run = [](const std::vector<std::string>& queries) {
     DiagnosticSink diags(nullptr);
-    RuleSet rs({kShared + "/corpus/security_content", VIGIL_DATA_DIR, false});
+    RuleSet rs({kSharedRoot + "/corpus/security_content", VIGIL_DATA_DIR, false});
     std::vector<ir::CompiledRule> rules;
     for (auto& q : queries) rules.push_back(rs.compile_query(q, diags));
     std::vector<const ir::CompiledRule*> ptrs;
@@ -207,7 +207,7 @@ TEST(StreamingEngine, RulesWithTheSameAggregationShareOneStateAndGetTheirOwnResu
     RunOptions ro;
     ro.engine.now = 1.7e9;
     ro.engine.threads = 2;
-    RunResult res = run_rules(ptrs, rs.atoms(), norm.value(), {kShared + "/data/evtx-attack-samples"}, ro, diags);
+    RunResult res = run_rules(ptrs, rs.atoms(), norm.value(), {kSharedRoot + "/data/evtx-attack-samples"}, ro, diags);
     std::vector<std::vector<std::string>> out(queries.size());
     for (auto& f : res.findings) {
       size_t i = size_t(std::find(ptrs.begin(), ptrs.end(), f.rule) - ptrs.begin());
@@ -241,14 +241,14 @@ TEST(StreamingEngine, HuntIsIdenticalForAnyThreadCount) {
   auto run = [](unsigned threads) {
     DiagnosticSink diags(nullptr);
     diags.set_keep(false);
-    RuleSet rs({kShared + "/corpus/security_content", VIGIL_DATA_DIR, false});
-    rs.load({kShared + "/corpus/sigma/rules", kShared + "/corpus/security_content/detections/endpoint"}, diags);
+    RuleSet rs({kSharedRoot + "/corpus/security_content", VIGIL_DATA_DIR, false});
+    rs.load({kSharedRoot + "/corpus/sigma/rules", kSharedRoot + "/corpus/security_content/detections/endpoint"}, diags);
     auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
     RunOptions ro;
     ro.engine.now = 1.7e9;
     ro.engine.threads = threads;
     RunResult res = run_rules(executable_rules(rs), rs.atoms(), norm.value(),
-                              {kShared + "/data/evtx-attack-samples"}, ro, diags);
+                              {kSharedRoot + "/data/evtx-attack-samples"}, ro, diags);
     std::vector<std::string> out;
     for (auto& f : res.findings) {
       std::string s = f.rule->info.name;
@@ -278,12 +278,12 @@ TEST(StreamingEngine, HuntIsIdenticalForAnyThreadCount) {
 // thread, its records evaluated by the workers. The counts are the same either way; 7,455 records
 // in the EVTX samples, as evtxexport finds (EvtxCorpus.AttackSamplesMatchEvtxexport).
 TEST(StreamingEngine, WorkersReadTheSmallFilesAndTheCallerTheLargeOnes) {
-  const std::string small = kShared + "/data/evtx-attack-samples";  // every file at most 1.1 MB
-  const std::string big = kShared + "/data/otrf/compound/LSASS_campaign_03/metasploit_comsvcs_lsass_memory_dump.zip";
+  const std::string small = kSharedRoot + "/data/evtx-attack-samples";  // every file at most 1.1 MB
+  const std::string big = kSharedRoot + "/data/otrf/compound/LSASS_campaign_03/metasploit_comsvcs_lsass_memory_dump.zip";
   ASSERT_GT(std::filesystem::file_size(big), 2u << 20);
   DiagnosticSink diags(nullptr);
   diags.set_keep(false);
-  RuleSet rs({kShared + "/corpus/security_content", VIGIL_DATA_DIR, false});
+  RuleSet rs({kSharedRoot + "/corpus/security_content", VIGIL_DATA_DIR, false});
   ir::CompiledRule rule = rs.compile_query(kSysmon1 + " | stats count", diags);
   auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
   std::vector<std::string> counts;

@@ -16,9 +16,9 @@ void expect_accounting(const Collected& c) {
   EXPECT_EQ(reasons, c.stats.records_skipped);
 }
 
-const std::string kNs = "xmlns='http://schemas.microsoft.com/win/2004/08/events/event'";
+const std::string kEventNs = "xmlns='http://schemas.microsoft.com/win/2004/08/events/event'";
 std::string event(int id) {
-  return "<Event " + kNs + "><System><EventID>" + std::to_string(id) + "</EventID></System></Event>";
+  return "<Event " + kEventNs + "><System><EventID>" + std::to_string(id) + "</EventID></System></Event>";
 }
 
 TEST(BadInput, InvalidJsonLineIsSkippedWithLocation) {
@@ -62,9 +62,9 @@ TEST(BadInput, TruncatedPrettyJsonAtEnd) {
 }
 
 TEST(BadInput, TruncatedAndMalformedXml) {
-  const std::string cut = "<Event " + kNs + "><System><EventID>2</EventID><Comp";  // cut mid-record
-  const std::string bad = "<Event " + kNs + "><System><EventID>3</EventID></Sys></Event>";  // mismatched tag
-  const std::string text = event(1) + "\n" + cut + "\n" + bad + "\n" + event(4) + "\n" + "<Event " + kNs + "><Sys";
+  const std::string cut = "<Event " + kEventNs + "><System><EventID>2</EventID><Comp";  // cut mid-record
+  const std::string bad = "<Event " + kEventNs + "><System><EventID>3</EventID></Sys></Event>";  // mismatched tag
+  const std::string text = event(1) + "\n" + cut + "\n" + bad + "\n" + event(4) + "\n" + "<Event " + kEventNs + "><Sys";
   Collected c = read_mem("cut.xml", text);
   ASSERT_EQ(c.records.size(), 2u);
   EXPECT_EQ(c.records[0].sys("EventID"), "1");
@@ -138,7 +138,7 @@ TEST(BadInput, DeepNesting) {
   EXPECT_EQ(j.stats.records_read, 1u);
   expect_accounting(j);
 
-  std::string deep_xml = "<Event " + kNs + "><System><EventID>1</EventID></System><UserData>";
+  std::string deep_xml = "<Event " + kEventNs + "><System><EventID>1</EventID></System><UserData>";
   for (int i = 0; i < 20000; ++i) deep_xml += "<a>";
   deep_xml += "v";
   for (int i = 0; i < 20000; ++i) deep_xml += "</a>";

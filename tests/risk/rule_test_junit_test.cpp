@@ -19,19 +19,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kShared = VIGIL_SHARED_DIR;
-const std::string kContent = kShared + "/corpus/security_content";
-const std::string kSeed003 = kContent + "/detections/endpoint/windows_wmi_process_call_create.yml";
-const std::string kSeed000 = kShared + "/corpus/seed_rules/remote_process_instantiation_via_wmi.yml";
+const std::string kSharedRoot = VIGIL_SHARED_DIR;
+const std::string kContent = kSharedRoot + "/corpus/security_content";
+const std::string kSeed003Rule = kContent + "/detections/endpoint/windows_wmi_process_call_create.yml";
+const std::string kSeed000Rule = kSharedRoot + "/corpus/seed_rules/remote_process_instantiation_via_wmi.yml";
 
-std::string slurp(const fs::path& p) {
+std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-fs::path scratch() {
+fs::path junit_scratch() {
   fs::path dir = fs::temp_directory_path() / ("vigil_junit_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return dir;
@@ -43,19 +43,19 @@ struct TestRun {
 };
 
 TestRun vigil_test(const std::string& rules, const fs::path& junit) {
-  std::string cmd = std::string("'") + VIGIL_BINARY + "' test --content " + kContent + rules + " --attack-data " + kShared +
-                    "/data/attack_data --junit " + junit.string() + " > " + (scratch() / "out").string() + " 2>/dev/null";
+  std::string cmd = std::string("'") + VIGIL_BINARY + "' test --content " + kContent + rules + " --attack-data " + kSharedRoot +
+                    "/data/attack_data --junit " + junit.string() + " > " + (junit_scratch() / "out").string() + " 2>/dev/null";
   int st = std::system(cmd.c_str());
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(scratch() / "out")};
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, read_text(junit_scratch() / "out")};
 }
 
 TEST(RuleTestJunit, SeedRulesPassWithTheirRiskObjectFields) {
-  fs::path junit = scratch() / "seeds.xml";
-  TestRun r = vigil_test(" --rules " + kSeed003 + " --rules " + kSeed000, junit);
+  fs::path junit = junit_scratch() / "seeds.xml";
+  TestRun r = vigil_test(" --rules " + kSeed003Rule + " --rules " + kSeed000Rule, junit);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("2 passed, 0 failed"), std::string::npos) << r.out;
   pugi::xml_document doc;
-  ASSERT_TRUE(doc.load_file(junit.c_str())) << slurp(junit);
+  ASSERT_TRUE(doc.load_file(junit.c_str())) << read_text(junit);
   auto suites = doc.child("testsuites");
   EXPECT_EQ(suites.attribute("tests").as_int(), 2);
   EXPECT_EQ(suites.attribute("failures").as_int(), 0);
@@ -72,13 +72,13 @@ TEST(RuleTestJunit, SeedRulesPassWithTheirRiskObjectFields) {
 
 TEST(RuleTestJunit, AnObservableAbsentFromTheResultsFailsTheCase) {
   // Seed 003 with its dest observable renamed to a field no result has (same search, same data).
-  std::string text = slurp(kSeed003);
+  std::string text = read_text(kSeed003Rule);
   size_t at = text.find("  - name: dest\n");
   ASSERT_NE(at, std::string::npos);
   text.replace(at, 15, "  - name: dest_ip_of_nothing\n");
-  fs::path rule = scratch() / "seed003_bad_observable.yml";
+  fs::path rule = junit_scratch() / "seed003_bad_observable.yml";
   std::ofstream(rule) << text;
-  fs::path junit = scratch() / "bad.xml";
+  fs::path junit = junit_scratch() / "bad.xml";
   TestRun r = vigil_test(" --rules " + rule.string(), junit);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("0 passed, 1 failed"), std::string::npos) << r.out;
@@ -86,7 +86,7 @@ TEST(RuleTestJunit, AnObservableAbsentFromTheResultsFailsTheCase) {
             std::string::npos)
       << r.out;
   pugi::xml_document doc;
-  ASSERT_TRUE(doc.load_file(junit.c_str())) << slurp(junit);
+  ASSERT_TRUE(doc.load_file(junit.c_str())) << read_text(junit);
   auto tc = doc.child("testsuites").child("testsuite").child("testcase");
   ASSERT_TRUE(tc.child("failure"));
   EXPECT_STREQ(tc.child("failure").attribute("type").value(), "fields");

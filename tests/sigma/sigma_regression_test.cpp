@@ -25,7 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& p) {
+std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -139,7 +139,7 @@ TEST(SigmaRegression, RulesMatchTheirRegressionEvents) {
     if (!dir.is_directory() || dir.path().filename().string().rfind("rules", 0) != 0) continue;
     for (const auto& f : fs::recursive_directory_iterator(dir.path()))
       if (f.is_regular_file() && f.path().extension() == ".yml")
-        for (auto& r : load_file(f.path().string(), slurp(f.path()), atoms, *ls, next, diags))
+        for (auto& r : load_file(f.path().string(), read_text(f.path()), atoms, *ls, next, diags))
           rules.push_back(std::move(r));
   }
   std::map<std::string, const ir::CompiledRule*> by_id;
@@ -174,7 +174,7 @@ TEST(SigmaRegression, RulesMatchTheirRegressionEvents) {
       continue;
     }
     match::RowMatcher m(rule.plan.streams[0].filter, atoms);
-    std::string text = slurp(json);
+    std::string text = read_text(json);
     simdjson::padded_string padded(text);
     simdjson::dom::document_stream docs;
     ASSERT_EQ(parser.parse_many(padded).get(docs), simdjson::SUCCESS) << json;
