@@ -23,16 +23,25 @@ if [ "${VIGIL_SKIP_SANITIZERS:-0}" != 1 ]; then
   san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIGIL_BUILD_TESTS=ON -DVIGIL_BUILD_BENCH=OFF -DVIGIL_UNITY=ON \
     -DCMAKE_CXX_FLAGS_DEBUG="-g1" -DCMAKE_CXX_FLAGS="-O1 $san" -DCMAKE_EXE_LINKER_FLAGS="$san" >/dev/null
-  suites=(test_core test_ingest test_spl_exec test_cli test_fuzz_replay test_e2e_hostile)
+  suites=(test_cli test_e2e_hostile test_spl_exec test_ingest test_fuzz_replay test_core)  # longest first
   cmake --build build-asan --target vigil "${suites[@]}"
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   # The CLI's cache between runs (rule bundles, compiled matchers) stays in the build tree, as under ctest.
   export XDG_CACHE_HOME="$PWD/build-asan/test-cache"
-  for t in "${suites[@]}"; do
-    echo "sanitizers: $t"
-    (cd build-asan/tests && "./$t" --gtest_brief=1)
-  done
+  # The suites run side by side, one per core; each one's output is shown if it fails.
+  run_suite() {
+    local log="build-asan/tests/$1.log"
+    if (cd build-asan/tests && "./$1" --gtest_brief=1) >"$log" 2>&1; then
+      echo "sanitizers: $1: $(grep -h 'PASSED' "$log" | tail -1)"
+    else
+      echo "sanitizers: $1 FAILED"
+      cat "$log"
+      return 1
+    fi
+  }
+  export -f run_suite
+  printf '%s\n' "${suites[@]}" | xargs -P "$(nproc)" -I{} bash -c 'run_suite {}'
   unset ASAN_OPTIONS UBSAN_OPTIONS XDG_CACHE_HOME
 fi
 
