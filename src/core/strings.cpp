@@ -173,6 +173,24 @@ bool parse_int(std::string_view s, long long& out) {
 bool parse_number(std::string_view s, double& out) {
   s = trim(s);
   if (s.empty() || s.size() > 64) return false;
+  // Most texts asked are names, paths and GUIDs: strtod reads a number only from these first
+  // characters (it also reads inf and nan, which are no numbers here).
+  const char c0 = s[0];
+  if (!((c0 >= '0' && c0 <= '9') || c0 == '-' || c0 == '+' || c0 == '.')) return false;
+  {
+    // Plain integers (ids, counts, codes) up to 15 digits: exact in a double, as strtod gives them.
+    const bool neg = c0 == '-';
+    const size_t from = neg ? 1 : 0;
+    if (s.size() > from && s.size() - from <= 15) {
+      uint64_t v = 0;
+      size_t i = from;
+      for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) v = v * 10 + uint64_t(s[i] - '0');
+      if (i == s.size()) {
+        out = neg ? -double(v) : double(v);  // "-0" is -0.0, as from strtod
+        return true;
+      }
+    }
+  }
   char buf[72];
   std::memcpy(buf, s.data(), s.size());
   buf[s.size()] = 0;

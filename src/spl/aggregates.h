@@ -173,9 +173,6 @@ class GroupTable {
   Table finish(bool spend = true);
   size_t groups() const { return groups_.size(); }
 
-  struct KeyLess {
-    bool operator()(const std::vector<std::string_view>& a, const std::vector<std::string_view>& b) const;
-  };
 
  private:
   struct Group {

@@ -89,13 +89,32 @@ class RenameOp final : public ir::Operator {
       return;
     }
     // Wildcards: compute every new name first, so a rename cannot feed itself.
-    std::vector<std::pair<std::string, std::string>> plan;  // old -> new
-    for (auto& e : es) {
-      std::vector<std::string_view> caps;
-      if (!field_glob(from, e.first, &caps)) continue;
+    thread_local std::vector<std::string_view> caps;
+    thread_local std::vector<std::pair<size_t, std::string>> renames;  // entry -> new name
+    renames.clear();
+    for (size_t i = 0; i < es.size(); ++i) {
+      caps.clear();
+      if (!field_glob(from, es[i].first, &caps)) continue;
       std::string nn = glob_fill(to, caps);
-      if (nn != e.first) plan.emplace_back(e.first, std::move(nn));
+      if (nn != es[i].first) renames.emplace_back(i, std::move(nn));
     }
+    if (renames.empty()) return;
+    // The usual case (`rename Processes.* AS *`): no new name is taken, by a field or by another
+    // new name. Each entry is then renamed where it stands, which is what the steps below give.
+    bool clash = false;
+    for (size_t k = 0; k < renames.size() && !clash; ++k) {
+      const std::string& n = renames[k].second;
+      for (auto& e : es)
+        if (e.first == n) clash = true;
+      for (size_t j = 0; j < k && !clash; ++j)
+        if (renames[j].second == n) clash = true;
+    }
+    if (!clash) {
+      for (auto& [i, n] : renames) es[i].first = std::move(n);
+      return;
+    }
+    std::vector<std::pair<std::string, std::string>> plan;  // old -> new
+    for (auto& [i, n] : renames) plan.emplace_back(es[i].first, std::move(n));
     for (auto& step : plan) {  // no structured binding: clang-14 (the fuzz build) cannot capture one
       const auto& o = step.first;
       const auto& n = step.second;

@@ -15,6 +15,12 @@ bool field_glob(std::string_view pat, std::string_view name, std::vector<std::st
   if (star == std::string_view::npos) return pat == name;
   if (name.substr(0, star) != pat.substr(0, star)) return false;
   std::string_view rest = pat.substr(star + 1);
+  if (rest.find('*') == std::string_view::npos) {
+    // The last star (`Processes.*`): it takes what lies between the prefix and the suffix.
+    if (name.size() < star + rest.size() || name.substr(name.size() - rest.size()) != rest) return false;
+    if (caps) caps->push_back(name.substr(star, name.size() - star - rest.size()));
+    return true;
+  }
   for (size_t take = 0; star + take <= name.size(); ++take) {
     size_t before = caps ? caps->size() : 0;
     if (caps) caps->push_back(name.substr(star, take));

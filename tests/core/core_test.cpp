@@ -2,6 +2,9 @@
 // Expected values follow the documented semantics cited per test, not the implementation.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <optional>
+
 #include "core/regex.h"
 #include "core/strings.h"
 #include "core/time.h"
@@ -67,6 +70,21 @@ TEST(Strings, CaseFoldingAndPaths) {
   double d;
   EXPECT_FALSE(parse_number("0xf84", d));  // hex ids stay text in SPL comparisons
   EXPECT_TRUE(parse_number(" 12.5 ", d));
+  // The quick paths (plain integers; texts that cannot start a number) and strtod's, by hand.
+  auto num = [](std::string_view s) -> std::optional<double> {
+    double v;
+    return parse_number(s, v) ? std::optional<double>(v) : std::nullopt;
+  };
+  EXPECT_EQ(num("007"), 7.0);
+  EXPECT_EQ(num("123456789012345"), 123456789012345.0);   // 15 digits: the integer path
+  EXPECT_EQ(num("1234567890123456"), 1234567890123456.0);  // 16: strtod
+  EXPECT_EQ(num("-42"), -42.0);
+  EXPECT_TRUE(std::signbit(*num("-0")));
+  EXPECT_EQ(num("+5"), 5.0);
+  EXPECT_EQ(num(".5"), 0.5);
+  EXPECT_EQ(num("-.5e1"), -5.0);
+  EXPECT_EQ(num("1e3"), 1000.0);
+  for (const char* t : {"", "-", "12a", "abc", "C:\\x", "inf", "-inf", "nan", "0x1A", "1 2"}) EXPECT_EQ(num(t), std::nullopt) << t;
   EXPECT_EQ(format_number(25.0), "25");
   EXPECT_EQ(json_quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
   EXPECT_EQ(json_quote(std::string("\xff", 1)), "\"\\ufffd\"");  // invalid UTF-8 stays valid JSON

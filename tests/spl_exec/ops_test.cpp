@@ -73,6 +73,28 @@ TEST(RenameOp, WildcardsAndOverwrite) {
   EXPECT_NE(build("| rename a* as b").error, "");  // wildcard count mismatch
 }
 
+// Renamed fields keep their places; a new name already taken replaces that field, which goes.
+// Orders worked by hand from the rename steps (each: take the old field out, drop the one holding
+// the new name, put the value back where the old field stood).
+TEST(RenameOp, WildcardRenameKeepsFieldOrder) {
+  auto names = [](const Row& r) {
+    std::vector<std::string> n;
+    for (auto& e : r.entries()) n.push_back(e.first);
+    return n;
+  };
+  auto out = run("| rename Processes.* as *", {row({{"Processes.a", "1"}, {"x", "2"}, {"Processes.b", "3"}})});
+  EXPECT_EQ(names(out[0]), (std::vector<std::string>{"a", "x", "b"}));
+  out = run("| rename Processes.* as *", {row({{"dest", "old"}, {"Processes.dest", "h1"}, {"Processes.user", "u"}})});
+  EXPECT_EQ(names(out[0]), (std::vector<std::string>{"dest", "user"}));
+  EXPECT_EQ(text(out[0], "dest"), "h1");
+  out = run("| rename Processes.* as *", {row({{"Processes.dest", "h1"}, {"x", "2"}, {"dest", "old"}})});
+  EXPECT_EQ(names(out[0]), (std::vector<std::string>{"dest", "x"}));
+  EXPECT_EQ(text(out[0], "dest"), "h1");
+  // A star before the last takes as little as lets the rest match: "1", then "2b3".
+  out = run("| rename a*b*c as x*y*z, *_name as *", {row({{"a1b2b3c", "v"}, {"process_name", "p"}, {"keep", "k"}})});
+  EXPECT_EQ(names(out[0]), (std::vector<std::string>{"x1y2b3z", "process", "keep"}));
+}
+
 TEST(ConvertOp, CtimeWithTimeformatAndDefault) {
   // security_content_ctime: convert timeformat="%Y-%m-%dT%H:%M:%S" ctime(f) (spl.md §4).
   // 1700000000 = 2023-11-14T22:13:20Z (python3 datetime.utcfromtimestamp).

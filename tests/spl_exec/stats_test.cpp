@@ -55,6 +55,19 @@ TEST(StatsOp, CountMinMaxValuesByHost) {
   EXPECT_EQ(text(out[1], "count"), "2");
 }
 
+// Groups come out by BY value: two numbers by value, else by text (Splunk's sort). By hand: the
+// numbers -2 < 1 = 1.0 < 9 < 10 ("1" before "1.0" by text, two groups), then the words, since '-'
+// and the digits sort before letters; a path, c:\x, after "b". Input order is shuffled.
+TEST(StatsOp, GroupsSortNumbersByValueAndTextsByText) {
+  Table in;
+  for (const char* k : {"b", "10", "1.0", "c:\\x", "9", "-2", "a", "1", "10"}) in.push_back(row({{"k", k}}));
+  auto out = run("| stats count by k", in);
+  std::vector<std::string> keys;
+  for (auto& r : out) keys.push_back(text(r, "k"));
+  EXPECT_EQ(keys, (std::vector<std::string>{"-2", "1", "1.0", "9", "10", "a", "b", "c:\\x"}));
+  EXPECT_EQ(text(out[4], "count"), "2");
+}
+
 TEST(StatsOp, NumericAggregatesIgnoreNonNumbers) {
   // h2 bytes: "5" and "x": sum/avg use only 5; max is lexicographic because not all values are numeric.
   auto out = run("| stats sum(bytes) as s avg(bytes) as a max(bytes) as mx count(user) as cu by host", sample());
