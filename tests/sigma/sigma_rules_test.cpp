@@ -180,6 +180,22 @@ detection:
   EXPECT_EQ(atoms.counts(id).sigma, 1u);
 }
 
+// ATT&CK ids come from tags `attack.tNNNN` and `attack.tNNNN.NNN` in any case (Sigma's tag
+// convention), upper-cased; groups, tactics and malformed ids are not techniques.
+TEST(SigmaRules, AttackIdsFromTags) {
+  std::string text = kWmicRule;
+  const std::string tags = "  - attack.execution\n  - attack.t1047\n  - attack.t1059.001\n";
+  ASSERT_NE(text.find(tags), std::string::npos);
+  text.replace(text.find(tags), tags.size(),
+               "  - ATTACK.T1003\n  - attack.t1059.0011\n  - attack.t105\n  - attack.g0016\n  - attack.t1003.00x\n"
+               "  - attack.t1021.002\n  - attack.t10210\n  - xattack.t1047\n");
+  ir::AtomTable atoms;
+  uint32_t next = 0;
+  auto l = load(text, atoms, next);
+  ASSERT_EQ(l->rules.size(), 1u);
+  EXPECT_EQ(l->rules[0].info.mitre_attack, (std::vector<std::string>{"T1003", "T1021.002"}));
+}
+
 TEST(SigmaRules, Metadata) {
   ir::AtomTable atoms;
   uint32_t next = 5;
