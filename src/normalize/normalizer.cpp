@@ -182,9 +182,8 @@ bool holds(const std::vector<Normalizer::Condition>& when, const Event& e) {
   for (auto& c : when) {
     std::string_view v;
     if (!e.get(c.field, v)) return false;
-    bool any = false;
-    for (auto& want : c.values) any |= iequals(v, want);
-    if (!any) return false;
+    if (std::none_of(c.values.begin(), c.values.end(), [&](const std::string& want) { return iequals(v, want); }))
+      return false;
   }
   return true;
 }
@@ -592,9 +591,7 @@ void Normalizer::normalize(const Record& r, Event& e) const {
         ok = false;
         break;
       }
-      bool any = false;
-      for (auto& want : c.values) any |= iequals(v, want);
-      if (!any) {
+      if (std::none_of(c.values.begin(), c.values.end(), [&](const std::string& want) { return iequals(v, want); })) {
         ok = false;
         break;
       }
