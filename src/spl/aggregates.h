@@ -173,7 +173,6 @@ class GroupTable {
   Table finish(bool spend = true);
   size_t groups() const { return groups_.size(); }
 
-
  private:
   struct Group {
     /// BY positions (ascending) whose value is a number (span buckets, numeric fields), with the
