@@ -166,7 +166,7 @@ class GroupTable {
   void seal() { intern_keys(); }
   /// Adds a group computed elsewhere (its BY values as text; one part per aggregate).
   void add_group(const ir::PreGroup& g);
-  /// One row per group, sorted by the BY values (numeric-aware); BY fields first, then aggregates.
+  /// One row per group, sorted by the BY values (order_texts: numbers, then texts); BY fields first, then aggregates.
   /// With no BY fields there is always one row (count=0 on no input). With `spend`, each group's
   /// state is freed once its row is made (so rows and groups are not all held) and the table is
   /// left empty; without, the table stays as it was.

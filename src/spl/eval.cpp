@@ -61,6 +61,22 @@ int compare_texts(std::string_view a, std::string_view b) {
   return c < 0 ? -1 : (c > 0 ? 1 : 0);
 }
 
+SortKey SortKey::of(std::string_view t) {
+  SortKey k;
+  k.text = t;
+  k.numeric = parse_number(t, k.number);
+  return k;
+}
+
+int order_texts(const SortKey& a, const SortKey& b) {
+  if (a.numeric != b.numeric) return a.numeric ? -1 : 1;
+  if (a.numeric) return a.number < b.number ? -1 : (a.number > b.number ? 1 : 0);
+  int c = a.text.compare(b.text);
+  return c < 0 ? -1 : (c > 0 ? 1 : 0);
+}
+
+int order_texts(std::string_view a, std::string_view b) { return order_texts(SortKey::of(a), SortKey::of(b)); }
+
 bool is_truthy(const Value& v) {
   if (v.is_number()) return v.number() != 0;
   if (v.is_string()) return iequals(v.string(), "true");

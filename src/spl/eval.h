@@ -44,6 +44,19 @@ bool like_match(std::string_view text, std::string_view pattern);
 /// else byte-wise (case-sensitive). <0, 0, >0.
 int compare_texts(std::string_view a, std::string_view b);
 
+/// The order of sorted output (`sort`, the rows of `stats … by`): numbers first, by value (equal
+/// values tie), then other texts byte-wise. Unlike compare_texts, a strict weak order even when
+/// numbers and texts mix ("2" < "10" by value, "10" < "1a" and "1a" < "2" as texts would be a
+/// cycle), as std::sort requires.
+int order_texts(std::string_view a, std::string_view b);
+struct SortKey {
+  bool numeric = false;
+  double number = 0;
+  std::string_view text;
+  static SortKey of(std::string_view t);
+};
+int order_texts(const SortKey& a, const SortKey& b);
+
 /// A span such as `1h`, `5m`, `30s`, `1d`, `2w`, `10` (seconds) in seconds; nullopt if invalid
 /// or not a fixed length (months, years).
 std::optional<double> parse_span_seconds(std::string_view span);

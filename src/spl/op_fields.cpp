@@ -452,7 +452,7 @@ class SortOp final : public ir::Operator {
         int c;
         std::string xt = x->text(), yt = y->text();
         if (k.mode == Key::Mode::str) c = xt.compare(yt) < 0 ? -1 : (xt == yt ? 0 : 1);
-        else c = compare_texts(xt, yt);
+        else c = order_texts(xt, yt);
         if (c) return k.desc ? c > 0 : c < 0;
       }
       return false;

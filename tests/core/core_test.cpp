@@ -79,6 +79,7 @@ TEST(Strings, CaseFoldingAndPaths) {
   EXPECT_EQ(num("123456789012345"), 123456789012345.0);   // 15 digits: the integer path
   EXPECT_EQ(num("1234567890123456"), 1234567890123456.0);  // 16: strtod
   EXPECT_EQ(num("-42"), -42.0);
+  ASSERT_TRUE(num("-0"));
   EXPECT_TRUE(std::signbit(*num("-0")));
   EXPECT_EQ(num("+5"), 5.0);
   EXPECT_EQ(num(".5"), 0.5);

@@ -26,9 +26,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kShared = VIGIL_SHARED_DIR;
-const fs::path kSamples = kShared / "data/evtx-attack-samples";
-const fs::path kFile = kSamples / "Command and Control/bits_openvpn.evtx";
+const fs::path kSharedRoot = VIGIL_SHARED_DIR;
+const fs::path kSamples = kSharedRoot / "data/evtx-attack-samples";
+const fs::path kOpenVpnFile = kSamples / "Command and Control/bits_openvpn.evtx";
 const fs::path kScan = fs::path(VIGIL_SOURCE_DIR) / "tests/evtx/tools/slack_scan.py";
 
 uint32_t rd32(const std::string& b, size_t off) {
@@ -49,7 +49,7 @@ void fix_chunk_header_crc(std::string& b, size_t chunk) {
   std::memcpy(b.data() + chunk + 124, &crc, 4);
 }
 
-bool has_reason(const ReadResult& r, std::string_view reason) {
+bool reports_reason(const ReadResult& r, std::string_view reason) {
   for (auto& d : r.diags)
     if (d.reason == reason) return true;
   return false;
@@ -175,8 +175,8 @@ TEST(EvtxRecover, AttackSamplesSlackRecords) {
 class EvtxRecoverDamage : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(kFile)) GTEST_SKIP() << kFile << " not present";
-    bytes_ = slurp(kFile);
+    if (!fs::exists(kOpenVpnFile)) GTEST_SKIP() << kOpenVpnFile << " not present";
+    bytes_ = slurp(kOpenVpnFile);
     intact_ = read_bytes(bytes_);
     // 16 chunks hold records in this file (see evtx_damage_test.cpp).
     ASSERT_GT(intact_.records.size(), 1000u);
@@ -248,7 +248,7 @@ TEST_F(EvtxRecoverDamage, ChunkWithoutSignatureIsCarved) {
   auto in_chunk = intact_where(chunk, chunk + 65536, true);
   ASSERT_GT(in_chunk.size(), 10u);
   ReadResult plain = read_bytes(b);
-  EXPECT_TRUE(has_reason(plain, "evtx-bad-chunk"));
+  EXPECT_TRUE(reports_reason(plain, "evtx-bad-chunk"));
   EXPECT_EQ(plain.records.size(), intact_.records.size() - in_chunk.size());
   ReadResult r = read_bytes(b, 1, "t.evtx", true);
   EXPECT_TRUE(only(r, false) == plain.records);
@@ -279,7 +279,7 @@ TEST_F(EvtxRecoverDamage, FreeSpaceOffsetAheadOfDataStopsQuietly) {
   ReadResult r = read_bytes(b);
   EXPECT_TRUE(r.records == intact_.records);
   EXPECT_EQ(r.stats.records_skipped, 0u);
-  EXPECT_FALSE(has_reason(r, "evtx-bad-record"));
+  EXPECT_FALSE(reports_reason(r, "evtx-bad-record"));
   bool located = false;
   for (auto& d : r.diags)
     if (d.reason == "evtx-dirty-chunk") located = d.location.offset == chunk + free_off;

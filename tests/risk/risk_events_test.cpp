@@ -24,14 +24,14 @@
 namespace vigil {
 namespace {
 
-const std::string kShared = VIGIL_SHARED_DIR;
-const std::string kContent = kShared + "/corpus/security_content";
-const std::string kT1047 = kShared + "/data/attack_data/T1047/atomic_red_team/attack_data.tar.gz";
+const std::string kSharedDir = VIGIL_SHARED_DIR;
+const std::string kContentDir = kSharedDir + "/corpus/security_content";
+const std::string kT1047Data = kSharedDir + "/data/attack_data/T1047/atomic_red_team/attack_data.tar.gz";
 const std::string kUser = "ATTACKRANGE\\Administrator";
 const std::string kHost = "win-dc-6178966.attackrange.local";
 
 const content::AttackTable& attack() {
-  static auto t = content::AttackTable::load(kShared + "/data/attack/enterprise-attack.json");
+  static auto t = content::AttackTable::load(kSharedDir + "/data/attack/enterprise-attack.json");
   return t.value();
 }
 
@@ -40,9 +40,9 @@ struct Hunt {
   std::vector<risk::RiskEvent> events;
 };
 
-Hunt hunt(const std::vector<std::string>& rule_paths, const std::string& input = kT1047) {
+Hunt hunt(const std::vector<std::string>& rule_paths, const std::string& input = kT1047Data) {
   DiagnosticSink diags(nullptr);
-  RuleSet rs({kContent, VIGIL_DATA_DIR, false});
+  RuleSet rs({kContentDir, VIGIL_DATA_DIR, false});
   rs.load(rule_paths, diags);
   auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
   EXPECT_TRUE(norm.ok());
@@ -61,7 +61,7 @@ Hunt hunt(const std::vector<std::string>& rule_paths, const std::string& input =
 }
 
 TEST(RiskEvents, Seed003YieldsAUserAndASystemEventPerFinding) {
-  Hunt h = hunt({kContent + "/detections/endpoint/windows_wmi_process_call_create.yml"});
+  Hunt h = hunt({kContentDir + "/detections/endpoint/windows_wmi_process_call_create.yml"});
   ASSERT_EQ(h.views.size(), 2u);
   ASSERT_EQ(h.events.size(), 4u);
   std::map<std::string, int> by_type;
@@ -87,7 +87,7 @@ TEST(RiskEvents, Seed003YieldsAUserAndASystemEventPerFinding) {
 }
 
 TEST(RiskEvents, Seed000FormScoresFiftyForUserAndSystem) {
-  Hunt h = hunt({kShared + "/corpus/seed_rules/remote_process_instantiation_via_wmi.yml"});
+  Hunt h = hunt({kSharedDir + "/corpus/seed_rules/remote_process_instantiation_via_wmi.yml"});
   ASSERT_EQ(h.views.size(), 1u);
   ASSERT_EQ(h.events.size(), 2u);
   EXPECT_EQ(h.events[0].risk_object_type, "user");
@@ -132,7 +132,7 @@ TEST(RiskEvents, RiskObjectTypesFollowContentctl) {
 }
 
 TEST(RiskEvents, JsonCarriesTheRiskDataModelFieldNames) {
-  Hunt h = hunt({kShared + "/corpus/seed_rules/remote_process_instantiation_via_wmi.yml"});
+  Hunt h = hunt({kSharedDir + "/corpus/seed_rules/remote_process_instantiation_via_wmi.yml"});
   ASSERT_FALSE(h.events.empty());
   std::string j = risk::to_json(h.events[0]);
   for (const char* f : {"\"risk_object\":", "\"risk_object_type\":\"user\"", "\"risk_score\":50", "\"calculated_risk_score\":50",
@@ -154,13 +154,13 @@ namespace {
 // plain loop over the same risk events must give the same totals, for 1 and 2 threads.
 TEST(RiskPass, TopObjectsOnTheEngineEqualADirectSum) {
   DiagnosticSink diags(nullptr);
-  RuleSet rs({kContent, VIGIL_DATA_DIR, false});
-  rs.load({kShared + "/corpus/sigma/rules/windows/process_creation"}, diags);
+  RuleSet rs({kContentDir, VIGIL_DATA_DIR, false});
+  rs.load({kSharedDir + "/corpus/sigma/rules/windows/process_creation"}, diags);
   auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
   ASSERT_TRUE(norm.ok());
   RunOptions ro;
   ro.engine.now = 1.7e9;
-  RunResult res = run_rules(executable_rules(rs), rs.atoms(), norm.value(), {kShared + "/data/evtx-attack-samples"}, ro, diags);
+  RunResult res = run_rules(executable_rules(rs), rs.atoms(), norm.value(), {kSharedDir + "/data/evtx-attack-samples"}, ro, diags);
   ir::CompiledRule top_rule = rs.compile_query(risk::kTopObjectsSpl, diags);
   ASSERT_TRUE(top_rule.executable) << (top_rule.reasons.empty() ? "" : top_rule.reasons[0]);
   std::vector<std::vector<risk::ObjectTotal>> runs;
@@ -198,7 +198,7 @@ namespace {
 // The contentctl v5 `rba:` form: per-object scores and threat objects. Seed 003's search with its
 // observables replaced by an rba block (user 40, dest 60, threat object process_name).
 TEST(RiskEvents, RbaFormScoresEachObjectAndCarriesThreatObjects) {
-  std::ifstream in(kContent + "/detections/endpoint/windows_wmi_process_call_create.yml");
+  std::ifstream in(kContentDir + "/detections/endpoint/windows_wmi_process_call_create.yml");
   std::stringstream ss;
   ss << in.rdbuf();
   std::string text = ss.str();

@@ -95,6 +95,22 @@ TEST(RenameOp, WildcardRenameKeepsFieldOrder) {
   EXPECT_EQ(names(out[0]), (std::vector<std::string>{"x1y2b3z", "process", "keep"}));
 }
 
+// sort: numbers first by value, then texts by their bytes; numbers of equal value keep their input
+// order (stable). By hand: 2, 9, 9.0, 10, then "$x" < "1a" < "b"; rows without the field last.
+TEST(SortOp, NumbersThenTextsWhenMixed) {
+  Table in;
+  for (const char* k : {"b", "10", "9.0", "$x", "9", "1a", "2"}) in.push_back(row({{"k", Value(std::string(k))}}));
+  in.push_back(row({{"other", Value(std::string("x"))}}));
+  auto out = run("| sort 0 k", in);
+  std::vector<std::string> keys;
+  for (auto& r : out) keys.push_back(r.has("k") ? text(r, "k") : "-");
+  EXPECT_EQ(keys, (std::vector<std::string>{"2", "9.0", "9", "10", "$x", "1a", "b", "-"}));
+  out = run("| sort 0 -k", in);
+  keys.clear();
+  for (auto& r : out) keys.push_back(r.has("k") ? text(r, "k") : "-");
+  EXPECT_EQ(keys, (std::vector<std::string>{"b", "1a", "$x", "10", "9.0", "9", "2", "-"}));
+}
+
 TEST(ConvertOp, CtimeWithTimeformatAndDefault) {
   // security_content_ctime: convert timeformat="%Y-%m-%dT%H:%M:%S" ctime(f) (spl.md §4).
   // 1700000000 = 2023-11-14T22:13:20Z (python3 datetime.utcfromtimestamp).
