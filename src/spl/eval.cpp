@@ -75,8 +75,6 @@ int order_texts(const SortKey& a, const SortKey& b) {
   return c < 0 ? -1 : (c > 0 ? 1 : 0);
 }
 
-int order_texts(std::string_view a, std::string_view b) { return order_texts(SortKey::of(a), SortKey::of(b)); }
-
 bool is_truthy(const Value& v) {
   if (v.is_number()) return v.number() != 0;
   if (v.is_string()) return iequals(v.string(), "true");

@@ -47,8 +47,7 @@ int compare_texts(std::string_view a, std::string_view b);
 /// The order of sorted output (`sort`, the rows of `stats … by`): numbers first, by value (equal
 /// values tie), then other texts byte-wise. Unlike compare_texts, a strict weak order even when
 /// numbers and texts mix ("2" < "10" by value, "10" < "1a" and "1a" < "2" as texts would be a
-/// cycle), as std::sort requires.
-int order_texts(std::string_view a, std::string_view b);
+/// cycle), as std::sort requires. A SortKey holds a text and its number, parsed once.
 struct SortKey {
   bool numeric = false;
   double number = 0;

@@ -441,22 +441,37 @@ class SortOp final : public ir::Operator {
   }
   std::string name() const override { return "sort"; }
   void run(Table& rows, ir::ExecContext&) override {
-    std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
-      for (auto& k : keys_) {
-        const Value* x = a.get(k.field);
-        const Value* y = b.get(k.field);
+    // Each row's sort values are read (and parsed as numbers) once, not in every comparison.
+    const size_t nk = keys_.size();
+    std::vector<std::string> texts(rows.size() * nk);
+    std::vector<SortKey> sk(rows.size() * nk);
+    std::vector<char> has(rows.size() * nk, 0);
+    for (size_t r = 0; r < rows.size(); ++r)
+      for (size_t k = 0; k < nk; ++k)
+        if (const Value* v = rows[r].get(keys_[k].field)) {
+          const size_t at = r * nk + k;
+          texts[at] = v->text();
+          has[at] = 1;
+          sk[at] = keys_[k].mode == Key::Mode::str ? SortKey{false, 0, texts[at]} : SortKey::of(texts[at]);
+        }
+    std::vector<size_t> order(rows.size());
+    for (size_t r = 0; r < order.size(); ++r) order[r] = r;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      for (size_t k = 0; k < nk; ++k) {
+        const bool x = has[a * nk + k], y = has[b * nk + k];
         if (!x || !y) {
           if (!x && !y) continue;
-          return y == nullptr;  // rows without the field go last, whatever the direction
+          return x;  // rows without the field go last, whatever the direction
         }
-        int c;
-        std::string xt = x->text(), yt = y->text();
-        if (k.mode == Key::Mode::str) c = xt.compare(yt) < 0 ? -1 : (xt == yt ? 0 : 1);
-        else c = order_texts(xt, yt);
-        if (c) return k.desc ? c > 0 : c < 0;
+        // str(): byte order; else order_texts (a string-mode key is never numeric, so the same call).
+        if (int c = order_texts(sk[a * nk + k], sk[b * nk + k])) return keys_[k].desc ? c > 0 : c < 0;
       }
       return false;
     });
+    Table sorted;
+    sorted.reserve(rows.size());
+    for (size_t r : order) sorted.push_back(std::move(rows[r]));
+    rows.swap(sorted);
     if (limit_ && rows.size() > limit_) rows.resize(limit_);
   }
 

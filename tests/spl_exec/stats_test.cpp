@@ -39,6 +39,13 @@ std::unique_ptr<ir::PartialState> merge_in_order(const ir::MergeableOperator& op
   return merged;
 }
 
+// `fmt` (one %d) with i: the names of many generated users or hosts.
+std::string numbered(const char* fmt, int i) {
+  char b[32];
+  std::snprintf(b, sizeof b, fmt, i);
+  return b;
+}
+
 Table sample() {
   return {ev(100, "h1", "bob", "10"), ev(50, "h1", "alice", "30"), ev(200, "h2", "carol", "5"),
           ev(150, "h1", "", "20"), ev(300, "h2", "bob", "x")};
@@ -333,11 +340,7 @@ TEST(StatsOp, SealedStateFedRowByRowEqualsOneStateOverTheRows) {
   auto* op = mergeable_op(p);
   ASSERT_NE(op, nullptr);
   TestCtx ctx;
-  auto user = [](int i) {
-    char b[8];
-    std::snprintf(b, sizeof b, "u%03d", i);
-    return std::string(b);
-  };
+  auto user = [](int i) { return numbered("u%03d", i); };
   Table first, later, all;
   for (int k = 0; k < 300; ++k) first.push_back(ev(k, "h1", user((k * 7) % 100), "1"));
   for (int i = 100; i < 105; ++i) later.push_back(ev(400 + i, "h1", user(i), "1"));
@@ -381,11 +384,7 @@ TEST(StatsOp, ThousandsOfGroupsSurviveIndexGrowthAndMerge) {
   auto* op = mergeable_op(p);
   ASSERT_NE(op, nullptr);
   TestCtx ctx;
-  auto host = [](int i) {
-    char b[8];
-    std::snprintf(b, sizeof b, "h%04d", i);
-    return std::string(b);
-  };
+  auto host = [](int i) { return numbered("h%04d", i); };
   auto sealed = op->make_state();
   op->seal(*sealed);
   auto plain = op->make_state();
