@@ -172,18 +172,18 @@ static int run_dump(DumpArgs& a) {
     b->unit = {};
     return b;
   };
-  if (threads > 1) {
-    ro.threads = 1;  // the workers are the parallel part
-    ro.unit_bytes = uint64_t(2) << 20;  // a 1.1 MB EVTX file (a full Windows log) is a small file
-    // A unit's text is held until its turn: a small archive can hold a hundred times its size.
-    ro.defer_archives = false;
-    ro.defer = [&](InputUnit&& unit) {
-      if (filling && filling->records.size()) pipe.submit(std::move(filling));
-      auto b = take();
-      b->unit = std::move(unit);
-      pipe.submit(std::move(b));
-    };
-  }
+  // Units of input go to the workers whole, with one thread too: rendered where they are read,
+  // their records are not copied into a batch first.
+  ro.threads = 1;  // the workers are the parallel part
+  ro.unit_bytes = uint64_t(2) << 20;  // a 1.1 MB EVTX file (a full Windows log) is a small file
+  // A unit's text is held until its turn: a small archive can hold a hundred times its size.
+  ro.defer_archives = false;
+  ro.defer = [&](InputUnit&& unit) {
+    if (filling && filling->records.size()) pipe.submit(std::move(filling));
+    auto b = take();
+    b->unit = std::move(unit);
+    pipe.submit(std::move(b));
+  };
   read_inputs(a.logs, ro, [&](const Record& r) {
     ++n;
     if (!filling) filling = take();

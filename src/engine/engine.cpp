@@ -77,6 +77,9 @@ struct StreamPlan {
   // Its rows only feed an aggregation (no per-row operator before it), which reads fields by name:
   // the captured fields are looked up one by one, not found among all of the event's (capture).
   bool capture_by_name = false;
+  // Streams that capture alike (same view, same names: the ESCU tstats template's BY list) share
+  // one row per event: the first visited captures it, the others read it (UINT32_MAX: none).
+  uint32_t capture_group = UINT32_MAX;
   // Rows that become findings untouched (no operators: Sigma rules) leave out the XML renderings
   // (EventData_Xml, System_Props_Xml): the row has their values as fields already.
   bool skip_renderings = false;
@@ -322,6 +325,8 @@ struct Engine::Impl {
   std::unordered_map<std::string, std::vector<StreamRef>> by_event_id;
   std::vector<std::vector<StreamRef>> by_dataset;
   std::unordered_map<std::string, uint32_t> shared_keys;  // sharing_key -> primary slot (build only)
+  std::unordered_map<std::string, uint32_t> capture_keys;  // capture key -> capture group (build only)
+  uint32_t capture_groups = 0;
   Symbol event_id_sym = kNoSymbol, time_sym = kNoSymbol, record_sym = kNoSymbol;
 
   // ---- per worker
@@ -341,6 +346,10 @@ struct Engine::Impl {
     BatchOut* out = nullptr;
     uint32_t event_index = 0;
     std::vector<Table> scratch;  // per stream: rows of mergeable streams, captured in place (buffers reused)
+    // Per capture group: its row of the current event, captured when event_seq is the stamp.
+    std::vector<Table> group_rows;
+    std::vector<uint64_t> group_stamp;
+    uint64_t event_seq = 0;  // events this worker has processed: the current one's stamp
     Table groups;                // the groups of one row, for the filters moved ahead of an aggregation
     // Per stream: the early filters' verdict (keep?) by prefilter_key; bounded (cleared when full).
     std::vector<std::unordered_map<std::string, bool, TextHash, TextEq>> verdicts;
@@ -430,6 +439,14 @@ void Engine::Impl::build() {
       sp.order_free = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && !sp.pushed &&
                       is_order_free(*sp.merge_op);
       sp.capture_by_name = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && !sp.capture_all;
+      if (sp.capture_by_name) {
+        // What capture() reads of the plan for such a stream: the row is the same for the same key.
+        std::string key = std::to_string(sp.view) + (s.source.kind == ir::Source::Kind::raw ? "r" : "d") +
+                          (sp.skip_renderings ? "s" : "k");
+        for (Symbol f : sp.capture) key += "," + std::to_string(f);
+        sp.capture_group = capture_keys.emplace(std::move(key), capture_groups).first->second;
+        if (sp.capture_group == capture_groups) ++capture_groups;
+      }
       uint32_t slot = uint32_t(streams.size());
       rule_streams[ri].push_back(slot);
       if (std::string key = sharing_key(sp); !key.empty()) {
@@ -453,6 +470,7 @@ void Engine::Impl::build() {
     }
   }
   shared_keys.clear();
+  capture_keys.clear();
   slots.resize(streams.size());
   for (size_t i = 0; i < streams.size(); ++i)
     if (!streams[i].aliases.empty()) slots[i].users_left = uint32_t(streams[i].aliases.size() + 1);
@@ -488,6 +506,8 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     w->rows_at.assign(streams.size(), 0);
     w->state_at.assign(streams.size(), 0);
     w->scratch.resize(streams.size());
+    w->group_rows.resize(capture_groups);
+    w->group_stamp.assign(capture_groups, 0);
     w->verdicts.resize(streams.size());
     w->stamp.assign(streams.size(), 0);
     w->gate.assign(streams.size(), match::EventMatcher::kNoGate);
@@ -534,6 +554,7 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
 }
 
 void Engine::Impl::process_event(Worker& w, const Record& r) {
+  ++w.event_seq;
   normalizer.normalize(r, w.event);
   w.matcher.begin(w.event);
   if (w.matcher.gates()) w.matcher.open_gates();
@@ -672,11 +693,16 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
       ++w.stats[rule].events_matched;
       if (opts.keep_matched) w.out->matched.emplace_back(rule, event_ref(w, r));
     }
-  // Rows of a mergeable stream only feed its state: the worker's scratch rows are reused.
+  // Rows of a mergeable stream only feed its state: the worker's scratch rows are reused. Those of
+  // a capture group are only read from here on (no per-row operator; the state takes them as const).
   Table local;
-  Table& rows = sp.blocking == Blocking::mergeable ? w.scratch[ref.slot] : local;
-  rows.resize(1);
-  capture(w, sp, rows[0]);
+  Table& rows = sp.capture_group != UINT32_MAX ? w.group_rows[sp.capture_group]
+                : sp.blocking == Blocking::mergeable ? w.scratch[ref.slot] : local;
+  if (sp.capture_group == UINT32_MAX || w.group_stamp[sp.capture_group] != w.event_seq) {
+    if (sp.capture_group != UINT32_MAX) w.group_stamp[sp.capture_group] = w.event_seq;
+    rows.resize(1);
+    capture(w, sp, rows[0]);
+  }
   if (sp.prefix_end) {
     w.ctx.where.file = rules[ref.rule]->info.file;
     for (size_t i = 0; i < sp.prefix_end && !rows.empty(); ++i) sp.stream->operators[i]->run(rows, w.ctx);

@@ -29,17 +29,17 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
     filtered.fetch_add(1, std::memory_order_relaxed);
     return false;
   };
-  if (opts.engine.threads != 1) {
-    ro.threads = 1;
-    ro.unit_bytes = kDeferredUnitBytes;
-    ro.defer = [&](InputUnit&& unit) {
-      eng.process_deferred([&, unit = std::move(unit)](const RecordVisitor& visit) {
-        return read_unit(unit, ro, [&](const Record& r) {
-          if (accepted(r)) visit(r);
-        });
+  // Units of input go to the engine whole, with one thread too: read where they are evaluated,
+  // their records are not copied into a batch first.
+  ro.threads = 1;
+  ro.unit_bytes = kDeferredUnitBytes;
+  ro.defer = [&](InputUnit&& unit) {
+    eng.process_deferred([&, unit = std::move(unit)](const RecordVisitor& visit) {
+      return read_unit(unit, ro, [&](const Record& r) {
+        if (accepted(r)) visit(r);
       });
-    };
-  }
+    });
+  };
   read_inputs(inputs, ro, [&](const Record& r) {
     if (accepted(r)) eng.process(r);
   }, diags, res.read);

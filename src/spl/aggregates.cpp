@@ -43,6 +43,28 @@ bool parse_percent(std::string_view s, double& out) {
   return parse_number(s, out) && out >= 0 && out <= 100;
 }
 
+// The decade k of x in [1, 1e15) (10^k <= x < 10^(k+1)), when format_number writes x without an
+// exponent and 15 significant digits cannot round it up into the next decade; else -1.
+int plain_decade(double x) {
+  static constexpr double kPow[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  if (!(x >= 1 && x < 1e15)) return -1;
+  int k = 0;
+  while (x >= kPow[k + 1]) ++k;
+  return x < kPow[k + 1] * (1 - 1e-14) ? k : -1;
+}
+
+// Whether format_number(a)'s text sorts before format_number(b)'s. Two numbers of one plain decade
+// have texts with as many integer digits and no exponent, which sort as the numbers do (texts equal
+// when the numbers differ past 15 digits: either one then stands for that text). min(_time) and
+// max(_time) of every ESCU tstats compare so, without formatting a number per row.
+bool number_text_less(double a, double b) {
+  const int k = plain_decade(a);
+  if (k >= 0 && k == plain_decade(b)) return a < b;
+  NumberText x, y;
+  return format_number(a, x) < format_number(b, y);
+}
+
 }  // namespace
 
 std::string compile_aggregate(const Aggregate& a, AggSpec& out) {
@@ -98,9 +120,12 @@ void Accumulator::add_text(std::string_view t, double time, bool has_time, bool 
             have_time_ = true;
             return;
           }
-          NumberText buf;
-          if (t < format_number(time_.early, buf)) time_.early = d;
-          if (t > format_number(time_.late, buf)) time_.late = d;
+          // min keeps the lowest text (early), max the highest (late).
+          if (spec_->kind == K::min) {
+            if (number_text_less(d, time_.early)) time_.early = d;
+          } else if (number_text_less(time_.late, d)) {
+            time_.late = d;
+          }
           return;
         }
       } else {
@@ -442,9 +467,8 @@ void Accumulator::merge(Accumulator& b) {
   }
   if ((spec_->kind == K::min || spec_->kind == K::max) && b.have_time_) {
     // The number-typed extremes (see time_.early), compared by their texts.
-    NumberText x, y;
-    if (!have_time_ || format_number(b.time_.early, x) < format_number(time_.early, y)) time_.early = b.time_.early;
-    if (!have_time_ || format_number(b.time_.late, x) > format_number(time_.late, y)) time_.late = b.time_.late;
+    if (!have_time_ || number_text_less(b.time_.early, time_.early)) time_.early = b.time_.early;
+    if (!have_time_ || number_text_less(time_.late, b.time_.late)) time_.late = b.time_.late;
     have_time_ = true;
     b.have_time_ = false;  // handled: the time merge below is for earliest/latest
   }

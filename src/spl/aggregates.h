@@ -98,10 +98,10 @@ class Accumulator {
     double n = 0, mean = 0, m2 = 0, sum = 0;
   };
   // earliest/latest: the times of the earliest and latest rows (`have_time_`: some row had one).
-  // min/max: the number-typed values whose texts are the lexicographic extremes among those values,
-  // kept as numbers, so min(_time)/max(_time) (every ESCU tstats) need no text state (`have_time_`:
-  // some was fed). Their texts are format_number's, which gives back the same text for the number
-  // parsed from it (15 significant digits).
+  // min/max: the number-typed value whose text is the lexicographic extreme among those values
+  // (min: early, max: late), kept as a number, so min(_time)/max(_time) (every ESCU tstats) need
+  // no text state (`have_time_`: some was fed). Its text is format_number's, which gives back the
+  // same text for the number parsed from it (15 significant digits).
   struct Times {
     double early, late;
   };

@@ -299,6 +299,47 @@ TEST(StatsOp, MinMaxOfNumberAndTextValuesCompareAsTextsWhenNotAllNumeric) {
   EXPECT_FALSE(one[0].get("mn")->is_number());  // h1: a text
 }
 
+// The number-typed extremes of min/max are compared as their texts (format_number's, 15 significant
+// digits), also when two numbers of one decade compare as numbers; a number whose 15 digits round
+// up into the next decade stands as that text. By hand, per host:
+//   h1: 1550000000.5, 1549999999.25, 1550000001 and text "z"
+//       -> texts "1549999999.25" < "1550000000.5" < "1550000001" < "z": min "1549999999.25", max "z"
+//   h2: 9.5, 9.999999999999999 (text "10": 15 digits round it up) and text "q"
+//       -> "10" < "9.5" < "q": min "10", max "q"
+//   h3: 99.5, 99.99999999999999 (text "100") and text "0a" -> "0a" < "100" < "99.5": min "0a", max "99.5"
+TEST(StatsOp, MinMaxOfNumbersInOneDecadeOrderAsTheirTexts) {
+  auto row = [](const char* host, Value x) {
+    Row r;
+    r.set("host", Value(host));
+    r.set("x", std::move(x));
+    return r;
+  };
+  std::vector<Table> batches = {
+      {row("h1", Value(1550000000.5)), row("h2", Value(9.5)), row("h3", Value(99.5))},
+      {row("h1", Value(1549999999.25)), row("h2", Value(9.999999999999999)), row("h3", Value("0a"))},
+      {row("h1", Value(1550000001.0)), row("h1", Value("z")), row("h2", Value("q")),
+       row("h3", Value(99.99999999999999))}};
+  const char* spl = "| stats min(x) as mn max(x) as mx by host";
+  const char* want[3][3] = {{"h1", "1549999999.25", "z"}, {"h2", "10", "q"}, {"h3", "0a", "99.5"}};
+  Table all;
+  for (auto& b : batches) all.insert(all.end(), b.begin(), b.end());
+  Table one = run(spl, all);
+  Pipe p = build(spl);
+  auto* op = mergeable_op(p);
+  ASSERT_NE(op, nullptr);
+  TestCtx ctx;
+  std::unique_ptr<ir::PartialState> merged = merge_in_order(*op, batches, ctx);
+  Table parts = op->finish(*merged, ctx);
+  for (const Table* t : {&one, &parts}) {
+    ASSERT_EQ(t->size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(text((*t)[i], "host"), want[i][0]) << i;
+      EXPECT_EQ(text((*t)[i], "mn"), want[i][1]) << i;
+      EXPECT_EQ(text((*t)[i], "mx"), want[i][2]) << i;
+    }
+  }
+}
+
 // values/dc of a table that others merge into keep their distinct values as ids of pooled texts
 // (aggregates.h); the output is the same: distinct values in byte order ("B" 0x42 < "a" 0x61 <
 // "é" 0xC3 0xA9). By hand — h1: bob, alice, bob, Bob, é: count 5, values Bob alice bob é, dc 4;
