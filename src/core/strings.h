@@ -27,7 +27,13 @@ inline char ascii_upper(char c) { return (c >= 'a' && c <= 'z') ? char(c - 32) :
 
 std::string to_lower(std::string_view s);
 std::string to_upper(std::string_view s);
-bool iequals(std::string_view a, std::string_view b);
+// Inline: the normalizer's conditions and the matcher compare hundreds of short texts per event.
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
+}
 bool istarts_with(std::string_view s, std::string_view prefix);
 bool iends_with(std::string_view s, std::string_view suffix);
 /// Case-insensitive substring search; npos when absent.

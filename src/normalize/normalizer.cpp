@@ -234,6 +234,8 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
           L.map_names.push_back(it.first.as<std::string>());
           std::vector<std::pair<std::string, std::string>> pairs;
           for (auto kv : it.second) pairs.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
+          auto& index = n.value_index_.emplace_back();
+          for (uint32_t i = 0; i < pairs.size(); ++i) index.emplace(to_lower(pairs[i].first), i);  // first wins
           n.value_maps_.push_back(std::move(pairs));
         }
       }
@@ -415,6 +417,15 @@ int Normalizer::dataset_id(std::string_view name) const {
   return -1;
 }
 
+const std::string* Normalizer::map_value(uint32_t map, std::string_view v) const {
+  const auto& index = value_index_[map];
+  thread_local std::string key;
+  key.assign(v);
+  for (auto& c : key) c = ascii_lower(c);
+  auto it = index.find(std::string_view(key));
+  return it == index.end() ? nullptr : &value_maps_[map][it->second].second;
+}
+
 bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
   // Fast path: one placeholder, no literal -> a view (or sub-view) of the source value.
   auto resolve = [&](const Part& p, std::string_view& v) {
@@ -517,14 +528,9 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
         break;
       }
       case Part::Fn::strict_map: {
-        bool found = false;
-        for (auto& [from, to] : value_maps_[p.map])
-          if (iequals(from, v)) {
-            out += to;
-            found = true;
-            break;
-          }
-        if (!found) return false;  // no entry: the field stays absent rather than carrying the raw code
+        const std::string* to = map_value(uint32_t(p.map), v);
+        if (!to) return false;  // no entry: the field stays absent rather than carrying the raw code
+        out += *to;
         break;
       }
       case Part::Fn::eventdata_xml:
@@ -532,14 +538,8 @@ bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {
       case Part::Fn::nth:
       case Part::Fn::all: break;
       case Part::Fn::map: {
-        bool found = false;
-        for (auto& [from, to] : value_maps_[p.map])
-          if (iequals(from, v)) {
-            out += to;
-            found = true;
-            break;
-          }
-        if (!found) out += v;
+        const std::string* to = map_value(uint32_t(p.map), v);
+        out += to ? std::string_view(*to) : v;
         break;
       }
     }

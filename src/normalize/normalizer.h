@@ -41,10 +41,12 @@
 // event visits only the entries that can apply to it.
 #pragma once
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/diagnostic.h"
 #include "core/result.h"
+#include "core/strings.h"
 #include "normalize/event.h"
 
 namespace vigil {
@@ -133,6 +135,11 @@ class Normalizer {
   std::vector<SourceMapping> mappings_;
   std::vector<DatasetInfo> datasets_;
   std::vector<std::vector<std::pair<std::string, std::string>>> value_maps_;
+  /// Per value map: its keys in ASCII lower case -> the first entry with that key (an index into
+  /// the map: security_signature has 53 entries, looked up for every Security event).
+  std::vector<std::unordered_map<std::string, uint32_t, TextHash, TextEq>> value_index_;
+  /// The value of `v` in map `map` (ASCII case ignored), or null.
+  const std::string* map_value(uint32_t map, std::string_view v) const;
   Symbol time_created_ = kNoSymbol;
 };
 

@@ -17,9 +17,13 @@
 #include "core/yaml.h"
 
 #include <filesystem>
+#include <optional>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
+
+#include <unistd.h>
 
 #include "ingest/reader.h"
 #include "normalize/normalizer.h"
@@ -254,6 +258,40 @@ TEST(TaFieldCoverage, ClassicWinEventLogRawViewMatchesTheDataSourceList) {
   std::printf("classic 4720: %zu of %zu listed fields\n", present, listed);
   ASSERT_GT(listed, 0u);
   EXPECT_GE(100.0 * present / listed, 90.0);
+}
+
+// Value maps ignore ASCII case and the first of two keys that differ only in case wins; `map`
+// keeps a value without entry, `strict_map` leaves the field absent. By hand from the table below:
+// F "aBC" -> map "first", strict_map "first"; G "zzz" -> map "zzz", strict_map absent.
+TEST(TaFieldCoverage, ValueMapsIgnoreCaseAndTheFirstKeyWins) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("vigil_value_maps_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  {
+    std::ofstream f(dir / "t.yml");
+    f << "value_maps:\n  m:\n    Abc: first\n    ABC: second\n    other: x\n"
+         "raw_views:\n  - formats: [evtx]\n    fields:\n"
+         "      mapped: \"{F:map=m}\"\n      kept: \"{G:map=m}\"\n"
+         "      strict_hit: \"{F:strict_map=m}\"\n      strict_miss: \"{G:strict_map=m}\"\n"
+         "datasets: []\n";
+  }
+  auto norm = Normalizer::load(dir.string());
+  fs::remove_all(dir);
+  ASSERT_TRUE(norm.ok()) << norm.error().message;
+  Record r;
+  r.format = LogFormat::evtx;
+  r.data = {{"F", "aBC"}, {"G", "zzz"}};
+  Event ev;
+  norm->normalize(r, ev);
+  auto get = [&](const char* name) -> std::optional<std::string> {
+    std::string_view v;
+    if (!ev.get(field_id(name), v)) return std::nullopt;
+    return std::string(v);
+  };
+  EXPECT_EQ(get("mapped"), "first");
+  EXPECT_EQ(get("kept"), "zzz");
+  EXPECT_EQ(get("strict_hit"), "first");
+  EXPECT_EQ(get("strict_miss"), std::nullopt);
 }
 
 }  // namespace
