@@ -110,6 +110,24 @@ TEST(Strings, JsonEscapeAroundPlainRuns) {
   EXPECT_EQ(esc(std::string("\0", 1)), "pre:\\u0000");
 }
 
+// The same at every offset of a long plain run (the run is scanned eight bytes at a time): one
+// byte or sequence put at offset 0..24 of 24 plain letters, escaped as RFC 8259 says (by hand).
+// The neighbours of the special bytes (0x1f/0x20, '!'/'"'/'#', '['/'\\'/']', 0x7f/0x80) are in.
+TEST(Strings, JsonEscapeAtEveryOffsetOfALongRun) {
+  const std::string plain = "abcdefghijklmnopqrstuvwx";
+  const std::pair<std::string, std::string> cases[] = {
+      {"\"", "\\\""},  {"\\", "\\\\"},     {"\n", "\\n"},          {"\x01", "\\u0001"},
+      {"\x1f", "\\u001f"}, {" ", " "},        {"!", "!"},              {"#", "#"},
+      {"[", "["},        {"]", "]"},          {"\x7f", "\x7f"},         {"\x80", "\\ufffd"},
+      {"\xc3\xa9", "\xc3\xa9"}, {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"}};
+  for (auto& [in, want] : cases)
+    for (size_t at = 0; at <= plain.size(); ++at) {
+      std::string out;
+      json_escape_to(out, plain.substr(0, at) + in + plain.substr(at));
+      EXPECT_EQ(out, plain.substr(0, at) + want + plain.substr(at)) << at << " " << want;
+    }
+}
+
 TEST(Time, ParseAndFormat) {
   // 2020-08-01T07:59:18Z = 1596268758 (date -u -d '2020-08-01 07:59:18' +%s).
   EXPECT_DOUBLE_EQ(*parse_time("2020-08-01T07:59:18Z"), 1596268758.0);
