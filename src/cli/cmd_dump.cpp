@@ -174,7 +174,7 @@ static int run_dump(DumpArgs& a) {
   };
   // Units of input go to the workers whole, with one thread too: rendered where they are read,
   // their records are not copied into a batch first.
-  ro.threads = 1;  // the workers are the parallel part
+  ro.threads = 1;  // the pipeline's workers (or this thread, with one) are the parallel part
   ro.unit_bytes = uint64_t(2) << 20;  // a 1.1 MB EVTX file (a full Windows log) is a small file
   // A unit's text is held until its turn: a small archive can hold a hundred times its size.
   ro.defer_archives = false;

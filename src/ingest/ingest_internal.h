@@ -113,6 +113,9 @@ struct InputFile {
   bool stdin_input = false;
   dev_t dev = 0;  // the file's identity: two paths to one file are read once (drop_repeated_files)
   ino_t ino = 0;
+  // A regular file: only such a file is handed on (ReadOptions::defer). A pipe or a device named
+  // as an input has no size to go by and is read as it streams, where it is named.
+  bool regular = false;
 };
 
 /// Whether the file's first bytes are an archive's (gzip, zip, tar …); false when unreadable.

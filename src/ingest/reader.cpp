@@ -468,7 +468,7 @@ static void expand_path(const std::string& path, std::vector<InputFile>& out, Re
   }
   std::error_code ec;
   if (!S_ISDIR(sb.st_mode)) {
-    out.push_back({path, static_cast<uint64_t>(sb.st_size), false, sb.st_dev, sb.st_ino});
+    out.push_back({path, static_cast<uint64_t>(sb.st_size), false, sb.st_dev, sb.st_ino, S_ISREG(sb.st_mode)});
     return;
   }
   std::set<std::pair<dev_t, ino_t>> walked{{sb.st_dev, sb.st_ino}};
@@ -492,7 +492,7 @@ static void expand_path(const std::string& path, std::vector<InputFile>& out, Re
       }
       continue;
     }
-    if (S_ISREG(es.st_mode)) found.push_back({p, static_cast<uint64_t>(es.st_size), false, es.st_dev, es.st_ino});
+    if (S_ISREG(es.st_mode)) found.push_back({p, static_cast<uint64_t>(es.st_size), false, es.st_dev, es.st_ino, true});
   }
   if (ec) ctx.diags.warning({path}, "directory walk stopped early: " + ec.message(), "unreadable");
   // Deterministic order whatever the file system returns.
@@ -572,7 +572,7 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
   };
   for (const auto& in : inputs) {
     // A small file may be read elsewhere; it is handed on with the small files next to it.
-    if (opts.defer && !in.stdin_input && in.size <= opts.unit_bytes &&
+    if (opts.defer && in.regular && in.size <= opts.unit_bytes &&
         (opts.defer_archives || !maybe_archive(in.path))) {
       unit.files.push_back(in.path);
       unit.bytes += in.size;

@@ -44,7 +44,9 @@ bool parse_percent(std::string_view s, double& out) {
 }
 
 // The decade k of x in [1, 1e15) (10^k <= x < 10^(k+1)), when format_number writes x without an
-// exponent and 15 significant digits cannot round it up into the next decade; else -1.
+// exponent and 15 significant digits cannot round it up into the next decade; else -1. (Accumulators
+// are fed numbers read back from their texts, which never round so; the margin keeps this true
+// for any number.)
 int plain_decade(double x) {
   static constexpr double kPow[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};

@@ -4,7 +4,13 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <utility>
 #include <variant>
 
@@ -201,6 +207,50 @@ TEST(Dispatch, SmallFilesAreHandedOnInUnitsAndReadTheSame) {
     if (archives) EXPECT_EQ(units, (Units{{"a.log.bin", "b.json"}, {"d.json", "e.zip", "f.evtx"}}));
     else EXPECT_EQ(units, (Units{{"b.json"}, {"d.json"}, {"f.evtx"}}));
   }
+  std::filesystem::remove_all(dir);
+}
+
+// A pipe named as an input (mkfifo, `<(zcat …)`) reports no size: it is not handed on as a small
+// file (read elsewhere, later, or opened twice to sniff it), but read where it is named, as it
+// streams. Two lines written into a FIFO come back as two records, with no unit handed on.
+TEST(Dispatch, NamedPipeIsReadWhereItIsNamed) {
+  const std::string dir = temp_dir("fifo");
+  const std::string fifo = dir + "/events.json";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::thread writer([&] {
+    // Non-blocking open until a reader is there (ENXIO before): a test that broke this would
+    // fail after a few seconds instead of hanging.
+    int fd = -1;
+    for (int i = 0; i < 500 && fd < 0; ++i) {
+      fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+      if (fd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (fd < 0) return;
+    const int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    const std::string text = nxlog_line(71) + nxlog_line(72);
+    ASSERT_EQ(::write(fd, text.data(), text.size()), ssize_t(text.size()));
+    ::close(fd);
+  });
+  std::vector<std::string> ids;
+  size_t units = 0;
+  ReadOptions opts;
+  opts.unit_bytes = 1 << 20;
+  opts.defer = [&](InputUnit&&) { ++units; };
+  DiagnosticSink sink(nullptr);
+  ReadStats stats;
+  if (!std::filesystem::exists(fifo)) FAIL();
+  read_inputs({fifo}, opts, [&](const Record& r) { ids.push_back(own(r).sys("EventID")); }, sink, stats);
+  // Unblocks the writer if the FIFO was never opened for reading (the bug this test guards).
+  if (ids.empty()) {
+    int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (fd >= 0) ::close(fd);
+  }
+  writer.join();
+  EXPECT_EQ(units, 0u);
+  EXPECT_EQ(ids, (std::vector<std::string>{"71", "72"}));
+  EXPECT_EQ(stats.records_read, 2u);
   std::filesystem::remove_all(dir);
 }
 

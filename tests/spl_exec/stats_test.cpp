@@ -301,7 +301,7 @@ TEST(StatsOp, MinMaxOfNumberAndTextValuesCompareAsTextsWhenNotAllNumeric) {
 
 // The number-typed extremes of min/max are compared as their texts (format_number's, 15 significant
 // digits), also when two numbers of one decade compare as numbers; a number whose 15 digits round
-// up into the next decade stands as that text. By hand, per host:
+// up into the next decade is fed as the number of that text (10, 100). By hand, per host:
 //   h1: 1550000000.5, 1549999999.25, 1550000001 and text "z"
 //       -> texts "1549999999.25" < "1550000000.5" < "1550000001" < "z": min "1549999999.25", max "z"
 //   h2: 9.5, 9.999999999999999 (text "10": 15 digits round it up) and text "q"
