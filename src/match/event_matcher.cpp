@@ -446,16 +446,27 @@ uint32_t EventMatcher::make_gate(std::vector<ir::AtomId> atoms) {
     if (pg.empty() || pg.back() != gate) pg.push_back(gate);
     uint32_t g = sh_->atom_group[a];
     auto& gg = group_gates_[g];
-    if (gg.empty()) gated_groups_.push_back(g);
+    if (gg.empty()) {
+      gated_groups_.push_back(g);
+      gated_field_.push_back(sh_->groups[g]->field);
+      gated_filters_.push_back(0);
+    }
     if (gg.empty() || gg.back() != gate) gg.push_back(gate);
   }
   return gate;
 }
 
 void EventMatcher::open_gates() {
-  for (uint32_t g : gated_groups_) {
-    if (local_[g].scanned_stamp != epoch_) scan_group(g);
-    if (local_[g].unfiltered)
+  // Most gated groups are of a field the event does not have (the command-line groups and a
+  // registry event): a group that filters opens none of its gates then, which is said here without
+  // a call or a look at its state. (Its scan is not marked done: test_atom() still asks scan_group.)
+  for (size_t i = 0; i < gated_groups_.size(); ++i) {
+    if (gated_filters_[i] && !event_->has(gated_field_[i])) continue;
+    const uint32_t g = gated_groups_[i];
+    Local& l = local_[g];
+    if (l.scanned_stamp != epoch_) scan_group(g);
+    gated_filters_[i] = l.ready && !l.disabled && gated_field_[i] != kNoSymbol;
+    if (l.unfiltered)
       for (uint32_t gate : group_gates_[g]) gate_stamp_[gate] = epoch_;
   }
   for (uint32_t p : hits_)

@@ -139,6 +139,10 @@ class EventMatcher {
   std::vector<std::vector<uint32_t>> pattern_gates_;  // pattern -> gates it opens
   std::vector<std::vector<uint32_t>> group_gates_;    // group -> gates with an atom in it
   std::vector<uint32_t> gated_groups_;                // groups scanned by open_gates()
+  // Per gated group (as gated_groups_): its field (kNoSymbol: keywords), and whether it is known to
+  // filter here (ready), so that an event without that field opens none of its gates.
+  std::vector<Symbol> gated_field_;
+  std::vector<uint8_t> gated_filters_;
   std::vector<uint32_t> gate_stamp_;                  // gate -> epoch_ when open
   std::vector<uint32_t> hits_;                        // patterns found in this event, once each
   uint64_t rejects_ = 0, scans_ = 0;

@@ -188,6 +188,40 @@ TEST(StreamingEngine, EarlyFilterVerdictsAreNotTakenFromEventsInNoGroup) {
   std::filesystem::remove_all(dir);
 }
 
+// Each query compiled as a rule, all run together over the EVTX samples: per rule, its findings'
+// rows as text and then "matched=N"; and the groups the rules hold, summed.
+struct SamplesRun {
+  std::vector<std::vector<std::string>> rules;
+  uint64_t groups = 0;
+};
+SamplesRun run_over_samples(const std::vector<std::string>& queries, unsigned threads) {
+  DiagnosticSink diags(nullptr);
+  RuleSet rs({kSharedRoot + "/corpus/security_content", VIGIL_DATA_DIR, false});
+  std::vector<ir::CompiledRule> rules;
+  for (auto& q : queries) rules.push_back(rs.compile_query(q, diags));
+  std::vector<const ir::CompiledRule*> ptrs;
+  for (auto& r : rules) ptrs.push_back(&r);
+  auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
+  RunOptions ro;
+  ro.engine.now = 1.7e9;
+  ro.engine.threads = threads;
+  RunResult res = run_rules(ptrs, rs.atoms(), norm.value(), {kSharedRoot + "/data/evtx-attack-samples"}, ro, diags);
+  SamplesRun out;
+  out.rules.resize(queries.size());
+  for (auto& f : res.findings) {
+    size_t i = size_t(std::find(ptrs.begin(), ptrs.end(), f.rule) - ptrs.begin());
+    std::string s;
+    for (auto& [k, v] : f.row.entries()) s += k + "=" + v.to_string() + "|";
+    out.rules[i].push_back(std::move(s));
+  }
+  for (size_t i = 0; i < queries.size(); ++i) {
+    auto& st = res.engine->rule_stats()[i];
+    out.rules[i].push_back("matched=" + std::to_string(st.events_matched));
+    out.groups += st.groups_held;
+  }
+  return out;
+}
+
 // Rules whose aggregation reads the same events the same way share one state (ESCU repeats one
 // Processes tstats in nine rules): each rule's findings and counts are what it gets alone.
 TEST(StreamingEngine, RulesWithTheSameAggregationShareOneStateAndGetTheirOwnResults) {
@@ -196,37 +230,10 @@ TEST(StreamingEngine, RulesWithTheSameAggregationShareOneStateAndGetTheirOwnResu
       "by Processes.dest Processes.parent_process_name";
   const std::vector<std::string> spls = {tstats + " | where count > 5", tstats + " | sort - count | head 1",
                                          tstats + " | stats sum(count) as total"};
-  auto run = [](const std::vector<std::string>& queries) {
-    DiagnosticSink diags(nullptr);
-    RuleSet rs({kSharedRoot + "/corpus/security_content", VIGIL_DATA_DIR, false});
-    std::vector<ir::CompiledRule> rules;
-    for (auto& q : queries) rules.push_back(rs.compile_query(q, diags));
-    std::vector<const ir::CompiledRule*> ptrs;
-    for (auto& r : rules) ptrs.push_back(&r);
-    auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
-    RunOptions ro;
-    ro.engine.now = 1.7e9;
-    ro.engine.threads = 2;
-    RunResult res = run_rules(ptrs, rs.atoms(), norm.value(), {kSharedRoot + "/data/evtx-attack-samples"}, ro, diags);
-    std::vector<std::vector<std::string>> out(queries.size());
-    for (auto& f : res.findings) {
-      size_t i = size_t(std::find(ptrs.begin(), ptrs.end(), f.rule) - ptrs.begin());
-      std::string s;
-      for (auto& [k, v] : f.row.entries()) s += k + "=" + v.to_string() + "|";
-      out[i].push_back(std::move(s));
-    }
-    uint64_t groups = 0;
-    for (size_t i = 0; i < queries.size(); ++i) {
-      auto& st = res.engine->rule_stats()[i];
-      out[i].push_back("matched=" + std::to_string(st.events_matched));
-      groups += st.groups_held;
-    }
-    return std::pair{out, groups};
-  };
-  auto [together, shared_groups] = run(spls);
+  auto [together, shared_groups] = run_over_samples(spls, 2);
   uint64_t alone_groups = 0;
   for (size_t i = 0; i < spls.size(); ++i) {
-    auto [alone, groups] = run({spls[i]});
+    auto [alone, groups] = run_over_samples({spls[i]}, 2);
     alone_groups += groups;
     EXPECT_EQ(together[i], alone[0]) << spls[i];
     EXPECT_GT(alone[0].size(), 1u) << spls[i];  // some finding, and the matched count
@@ -251,33 +258,10 @@ TEST(StreamingEngine, RulesThatCaptureAlikeShareOneRowAndGetTheirOwnResults) {
       tstats("Processes.parent_process_name=cmd.exe") + " | `drop_dm_object_name(Processes)` | where count > 1",
       tstats("Processes.process_name=*") + " | `drop_dm_object_name(Processes)` | where process_name=\"whoami.exe\"",
   };
-  auto run = [](const std::vector<std::string>& queries, unsigned threads) {
-    DiagnosticSink diags(nullptr);
-    RuleSet rs({kSharedRoot + "/corpus/security_content", VIGIL_DATA_DIR, false});
-    std::vector<ir::CompiledRule> rules;
-    for (auto& q : queries) rules.push_back(rs.compile_query(q, diags));
-    std::vector<const ir::CompiledRule*> ptrs;
-    for (auto& r : rules) ptrs.push_back(&r);
-    auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
-    RunOptions ro;
-    ro.engine.now = 1.7e9;
-    ro.engine.threads = threads;
-    RunResult res = run_rules(ptrs, rs.atoms(), norm.value(), {kSharedRoot + "/data/evtx-attack-samples"}, ro, diags);
-    std::vector<std::vector<std::string>> out(queries.size());
-    for (auto& f : res.findings) {
-      size_t i = size_t(std::find(ptrs.begin(), ptrs.end(), f.rule) - ptrs.begin());
-      std::string s;
-      for (auto& [k, v] : f.row.entries()) s += k + "=" + v.to_string() + "|";
-      out[i].push_back(std::move(s));
-    }
-    for (size_t i = 0; i < queries.size(); ++i)
-      out[i].push_back("matched=" + std::to_string(res.engine->rule_stats()[i].events_matched));
-    return out;
-  };
   for (unsigned threads : {1u, 2u}) {
-    auto together = run(spls, threads);
+    auto together = run_over_samples(spls, threads).rules;
     for (size_t i = 0; i < spls.size(); ++i) {
-      auto alone = run({spls[i]}, 1);
+      auto alone = run_over_samples({spls[i]}, 1).rules;
       EXPECT_EQ(together[i], alone[0]) << spls[i] << " threads " << threads;
       EXPECT_GT(alone[0].size(), 1u) << spls[i];  // some finding, and the matched count
     }

@@ -2,6 +2,7 @@
 // Expected values are worked out by hand from the rows below and the rules of
 // Splunk's "Statistical and charting functions" (cited per case).
 #include <algorithm>
+#include <array>
 
 #include "spl_exec/helpers.h"
 
@@ -252,6 +253,40 @@ TEST(StatsOp, PartialStatesMergedInOrderEqualOneState) {
     for (auto* f : {"_time", "tag", "count", "mn", "hosts"}) EXPECT_EQ(text(all[i], f), text(out[i], f)) << i << f;
 }
 
+// `| stats min(x) as mn max(x) as mx by host` over `batches`, in one state and in one partial state
+// per batch merged in order: both tables are (host, mn, mx) as in `want`, in host order. The
+// one-state table is returned for further checks.
+Table expect_min_max_by_host(const std::vector<Table>& batches, const std::vector<std::array<const char*, 3>>& want) {
+  const char* spl = "| stats min(x) as mn max(x) as mx by host";
+  Table all;
+  for (auto& b : batches) all.insert(all.end(), b.begin(), b.end());
+  Table one = run(spl, all);
+  Pipe p = build(spl);
+  auto* op = mergeable_op(p);
+  EXPECT_NE(op, nullptr);
+  if (!op) return one;
+  TestCtx ctx;
+  std::unique_ptr<ir::PartialState> merged = merge_in_order(*op, batches, ctx);
+  Table parts = op->finish(*merged, ctx);
+  for (const Table* t : {&one, &parts}) {
+    EXPECT_EQ(t->size(), want.size());
+    for (size_t i = 0; i < std::min(t->size(), want.size()); ++i) {
+      EXPECT_EQ(text((*t)[i], "host"), want[i][0]) << i;
+      EXPECT_EQ(text((*t)[i], "mn"), want[i][1]) << i;
+      EXPECT_EQ(text((*t)[i], "mx"), want[i][2]) << i;
+    }
+  }
+  return one;
+}
+
+// A row (host, x).
+Row host_x(const char* host, Value x) {
+  Row r;
+  r.set("host", Value(host));
+  r.set("x", std::move(x));
+  return r;
+}
+
 // min/max keep number-typed values (a captured `_time`, numbers from eval) as numbers, and text
 // values as texts; once a group holds a value that is not a number, both are compared as texts
 // (Splunk: lexicographic when not every value is numeric). By hand, per host:
@@ -261,40 +296,13 @@ TEST(StatsOp, PartialStatesMergedInOrderEqualOneState) {
 //   h4: text "7", number 30                  -> min 7, max 30 (both numeric)
 // The same in one state and in three partial states merged in order (numbers and texts on either side).
 TEST(StatsOp, MinMaxOfNumberAndTextValuesCompareAsTextsWhenNotAllNumeric) {
-  auto num = [](const char* host, double x) {
-    Row r;
-    r.set("host", Value(host));
-    r.set("x", Value(x));
-    return r;
-  };
-  auto txt = [](const char* host, const char* x) {
-    Row r;
-    r.set("host", Value(host));
-    r.set("x", Value(x));
-    return r;
-  };
+  auto num = [](const char* host, double x) { return host_x(host, Value(x)); };
+  auto txt = [](const char* host, const char* x) { return host_x(host, Value(x)); };
   std::vector<Table> batches = {{num("h1", 9), num("h2", 10), txt("h3", "abc")},
                                 {num("h1", 10), txt("h1", "10x"), num("h2", 9), txt("h4", "7")},
                                 {num("h1", 2.5), num("h3", 100), num("h4", 30)}};
-  const char* spl = "| stats min(x) as mn max(x) as mx by host";
-  const char* want[4][3] = {{"h1", "10", "9"}, {"h2", "9", "10"}, {"h3", "100", "abc"}, {"h4", "7", "30"}};
-  Table all;
-  for (auto& b : batches) all.insert(all.end(), b.begin(), b.end());
-  Table one = run(spl, all);
-  Pipe p = build(spl);
-  auto* op = mergeable_op(p);
-  ASSERT_NE(op, nullptr);
-  TestCtx ctx;
-  std::unique_ptr<ir::PartialState> merged = merge_in_order(*op, batches, ctx);
-  Table parts = op->finish(*merged, ctx);
-  for (const Table* t : {&one, &parts}) {
-    ASSERT_EQ(t->size(), 4u);
-    for (size_t i = 0; i < 4; ++i) {
-      EXPECT_EQ(text((*t)[i], "host"), want[i][0]) << i;
-      EXPECT_EQ(text((*t)[i], "mn"), want[i][1]) << i;
-      EXPECT_EQ(text((*t)[i], "mx"), want[i][2]) << i;
-    }
-  }
+  Table one = expect_min_max_by_host(batches, {{"h1", "10", "9"}, {"h2", "9", "10"}, {"h3", "100", "abc"}, {"h4", "7", "30"}});
+  ASSERT_EQ(one.size(), 4u);
   EXPECT_TRUE(one[1].get("mn")->is_number());   // h2: all numeric, a number
   EXPECT_FALSE(one[0].get("mn")->is_number());  // h1: a text
 }
@@ -308,36 +316,12 @@ TEST(StatsOp, MinMaxOfNumberAndTextValuesCompareAsTextsWhenNotAllNumeric) {
 //       -> "10" < "9.5" < "q": min "10", max "q"
 //   h3: 99.5, 99.99999999999999 (text "100") and text "0a" -> "0a" < "100" < "99.5": min "0a", max "99.5"
 TEST(StatsOp, MinMaxOfNumbersInOneDecadeOrderAsTheirTexts) {
-  auto row = [](const char* host, Value x) {
-    Row r;
-    r.set("host", Value(host));
-    r.set("x", std::move(x));
-    return r;
-  };
   std::vector<Table> batches = {
-      {row("h1", Value(1550000000.5)), row("h2", Value(9.5)), row("h3", Value(99.5))},
-      {row("h1", Value(1549999999.25)), row("h2", Value(9.999999999999999)), row("h3", Value("0a"))},
-      {row("h1", Value(1550000001.0)), row("h1", Value("z")), row("h2", Value("q")),
-       row("h3", Value(99.99999999999999))}};
-  const char* spl = "| stats min(x) as mn max(x) as mx by host";
-  const char* want[3][3] = {{"h1", "1549999999.25", "z"}, {"h2", "10", "q"}, {"h3", "0a", "99.5"}};
-  Table all;
-  for (auto& b : batches) all.insert(all.end(), b.begin(), b.end());
-  Table one = run(spl, all);
-  Pipe p = build(spl);
-  auto* op = mergeable_op(p);
-  ASSERT_NE(op, nullptr);
-  TestCtx ctx;
-  std::unique_ptr<ir::PartialState> merged = merge_in_order(*op, batches, ctx);
-  Table parts = op->finish(*merged, ctx);
-  for (const Table* t : {&one, &parts}) {
-    ASSERT_EQ(t->size(), 3u);
-    for (size_t i = 0; i < 3; ++i) {
-      EXPECT_EQ(text((*t)[i], "host"), want[i][0]) << i;
-      EXPECT_EQ(text((*t)[i], "mn"), want[i][1]) << i;
-      EXPECT_EQ(text((*t)[i], "mx"), want[i][2]) << i;
-    }
-  }
+      {host_x("h1", Value(1550000000.5)), host_x("h2", Value(9.5)), host_x("h3", Value(99.5))},
+      {host_x("h1", Value(1549999999.25)), host_x("h2", Value(9.999999999999999)), host_x("h3", Value("0a"))},
+      {host_x("h1", Value(1550000001.0)), host_x("h1", Value("z")), host_x("h2", Value("q")),
+       host_x("h3", Value(99.99999999999999))}};
+  expect_min_max_by_host(batches, {{"h1", "1549999999.25", "z"}, {"h2", "10", "q"}, {"h3", "0a", "99.5"}});
 }
 
 // values/dc of a table that others merge into keep their distinct values as ids of pooled texts
