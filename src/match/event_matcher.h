@@ -82,8 +82,8 @@ class EventMatcher {
   /// Up to `most` gates that must all be open for `p` to hold: one per operand of a top-level
   /// AND that has a trigger set, best first (else add_gate's one). Empty: no gate.
   std::vector<uint32_t> add_gates(const ir::Predicate& p, size_t most);
-  /// After begin(): scans every gated field once and opens the gates whose literals were found
-  /// (all gates of a field that cannot be filtered in this event, e.g. during the warm-up).
+  /// After begin(): scans every gated field the event has once and opens the gates whose literals
+  /// were found (all gates of a field that cannot be filtered in this event, e.g. during the warm-up).
   void open_gates();
   bool gate_open(uint32_t gate) const { return gate_stamp_[gate] == epoch_; }
   size_t gates() const { return gate_stamp_.size(); }

@@ -253,6 +253,8 @@ TEST(StatsOp, PartialStatesMergedInOrderEqualOneState) {
     for (auto* f : {"_time", "tag", "count", "mn", "hosts"}) EXPECT_EQ(text(all[i], f), text(out[i], f)) << i << f;
 }
 
+namespace {
+
 // `| stats min(x) as mn max(x) as mx by host` over `batches`, in one state and in one partial state
 // per batch merged in order: both tables are (host, mn, mx) as in `want`, in host order. The
 // one-state table is returned for further checks.
@@ -286,6 +288,8 @@ Row host_x(const char* host, Value x) {
   r.set("x", std::move(x));
   return r;
 }
+
+}  // namespace
 
 // min/max keep number-typed values (a captured `_time`, numbers from eval) as numbers, and text
 // values as texts; once a group holds a value that is not a number, both are compared as texts
