@@ -232,11 +232,9 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
       if (auto vm = roots.back()["value_maps"]) {
         for (auto it : vm) {
           L.map_names.push_back(it.first.as<std::string>());
-          std::vector<std::pair<std::string, std::string>> pairs;
-          for (auto kv : it.second) pairs.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
-          auto& index = n.value_index_.emplace_back();
-          for (uint32_t i = 0; i < pairs.size(); ++i) index.emplace(to_lower(pairs[i].first), i);  // first wins
-          n.value_maps_.push_back(std::move(pairs));
+          auto& map = n.value_maps_.emplace_back();
+          for (auto kv : it.second)  // the first of two keys that differ only in case wins
+            map.emplace(to_lower(kv.first.as<std::string>()), kv.second.as<std::string>());
         }
       }
     } catch (const yaml::Exception& e) {
@@ -418,12 +416,12 @@ int Normalizer::dataset_id(std::string_view name) const {
 }
 
 const std::string* Normalizer::map_value(uint32_t map, std::string_view v) const {
-  const auto& index = value_index_[map];
+  const auto& values = value_maps_[map];
   thread_local std::string key;
   key.assign(v);
   for (auto& c : key) c = ascii_lower(c);
-  auto it = index.find(std::string_view(key));
-  return it == index.end() ? nullptr : &value_maps_[map][it->second].second;
+  auto it = values.find(std::string_view(key));
+  return it == values.end() ? nullptr : &it->second;
 }
 
 bool Normalizer::apply(const Spec& s, Event& e, uint16_t view) const {

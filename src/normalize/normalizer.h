@@ -134,10 +134,9 @@ class Normalizer {
   Symbol event_id_ = kNoSymbol;
   std::vector<SourceMapping> mappings_;
   std::vector<DatasetInfo> datasets_;
-  std::vector<std::vector<std::pair<std::string, std::string>>> value_maps_;
-  /// Per value map: its keys in ASCII lower case -> the first entry with that key (an index into
-  /// the map: security_signature has 53 entries, looked up for every Security event).
-  std::vector<std::unordered_map<std::string, uint32_t, TextHash, TextEq>> value_index_;
+  /// Per value map: its keys in ASCII lower case -> the value of the first entry with that key
+  /// (a hash lookup: security_signature has 53 entries, looked up for every Security event).
+  std::vector<std::unordered_map<std::string, std::string, TextHash, TextEq>> value_maps_;
   /// The value of `v` in map `map` (ASCII case ignored), or null.
   const std::string* map_value(uint32_t map, std::string_view v) const;
   Symbol time_created_ = kNoSymbol;
