@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "core/source_cache.h"
 #include "core/strings.h"
@@ -302,8 +303,7 @@ size_t LookupRegistry::load_dir(const std::string& dir, DiagnosticSink& diags) {
     } else if (auto fname = scalar(y["filename"]); !fname.empty()) {
       t->filename = fname;
       fs::path csv = p.parent_path() / fname;
-      std::string text;
-      if (!read_source_file(csv.string(), text)) {
+      if (std::error_code fe; !fs::is_regular_file(csv, fe)) {
         // .mlmodel files and tables shipped elsewhere: reported, not fatal.
         diags.warning({file, 0, 0}, "lookup file not found: " + csv.string(), "missing-lookup-file");
         continue;
@@ -311,24 +311,13 @@ size_t LookupRegistry::load_dir(const std::string& dir, DiagnosticSink& diags) {
       // MLTK models (.mlmodel) and other non-CSV tables are not loadable here; a rule that uses
       // one is reported by lint as "lookup table … is not available", so no warning per file.
       if (csv.extension() != ".csv") continue;
-      auto rows = parse_csv(text);
-      if (!rows.ok()) {
-        SourceLocation loc = rows.error().location;
-        loc.file = csv.string();
-        diags.error(loc, rows.error().message, "bad-lookup");
-        continue;
-      }
-      auto& all = rows.value();
-      if (all.empty()) {
-        diags.warning({csv.string(), 1, 0}, "empty lookup file", "bad-lookup");
-        continue;
-      }
-      t->columns = std::move(all[0]);
-      for (auto& c : t->columns) c = std::string(trim(c));
-      for (size_t r = 1; r < all.size(); ++r) {
-        all[r].resize(t->columns.size());  // short rows pad with empty cells, long rows truncate
-        t->rows.push_back(std::move(all[r]));
-      }
+      // Read when a rule first names the table (find): a hunt uses a few of the content's tables,
+      // and reading them all (3 MB of CSV, 100k rows) was a tenth of a start.
+      size_t idx = tables_.size();
+      add(std::move(t));
+      csv_[idx] = csv.string();
+      ++loaded;
+      continue;
     } else {
       diags.error({file, 1, 0}, "lookup definition needs 'filename' or 'collection'", "bad-lookup");
       continue;
@@ -345,12 +334,62 @@ void LookupRegistry::add(std::unique_ptr<LookupTable> t) {
   by_name_[t->name] = idx;
   if (!t->filename.empty()) by_file_[t->filename] = idx;
   tables_.push_back(std::move(t));
+  csv_.emplace_back();
 }
 
 const LookupTable* LookupRegistry::find(std::string_view name) const {
-  if (auto it = by_name_.find(std::string(name)); it != by_name_.end()) return tables_[it->second].get();
-  if (auto it = by_file_.find(std::string(name)); it != by_file_.end()) return tables_[it->second].get();
-  return nullptr;
+  size_t idx;
+  if (auto it = by_name_.find(std::string(name)); it != by_name_.end()) idx = it->second;
+  else if (auto it = by_file_.find(std::string(name)); it != by_file_.end()) idx = it->second;
+  else return nullptr;
+  std::lock_guard lock(mu_);
+  if (failed_.count(idx) || (!csv_[idx].empty() && !read_csv(idx))) return nullptr;
+  return tables_[idx].get();
+}
+
+// The table's CSV, on first use. A file that cannot be read or parsed leaves the table absent
+// (the rule that names it says "not available") and is reported once, at the file.
+bool LookupRegistry::read_csv(size_t idx) const {
+  const std::string csv = std::exchange(csv_[idx], std::string());
+  LookupTable& t = *tables_[idx];
+  auto fail = [&](Severity sev, SourceLocation loc, std::string msg) {
+    Diagnostic d;
+    d.severity = sev;
+    d.location = std::move(loc);
+    d.message = std::move(msg);
+    d.reason = "bad-lookup";
+    pending_.push_back(std::move(d));
+    failed_.insert(idx);
+    return false;
+  };
+  std::string text;
+  if (!read_source_file(csv, text)) return fail(Severity::error, {csv, 0, 0}, "cannot read lookup file");
+  auto rows = parse_csv(text);
+  if (!rows.ok()) {
+    SourceLocation loc = rows.error().location;
+    loc.file = csv;
+    return fail(Severity::error, loc, rows.error().message);
+  }
+  auto& all = rows.value();
+  if (all.empty()) return fail(Severity::warning, {csv, 1, 0}, "empty lookup file");
+  t.columns = std::move(all[0]);
+  for (auto& c : t.columns) c = std::string(trim(c));
+  t.rows.reserve(all.size() - 1);
+  for (size_t r = 1; r < all.size(); ++r) {
+    all[r].resize(t.columns.size());  // short rows pad with empty cells, long rows truncate
+    t.rows.push_back(std::move(all[r]));
+  }
+  t.prepare();
+  return true;
+}
+
+void LookupRegistry::report_pending(DiagnosticSink& diags) const {
+  std::vector<Diagnostic> out;
+  {
+    std::lock_guard lock(mu_);
+    out.swap(pending_);
+  }
+  for (auto& d : out) diags.report(std::move(d));
 }
 
 }  // namespace vigil::content

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -86,16 +87,24 @@ class LookupTable {
 class LookupRegistry {
  public:
   /// Load every `*.yml` lookup definition under `dir`; returns the number of tables loaded.
-  /// Bad files and missing CSVs are reported to `diags` and skipped.
+  /// Bad definitions and missing CSVs are reported to `diags` and skipped. A table's CSV is read
+  /// when find() first returns it; a CSV that cannot be parsed is reported by report_pending().
   size_t load_dir(const std::string& security_content_lookups_dir, DiagnosticSink& diags);
   /// Add a table built in code (tests, engine extensions); prepare() is called here.
   void add(std::unique_ptr<LookupTable> t);
-  /// By table name, or by CSV file name.
+  /// By table name, or by CSV file name; null when there is none or its CSV cannot be parsed.
   const LookupTable* find(std::string_view name) const;
   size_t size() const { return tables_.size(); }
+  /// Hand the CSV errors that find() met since the last call to `diags`.
+  void report_pending(DiagnosticSink& diags) const;
 
  private:
+  bool read_csv(size_t idx) const;  // under mu_
   std::vector<std::unique_ptr<LookupTable>> tables_;
+  mutable std::vector<std::string> csv_;  // [table]: its CSV path while not yet read
+  mutable std::set<size_t> failed_;
+  mutable std::vector<Diagnostic> pending_;
+  mutable std::mutex mu_;
   std::unordered_map<std::string, size_t> by_name_;
   std::unordered_map<std::string, size_t> by_file_;
 };

@@ -239,6 +239,7 @@ ir::CompiledRule RuleSet::compile_escu(content::EscuDetection d, DiagnosticSink&
   r.location = {r.info.file, d.search_line, 0};
   spl::CompileEnv env{&macros_, &lookups_, &atoms_, opts_.allow_writes};
   auto cs = spl::compile_search(d.search, env);
+  lookups_.report_pending(diags);  // a table the search names whose CSV is bad
   r.parsed = cs.parsed;
   r.executable = cs.parsed && cs.executable;
   r.reasons = cs.reasons;
@@ -282,6 +283,7 @@ ir::CompiledRule RuleSet::compile_query(const std::string& spl, DiagnosticSink& 
   r.info.query = spl;
   spl::CompileEnv env{&macros_, &lookups_, &atoms_, opts_.allow_writes};
   auto cs = spl::compile_search(spl, env);
+  lookups_.report_pending(diags);
   r.parsed = cs.parsed;
   r.executable = cs.parsed && cs.executable;
   r.reasons = cs.reasons;

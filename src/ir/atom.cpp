@@ -63,16 +63,46 @@ std::string Atom::key() const {
   return fmt::format("{}\x1f{}\x1f{}\x1f{}", field, int(kind), case_sensitive ? 1 : 0, v);
 }
 
+// Case-insensitive atoms compare values case-folded (as Atom::key() does), so `Cmd.Exe` and
+// `cmd.exe` are one atom; the first one interned keeps its spelling.
+static bool folds(const Atom& a) { return !a.case_sensitive && a.kind != AtomKind::regex; }
+
+size_t AtomTable::identity_hash(const Atom& a) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  auto mix = [&h](unsigned char c) {
+    h ^= c;
+    h *= 1099511628211ull;
+  };
+  for (int i = 0; i < 4; ++i) mix(static_cast<unsigned char>(a.field >> (8 * i)));
+  mix(static_cast<unsigned char>(a.kind));
+  mix(a.case_sensitive ? 1 : 0);
+  const bool fold = folds(a);
+  for (char c : a.value) mix(static_cast<unsigned char>(fold && c >= 'A' && c <= 'Z' ? c + 32 : c));
+  return static_cast<size_t>(h);
+}
+
+bool AtomTable::same_identity(const Atom& a, const Atom& b) {
+  if (a.field != b.field || a.kind != b.kind || a.case_sensitive != b.case_sensitive) return false;
+  if (!folds(a)) return a.value == b.value;
+  if (a.value.size() != b.value.size()) return false;
+  for (size_t i = 0; i < a.value.size(); ++i) {
+    char x = a.value[i], y = b.value[i];
+    if (x >= 'A' && x <= 'Z') x = char(x + 32);
+    if (y >= 'A' && y <= 'Z') y = char(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
 AtomId AtomTable::intern(const Atom& a) {
   std::lock_guard lock(mu_);
-  std::string k = a.key();
-  auto it = index_.find(k);
-  if (it != index_.end()) return it->second;
+  if (auto it = index_.find(a); it != index_.end()) return *it;
   AtomId id = static_cast<AtomId>(atoms_.size());
   atoms_.push_back(a);
+  hashes_.push_back(identity_hash(a));
   counts_.emplace_back();
   last_rule_.push_back(0);
-  index_.emplace(std::move(k), id);
+  index_.insert(id);
   return id;
 }
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ir/atom.h"
@@ -29,8 +29,26 @@ class AtomTable {
   std::string describe(AtomId id) const;
 
  private:
+  // Atoms are found by their identity (Atom::key()'s parts) without building the key text: a
+  // corpus interns ~100k atoms at load, and a formatted key per atom was a tenth of compiling.
+  static size_t identity_hash(const Atom& a);
+  static bool same_identity(const Atom& a, const Atom& b);
+  struct IndexHash {
+    const AtomTable* t;
+    using is_transparent = void;
+    size_t operator()(AtomId id) const { return t->hashes_[id]; }
+    size_t operator()(const Atom& a) const { return identity_hash(a); }
+  };
+  struct IndexEq {
+    const AtomTable* t;
+    using is_transparent = void;
+    bool operator()(AtomId x, AtomId y) const { return x == y; }
+    bool operator()(const Atom& a, AtomId y) const { return same_identity(a, t->atoms_[y]); }
+    bool operator()(AtomId x, const Atom& b) const { return same_identity(b, t->atoms_[x]); }
+  };
   std::vector<Atom> atoms_;
-  std::unordered_map<std::string, AtomId> index_;
+  std::vector<size_t> hashes_;  // [atom]: identity_hash, so growing the index hashes nothing again
+  std::unordered_set<AtomId, IndexHash, IndexEq> index_{0, IndexHash{this}, IndexEq{this}};
   std::vector<Counts> counts_;
   std::vector<uint32_t> last_rule_;  // last rule index counted per atom (+1), to count a rule once
   std::mutex mu_;

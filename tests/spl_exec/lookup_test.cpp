@@ -4,6 +4,8 @@
 // regex) over the same CSV files.
 #include <filesystem>
 
+#include <unistd.h>
+
 #include "content/lookups.h"
 #include "spl_exec/helpers.h"
 
@@ -60,6 +62,62 @@ TEST(LookupRegistry, LoadsCorpusDefinitions) {
   const auto* ex = reg.find("remote_access_software_exceptions");  // fields_list starts with _key
   ASSERT_NE(ex, nullptr);
   EXPECT_EQ(ex->column("asset"), 1);
+}
+
+// A table's CSV is read when a rule first names it. A CSV that cannot be used leaves its table
+// absent and is reported once, at the CSV (with the byte offset of an unterminated quote); a
+// definition whose CSV does not exist is reported while loading, as before.
+TEST(LookupRegistry, CsvIsReadOnFirstUseAndItsErrorsAreReportedOnce) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("vigil_lookups_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::FILE* f = std::fopen((dir / name).c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+  };
+  write("good.yml", "name: good\nfilename: good.csv\n");
+  write("good.csv", "code,meaning\n1,one\n2,two\n");
+  write("bad.yml", "name: bad\nfilename: bad.csv\n");
+  write("bad.csv", "a,b\n1,\"open\n");  // the quote opens at byte 6
+  write("empty.yml", "name: empty\nfilename: empty.csv\n");
+  write("empty.csv", "");
+  write("gone.yml", "name: gone\nfilename: gone.csv\n");
+
+  content::LookupRegistry reg;
+  DiagnosticSink diags(stderr);
+  diags.set_quiet(true);
+  EXPECT_EQ(reg.load_dir(dir.string(), diags), 3u);  // good, bad, empty; gone has no CSV
+  auto at_load = diags.take_kept();
+  ASSERT_EQ(at_load.size(), 1u);
+  EXPECT_EQ(at_load[0].reason, "missing-lookup-file");
+  EXPECT_EQ(reg.find("gone"), nullptr);
+
+  const auto* good = reg.find("good.csv");  // by file name
+  ASSERT_NE(good, nullptr);
+  EXPECT_EQ(reg.find("good"), good);
+  ASSERT_EQ(good->rows.size(), 2u);
+  EXPECT_EQ(good->column("meaning"), 1);
+  EXPECT_EQ(good->rows[1][1], "two");
+
+  EXPECT_EQ(reg.find("bad"), nullptr);
+  EXPECT_EQ(reg.find("empty"), nullptr);
+  reg.report_pending(diags);
+  auto used = diags.take_kept();
+  ASSERT_EQ(used.size(), 2u);
+  EXPECT_EQ(used[0].severity, Severity::error);
+  EXPECT_EQ(used[0].location.file, (dir / "bad.csv").string());
+  EXPECT_EQ(used[0].location.offset, 6u);
+  EXPECT_NE(used[0].message.find("unterminated"), std::string::npos);
+  EXPECT_EQ(used[1].severity, Severity::warning);
+  EXPECT_EQ(used[1].location.file, (dir / "empty.csv").string());
+
+  EXPECT_EQ(reg.find("bad"), nullptr);  // asked again: still absent, not reported again
+  reg.report_pending(diags);
+  EXPECT_TRUE(diags.take_kept().empty());
+  fs::remove_all(dir);
 }
 
 TEST(LookupCommand, WildcardCaseInsensitiveMatchWithDefault) {
