@@ -436,7 +436,9 @@ void Engine::Impl::build() {
       sp.pushed = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && opts.aggregate_here &&
                   std::find(opts.pushed.begin(), opts.pushed.end(), std::pair<uint32_t, uint32_t>{ri, si}) !=
                       opts.pushed.end();
-      sp.order_free = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && !sp.pushed &&
+      // Per-row operators before the aggregation (eval, where, rex …) see one row at a time, so
+      // they keep it order-free: a worker runs them on its rows, then feeds the run's state.
+      sp.order_free = sp.blocking == Blocking::mergeable && !sp.pushed &&
                       is_order_free(*sp.merge_op);
       sp.capture_by_name = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && !sp.capture_all;
       if (sp.capture_by_name) {

@@ -92,6 +92,26 @@ TEST(StreamingEngine, OrderFreeStatsFedByConcurrentWorkersEqualOneThread) {
   }
 }
 
+// Per-row operators before an order-free aggregation (eval, where) leave it order-free: each
+// worker runs them on its own rows and feeds the run's state under its lock. The table must still
+// be the one-thread table, row for row.
+TEST(StreamingEngine, OrderFreeStatsAfterPerRowOperatorsFedByConcurrentWorkersEqualOneThread) {
+  const std::string spl = kSysmon1 +
+                          " | eval host=lower(Computer), image=lower(Image) | where isnotnull(image)"
+                          " | stats count dc(image) as images values(ParentImage) as parents max(_time) as last"
+                          " by host";
+  Query one = run_query(spl, kSharedRoot + "/data/otrf", 1, 100000);
+  std::map<std::string, std::string> counts;
+  for (auto& r : one.rows) counts[text(r, "host")] = text(r, "count");
+  EXPECT_EQ(counts["mkt01.pandalab.com"], "579");  // as MKT01.pandalab.com above: every Sysmon 1 has an Image
+  EXPECT_EQ(counts["mordordc.theshire.local"], "3");
+  Query many = run_query(spl, kSharedRoot + "/data/otrf", 4, 7);
+  ASSERT_EQ(one.rows.size(), many.rows.size());
+  for (size_t i = 0; i < one.rows.size(); ++i)
+    for (const char* f : {"host", "count", "images", "parents", "last"})
+      EXPECT_EQ(text(one.rows[i], f), text(many.rows[i], f)) << f << " row " << i;
+}
+
 TEST(StreamingEngine, GroupedStatsMergeAcrossBatches) {
   const std::map<std::string, std::string> want = {
       {"MKT01.pandalab.com", "579"},   {"WORKSTATION5.theshire.local", "201"}, {"ACCT01.pandalab.com", "138"},
