@@ -7,14 +7,16 @@
 
 #ifdef VIGIL_JEMALLOC_CONF
 // jemalloc's settings for vigil (MALLOC_CONF in the environment still overrides them):
-// - one arena for the few threads a hunt runs, and freed pages returned after 1 s instead of 10 s.
-//   A hunt frees per-batch aggregation states and captured rows all along: with the defaults,
-//   ~40 MB more stayed resident (OTRF, both corpora, two threads: 291 vs 248 MB), for no speed gain.
+// - one arena for the few threads a hunt runs;
 // - transparent huge pages where the kernel offers them (`madvise` mode, Debian's default): loading
 //   both corpora touches ~90 MB of fresh heap, and taking it 4 KB at a time was 19,000 page faults,
-//   a third of a 0.5 s start (0.53 -> 0.33 s; peak RSS +10%: README "Hunt benchmark").
+//   a third of a 0.5 s start (0.53 -> 0.33 s);
+// - freed pages kept for reuse 5 s before they go back to the OS (jemalloc's default: 10 s; no
+//   muzzy stage). With huge pages, 1 s (the setting before them) made a hunt fault and zero freed
+//   pages again: OTRF with both corpora and two threads took 5.07-5.13 s against 5.35-5.38 s, at
+//   the same peak RSS (221-234 MB either way; README "Hunt benchmark").
 extern "C" const char* malloc_conf;
-const char* malloc_conf = "narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0,thp:always";
+const char* malloc_conf = "narenas:1,dirty_decay_ms:5000,muzzy_decay_ms:0,thp:always";
 #endif
 
 int main(int argc, char** argv) {
