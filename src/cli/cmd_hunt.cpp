@@ -343,6 +343,7 @@ static int run_hunt(HuntArgs& a) {
   if (a.rule_stats) print_rule_stats(*res.engine, per_rule);
   if (a.profile) print_profile(*res.engine, rs, load_seconds);
   report_regex_limits(rules, diags);
+  rs.report_lookup_errors(diags);
   if (a.filters.active() && !c.quiet) {
     diags.print_groups();
     std::fprintf(stderr, "filters: %s: %zu of %zu executable rules run", a.filters.describe().c_str(), rules.size() + correlations.size(),

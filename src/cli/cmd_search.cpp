@@ -49,6 +49,7 @@ static int run_search(SearchArgs& a) {
     for (auto& hint : missing_field_hints(rule, rs.atoms(), *norm, a.logs, read_options(c)))
       diags.warning({}, hint, "unknown-field");
   report_regex_limits({&rule}, diags);
+  rs.report_lookup_errors(diags);
   summary.print(c, &res.read, res.evaluated, nullptr, static_cast<long>(rows.size()), diags);
   if (nothing_readable(res.read)) return nothing_ran;
   if (c.fail_on_findings && !rows.empty()) return findings;

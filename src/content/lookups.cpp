@@ -88,8 +88,8 @@ void LookupTable::prepare() {
     int c = column(n);
     if (c >= 0) wildcard_[c] = true;
   }
-  // Wildcard cells are compiled on a column's first match: a corpus loads every lookup its
-  // content ships (dynamic_dns_providers alone has 100k wildcard rows), a hunt uses a few.
+  // Wildcard cells are compiled on a column's first match: a rule may match a table on one
+  // column of several (dynamic_dns_providers alone has 100k wildcard rows).
   patterns_.clear();
   patterns_.resize(columns.size());
   index_.clear();
@@ -363,7 +363,11 @@ bool LookupRegistry::read_csv(size_t idx) const {
     return false;
   };
   std::string text;
-  if (!read_source_file(csv, text)) return fail(Severity::error, {csv, 0, 0}, "cannot read lookup file");
+  if (!read_source_file(csv, text)) {
+    const bool r = fail(Severity::warning, {csv, 0, 0}, "lookup file cannot be read: " + csv);
+    pending_.back().reason = "missing-lookup-file";  // as a file missing at load is
+    return r;
+  }
   auto rows = parse_csv(text);
   if (!rows.ok()) {
     SourceLocation loc = rows.error().location;

@@ -76,8 +76,8 @@ class LookupTable {
   void wild_candidates(int col, std::string_view value, std::vector<size_t>& out) const;
   std::vector<bool> wildcard_;
   std::vector<std::string> wildcard_names_;
-  // Built on first use (tables are read-only after load): wildcard patterns [col][row], and the
-  // exact-match index per column.
+  // Built on first use (a table is read-only once LookupRegistry::find has returned it): wildcard
+  // patterns [col][row], and the exact-match index per column.
   mutable std::vector<std::unique_ptr<std::vector<WildcardPattern>>> patterns_;
   mutable std::mutex index_mu_;
   mutable std::vector<std::unique_ptr<std::unordered_multimap<std::string, size_t>>> index_;
@@ -86,7 +86,8 @@ class LookupTable {
 
 class LookupRegistry {
  public:
-  /// Load every `*.yml` lookup definition under `dir`; returns the number of tables loaded.
+  /// Load every `*.yml` lookup definition under `dir`; returns the number of tables registered
+  /// (also counted by size(), including tables whose CSV later fails to parse).
   /// Bad definitions and missing CSVs are reported to `diags` and skipped. A table's CSV is read
   /// when find() first returns it; a CSV that cannot be parsed is reported by report_pending().
   size_t load_dir(const std::string& security_content_lookups_dir, DiagnosticSink& diags);

@@ -84,9 +84,9 @@ struct StreamPlan {
   // (EventData_Xml, System_Props_Xml): the row has their values as fields already.
   bool skip_renderings = false;
   bool pushed = false;           // EngineOptions::pushed: visited only where aggregate_here says
-  // Its aggregates do not depend on row order (count, dc, values, min, max) and its rows come
-  // straight from events: with several workers they feed the run's state under its lock, with no
-  // batch state to build, seal and merge (see visit).
+  // Its aggregates do not depend on row order (count, dc, values, min, max), nor do its groups
+  // (is_order_free, by_values_are_texts): with several workers its rows feed the run's state under
+  // its lock, with no batch state to build, seal and merge (see visit).
   bool order_free = false;
   // Streams of other rules that read the same events into the same aggregation: this stream's
   // state serves them (ESCU has e.g. one Processes tstats in nine UAC-bypass rules).
@@ -127,6 +127,24 @@ bool is_order_free(const ir::MergeableOperator& op) {
   // fields are texts; a span's bucket is the same number for every row in it.)
   for (size_t i = 0; i < d->by.size(); ++i)
     if (d->by[i] == "_time" && !d->by_span[i]) return false;
+  return true;
+}
+
+// A group keeps the number of the row that made it, so BY values that are numbers make it depend
+// on the order (`eval t=_time | stats count by t`: times that print alike are one group). Fields
+// captured from events are texts; `_time` and what the per-row operators before the aggregation
+// write (or rename those to) may be numbers. True when no BY field can be one of them.
+bool by_values_are_texts(const std::vector<std::unique_ptr<ir::Operator>>& ops, size_t prefix_end, const ir::AggregateSpec& d) {
+  std::vector<std::string> maybe_numbers = {"_time"};
+  for (size_t i = 0; i < prefix_end; ++i) {
+    const ir::Operator& op = *ops[i];
+    if (op.filters()) continue;
+    if (!op.writes(maybe_numbers)) return false;  // it cannot tell what it writes
+    for (size_t k = 0, n = maybe_numbers.size(); k < n; ++k)
+      if (auto to = op.renamed(maybe_numbers[k])) maybe_numbers.push_back(std::move(*to));
+  }
+  for (auto& b : d.by)
+    if (b != "_time" && std::find(maybe_numbers.begin(), maybe_numbers.end(), b) != maybe_numbers.end()) return false;
   return true;
 }
 
@@ -437,9 +455,10 @@ void Engine::Impl::build() {
                   std::find(opts.pushed.begin(), opts.pushed.end(), std::pair<uint32_t, uint32_t>{ri, si}) !=
                       opts.pushed.end();
       // Per-row operators before the aggregation (eval, where, rex …) see one row at a time, so
-      // they keep it order-free: a worker runs them on its rows, then feeds the run's state.
-      sp.order_free = sp.blocking == Blocking::mergeable && !sp.pushed &&
-                      is_order_free(*sp.merge_op);
+      // they keep it order-free unless they make a BY value a number: a worker runs them on its
+      // rows, then feeds the run's state.
+      sp.order_free = sp.blocking == Blocking::mergeable && !sp.pushed && is_order_free(*sp.merge_op) &&
+                      by_values_are_texts(s.operators, sp.prefix_end, *sp.merge_op->describe());
       sp.capture_by_name = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && !sp.capture_all;
       if (sp.capture_by_name) {
         // What capture() reads of the plan for such a stream: the row is the same for the same key.
@@ -986,6 +1005,11 @@ void Engine::finish() {
 uint64_t Engine::evaluated() const { return impl_->evaluated + impl_->evaluated_deferred; }
 const ReadStats& Engine::deferred_read_stats() const { return impl_->deferred_read; }
 const std::vector<RuleStats>& Engine::rule_stats() const { return impl_->stats; }
+bool Engine::aggregates_order_free(size_t rule, size_t stream) const {
+  const Impl& e = *impl_;
+  if (rule >= e.rule_streams.size() || stream >= e.rule_streams[rule].size()) return false;
+  return e.streams[e.rule_streams[rule][stream]].order_free;
+}
 const std::vector<const ir::CompiledRule*>& Engine::rules() const { return impl_->rules; }
 const std::vector<EventRef>& Engine::matched_events(size_t i) const { return impl_->matched[i]; }
 

@@ -134,6 +134,9 @@ class Engine {
   /// What the deferred reads counted (after finish()).
   const ReadStats& deferred_read_stats() const;
   const std::vector<RuleStats>& rule_stats() const;
+  /// Whether stream `stream` of rule `rule` aggregates order-free: with several workers its rows
+  /// feed one state for the run, instead of a state per batch merged in input order.
+  bool aggregates_order_free(size_t rule, size_t stream) const;
   const std::vector<const ir::CompiledRule*>& rules() const;
   /// Matched events of rule i's stream 0, in input order (the first 10,000).
   const std::vector<EventRef>& matched_events(size_t i) const;

@@ -41,6 +41,9 @@ class RuleSet {
   const std::vector<ir::CompiledRule>& rules() const { return rules_; }
   ir::AtomTable& atoms() { return atoms_; }
   const ir::AtomTable& atoms() const { return atoms_; }
+  /// Lookup tables are read when first named; those named while the rules ran (a `foreach` body
+  /// builds its commands then) report a bad CSV here.
+  void report_lookup_errors(DiagnosticSink& diags) const { lookups_.report_pending(diags); }
   /// ESCU detections' test definitions, by rule index.
   const std::map<size_t, std::vector<content::EscuTest>>& escu_tests() const { return escu_tests_; }
   /// Files that held no rule at all (not YAML, or neither ESCU nor Sigma).

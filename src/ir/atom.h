@@ -42,7 +42,9 @@ struct Atom {
   std::string value;            ///< literal, pattern or number text
   bool case_sensitive = false;  ///< SPL search/tstats and Sigma: insensitive; SPL where/eval: sensitive
 
-  std::string key() const;  ///< canonical identity used for interning
+  /// Its identity as one text (field, kind, case, value folded when case-insensitive): atoms with
+  /// equal keys are one atom in an AtomTable (which compares the parts without building the text).
+  std::string key() const;
   bool operator==(const Atom& o) const {
     return field == o.field && kind == o.kind && case_sensitive == o.case_sensitive && value == o.value;
   }

@@ -364,7 +364,7 @@ TEST(Triage, TerminalRunShowsProgressThenFindingsThenSummary) {
   // that long, handing the files to the workers less) may not be shown; evaluating takes seconds.
   EXPECT_NE(tty.find("[evaluating] files "), std::string::npos);
   size_t last = 0;
-  for (const char* phase : {"[loading rules]", "[reading]", "[evaluating]", "[risk]"})
+  for (const char* phase : {"[loading rules]", "[reading]", "[evaluating]"})
     if (size_t at = tty.find(phase); at != std::string::npos) {
       EXPECT_GE(at, last) << phase << " first shown before an earlier phase";
       last = at;

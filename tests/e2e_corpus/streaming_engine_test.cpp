@@ -31,6 +31,7 @@ const std::string kSysmon1 = "Channel=\"Microsoft-Windows-Sysmon/Operational\" E
 
 struct Query {
   Table rows;
+  bool order_free = false;  // Engine::aggregates_order_free of its first stream
   std::vector<RuleStats> stats;
   std::vector<Diagnostic> diags;
 };
@@ -52,6 +53,7 @@ Query run_query(const std::string& spl, const std::string& input, unsigned threa
   Query q;
   for (auto& f : res.findings) q.rows.push_back(std::move(f.row));
   q.stats = res.engine->rule_stats();
+  q.order_free = res.engine->aggregates_order_free(0, 0);
   q.diags = diags.kept();
   return q;
 }
@@ -92,24 +94,41 @@ TEST(StreamingEngine, OrderFreeStatsFedByConcurrentWorkersEqualOneThread) {
   }
 }
 
-// Per-row operators before an order-free aggregation (eval, where) leave it order-free: each
+// Per-row operators before an order-free aggregation (eval, where, rename) leave it order-free: each
 // worker runs them on its own rows and feeds the run's state under its lock. The table must still
 // be the one-thread table, row for row.
 TEST(StreamingEngine, OrderFreeStatsAfterPerRowOperatorsFedByConcurrentWorkersEqualOneThread) {
   const std::string spl = kSysmon1 +
-                          " | eval host=lower(Computer), image=lower(Image) | where isnotnull(image)"
+                          " | eval image=lower(Image) | where isnotnull(image) | rename Computer as host"
                           " | stats count dc(image) as images values(ParentImage) as parents max(_time) as last"
                           " by host";
   Query one = run_query(spl, kSharedRoot + "/data/otrf", 1, 100000);
+  EXPECT_TRUE(one.order_free);
   std::map<std::string, std::string> counts;
   for (auto& r : one.rows) counts[text(r, "host")] = text(r, "count");
-  EXPECT_EQ(counts["mkt01.pandalab.com"], "579");  // as MKT01.pandalab.com above: every Sysmon 1 has an Image
-  EXPECT_EQ(counts["mordordc.theshire.local"], "3");
+  EXPECT_EQ(counts["MKT01.pandalab.com"], "579");  // as above: every Sysmon 1 has an Image
+  EXPECT_EQ(counts["MORDORDC.theshire.local"], "3");
   Query many = run_query(spl, kSharedRoot + "/data/otrf", 4, 7);
   ASSERT_EQ(one.rows.size(), many.rows.size());
   for (size_t i = 0; i < one.rows.size(); ++i)
     for (const char* f : {"host", "count", "images", "parents", "last"})
       EXPECT_EQ(text(one.rows[i], f), text(many.rows[i], f)) << f << " row " << i;
+}
+
+// A group keeps the number of the row that made it: a BY value a per-row operator may have made a
+// number (`_time` copied or renamed) leaves the aggregation ordered (batch states merged in input
+// order); one that stays a captured text, or a number that is not a BY value, does not.
+TEST(StreamingEngine, PerRowOperatorsThatMayMakeABYValueANumberKeepTheAggregationOrdered) {
+  // Any input will do: the plan is the point.
+  const std::string otrf = kSharedRoot + "/data/otrf/atomic/windows/persistence/host/cmd_userinitmprlogonscript_batch.zip";
+  auto order_free = [&](const std::string& tail) { return run_query(kSysmon1 + tail, otrf, 2, 512).order_free; };
+  EXPECT_TRUE(order_free(" | stats count by Computer"));
+  EXPECT_TRUE(order_free(" | eval n=len(Image) | where n > 3 | stats count max(n) as longest by Computer"));
+  EXPECT_TRUE(order_free(" | rename Computer as host | stats count by host"));
+  EXPECT_FALSE(order_free(" | eval t=_time | stats count by t"));
+  EXPECT_FALSE(order_free(" | rename _time as t | stats count by t"));
+  EXPECT_FALSE(order_free(" | eval n=len(Image) | rename n as size | stats count by size"));
+  EXPECT_FALSE(order_free(" | stats count by _time"));
 }
 
 TEST(StreamingEngine, GroupedStatsMergeAcrossBatches) {

@@ -95,12 +95,13 @@ TEST(LookupRegistry, CsvIsReadOnFirstUseAndItsErrorsAreReportedOnce) {
   EXPECT_EQ(at_load[0].reason, "missing-lookup-file");
   EXPECT_EQ(reg.find("gone"), nullptr);
 
+  write("good.csv", "code,meaning\n1,one\n2,two\n3,three\n");  // changed after the load: read on use
   const auto* good = reg.find("good.csv");  // by file name
   ASSERT_NE(good, nullptr);
   EXPECT_EQ(reg.find("good"), good);
-  ASSERT_EQ(good->rows.size(), 2u);
+  ASSERT_EQ(good->rows.size(), 3u);
   EXPECT_EQ(good->column("meaning"), 1);
-  EXPECT_EQ(good->rows[1][1], "two");
+  EXPECT_EQ(good->rows[2][1], "three");
 
   EXPECT_EQ(reg.find("bad"), nullptr);
   EXPECT_EQ(reg.find("empty"), nullptr);
