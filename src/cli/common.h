@@ -61,7 +61,7 @@ RunOptions run_options(const Common& c, double now, Progress* progress = nullptr
 
 /// Hands `p` to the process: its memory goes back to the OS at exit, without its destructor. For
 /// what a verb builds once and drops when the process ends anyway (the rule set of a hunt: ~100k
-/// small allocations whose freeing was 7% of a start with both corpora). Nothing with effects
+/// small allocations whose freeing was 7% of a start's perf samples with both corpora). Nothing with effects
 /// outside memory (files, threads) may be kept here.
 template <class T>
 T& keep_until_exit(std::unique_ptr<T> p) {

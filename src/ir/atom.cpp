@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/strings.h"
 #include "ir/atom_table.h"
 #include "ir/predicate.h"
 
@@ -77,21 +78,13 @@ size_t AtomTable::identity_hash(const Atom& a) {
   mix(static_cast<unsigned char>(a.kind));
   mix(a.case_sensitive ? 1 : 0);
   const bool fold = folds(a);
-  for (char c : a.value) mix(static_cast<unsigned char>(fold && c >= 'A' && c <= 'Z' ? c + 32 : c));
+  for (char c : a.value) mix(static_cast<unsigned char>(fold ? ascii_lower(c) : c));
   return static_cast<size_t>(h);
 }
 
 bool AtomTable::same_identity(const Atom& a, const Atom& b) {
   if (a.field != b.field || a.kind != b.kind || a.case_sensitive != b.case_sensitive) return false;
-  if (!folds(a)) return a.value == b.value;
-  if (a.value.size() != b.value.size()) return false;
-  for (size_t i = 0; i < a.value.size(); ++i) {
-    char x = a.value[i], y = b.value[i];
-    if (x >= 'A' && x <= 'Z') x = char(x + 32);
-    if (y >= 'A' && y <= 'Z') y = char(y + 32);
-    if (x != y) return false;
-  }
-  return true;
+  return folds(a) ? iequals(a.value, b.value) : a.value == b.value;
 }
 
 AtomId AtomTable::intern(const Atom& a) {
