@@ -16,6 +16,7 @@ packages=(
   libevtx-utils            # evtxexport: test oracle and benchmark baseline
   clang libclang-rt-14-dev # libFuzzer targets
   python3
+  strace                   # tests/cli: counts the write(2) calls of a hunt (output buffering)
 )
 # Headless browser for the catalog test, when the distribution has it.
 optional=(chromium)

@@ -25,6 +25,7 @@ enum Exit : int { ok = 0, rejected = 1, usage = 2, nothing_ran = 3, findings = 1
 struct Output {
   std::FILE* file = stdout;
   bool owned = false;
+  std::unique_ptr<char[]> buffer;  // the owned file's stdio buffer (open_output): freed after its fclose
   ~Output() {
     if (owned && file) std::fclose(file);
   }

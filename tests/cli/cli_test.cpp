@@ -352,3 +352,64 @@ TEST(CliHunt, EventSubsearchFiltersTheRows) {
 }
 
 }  // namespace
+
+namespace {
+
+// Findings leave in large writes, to stdout and to -o FILE alike: a Sigma finding is ~4 KB, and
+// stdio's default buffer (the file system's block, 4 KB) made that a write(2) per finding. strace
+// counts the writes; the output (~1,000 findings, several MB) would take ~1,000 of them that way.
+TEST(CliHunt, FindingsAreWrittenInLargeWritesNotOnePerFinding) {
+  const char* dir = "../shared/data/evtx-attack-samples";
+  if (!fs::exists(std::string(VIGIL_SOURCE_DIR) + "/" + dir)) GTEST_SKIP() << dir << " not present";
+  if (std::system("command -v strace >/dev/null 2>&1") != 0) GTEST_SKIP() << "strace not installed";
+  const fs::path trace = fs::temp_directory_path() / ("vigil_writes_" + std::to_string(::getpid()));
+  const fs::path file = trace.string() + ".jsonl";
+  // strace -ff: one trace file per thread (TRACE.<tid>), so no call is split across lines.
+  auto traced = [&] {
+    std::string all;
+    for (auto& e : fs::directory_iterator(trace.parent_path()))
+      if (e.path().filename().string().rfind(trace.filename().string() + ".", 0) == 0) {
+        all += slurp(e.path());
+        fs::remove(e.path());
+      }
+    return all;
+  };
+  // The writes of one fd in the trace, and their bytes.
+  auto writes_to = [&](const std::string& text, int fd) {
+    std::pair<size_t, size_t> n{0, 0};
+    std::istringstream in(text);
+    const std::regex call("^write\\(" + std::to_string(fd) + ", .*\\) = ([0-9]+)$");
+    std::smatch m;
+    for (std::string line; std::getline(in, line);)
+      if (std::regex_search(line, m, call)) {
+        ++n.first;
+        n.second += std::stoul(m[1]);
+      }
+    return n;
+  };
+  const std::string args = std::string("hunt -q --format jsonl --rules ../shared/corpus/sigma/rules/windows ") + dir;
+  const std::string strace = "strace -ff -qq -e trace=openat,write -o '" + trace.string() + "'";
+  CliRun r = vigil(args, strace);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const size_t findings = count_lines(r.out);
+  ASSERT_GT(r.out.size(), size_t(2) << 20) << "too little output to tell the buffering apart";
+  EXPECT_GT(findings, 500u);
+  auto [n, bytes] = writes_to(traced(), 1);
+  EXPECT_EQ(bytes, r.out.size());
+  EXPECT_LE(n, r.out.size() / (256 << 10) + 2) << n << " writes for " << findings << " findings";
+
+  CliRun o = vigil(args + " -o '" + file.string() + "'", strace);
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(slurp(file), r.out);
+  // The -o file's descriptor, from its openat in the trace (a test runner may have left others open).
+  std::smatch opened;
+  const std::string text = traced();
+  ASSERT_TRUE(std::regex_search(text, opened, std::regex("openat\\([^\n]*\"" + file.string() + "\"[^\n]*\\) = ([0-9]+)")))
+      << text.substr(0, 2000);
+  auto [fn, fbytes] = writes_to(text, std::stoi(opened[1]));
+  EXPECT_EQ(fbytes, r.out.size());
+  EXPECT_LE(fn, r.out.size() / (256 << 10) + 2) << fn << " writes for " << findings << " findings";
+  fs::remove(file);
+}
+
+}  // namespace
