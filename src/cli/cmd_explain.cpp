@@ -124,6 +124,7 @@ static int run_explain(ExplainArgs& a) {
   if (a.format == "json" && mine.size() > 1) text += "]";
   if (a.format == "json") text += "\n";
   std::fwrite(text.data(), 1, text.size(), out.file);
+  std::fflush(out.file);  // before what follows on stderr (2>&1)
   // Dumps in json/html would break the document: they go to stderr instead.
   if (a.format != "md" && (a.dump_ast || a.dump_ir)) {
     for (auto i : mine) {

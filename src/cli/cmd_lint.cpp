@@ -145,6 +145,7 @@ static int run_lint(LintArgs& a) {
     for (auto& [why, n] : ch_local) reasons["clickhouse: aggregated locally: " + why] += n;
   }
   std::fprintf(a.format == "json" ? stderr : out.file, "%s\n", line.c_str());
+  std::fflush(out.file);  // the verdicts before the reasons on stderr (2>&1)
   if (!c.quiet && !reasons.empty()) {
     std::fprintf(stderr, "reasons:\n");
     for (auto& [why, n] : reasons) std::fprintf(stderr, "  %5zu  %s\n", n, why.c_str());

@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -93,19 +94,24 @@ bool use_color(const Common& c, std::FILE* out) {
   return isatty(fileno(out));
 }
 
-// Results to a file or a pipe go out in large writes: a finding is ~4 KB, and stdio's default
-// buffer made that one write(2) per finding (38,000 in a hunt over the EVTX samples x41). A
-// terminal keeps its line buffering, so results show as they come.
-// (glibc ignores the size without a buffer, so one is given: stdout's lives to the exit, a file's
-// until its fclose.) Only before the stream's first output: stdout is set once per process.
-constexpr size_t kOutputBuffer = size_t(1) << 20;
+// Results go out in large writes: a finding is ~4 KB, and stdio's default buffer (the file system's
+// block) made that one write(2) per finding. A regular file gets 1 MB; a pipe 64 KB (its capacity), so a
+// reader such as `head` still sees findings, and stops the hunt, early; a terminal keeps line buffering.
+// glibc ignores the size without a buffer, so one is given: stdout's lives to the exit, a file's until
+// its fclose (Output). Set before the stream's first output; stdout once per process.
+static size_t output_buffer_size(std::FILE* f) {
+  struct stat st {};
+  if (isatty(fileno(f)) || fstat(fileno(f), &st) != 0) return 0;
+  return S_ISREG(st.st_mode) ? size_t(1) << 20 : size_t(64) << 10;
+}
 
 bool open_output(const Common& c, Output& out) {
   if (c.output.empty() || c.output == "-") {
     static const bool stdout_buffered = [] {
-      if (isatty(fileno(stdout))) return false;
-      static char* const buf = new char[kOutputBuffer];
-      return std::setvbuf(stdout, buf, _IOFBF, kOutputBuffer) == 0;
+      const size_t size = output_buffer_size(stdout);
+      if (!size) return false;
+      static char* const buf = new char[size];
+      return std::setvbuf(stdout, buf, _IOFBF, size) == 0;
     }();
     (void)stdout_buffered;
     return true;
@@ -116,9 +122,9 @@ bool open_output(const Common& c, Output& out) {
     out.file = stdout;
     return false;
   }
-  if (!isatty(fileno(out.file))) {
-    out.buffer = std::make_unique<char[]>(kOutputBuffer);
-    std::setvbuf(out.file, out.buffer.get(), _IOFBF, kOutputBuffer);
+  if (const size_t size = output_buffer_size(out.file)) {
+    out.buffer = std::make_unique<char[]>(size);
+    std::setvbuf(out.file, out.buffer.get(), _IOFBF, size);
   }
   out.owned = true;
   return true;
