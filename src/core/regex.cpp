@@ -4,6 +4,8 @@
 #include <pcre2.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -92,6 +94,79 @@ int on_match(unsigned, unsigned long long, unsigned long long, unsigned, void* c
 }
 #endif
 
+// Patterns made of literal pieces joined by `.*` (Sigma's `\+.*\+.*\+…` counts of a character in a
+// command line): PCRE2 tries every split of the subject among the pieces and on a long command line
+// with many of them runs to its match limit (~0.1 ms per subject, then the linear engine). The pieces
+// found in order, each at its leftmost place after the last, decide the same question in one pass: the
+// leftmost end of each piece leaves the most room for the rest. The pieces, or nothing when the
+// pattern is not of that form or its answer could differ from PCRE2's:
+//  - caseless pieces with letters (Unicode folding: 'k' also matches U+212A);
+//  - a newline convention other than LF (`.` stops at the newline, so pieces share a line unless dotall).
+// Subjects with non-ASCII bytes are left to PCRE2 (chain_search: -1): under MATCH_INVALID_UTF a `.`
+// does not cross an invalid sequence.
+std::vector<std::string> literal_chain(std::string_view p, bool caseless) {
+  static const bool lf_newlines = [] {
+    uint32_t nl = 0;
+    return pcre2_config(PCRE2_CONFIG_NEWLINE, &nl) >= 0 && nl == PCRE2_NEWLINE_LF;
+  }();
+  if (!lf_newlines) return {};
+  if (p.substr(0, 4) == "(?i)") {
+    caseless = true;
+    p.remove_prefix(4);
+  }
+  std::vector<std::string> pieces(1);
+  for (size_t i = 0; i < p.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(p[i]);
+    if (c >= 0x80) return {};
+    if (c == '.') {
+      if (i + 1 >= p.size() || p[i + 1] != '*') return {};
+      ++i;
+      if (i + 1 < p.size() && p[i + 1] == '?') ++i;  // lazy: the same yes or no
+      if (!pieces.back().empty()) pieces.emplace_back();
+      continue;
+    }
+    char lit = char(c);
+    if (c == '\\') {
+      if (i + 1 >= p.size()) return {};
+      const unsigned char e = static_cast<unsigned char>(p[++i]);
+      if (e >= 0x80 || std::isalnum(e)) return {};  // \d, \x41, \1 …: not a literal
+      lit = char(e);
+    } else if (std::strchr("^$|?*+()[]{}", c)) {
+      return {};
+    }
+    if (caseless && std::isalpha(static_cast<unsigned char>(lit))) return {};
+    if (lit == '\n') return {};
+    pieces.back().push_back(lit);
+  }
+  if (pieces.back().empty()) pieces.pop_back();
+  if (pieces.size() < 2) return {};  // one literal: PCRE2 is quick, nothing to split
+  return pieces;
+}
+
+// 1 / 0: the chain's answer; -1: the subject has non-ASCII bytes (PCRE2 decides).
+int chain_search(const std::vector<std::string>& pieces, bool dotall, std::string_view s) {
+  for (unsigned char c : s)
+    if (c >= 0x80) return -1;
+  size_t line = 0;
+  while (line <= s.size()) {
+    const size_t end = dotall ? s.size() : std::min(s.find('\n', line), s.size());
+    const std::string_view text = s.substr(line, end - line);
+    size_t at = 0;
+    bool all = true;
+    for (auto& piece : pieces) {
+      const size_t k = text.find(piece, at);
+      if (k == std::string_view::npos) {
+        all = false;
+        break;
+      }
+      at = k + piece.size();
+    }
+    if (all) return 1;
+    line = end + 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 struct Regex::Impl {
@@ -99,6 +174,7 @@ struct Regex::Impl {
   pcre2_match_context* mctx = nullptr;
   std::atomic<uint64_t> hits{0};
   Regex::Flags flags;
+  std::vector<std::string> chain;  // literal_chain(): search() answers without PCRE2
 #ifdef VIGIL_HAVE_HYPERSCAN
   // Compiled on first need (a PCRE2 limit hit): Hyperscan compiles take
   // milliseconds, and a corpus holds hundreds of patterns that never need it.
@@ -166,6 +242,7 @@ Result<Regex> Regex::compile(std::string_view pattern, Flags flags) {
   pcre2_set_match_limit(r.impl_->mctx, 1000000);
   pcre2_set_depth_limit(r.impl_->mctx, 10000);
   r.pattern_ = std::string(pattern);
+  r.impl_->chain = literal_chain(pattern, flags.caseless);
   uint32_t cap = 0;
   pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &cap);
   r.groups_ = static_cast<int>(cap);
@@ -182,6 +259,8 @@ Result<Regex> Regex::compile(std::string_view pattern, Flags flags) {
   std::sort(r.names_.begin(), r.names_.end(), [](auto& a, auto& b) { return a.second < b.second; });
   return r;
 }
+
+bool Regex::chained() const { return impl_ && !impl_->chain.empty(); }
 
 bool Regex::linear() const {
 #ifdef VIGIL_HAVE_HYPERSCAN
@@ -218,6 +297,8 @@ bool Regex::linear_search(std::string_view s, bool& matched) const {
 // Only when it gives up at its limit does the linear-time engine decide, so
 // a hostile subject costs at most the limit and is never a silent "no".
 bool Regex::search(std::string_view s) const {
+  if (impl_ && !impl_->chain.empty())
+    if (int r = chain_search(impl_->chain, impl_->flags.dotall, s); r >= 0) return r == 1;
   Match m;
   int r = find_backtracking(s, 0, m);
   if (r >= 0) return r == 1;

@@ -46,6 +46,9 @@ class Regex {
   bool search(std::string_view subject) const;
   /// True when the pattern has a linear-time form (compiled on first call).
   bool linear() const;
+  /// True when search() answers by finding literal pieces in order (a pattern such as `\+.*\+.*\+`):
+  /// one pass, where backtracking on a long subject runs to PCRE2's limit.
+  bool chained() const;
   /// First match at or after `start`, with capture groups.
   bool find(std::string_view subject, size_t start, Match& out) const;
   /// Named groups: (name, group number), in group-number order.

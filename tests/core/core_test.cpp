@@ -176,5 +176,63 @@ TEST(Regex, PcreSemanticsAndLimits) {
   EXPECT_EQ(Regex::compile("(\\d+)-(\\d+)")->replace("10-20 x 3-4", "\\2-\\1", true), "20-10 x 4-3");
 }
 
+// Literal pieces joined by `.*` are searched for in order, in one pass (Regex::chained). Its answers
+// are PCRE2's: every subject up to 12 bytes over a small alphabet (the pieces' characters, a letter,
+// a newline, a non-ASCII byte) against find(), which always runs PCRE2 (short subjects: no limit).
+TEST(Regex, LiteralPiecesInOrderAnswerAsPcreDoes) {
+  struct Case {
+    const char* pattern;
+    Regex::Flags flags;
+  };
+  const Case chained[] = {{"\\+.*\\+.*\\+", {}},   {"\\{.*\\{", {}},          {"`.*`.*`", {}},
+                          {"ab.*b.*?ab", {}},        {"(?i)\\+.*\\^", {}},       {"\\+.*\\+", {false, false, true}},
+                          {"\\^.*\\^", {false, true, false}}};
+  const std::string alphabet = "+{`^ab\n\xc3";
+  for (const Case& c : chained) {
+    auto r = Regex::compile(c.pattern, c.flags);
+    ASSERT_TRUE(r.ok()) << c.pattern;
+    EXPECT_TRUE(r->chained()) << c.pattern;
+    // Every string of length <= 6 over the alphabet, and random ones up to 12.
+    std::vector<std::string> subjects = {""};
+    for (size_t len = 1, from = 0; len <= 6; ++len) {
+      const size_t to = subjects.size();
+      for (size_t i = from; i < to; ++i)
+        for (char ch : alphabet) subjects.push_back(subjects[i] + ch);
+      from = to;
+    }
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 20000; ++i) {
+      std::string s;
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      const size_t len = 7 + (seed >> 33) % 6;
+      for (size_t k = 0; k < len; ++k) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        s.push_back(alphabet[(seed >> 33) % alphabet.size()]);
+      }
+      subjects.push_back(std::move(s));
+    }
+    for (auto& s : subjects) {
+      Regex::Match m;
+      ASSERT_EQ(r->search(s), r->find(s, 0, m)) << c.pattern << " on '" << s << "'";
+    }
+  }
+  // Not chains: classes, anchors, groups, alternation, a caseless letter, a lone dot, escapes of letters.
+  for (const char* p : {"a.*[bc]", "^a.*b", "(a).*b", "a.*b|c", "a.*b$", "a.b", "\\d.*x", "a.+b"})
+    EXPECT_FALSE(Regex::compile(p)->chained()) << p;
+  EXPECT_FALSE(Regex::compile("a.*b", Regex::Flags{true, false, false})->chained());
+  // Sigma's `Potential PowerShell Command Line Obfuscation`: 14 pluses on one line. PCRE2 runs to its
+  // limit on a long command line with 13 of them; the chain answers, and the same as the linear engine.
+  std::string pieces;
+  for (int i = 0; i < 14; ++i) pieces += i ? ".*\\+" : "\\+";
+  auto obf = Regex::compile(pieces);
+  ASSERT_TRUE(obf.ok());
+  EXPECT_TRUE(obf->chained());
+  std::string line = "powershell -c ";
+  for (int i = 0; i < 13; ++i) line += std::string(150, 'x') + "+";
+  EXPECT_FALSE(obf->search(line));
+  EXPECT_TRUE(obf->search(line + "+"));
+  EXPECT_FALSE(obf->search(line + "\n+"));  // the 14th on the next line
+}
+
 }  // namespace
 }  // namespace vigil
