@@ -100,7 +100,7 @@ int on_match(unsigned, unsigned long long, unsigned long long, unsigned, void* c
 // found in order, each at its leftmost place after the last, decide the same question in one pass: the
 // leftmost end of each piece leaves the most room for the rest. The pieces, or nothing when the
 // pattern is not of that form or its answer could differ from PCRE2's:
-//  - caseless pieces with letters (Unicode folding: 'k' also matches U+212A);
+//  - caseless pieces with letters (the piece search compares bytes as they are);
 //  - a newline convention other than LF (`.` stops at the newline, so pieces share a line unless dotall).
 // Subjects with non-ASCII bytes are left to PCRE2 (chain_search: -1): under MATCH_INVALID_UTF a `.`
 // does not cross an invalid sequence.
