@@ -107,13 +107,10 @@ static size_t output_buffer_size(std::FILE* f) {
 
 bool open_output(const Common& c, Output& out) {
   if (c.output.empty() || c.output == "-") {
-    static const bool stdout_buffered = [] {
-      const size_t size = output_buffer_size(stdout);
-      if (!size) return false;
-      static char* const buf = new char[size];
-      return std::setvbuf(stdout, buf, _IOFBF, size) == 0;
-    }();
-    (void)stdout_buffered;
+    static std::once_flag stdout_set;
+    std::call_once(stdout_set, [] {
+      if (const size_t size = output_buffer_size(stdout)) std::setvbuf(stdout, new char[size], _IOFBF, size);
+    });
     return true;
   }
   out.file = std::fopen(c.output.c_str(), "w");

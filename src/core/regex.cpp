@@ -297,7 +297,7 @@ bool Regex::linear_search(std::string_view s, bool& matched) const {
 // Only when it gives up at its limit does the linear-time engine decide, so
 // a hostile subject costs at most the limit and is never a silent "no".
 bool Regex::search(std::string_view s) const {
-  if (impl_ && !impl_->chain.empty())
+  if (chained())
     if (int r = chain_search(impl_->chain, impl_->flags.dotall, s); r >= 0) return r == 1;
   Match m;
   int r = find_backtracking(s, 0, m);
