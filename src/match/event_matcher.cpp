@@ -45,6 +45,9 @@ struct EventMatcher::Shared {
   std::vector<uint32_t> atom_group;    // AtomId -> group or kNoGroup
   std::vector<uint32_t> atom_pattern;  // AtomId -> pattern index (deduplicated literals)
   std::vector<uint32_t> pattern_len;   // pattern index -> literal length (gate choice)
+  // The keyword group's patterns (index: pattern - keyword_first), for the matchers' gate databases.
+  std::vector<PrefilterPattern> keyword_patterns;
+  uint32_t keyword_first = 0;
 
   void build_prefilter(const Options& opts);
   // Splits a group's literals: whole-value ones (eq atoms) go to hash maps, the rest to a
@@ -142,6 +145,10 @@ void EventMatcher::Shared::build_prefilter(const Options& opts) {
       atom_group[id] = g;
       atom_pattern[id] = pat;
     }
+    if (field == kNoSymbol) {
+      keyword_first = next_pattern;
+      keyword_patterns = patterns;
+    }
     next_pattern += static_cast<uint32_t>(patterns.size());
     auto grp = std::make_unique<Group>();
     grp->field = field;
@@ -202,6 +209,7 @@ void EventMatcher::begin(const Event& e) {
     std::fill(pattern_stamp_.begin(), pattern_stamp_.end(), 0);
     for (auto& l : local_) l.scanned_stamp = 0;
     std::fill(gate_stamp_.begin(), gate_stamp_.end(), 0);
+    kw_text_stamp_ = 0;
     epoch_ = 1;
   }
   hits_.clear();
@@ -266,6 +274,39 @@ void EventMatcher::on_collect(void* self, uint32_t pattern) {
   if (std::find(c.begin(), c.end(), pattern) == c.end()) c.push_back(pattern);
 }
 
+// Every raw value, joined: a literal spanning two values is a false hit, which only costs a test.
+const std::string& EventMatcher::keyword_text() {
+  if (kw_text_stamp_ == epoch_) return kw_text_;
+  kw_text_stamp_ = epoch_;
+  kw_text_.clear();
+  for (auto& f : event_->fields_unrendered())
+    if (is_keyword_field(f)) {
+      kw_text_.append(f.value);
+      kw_text_.push_back('\n');
+    }
+  return kw_text_;
+}
+
+// Opens the keyword gates from a scan for their literals alone. A corpus has hundreds of keyword
+// literals (650 in Sigma's and ESCU's) and gates on a few dozen, from the few rules that are keywords
+// only; scanning every event's raw values for all of them was most of a keyword scan's cost, and
+// most events never test a keyword atom. False: no such database; the whole group is scanned.
+bool EventMatcher::scan_keyword_gates() {
+  if (kw_gate_state_ == 0) {
+    kw_gate_state_ = 2;
+    std::vector<PrefilterPattern> pats;
+    for (uint32_t p : kw_gate_patterns_) pats.push_back(sh_->keyword_patterns[p - sh_->keyword_first]);
+    if (!pats.empty())
+      if (auto db = Prefilter::build(pats, nullptr, sh_->cache_dir); db && db->prepare(scratch_)) {
+        kw_gate_db_ = std::move(db);
+        kw_gate_state_ = 1;
+      }
+  }
+  if (kw_gate_state_ != 1) return false;
+  ++scans_;
+  return kw_gate_db_->scan(keyword_text(), scratch_, &EventMatcher::on_hit, this);
+}
+
 // Scans exactly the values test_atom() would test for this group's atoms, so a
 // literal not found in them rules the atom out.
 void EventMatcher::scan_group(uint32_t gi) {
@@ -280,14 +321,8 @@ void EventMatcher::scan_group(uint32_t gi) {
   l.unfiltered = false;
   const Symbol field = sh_->groups[gi]->field;
   if (field == kNoSymbol) {
-    // Every raw value, joined: a literal spanning two values is a false hit, which only costs a test.
-    kw_text_.clear();
-    for (auto& f : event_->fields_unrendered())
-      if (is_keyword_field(f)) {
-        kw_text_.append(f.value);
-        kw_text_.push_back('\n');
-      }
-    scan_value(gi, kw_text_);
+    ++keyword_scans_;
+    scan_value(gi, keyword_text());
     return;
   }
   std::string_view v;
@@ -445,6 +480,14 @@ uint32_t EventMatcher::make_gate(std::vector<ir::AtomId> atoms) {
     auto& pg = pattern_gates_[sh_->atom_pattern[a]];
     if (pg.empty() || pg.back() != gate) pg.push_back(gate);
     uint32_t g = sh_->atom_group[a];
+    if (sh_->groups[g]->field == kNoSymbol) {
+      const uint32_t p = sh_->atom_pattern[a];
+      if (std::find(kw_gate_patterns_.begin(), kw_gate_patterns_.end(), p) == kw_gate_patterns_.end()) {
+        kw_gate_patterns_.push_back(p);
+        kw_gate_db_.reset();  // a gate added after the database was built: build it again
+        kw_gate_state_ = 0;
+      }
+    }
     auto& gg = group_gates_[g];
     if (gg.empty()) {
       gated_groups_.push_back(g);
@@ -464,6 +507,10 @@ void EventMatcher::open_gates() {
     if (gated_filters_[i] && !event_->has(gated_field_[i])) continue;
     const uint32_t g = gated_groups_[i];
     Local& l = local_[g];
+    // Keywords, once their group is built: only the gates' literals now (test_atom() scans for the
+    // rest if a keyword atom is tested); its gates open from hits_ below.
+    if (gated_field_[i] == kNoSymbol && l.ready && !l.disabled && l.scanned_stamp != epoch_ && scan_keyword_gates())
+      continue;
     if (l.scanned_stamp != epoch_) scan_group(g);
     gated_filters_[i] = l.ready && !l.disabled && gated_field_[i] != kNoSymbol;
     if (l.unfiltered)

@@ -52,6 +52,7 @@ class EventMatcher {
     uint64_t atom_tests = 0;        ///< CompiledAtom tests run (memo misses not rejected)
     uint64_t prefilter_rejects = 0; ///< atoms decided false by the prefilter without a test
     uint64_t scans = 0;             ///< field values scanned by a prefilter database
+    uint64_t keyword_scans = 0;     ///< events whose raw values were scanned for every keyword literal
   };
 
   /// What the matchers of one atom table share across threads: the compiled atoms and the
@@ -72,7 +73,7 @@ class EventMatcher {
   bool eval(const ir::Predicate& p);
   /// Number of atom tests actually run since construction (for profiling/bench).
   uint64_t atom_tests() const { return tests_; }
-  Stats stats() const { return {tests_, rejects_, scans_}; }
+  Stats stats() const { return {tests_, rejects_, scans_, keyword_scans_}; }
   /// Gates let the engine skip a predicate without walking it. A gate is a set of prefiltered
   /// atoms one of which is true whenever the predicate is; an event in which none of their
   /// literals was found cannot match it. kNoGate: the predicate has no such set (a NOT at the
@@ -84,6 +85,8 @@ class EventMatcher {
   std::vector<uint32_t> add_gates(const ir::Predicate& p, size_t most);
   /// After begin(): scans every gated field the event has once and opens the gates whose literals
   /// were found (all gates of a field that cannot be filtered in this event, e.g. during the warm-up).
+  /// Keyword gates are opened by a scan for the gates' own keyword literals only (a few dozen of the
+  /// corpus' hundreds); the scan for every keyword literal waits until a keyword atom is tested.
   void open_gates();
   bool gate_open(uint32_t gate) const { return gate_stamp_[gate] == epoch_; }
   size_t gates() const { return gate_stamp_.size(); }
@@ -101,6 +104,8 @@ class EventMatcher {
   uint32_t make_gate(std::vector<ir::AtomId> atoms);
   uint32_t trigger_len(const std::vector<ir::AtomId>& t) const;
   void scan_value(uint32_t g, std::string_view v);
+  const std::string& keyword_text();
+  bool scan_keyword_gates();
 
   std::shared_ptr<Shared> sh_;
   const Event* event_ = nullptr;
@@ -112,6 +117,7 @@ class EventMatcher {
   // ---- prefilter: this matcher's side of each shared group
   std::string lower_;    // scratch: a value folded for the caseless exact lookup
   std::string kw_text_;  // scratch: the event's raw values joined, for the keyword group
+  uint32_t kw_text_stamp_ = 0;  // == epoch_: kw_text_ is this event's
   static constexpr uint32_t kNoGroup = UINT32_MAX;
   struct Local {
     uint32_t demand = 0;         // events that needed this group before it was ready here
@@ -145,7 +151,12 @@ class EventMatcher {
   std::vector<uint8_t> gated_filters_;
   std::vector<uint32_t> gate_stamp_;                  // gate -> epoch_ when open
   std::vector<uint32_t> hits_;                        // patterns found in this event, once each
-  uint64_t rejects_ = 0, scans_ = 0;
+  // The keyword literals of this matcher's gates in a database of their own (built when the keyword
+  // group is ready; 0 not yet, 1 built, 2 none: open_gates() scans the whole group instead).
+  std::vector<uint32_t> kw_gate_patterns_;
+  std::unique_ptr<Prefilter> kw_gate_db_;
+  int kw_gate_state_ = 0;
+  uint64_t rejects_ = 0, scans_ = 0, keyword_scans_ = 0;
 };
 
 }  // namespace vigil::match

@@ -292,6 +292,59 @@ TEST(EventMatcherPrefilter, KeywordIgnoresDatasetViews) {
   }
 }
 
+// Keyword gates open from a scan for the gates' own literals; the scan for every keyword literal
+// happens only in an event that tests a keyword atom, and then finds what the gate scan did not.
+TEST(EventMatcherPrefilter, KeywordGatesScanForTheirLiteralsOnly) {
+  if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
+  Fixture fx;
+  for (int i = 0; i < 10; ++i) fx.add(atom("", AtomKind::keyword, "keyword" + std::to_string(i)));
+  fx.add(atom("CommandLine", AtomKind::regex, "^x$"));
+  EventMatcher pf(fx.table, on(8));
+  // A rule of keywords 0 and 1 (gated on them), and one that tests keyword 5 or a regex: no gate.
+  const auto gated = Predicate::make_or({Predicate::make_atom(fx.ids[0]), Predicate::make_atom(fx.ids[1])});
+  const auto ungated = Predicate::make_or({Predicate::make_atom(fx.ids[5]), Predicate::make_atom(fx.ids.back())});
+  const uint32_t gate = pf.add_gate(gated);
+  ASSERT_NE(gate, EventMatcher::kNoGate);
+  EXPECT_EQ(pf.add_gate(ungated), EventMatcher::kNoGate);
+  Record rec;
+  Event ev;
+  auto event = [&](std::string_view text) {
+    ev.reset(&rec);
+    ev.add(field_id("Payload"), text, 0);
+    pf.begin(ev);
+    pf.open_gates();
+  };
+  // The first event builds the keyword group (the warm-up is 0 events), by scanning it whole.
+  event("keyword0");
+  EXPECT_TRUE(pf.gate_open(gate));
+  EXPECT_EQ(pf.stats().keyword_scans, 1u);
+  // Keyword 5 only: the gate stays shut, and no event-wide scan for all ten literals was made.
+  event("a KEYWORD5 b");
+  EXPECT_FALSE(pf.gate_open(gate));
+  EXPECT_EQ(pf.stats().keyword_scans, 1u);
+  // The ungated rule tests keyword 5: the whole group is scanned now, and keyword 5 is found.
+  EXPECT_TRUE(pf.eval(ungated));
+  EXPECT_EQ(pf.stats().keyword_scans, 2u);
+  EXPECT_EQ(pf.stats().atom_tests, 1u);  // keyword 5 confirmed; the regex was not needed
+  // Keyword 1: the gate opens, the rule matches; keyword 0's atom is ruled out without a test.
+  event("xx keyword1");
+  EXPECT_TRUE(pf.gate_open(gate));
+  EXPECT_TRUE(pf.eval(gated));
+  EXPECT_EQ(pf.stats().keyword_scans, 3u);
+  EXPECT_EQ(pf.stats().atom_tests, 2u);
+  // Neither: nothing opens, nothing is scanned for all keywords, nothing tested.
+  event("keyword");
+  EXPECT_FALSE(pf.gate_open(gate));
+  EXPECT_EQ(pf.stats().keyword_scans, 3u);
+  EXPECT_EQ(pf.stats().atom_tests, 2u);
+  // A gate added later (a rule of keyword 7) is in the database from then on.
+  const uint32_t later = pf.add_gate(Predicate::make_atom(fx.ids[7]));
+  event("keyword7!");
+  EXPECT_TRUE(pf.gate_open(later));
+  EXPECT_FALSE(pf.gate_open(gate));
+  EXPECT_EQ(pf.stats().keyword_scans, 3u);
+}
+
 // When no literal of a group occurs, the prefilter decides every atom without a test.
 TEST(EventMatcherPrefilter, SkipsTestsWhenNothingCanMatch) {
   if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
