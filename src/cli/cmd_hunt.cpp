@@ -250,6 +250,11 @@ static int run_hunt(HuntArgs& a) {
       held.push_back(std::move(v));
     }
   };
+  // A live input that paused: its findings are evaluated (run_rules) and written out now.
+  ro.read.on_pause = [&] {
+    std::fflush(out.file);
+    if (risk_out.file) std::fflush(risk_out.file);
+  };
   progress.phase("reading");
   RunResult res;
   if (a.clickhouse.empty()) {

@@ -989,6 +989,12 @@ void Engine::process_deferred(DeferredRead read) {
   e.pipeline->submit(std::move(b));
 }
 
+void Engine::flush() {
+  Impl& e = *impl_;
+  if (e.filling && e.filling->records.size()) e.pipeline->submit(std::move(e.filling));
+  e.pipeline->finish_pending();
+}
+
 void Engine::finish() {
   Impl& e = *impl_;
   if (e.filling && e.filling->records.size()) e.pipeline->submit(std::move(e.filling));

@@ -127,6 +127,9 @@ class Engine {
   /// its counts add up in deferred_read_stats().
   using DeferredRead = std::function<UnitReport(const RecordVisitor&)>;
   void process_deferred(DeferredRead read);
+  /// Evaluates the records buffered so far and hands on their findings (those of rules without an
+  /// aggregation) before returning; more records may follow. For a live input that paused.
+  void flush();
   /// Evaluates what is still buffered, merges, runs every rule's tail; call once after the last record.
   void finish();
 

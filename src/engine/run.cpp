@@ -40,6 +40,12 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
       });
     });
   };
+  // A live input that paused (stdin, a pipe): what was read is evaluated and its findings go out
+  // now, then the caller flushes its output (ReadOptions::on_pause).
+  ro.on_pause = [&eng, then = opts.read.on_pause] {
+    eng.flush();
+    if (then) then();
+  };
   read_inputs(inputs, ro, [&](const Record& r) {
     if (accepted(r)) eng.process(r);
   }, diags, res.read);

@@ -74,6 +74,9 @@ class ByteSource {
   /// its size; 0 at the end, -1 on a read error (then error() says why).
   virtual long next(const char** data) = 0;
   virtual std::string error() const { return {}; }
+  /// True when no byte is ready and none came within kStreamPauseMs: a live stream's writer
+  /// paused. The reader then hands on what it has instead of waiting for a fuller block.
+  virtual bool paused() { return false; }
 };
 
 /// A record reader for a text format that takes its input in pieces.

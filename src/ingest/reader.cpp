@@ -2,6 +2,7 @@
 #include "ingest/reader.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -234,6 +236,7 @@ class PrefixedSource final : public ByteSource {
     return rest_.next(data);
   }
   std::string error() const override { return rest_.error(); }
+  bool paused() override { return prefix_done_ && rest_.paused(); }
 
  private:
   std::string prefix_;
@@ -275,7 +278,8 @@ class Stream {
 bool read_source(std::string_view name, ByteSource& src, ReadContext& ctx) {
   Stream in(src, ctx);
   std::string buf;
-  while (buf.size() < kHead && in.fill(buf)) {}
+  // Sniffing wants a full head, but a live stream that paused after a line is sniffed on that.
+  while (buf.size() < kHead && (buf.find('\n') == std::string::npos || !src.paused()) && in.fill(buf)) {}
   auto report_cut = [&] {
     ctx.input_cut(name, in.total(), "input cut short after " + std::to_string(in.total()) +
                                         " bytes (" + src.error() + "); the records before the cut were read");
@@ -339,8 +343,9 @@ bool read_source(std::string_view name, ByteSource& src, ReadContext& ctx) {
     // Feed again only once the pending bytes have grown enough (doubled, or
     // by 64 KiB): a record arriving in many small reads (a slow pipe) is then
     // rescanned O(log n) times, not once per read.
+    // A paused stream is fed what it has, so its complete records are evaluated now.
     const size_t want = resync ? 1 : std::min(std::max(buf.size() * 2, buf.size() + (64u << 10)), kMaxRecord + 1);
-    while (in.fill(buf) && buf.size() < want) {}
+    while (in.fill(buf) && buf.size() < want && !src.paused()) {}
   }
   return in.failed() ? report_cut() : true;
 }
@@ -350,8 +355,12 @@ bool read_source(std::string_view name, ByteSource& src, ReadContext& ctx) {
 // A file descriptor read in blocks (stdin, pipes, devices such as /dev/zero).
 class FdSource final : public ByteSource {
  public:
-  explicit FdSource(int fd) : fd_(fd), buf_(1u << 20, '\0') {}
+  /// `on_pause` (may be empty): called before a read that would wait on a paused writer.
+  FdSource(int fd, std::function<void()> on_pause = {})
+      : fd_(fd), buf_(1u << 20, '\0'), on_pause_(std::move(on_pause)) {}
   long next(const char** data) override {
+    if (on_pause_ && (paused_ || paused())) on_pause_();
+    paused_ = false;
     while (true) {
       ssize_t n = ::read(fd_, buf_.data(), buf_.size());
       if (n < 0 && errno == EINTR) continue;
@@ -364,11 +373,22 @@ class FdSource final : public ByteSource {
     }
   }
   std::string error() const override { return error_; }
+  bool paused() override {
+    if (paused_) return true;
+    pollfd p{fd_, POLLIN, 0};
+    int n;
+    do n = ::poll(&p, 1, kStreamPauseMs);
+    while (n < 0 && errno == EINTR);
+    paused_ = n == 0;  // end of input and errors are ready to read: not a pause
+    return paused_;
+  }
 
  private:
   int fd_;
   std::string buf_;
   std::string error_;
+  std::function<void()> on_pause_;
+  bool paused_ = false;  // the last look found the writer paused, and nothing was read since
 };
 
 // A regular file mapped read-only: no copy and no freshly zeroed pages, which
@@ -534,7 +554,7 @@ void read_input(const InputFile& in, ReadContext& ctx) {
   std::string error;
   const std::string name = in.stdin_input ? std::string("<stdin>") : in.path;
   if (in.stdin_input) {
-    FdSource src(STDIN_FILENO);
+    FdSource src(STDIN_FILENO, ctx.opts.on_pause);
     read_source(name, src, ctx);
   } else if (!mapped.open(in.path, error)) {
     ctx.stats.files++;
@@ -542,7 +562,7 @@ void read_input(const InputFile& in, ReadContext& ctx) {
   } else if (mapped.mapped()) {
     dispatch(name, mapped.view(), LogFormat::unknown, ctx);
   } else {
-    FdSource src(mapped.fd());
+    FdSource src(mapped.fd(), ctx.opts.on_pause);  // a named pipe, a device
     read_source(name, src, ctx);
   }
   mapped.close();
