@@ -74,10 +74,17 @@ class ByteSource {
   /// its size; 0 at the end, -1 on a read error (then error() says why).
   virtual long next(const char** data) = 0;
   virtual std::string error() const { return {}; }
-  /// True when no byte is ready and none came within kStreamPauseMs: a live stream's writer
-  /// paused. The reader then hands on what it has instead of waiting for a fuller block.
+  /// Live sources only (those given ReadOptions::on_pause): true when no byte is ready and none
+  /// came within kStreamPauseMs (a live stream's writer paused), or when bytes read that long ago
+  /// are still waiting for a fuller block (a steady trickle). The reader then hands on what it has.
   virtual bool paused() { return false; }
+  /// This source is read by an archive reader (libarchive's callbacks): it no longer pauses.
+  virtual void stop_pausing() {}
 };
+
+/// End (exclusive) of the JSON value starting at `begin` ('{' or '['), or npos when the input ends
+/// first (or, with `*restart` set, when a '{' at a line start shows the value was cut short).
+size_t balanced_end(std::string_view s, size_t begin, size_t* restart);
 
 /// A record reader for a text format that takes its input in pieces.
 class TextReader {

@@ -39,6 +39,8 @@ std::string_view trim_ws(std::string_view s) {
   return s;
 }
 
+}  // namespace
+
 // End (exclusive) of the JSON value starting at `begin` ('{' or '['), or npos
 // when the input ends first. A '{' at column 0 while still open means the
 // previous document was cut short: pretty-printers indent nested values.
@@ -72,6 +74,8 @@ size_t balanced_end(std::string_view s, size_t begin, size_t* restart) {
   }
   return std::string_view::npos;
 }
+
+namespace {
 
 // ---- value helpers -------------------------------------------------------------
 

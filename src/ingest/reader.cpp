@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cerrno>
 #include <cstring>
@@ -237,6 +238,7 @@ class PrefixedSource final : public ByteSource {
   }
   std::string error() const override { return rest_.error(); }
   bool paused() override { return prefix_done_ && rest_.paused(); }
+  void stop_pausing() override { rest_.stop_pausing(); }
 
  private:
   std::string prefix_;
@@ -275,11 +277,26 @@ class Stream {
 
 }  // namespace
 
+// True when the head already decides the input's format and holds its first record whole, so a live
+// stream that paused need not be waited on for a fuller head: an archive or EVTX by its magic, XML
+// with a complete first <Event>, JSON with a complete first object (of an array too). A bare `{` or
+// `[`, or Splunk's framing, decides nothing yet.
+static bool head_settled(std::string_view h) {
+  if (is_archive(h) || evtx::is_evtx(h)) return true;
+  size_t i = h.find_first_not_of(" \t\r\n");
+  if (i == std::string_view::npos) return false;
+  if (h[i] == '<') return h.find("</Event>") != std::string_view::npos;
+  if (h[i] == '[') i = h.find_first_not_of(" \t\r\n", i + 1);
+  if (i == std::string_view::npos || h[i] != '{') return false;
+  size_t restart = std::string_view::npos;
+  return balanced_end(h, i, &restart) != std::string_view::npos;
+}
+
 bool read_source(std::string_view name, ByteSource& src, ReadContext& ctx) {
   Stream in(src, ctx);
   std::string buf;
-  // Sniffing wants a full head, but a live stream that paused after a line is sniffed on that.
-  while (buf.size() < kHead && (buf.find('\n') == std::string::npos || !src.paused()) && in.fill(buf)) {}
+  // Sniffing wants a full head; a live stream that paused is sniffed on less once that decides.
+  while (buf.size() < kHead && !(head_settled(buf) && src.paused()) && in.fill(buf)) {}
   auto report_cut = [&] {
     ctx.input_cut(name, in.total(), "input cut short after " + std::to_string(in.total()) +
                                         " bytes (" + src.error() + "); the records before the cut were read");
@@ -288,6 +305,7 @@ bool read_source(std::string_view name, ByteSource& src, ReadContext& ctx) {
 
   if (is_archive(buf)) {
     ctx.stats.bytes -= buf.size();  // counted again, decompressed, by the members
+    src.stop_pausing();  // no hook runs inside libarchive's read callbacks
     PrefixedSource rest(std::move(buf), src);
     read_archive(name, rest, ctx);
     return true;  // the archive reader reports its own damage
@@ -359,7 +377,11 @@ class FdSource final : public ByteSource {
   FdSource(int fd, std::function<void()> on_pause = {})
       : fd_(fd), buf_(1u << 20, '\0'), on_pause_(std::move(on_pause)) {}
   long next(const char** data) override {
-    if (on_pause_ && (paused_ || paused())) on_pause_();
+    if (on_pause_ && (paused_ || paused())) {
+      // Every record before this read has been handed on: they are evaluated and written now.
+      on_pause_();
+      unflushed_ = false;
+    }
     paused_ = false;
     while (true) {
       ssize_t n = ::read(fd_, buf_.data(), buf_.size());
@@ -368,19 +390,35 @@ class FdSource final : public ByteSource {
         error_ = std::strerror(errno);
         return -1;
       }
+      if (n > 0 && on_pause_ && !unflushed_) {
+        unflushed_ = true;
+        since_ = std::chrono::steady_clock::now();
+      }
       *data = buf_.data();
       return static_cast<long>(n);
     }
   }
   std::string error() const override { return error_; }
   bool paused() override {
+    if (!on_pause_) return false;
     if (paused_) return true;
+    // Waits at most until bytes read kStreamPauseMs ago are due out.
+    int wait = kStreamPauseMs;
+    if (unflushed_) {
+      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - since_);
+      wait = int(std::max<long long>(0, kStreamPauseMs - waited.count()));
+    }
     pollfd p{fd_, POLLIN, 0};
     int n;
-    do n = ::poll(&p, 1, kStreamPauseMs);
+    do n = ::poll(&p, 1, wait);
     while (n < 0 && errno == EINTR);
-    paused_ = n == 0;  // end of input and errors are ready to read: not a pause
+    // End of input and errors are ready to read: not a pause. Bytes due out are one, ready or not.
+    paused_ = n == 0 || (unflushed_ && wait == 0);
     return paused_;
+  }
+  void stop_pausing() override {
+    on_pause_ = nullptr;
+    paused_ = false;
   }
 
  private:
@@ -388,7 +426,9 @@ class FdSource final : public ByteSource {
   std::string buf_;
   std::string error_;
   std::function<void()> on_pause_;
-  bool paused_ = false;  // the last look found the writer paused, and nothing was read since
+  bool paused_ = false;    // the last look found the writer paused (or bytes due), nothing read since
+  bool unflushed_ = false;  // bytes were read since the last on_pause_, the first at since_
+  std::chrono::steady_clock::time_point since_;
 };
 
 // A regular file mapped read-only: no copy and no freshly zeroed pages, which

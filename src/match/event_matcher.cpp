@@ -48,6 +48,11 @@ struct EventMatcher::Shared {
   // The keyword group's patterns (index: pattern - keyword_first), for the matchers' gate databases.
   std::vector<PrefilterPattern> keyword_patterns;
   uint32_t keyword_first = 0;
+  // The keyword gate databases, by their (sorted) patterns: the workers of one engine share one; the
+  // risk pass's engine, with other gates, has its own. Built once each, under the lock.
+  std::mutex keyword_gates_mu;
+  std::map<std::vector<uint32_t>, std::shared_ptr<const Prefilter>> keyword_gate_dbs;
+  std::shared_ptr<const Prefilter> keyword_gate_db(const std::vector<uint32_t>& patterns);
 
   void build_prefilter(const Options& opts);
   // Splits a group's literals: whole-value ones (eq atoms) go to hash maps, the rest to a
@@ -156,6 +161,17 @@ void EventMatcher::Shared::build_prefilter(const Options& opts) {
     grp->atoms = assign.size();
     groups.push_back(std::move(grp));
   }
+}
+
+std::shared_ptr<const Prefilter> EventMatcher::Shared::keyword_gate_db(const std::vector<uint32_t>& patterns) {
+  std::lock_guard lock(keyword_gates_mu);
+  auto [it, fresh] = keyword_gate_dbs.try_emplace(patterns);
+  if (fresh) {
+    std::vector<PrefilterPattern> pats;
+    for (uint32_t p : patterns) pats.push_back(keyword_patterns[p - keyword_first]);
+    if (!pats.empty()) it->second = Prefilter::build(pats, nullptr, cache_dir);
+  }
+  return it->second;  // null: none could be built
 }
 
 int EventMatcher::Shared::build(uint32_t gi) {
@@ -294,13 +310,12 @@ const std::string& EventMatcher::keyword_text() {
 bool EventMatcher::scan_keyword_gates() {
   if (kw_gate_state_ == 0) {
     kw_gate_state_ = 2;
-    std::vector<PrefilterPattern> pats;
-    for (uint32_t p : kw_gate_patterns_) pats.push_back(sh_->keyword_patterns[p - sh_->keyword_first]);
-    if (!pats.empty())
-      if (auto db = Prefilter::build(pats, nullptr, sh_->cache_dir); db && db->prepare(scratch_)) {
-        kw_gate_db_ = std::move(db);
-        kw_gate_state_ = 1;
-      }
+    std::vector<uint32_t> key = kw_gate_patterns_;
+    std::sort(key.begin(), key.end());
+    if (auto db = sh_->keyword_gate_db(key); db && db->prepare(scratch_)) {
+      kw_gate_db_ = std::move(db);
+      kw_gate_state_ = 1;
+    }
   }
   if (kw_gate_state_ != 1) return false;
   ++scans_;
@@ -383,7 +398,8 @@ bool EventMatcher::test_atom(ir::AtomId id) {
 }
 
 // How rare a trigger set's events are, by its shortest literal (longer: rarer text). A gate on
-// keywords makes every event scan all its raw values: 0, the last choice.
+// keywords makes every event scan its joined raw values (for the gates' keyword literals): 0, the
+// last choice.
 uint32_t EventMatcher::trigger_len(const std::vector<ir::AtomId>& t) const {
   uint32_t len = UINT32_MAX;
   for (ir::AtomId a : t)

@@ -154,7 +154,7 @@ class EventMatcher {
   // The keyword literals of this matcher's gates in a database of their own (built when the keyword
   // group is ready; 0 not yet, 1 built, 2 none: open_gates() scans the whole group instead).
   std::vector<uint32_t> kw_gate_patterns_;
-  std::unique_ptr<Prefilter> kw_gate_db_;
+  std::shared_ptr<const Prefilter> kw_gate_db_;  // Shared::keyword_gate_db
   int kw_gate_state_ = 0;
   uint64_t rejects_ = 0, scans_ = 0, keyword_scans_ = 0;
 };

@@ -1,5 +1,6 @@
 // End-to-end tests of the vigil binary: the bundled demo, bad input handling,
 // and lint over the whole ESCU corpus.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -8,6 +9,8 @@
 #include "../support/cli_run.h"
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -359,9 +362,81 @@ TEST(CliHunt, EventSubsearchFiltersTheRows) {
 
 namespace {
 
+// `vigil hunt -q --threads T --format jsonl --rules RULE -` with its stdin and stdout on pipes, for
+// the live-feed tests below. Every wait is bounded; the child is killed and reaped on the way out.
+class LiveHunt {
+ public:
+  LiveHunt(const std::string& rule, const char* threads) {
+    std::signal(SIGPIPE, SIG_IGN);  // a child that died early fails the test, not the test binary
+    int in[2], out[2];
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return;
+    const std::string bin = VIGIL_BINARY;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(in[0], 0);  // dup2's copies are not close-on-exec; the four originals are
+      ::dup2(out[1], 1);
+      ::execl(bin.c_str(), bin.c_str(), "hunt", "-q", "--threads", threads, "--format", "jsonl", "--rules",
+              rule.c_str(), "-", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(in[0]);
+    ::close(out[1]);
+    in_ = in[1];
+    out_ = out[0];
+  }
+  ~LiveHunt() {
+    close_input();
+    if (out_ >= 0) ::close(out_);
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool started() const { return pid_ > 0 && in_ >= 0; }
+  bool write(std::string_view s) { return in_ >= 0 && ::write(in_, s.data(), s.size()) == ssize_t(s.size()); }
+  void close_input() {
+    if (in_ >= 0) ::close(in_);
+    in_ = -1;
+  }
+  /// What the child wrote within `ms`; stops early at the end of its output, and with `line` once a
+  /// whole line (a finding) has come.
+  std::string read_for(int ms, bool line = false) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (!(line && got_.find('\n') != std::string::npos)) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      pollfd p{out_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, int(left.count())) != 1) break;
+      char buf[4096];
+      ssize_t n = ::read(out_, buf, sizeof buf);
+      if (n <= 0) break;
+      got_.append(buf, size_t(n));
+    }
+    return got_;
+  }
+  /// The exit status once the child ended within `ms` (-1: it did not; it is killed on destruction).
+  int wait_exit(int ms) {
+    for (int waited = 0; waited <= ms; waited += 20) {
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int in_ = -1, out_ = -1;
+  std::string got_;
+};
+
 // A live feed (`tail -f … | vigil hunt -`) is answered as it comes: the finding of a record is
-// written once the writer pauses, while stdin is still open, not when it closes. The rule and its
-// event are the Sigma project's own regression pair (info.yml: a positive detection test).
+// written once the writer pauses, or once its bytes have waited 200 ms behind a steady trickle,
+// while stdin is still open, not when it closes. The rule and its event are the Sigma project's own
+// regression pair (info.yml: a positive detection test); the event is one pretty-printed JSON
+// document, so a pause after its first line (`{`) must not make the format be guessed from that.
 TEST(CliHunt, LiveStdinFindingsAreWrittenWhileTheInputIsStillOpen) {
   const std::string rule =
       "../shared/corpus/sigma/rules-threat-hunting/windows/image_load/image_load_win_werfaultsecure_dbgcore_dbghelp_load.yml";
@@ -371,49 +446,45 @@ TEST(CliHunt, LiveStdinFindingsAreWrittenWhileTheInputIsStillOpen) {
   for (auto& p : {rule, event})
     if (!fs::exists(std::string(VIGIL_SOURCE_DIR) + "/" + p)) GTEST_SKIP() << p << " not present";
   const std::string doc = slurp(std::string(VIGIL_SOURCE_DIR) + "/" + event);
+  ASSERT_EQ(doc.substr(0, 2), "{\n");
+  const std::string id = "\"rule_id\":\"8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b\"";
+  auto findings = [&](const std::string& out) {
+    size_t n = 0;
+    for (size_t at = out.find(id); at != std::string::npos; at = out.find(id, at + 1)) ++n;
+    return n;
+  };
   for (const char* threads : {"1", "2"}) {
     SCOPED_TRACE(std::string("--threads ") + threads);
-    int in[2], out[2];
-    ASSERT_EQ(::pipe(in), 0);
-    ASSERT_EQ(::pipe(out), 0);
-    const std::string bin = VIGIL_BINARY, rules = std::string(VIGIL_SOURCE_DIR) + "/" + rule;
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::dup2(in[0], 0);
-      ::dup2(out[1], 1);
-      for (int fd : {in[0], in[1], out[0], out[1]}) ::close(fd);
-      ::execl(bin.c_str(), bin.c_str(), "hunt", "-q", "--threads", threads, "--format", "jsonl", "--rules",
-              rules.c_str(), "-", static_cast<char*>(nullptr));
-      ::_exit(127);
+    // The writer pauses after `{` (the head decides nothing yet), then after the whole document.
+    {
+      LiveHunt h(std::string(VIGIL_SOURCE_DIR) + "/" + rule, threads);
+      ASSERT_TRUE(h.started());
+      ASSERT_TRUE(h.write(doc.substr(0, 2)));
+      EXPECT_EQ(h.read_for(600), "");  // nothing to say yet, and the input is not given up on
+      ASSERT_TRUE(h.write(doc.substr(2)));
+      // Well under a second here; before, only after the close below.
+      const std::string live = h.read_for(20000, true).substr(0, 4096);
+      EXPECT_EQ(findings(live), 1u) << "no finding while stdin was open: " << live;
+      h.close_input();
+      const std::string all = h.read_for(20000);
+      EXPECT_EQ(h.wait_exit(20000), 0);
+      EXPECT_EQ(findings(all), 1u) << all;  // one event, one finding, once
+      EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 1) << all;
     }
-    ::close(in[0]);
-    ::close(out[1]);
-    ASSERT_EQ(::write(in[1], doc.data(), doc.size()), static_cast<ssize_t>(doc.size()));
-    // The writer now pauses with stdin open: the finding must come within 20 s (it takes well under
-    // a second; before, it came only after the close below).
-    std::string got;
-    auto read_for = [&](int ms) {
-      pollfd p{out[0], POLLIN, 0};
-      char buf[4096];
-      while (got.find('\n') == std::string::npos && ::poll(&p, 1, ms) == 1) {
-        ssize_t n = ::read(out[0], buf, sizeof buf);
-        if (n <= 0) break;
-        got.append(buf, static_cast<size_t>(n));
+    // A steady trickle (a byte every 50 ms, never a 200 ms pause) does not hold the finding back.
+    {
+      LiveHunt h(std::string(VIGIL_SOURCE_DIR) + "/" + rule, threads);
+      ASSERT_TRUE(h.started());
+      ASSERT_TRUE(h.write(doc));
+      std::string live;
+      for (int i = 0; i < 200 && findings(live) == 0; ++i) {  // at most 10 s
+        ASSERT_TRUE(h.write("\n"));
+        live = h.read_for(50);
       }
-    };
-    read_for(20000);
-    const std::string live = got;
-    ::close(in[1]);  // the end of the input: the rest, and the exit
-    char buf[4096];
-    for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
-    ::close(out[0]);
-    int st = 0;
-    ::waitpid(pid, &st, 0);
-    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
-    EXPECT_NE(live.find("\"rule_id\":\"8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b\""), std::string::npos)
-        << "no finding while stdin was open; in the end: " << got.substr(0, 200);
-    EXPECT_EQ(std::count(got.begin(), got.end(), '\n'), 1) << got;  // one event, one finding, once
+      EXPECT_EQ(findings(live), 1u) << "no finding during the trickle: " << live;
+      h.close_input();
+      EXPECT_EQ(h.wait_exit(20000), 0);
+    }
   }
 }
 
