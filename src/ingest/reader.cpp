@@ -295,8 +295,9 @@ static bool head_settled(std::string_view h) {
 bool read_source(std::string_view name, ByteSource& src, ReadContext& ctx) {
   Stream in(src, ctx);
   std::string buf;
-  // Sniffing wants a full head; a live stream that paused is sniffed on less once that decides.
-  while (buf.size() < kHead && !(head_settled(buf) && src.paused()) && in.fill(buf)) {}
+  // Sniffing wants a full head; a live stream that paused is sniffed on less once that decides (only
+  // a live source's paused() can say yes, so no other source has its head looked at per block).
+  while (buf.size() < kHead && !(src.paused() && head_settled(buf)) && in.fill(buf)) {}
   auto report_cut = [&] {
     ctx.input_cut(name, in.total(), "input cut short after " + std::to_string(in.total()) +
                                         " bytes (" + src.error() + "); the records before the cut were read");

@@ -44,10 +44,10 @@ struct ReadOptions {
   bool defer_archives = true;
   bool recover = false;  ///< EVTX: also deliver deleted/unlisted records (Record::recovered)
   std::function<void(uint64_t bytes_done, uint64_t bytes_total)> progress;  ///< optional, any thread
-  /// Optional: called on the reading thread when a stream input (stdin, a pipe) has paused (no byte
-  /// for kStreamPauseMs) and the next read would wait for the writer. Every record read
-  /// so far has been delivered: a hunt evaluates them and writes their findings now, so a live
-  /// feed (`tail -f … | vigil hunt -`) is answered as it comes, not when it closes.
+  /// Optional: makes stdin and pipes live. Called on the reading thread before a read, when the writer
+  /// has been silent for kStreamPauseMs or bytes have waited that long behind a steady trickle. Every
+  /// complete record read so far has been delivered: a hunt evaluates them and writes their findings
+  /// now, so a live feed (`tail -f … | vigil hunt -`) is answered as it comes, not when it closes.
   std::function<void()> on_pause;
 };
 

@@ -308,16 +308,13 @@ const std::string& EventMatcher::keyword_text() {
 // only; scanning every event's raw values for all of them was most of a keyword scan's cost, and
 // most events never test a keyword atom. False: no such database; the whole group is scanned.
 bool EventMatcher::scan_keyword_gates() {
-  if (kw_gate_state_ == 0) {
-    kw_gate_state_ = 2;
+  if (!kw_gate_asked_) {
+    kw_gate_asked_ = true;
     std::vector<uint32_t> key = kw_gate_patterns_;
     std::sort(key.begin(), key.end());
-    if (auto db = sh_->keyword_gate_db(key); db && db->prepare(scratch_)) {
-      kw_gate_db_ = std::move(db);
-      kw_gate_state_ = 1;
-    }
+    if (auto db = sh_->keyword_gate_db(key); db && db->prepare(scratch_)) kw_gate_db_ = std::move(db);
   }
-  if (kw_gate_state_ != 1) return false;
+  if (!kw_gate_db_) return false;
   ++scans_;
   return kw_gate_db_->scan(keyword_text(), scratch_, &EventMatcher::on_hit, this);
 }
@@ -500,8 +497,8 @@ uint32_t EventMatcher::make_gate(std::vector<ir::AtomId> atoms) {
       const uint32_t p = sh_->atom_pattern[a];
       if (std::find(kw_gate_patterns_.begin(), kw_gate_patterns_.end(), p) == kw_gate_patterns_.end()) {
         kw_gate_patterns_.push_back(p);
-        kw_gate_db_.reset();  // a gate added after the database was built: build it again
-        kw_gate_state_ = 0;
+        kw_gate_db_.reset();  // a gate added after the database was built: ask again
+        kw_gate_asked_ = false;
       }
     }
     auto& gg = group_gates_[g];

@@ -151,11 +151,11 @@ class EventMatcher {
   std::vector<uint8_t> gated_filters_;
   std::vector<uint32_t> gate_stamp_;                  // gate -> epoch_ when open
   std::vector<uint32_t> hits_;                        // patterns found in this event, once each
-  // The keyword literals of this matcher's gates in a database of their own (built when the keyword
-  // group is ready; 0 not yet, 1 built, 2 none: open_gates() scans the whole group instead).
+  // The keyword literals of this matcher's gates in a database of their own (Shared::keyword_gate_db),
+  // asked for once the keyword group is ready; null after asking: open_gates() scans the whole group.
   std::vector<uint32_t> kw_gate_patterns_;
-  std::shared_ptr<const Prefilter> kw_gate_db_;  // Shared::keyword_gate_db
-  int kw_gate_state_ = 0;
+  std::shared_ptr<const Prefilter> kw_gate_db_;
+  bool kw_gate_asked_ = false;
   uint64_t rejects_ = 0, scans_ = 0, keyword_scans_ = 0;
 };
 
