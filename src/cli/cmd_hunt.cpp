@@ -59,8 +59,11 @@ static void print_rule_stats(const Engine& eng, const std::map<const ir::Compile
 
 // --profile: the rules that cost the most evaluation time, with their candidate and matched events.
 static void print_profile(const Engine& eng, const RuleSet& rs, double load_seconds) {
-  std::fprintf(stderr, "profile: %.2f s loading and compiling rules; %zu corpus files, %zu of them from the bundle%s\n",
-               load_seconds, rs.files_read(), rs.files_from_cache(), rs.files_read() ? "" : " (--no-cache)");
+  std::fprintf(stderr,
+               "profile: %.2f s loading and compiling rules; %zu corpus files, %zu of them from the bundle (%zu "
+               "already parsed)%s\n",
+               load_seconds, rs.files_read(), rs.files_from_cache(), rs.trees_from_cache(),
+               rs.files_read() ? "" : " (--no-cache)");
   std::vector<size_t> idx(eng.rules().size());
   for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
   auto& st = eng.rule_stats();

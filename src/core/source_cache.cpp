@@ -21,7 +21,7 @@ namespace vigil {
 namespace {
 
 // Bumped whenever the layout changes: a bundle of another version is ignored.
-constexpr char kMagic[16] = "vigil-sources-2";
+constexpr char kMagic[16] = "vigil-sources-3";
 constexpr int64_t kRacyNs = 2'000'000'000;  // see Fresh::racy
 constexpr size_t kKeepBundles = 8;  // per cache directory; the least recently written go first
 
@@ -79,7 +79,7 @@ void SourceCache::map_bundle() {
   if (m == MAP_FAILED) return;
   map_ = static_cast<const char*>(m);
   map_size_ = n;
-  // Layout: magic, entry count, entries (stamp, path, text), checksum of everything before it.
+  // Layout: magic, entry count, entries (stamp, path, text, tree), checksum of everything before it.
   size_t body = n - 8;
   uint64_t sum = 0;
   std::memcpy(&sum, map_ + body, 8);
@@ -91,16 +91,18 @@ void SourceCache::map_bundle() {
   for (uint64_t i = 0; ok && i < count; ++i) {
     Entry e;
     uint32_t path_len = 0;
-    uint64_t text_len = 0;
+    uint64_t text_len = 0, tree_len = 0;
     ok = take(map_, body, pos, path_len) && take(map_, body, pos, e.stamp.size) && take(map_, body, pos, e.stamp.ino) &&
          take(map_, body, pos, e.stamp.dev) && take(map_, body, pos, e.stamp.mtime_ns) &&
-         take(map_, body, pos, e.stamp.ctime_ns) && take(map_, body, pos, text_len) && body - pos >= path_len &&
-         body - pos - path_len >= text_len;
+         take(map_, body, pos, e.stamp.ctime_ns) && take(map_, body, pos, text_len) && take(map_, body, pos, tree_len) &&
+         body - pos >= path_len && body - pos - path_len >= text_len && body - pos - path_len - text_len >= tree_len;
     if (!ok) break;
     std::string_view path(map_ + pos, path_len);
     pos += path_len;
     e.text = std::string_view(map_ + pos, text_len);
     pos += text_len;
+    e.tree = std::string_view(map_ + pos, tree_len);
+    pos += tree_len;
     bundled_.emplace(path, e);
   }
   if (!ok || pos != body) bundled_.clear();  // damaged or foreign: every read goes to disk
@@ -141,39 +143,68 @@ bool SourceCache::read(const std::string& path, std::string& out) {
   int64_t now_ns = int64_t(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
   bool racy = now_ns - std::max(s.mtime_ns, s.ctime_ns) < kRacyNs;
   std::lock_guard lock(mu_);
-  if (read_.insert_or_assign(path, Fresh{s, out, racy}).second) ++misses_;
+  if (read_.insert_or_assign(path, Fresh{s, out, {}, racy}).second) ++misses_;
   return true;
+}
+
+bool SourceCache::use_tree(const std::string& path, std::string_view text,
+                           const std::function<bool(std::string_view)>& use) {
+  auto it = bundled_.find(path);
+  if (it == bundled_.end() || it->second.tree.empty() || it->second.text != text || !use(it->second.tree)) return false;
+  std::lock_guard lock(mu_);
+  ++trees_used_;
+  return true;
+}
+
+void SourceCache::keep_tree(const std::string& path, std::string_view text, std::string tree) {
+  std::lock_guard lock(mu_);
+  if (auto it = read_.find(path); it != read_.end()) {
+    if (it->second.text == text) it->second.tree = std::move(tree);
+    return;
+  }
+  if (auto it = bundled_.find(path); it != bundled_.end() && it->second.text == text && it->second.tree != tree)
+    retreed_.insert_or_assign(it->first, std::move(tree));
 }
 
 std::string SourceCache::save() {
   if (bundle_path_.empty()) return {};
-  if (misses_ == 0 && hits_ == bundled_.size()) return {};  // the bundle is exactly this run's files
+  // The bundle is exactly this run's files, with their trees.
+  if (misses_ == 0 && hits_ == bundled_.size() && retreed_.empty()) return {};
   // This run's files: bundled ones it used, and the ones it read from disk (a path in both was
   // changed: the disk's text wins).
-  std::vector<std::pair<std::string_view, std::pair<const Stamp*, std::string_view>>> files;
+  struct Out {
+    std::string_view path;
+    const Stamp* stamp;
+    std::string_view text, tree;
+  };
+  std::vector<Out> files;
   for (auto& [p, e] : bundled_)
-    if (e.used && !read_.count(std::string(p))) files.push_back({p, {&e.stamp, e.text}});
+    if (e.used && !read_.count(std::string(p))) {
+      auto again = retreed_.find(p);
+      files.push_back({p, &e.stamp, e.text, again != retreed_.end() ? std::string_view(again->second) : e.tree});
+    }
   for (auto& [p, f] : read_)
-    if (!f.racy) files.push_back({p, {&f.stamp, f.text}});
-  std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    if (!f.racy) files.push_back({p, &f.stamp, f.text, f.tree});
+  std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.path < b.path; });
   size_t bytes = sizeof kMagic + 16;
-  for (auto& [p, f] : files) bytes += p.size() + 52 + f.second.size();
+  for (auto& f : files) bytes += f.path.size() + 60 + f.text.size() + f.tree.size();
   std::string buf;
   buf.reserve(bytes);
   buf.append(kMagic, sizeof kMagic);
   put<uint64_t>(buf, files.size());
-  for (auto& [p, f] : files) {
-    const Stamp& st = *f.first;
-    std::string_view text = f.second;
-    put<uint32_t>(buf, static_cast<uint32_t>(p.size()));
+  for (auto& f : files) {
+    const Stamp& st = *f.stamp;
+    put<uint32_t>(buf, static_cast<uint32_t>(f.path.size()));
     put(buf, st.size);
     put(buf, st.ino);
     put(buf, st.dev);
     put(buf, st.mtime_ns);
     put(buf, st.ctime_ns);
-    put<uint64_t>(buf, text.size());
-    buf += p;
-    buf += text;
+    put<uint64_t>(buf, f.text.size());
+    put<uint64_t>(buf, f.tree.size());
+    buf += f.path;
+    buf += f.text;
+    buf += f.tree;
   }
   put(buf, checksum(buf.data(), buf.size()));
 
@@ -208,6 +239,15 @@ bool read_source_file(const std::string& path, std::string& out) {
   bool ok = ::fstat(fd, &st) == 0 && read_all(fd, out, S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) : 4096);
   ::close(fd);
   return ok;
+}
+
+bool use_cached_tree(const std::string& path, std::string_view text, const std::function<bool(std::string_view)>& use) {
+  SourceCache* c = g_installed.load(std::memory_order_acquire);
+  return c && c->use_tree(path, text, use);
+}
+
+void keep_parsed_tree(const std::string& path, std::string_view text, std::string tree) {
+  if (SourceCache* c = g_installed.load(std::memory_order_acquire)) c->keep_tree(path, text, std::move(tree));
 }
 
 SourceCacheScope::SourceCacheScope(SourceCache* cache) : previous_(g_installed.exchange(cache)) {}

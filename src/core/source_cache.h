@@ -9,8 +9,13 @@
 // bundled (like git's racy-clean check: a second change within one clock tick
 // would leave the stamp as it was). A damaged or foreign bundle is ignored. The bundle
 // is rewritten when a run read anything from disk or left entries unused.
+//
+// Beside each text the bundle keeps the YAML tree parsed from it (yaml::load_source), so a
+// later run neither reads nor parses the corpus; a tree is used only for the very text it was
+// parsed from.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -42,7 +47,17 @@ class SourceCache {
   /// The per-user cache directory: $XDG_CACHE_HOME/vigil, else $HOME/.cache/vigil; empty if neither.
   static std::string default_dir();
 
+  /// Hands `use` the tree bundled with `path` when its bundled text is `text` (byte for byte);
+  /// true when there was one and `use` took it (trees_used counts those). Safe to call from
+  /// several threads.
+  bool use_tree(const std::string& path, std::string_view text, const std::function<bool(std::string_view)>& use);
+  /// Keeps `tree`, parsed from `text`, for the next run, when `text` is what this run read of
+  /// `path` (from disk, or from the bundle whose tree was missing or unreadable: the bundle is
+  /// then rewritten). Safe to call from several threads.
+  void keep_tree(const std::string& path, std::string_view text, std::string tree);
+
   size_t hits() const { return hits_; }
+  size_t trees_used() const { return trees_used_; }
   size_t misses() const { return misses_; }
   const std::string& path() const { return bundle_path_; }
 
@@ -55,11 +70,13 @@ class SourceCache {
   struct Entry {
     Stamp stamp;
     std::string_view text;  ///< into the mapped bundle
+    std::string_view tree;  ///< yaml::encode_tree of the text's parse; empty: none
     bool used = false;      ///< read this run (guarded by mu_)
   };
   struct Fresh {
     Stamp stamp;
     std::string text;
+    std::string tree;
     bool racy = false;  ///< changed in the last 2 s: a change within the same clock tick would keep its stamp
   };
 
@@ -73,11 +90,16 @@ class SourceCache {
   std::unordered_map<std::string_view, Entry> bundled_;  // keys and texts point into the mapping
   std::mutex mu_;
   std::unordered_map<std::string, Fresh> read_;  // files read from disk this run
-  size_t hits_ = 0, misses_ = 0;
+  std::unordered_map<std::string_view, std::string> retreed_;  // bundled files parsed again this run
+  size_t hits_ = 0, misses_ = 0, trees_used_ = 0;
 };
 
 /// Reads a corpus file through the installed cache, or from disk when none is installed.
 bool read_source_file(const std::string& path, std::string& out);
+
+/// SourceCache::use_tree / keep_tree of the installed cache (empty / nothing when none is installed).
+bool use_cached_tree(const std::string& path, std::string_view text, const std::function<bool(std::string_view)>& use);
+void keep_parsed_tree(const std::string& path, std::string_view text, std::string tree);
 
 /// Installs `cache` for read_source_file while alive (one at a time; loading is not reentrant).
 class SourceCacheScope {

@@ -307,6 +307,161 @@ class Builder {
 
 std::vector<Node> load_all(std::string_view text) { return Builder(text).run(); }
 
+// ---- trees kept between runs
+
+// A document's tree as bytes (SourceCache keeps it beside the text it was parsed from), so a later
+// run skips libyaml, which is most of the time to load both corpora. The layout is this build's
+// (host byte order); the bundle's magic is bumped when it changes.
+namespace {
+
+constexpr uint32_t kTreeVersion = 2;
+constexpr uint8_t kKindBits = 3, kQuotedBit = 4, kTagBit = 8;
+
+template <class T>
+void put_raw(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+struct TreeReader {
+  std::string_view in;
+  size_t pos = 0;
+  template <class T>
+  bool take(T& v) {
+    if (in.size() - pos < sizeof v) return false;
+    std::memcpy(&v, in.data() + pos, sizeof v);
+    pos += sizeof v;
+    return true;
+  }
+  bool take_text(uint32_t n, std::string& out) {
+    if (in.size() - pos < n) return false;
+    out.assign(in.data() + pos, n);
+    pos += n;
+    return true;
+  }
+};
+
+// Loaders walk trees recursively, so a tree read back must have no cycle (an alias names a node
+// completed before it, never one of its own ancestors) and no deeper nesting than a parse allows.
+bool acyclic(const Document& d) {
+  enum : uint8_t { unseen, open, done };
+  std::vector<uint8_t> state(d.nodes.size(), unseen);
+  std::vector<std::pair<uint32_t, uint32_t>> stack;  // node, next kid
+  for (uint32_t root = 0; root < d.nodes.size(); ++root) {
+    if (state[root] != unseen) continue;
+    state[root] = open;
+    stack.push_back({root, 0});
+    while (!stack.empty()) {
+      auto& [n, next] = stack.back();
+      const auto& data = d.nodes[n];
+      if (next == data.count) {
+        state[n] = done;
+        stack.pop_back();
+        continue;
+      }
+      uint32_t k = d.kids[data.first + next++];
+      if (state[k] == open) return false;
+      if (state[k] == unseen) {
+        if (stack.size() > kMaxDepth) return false;
+        state[k] = open;
+        stack.push_back({k, 0});
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string encode_tree(const std::vector<Node>& docs) {
+  std::string out;
+  const Document* d = docs.empty() ? nullptr : docs.front().doc_.get();
+  for (auto& n : docs)
+    if (n.doc_.get() != d) return {};  // not one load_all's documents
+  const uint32_t nodes = d ? uint32_t(d->nodes.size()) : 0, kids = d ? uint32_t(d->kids.size()) : 0;
+  size_t bytes = 16 + 4 * (docs.size() + kids);
+  if (d)
+    for (auto& n : d->nodes) {
+      // Marks are kept in 32 bits: a text past 4 GiB (no rule file is) is not kept.
+      if (n.mark.pos > UINT32_MAX || n.mark.line < 0 || n.mark.column < 0) return {};
+      bytes += 29 + n.scalar.size() + n.tag.size();
+    }
+  out.reserve(bytes);
+  put_raw(out, kTreeVersion);
+  put_raw(out, nodes);
+  put_raw(out, kids);
+  put_raw(out, uint32_t(docs.size()));
+  for (auto& n : docs) put_raw(out, n.index_);
+  if (!d) return out;
+  out.append(reinterpret_cast<const char*>(d->kids.data()), d->kids.size() * sizeof(uint32_t));
+  for (auto& n : d->nodes) {
+    // One byte of kind and flags; positions only for containers, a tag only when there is one.
+    const bool container = n.kind == Kind::sequence || n.kind == Kind::map;
+    put_raw(out, uint8_t(uint8_t(n.kind) | (n.quoted ? kQuotedBit : 0) | (n.tag.empty() ? 0 : kTagBit)));
+    if (container) {
+      put_raw(out, n.first);
+      put_raw(out, n.count);
+    }
+    put_raw(out, uint32_t(n.mark.line));
+    put_raw(out, uint32_t(n.mark.column));
+    put_raw(out, uint32_t(n.mark.pos));
+    put_raw(out, uint32_t(n.scalar.size()));
+    out += n.scalar;
+    if (!n.tag.empty()) {
+      put_raw(out, uint32_t(n.tag.size()));
+      out += n.tag;
+    }
+  }
+  return out;
+}
+
+bool decode_tree(std::string_view bytes, std::vector<Node>& out) {
+  TreeReader r{bytes};
+  uint32_t version = 0, nodes = 0, kids = 0, roots = 0;
+  if (!r.take(version) || version != kTreeVersion || !r.take(nodes) || !r.take(kids) || !r.take(roots)) return false;
+  // Every count is bounded by the bytes that would hold it (a damaged count allocates nothing).
+  const size_t left = bytes.size() - r.pos;
+  if (roots > left / 4 || kids > left / 4 || nodes > left / 17) return false;
+  auto doc = std::make_shared<Document>();
+  std::vector<uint32_t> root_ids(roots);
+  for (auto& id : root_ids)
+    if (!r.take(id) || id >= nodes) return false;
+  doc->kids.resize(kids);
+  for (auto& k : doc->kids)
+    if (!r.take(k) || k >= nodes) return false;
+  doc->nodes.resize(nodes);
+  for (auto& n : doc->nodes) {
+    uint8_t flags = 0;
+    uint32_t line = 0, column = 0, pos = 0, scalar = 0, tag = 0;
+    if (!r.take(flags) || (flags & kKindBits) > uint8_t(Kind::map) || (flags & ~(kKindBits | kQuotedBit | kTagBit)))
+      return false;
+    n.kind = Kind(flags & kKindBits);
+    n.quoted = flags & kQuotedBit;
+    const bool container = n.kind == Kind::sequence || n.kind == Kind::map;
+    if (container && (!r.take(n.first) || !r.take(n.count) || uint64_t(n.first) + n.count > kids ||
+                      (n.kind == Kind::map && n.count % 2)))
+      return false;
+    if (!r.take(line) || !r.take(column) || !r.take(pos) || line > INT32_MAX || column > INT32_MAX ||
+        !r.take(scalar) || !r.take_text(scalar, n.scalar))
+      return false;
+    if ((flags & kTagBit) && (!r.take(tag) || !tag || !r.take_text(tag, n.tag))) return false;
+    n.mark = {int(line), int(column), size_t(pos)};
+  }
+  if (r.pos != bytes.size() || !acyclic(*doc)) return false;
+  std::shared_ptr<const Document> shared = std::move(doc);
+  out.clear();
+  out.reserve(roots);
+  for (uint32_t id : root_ids) out.push_back(Node(shared, id));
+  return true;
+}
+
+std::vector<Node> load_source(const std::string& path, std::string_view text) {
+  std::vector<Node> docs;
+  if (use_cached_tree(path, text, [&](std::string_view kept) { return decode_tree(kept, docs); })) return docs;
+  docs = load_all(text);  // throws on malformed YAML: nothing is kept, the next run reports it again
+  keep_parsed_tree(path, text, encode_tree(docs));
+  return docs;
+}
+
 Node load(std::string_view text) {
   auto docs = load_all(text);
   if (docs.empty()) return Builder("~").run().front();
@@ -316,7 +471,9 @@ Node load(std::string_view text) {
 Node load_file(const std::string& path) {
   std::string text;
   if (!read_source_file(path, text)) throw Exception(Mark{}, "cannot read " + path + ": " + std::strerror(errno));
-  return load(text);
+  auto docs = load_source(path, text);
+  if (docs.empty()) return Builder("~").run().front();
+  return docs.front();
 }
 
 }  // namespace vigil::yaml

@@ -39,6 +39,9 @@ class Exception : public std::runtime_error {
 };
 
 struct Document;
+class Node;
+std::string encode_tree(const std::vector<Node>& docs);
+bool decode_tree(std::string_view bytes, std::vector<Node>& out);
 
 class Node {
  public:
@@ -82,6 +85,8 @@ class Node {
  private:
   friend struct Document;
   friend class Builder;
+  friend std::string encode_tree(const std::vector<Node>& docs);
+  friend bool decode_tree(std::string_view bytes, std::vector<Node>& out);
   Node(std::shared_ptr<const Document> doc, uint32_t index) : doc_(std::move(doc)), index_(index) {}
   std::shared_ptr<const Document> doc_;
   uint32_t index_ = 0;
@@ -124,7 +129,18 @@ std::vector<Node> load_all(std::string_view text);
 /// The first document; a null node for an empty stream. Throws Exception.
 Node load(std::string_view text);
 /// load() of a file's contents. Throws Exception (also when the file cannot be read).
+/// Through load_source: the tree may come from the rule bundle.
 Node load_file(const std::string& path);
+/// load_all() of `text`, the contents of corpus file `path` (read_source_file): from the tree the
+/// installed SourceCache keeps for exactly this text when it has one, else parsed, and the tree
+/// handed to the cache for the next run. Throws Exception as load_all does.
+std::vector<Node> load_source(const std::string& path, std::string_view text);
+
+/// A load_all() result as bytes, and back (SourceCache keeps them). encode_tree gives "" for
+/// nodes of different parses; decode_tree is false for bytes it did not make (damaged, another
+/// version), and then leaves `out` unspecified.
+std::string encode_tree(const std::vector<Node>& docs);
+bool decode_tree(std::string_view bytes, std::vector<Node>& out);
 
 }  // namespace vigil::yaml
 

@@ -114,7 +114,7 @@ void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags)
             f->text.clear();
           } else if (f->readable) {
             try {
-              f->docs = yaml::load_all(f->text);
+              f->docs = yaml::load_source(path, f->text);
             } catch (const yaml::Exception& e) {
               f->yaml_error = e.msg;
               f->yaml_mark = e.mark;
@@ -149,6 +149,7 @@ void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags)
   if (cache) {
     files_read_ = cache->hits() + cache->misses();
     files_from_cache_ = cache->hits();
+    trees_from_cache_ = cache->trees_used();
     if (std::string why = cache->save(); !why.empty()) {
       Diagnostic d;
       d.severity = Severity::note;

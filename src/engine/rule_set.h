@@ -53,6 +53,8 @@ class RuleSet {
   /// Files the last load() read: in all, and of those taken from the source bundle.
   size_t files_read() const { return files_read_; }
   size_t files_from_cache() const { return files_from_cache_; }
+  /// Of those, the files whose parsed YAML came from the bundle too (not parsed again).
+  size_t trees_from_cache() const { return trees_from_cache_; }
 
   /// Compile an ad-hoc SPL query (vigil search) with the same content.
   ir::CompiledRule compile_query(const std::string& spl, DiagnosticSink& diags);
@@ -78,7 +80,7 @@ class RuleSet {
   bool logsources_tried_ = false;
   uint32_t next_rule_index_ = 0;
   size_t files_ignored_ = 0;
-  size_t files_read_ = 0, files_from_cache_ = 0;
+  size_t files_read_ = 0, files_from_cache_ = 0, trees_from_cache_ = 0;
 };
 
 }  // namespace vigil

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/source_cache.h"
+#include "core/yaml.h"
 
 namespace fs = std::filesystem;
 using vigil::SourceCache;
@@ -150,4 +151,74 @@ TEST_F(SourceCacheTest, MissingFilesFailAndTheBundleNameDependsOnThePathsGiven) 
   EXPECT_NE(one, SourceCache::bundle_for("/c", {path("b.yml")}, ""));
   EXPECT_NE(one, SourceCache::bundle_for("/c", {path("a.yml")}, "/content"));
   EXPECT_EQ(fs::path(one).parent_path(), "/c");
+}
+
+// The parsed tree of a file rides in the bundle beside its text (yaml::load_source): a later run
+// takes it instead of parsing, only for the very text it was parsed from.
+TEST_F(SourceCacheTest, ParsedTreesAreBundledAndUsedOnlyForTheirOwnText) {
+  namespace yaml = vigil::yaml;
+  auto load = [&](SourceCache& c, const std::string& name) {
+    vigil::SourceCacheScope scope(&c);
+    std::string text;
+    EXPECT_TRUE(vigil::read_source_file(path(name), text));
+    return yaml::load_source(path(name), text);
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // ctime out of the racy window
+  {
+    SourceCache c(bundle);
+    EXPECT_EQ(load(c, "b.yml").at(0)["level"].Scalar(), "high");
+    EXPECT_EQ(c.trees_used(), 0u);
+    EXPECT_EQ(c.save(), "");
+  }
+  {
+    SourceCache c(bundle);
+    auto docs = load(c, "b.yml");
+    EXPECT_EQ(c.trees_used(), 1u) << "the second run takes the tree";
+    EXPECT_EQ(docs.at(0)["level"].Scalar(), "high");
+    EXPECT_EQ(docs.at(0)["level"].Mark().line, 1);
+    // Asked for another text than the bundled one (the caller's own), the tree is not used.
+    bool used = false;
+    EXPECT_FALSE(c.use_tree(path("b.yml"), "title: other\n", [&](std::string_view) { return used = true; }));
+    EXPECT_FALSE(used);
+    EXPECT_EQ(c.save(), "");
+  }
+  // The file changes (same size): its new text is read and parsed, and its new tree bundled.
+  write("b.yml", "title: b\nlevel: lowz\n");
+  backdate("b.yml");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  {
+    SourceCache c(bundle);
+    EXPECT_EQ(load(c, "b.yml").at(0)["level"].Scalar(), "lowz");
+    EXPECT_EQ(c.trees_used(), 0u);
+    EXPECT_EQ(c.misses(), 1u);
+    c.save();
+  }
+  {
+    SourceCache c(bundle);
+    EXPECT_EQ(load(c, "b.yml").at(0)["level"].Scalar(), "lowz");
+    EXPECT_EQ(c.trees_used(), 1u);
+    // A bundled tree its user cannot read (another build's layout) is parsed again and replaced.
+    EXPECT_FALSE(c.use_tree(path("b.yml"), "title: b\nlevel: lowz\n", [](std::string_view) { return false; }));
+    c.keep_tree(path("b.yml"), "title: b\nlevel: lowz\n", "replaced");
+    EXPECT_EQ(c.save(), "");
+  }
+  {
+    SourceCache c(bundle);
+    std::string seen;
+    EXPECT_TRUE(c.use_tree(path("b.yml"), "title: b\nlevel: lowz\n", [&](std::string_view t) {
+      seen = t;
+      return true;
+    }));
+    EXPECT_EQ(seen, "replaced") << "the bundle was rewritten with the new tree";
+  }
+  // A file that does not parse keeps no tree and parses (and fails) again each run.
+  write("a.yml", "a: [\n");
+  backdate("a.yml");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  for (int run = 0; run < 2; ++run) {
+    SourceCache c(bundle);
+    EXPECT_THROW(load(c, "a.yml"), yaml::Exception);
+    EXPECT_EQ(c.trees_used(), 0u);
+    c.save();
+  }
 }

@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -74,6 +79,134 @@ TEST(Yaml, ErrorsCarryTheirPlace) {
   }
   EXPECT_NO_THROW(load(std::string(1999, '[') + std::string(1999, ']')));
   EXPECT_THROW(load_file("/nonexistent/file.yml"), Exception);
+}
+
+
+// Two trees are alike when every node has the same kind, text, tag, place and children, and an
+// alias is the same node as its anchor in both (checked by identity of the first path to it).
+void expect_alike(const Node& a, const Node& b, const std::string& where) {
+  ASSERT_EQ(a.IsDefined(), b.IsDefined()) << where;
+  if (!a.IsDefined()) return;
+  ASSERT_EQ(a.IsNull(), b.IsNull()) << where;
+  ASSERT_EQ(a.IsScalar(), b.IsScalar()) << where;
+  ASSERT_EQ(a.IsSequence(), b.IsSequence()) << where;
+  ASSERT_EQ(a.IsMap(), b.IsMap()) << where;
+  ASSERT_EQ(a.Scalar(), b.Scalar()) << where;
+  ASSERT_EQ(a.Tag(), b.Tag()) << where;
+  ASSERT_EQ(a.Mark().line, b.Mark().line) << where;
+  ASSERT_EQ(a.Mark().column, b.Mark().column) << where;
+  ASSERT_EQ(a.Mark().pos, b.Mark().pos) << where;
+  ASSERT_EQ(a.size(), b.size()) << where;
+  size_t i = 0;
+  auto ib = b.begin();
+  for (auto ia = a.begin(); ia != a.end(); ++ia, ++ib, ++i) {
+    const std::string at = where + "/" + std::to_string(i);
+    if (a.IsMap()) {
+      expect_alike(ia->first, ib->first, at + "key");
+      expect_alike(ia->second, ib->second, at);
+    } else {
+      expect_alike(*ia, *ib, at);
+    }
+  }
+}
+
+std::vector<Node> round_trip(const std::vector<Node>& docs) {
+  std::string bytes = encode_tree(docs);
+  EXPECT_FALSE(bytes.empty());
+  std::vector<Node> back;
+  EXPECT_TRUE(decode_tree(bytes, back));
+  return back;
+}
+
+TEST(YamlTree, ARoundTripKeepsKindsTextsTagsPlacesAndAliases) {
+  const std::string text =
+      "title: 't'\nlist: [a, \"b\", ~, '']\nempty:\ntagged: !custom x\nmap: &m {k: v, n: null}\nsame: *m\n"
+      "block: |\n  line one\n  line two\n---\n- 1\n- [2, [3]]\n---\n";
+  auto docs = load_all(text);
+  auto back = round_trip(docs);
+  ASSERT_EQ(back.size(), 3u);
+  for (size_t i = 0; i < docs.size(); ++i) expect_alike(docs[i], back[i], "doc" + std::to_string(i));
+  EXPECT_TRUE(back[0]["map"].is(back[0]["same"])) << "an alias stays its anchor's node";
+  EXPECT_EQ(back[0]["tagged"].Tag(), "!custom");
+  EXPECT_EQ(back[0]["list"][1].Tag(), "!");
+  EXPECT_TRUE(back[0]["list"][2].IsNull());
+  EXPECT_TRUE(back[0]["list"][3].IsScalar()) << "a quoted empty text is not null";
+  EXPECT_EQ(back[0]["block"].Scalar(), "line one\nline two\n");
+  EXPECT_EQ(back[0]["block"].Mark().line, 6);
+  EXPECT_TRUE(back[2].IsNull());
+  // An empty stream has no documents.
+  EXPECT_TRUE(round_trip(load_all("")).empty());
+}
+
+TEST(YamlTree, DamagedBytesAreRefusedNotTrusted) {
+  const std::string bytes = encode_tree(load_all("a: &x [1, {b: c}]\nd: *x\ne: !t f\n"));
+  std::vector<Node> out;
+  ASSERT_TRUE(decode_tree(bytes, out));
+  // Every truncation and every extension is refused.
+  for (size_t n = 0; n < bytes.size(); ++n) EXPECT_FALSE(decode_tree(bytes.substr(0, n), out)) << n;
+  EXPECT_FALSE(decode_tree(bytes + '\0', out));
+  // Any one byte changed either is refused or gives a tree that can be walked (no index out of
+  // range, no cycle): walk it.
+  for (size_t i = 0; i < bytes.size(); ++i)
+    for (int delta : {1, 0x80, 0xff}) {
+      std::string bad = bytes;
+      bad[i] = char(uint8_t(bad[i]) + delta);
+      std::vector<Node> docs;
+      if (!decode_tree(bad, docs)) continue;
+      std::function<size_t(const Node&, int)> walk = [&](const Node& n, int depth) -> size_t {
+        EXPECT_LT(depth, 100) << "byte " << i;
+        if (depth >= 100) return 0;
+        size_t c = 1;
+        for (const auto& item : n) c += n.IsMap() ? walk(item.first, depth + 1) + walk(item.second, depth + 1) : walk(item, depth + 1);
+        return c;
+      };
+      for (auto& d : docs) walk(d, 0);
+    }
+  // Sequences that hold each other (a cycle no parse can make) are refused.
+  const std::string cyc = encode_tree(load_all("[[x]]\n"));
+  ASSERT_TRUE(decode_tree(cyc, out));
+  std::string looped = cyc;
+  // Header (4 × 4 bytes), one root id, then the kids: [inner → x, outer → inner] (a container's
+  // kids are stored when it ends); make the inner sequence hold the outer one (node 0).
+  uint32_t self = 0;
+  std::memcpy(&looped[16 + 4], &self, 4);
+  EXPECT_FALSE(decode_tree(looped, out));
+  // Another version's bytes are refused.
+  std::string other = cyc;
+  other[0] = char(other[0] + 1);
+  EXPECT_FALSE(decode_tree(other, out));
+}
+
+// Every rule, macro and data file of the two corpora: the tree read back is the parse itself.
+TEST(YamlTree, EveryCorpusFileRoundTripsToItsOwnParse) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::path(VIGIL_SHARED_DIR) / "corpus";
+  ASSERT_TRUE(fs::is_directory(root / "sigma" / "rules")) << root;
+  size_t files = 0, nodes = 0;
+  for (const char* sub : {"sigma/rules", "security_content/detections", "security_content/macros",
+                          "security_content/stories", "security_content/data_sources"}) {
+    for (auto& e : fs::recursive_directory_iterator(root / sub)) {
+      const auto ext = e.path().extension();
+      if (!e.is_regular_file() || (ext != ".yml" && ext != ".yaml")) continue;
+      std::ifstream in(e.path(), std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      std::vector<Node> docs;
+      try {
+        docs = load_all(ss.str());
+      } catch (const Exception&) {
+        continue;  // a malformed file is parsed (and reported) every run: no tree is kept
+      }
+      auto back = round_trip(docs);
+      ASSERT_EQ(back.size(), docs.size()) << e.path();
+      for (size_t i = 0; i < docs.size(); ++i) expect_alike(docs[i], back[i], e.path().string());
+      ++files;
+      nodes += docs.size();
+    }
+  }
+  // Sigma has ~3,000 rules and ESCU ~2,000 detections in the shared corpus.
+  EXPECT_GT(files, 4000u);
+  EXPECT_GE(nodes, files);
 }
 
 }  // namespace
