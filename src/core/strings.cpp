@@ -74,17 +74,25 @@ std::string_view path_basename(std::string_view p) {
   return k == std::string_view::npos ? p : p.substr(k + 1);
 }
 
-void json_escape_to(std::string& out, std::string_view s) {
+namespace {
+// Bytes that end a run copied as is: controls, '"', '\\', and non-ASCII (UTF-8 is checked).
+constexpr auto kJsonSpecial = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[size_t(c)] = c < 0x20 || c >= 0x80 || c == '"' || c == '\\';
+  return t;
+}();
+inline bool json_special(unsigned char c) { return kJsonSpecial[c]; }
+}  // namespace
+
+char* json_escape_raw(char* out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
-  // Bytes that end a run copied as is: controls, '"', '\\', and non-ASCII (UTF-8 is checked).
-  static constexpr auto special = [] {
-    std::array<bool, 256> t{};
-    for (int c = 0; c < 256; ++c) t[size_t(c)] = c < 0x20 || c >= 0x80 || c == '"' || c == '\\';
-    return t;
-  }();
+  auto put2 = [&](char a, char b) {
+    out[0] = a, out[1] = b;
+    out += 2;
+  };
   size_t i = 0;
   while (i < s.size()) {
-    // Most log text needs no escaping: copy each such run in one append. Eight bytes at a time
+    // Most log text needs no escaping: copy each such run at once. Eight bytes at a time
     // while none is special (a control, '"', '\\' or a high byte; each test is exact as a yes/no),
     // then byte by byte to the first special one.
     size_t run = i;
@@ -96,25 +104,24 @@ void json_escape_to(std::string& out, std::string_view s) {
       if ((w | ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash)) & kHigh) break;
       run += 8;
     }
-    while (run < s.size() && !special[static_cast<unsigned char>(s[run])]) ++run;
+    while (run < s.size() && !json_special(static_cast<unsigned char>(s[run]))) ++run;
     if (run > i) {
-      out.append(s.data() + i, run - i);
+      std::memcpy(out, s.data() + i, run - i);
+      out += run - i;
       i = run;
       if (i == s.size()) break;
     }
     unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
+      case '"': put2('\\', '"'); ++i; continue;
+      case '\\': put2('\\', '\\'); ++i; continue;
+      case '\n': put2('\\', 'n'); ++i; continue;
+      case '\r': put2('\\', 'r'); ++i; continue;
+      case '\t': put2('\\', 't'); ++i; continue;
       default: break;
     }
     if (c < 0x20) {
-      out += "\\u00";
-      out += hex[c >> 4];
-      out += hex[c & 15];
+      put2('\\', 'u'), put2('0', '0'), put2(hex[c >> 4], hex[c & 15]);
       ++i;
       continue;
     }
@@ -123,13 +130,27 @@ void json_escape_to(std::string& out, std::string_view s) {
     bool ok = len && i + len <= s.size();
     for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
     if (ok) {
-      out.append(s.substr(i, len));
+      std::memcpy(out, s.data() + i, len);
+      out += len;
       i += len;
     } else {
-      out += "\\ufffd";
+      put2('\\', 'u'), put2('f', 'f'), put2('f', 'd');
       ++i;
     }
   }
+  return out;
+}
+
+void json_escape_to(std::string& out, std::string_view s) {
+  // Text that needs no escape is appended as is; else room for the worst case, then cut to size.
+  size_t plain = 0;
+  while (plain < s.size() && !json_special(static_cast<unsigned char>(s[plain]))) ++plain;
+  out.append(s.data(), plain);
+  if (plain == s.size()) return;
+  s.remove_prefix(plain);
+  const size_t at = out.size();
+  out.resize(at + kJsonEscapeMax * s.size());
+  out.resize(size_t(json_escape_raw(out.data() + at, s) - out.data()));
 }
 
 std::string json_quote(std::string_view s) {

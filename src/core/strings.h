@@ -47,6 +47,10 @@ std::string json_quote(std::string_view s);
 /// The same, appended to `out` (writers that build one buffer per line).
 void json_quote_to(std::string& out, std::string_view s);
 void json_escape_to(std::string& out, std::string_view s);
+/// The escapes of `s` (no quotes) written at `out`, which has room for kJsonEscapeMax bytes per
+/// byte of `s`; returns the end. For writers that size their buffer once per line.
+constexpr size_t kJsonEscapeMax = 6;  // a control byte or an invalid UTF-8 byte: \u00XX, \ufffd
+char* json_escape_raw(char* out, std::string_view s);
 /// Parse a decimal or 0x-hex integer; false when `s` is not entirely a number.
 bool parse_int(std::string_view s, long long& out);
 /// Parse a number the way SPL does for comparisons (decimal, optional sign/fraction/exponent).

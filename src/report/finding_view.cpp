@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_map>
 
 #include "core/strings.h"
 #include "core/time.h"
@@ -133,21 +134,61 @@ std::string to_iso_time(const Value* v) {
 
 namespace {
 
-std::string first_text(const Row& row, std::initializer_list<std::string_view> names) {
-  for (auto n : names)
-    if (const Value* v = present(row, n)) {
-      if (v->is_string()) {  // the common case, without a list of one
-        const std::string& t = v->string();
-        if (t == "null" || t == "-") continue;
-        return t;
-      }
-      auto vals = v->all_texts();
-      // Splunk renders a missing value as "null" in some ESCU rows; "-" is Windows' "none".
-      if (vals.empty() || vals[0].empty() || vals[0] == "null" || vals[0] == "-") continue;
-      return vals.size() > 1 ? fmt::format("{} (+{})", vals[0], vals.size() - 1) : vals[0];
-    }
-  return {};
+// What a value says in a finding's description: empty when it says nothing ("null", "-", empty).
+std::string text_of(const Value* v) {
+  if (!v || v->is_null()) return {};
+  if (v->is_string()) {  // the common case, without a list of one
+    const std::string& t = v->string();
+    if (t.empty() || t == "null" || t == "-") return {};
+    return t;
+  }
+  auto vals = v->all_texts();
+  // Splunk renders a missing value as "null" in some ESCU rows; "-" is Windows' "none".
+  if (vals.empty() || vals[0].empty() || vals[0] == "null" || vals[0] == "-") return {};
+  return vals.size() > 1 ? fmt::format("{} (+{})", vals[0], vals.size() - 1) : vals[0];
 }
+
+// The fields a finding's one-line description reads, in order of preference per part.
+enum Part { kHost, kUser, kImage, kCmd, kParent, kTarget, kParts };
+const std::vector<std::string_view> kPartFields[kParts] = {
+    {"dest", "Computer", "host", "ComputerName", "dvc"},
+    {"user", "User", "SubjectUserName", "TargetUserName", "AccountName", "UserName"},
+    {"Image", "process_name", "NewProcessName", "process_path", "ImageLoaded"},
+    {"CommandLine", "process", "ScriptBlockText", "Payload"},
+    {"ParentImage", "parent_process_name", "ParentProcessName"},
+    {"TargetFilename", "TargetObject", "TargetImage", "ServiceName", "ObjectName", "ServiceFileName", "ImagePath",
+     "QueryName", "DestinationHostname", "DestinationIp", "dest_ip", "registry_path", "file_path", "file_name",
+     "TargetUserName", "ShareName", "RelativeTargetName"},
+};
+
+// Every name of kPartFields, numbered; a name in two parts (TargetUserName) is one number.
+struct PartNames {
+  std::unordered_map<std::string_view, uint32_t> id;
+  std::vector<uint32_t> order[kParts];  // per part, its names' numbers in preference order
+  PartNames() {
+    for (int p = 0; p < kParts; ++p)
+      for (auto n : kPartFields[p]) order[p].push_back(id.emplace(n, uint32_t(id.size())).first->second);
+  }
+};
+
+// The row's first entry of each name (as Row::get finds it), in one pass over the row instead
+// of a walk of the row per name (~40 names, ~90 fields in a Sigma finding).
+struct PartValues {
+  const PartNames& names;
+  std::vector<const Value*> first;
+  PartValues(const PartNames& n, const Row& row) : names(n), first(n.id.size(), nullptr) {
+    for (auto& [k, v] : row.entries()) {
+      auto it = names.id.find(k);
+      if (it != names.id.end() && !first[it->second]) first[it->second] = &v;
+    }
+  }
+  // The first name of the part whose value says something.
+  std::string text(Part p) const {
+    for (uint32_t i : names.order[p])
+      if (std::string t = text_of(first[i]); !t.empty()) return t;
+    return {};
+  }
+};
 
 void describe_people(FindingView& v, const Row& row) {
   for (auto& e : v.entities) {
@@ -155,16 +196,14 @@ void describe_people(FindingView& v, const Row& row) {
     if (v.host.empty() && (e.type == "system" || e.type == "hostname" || e.type == "endpoint")) v.host = e.value;
     if (v.user.empty() && e.type == "user") v.user = e.value;
   }
-  if (v.host.empty()) v.host = first_text(row, {"dest", "Computer", "host", "ComputerName", "dvc"});
-  if (v.user.empty())
-    v.user = first_text(row, {"user", "User", "SubjectUserName", "TargetUserName", "AccountName", "UserName"});
-  v.image = first_text(row, {"Image", "process_name", "NewProcessName", "process_path", "ImageLoaded"});
-  std::string cmd = first_text(row, {"CommandLine", "process", "ScriptBlockText", "Payload"});
-  std::string parent = first_text(row, {"ParentImage", "parent_process_name", "ParentProcessName"});
-  std::string target = first_text(row, {"TargetFilename", "TargetObject", "TargetImage", "ServiceName", "ObjectName",
-                                        "ServiceFileName", "ImagePath", "QueryName", "DestinationHostname",
-                                        "DestinationIp", "dest_ip", "registry_path", "file_path", "file_name",
-                                        "TargetUserName", "ShareName", "RelativeTargetName"});
+  static const PartNames names;
+  const PartValues values(names, row);
+  if (v.host.empty()) v.host = values.text(kHost);
+  if (v.user.empty()) v.user = values.text(kUser);
+  v.image = values.text(kImage);
+  std::string cmd = values.text(kCmd);
+  std::string parent = values.text(kParent);
+  std::string target = values.text(kTarget);
   std::string d;
   auto add = [&](std::string_view k, const std::string& val) {
     if (!val.empty()) d += fmt::format("{}{}={}", d.empty() ? "" : " ", k, val);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/escape.h"
 #include "core/strings.h"
@@ -18,101 +19,216 @@ bool parse_format(std::string_view s, Format& out) {
   return true;
 }
 
-// Findings are appended to one buffer (json_quote_to): a finding carries ~100 fields, and a
-// string per piece was a third of the cost of writing findings.
+// Findings are written into one buffer with a cursor (JsonOut): a finding carries ~100 fields,
+// and a string append per piece (each with its own size check and copy call) was most of the
+// cost of writing findings.
+static bool internal_field(std::string_view n) { return n.rfind("_vigil", 0) == 0; }
 
-static void append_value_json(std::string& s, const Value& v) {
-  if (v.is_null()) {
-    s += "null";
-  } else if (v.is_number()) {
+namespace {
+
+class JsonOut {
+ public:
+  /// Writes into `buf` from `at` on, growing it as needed. Its size is room, not text: what is
+  /// written ends at end(), and a buffer kept from line to line is not zeroed again.
+  JsonOut(std::string& buf, size_t at) : s_(buf), at_(at) {}
+  JsonOut(const JsonOut&) = delete;
+  JsonOut& operator=(const JsonOut&) = delete;
+  size_t end() const { return at_; }
+
+  /// Room for `n` more bytes: the writes below that say "unchecked" need it first.
+  void room(size_t n) {
+    if (s_.size() - at_ < n) s_.resize(std::max(s_.size() * 2, at_ + n));
+  }
+  void raw(std::string_view v) {
+    room(v.size());
+    put(v);
+  }
+  void quoted(std::string_view v) {
+    room(quoted_max(v));
+    put_quoted(v);
+  }
+  void number(double d) {
     NumberText buf;
-    s += format_number(v.number(), buf);
-  } else if (v.is_string()) {
-    json_quote_to(s, v.string());
-  } else {
-    s += '[';
-    for (size_t i = 0; i < v.values().size(); ++i) {
-      if (i) s += ',';
-      json_quote_to(s, v.values()[i]);
+    raw(format_number(d, buf));
+  }
+  void value(const Value& v) {
+    room(value_max(v));
+    put_value(v);
+  }
+  /// A row as an object (internal `_vigil…` fields left out), with one room() for all of it.
+  void row(const Row& r) {
+    size_t need = 2;
+    for (auto& [k, v] : r.entries()) need += quoted_max(k) + 1 + value_max(v) + 1;
+    room(need);
+    put('{');
+    bool first = true;
+    for (auto& [k, v] : r.entries()) {
+      if (internal_field(k)) continue;
+      if (!first) put(',');
+      first = false;
+      put_quoted(k);
+      put(':');
+      put_value(v);
     }
-    s += ']';
+    put('}');
   }
-}
 
-static bool internal_field(const std::string& n) { return n.rfind("_vigil", 0) == 0; }
-
-static void append_row_json(std::string& s, const Row& row) {
-  s += '{';
-  bool first = true;
-  for (auto& [k, v] : row.entries()) {
-    if (internal_field(k)) continue;
-    if (!first) s += ',';
-    first = false;
-    json_quote_to(s, k);
-    s += ':';
-    append_value_json(s, v);
+ private:
+  static size_t quoted_max(std::string_view v) { return kJsonEscapeMax * v.size() + 2; }
+  static size_t value_max(const Value& v) {
+    if (v.is_string()) return quoted_max(v.string());
+    if (!v.is_multi()) return sizeof(NumberText) + 4;  // a number or null
+    size_t n = 2;
+    for (auto& t : v.values()) n += quoted_max(t) + 1;
+    return n;
   }
-  s += '}';
-}
+  // Unchecked writes: room() was asked for them.
+  void put(char c) { s_[at_++] = c; }
+  void put(std::string_view v) {
+    std::memcpy(s_.data() + at_, v.data(), v.size());
+    at_ += v.size();
+  }
+  void put_quoted(std::string_view v) {
+    put('"');
+    at_ = size_t(json_escape_raw(s_.data() + at_, v) - s_.data());
+    put('"');
+  }
+  void put_value(const Value& v) {
+    if (v.is_null()) {
+      put(std::string_view("null"));
+    } else if (v.is_number()) {
+      NumberText buf;
+      put(format_number(v.number(), buf));
+    } else if (v.is_string()) {
+      put_quoted(v.string());
+    } else {
+      put('[');
+      for (size_t i = 0; i < v.values().size(); ++i) {
+        if (i) put(',');
+        put_quoted(v.values()[i]);
+      }
+      put(']');
+    }
+  }
+
+  std::string& s_;
+  size_t at_;
+};
+
+}  // namespace
 
 std::string value_json(const Value& v) {
   std::string s;
-  append_value_json(s, v);
+  JsonOut o(s, 0);
+  o.value(v);
+  s.resize(o.end());
   return s;
 }
 
 std::string row_json(const Row& row) {
   std::string s;
-  append_row_json(s, row);
+  JsonOut o(s, 0);
+  o.row(row);
+  s.resize(o.end());
   return s;
 }
 
-static std::string str_array(const std::vector<std::string>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + json_quote(v[i]);
-  return s + "]";
+// One JSON object per finding, written into `buf` from `at` on (JsonOut); returns its end.
+static size_t write_finding_json(std::string& buf, size_t at, const FindingView& f) {
+  JsonOut o(buf, at);
+  auto text_or_null = [&](const std::string& t) {
+    if (t.empty()) o.raw("null");
+    else o.quoted(t);
+  };
+  auto texts = [&](const std::vector<std::string>& v) {
+    o.raw("[");
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) o.raw(",");
+      o.quoted(v[i]);
+    }
+    o.raw("]");
+  };
+  o.raw("{\"rule_id\":");
+  o.quoted(f.rule_id);
+  o.raw(",\"rule_name\":");
+  o.quoted(f.rule_name);
+  o.raw(",\"rule_language\":");
+  o.quoted(f.rule_language);
+  o.raw(",\"rule_type\":");
+  o.quoted(f.rule_type);
+  o.raw(",\"level\":");
+  text_or_null(f.level);
+  o.raw(",\"risk_score\":");
+  o.number(f.risk_score);
+  o.raw(",\"message\":");
+  o.quoted(f.message);
+  if (!f.message_missing.empty()) {
+    o.raw(",\"message_missing\":");
+    texts(f.message_missing);
+  }
+  o.raw(",\"entities\":[");
+  for (size_t i = 0; i < f.entities.size(); ++i) {
+    auto& e = f.entities[i];
+    o.raw(i ? ",{\"field\":" : "{\"field\":");
+    o.quoted(e.field);
+    o.raw(",\"type\":");
+    o.quoted(e.type);
+    o.raw(",\"value\":");
+    o.quoted(e.value);
+    o.raw(",\"role\":");
+    o.quoted(e.role);
+    o.raw(",\"score\":");
+    o.number(e.score);
+    o.raw("}");
+  }
+  o.raw("],\"mitre_attack\":[");
+  for (size_t i = 0; i < f.mitre_attack.size(); ++i) {
+    auto& t = f.mitre_attack[i];
+    o.raw(i ? ",{\"id\":" : "{\"id\":");
+    o.quoted(t.id);
+    o.raw(",\"name\":");
+    text_or_null(t.name);
+    o.raw(",\"tactics\":");
+    texts(t.tactics);
+    o.raw("}");
+  }
+  o.raw("],\"analytic_story\":");
+  texts(f.analytic_story);
+  o.raw(",\"first_time\":");
+  text_or_null(f.first_time);
+  o.raw(",\"last_time\":");
+  text_or_null(f.last_time);
+  o.raw(",\"count\":");
+  o.number(f.count);
+  o.raw(",\"fields\":");
+  if (f.fields) o.row(*f.fields);
+  else o.raw("{}");
+  o.raw(",\"source\":");
+  if (f.sources.size() == 1) {
+    auto& src = f.sources[0];
+    o.raw("{\"file\":");
+    o.quoted(src.file);
+    o.raw(",\"record_id\":");
+    o.quoted(src.record_id);
+    if (src.line) {
+      o.raw(",\"line\":");
+      o.raw(std::to_string(src.line));
+    }
+    if (src.recovered) {
+      o.raw(",\"recovered\":true,\"offset\":");
+      o.raw(std::to_string(src.offset));
+    }
+    o.raw("}");
+  } else {
+    o.raw("null");
+  }
+  o.raw("}\n");
+  return o.end() - 1;  // the room for the line's end is the caller's
 }
 
 std::string finding_json(const FindingView& f) {
   std::string s;
-  s.reserve(4096);
-  s += '{';
-  s += "\"rule_id\":" + json_quote(f.rule_id);
-  s += ",\"rule_name\":" + json_quote(f.rule_name);
-  s += ",\"rule_language\":" + json_quote(f.rule_language);
-  s += ",\"rule_type\":" + json_quote(f.rule_type);
-  s += ",\"level\":" + (f.level.empty() ? std::string("null") : json_quote(f.level));
-  s += ",\"risk_score\":" + format_number(f.risk_score);
-  s += ",\"message\":" + json_quote(f.message);
-  if (!f.message_missing.empty()) s += ",\"message_missing\":" + str_array(f.message_missing);
-  s += ",\"entities\":[";
-  for (size_t i = 0; i < f.entities.size(); ++i) {
-    auto& e = f.entities[i];
-    s += fmt::format("{}{{\"field\":{},\"type\":{},\"value\":{},\"role\":{},\"score\":{}}}", i ? "," : "",
-                     json_quote(e.field), json_quote(e.type), json_quote(e.value), json_quote(e.role),
-                     format_number(e.score));
-  }
-  s += "],\"mitre_attack\":[";
-  for (size_t i = 0; i < f.mitre_attack.size(); ++i) {
-    auto& t = f.mitre_attack[i];
-    s += fmt::format("{}{{\"id\":{},\"name\":{},\"tactics\":{}}}", i ? "," : "", json_quote(t.id),
-                     t.name.empty() ? "null" : json_quote(t.name), str_array(t.tactics));
-  }
-  s += "],\"analytic_story\":" + str_array(f.analytic_story);
-  s += ",\"first_time\":" + (f.first_time.empty() ? std::string("null") : json_quote(f.first_time));
-  s += ",\"last_time\":" + (f.last_time.empty() ? std::string("null") : json_quote(f.last_time));
-  s += ",\"count\":" + format_number(f.count);
-  s += ",\"fields\":";
-  if (f.fields) append_row_json(s, *f.fields);
-  else s += "{}";
-  s += ",\"source\":";
-  if (f.sources.size() == 1)
-    s += fmt::format("{{\"file\":{},\"record_id\":{}{}{}}}", json_quote(f.sources[0].file), json_quote(f.sources[0].record_id),
-                     f.sources[0].line ? fmt::format(",\"line\":{}", f.sources[0].line) : "",
-                     f.sources[0].recovered ? fmt::format(",\"recovered\":true,\"offset\":{}", f.sources[0].offset) : "");
-  else
-    s += "null";
-  s += "}";
+  s.resize(write_finding_json(s, 0, f));
   return s;
 }
 
@@ -131,13 +247,14 @@ class JsonlWriter : public FindingWriter {
  public:
   explicit JsonlWriter(std::FILE* o) : out_(o) {}
   void write(const FindingView& f) override {
-    std::string line = finding_json(f);  // ~6 KB for a Sigma finding (every field of the event)
-    line.push_back('\n');
-    std::fwrite(line.data(), 1, line.size(), out_);
+    // ~6 KB for a Sigma finding (every field of the event): the buffer is kept from line to line.
+    const size_t n = write_finding_json(line_, 0, f) + 1;  // with the "\n" written after it
+    std::fwrite(line_.data(), 1, n, out_);
   }
 
  private:
   std::FILE* out_;
+  std::string line_;
 };
 
 class CsvWriter : public FindingWriter {

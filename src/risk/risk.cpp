@@ -131,17 +131,21 @@ std::string to_json(const RiskEvent& e) {
 void RiskRecords::add(const RiskEvent& e) { events_.push_back(e); }
 
 void risk_record(const RiskEvent& e, size_t line, Record& r, std::vector<std::string>& storage) {
+  // The event's own texts are viewed where they are (it outlives the record); only the values
+  // made here are stored (reserve: views into storage must not move). The vectors keep their
+  // room from record to record.
   storage.clear();
-  // Every value is stored first (reserve: views into storage must not move), then viewed.
-  storage.reserve(32 + e.technique_ids.size() + e.tactic_ids.size() + e.tactics.size() + e.analyticstories.size() +
-                  2 * e.threat_objects.size() + e.tags.size());
-  r = Record{};
+  storage.reserve(4);
   r.format = LogFormat::unknown;
   r.file = "risk";
+  r.offset = 0;
   r.line = line;
+  r.recovered = false;
+  r.system.clear();
+  r.data.clear();
   auto keep = [&](std::string s) -> std::string_view { return storage.emplace_back(std::move(s)); };
   if (e.has_time) r.system.push_back({sys::TimeCreated, keep(format_iso8601(e.time, 6))});
-  auto put = [&](std::string_view name, std::string s) { r.data.push_back({name, keep(std::move(s))}); };
+  auto put = [&](std::string_view name, std::string_view s) { r.data.push_back({name, s}); };
   auto put_all = [&](std::string_view name, const std::vector<std::string>& l) {
     for (auto& s : l) put(name, s);
   };
@@ -150,10 +154,10 @@ void risk_record(const RiskEvent& e, size_t line, Record& r, std::vector<std::st
   put("source", e.source);
   put("host", "vigil");
   put("risk_object", e.risk_object);
-  put("normalized_risk_object", to_lower(e.risk_object));
+  put("normalized_risk_object", keep(to_lower(e.risk_object)));
   put("risk_object_type", e.risk_object_type);
-  put("risk_score", number_text(e.risk_score));
-  put("calculated_risk_score", number_text(e.calculated_risk_score));
+  put("risk_score", keep(number_text(e.risk_score)));
+  put("calculated_risk_score", keep(number_text(e.calculated_risk_score)));
   put("risk_message", e.risk_message);
   put("search_name", e.search_name);
   put_all("annotations.mitre_attack.mitre_technique_id", e.technique_ids);

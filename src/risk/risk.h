@@ -76,7 +76,8 @@ std::vector<RiskEvent> risk_events(const Finding& f, const report::FindingView& 
 std::string to_json(const RiskEvent& e);
 
 /// A risk event as a record of the second pass (format unknown, file `risk`, line = its 1-based
-/// position among the hunt's risk events). Records are views: `storage` owns the bytes.
+/// position among the hunt's risk events). Records are views into `e`, which must outlive the
+/// record, and into `storage`, which owns the values made here.
 void risk_record(const RiskEvent& e, size_t line, Record& r, std::vector<std::string>& storage);
 
 /// Risk events kept as records for the second pass.
