@@ -409,6 +409,8 @@ struct Engine::Impl {
   void finish_rules();
   /// The finished table of the aggregation state in slot `at`, for a stream of `rule`.
   Table finish_state(uint32_t at, uint32_t rule, ir::ExecContext& ctx);
+  /// finish_state's accounting for a table that is not made (an inner join with nothing on its right).
+  void skip_state(uint32_t at, uint32_t rule);
 };
 
 void Engine::Impl::build() {
@@ -891,6 +893,19 @@ Table Engine::Impl::finish_state(uint32_t at, uint32_t rule, ir::ExecContext& ct
   return t;
 }
 
+void Engine::Impl::skip_state(uint32_t at, uint32_t rule) {
+  // finish_state's accounting, without making the table.
+  const StreamPlan& sp = streams[at];
+  Slot& slot = slots[at];
+  const bool last = slot.users_left <= 1;
+  if (!last) --slot.users_left;
+  const uint64_t groups = slot.state ? sp.merge_op->groups(*slot.state) : 0;
+  if (!slot.counted) stats[rule].groups_held += groups;
+  slot.counted = true;
+  stats[rule].groups_joined_away += groups;
+  if (last) slot.state.reset();
+}
+
 void Engine::Impl::finish_rules() {
   for (uint32_t ri = 0; ri < rules.size(); ++ri) {
     const auto& rs = rule_streams[ri];
@@ -914,7 +929,23 @@ void Engine::Impl::finish_rules() {
       Table t;
       size_t from = sp.prefix_end;
       if (sp.blocking == Blocking::mergeable) {
-        t = finish_state(sp.shared_from == UINT32_MAX ? rs[k] : sp.shared_from, ri, ctx);
+        const uint32_t at = sp.shared_from == UINT32_MAX ? rs[k] : sp.shared_from;
+        // Per-row operators, then an inner join whose right side came out empty: no row of this
+        // table would be left, so it is not made (ESCU's `tstats … Processes … | rename … | join
+        // process_guid [tstats … Registry …]` makes a row per process to drop them all when no
+        // registry event matched). The join and what follows it still run, on no rows.
+        size_t join = from + 1;
+        while (join < ops.size() && !ops[join]->empty_with_stream() && ops[join]->shape() == ir::OpShape::per_row) ++join;
+        std::optional<size_t> right = join < ops.size() ? ops[join]->empty_with_stream() : std::nullopt;
+        if (right && *right != k && *right < rs.size()) {
+          if (!done[*right]) done[*right] = compute(*right);
+          if (done[*right]->empty()) {
+            skip_state(at, ri);
+            for (size_t i = join; i < ops.size(); ++i) ops[i]->run(t, ctx);
+            return t;
+          }
+        }
+        t = finish_state(at, ri, ctx);
         ++from;
       } else {
         t = std::move(slot.kept);

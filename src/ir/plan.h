@@ -68,6 +68,9 @@ class Operator {
   virtual bool filters() const { return false; }
   /// A rename: the name a field called `field` has after it (nullopt: not renamed).
   virtual std::optional<std::string> renamed(std::string_view field) const { return std::nullopt; }
+  /// A stream (ExecContext::stream_result) whose empty result leaves this operator's output empty
+  /// whatever rows it is given (an inner join's right side): then those rows need not be made.
+  virtual std::optional<size_t> empty_with_stream() const { return std::nullopt; }
 };
 
 /// Partial result of a mergeable operator over some of its input rows.

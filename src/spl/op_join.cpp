@@ -22,6 +22,10 @@ class JoinOp final : public ir::Operator {
   JoinOp(size_t stream, std::vector<std::string> fields, bool left, size_t max, bool overwrite)
       : stream_(stream), fields_(std::move(fields)), left_(left), max_(max), overwrite_(overwrite) {}
   std::string name() const override { return "join"; }
+  // An inner join keeps only rows with a partner (a left join keeps them all).
+  std::optional<size_t> empty_with_stream() const override {
+    return left_ ? std::nullopt : std::optional<size_t>(stream_);
+  }
   void run(Table& rows, ir::ExecContext& ctx) override {
     Table right = ctx.stream_result(stream_);
     std::vector<std::string> fields = fields_;
