@@ -153,6 +153,9 @@ bool SourceCache::use_tree(const std::string& path, std::string_view text,
   if (it == bundled_.end() || it->second.tree.empty() || it->second.text != text || !use(it->second.tree)) return false;
   std::lock_guard lock(mu_);
   ++trees_used_;
+  // A file read from disk again (touched, not changed) keeps its tree in the rewritten bundle.
+  if (auto fresh = read_.find(path); fresh != read_.end() && fresh->second.text == text)
+    fresh->second.tree.assign(it->second.tree);
   return true;
 }
 
@@ -240,6 +243,8 @@ bool read_source_file(const std::string& path, std::string& out) {
   ::close(fd);
   return ok;
 }
+
+bool source_cache_installed() { return g_installed.load(std::memory_order_acquire) != nullptr; }
 
 bool use_cached_tree(const std::string& path, std::string_view text, const std::function<bool(std::string_view)>& use) {
   SourceCache* c = g_installed.load(std::memory_order_acquire);

@@ -8,7 +8,8 @@
 // else is read from disk. A file changed in the 2 s before it was read is not
 // bundled (like git's racy-clean check: a second change within one clock tick
 // would leave the stamp as it was). A damaged or foreign bundle is ignored. The bundle
-// is rewritten when a run read anything from disk or left entries unused.
+// is rewritten when a run read anything from disk, left entries unused, or parsed a
+// bundled file again (its tree could not be read back).
 //
 // Beside each text the bundle keeps the YAML tree parsed from it (yaml::load_source), so a
 // later run neither reads nor parses the corpus; a tree is used only for the very text it was
@@ -97,6 +98,8 @@ class SourceCache {
 /// Reads a corpus file through the installed cache, or from disk when none is installed.
 bool read_source_file(const std::string& path, std::string& out);
 
+/// Whether a SourceCache is installed (SourceCacheScope).
+bool source_cache_installed();
 /// SourceCache::use_tree / keep_tree of the installed cache (empty / nothing when none is installed).
 bool use_cached_tree(const std::string& path, std::string_view text, const std::function<bool(std::string_view)>& use);
 void keep_parsed_tree(const std::string& path, std::string_view text, std::string tree);

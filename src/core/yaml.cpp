@@ -4,6 +4,7 @@
 
 #include <yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -341,29 +342,33 @@ struct TreeReader {
 };
 
 // Loaders walk trees recursively, so a tree read back must have no cycle (an alias names a node
-// completed before it, never one of its own ancestors) and no deeper nesting than a parse allows.
-bool acyclic(const Document& d) {
-  enum : uint8_t { unseen, open, done };
-  std::vector<uint8_t> state(d.nodes.size(), unseen);
-  std::vector<std::pair<uint32_t, uint32_t>> stack;  // node, next kid
+// completed before it, never one of its own ancestors) and no deeper nesting than a parse allows
+// (kMaxDepth open containers, then a scalar): each node's height (its longest path down) is found
+// once, when the walk finishes it, so a node reached again through an alias is measured too.
+bool nested_as_parsed(const Document& d) {
+  constexpr uint32_t kOpen = UINT32_MAX, kUnseen = 0;
+  std::vector<uint32_t> height(d.nodes.size(), kUnseen);  // else 1 + the tallest kid's, or kOpen
+  std::vector<std::pair<uint32_t, uint32_t>> stack;       // node, next kid
   for (uint32_t root = 0; root < d.nodes.size(); ++root) {
-    if (state[root] != unseen) continue;
-    state[root] = open;
+    if (height[root] != kUnseen) continue;
+    height[root] = kOpen;
     stack.push_back({root, 0});
     while (!stack.empty()) {
       auto& [n, next] = stack.back();
       const auto& data = d.nodes[n];
       if (next == data.count) {
-        state[n] = done;
+        uint32_t h = 1;
+        for (uint32_t i = 0; i < data.count; ++i) h = std::max(h, height[d.kids[data.first + i]] + 1);
+        if (h > kMaxDepth + 1) return false;
+        height[n] = h;
         stack.pop_back();
         continue;
       }
       uint32_t k = d.kids[data.first + next++];
-      if (state[k] == open) return false;
-      if (state[k] == unseen) {
-        if (stack.size() > kMaxDepth) return false;
-        state[k] = open;
-        stack.push_back({k, 0});
+      if (height[k] == kOpen) return false;  // a cycle
+      if (height[k] == kUnseen) {
+        height[k] = kOpen;
+        stack.push_back({k, 0});  // the walk's own stack is a vector: any depth is measured safely
       }
     }
   }
@@ -446,7 +451,7 @@ bool decode_tree(std::string_view bytes, std::vector<Node>& out) {
     if ((flags & kTagBit) && (!r.take(tag) || !tag || !r.take_text(tag, n.tag))) return false;
     n.mark = {int(line), int(column), size_t(pos)};
   }
-  if (r.pos != bytes.size() || !acyclic(*doc)) return false;
+  if (r.pos != bytes.size() || !nested_as_parsed(*doc)) return false;
   std::shared_ptr<const Document> shared = std::move(doc);
   out.clear();
   out.reserve(roots);
@@ -458,7 +463,7 @@ std::vector<Node> load_source(const std::string& path, std::string_view text) {
   std::vector<Node> docs;
   if (use_cached_tree(path, text, [&](std::string_view kept) { return decode_tree(kept, docs); })) return docs;
   docs = load_all(text);  // throws on malformed YAML: nothing is kept, the next run reports it again
-  keep_parsed_tree(path, text, encode_tree(docs));
+  if (source_cache_installed()) keep_parsed_tree(path, text, encode_tree(docs));
   return docs;
 }
 

@@ -899,10 +899,12 @@ void Engine::Impl::skip_state(uint32_t at, uint32_t rule) {
   Slot& slot = slots[at];
   const bool last = slot.users_left <= 1;
   if (!last) --slot.users_left;
-  const uint64_t groups = slot.state ? sp.merge_op->groups(*slot.state) : 0;
-  if (!slot.counted) stats[rule].groups_held += groups;
+  if (!slot.counted) {  // a shared state's groups count once, for the rule that counts them held
+    const uint64_t groups = slot.state ? sp.merge_op->groups(*slot.state) : 0;
+    stats[rule].groups_held += groups;
+    stats[rule].groups_joined_away += groups;
+  }
   slot.counted = true;
-  stats[rule].groups_joined_away += groups;
   if (last) slot.state.reset();
 }
 
@@ -933,7 +935,8 @@ void Engine::Impl::finish_rules() {
         // Per-row operators, then an inner join whose right side came out empty: no row of this
         // table would be left, so it is not made (ESCU's `tstats … Processes … | rename … | join
         // process_guid [tstats … Registry …]` makes a row per process to drop them all when no
-        // registry event matched). The join and what follows it still run, on no rows.
+        // registry event matched). The join and what follows it still run, on no rows; warnings
+        // the skipped per-row operators would have given on those rows are not given.
         size_t join = from + 1;
         while (join < ops.size() && !ops[join]->empty_with_stream() && ops[join]->shape() == ir::OpShape::per_row) ++join;
         std::optional<size_t> right = join < ops.size() ? ops[join]->empty_with_stream() : std::nullopt;

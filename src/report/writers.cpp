@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include "core/escape.h"
@@ -83,12 +84,17 @@ class JsonOut {
     return n;
   }
   // Unchecked writes: room() was asked for them.
-  void put(char c) { s_[at_++] = c; }
+  void put(char c) {
+    assert(at_ < s_.size());
+    s_[at_++] = c;
+  }
   void put(std::string_view v) {
+    assert(v.size() <= s_.size() - at_);
     std::memcpy(s_.data() + at_, v.data(), v.size());
     at_ += v.size();
   }
   void put_quoted(std::string_view v) {
+    assert(kJsonEscapeMax * v.size() + 2 <= s_.size() - at_);
     put('"');
     at_ = size_t(json_escape_raw(s_.data() + at_, v) - s_.data());
     put('"');
@@ -223,7 +229,7 @@ static size_t write_finding_json(std::string& buf, size_t at, const FindingView&
     o.raw("null");
   }
   o.raw("}\n");
-  return o.end() - 1;  // the room for the line's end is the caller's
+  return o.end() - 1;  // the object's end; the "\n" after it is there for a writer of lines
 }
 
 std::string finding_json(const FindingView& f) {
@@ -250,7 +256,9 @@ class JsonlWriter : public FindingWriter {
     // ~6 KB for a Sigma finding (every field of the event): the buffer is kept from line to line.
     const size_t n = write_finding_json(line_, 0, f) + 1;  // with the "\n" written after it
     std::fwrite(line_.data(), 1, n, out_);
+    if (line_.size() > kKeptLine) std::string().swap(line_);  // one huge finding is not kept
   }
+  static constexpr size_t kKeptLine = 1 << 20;
 
  private:
   std::FILE* out_;

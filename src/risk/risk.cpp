@@ -1,5 +1,7 @@
 #include "risk/risk.h"
 
+#include <cassert>
+
 #include <algorithm>
 #include <cmath>
 #include <tuple>
@@ -131,11 +133,13 @@ std::string to_json(const RiskEvent& e) {
 void RiskRecords::add(const RiskEvent& e) { events_.push_back(e); }
 
 void risk_record(const RiskEvent& e, size_t line, Record& r, std::vector<std::string>& storage) {
-  // The event's own texts are viewed where they are (it outlives the record); only the values
-  // made here are stored (reserve: views into storage must not move). The vectors keep their
-  // room from record to record.
+  // The event's own texts are viewed where they are (the caller keeps the event while the record
+  // is read: the engine copies a record as it takes it); only the values made here are stored, at
+  // most kMade, reserved so that views into storage do not move. The vectors keep their room from
+  // record to record.
+  constexpr size_t kMade = 4;  // time, normalized object, two scores
   storage.clear();
-  storage.reserve(4);
+  storage.reserve(kMade);
   r.format = LogFormat::unknown;
   r.file = "risk";
   r.offset = 0;
@@ -143,7 +147,10 @@ void risk_record(const RiskEvent& e, size_t line, Record& r, std::vector<std::st
   r.recovered = false;
   r.system.clear();
   r.data.clear();
-  auto keep = [&](std::string s) -> std::string_view { return storage.emplace_back(std::move(s)); };
+  auto keep = [&](std::string s) -> std::string_view {
+    assert(storage.size() < kMade);
+    return storage.emplace_back(std::move(s));
+  };
   if (e.has_time) r.system.push_back({sys::TimeCreated, keep(format_iso8601(e.time, 6))});
   auto put = [&](std::string_view name, std::string_view s) { r.data.push_back({name, s}); };
   auto put_all = [&](std::string_view name, const std::vector<std::string>& l) {

@@ -49,7 +49,9 @@ void RiskPass::feed(const RiskEvent& e) {
   }
   if (engine_) {
     risk_record(e, count_, record_, storage_);
-    engine_->process(record_);
+    engine_->process(record_);  // copies what it keeps: the record's views into `e` end here
+    record_.system.clear();
+    record_.data.clear();
   }
 }
 

@@ -211,6 +211,22 @@ TEST_F(SourceCacheTest, ParsedTreesAreBundledAndUsedOnlyForTheirOwnText) {
     }));
     EXPECT_EQ(seen, "replaced") << "the bundle was rewritten with the new tree";
   }
+  // A file touched but not changed is read from disk again; its bundled tree is still its own,
+  // and stays in the bundle rewritten for the new stamp.
+  write("d.yml", "d: [1, 2]\n");
+  backdate("d.yml");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  for (int run = 0; run < 3; ++run) {
+    if (run == 1) {
+      backdate("d.yml");  // a new mtime and ctime, the same text
+      std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    }
+    SourceCache c(bundle);
+    EXPECT_EQ(load(c, "d.yml").at(0)["d"][1].Scalar(), "2");
+    EXPECT_EQ(c.misses(), run == 2 ? 0u : 1u) << run;
+    EXPECT_EQ(c.trees_used(), run == 0 ? 0u : 1u) << run;
+    c.save();
+  }
   // A file that does not parse keeps no tree and parses (and fails) again each run.
   write("a.yml", "a: [\n");
   backdate("a.yml");

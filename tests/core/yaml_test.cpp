@@ -171,6 +171,21 @@ TEST(YamlTree, DamagedBytesAreRefusedNotTrusted) {
   uint32_t self = 0;
   std::memcpy(&looped[16 + 4], &self, 4);
   EXPECT_FALSE(decode_tree(looped, out));
+  // Nesting no parse allows is refused, however the nodes are numbered: a chain of sequences
+  // each holding the one numbered before it (children below parents; a walk from node 0 upward
+  // meets each once, at depth 2). Layout as encode_tree writes it (the version from its bytes).
+  auto chain = [&](uint32_t n) {
+    std::string b = cyc.substr(0, 4);
+    auto u32 = [&](uint32_t v) { b.append(reinterpret_cast<const char*>(&v), 4); };
+    u32(n), u32(n - 1), u32(1), u32(n - 1);            // nodes, kids, roots, the root
+    for (uint32_t i = 0; i + 1 < n; ++i) u32(i);       // kid i: node i, held by node i + 1
+    b += char(1), u32(0), u32(0), u32(0), u32(0);      // node 0: a scalar, empty, at 0:0
+    for (uint32_t i = 1; i < n; ++i) b += char(2), u32(i - 1), u32(1), u32(0), u32(0), u32(0), u32(0);
+    return b;
+  };
+  EXPECT_TRUE(decode_tree(chain(2001), out)) << "2,000 sequences around a scalar: as deep as a parse goes";
+  EXPECT_FALSE(decode_tree(chain(2002), out));
+  EXPECT_FALSE(decode_tree(chain(30000), out));
   // Another version's bytes are refused.
   std::string other = cyc;
   other[0] = char(other[0] + 1);
