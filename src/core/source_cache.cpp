@@ -1,5 +1,6 @@
 #include "core/source_cache.h"
 
+#include "core/bytes.h"
 #include "core/files.h"
 
 #include <fcntl.h>
@@ -39,20 +40,6 @@ uint64_t checksum(const char* p, size_t n) {
   return h ^ (h >> 32);
 }
 
-template <class T>
-void put(std::string& out, T v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-// Reads a T at `pos` if it fits before `end`.
-template <class T>
-bool take(const char* base, size_t end, size_t& pos, T& v) {
-  if (end - pos < sizeof v) return false;
-  std::memcpy(&v, base + pos, sizeof v);
-  pos += sizeof v;
-  return true;
-}
-
 std::atomic<SourceCache*> g_installed{nullptr};
 
 }  // namespace
@@ -84,17 +71,18 @@ void SourceCache::map_bundle() {
   uint64_t sum = 0;
   std::memcpy(&sum, map_ + body, 8);
   bool ok = std::memcmp(map_, kMagic, sizeof kMagic) == 0 && checksum(map_, body) == sum;
+  const std::string_view in(map_, body);
   size_t pos = sizeof kMagic;
   uint64_t count = 0;
-  ok = ok && take(map_, body, pos, count);
+  ok = ok && take_raw(in, pos, count);
   if (ok) bundled_.reserve(count);
   for (uint64_t i = 0; ok && i < count; ++i) {
     Entry e;
     uint32_t path_len = 0;
     uint64_t text_len = 0, tree_len = 0;
-    ok = take(map_, body, pos, path_len) && take(map_, body, pos, e.stamp.size) && take(map_, body, pos, e.stamp.ino) &&
-         take(map_, body, pos, e.stamp.dev) && take(map_, body, pos, e.stamp.mtime_ns) &&
-         take(map_, body, pos, e.stamp.ctime_ns) && take(map_, body, pos, text_len) && take(map_, body, pos, tree_len) &&
+    ok = take_raw(in, pos, path_len) && take_raw(in, pos, e.stamp.size) && take_raw(in, pos, e.stamp.ino) &&
+         take_raw(in, pos, e.stamp.dev) && take_raw(in, pos, e.stamp.mtime_ns) &&
+         take_raw(in, pos, e.stamp.ctime_ns) && take_raw(in, pos, text_len) && take_raw(in, pos, tree_len) &&
          body - pos >= path_len && body - pos - path_len >= text_len && body - pos - path_len - text_len >= tree_len;
     if (!ok) break;
     std::string_view path(map_ + pos, path_len);
@@ -194,22 +182,22 @@ std::string SourceCache::save() {
   std::string buf;
   buf.reserve(bytes);
   buf.append(kMagic, sizeof kMagic);
-  put<uint64_t>(buf, files.size());
+  put_raw<uint64_t>(buf, files.size());
   for (auto& f : files) {
     const Stamp& st = *f.stamp;
-    put<uint32_t>(buf, static_cast<uint32_t>(f.path.size()));
-    put(buf, st.size);
-    put(buf, st.ino);
-    put(buf, st.dev);
-    put(buf, st.mtime_ns);
-    put(buf, st.ctime_ns);
-    put<uint64_t>(buf, f.text.size());
-    put<uint64_t>(buf, f.tree.size());
+    put_raw<uint32_t>(buf, static_cast<uint32_t>(f.path.size()));
+    put_raw(buf, st.size);
+    put_raw(buf, st.ino);
+    put_raw(buf, st.dev);
+    put_raw(buf, st.mtime_ns);
+    put_raw(buf, st.ctime_ns);
+    put_raw<uint64_t>(buf, f.text.size());
+    put_raw<uint64_t>(buf, f.tree.size());
     buf += f.path;
     buf += f.text;
     buf += f.tree;
   }
-  put(buf, checksum(buf.data(), buf.size()));
+  put_raw(buf, checksum(buf.data(), buf.size()));
 
   if (std::string why = write_file_atomically(bundle_path_, buf); !why.empty()) return why;
   // Keep the directory small: one bundle per rule-path list, the most recent few.

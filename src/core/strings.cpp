@@ -82,6 +82,21 @@ constexpr auto kJsonSpecial = [] {
   return t;
 }();
 inline bool json_special(unsigned char c) { return kJsonSpecial[c]; }
+
+// The end of the run of bytes from `i` on that need no escape. Eight bytes at a time while none is
+// special (a control, '"', '\\' or a high byte; each test is exact as a yes/no), then byte by byte.
+size_t plain_end(std::string_view s, size_t i) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  while (i + 8 <= s.size()) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    const uint64_t quote = w ^ (kOnes * '"'), slash = w ^ (kOnes * '\\');
+    if ((w | ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash)) & kHigh) break;
+    i += 8;
+  }
+  while (i < s.size() && !json_special(static_cast<unsigned char>(s[i]))) ++i;
+  return i;
+}
 }  // namespace
 
 char* json_escape_raw(char* out, std::string_view s) {
@@ -92,19 +107,8 @@ char* json_escape_raw(char* out, std::string_view s) {
   };
   size_t i = 0;
   while (i < s.size()) {
-    // Most log text needs no escaping: copy each such run at once. Eight bytes at a time
-    // while none is special (a control, '"', '\\' or a high byte; each test is exact as a yes/no),
-    // then byte by byte to the first special one.
-    size_t run = i;
-    constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-    while (run + 8 <= s.size()) {
-      uint64_t w;
-      std::memcpy(&w, s.data() + run, 8);
-      const uint64_t quote = w ^ (kOnes * '"'), slash = w ^ (kOnes * '\\');
-      if ((w | ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash)) & kHigh) break;
-      run += 8;
-    }
-    while (run < s.size() && !json_special(static_cast<unsigned char>(s[run]))) ++run;
+    // Most log text needs no escaping: copy each such run at once.
+    const size_t run = plain_end(s, i);
     if (run > i) {
       std::memcpy(out, s.data() + i, run - i);
       out += run - i;
@@ -143,8 +147,7 @@ char* json_escape_raw(char* out, std::string_view s) {
 
 void json_escape_to(std::string& out, std::string_view s) {
   // Text that needs no escape is appended as is; else room for the worst case, then cut to size.
-  size_t plain = 0;
-  while (plain < s.size() && !json_special(static_cast<unsigned char>(s[plain]))) ++plain;
+  const size_t plain = plain_end(s, 0);
   out.append(s.data(), plain);
   if (plain == s.size()) return;
   s.remove_prefix(plain);

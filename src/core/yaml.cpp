@@ -1,5 +1,6 @@
 #include "core/yaml.h"
 
+#include "core/bytes.h"
 #include "core/source_cache.h"
 
 #include <yaml.h>
@@ -318,20 +319,13 @@ namespace {
 constexpr uint32_t kTreeVersion = 2;
 constexpr uint8_t kKindBits = 3, kQuotedBit = 4, kTagBit = 8;
 
-template <class T>
-void put_raw(std::string& out, T v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
+// Reads a tree's bytes in order (core/bytes.h), texts too.
 struct TreeReader {
   std::string_view in;
   size_t pos = 0;
   template <class T>
   bool take(T& v) {
-    if (in.size() - pos < sizeof v) return false;
-    std::memcpy(&v, in.data() + pos, sizeof v);
-    pos += sizeof v;
-    return true;
+    return take_raw(in, pos, v);
   }
   bool take_text(uint32_t n, std::string& out) {
     if (in.size() - pos < n) return false;

@@ -39,9 +39,6 @@ class Exception : public std::runtime_error {
 };
 
 struct Document;
-class Node;
-std::string encode_tree(const std::vector<Node>& docs);
-bool decode_tree(std::string_view bytes, std::vector<Node>& out);
 
 class Node {
  public:

@@ -48,6 +48,12 @@ class JsonOut {
     room(quoted_max(v));
     put_quoted(v);
   }
+  /// `key` as written (its separator, quotes and colon), then `v` quoted.
+  void member(std::string_view key, std::string_view v) {
+    room(key.size() + quoted_max(v));
+    put(key);
+    put_quoted(v);
+  }
   void number(double d) {
     NumberText buf;
     raw(format_number(d, buf));
@@ -154,20 +160,15 @@ static size_t write_finding_json(std::string& buf, size_t at, const FindingView&
     }
     o.raw("]");
   };
-  o.raw("{\"rule_id\":");
-  o.quoted(f.rule_id);
-  o.raw(",\"rule_name\":");
-  o.quoted(f.rule_name);
-  o.raw(",\"rule_language\":");
-  o.quoted(f.rule_language);
-  o.raw(",\"rule_type\":");
-  o.quoted(f.rule_type);
+  o.member("{\"rule_id\":", f.rule_id);
+  o.member(",\"rule_name\":", f.rule_name);
+  o.member(",\"rule_language\":", f.rule_language);
+  o.member(",\"rule_type\":", f.rule_type);
   o.raw(",\"level\":");
   text_or_null(f.level);
   o.raw(",\"risk_score\":");
   o.number(f.risk_score);
-  o.raw(",\"message\":");
-  o.quoted(f.message);
+  o.member(",\"message\":", f.message);
   if (!f.message_missing.empty()) {
     o.raw(",\"message_missing\":");
     texts(f.message_missing);
@@ -175,14 +176,10 @@ static size_t write_finding_json(std::string& buf, size_t at, const FindingView&
   o.raw(",\"entities\":[");
   for (size_t i = 0; i < f.entities.size(); ++i) {
     auto& e = f.entities[i];
-    o.raw(i ? ",{\"field\":" : "{\"field\":");
-    o.quoted(e.field);
-    o.raw(",\"type\":");
-    o.quoted(e.type);
-    o.raw(",\"value\":");
-    o.quoted(e.value);
-    o.raw(",\"role\":");
-    o.quoted(e.role);
+    o.member(i ? ",{\"field\":" : "{\"field\":", e.field);
+    o.member(",\"type\":", e.type);
+    o.member(",\"value\":", e.value);
+    o.member(",\"role\":", e.role);
     o.raw(",\"score\":");
     o.number(e.score);
     o.raw("}");
@@ -190,8 +187,7 @@ static size_t write_finding_json(std::string& buf, size_t at, const FindingView&
   o.raw("],\"mitre_attack\":[");
   for (size_t i = 0; i < f.mitre_attack.size(); ++i) {
     auto& t = f.mitre_attack[i];
-    o.raw(i ? ",{\"id\":" : "{\"id\":");
-    o.quoted(t.id);
+    o.member(i ? ",{\"id\":" : "{\"id\":", t.id);
     o.raw(",\"name\":");
     text_or_null(t.name);
     o.raw(",\"tactics\":");
@@ -212,10 +208,8 @@ static size_t write_finding_json(std::string& buf, size_t at, const FindingView&
   o.raw(",\"source\":");
   if (f.sources.size() == 1) {
     auto& src = f.sources[0];
-    o.raw("{\"file\":");
-    o.quoted(src.file);
-    o.raw(",\"record_id\":");
-    o.quoted(src.record_id);
+    o.member("{\"file\":", src.file);
+    o.member(",\"record_id\":", src.record_id);
     if (src.line) {
       o.raw(",\"line\":");
       o.raw(std::to_string(src.line));
