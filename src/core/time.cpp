@@ -112,17 +112,28 @@ static Civil to_civil(double epoch) {
 std::string format_iso8601(double epoch, int fd) {
   Civil c = to_civil(epoch);
   char buf[64];
-  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02u", static_cast<long long>(c.y), c.mo, c.d,
-                        c.h, c.mi, c.s);
-  std::string out(buf, n);
-  if (fd > 0) {
-    long long scale = 1;
-    for (int i = 0; i < fd; ++i) scale *= 10;
-    long long f = std::llround(c.frac * scale);
-    if (f >= scale) f = scale - 1;
-    std::snprintf(buf, sizeof buf, ".%0*lld", fd, f);
-    out += buf;
+  int n;
+  if (c.y >= 0 && c.y <= 9999) {  // every finding writes a few: digits by hand, not snprintf
+    auto two = [&](char* at, unsigned v) { at[0] = char('0' + v / 10), at[1] = char('0' + v % 10); };
+    two(buf, unsigned(c.y / 100)), two(buf + 2, unsigned(c.y % 100));
+    buf[4] = '-', two(buf + 5, c.mo), buf[7] = '-', two(buf + 8, c.d);
+    buf[10] = 'T', two(buf + 11, c.h), buf[13] = ':', two(buf + 14, c.mi), buf[16] = ':', two(buf + 17, c.s);
+    n = 19;
+  } else {
+    n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02u:%02u:%02u", static_cast<long long>(c.y), c.mo, c.d, c.h,
+                      c.mi, c.s);
   }
+  if (fd <= 0) {
+    buf[n++] = 'Z';
+    return std::string(buf, size_t(n));
+  }
+  std::string out(buf, n);
+  long long scale = 1;
+  for (int i = 0; i < fd; ++i) scale *= 10;
+  long long f = std::llround(c.frac * scale);
+  if (f >= scale) f = scale - 1;
+  std::snprintf(buf, sizeof buf, ".%0*lld", fd, f);
+  out += buf;
   out += 'Z';
   return out;
 }

@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -339,9 +340,18 @@ struct Engine::Impl {
   FindingSink sink;
   std::vector<StreamPlan> streams;                 // every stream of every rule
   std::vector<std::vector<uint32_t>> rule_streams; // rule -> slots
-  std::vector<StreamRef> always;
-  std::unordered_map<std::string, std::vector<StreamRef>> by_event_id;
-  std::vector<std::vector<StreamRef>> by_dataset;
+  // The streams an event may visit, in lists: kEveryEvent's, one per event ID, one per dataset.
+  static constexpr uint32_t kEveryEvent = 0, kNoList = UINT32_MAX;
+  std::vector<std::vector<StreamRef>> lists = std::vector<std::vector<StreamRef>>(1);  // [kEveryEvent]
+  std::unordered_map<std::string, uint32_t> by_event_id;  // event ID -> list
+  std::vector<uint32_t> by_dataset;                       // dataset -> list (kNoList: none)
+  uint32_t list_of(uint32_t& at) {
+    if (at == kNoList) {
+      at = uint32_t(lists.size());
+      lists.emplace_back();
+    }
+    return at;
+  }
   std::unordered_map<std::string, uint32_t> shared_keys;  // sharing_key -> primary slot (build only)
   std::unordered_map<std::string, uint32_t> capture_keys;  // capture key -> capture group (build only)
   uint32_t capture_groups = 0;
@@ -358,8 +368,9 @@ struct Engine::Impl {
     std::vector<RuleStats> stats;
     // Per batch: which output slot each stream's rows/state went to (stamp = batch number).
     std::vector<uint32_t> rows_at, state_at, stamp;
-    // Per stream: its filter's gates in `matcher` (kNoGate: none), all open for it to be visited.
-    std::vector<uint32_t> gate, gate2;
+    // Per list, per stream of it: its filter's gates in `matcher` (kNoGate: none), all open for it
+    // to be visited. Beside the lists rather than per slot: an event reads them in order.
+    std::vector<std::vector<std::array<uint32_t, 2>>> list_gates;
     uint32_t batch_no = 0;
     BatchOut* out = nullptr;
     uint32_t event_index = 0;
@@ -420,7 +431,7 @@ void Engine::Impl::build() {
   record_sym = field_id("EventRecordID");
   event_id_sym = field_id("EventID");
   const std::vector<Symbol> id_fields = {event_id_sym, field_id("EventCode"), field_id("event_simpleName")};
-  by_dataset.resize(normalizer.datasets().size());
+  by_dataset.assign(normalizer.datasets().size(), kNoList);
   rule_streams.resize(rules.size());
   for (uint32_t ri = 0; ri < rules.size(); ++ri) {
     const auto& plan = rules[ri]->plan;
@@ -484,11 +495,11 @@ void Engine::Impl::build() {
       if (s.source.kind == ir::Source::Kind::none || p.unknown_source || p.shared_from != UINT32_MAX) continue;
       StreamRef ref{ri, si, slot};
       if (s.source.kind == ir::Source::Kind::datamodel) {
-        by_dataset[p.dataset].push_back(ref);
+        lists[list_of(by_dataset[p.dataset])].push_back(ref);
       } else if (auto ids = required_event_ids(s.filter, atoms, id_fields)) {
-        for (auto& v : *ids) by_event_id[v].push_back(ref);
+        for (auto& v : *ids) lists[list_of(by_event_id.try_emplace(v, kNoList).first->second)].push_back(ref);
       } else {
-        always.push_back(ref);
+        lists[kEveryEvent].push_back(ref);
       }
     }
   }
@@ -533,17 +544,19 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     w->group_stamp.assign(capture_groups, 0);
     w->verdicts.resize(streams.size());
     w->stamp.assign(streams.size(), 0);
-    w->gate.assign(streams.size(), match::EventMatcher::kNoGate);
-    w->gate2.assign(streams.size(), match::EventMatcher::kNoGate);
+    constexpr uint32_t none = match::EventMatcher::kNoGate;
+    std::vector<std::array<uint32_t, 2>> gates(streams.size(), {none, none});
     for (size_t i = 0; i < streams.size(); ++i)
       if (streams[i].stream->source.kind != ir::Source::Kind::none && !streams[i].unknown_source &&
           streams[i].shared_from == UINT32_MAX) {
         // Two gates for an AND of two gated conditions (Sigma's `selection_img and selection_cli`):
         // an event that has the image but none of the command lines does not visit the rule.
         auto g = w->matcher.add_gates(streams[i].stream->filter, 2);
-        if (g.size() > 0) w->gate[i] = g[0];
-        if (g.size() > 1) w->gate2[i] = g[1];
+        for (size_t k = 0; k < g.size() && k < 2; ++k) gates[i][k] = g[k];
       }
+    w->list_gates.resize(lists.size());
+    for (size_t l = 0; l < lists.size(); ++l)
+      for (auto& ref : lists[l]) w->list_gates[l].push_back(gates[ref.slot]);
     w->ctx.now = opts.now;
     w->ctx.diags = &diags;
     w->ctx.allow_writes = opts.allow_writes;
@@ -583,13 +596,14 @@ void Engine::Impl::process_event(Worker& w, const Record& r) {
   if (w.matcher.gates()) w.matcher.open_gates();
   // Thousands of streams per event, most behind a closed gate (none of the literals one of which
   // their filter needs is in the event): that test is made here, before any call.
-  auto visit_all = [&](const std::vector<StreamRef>& refs) {
+  auto visit_all = [&](uint32_t list) {
     constexpr uint32_t none = match::EventMatcher::kNoGate;
-    for (auto& ref : refs)
-      if (uint32_t g = w.gate[ref.slot]; g == none || w.matcher.gate_open(g))
-        if (uint32_t g2 = w.gate2[ref.slot]; g2 == none || w.matcher.gate_open(g2)) visit(w, ref, r);
+    const auto& gates = w.list_gates[list];
+    for (size_t i = 0; i < gates.size(); ++i)
+      if (auto [g, g2] = gates[i]; (g == none || w.matcher.gate_open(g)) && (g2 == none || w.matcher.gate_open(g2)))
+        visit(w, lists[list][i], r);
   };
-  visit_all(always);
+  visit_all(kEveryEvent);
   std::string_view eid;
   if (!by_event_id.empty() && w.event.get(event_id_sym, eid)) {
     w.eid_key.assign(eid);
@@ -598,7 +612,7 @@ void Engine::Impl::process_event(Worker& w, const Record& r) {
     if (it != by_event_id.end()) visit_all(it->second);
   }
   for (DatasetId d : w.event.datasets())
-    if (d < by_dataset.size()) visit_all(by_dataset[d]);
+    if (d < by_dataset.size() && by_dataset[d] != kNoList) visit_all(by_dataset[d]);
   // A regex that hit its backtracking limit decided nothing for this event: say which event, so a
   // padded field cannot blind a rule unseen (the rules are named once at the end of the run).
   if (auto undecided = Regex::take_undecided(); !undecided.empty()) {
@@ -631,8 +645,12 @@ void Engine::Impl::capture(const Worker& w, const StreamPlan& sp, Row& row) cons
   auto& es = row.entries();
   size_t n = 0;
   auto next = [&](std::string_view name) -> Value& {  // the n-th entry, renamed; its buffers kept
-    if (n < es.size()) es[n].first.assign(name);
-    else es.emplace_back(std::string(name), Value());
+    // A stream's rows are reused event after event: the n-th name is mostly the one it had.
+    if (n < es.size()) {
+      if (es[n].first != name) es[n].first.assign(name);
+    } else {
+      es.emplace_back(std::string(name), Value());
+    }
     return es[n++].second;
   };
   const bool raw = sp.stream->source.kind == ir::Source::Kind::raw;

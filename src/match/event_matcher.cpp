@@ -42,8 +42,12 @@ struct EventMatcher::Shared {
   bool gates_enabled = true;
   std::string cache_dir;  // Options::cache_dir
   std::vector<std::unique_ptr<Group>> groups;
-  std::vector<uint32_t> atom_group;    // AtomId -> group or kNoGroup
-  std::vector<uint32_t> atom_pattern;  // AtomId -> pattern index (deduplicated literals)
+  // AtomId -> its group (or kNoGroup) and pattern index (deduplicated literals): side by side, as
+  // an atom's test reads both.
+  struct Route {
+    uint32_t group = kNoGroup, pattern = 0;
+  };
+  std::vector<Route> route;
   std::vector<uint32_t> pattern_len;   // pattern index -> literal length (gate choice)
   // The keyword group's patterns (index: pattern - keyword_first), for the matchers' gate databases.
   std::vector<PrefilterPattern> keyword_patterns;
@@ -71,7 +75,7 @@ std::shared_ptr<EventMatcher::Shared> EventMatcher::share(const ir::AtomTable& a
     if (!sh->compiled[id] && errors) errors->push_back(atoms.describe(id) + ": " + err);
     if (ir::is_field_ref(atoms.get(id).kind)) sh->ref_field[id] = field_id(atoms.get(id).value);
   }
-  sh->atom_group.assign(atoms.size(), kNoGroup);
+  sh->route.assign(atoms.size(), {});
   sh->warmup = opts.warmup_events;
   sh->gates_enabled = opts.gates;
   sh->cache_dir = opts.cache_dir;
@@ -80,8 +84,7 @@ std::shared_ptr<EventMatcher::Shared> EventMatcher::share(const ir::AtomTable& a
 }
 
 EventMatcher::EventMatcher(std::shared_ptr<Shared> shared) : sh_(std::move(shared)) {
-  memo_stamp_.assign(sh_->compiled.size(), 0);
-  memo_value_.assign(sh_->compiled.size(), 0);
+  memo_.assign(sh_->compiled.size(), 0);
   local_.resize(sh_->groups.size());
   pattern_stamp_.assign(sh_->pattern_len.size(), 0);
   pattern_gates_.resize(sh_->pattern_len.size());
@@ -126,7 +129,6 @@ void EventMatcher::Shared::build_prefilter(const Options& opts) {
     }
     by_field[key].emplace_back(id, std::move(*lit));
   }
-  atom_pattern.assign(compiled.size(), 0);
   uint32_t next_pattern = 0;
   for (auto& [field, members] : by_field) {
     if (members.size() < std::max<size_t>(opts.min_group_atoms, 1)) continue;
@@ -147,8 +149,8 @@ void EventMatcher::Shared::build_prefilter(const Options& opts) {
     }
     uint32_t g = static_cast<uint32_t>(groups.size());
     for (auto& [id, pat] : assign) {
-      atom_group[id] = g;
-      atom_pattern[id] = pat;
+      route[id].group = g;
+      route[id].pattern = pat;
     }
     if (field == kNoSymbol) {
       keyword_first = next_pattern;
@@ -220,8 +222,9 @@ bool EventMatcher::ready(uint32_t gi) {
 
 void EventMatcher::begin(const Event& e) {
   event_ = &e;
-  if (++epoch_ == 0) {  // wrapped: clear every stamp so stale ones cannot alias the new epoch
-    std::fill(memo_stamp_.begin(), memo_stamp_.end(), 0);
+  // At 2^31 (epoch_ * 2 + 1 must fit the memo): clear every stamp so stale ones cannot alias a new epoch.
+  if (++epoch_ == 1u << 31) {
+    std::fill(memo_.begin(), memo_.end(), 0);
     std::fill(pattern_stamp_.begin(), pattern_stamp_.end(), 0);
     for (auto& l : local_) l.scanned_stamp = 0;
     std::fill(gate_stamp_.begin(), gate_stamp_.end(), 0);
@@ -348,14 +351,13 @@ void EventMatcher::scan_group(uint32_t gi) {
 bool EventMatcher::test_atom(ir::AtomId id) {
   const Shared& sh = *sh_;
   if (id >= sh.compiled.size()) return false;
-  if (memo_stamp_[id] == epoch_) return memo_value_[id];
+  if (memo_[id] >> 1 == epoch_) return memo_[id] & 1;
   bool r = false;
-  if (uint32_t g = sh.atom_group[id]; g != kNoGroup) {
+  if (uint32_t g = sh.route[id].group; g != kNoGroup) {
     if (local_[g].scanned_stamp != epoch_) scan_group(g);
-    if (!local_[g].unfiltered && pattern_stamp_[sh.atom_pattern[id]] != epoch_) {
+    if (!local_[g].unfiltered && pattern_stamp_[sh.route[id].pattern] != epoch_) {
       ++rejects_;
-      memo_stamp_[id] = epoch_;
-      memo_value_[id] = 0;
+      memo_[id] = epoch_ << 1;
       return false;
     }
   }
@@ -389,8 +391,7 @@ bool EventMatcher::test_atom(ir::AtomId id) {
       }
     }
   }
-  memo_stamp_[id] = epoch_;
-  memo_value_[id] = r;
+  memo_[id] = epoch_ << 1 | uint32_t(r);
   return r;
 }
 
@@ -399,8 +400,10 @@ bool EventMatcher::test_atom(ir::AtomId id) {
 // last choice.
 uint32_t EventMatcher::trigger_len(const std::vector<ir::AtomId>& t) const {
   uint32_t len = UINT32_MAX;
-  for (ir::AtomId a : t)
-    len = std::min(len, sh_->groups[sh_->atom_group[a]]->field == kNoSymbol ? 0 : sh_->pattern_len[sh_->atom_pattern[a]]);
+  for (ir::AtomId a : t) {
+    const Shared::Route& r = sh_->route[a];
+    len = std::min(len, sh_->groups[r.group]->field == kNoSymbol ? 0 : sh_->pattern_len[r.pattern]);
+  }
   return len;
 }
 
@@ -413,8 +416,8 @@ std::optional<std::vector<ir::AtomId>> EventMatcher::triggers(const ir::Predicat
     case Op::never: return std::vector<ir::AtomId>{};
     case Op::always: case Op::not_: return std::nullopt;
     case Op::atom: {
-      if (p.atom >= sh_->atom_group.size()) return std::nullopt;
-      uint32_t g = sh_->atom_group[p.atom];
+      if (p.atom >= sh_->route.size()) return std::nullopt;
+      uint32_t g = sh_->route[p.atom].group;
       if (g == kNoGroup) return std::nullopt;
       return std::vector<ir::AtomId>{p.atom};
     }
@@ -490,11 +493,11 @@ uint32_t EventMatcher::make_gate(std::vector<ir::AtomId> atoms) {
   std::sort(atoms.begin(), atoms.end());
   atoms.erase(std::unique(atoms.begin(), atoms.end()), atoms.end());
   for (ir::AtomId a : atoms) {
-    auto& pg = pattern_gates_[sh_->atom_pattern[a]];
+    auto& pg = pattern_gates_[sh_->route[a].pattern];
     if (pg.empty() || pg.back() != gate) pg.push_back(gate);
-    uint32_t g = sh_->atom_group[a];
+    uint32_t g = sh_->route[a].group;
     if (sh_->groups[g]->field == kNoSymbol) {
-      const uint32_t p = sh_->atom_pattern[a];
+      const uint32_t p = sh_->route[a].pattern;
       if (std::find(kw_gate_patterns_.begin(), kw_gate_patterns_.end(), p) == kw_gate_patterns_.end()) {
         kw_gate_patterns_.push_back(p);
         kw_gate_db_.reset();  // a gate added after the database was built: ask again

@@ -109,9 +109,9 @@ class EventMatcher {
 
   std::shared_ptr<Shared> sh_;
   const Event* event_ = nullptr;
-  std::vector<uint32_t> memo_stamp_;
-  std::vector<uint8_t> memo_value_;
-  uint32_t epoch_ = 0;
+  // Per atom: epoch_ * 2 + its verdict, when tested in this event (one array: one cache miss).
+  std::vector<uint32_t> memo_;
+  uint32_t epoch_ = 0;  // below 2^31, so that epoch_ * 2 + 1 fits the memo
   uint64_t tests_ = 0;
 
   // ---- prefilter: this matcher's side of each shared group

@@ -150,6 +150,11 @@ struct DbKey {
 DbKey db_key(const std::vector<const char*>& exprs, const std::vector<size_t>& lens, const std::vector<unsigned>& flags,
              const std::vector<unsigned>& ids) {
   std::string k = hs_version();
+  // Databases are compiled for this CPU (the null platform): a cache shared with another CPU, or
+  // seen under an emulator, keeps one file per platform instead of each recompiling over the other's.
+  hs_platform_info_t cpu{};
+  if (hs_populate_platform(&cpu) == HS_SUCCESS)
+    k += " cpu " + std::to_string(cpu.tune) + ':' + std::to_string(cpu.cpu_features);
   for (size_t i = 0; i < exprs.size(); ++i) {
     k += '\0' + std::to_string(flags[i]) + ':' + std::to_string(ids[i]) + ':' + std::to_string(lens[i]) + ':';
     k.append(exprs[i], lens[i]);

@@ -139,6 +139,19 @@ TEST(Time, ParseAndFormat) {
   EXPECT_EQ(format_time(1596268758.0, "%m/%d/%Y %H:%M:%S"), "08/01/2020 07:59:18");
   EXPECT_EQ(format_time(0, "%a %b %e %j"), "Thu Jan  1 001");
   EXPECT_EQ(format_iso8601(1596268758.5, 3), "2020-08-01T07:59:18.500Z");
+  // Whole seconds (findings' times): the digits are written by hand for years 0-9999. Expected
+  // values from Python's datetime.fromtimestamp(e, timezone.utc) for years 1-9999; years 0 and -1
+  // are 1970 minus 719,528 and 719,529 days (proleptic Gregorian), as snprintf's %04lld writes them.
+  EXPECT_EQ(format_iso8601(0, 0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(format_iso8601(1764771125.999, 0), "2025-12-03T14:12:05Z");
+  EXPECT_EQ(format_iso8601(-315576000.0, 0), "1960-01-01T12:00:00Z");
+  EXPECT_EQ(format_iso8601(951782400, 0), "2000-02-29T00:00:00Z");
+  EXPECT_EQ(format_iso8601(253402300799, 0), "9999-12-31T23:59:59Z");
+  EXPECT_EQ(format_iso8601(253402300800, 0), "10000-01-01T00:00:00Z");  // past the hand-written range
+  EXPECT_EQ(format_iso8601(1764771125.25, 2), "2025-12-03T14:12:05.25Z");
+  EXPECT_EQ(format_iso8601(-62167219200, 0), "0000-01-01T00:00:00Z");
+  EXPECT_EQ(format_iso8601(-62167219201, 0), "-001-12-31T23:59:59Z");
+  EXPECT_EQ(format_iso8601(-0.5, 0), "1969-12-31T23:59:59Z");  // seconds round down
   // FILETIME 132407423583740000 = 2020-08-01T07:59:18.374Z.
   EXPECT_NEAR(filetime_to_epoch(132407423583740000ULL), 1596268758.374, 1e-6);
   EXPECT_DOUBLE_EQ(*parse_time_format("08/01/2020 07:59:18", "%m/%d/%Y %H:%M:%S"), 1596268758.0);
