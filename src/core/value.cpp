@@ -1,5 +1,7 @@
 #include "core/value.h"
 
+#include <cstring>
+
 #include "core/strings.h"
 
 namespace vigil {
@@ -59,16 +61,36 @@ std::vector<std::string> Value::all_texts() const {
   return {text(0)};
 }
 
-const Value* Row::get(std::string_view name) const {
-  for (auto& e : entries_)
-    if (e.first == name) return &e.second;
+namespace {
+// Rows of an aggregation hold a few dozen names, most of another length or first letter than the
+// one asked for: those are told apart without a memcmp call.
+template <class Entries>
+auto find_entry(Entries& entries, std::string_view name) -> decltype(&entries[0].second) {
+  if (name.empty()) {
+    for (auto& e : entries)
+      if (e.first.empty()) return &e.second;
+    return nullptr;
+  }
+  const size_t n = name.size();
+  const char first = name[0];
+  for (auto& e : entries)
+    if (e.first.size() == n && e.first[0] == first && std::memcmp(e.first.data(), name.data(), n) == 0)
+      return &e.second;
   return nullptr;
 }
-Value* Row::get_mut(std::string_view name) {
-  for (auto& e : entries_)
-    if (e.first == name) return &e.second;
+}  // namespace
+
+const Value* Row::get(std::string_view name) const { return find_entry(entries_, name); }
+const Value* Row::get_from(std::string_view name, uint32_t& hint) const {
+  if (hint < entries_.size() && entries_[hint].first == name) return &entries_[hint].second;
+  for (uint32_t i = 0; i < entries_.size(); ++i)
+    if (entries_[i].first == name) {
+      hint = i;
+      return &entries_[i].second;
+    }
   return nullptr;
 }
+Value* Row::get_mut(std::string_view name) { return find_entry(entries_, name); }
 void Row::set(std::string_view name, Value v) {
   if (v.is_null()) {
     erase(name);

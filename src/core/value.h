@@ -60,6 +60,9 @@ class Row {
  public:
   using Entry = std::pair<std::string, Value>;
   const Value* get(std::string_view name) const;
+  /// get() for a row that names each field once: tries entry `hint` first and leaves `hint` where
+  /// `name` was found. (With a name twice, get() finds the first and this may find either.)
+  const Value* get_from(std::string_view name, uint32_t& hint) const;
   Value* get_mut(std::string_view name);
   /// Sets (or replaces, keeping position) a field. A null value removes it.
   void set(std::string_view name, Value v);

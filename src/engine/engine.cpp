@@ -475,9 +475,16 @@ void Engine::Impl::build() {
       sp.capture_by_name = sp.blocking == Blocking::mergeable && sp.prefix_end == 0 && !sp.capture_all;
       if (sp.capture_by_name) {
         // What capture() reads of the plan for such a stream: the row is the same for the same key.
-        std::string key = std::to_string(sp.view) + (s.source.kind == ir::Source::Kind::raw ? "r" : "d") +
-                          (sp.skip_renderings ? "s" : "k");
-        for (Symbol f : sp.capture) key += "," + std::to_string(f);
+        // A data model's streams all share one row, of every name any of them reads (below): an
+        // aggregation reads its fields by name, so the others' fields in its row change nothing,
+        // and a process event captured once instead of once per distinct BY list (the Processes
+        // tstats of ESCU have ~80 of them, ~20 visited per event) is most of capturing's cost.
+        // A raw source's streams (`sysmon EventCode=1 …`) read few of an event's many fields: their
+        // rows stay per name list.
+        const bool raw_source = s.source.kind == ir::Source::Kind::raw;
+        std::string key = std::to_string(sp.view) + (raw_source ? "r" : "d") + (sp.skip_renderings ? "s" : "k");
+        if (raw_source)
+          for (Symbol f : sp.capture) key += "," + std::to_string(f);
         sp.capture_group = capture_keys.emplace(std::move(key), capture_groups).first->second;
         if (sp.capture_group == capture_groups) ++capture_groups;
       }
@@ -503,6 +510,17 @@ void Engine::Impl::build() {
       }
     }
   }
+  // Each capture group's streams capture the union of their names.
+  std::vector<std::vector<Symbol>> group_names(capture_groups);
+  for (auto& sp : streams)
+    if (sp.capture_group != UINT32_MAX)
+      group_names[sp.capture_group].insert(group_names[sp.capture_group].end(), sp.capture.begin(), sp.capture.end());
+  for (auto& names : group_names) {
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+  }
+  for (auto& sp : streams)
+    if (sp.capture_group != UINT32_MAX) sp.capture = group_names[sp.capture_group];
   shared_keys.clear();
   capture_keys.clear();
   slots.resize(streams.size());
@@ -782,6 +800,12 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
   }
   BatchOut& out = *w.out;
   const uint32_t slot = ref.slot;
+  // Captured rows name each field once, in one layout per capture group (capture).
+  struct NamedOnce {
+    ir::ExecContext& ctx;
+    NamedOnce(ir::ExecContext& c, bool on) : ctx(c) { ctx.rows_named_once = on; }
+    ~NamedOnce() { ctx.rows_named_once = false; }
+  } named_once{w.ctx, sp.capture_by_name};
   if (direct_states && sp.blocking == Blocking::mergeable) {
     // The batches run in order on this thread: feeding the run's state is what merging a batch
     // state into it gives, without building, sealing and folding one per batch.

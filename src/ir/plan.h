@@ -39,6 +39,9 @@ class ExecContext {
   SourceLocation where;               ///< the rule, for diagnostics
   bool allow_writes = false;          ///< outputlookup & co. are refused unless the user enabled them
   std::string writes_dir;
+  /// The rows given to an aggregation now name each field once, laid out alike row after row (the
+  /// engine's captures): it may look a name up where it found it in the last row (Row::get_from).
+  bool rows_named_once = false;
 };
 
 /// How an operator consumes rows; decides where the engine's streaming plan splits a stream.

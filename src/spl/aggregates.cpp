@@ -198,7 +198,7 @@ void Accumulator::add_summary(double count, const std::vector<std::string>& valu
   count_ = before + count;
 }
 
-void Accumulator::add(const Row& row, ir::ExecContext& ctx) {
+void Accumulator::add(const Row& row, ir::ExecContext& ctx, uint32_t* hint) {
   using K = AggSpec::Kind;
   double time = 0;
   bool has_time = false;
@@ -224,7 +224,7 @@ void Accumulator::add(const Row& row, ir::ExecContext& ctx) {
     ++count_;
     return;
   }
-  const Value* v = row.get(spec_->field);
+  const Value* v = hint && ctx.rows_named_once ? row.get_from(spec_->field, *hint) : row.get(spec_->field);
   if (!v) return;
   if (spec_->kind == AggSpec::Kind::earliest_time || spec_->kind == AggSpec::Kind::latest_time) {
     if (has_time) add_text({}, time, true);  // only the time is kept
@@ -711,7 +711,8 @@ void GroupTable::add_to_keyed(const std::string& key, bool typed, const std::vec
       for (auto& acc : g.accs) acc.intern();
     e = &insert(key, hash, std::move(g));
   }
-  for (auto& acc : e->group.accs) acc.add(r, ctx);
+  if (agg_hint_.size() < e->group.accs.size()) agg_hint_.resize(e->group.accs.size());
+  for (size_t a = 0; a < e->group.accs.size(); ++a) e->group.accs[a].add(r, ctx, &agg_hint_[a]);
 }
 
 void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
@@ -719,9 +720,10 @@ void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
   // value drops it), then its key is built in place: as text ids straight away in a table that
   // lives for the run, so no text of a dropped row is interned.
   if (span_cache_.size() < spec_->by.size()) span_cache_.resize(spec_->by.size());
+  if (by_hint_.size() < spec_->by.size()) by_hint_.resize(spec_->by.size());
   by_values_.clear();
   for (size_t i = 0; i < spec_->by.size(); ++i) {
-    const Value* v = r.get(spec_->by[i]);
+    const Value* v = ctx.rows_named_once ? r.get_from(spec_->by[i], by_hint_[i]) : r.get(spec_->by[i]);
     if (!v || v->is_null()) {
       if (!spec_->fillnull) return;
       v = nullptr;

@@ -49,8 +49,9 @@ std::string compile_aggregate(const Aggregate& a, AggSpec& out);
 class Accumulator {
  public:
   explicit Accumulator(const AggSpec* spec) : spec_(spec) {}
-  /// Feed one row (reads the spec's field or evaluates its eval expression).
-  void add(const Row& row, ir::ExecContext& ctx);
+  /// Feed one row (reads the spec's field or evaluates its eval expression). `hint`: where the
+  /// field was in the last row, for rows named once (ExecContext::rows_named_once).
+  void add(const Row& row, ir::ExecContext& ctx, uint32_t* hint = nullptr);
   /// Feed a summary of rows computed elsewhere (ir::PreGroup::Part): `count` rows or values, and
   /// `values` as representatives. Only for count, dc, values, min and max, whose results do not
   /// depend on row order or on how often a value occurs.
@@ -215,6 +216,8 @@ class GroupTable {
   std::string scratch_, id_scratch_;
   std::vector<const Value*> by_values_;  ///< add(): the row's BY values, once it is known to be kept
   std::vector<SpanText> span_cache_;  ///< per BY field: the last span bucket and its text
+  /// Per BY field, then per aggregate: where the last row had its field (rows named once).
+  std::vector<uint32_t> by_hint_, agg_hint_;
 };
 
 /// Full `stats`: one output row per group, sorted by the BY values (numeric-aware),

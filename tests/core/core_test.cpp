@@ -174,6 +174,35 @@ TEST(Values, RowsAndMultivalues) {
   EXPECT_FALSE(Value("abc").to_number());
 }
 
+TEST(Values, LookupsTellNamesApartByLengthLetterAndBytes) {
+  // Names alike in length and first letter, a prefix, an empty name: each finds its own entry.
+  Row r;
+  for (auto [k, v] : {std::pair{"dest", "d"}, {"dvc", "v"}, {"desk", "k"}, {"destination", "n"}, {"", "e"}})
+    r.entries().emplace_back(k, Value(v));
+  EXPECT_EQ(r.get("dest")->text(), "d");
+  EXPECT_EQ(r.get("desk")->text(), "k");
+  EXPECT_EQ(r.get("destination")->text(), "n");
+  EXPECT_EQ(r.get("")->text(), "e");
+  EXPECT_EQ(r.get("dust"), nullptr);
+  EXPECT_EQ(r.get("des"), nullptr);
+  // get_from: a right hint is taken as is; a wrong or stale one is corrected to where the name is.
+  uint32_t hint = 2;
+  EXPECT_EQ(r.get_from("desk", hint)->text(), "k");
+  EXPECT_EQ(hint, 2u);
+  EXPECT_EQ(r.get_from("dvc", hint)->text(), "v");
+  EXPECT_EQ(hint, 1u);
+  hint = 99;
+  EXPECT_EQ(r.get_from("destination", hint)->text(), "n");
+  EXPECT_EQ(hint, 3u);
+  EXPECT_EQ(r.get_from("dust", hint), nullptr);
+  EXPECT_EQ(hint, 3u);  // left alone when the name is missing
+  // A row of another layout with the same hint: found by the scan.
+  Row other;
+  other.entries().emplace_back("destination", Value("m"));
+  EXPECT_EQ(other.get_from("destination", hint)->text(), "m");
+  EXPECT_EQ(hint, 0u);
+}
+
 TEST(Regex, PcreSemanticsAndLimits) {
   auto r = Regex::compile("(?<user>\\w+)@(?P<dom>[\\w.]+)");
   ASSERT_TRUE(r.ok());
