@@ -63,34 +63,32 @@ std::vector<std::string> Value::all_texts() const {
 
 namespace {
 // Rows of an aggregation hold a few dozen names, most of another length or first letter than the
-// one asked for: those are told apart without a memcmp call.
-template <class Entries>
-auto find_entry(Entries& entries, std::string_view name) -> decltype(&entries[0].second) {
-  if (name.empty()) {
-    for (auto& e : entries)
-      if (e.first.empty()) return &e.second;
-    return nullptr;
-  }
+// one asked for: those are told apart without a memcmp call. The entry's position, or size().
+size_t find_entry(const std::vector<Row::Entry>& entries, std::string_view name) {
   const size_t n = name.size();
-  const char first = name[0];
-  for (auto& e : entries)
-    if (e.first.size() == n && e.first[0] == first && std::memcmp(e.first.data(), name.data(), n) == 0)
-      return &e.second;
-  return nullptr;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const std::string& k = entries[i].first;
+    if (k.size() == n && (n == 0 || (k[0] == name[0] && std::memcmp(k.data(), name.data(), n) == 0))) return i;
+  }
+  return entries.size();
 }
 }  // namespace
 
-const Value* Row::get(std::string_view name) const { return find_entry(entries_, name); }
+const Value* Row::get(std::string_view name) const {
+  const size_t i = find_entry(entries_, name);
+  return i < entries_.size() ? &entries_[i].second : nullptr;
+}
 const Value* Row::get_from(std::string_view name, uint32_t& hint) const {
   if (hint < entries_.size() && entries_[hint].first == name) return &entries_[hint].second;
-  for (uint32_t i = 0; i < entries_.size(); ++i)
-    if (entries_[i].first == name) {
-      hint = i;
-      return &entries_[i].second;
-    }
-  return nullptr;
+  const size_t i = find_entry(entries_, name);
+  if (i == entries_.size()) return nullptr;
+  hint = uint32_t(i);
+  return &entries_[i].second;
 }
-Value* Row::get_mut(std::string_view name) { return find_entry(entries_, name); }
+Value* Row::get_mut(std::string_view name) {
+  const size_t i = find_entry(entries_, name);
+  return i < entries_.size() ? &entries_[i].second : nullptr;
+}
 void Row::set(std::string_view name, Value v) {
   if (v.is_null()) {
     erase(name);

@@ -78,8 +78,9 @@ struct StreamPlan {
   // Its rows only feed an aggregation (no per-row operator before it), which reads fields by name:
   // the captured fields are looked up one by one, not found among all of the event's (capture).
   bool capture_by_name = false;
-  // Streams that capture alike (same view, same names: the ESCU tstats template's BY list) share
-  // one row per event: the first visited captures it, the others read it (UINT32_MAX: none).
+  // Streams that capture alike share one row per event (a data model's: every name any of them
+  // reads; a raw source's: the same names): the first visited captures it, the others read it
+  // (UINT32_MAX: none).
   uint32_t capture_group = UINT32_MAX;
   // Rows that become findings untouched (no operators: Sigma rules) leave out the XML renderings
   // (EventData_Xml, System_Props_Xml): the row has their values as fields already.
@@ -673,30 +674,24 @@ void Engine::Impl::capture(const Worker& w, const StreamPlan& sp, Row& row) cons
   };
   const bool raw = sp.stream->source.kind == ir::Source::Kind::raw;
   const bool repeats = w.event.has_repeats();
-  // A few names out of the event's hundreds of fields (every view's): each is looked up. Only
-  // when no name repeats (no multivalue) and each first field is in the stream's view; else the
-  // walk below. The row's entries then come in capture order, which an aggregation never sees.
+  // A few names out of the event's hundreds of fields (every view's): each is looked up, when no
+  // name repeats (no multivalue); else the walk below. The row's entries then come in capture
+  // order, which an aggregation never sees.
   if (sp.capture_by_name && !repeats) {
     // `_time` first: a number, it keeps its entry, and the text entries after it keep their
     // buffers from event to event (a text landing where a number was would allocate).
+    // No name repeats, so a name's one field outside the stream's view is one the walk below
+    // would leave out too.
     if (w.event.has_time()) next("_time") = Value(w.event.time());
-    bool in_view = true;
     for (Symbol name : sp.capture) {
       if (name == time_sym) continue;
       const Event::Field* f = w.event.first(name);
-      if (!f) continue;
-      if (raw ? f->view != 0 : f->view != sp.view) {
-        in_view = false;
-        break;
-      }
+      if (!f || (raw ? f->view != 0 : f->view != sp.view)) continue;
       if (f->rendering && sp.skip_renderings) continue;
       next(field_name(name)).set_text(f->value);
     }
-    if (in_view) {
-      es.erase(es.begin() + long(n), es.end());
-      return;
-    }
-    n = 0;
+    es.erase(es.begin() + long(n), es.end());
+    return;
   }
   // Every field of a view, for a row that becomes a finding as it is (Sigma findings have ~60–90):
   // room for them at once, not by doubling.
