@@ -313,6 +313,19 @@ TEST(StreamingEngine, RulesWithTheSameAggregationShareOneStateAndGetTheirOwnResu
   EXPECT_EQ(shared_groups * 3, alone_groups);  // one state, counted once
 }
 
+// The queries run together, with 1 and 2 threads: each one's findings and matched count are what it
+// gets run alone (and it gets some).
+void expect_each_as_alone(const std::vector<std::string>& spls) {
+  for (unsigned threads : {1u, 2u}) {
+    auto together = run_over_samples(spls, threads).rules;
+    for (size_t i = 0; i < spls.size(); ++i) {
+      auto alone = run_over_samples({spls[i]}, 1).rules;
+      EXPECT_EQ(together[i], alone[0]) << spls[i] << " threads " << threads;
+      EXPECT_GT(alone[0].size(), 1u) << spls[i];  // some finding, and the matched count
+    }
+  }
+}
+
 // Rules whose tstats read the same names of the same view (one BY list, one set of aggregates) but
 // through different filters capture one row per event between them: each rule's findings and
 // counts are still what it gets alone (where every rule captures its own), for 1 and 2 threads,
@@ -328,14 +341,7 @@ TEST(StreamingEngine, RulesThatCaptureAlikeShareOneRowAndGetTheirOwnResults) {
       tstats("Processes.parent_process_name=cmd.exe") + " | `drop_dm_object_name(Processes)` | where count > 1",
       tstats("Processes.process_name=*") + " | `drop_dm_object_name(Processes)` | where process_name=\"whoami.exe\"",
   };
-  for (unsigned threads : {1u, 2u}) {
-    auto together = run_over_samples(spls, threads).rules;
-    for (size_t i = 0; i < spls.size(); ++i) {
-      auto alone = run_over_samples({spls[i]}, 1).rules;
-      EXPECT_EQ(together[i], alone[0]) << spls[i] << " threads " << threads;
-      EXPECT_GT(alone[0].size(), 1u) << spls[i];  // some finding, and the matched count
-    }
-  }
+  expect_each_as_alone(spls);
 }
 
 // Rules over one data model with different BY lists and aggregates capture one row per event
@@ -355,14 +361,7 @@ TEST(StreamingEngine, RulesOfOneDataModelShareOneRowOfAllTheirNamesAndGetTheirOw
       "by Processes.process_current_directory | `drop_dm_object_name(Processes)` | where count > 2",
       "| tstats count from datamodel=Endpoint.Filesystem by Filesystem.file_name Filesystem.dest",
   };
-  for (unsigned threads : {1u, 2u}) {
-    auto together = run_over_samples(spls, threads).rules;
-    for (size_t i = 0; i < spls.size(); ++i) {
-      auto alone = run_over_samples({spls[i]}, 1).rules;
-      EXPECT_EQ(together[i], alone[0]) << spls[i] << " threads " << threads;
-      EXPECT_GT(alone[0].size(), 1u) << spls[i];  // some finding, and the matched count
-    }
-  }
+  expect_each_as_alone(spls);
 }
 
 // Both corpora over the EVTX samples: the same findings, in the same order, for 1 and 2 threads.
