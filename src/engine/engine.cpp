@@ -680,9 +680,9 @@ void Engine::Impl::capture(const Worker& w, const StreamPlan& sp, Row& row) cons
   if (sp.capture_by_name && !repeats) {
     // `_time` first: a number, it keeps its entry, and the text entries after it keep their
     // buffers from event to event (a text landing where a number was would allocate).
-    // No name repeats, so a name's one field outside the stream's view is one the walk below
-    // would leave out too.
     if (w.event.has_time()) next("_time") = Value(w.event.time());
+    // No name repeats, so a name whose one field is outside the stream's view is one the walk
+    // below would leave out too.
     for (Symbol name : sp.capture) {
       if (name == time_sym) continue;
       const Event::Field* f = w.event.first(name);

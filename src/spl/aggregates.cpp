@@ -224,7 +224,7 @@ void Accumulator::add(const Row& row, ir::ExecContext& ctx, uint32_t* hint) {
     ++count_;
     return;
   }
-  const Value* v = hint && ctx.rows_named_once ? row.get_from(spec_->field, *hint) : row.get(spec_->field);
+  const Value* v = hint ? row.get_from(spec_->field, *hint) : row.get(spec_->field);
   if (!v) return;
   if (spec_->kind == AggSpec::Kind::earliest_time || spec_->kind == AggSpec::Kind::latest_time) {
     if (has_time) add_text({}, time, true);  // only the time is kept
@@ -712,7 +712,8 @@ void GroupTable::add_to_keyed(const std::string& key, bool typed, const std::vec
     e = &insert(key, hash, std::move(g));
   }
   if (agg_hint_.size() < e->group.accs.size()) agg_hint_.resize(e->group.accs.size());
-  for (size_t a = 0; a < e->group.accs.size(); ++a) e->group.accs[a].add(r, ctx, &agg_hint_[a]);
+  for (size_t a = 0; a < e->group.accs.size(); ++a)
+    e->group.accs[a].add(r, ctx, ctx.rows_named_once ? &agg_hint_[a] : nullptr);
 }
 
 void GroupTable::add(const Row& r, ir::ExecContext& ctx) {

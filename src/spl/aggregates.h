@@ -49,8 +49,8 @@ std::string compile_aggregate(const Aggregate& a, AggSpec& out);
 class Accumulator {
  public:
   explicit Accumulator(const AggSpec* spec) : spec_(spec) {}
-  /// Feed one row (reads the spec's field or evaluates its eval expression). `hint`: where the
-  /// field was in the last row, for rows named once (ExecContext::rows_named_once).
+  /// Feed one row (reads the spec's field or evaluates its eval expression). With `hint` (rows that
+  /// name each field once: ExecContext::rows_named_once), the field is looked up from there (Row::get_from).
   void add(const Row& row, ir::ExecContext& ctx, uint32_t* hint = nullptr);
   /// Feed a summary of rows computed elsewhere (ir::PreGroup::Part): `count` rows or values, and
   /// `values` as representatives. Only for count, dc, values, min and max, whose results do not
