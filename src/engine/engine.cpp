@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -379,6 +380,7 @@ struct Engine::Impl {
     // Per capture group: its row of the current event, captured when event_seq is the stamp.
     std::vector<Table> group_rows;
     std::vector<uint64_t> group_stamp;
+    std::vector<std::vector<ir::ExecContext::EntryId>> group_entry_ids;  // per capture group (ExecContext)
     uint64_t event_seq = 0;  // events this worker has processed: the current one's stamp
     Table groups;                // the groups of one row, for the filters moved ahead of an aggregation
     // Per stream: the early filters' verdict (keep?) by prefilter_key; bounded (cleared when full).
@@ -561,6 +563,7 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     w->scratch.resize(streams.size());
     w->group_rows.resize(capture_groups);
     w->group_stamp.assign(capture_groups, 0);
+    w->group_entry_ids.resize(capture_groups);
     w->verdicts.resize(streams.size());
     w->stamp.assign(streams.size(), 0);
     constexpr uint32_t none = match::EventMatcher::kNoGate;
@@ -795,12 +798,22 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
   }
   BatchOut& out = *w.out;
   const uint32_t slot = ref.slot;
-  // Captured rows name each field once, in one layout per capture group (capture).
+  // Captured rows name each field once, in one layout per capture group (capture); a capture
+  // group's row is read by many aggregations, which intern each of its texts once.
   struct NamedOnce {
     ir::ExecContext& ctx;
-    NamedOnce(ir::ExecContext& c, bool on) : ctx(c) { ctx.rows_named_once = on; }
-    ~NamedOnce() { ctx.rows_named_once = false; }
-  } named_once{w.ctx, sp.capture_by_name};
+    NamedOnce(ir::ExecContext& c, bool on, std::vector<ir::ExecContext::EntryId>* ids, uint64_t seq) : ctx(c) {
+      ctx.rows_named_once = on;
+      ctx.entry_ids = on ? ids : nullptr;
+      ctx.entry_seq = seq;
+    }
+    ~NamedOnce() {
+      ctx.rows_named_once = false;
+      ctx.entry_ids = nullptr;
+    }
+  } named_once{w.ctx, sp.capture_by_name,
+               sp.capture_group != UINT32_MAX ? &w.group_entry_ids[sp.capture_group] : nullptr, w.event_seq};
+  assert(sp.capture_group == UINT32_MAX || rows.size() == 1);  // entry ids are of one row an event
   if (direct_states && sp.blocking == Blocking::mergeable) {
     // The batches run in order on this thread: feeding the run's state is what merging a batch
     // state into it gives, without building, sealing and folding one per batch.

@@ -42,6 +42,16 @@ class ExecContext {
   /// The rows given to an aggregation now name each field once, laid out alike row after row (the
   /// engine's captures): it may look a name up where it found it in the last row (Row::get_from).
   bool rows_named_once = false;
+  /// With rows_named_once, for a row many aggregations read in turn (the engine's capture groups):
+  /// the text pool ids of its entries found so far, by entry index, valid where `seq` is
+  /// entry_seq. Only for one row per entry_seq (the row of one event), and entry_seq is never 0.
+  /// Null: none kept.
+  struct EntryId {
+    uint64_t seq = 0;
+    uint32_t id = 0;
+  };
+  std::vector<EntryId>* entry_ids = nullptr;
+  uint64_t entry_seq = 0;
 };
 
 /// How an operator consumes rows; decides where the engine's streaming plan splits a stream.

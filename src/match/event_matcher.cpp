@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -86,7 +87,7 @@ std::shared_ptr<EventMatcher::Shared> EventMatcher::share(const ir::AtomTable& a
 EventMatcher::EventMatcher(std::shared_ptr<Shared> shared) : sh_(std::move(shared)) {
   memo_.assign(sh_->compiled.size(), 0);
   local_.resize(sh_->groups.size());
-  pattern_stamp_.assign(sh_->pattern_len.size(), 0);
+  pattern_bits_.assign((sh_->pattern_len.size() + 63) / 64, 0);
   pattern_gates_.resize(sh_->pattern_len.size());
   group_gates_.resize(sh_->groups.size());
 }
@@ -222,15 +223,18 @@ bool EventMatcher::ready(uint32_t gi) {
 
 void EventMatcher::begin(const Event& e) {
   event_ = &e;
-  // At 2^31 (epoch_ * 2 + 1 must fit the memo): clear every stamp so stale ones cannot alias a new epoch.
-  if (++epoch_ == 1u << 31) {
+  // When a counter wraps, its stamps are cleared so that stale ones cannot alias a new event.
+  if (++tick_ > kTicks) {
     std::fill(memo_.begin(), memo_.end(), 0);
-    std::fill(pattern_stamp_.begin(), pattern_stamp_.end(), 0);
-    for (auto& l : local_) l.scanned_stamp = 0;
     std::fill(gate_stamp_.begin(), gate_stamp_.end(), 0);
-    kw_text_stamp_ = 0;
-    epoch_ = 1;
+    tick_ = 1;
   }
+  if (++scan_epoch_ == 0) {
+    for (auto& l : local_) l.scanned_stamp = 0;
+    kw_text_stamp_ = 0;
+    scan_epoch_ = 1;
+  }
+  for (uint32_t p : hits_) pattern_bits_[p >> 6] = 0;  // hits_ lists every pattern found
   hits_.clear();
 }
 
@@ -243,8 +247,11 @@ static bool is_keyword_field(const Event::Field& f) { return f.view == 0 && !f.r
 
 void EventMatcher::on_hit(void* self, uint32_t pattern) {
   auto* m = static_cast<EventMatcher*>(self);
-  if (pattern < m->pattern_stamp_.size() && m->pattern_stamp_[pattern] != m->epoch_) {
-    m->pattern_stamp_[pattern] = m->epoch_;
+  if (pattern >= m->sh_->pattern_len.size()) return;
+  uint64_t& word = m->pattern_bits_[pattern >> 6];
+  const uint64_t bit = uint64_t(1) << (pattern & 63);
+  if (!(word & bit)) {
+    word |= bit;
     m->hits_.push_back(pattern);
   }
 }
@@ -295,13 +302,19 @@ void EventMatcher::on_collect(void* self, uint32_t pattern) {
 
 // Every raw value, joined: a literal spanning two values is a false hit, which only costs a test.
 const std::string& EventMatcher::keyword_text() {
-  if (kw_text_stamp_ == epoch_) return kw_text_;
-  kw_text_stamp_ = epoch_;
-  kw_text_.clear();
+  if (kw_text_stamp_ == scan_epoch_) return kw_text_;
+  kw_text_stamp_ = scan_epoch_;
+  // Sized first, then copied into: an append per value was most of this text's cost.
+  size_t size = 0;
+  for (auto& f : event_->fields_unrendered())
+    if (is_keyword_field(f)) size += f.value.size() + 1;
+  kw_text_.resize(size);
+  char* at = kw_text_.data();
   for (auto& f : event_->fields_unrendered())
     if (is_keyword_field(f)) {
-      kw_text_.append(f.value);
-      kw_text_.push_back('\n');
+      if (!f.value.empty()) std::memcpy(at, f.value.data(), f.value.size());
+      at += f.value.size();
+      *at++ = '\n';
     }
   return kw_text_;
 }
@@ -326,7 +339,7 @@ bool EventMatcher::scan_keyword_gates() {
 // literal not found in them rules the atom out.
 void EventMatcher::scan_group(uint32_t gi) {
   Local& l = local_[gi];
-  l.scanned_stamp = epoch_;
+  l.scanned_stamp = scan_epoch_;
   l.unfiltered = true;
   if (l.disabled) return;
   if (!l.ready) {
@@ -351,13 +364,13 @@ void EventMatcher::scan_group(uint32_t gi) {
 bool EventMatcher::test_atom(ir::AtomId id) {
   const Shared& sh = *sh_;
   if (id >= sh.compiled.size()) return false;
-  if (memo_[id] >> 1 == epoch_) return memo_[id] & 1;
+  if (memo_[id] >> 1 == tick_) return memo_[id] & 1;
   bool r = false;
   if (uint32_t g = sh.route[id].group; g != kNoGroup) {
-    if (local_[g].scanned_stamp != epoch_) scan_group(g);
-    if (!local_[g].unfiltered && pattern_stamp_[sh.route[id].pattern] != epoch_) {
+    if (local_[g].scanned_stamp != scan_epoch_) scan_group(g);
+    if (!local_[g].unfiltered && !pattern_found(sh.route[id].pattern)) {
       ++rejects_;
-      memo_[id] = epoch_ << 1;
+      memo_[id] = uint8_t(tick_ << 1);
       return false;
     }
   }
@@ -391,7 +404,7 @@ bool EventMatcher::test_atom(ir::AtomId id) {
       }
     }
   }
-  memo_[id] = epoch_ << 1 | uint32_t(r);
+  memo_[id] = uint8_t(tick_ << 1 | uint32_t(r));
   return r;
 }
 
@@ -525,15 +538,15 @@ void EventMatcher::open_gates() {
     Local& l = local_[g];
     // Keywords, once their group is built: only the gates' literals now (test_atom() scans for the
     // rest if a keyword atom is tested); its gates open from hits_ below.
-    if (gated_field_[i] == kNoSymbol && l.ready && !l.disabled && l.scanned_stamp != epoch_ && scan_keyword_gates())
+    if (gated_field_[i] == kNoSymbol && l.ready && !l.disabled && l.scanned_stamp != scan_epoch_ && scan_keyword_gates())
       continue;
-    if (l.scanned_stamp != epoch_) scan_group(g);
+    if (l.scanned_stamp != scan_epoch_) scan_group(g);
     gated_filters_[i] = l.ready && !l.disabled && gated_field_[i] != kNoSymbol;
     if (l.unfiltered)
-      for (uint32_t gate : group_gates_[g]) gate_stamp_[gate] = epoch_;
+      for (uint32_t gate : group_gates_[g]) gate_stamp_[gate] = tick_;
   }
   for (uint32_t p : hits_)
-    for (uint32_t gate : pattern_gates_[p]) gate_stamp_[gate] = epoch_;
+    for (uint32_t gate : pattern_gates_[p]) gate_stamp_[gate] = tick_;
 }
 
 bool EventMatcher::eval(const ir::Predicate& p) {

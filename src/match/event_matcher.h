@@ -1,6 +1,7 @@
 // Evaluates predicates over normalized Events with a per-event atom memo:
 // every distinct atom of the loaded corpus is tested at most once per event,
-// however many rules share it (bitset + epoch, no clearing per event).
+// however many rules share it (byte stamps of an event counter that wraps every
+// 127 events, when they are cleared).
 // One EventMatcher per thread; the AtomTable it compiles from is immutable
 // once rules are loaded. The matchers of one table can share their compiled
 // atoms and prefilter databases (EventMatcher::share): the engine's workers do.
@@ -68,7 +69,8 @@ class EventMatcher {
   EventMatcher(const ir::AtomTable& atoms, const Options& opts, std::vector<std::string>* errors = nullptr);
   ~EventMatcher();
   EventMatcher(EventMatcher&&) noexcept;
-  /// Start a new event (invalidates the memo in O(1)).
+  /// Start a new event (invalidates the memo: clears the patterns the last event found, and every
+  /// stamp once per 127 events).
   void begin(const Event& e);
   bool eval(const ir::Predicate& p);
   /// Number of atom tests actually run since construction (for profiling/bench).
@@ -88,7 +90,7 @@ class EventMatcher {
   /// Keyword gates are opened by a scan for the gates' own keyword literals only (a few dozen of the
   /// corpus' hundreds); the scan for every keyword literal waits until a keyword atom is tested.
   void open_gates();
-  bool gate_open(uint32_t gate) const { return gate_stamp_[gate] == epoch_; }
+  bool gate_open(uint32_t gate) const { return gate_stamp_[gate] == tick_; }
   size_t gates() const { return gate_stamp_.size(); }
 
   /// Number of field groups served (after their warm-up) by a prefilter database, and their atoms.
@@ -109,19 +111,24 @@ class EventMatcher {
 
   std::shared_ptr<Shared> sh_;
   const Event* event_ = nullptr;
-  // Per atom: epoch_ * 2 + its verdict, when tested in this event (one array: one cache miss).
-  std::vector<uint32_t> memo_;
-  uint32_t epoch_ = 0;  // below 2^31, so that epoch_ * 2 + 1 fits the memo
+  // This event's verdicts and open gates are byte stamps of `tick_`, which counts events 1..127
+  // and clears them when it wraps; the patterns found are bits, cleared from hits_. The corpus'
+  // ~34k atoms, ~6k gates and ~32k patterns take 44 KB so, where a word each stamped with the
+  // event's number took 290 KB and missed the first-level cache on most tests.
+  static constexpr uint8_t kTicks = 127;  // tick_ * 2 + 1 fits a byte
+  std::vector<uint8_t> memo_;  // per atom: tick_ * 2 + its verdict, when tested in this event
+  uint8_t tick_ = 0;
+  uint32_t scan_epoch_ = 0;  // stamps of the per-event scratch below (scans, the keyword text)
   uint64_t tests_ = 0;
 
   // ---- prefilter: this matcher's side of each shared group
   std::string lower_;    // scratch: a value folded for the caseless exact lookup
   std::string kw_text_;  // scratch: the event's raw values joined, for the keyword group
-  uint32_t kw_text_stamp_ = 0;  // == epoch_: kw_text_ is this event's
+  uint32_t kw_text_stamp_ = 0;  // == scan_epoch_: kw_text_ is this event's
   static constexpr uint32_t kNoGroup = UINT32_MAX;
   struct Local {
     uint32_t demand = 0;         // events that needed this group before it was ready here
-    uint32_t scanned_stamp = 0;  // == epoch_: already handled in this event
+    uint32_t scanned_stamp = 0;  // == scan_epoch_: already handled in this event
     bool ready = false;          // the group's database is built and `scratch_` fits it
     bool unfiltered = true;      // no usable scan in this event: every atom is tested
     bool disabled = false;       // no database (could not be built): always tested
@@ -139,7 +146,8 @@ class EventMatcher {
   std::vector<uint32_t> collected_;              // scratch: the patterns one scan found
   static void on_collect(void* self, uint32_t pattern);
   std::vector<Local> local_;
-  std::vector<uint32_t> pattern_stamp_; // pattern index -> epoch_ when found in this event
+  std::vector<uint64_t> pattern_bits_;  // patterns found in this event (hits_ lists them)
+  bool pattern_found(uint32_t p) const { return pattern_bits_[p >> 6] >> (p & 63) & 1; }
   PrefilterScratch scratch_;
   // ---- gates
   std::vector<std::vector<uint32_t>> pattern_gates_;  // pattern -> gates it opens
@@ -149,7 +157,7 @@ class EventMatcher {
   // filter here (ready), so that an event without that field opens none of its gates.
   std::vector<Symbol> gated_field_;
   std::vector<uint8_t> gated_filters_;
-  std::vector<uint32_t> gate_stamp_;                  // gate -> epoch_ when open
+  std::vector<uint8_t> gate_stamp_;                   // gate -> tick_ when open
   std::vector<uint32_t> hits_;                        // patterns found in this event, once each
   // The keyword literals of this matcher's gates in a database of their own (Shared::keyword_gate_db),
   // asked for once the keyword group is ready; null after asking: open_gates() scans the whole group.

@@ -1,8 +1,11 @@
 // core/: wildcard globs (Splunk and Sigma semantics), string helpers, time, values, regex.
 // Expected values follow the documented semantics cited per test, not the implementation.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <optional>
 
 #include "core/regex.h"
@@ -126,6 +129,49 @@ TEST(Strings, JsonEscapeAtEveryOffsetOfALongRun) {
       json_escape_to(out, plain.substr(0, at) + in + plain.substr(at));
       EXPECT_EQ(out, plain.substr(0, at) + want + plain.substr(at)) << at << " " << want;
     }
+}
+
+// json_escape_raw writes into exactly kJsonEscapeMax bytes per input byte and reads no byte of a
+// page the input does not reach. Texts of 0..40 bytes, each either ending at the last byte before
+// a page that cannot be read or starting a page (its tail readable in one load, the bytes after it
+// plain letters), are written into a room that ends where such a page begins. Each text is
+// letters with a quote at one place (or none), or control bytes only (each escaped to six bytes:
+// the room is full); the expected texts are written out here.
+TEST(Strings, JsonEscapeRawStaysInItsRoomAndItsPage) {
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  struct Guarded {  // two pages, the second unreadable
+    size_t page;
+    char* map;
+    explicit Guarded(size_t p)
+        : page(p), map(static_cast<char*>(mmap(nullptr, 2 * p, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))) {
+      if (map != MAP_FAILED) mprotect(map + page, page, PROT_NONE);
+    }
+    ~Guarded() {
+      if (map != MAP_FAILED) munmap(map, 2 * page);
+    }
+  };
+  Guarded in_pages(page), out_pages(page);
+  ASSERT_NE(in_pages.map, MAP_FAILED);
+  ASSERT_NE(out_pages.map, MAP_FAILED);
+  for (bool at_page_end : {true, false})
+    for (size_t n = 0; n <= 40; ++n)
+      for (size_t quote = 0; quote <= n + 1; ++quote) {  // quote == n: none; n + 1: controls only
+        std::memset(in_pages.map, 'z', page);  // what follows a text at the page's start: plain
+        char* in = at_page_end ? in_pages.map + page - n : in_pages.map;
+        char* out = out_pages.map + page - kJsonEscapeMax * n;
+        std::string want;
+        for (size_t k = 0; k < n; ++k) {
+          if (quote == n + 1) {
+            in[k] = '\x01';
+            want += "\\u0001";
+          } else {
+            in[k] = k == quote ? '"' : char('a' + k % 26);
+            want += k == quote ? std::string("\\\"") : std::string(1, in[k]);
+          }
+        }
+        char* end = json_escape_raw(out, std::string_view(in, n));
+        EXPECT_EQ(std::string(out, size_t(end - out)), want) << n << " " << quote << " " << at_page_end;
+      }
 }
 
 TEST(Time, ParseAndFormat) {

@@ -416,6 +416,35 @@ TEST(EventMatcherPrefilter, ThresholdAndEnvironmentSwitch) {
   EXPECT_EQ(EventMatcher::Options::from_env().warmup_events, 256u);
 }
 
+// A verdict, a pattern found or an open gate is of one event: an atom tested, or a gate opened, in
+// the first event and not again until many events later says nothing of those events, and a
+// literal found again later is found again. (The matcher stamps verdicts and gates with a counter
+// that wraps every 127 events: event 127 is where the first event's stamps would be read as new.)
+// Expected by hand: "C:\\tool.exe" contains "tool" (events 0, 128, 300); "C:\\other.exe" does not.
+TEST(EventMatcherPrefilter, VerdictsAndGatesLastOneEventHoweverManyFollow) {
+  Fixture fx;
+  fx.add(atom("Image", AtomKind::contains, "tool"));
+  const auto rule = Predicate::make_atom(fx.ids[0]);
+  for (bool prefilter : {true, false}) {
+    EventMatcher m(fx.table, prefilter ? on(1) : off());
+    const uint32_t gate = m.add_gate(rule);
+    const bool gated = gate != EventMatcher::kNoGate;
+    if (prefilter && Prefilter::available()) EXPECT_TRUE(gated);
+    Record rec;
+    Event ev;
+    for (int k = 0; k <= 300; ++k) {
+      const bool tool = k == 0 || k == 128 || k == 300;
+      ev.reset(&rec);
+      ev.add(field_id("Image"), tool ? "C:\\tool.exe" : "C:\\other.exe", 0);
+      m.begin(ev);
+      if (m.gates()) m.open_gates();
+      if (gated) EXPECT_EQ(m.gate_open(gate), tool) << "event " << k;
+      // Tested only now and then, so that a verdict would have to last to be read again.
+      if (tool || k % 127 == 0 || k == 254) EXPECT_EQ(m.eval(rule), tool) << "event " << k << " prefilter " << prefilter;
+    }
+  }
+}
+
 // Generated atoms and events over a small alphabet of pieces chosen to collide often
 // (case variants, separators, NUL, UTF-8 bytes, newlines): every atom and random
 // and/or/not trees must evaluate identically through both paths.

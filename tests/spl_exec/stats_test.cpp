@@ -203,6 +203,54 @@ TEST(StatsBuild, UnsupportedAggregateIsAnError) {
   EXPECT_NE(build("| timechart count").error, "");
 }
 
+// A row that many aggregations read in turn (the engine's capture group) has each text's id kept by
+// the first that reads it, for its event only: the next event's row, same layout, other texts, is
+// read afresh, and each aggregation keys its own BY fields. Two tables over three events' rows;
+// expected by hand: by host,user: h1/alice, h1/bob, h2/bob one each; by user,process:
+// alice/cmd.exe, bob/cmd.exe, bob/ps.exe one each.
+TEST(StatsOp, TextIdsKeptForARowEntryAreOfItsEventOnly) {
+  auto make = [](const char* host, const char* user, const char* process) {
+    Row r;
+    r.entries().emplace_back("host", Value(host));
+    r.entries().emplace_back("user", Value(user));
+    r.entries().emplace_back("process", Value(process));
+    return r;
+  };
+  const Table events = {make("h1", "bob", "cmd.exe"), make("h1", "alice", "cmd.exe"), make("h2", "bob", "ps.exe")};
+  Pipe a = build("| stats count by host user"), b = build("| stats count by user process");
+  auto *op_a = mergeable_op(a), *op_b = mergeable_op(b);
+  ASSERT_NE(op_a, nullptr);
+  ASSERT_NE(op_b, nullptr);
+  auto state_a = op_a->make_state(), state_b = op_b->make_state();
+  op_a->seal(*state_a);  // keys as text ids from the start, as the engine's run-long states
+  op_b->seal(*state_b);
+  TestCtx ctx;
+  std::vector<ir::ExecContext::EntryId> ids;
+  Table row(1);
+  for (size_t e = 0; e < events.size(); ++e) {
+    row[0] = events[e];  // the row is reused event after event
+    ctx.rows_named_once = true;
+    ctx.entry_ids = &ids;
+    ctx.entry_seq = e + 1;
+    op_a->add(*state_a, row, ctx);
+    op_b->add(*state_b, row, ctx);
+  }
+  auto lines = [&](ir::MergeableOperator* op, ir::PartialState& s) {
+    std::vector<std::string> out;
+    for (auto& r : op->finish(s, ctx)) {
+      std::string line;
+      for (auto& [k, v] : r.entries()) line += k + "=" + v.to_string() + " ";
+      out.push_back(line);
+    }
+    return out;
+  };
+  EXPECT_EQ(lines(op_a, *state_a), (std::vector<std::string>{"host=h1 user=alice count=1 ", "host=h1 user=bob count=1 ",
+                                                               "host=h2 user=bob count=1 "}));
+  EXPECT_EQ(lines(op_b, *state_b), (std::vector<std::string>{"user=alice process=cmd.exe count=1 ",
+                                                               "user=bob process=cmd.exe count=1 ",
+                                                               "user=bob process=ps.exe count=1 "}));
+}
+
 }  // namespace
 
 // The engine feeds each event batch into its own partial state and merges them in input order; the
