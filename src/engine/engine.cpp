@@ -800,19 +800,19 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
   const uint32_t slot = ref.slot;
   // Captured rows name each field once, in one layout per capture group (capture); a capture
   // group's row is read by many aggregations, which intern each of its texts once.
+  // (Every stream captured by name is in a capture group: build().)
   struct NamedOnce {
     ir::ExecContext& ctx;
-    NamedOnce(ir::ExecContext& c, bool on, std::vector<ir::ExecContext::EntryId>* ids, uint64_t seq) : ctx(c) {
-      ctx.rows_named_once = on;
-      ctx.entry_ids = on ? ids : nullptr;
+    NamedOnce(ir::ExecContext& c, std::vector<ir::ExecContext::EntryId>* ids, uint64_t seq) : ctx(c) {
+      ctx.rows_named_once = ids != nullptr;
+      ctx.entry_ids = ids;
       ctx.entry_seq = seq;
     }
     ~NamedOnce() {
       ctx.rows_named_once = false;
       ctx.entry_ids = nullptr;
     }
-  } named_once{w.ctx, sp.capture_by_name,
-               sp.capture_group != UINT32_MAX ? &w.group_entry_ids[sp.capture_group] : nullptr, w.event_seq};
+  } named_once{w.ctx, sp.capture_by_name ? &w.group_entry_ids[sp.capture_group] : nullptr, w.event_seq};
   assert(sp.capture_group == UINT32_MAX || rows.size() == 1);  // entry ids are of one row an event
   if (direct_states && sp.blocking == Blocking::mergeable) {
     // The batches run in order on this thread: feeding the run's state is what merging a batch

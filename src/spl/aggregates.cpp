@@ -756,13 +756,12 @@ void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
   };
   // A row that aggregation after aggregation reads (the engine's capture group: one row per event)
   // has each of its texts interned once, by whichever reads it first.
-  auto append_entry = [&](uint32_t entry, std::string_view t) {
-    if (!interned_ || !ctx.entry_ids) return append(t);
+  auto entry_id = [&](uint32_t entry, std::string_view t) {
     auto& ids = *ctx.entry_ids;
     if (entry >= ids.size()) ids.resize(entry + 1);
     auto& e = ids[entry];
     if (e.seq != ctx.entry_seq) e = {ctx.entry_seq, key_pool().intern(t)};
-    append_id(e.id);
+    return e.id;
   };
   bool typed = false;
   for (size_t i = 0; i < by_values_.size(); ++i) {
@@ -775,8 +774,8 @@ void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
     } else if (!v->is_string()) {
       append(v->text());
       typed = true;
-    } else if (ctx.rows_named_once) {
-      append_entry(by_hint_[i], v->string());  // get_from left the hint at v's entry
+    } else if (interned_ && ctx.entry_ids) {
+      append_id(entry_id(by_hint_[i], v->string()));  // get_from left the hint at v's entry
     } else {
       append(v->string());
     }
