@@ -102,20 +102,7 @@ size_t plain_end(std::string_view s, size_t i) {
   return i;
 }
 #if defined(__SSE2__)
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define VIGIL_ASAN 1
-#endif
-#endif
-// Sixteen bytes from `p` lie in p's memory page (a read there cannot fault).
-inline bool tail_loadable(const char* p) {
-#if defined(__SANITIZE_ADDRESS__) || defined(VIGIL_ASAN)
-  (void)p;
-  return false;
-#else
-  return (reinterpret_cast<uintptr_t>(p) & 4095) <= 4096 - 16;
-#endif
-}
+inline bool tail_loadable(const char* p) { return sixteen_readable(p); }
 #endif
 }  // namespace
 

@@ -2,10 +2,20 @@
 // event data and SPL keywords are matched case-insensitively in ASCII only).
 #pragma once
 #include <array>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define VIGIL_SANITIZED 1
+#endif
+#endif
 
 namespace vigil {
 
@@ -51,6 +61,35 @@ void json_escape_to(std::string& out, std::string_view s);
 /// byte of `s`; returns the end. For writers that size their buffer once per line.
 constexpr size_t kJsonEscapeMax = 6;  // a control byte or an invalid UTF-8 byte: \u00XX, \ufffd
 char* json_escape_raw(char* out, std::string_view s);
+
+/// True when the sixteen bytes from `p` lie in p's memory page, so that, `p` being readable, reading
+/// them cannot fault even where a text ends before them (never under a sanitizer, which would report
+/// the bytes past the end).
+inline bool sixteen_readable(const void* p) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || defined(VIGIL_SANITIZED)
+  (void)p;
+  return false;
+#else
+  return (reinterpret_cast<uintptr_t>(p) & 4095) <= 4096 - 16;
+#endif
+}
+
+/// `s` copied to `out`, which has room for s.size() + kCopySlack bytes; returns the end. A text of
+/// at most sixteen bytes goes as one 16-byte load and store (what lands past its end is the caller's
+/// to overwrite or ignore): memcpy's branches by size cost more than the copy for the short values
+/// of an event.
+constexpr size_t kCopySlack = 16;
+inline char* copy_with_slack(char* out, std::string_view s) {
+#if defined(__SSE2__)
+  // An empty text's pointer may be the first byte of a page that cannot be read: not loaded.
+  if (s.size() - 1 < 16 && sixteen_readable(s.data())) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data())));
+    return out + s.size();
+  }
+#endif
+  if (!s.empty()) std::memcpy(out, s.data(), s.size());
+  return out + s.size();
+}
 /// Parse a decimal or 0x-hex integer; false when `s` is not entirely a number.
 bool parse_int(std::string_view s, long long& out);
 /// Parse a number the way SPL does for comparisons (decimal, optional sign/fraction/exponent).

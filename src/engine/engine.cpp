@@ -370,8 +370,10 @@ struct Engine::Impl {
     std::vector<RuleStats> stats;
     // Per batch: which output slot each stream's rows/state went to (stamp = batch number).
     std::vector<uint32_t> rows_at, state_at, stamp;
-    // Per list, per stream of it: its filter's gates in `matcher` (kNoGate: none), all open for it
-    // to be visited. Beside the lists rather than per slot: an event reads them in order.
+    // Per list, per stream of it: its filter's two gates in `matcher`, both open for it to be
+    // visited (a stream with fewer has the matcher's always-open gate in their place, so that the
+    // test per stream is two reads and no case). Beside the lists rather than per slot: an event
+    // reads them in order.
     std::vector<std::vector<std::array<uint32_t, 2>>> list_gates;
     uint32_t batch_no = 0;
     BatchOut* out = nullptr;
@@ -566,8 +568,8 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     w->group_entry_ids.resize(capture_groups);
     w->verdicts.resize(streams.size());
     w->stamp.assign(streams.size(), 0);
-    constexpr uint32_t none = match::EventMatcher::kNoGate;
-    std::vector<std::array<uint32_t, 2>> gates(streams.size(), {none, none});
+    const uint32_t open = w->matcher.always_open_gate();
+    std::vector<std::array<uint32_t, 2>> gates(streams.size(), {open, open});
     for (size_t i = 0; i < streams.size(); ++i)
       if (streams[i].stream->source.kind != ir::Source::Kind::none && !streams[i].unknown_source &&
           streams[i].shared_from == UINT32_MAX) {
@@ -619,10 +621,9 @@ void Engine::Impl::process_event(Worker& w, const Record& r) {
   // Thousands of streams per event, most behind a closed gate (none of the literals one of which
   // their filter needs is in the event): that test is made here, before any call.
   auto visit_all = [&](uint32_t list) {
-    constexpr uint32_t none = match::EventMatcher::kNoGate;
     const auto& gates = w.list_gates[list];
     for (size_t i = 0; i < gates.size(); ++i)
-      if (auto [g, g2] = gates[i]; (g == none || w.matcher.gate_open(g)) && (g2 == none || w.matcher.gate_open(g2)))
+      if (w.matcher.gate_open(gates[i][0]) & w.matcher.gate_open(gates[i][1]))  // both read: one branch
         visit(w, lists[list][i], r);
   };
   visit_all(kEveryEvent);

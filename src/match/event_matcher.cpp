@@ -1,6 +1,7 @@
 #include "match/event_matcher.h"
 
 #include <algorithm>
+#include <cassert>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -236,6 +237,15 @@ void EventMatcher::begin(const Event& e) {
   }
   for (uint32_t p : hits_) pattern_bits_[p >> 6] = 0;  // hits_ lists every pattern found
   hits_.clear();
+  if (always_gate_ != kNoGate) gate_stamp_[always_gate_] = uint8_t(tick_);
+}
+
+uint32_t EventMatcher::always_open_gate() {
+  if (always_gate_ == kNoGate) {
+    always_gate_ = uint32_t(gate_stamp_.size());
+    gate_stamp_.push_back(event_ ? uint8_t(tick_) : 0);  // open from the current event on
+  }
+  return always_gate_;
 }
 
 // Keywords search the values of the raw view. The XML renderings (EventData_Xml,
@@ -301,22 +311,29 @@ void EventMatcher::on_collect(void* self, uint32_t pattern) {
 }
 
 // Every raw value, joined: a literal spanning two values is a false hit, which only costs a test.
-const std::string& EventMatcher::keyword_text() {
-  if (kw_text_stamp_ == scan_epoch_) return kw_text_;
+std::string_view EventMatcher::keyword_text() {
+  if (kw_text_stamp_ == scan_epoch_) return {kw_text_.data(), kw_text_len_};
   kw_text_stamp_ = scan_epoch_;
-  // Sized first, then copied into: an append per value was most of this text's cost.
-  size_t size = 0;
-  for (auto& f : event_->fields_unrendered())
-    if (is_keyword_field(f)) size += f.value.size() + 1;
-  kw_text_.resize(size);
+  // One pass, each value copied whole in 16 bytes where it is short (most are): sizing first and
+  // memcpy by value were most of this text's cost. The buffer keeps its size from event to event
+  // (never filled: only the first kw_text_len_ bytes are the text) and grows when a value would
+  // not fit with the copy's slack.
   char* at = kw_text_.data();
-  for (auto& f : event_->fields_unrendered())
-    if (is_keyword_field(f)) {
-      if (!f.value.empty()) std::memcpy(at, f.value.data(), f.value.size());
-      at += f.value.size();
-      *at++ = '\n';
+  char* end = at + kw_text_.size();
+  for (auto& f : event_->fields_unrendered()) {
+    if (!is_keyword_field(f)) continue;
+    if (size_t(end - at) < f.value.size() + 1 + kCopySlack) [[unlikely]] {
+      const size_t used = size_t(at - kw_text_.data());
+      kw_text_.resize(std::max(2 * kw_text_.size(), used + f.value.size() + 1 + kCopySlack + 4096));
+      at = kw_text_.data() + used;
+      end = kw_text_.data() + kw_text_.size();
     }
-  return kw_text_;
+    assert(size_t(end - at) >= f.value.size() + 1 + kCopySlack);
+    at = copy_with_slack(at, f.value);
+    *at++ = '\n';
+  }
+  kw_text_len_ = size_t(at - kw_text_.data());
+  return {kw_text_.data(), kw_text_len_};
 }
 
 // Opens the keyword gates from a scan for their literals alone. A corpus has hundreds of keyword
@@ -519,9 +536,9 @@ uint32_t EventMatcher::make_gate(std::vector<ir::AtomId> atoms) {
     }
     auto& gg = group_gates_[g];
     if (gg.empty()) {
+      scan_always_.push_back(uint32_t(gated_groups_.size()));
       gated_groups_.push_back(g);
       gated_field_.push_back(sh_->groups[g]->field);
-      gated_filters_.push_back(0);
     }
     if (gg.empty() || gg.back() != gate) gg.push_back(gate);
   }
@@ -530,23 +547,41 @@ uint32_t EventMatcher::make_gate(std::vector<ir::AtomId> atoms) {
 
 void EventMatcher::open_gates() {
   // Most gated groups are of a field the event does not have (the command-line groups and a
-  // registry event): a group that filters opens none of its gates then, which is said here without
-  // a call or a look at its state. (Its scan is not marked done: test_atom() still asks scan_group.)
-  for (size_t i = 0; i < gated_groups_.size(); ++i) {
-    if (gated_filters_[i] && !event_->has(gated_field_[i])) continue;
-    const uint32_t g = gated_groups_[i];
-    Local& l = local_[g];
-    // Keywords, once their group is built: only the gates' literals now (test_atom() scans for the
-    // rest if a keyword atom is tested); its gates open from hits_ below.
-    if (gated_field_[i] == kNoSymbol && l.ready && !l.disabled && l.scanned_stamp != scan_epoch_ && scan_keyword_gates())
-      continue;
-    if (l.scanned_stamp != scan_epoch_) scan_group(g);
-    gated_filters_[i] = l.ready && !l.disabled && gated_field_[i] != kNoSymbol;
-    if (l.unfiltered)
-      for (uint32_t gate : group_gates_[g]) gate_stamp_[gate] = tick_;
+  // registry event): a group that filters opens none of its gates then. Those groups are reached
+  // from the event's fields (~100), not by asking each of hundreds of groups whether the event has
+  // its field. (A skipped group's scan is not marked done: test_atom() still asks scan_group.)
+  // (A name the event repeats comes back to a group already scanned: only its gates are stamped again.)
+  for (auto& f : event_->fields_unrendered())
+    if (f.name < by_field_.size())
+      if (const uint32_t i = by_field_[f.name]) open_group_gates(i - 1);
+  // The others, every event; one found to filter from now on joins by_field_.
+  for (size_t k = 0; k < scan_always_.size();) {
+    const uint32_t i = scan_always_[k];
+    open_group_gates(i);
+    const Local& l = local_[gated_groups_[i]];
+    if (l.ready && !l.disabled && gated_field_[i] != kNoSymbol) {
+      if (by_field_.size() <= gated_field_[i]) by_field_.resize(size_t(gated_field_[i]) + 1, 0);
+      by_field_[gated_field_[i]] = i + 1;
+      scan_always_[k] = scan_always_.back();  // the order groups are scanned in changes nothing
+      scan_always_.pop_back();
+    } else {
+      ++k;
+    }
   }
   for (uint32_t p : hits_)
     for (uint32_t gate : pattern_gates_[p]) gate_stamp_[gate] = tick_;
+}
+
+void EventMatcher::open_group_gates(uint32_t i) {
+  const uint32_t g = gated_groups_[i];
+  Local& l = local_[g];
+  // Keywords, once their group is built: only the gates' literals now (test_atom() scans for the
+  // rest if a keyword atom is tested); its gates open from hits_ (open_gates).
+  if (gated_field_[i] == kNoSymbol && l.ready && !l.disabled && l.scanned_stamp != scan_epoch_ && scan_keyword_gates())
+    return;
+  if (l.scanned_stamp != scan_epoch_) scan_group(g);
+  if (l.unfiltered)
+    for (uint32_t gate : group_gates_[g]) gate_stamp_[gate] = tick_;
 }
 
 bool EventMatcher::eval(const ir::Predicate& p) {

@@ -92,6 +92,9 @@ class EventMatcher {
   void open_gates();
   bool gate_open(uint32_t gate) const { return gate_stamp_[gate] == tick_; }
   size_t gates() const { return gate_stamp_.size(); }
+  /// A gate open in every event: where a caller tests a fixed number of gates per predicate, it
+  /// stands in for "no gate" so that the test has no case of its own.
+  uint32_t always_open_gate();
 
   /// Number of field groups served (after their warm-up) by a prefilter database, and their atoms.
   size_t prefilter_groups() const;
@@ -106,7 +109,8 @@ class EventMatcher {
   uint32_t make_gate(std::vector<ir::AtomId> atoms);
   uint32_t trigger_len(const std::vector<ir::AtomId>& t) const;
   void scan_value(uint32_t g, std::string_view v);
-  const std::string& keyword_text();
+  void open_group_gates(uint32_t gated);  // index into gated_groups_
+  std::string_view keyword_text();
   bool scan_keyword_gates();
 
   std::shared_ptr<Shared> sh_;
@@ -124,6 +128,7 @@ class EventMatcher {
   // ---- prefilter: this matcher's side of each shared group
   std::string lower_;    // scratch: a value folded for the caseless exact lookup
   std::string kw_text_;  // scratch: the event's raw values joined, for the keyword group
+  size_t kw_text_len_ = 0;  // of kw_text_, the text's bytes (the rest is room)
   uint32_t kw_text_stamp_ = 0;  // == scan_epoch_: kw_text_ is this event's
   static constexpr uint32_t kNoGroup = UINT32_MAX;
   struct Local {
@@ -153,11 +158,15 @@ class EventMatcher {
   std::vector<std::vector<uint32_t>> pattern_gates_;  // pattern -> gates it opens
   std::vector<std::vector<uint32_t>> group_gates_;    // group -> gates with an atom in it
   std::vector<uint32_t> gated_groups_;                // groups scanned by open_gates()
-  // Per gated group (as gated_groups_): its field (kNoSymbol: keywords), and whether it is known to
-  // filter here (ready), so that an event without that field opens none of its gates.
-  std::vector<Symbol> gated_field_;
-  std::vector<uint8_t> gated_filters_;
+  std::vector<Symbol> gated_field_;                   // as gated_groups_: its field (kNoSymbol: keywords)
+  // A gated group known to filter here (ready) opens none of its gates in an event without its
+  // field: open_gates() finds those from the event's fields (by_field_: Symbol -> index into
+  // gated_groups_ + 1, 0 for none). The others (warming up, keywords, unfilterable) are looked at
+  // in every event (scan_always_: indices into gated_groups_).
+  std::vector<uint32_t> by_field_;
+  std::vector<uint32_t> scan_always_;
   std::vector<uint8_t> gate_stamp_;                   // gate -> tick_ when open
+  uint32_t always_gate_ = kNoGate;                    // always_open_gate(), once asked for
   std::vector<uint32_t> hits_;                        // patterns found in this event, once each
   // The keyword literals of this matcher's gates in a database of their own (Shared::keyword_gate_db),
   // asked for once the keyword group is ready; null after asking: open_gates() scans the whole group.

@@ -5,9 +5,11 @@
 // the atom semantics of ir/atom.h and core/strings.h (ASCII-only case folding,
 // whole-value globs with Sigma `*`/`?`); each is derived in the comment beside it.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -442,6 +444,145 @@ TEST(EventMatcherPrefilter, VerdictsAndGatesLastOneEventHoweverManyFollow) {
       // Tested only now and then, so that a verdict would have to last to be read again.
       if (tool || k % 127 == 0 || k == 254) EXPECT_EQ(m.eval(rule), tool) << "event " << k << " prefilter " << prefilter;
     }
+  }
+}
+
+// The keyword text (every raw value joined, for the keyword gates' scan) copies short values
+// sixteen bytes at a time: a value is read only within its own memory page, the bytes read past a
+// value's end are never part of the text, and the text grows past its first room keeping what it
+// had. Values here end right against a page no read may touch.
+TEST(EventMatcherPrefilter, KeywordTextIsTheValuesJoinedAndReadsOnlyThem) {
+  if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  char* map = static_cast<char*>(mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(map, MAP_FAILED);
+  struct Unmap {
+    char* at;
+    size_t size;
+    ~Unmap() { munmap(at, size); }
+  } unmap{map, 2 * page};
+  ASSERT_EQ(mprotect(map + page, page, PROT_NONE), 0);
+  // A text ending where the readable page ends.
+  auto at_edge = [&](std::string_view text) {
+    char* p = map + page - text.size();
+    std::memcpy(p, text.data(), text.size());
+    return std::string_view(p, text.size());
+  };
+  Fixture fx;
+  fx.add(atom("", AtomKind::keyword, "mimikatz"));
+  fx.add(atom("", AtomKind::keyword, "sekurlsa"));
+  EventMatcher pf(fx.table, on(1));
+  const auto mimikatz = Predicate::make_atom(fx.ids[0]), sekurlsa = Predicate::make_atom(fx.ids[1]);
+  const uint32_t g_mimi = pf.add_gate(mimikatz), g_seku = pf.add_gate(sekurlsa);
+  ASSERT_NE(g_mimi, EventMatcher::kNoGate);
+  ASSERT_NE(g_seku, EventMatcher::kNoGate);
+  Record rec;
+  Event ev;
+  auto check = [&](const std::vector<std::string_view>& values, bool mimi, bool seku, const std::string& what) {
+    ev.reset(&rec);
+    for (size_t i = 0; i < values.size(); ++i) ev.add(field_id("F" + std::to_string(i)), values[i], 0);
+    pf.begin(ev);
+    pf.open_gates();
+    EXPECT_EQ(pf.gate_open(g_mimi), mimi) << what;
+    EXPECT_EQ(pf.gate_open(g_seku), seku) << what;
+    EXPECT_EQ(pf.eval(mimikatz), mimi) << what;
+    EXPECT_EQ(pf.eval(sekurlsa), seku) << what;
+  };
+  // Every length from 0 to 40 against the edge, alone and after another value: no fault.
+  for (size_t n = 0; n <= 40; ++n) {
+    const std::string text = n >= 8 ? std::string(n - 8, 'x') + "mimikatz" : std::string(n, 'm');
+    check({at_edge(text)}, n >= 8, false, "alone, length " + std::to_string(n));
+    check({"a", at_edge(text)}, n >= 8, false, "second, length " + std::to_string(n));
+  }
+  // The bytes after a value's end are not its: "mimik" viewed out of "mimikatz", then "sekurlsa"
+  // whose first bytes a copy of sixteen would have written over had the text not moved past "mimik".
+  const std::string backing = "mimikatz sekurlsa";
+  check({std::string_view(backing).substr(0, 5), std::string_view(backing).substr(5, 3)}, false, false,
+        "a literal whose pieces are two values");
+  check({std::string_view(backing).substr(0, 5), at_edge("sekurlsa")}, false, true, "a view's tail is not read");
+  // Several pages of values, the literal in the last: the text grows and keeps its start.
+  std::vector<std::string> many(400, std::string(29, 'v'));
+  many.back() = "then sekurlsa::logonpasswords";
+  many[0] = "mimikatz first";
+  std::vector<std::string_view> views(many.begin(), many.end());
+  check(views, true, true, "400 values, the literals first and last");
+  many[0] = "nothing first";
+  views.assign(many.begin(), many.end());
+  check(views, false, true, "the next event's text is its own");
+  check({}, false, false, "no values");
+}
+
+// open_gates() reaches a group that filters through the event's fields, and looks at the others
+// (still warming up) every event: the gates say the same before and after a group starts to filter,
+// with its field absent, present or repeated, and for gates added once it filters, on its field or
+// on a new one. (That an absent field now costs no call is what the instruction counts measure.)
+TEST(EventMatcherPrefilter, GatesOpenAlikeBeforeAndAfterTheirGroupFilters) {
+  if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
+  Fixture fx;
+  fx.add(atom("Image", AtomKind::contains, "tool"));
+  fx.add(atom("Image", AtomKind::contains, "other"));
+  fx.add(atom("CommandLine", AtomKind::contains, "-enc"));
+  EventMatcher pf(fx.table, on(1, 2));  // a group filters once it has been asked about in 2 events
+  const uint32_t g_tool = pf.add_gate(Predicate::make_atom(fx.ids[0]));
+  ASSERT_NE(g_tool, EventMatcher::kNoGate);
+  uint32_t g_other = EventMatcher::kNoGate, g_enc = EventMatcher::kNoGate;
+  Record rec;
+  Event ev;
+  int n = 0;
+  // (field, value) pairs; then whether each gate is open (a gate not made yet is not asked).
+  auto event = [&](std::vector<std::pair<const char*, const char*>> fields, bool tool, bool other, bool enc) {
+    ++n;
+    ev.reset(&rec);
+    for (auto& [f, v] : fields) ev.add(field_id(f), v, 0);
+    pf.begin(ev);
+    pf.open_gates();
+    EXPECT_EQ(pf.gate_open(g_tool), tool) << "event " << n;
+    if (g_other != EventMatcher::kNoGate) EXPECT_EQ(pf.gate_open(g_other), other) << "event " << n;
+    if (g_enc != EventMatcher::kNoGate) EXPECT_EQ(pf.gate_open(g_enc), enc) << "event " << n;
+  };
+  // Warming up, the Image group filters nothing: its gate is open whatever the event.
+  event({{"User", "x"}}, true, false, false);
+  event({{"Image", "C:\\else.exe"}}, true, false, false);
+  // From the third event it filters: closed without Image, open when one of two Images has it.
+  event({{"User", "x"}}, false, false, false);
+  event({{"User", "y"}}, false, false, false);
+  event({{"Image", "C:\\x.exe"}, {"Image", "C:\\tool.exe"}}, true, false, false);
+  event({{"Image", "C:\\else.exe"}}, false, false, false);
+  // Gates added now: on the Image group (filtering already) and on a new CommandLine group.
+  g_other = pf.add_gate(Predicate::make_atom(fx.ids[1]));
+  g_enc = pf.add_gate(Predicate::make_atom(fx.ids[2]));
+  ASSERT_NE(g_other, EventMatcher::kNoGate);
+  ASSERT_NE(g_enc, EventMatcher::kNoGate);
+  event({{"Image", "other.exe"}, {"CommandLine", "plain"}}, false, true, true);  // CommandLine warming up
+  event({{"Image", "tool.exe"}}, true, false, true);
+  event({{"CommandLine", "x -enc y"}}, false, false, true);  // CommandLine filters from here
+  event({{"CommandLine", "plain"}, {"Image", "other"}}, false, true, false);
+  event({{"User", "z"}}, false, false, false);
+}
+
+// The engine gives a stream without a second gate (or without any) the always-open gate, and visits
+// a stream when both its gates are open: that gate must be open in every event, from the one it was
+// asked for in, across the wraps of the event counter, whatever the other gates do.
+TEST(EventMatcherPrefilter, TheAlwaysOpenGateIsOpenInEveryEvent) {
+  Fixture fx;
+  fx.add(atom("Image", AtomKind::contains, "tool"));
+  EventMatcher m(fx.table, on(1));
+  const uint32_t tool = m.add_gate(Predicate::make_atom(fx.ids[0]));
+  Record rec;
+  Event ev;
+  uint32_t always = EventMatcher::kNoGate;
+  for (int k = 0; k < 400; ++k) {
+    ev.reset(&rec);
+    ev.add(field_id("Image"), k % 50 == 0 ? "C:\\tool.exe" : "C:\\other.exe", 0);
+    m.begin(ev);
+    if (m.gates()) m.open_gates();
+    if (k == 5) {
+      always = m.always_open_gate();
+      EXPECT_EQ(m.always_open_gate(), always);  // one gate, however often asked
+      EXPECT_NE(always, tool);
+    }
+    if (always != EventMatcher::kNoGate) EXPECT_TRUE(m.gate_open(always)) << "event " << k;
+    if (tool != EventMatcher::kNoGate) EXPECT_EQ(m.gate_open(tool), k % 50 == 0) << "event " << k;
   }
 }
 
