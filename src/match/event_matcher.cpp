@@ -550,10 +550,16 @@ void EventMatcher::open_gates() {
   // registry event): a group that filters opens none of its gates then. Those groups are reached
   // from the event's fields (~100), not by asking each of hundreds of groups whether the event has
   // its field. (A skipped group's scan is not marked done: test_atom() still asks scan_group.)
-  // (A name the event repeats comes back to a group already scanned: only its gates are stamped again.)
-  for (auto& f : event_->fields_unrendered())
-    if (f.name < by_field_.size())
-      if (const uint32_t i = by_field_[f.name]) open_group_gates(i - 1);
+  // (A name the event repeats comes back to a group already scanned: only its gates are stamped
+  // again.) With fewer such groups than the event has fields (a few rules), each is asked instead.
+  if (filtering_.size() < event_->fields_unrendered().size()) {
+    for (uint32_t i : filtering_)
+      if (event_->has(gated_field_[i])) open_group_gates(i);
+  } else {
+    for (auto& f : event_->fields_unrendered())
+      if (f.name < by_field_.size())
+        if (const uint32_t i = by_field_[f.name]) open_group_gates(i - 1);
+  }
   // The others, every event; one found to filter from now on joins by_field_.
   for (size_t k = 0; k < scan_always_.size();) {
     const uint32_t i = scan_always_[k];
@@ -562,6 +568,7 @@ void EventMatcher::open_gates() {
     if (l.ready && !l.disabled && gated_field_[i] != kNoSymbol) {
       if (by_field_.size() <= gated_field_[i]) by_field_.resize(size_t(gated_field_[i]) + 1, 0);
       by_field_[gated_field_[i]] = i + 1;
+      filtering_.push_back(i);
       scan_always_[k] = scan_always_.back();  // the order groups are scanned in changes nothing
       scan_always_.pop_back();
     } else {

@@ -161,9 +161,10 @@ class EventMatcher {
   std::vector<Symbol> gated_field_;                   // as gated_groups_: its field (kNoSymbol: keywords)
   // A gated group known to filter here (ready) opens none of its gates in an event without its
   // field: open_gates() finds those from the event's fields (by_field_: Symbol -> index into
-  // gated_groups_ + 1, 0 for none). The others (warming up, keywords, unfilterable) are looked at
-  // in every event (scan_always_: indices into gated_groups_).
+  // gated_groups_ + 1, 0 for none), or asks each when they are fewer. The others (warming up,
+  // keywords, unfilterable) are looked at in every event (scan_always_: indices into gated_groups_).
   std::vector<uint32_t> by_field_;
+  std::vector<uint32_t> filtering_;  // the same groups as by_field_, as indices into gated_groups_
   std::vector<uint32_t> scan_always_;
   std::vector<uint8_t> gate_stamp_;                   // gate -> tick_ when open
   uint32_t always_gate_ = kNoGate;                    // always_open_gate(), once asked for
