@@ -101,9 +101,6 @@ size_t plain_end(std::string_view s, size_t i) {
   while (i < s.size() && !json_special(static_cast<unsigned char>(s[i]))) ++i;
   return i;
 }
-#if defined(__SSE2__)
-inline bool tail_loadable(const char* p) { return sixteen_readable(p); }
-#endif
 }  // namespace
 
 char* json_escape_raw(char* out, std::string_view s) {
@@ -119,7 +116,7 @@ char* json_escape_raw(char* out, std::string_view s) {
     // Sixteen bytes at a time, stored whole. Each byte read so far wrote at most kJsonEscapeMax, so
     // while three or more are left the room left holds sixteen. A short tail is loaded whole when
     // that stays in its memory page (never past it; not under ASan, which would see the bytes).
-    if (const size_t left = s.size() - i; left >= 3 && (left >= 16 || tail_loadable(s.data() + i))) {
+    if (const size_t left = s.size() - i; left >= 3 && (left >= 16 || sixteen_readable(s.data() + i))) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
       const __m128i special =
           _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),  // signed: controls and high bytes

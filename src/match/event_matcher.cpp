@@ -1,8 +1,8 @@
 #include "match/event_matcher.h"
 
 #include <algorithm>
-#include <cassert>
 #include <atomic>
+#include <cassert>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -549,9 +549,9 @@ void EventMatcher::open_gates() {
   // Most gated groups are of a field the event does not have (the command-line groups and a
   // registry event): a group that filters opens none of its gates then. Those groups are reached
   // from the event's fields (~100), not by asking each of hundreds of groups whether the event has
-  // its field. (A skipped group's scan is not marked done: test_atom() still asks scan_group.)
-  // (A name the event repeats comes back to a group already scanned: only its gates are stamped
-  // again.) With fewer such groups than the event has fields (a few rules), each is asked instead.
+  // its field; with fewer such groups than the event has fields (a few rules), each is asked instead.
+  // A skipped group's scan is not marked done: test_atom() still asks scan_group. A name the event
+  // repeats comes back to a group already scanned: only its gates are stamped again.
   if (filtering_.size() < event_->fields_unrendered().size()) {
     for (uint32_t i : filtering_)
       if (event_->has(gated_field_[i])) open_group_gates(i);
