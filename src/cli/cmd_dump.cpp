@@ -187,6 +187,12 @@ static int run_dump(DumpArgs& a) {
     b->unit = std::move(unit);
     pipe.submit(std::move(b));
   };
+  // A live input that paused (`tail -f … | vigil dump -`): what it gave is rendered and out now.
+  ro.on_pause = [&] {
+    if (filling && filling->records.size()) pipe.submit(std::move(filling));
+    pipe.finish_pending();
+    std::fflush(out.file);
+  };
   read_inputs(a.logs, ro, [&](const Record& r) {
     ++n;
     if (!filling) filling = take();

@@ -1,4 +1,6 @@
 // vigil search: one ad-hoc SPL query over local logs.
+#include <unistd.h>
+
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/field_hints.h"
@@ -36,23 +38,35 @@ static int run_search(SearchArgs& a) {
   }
   RunOptions ro = run_options(c, now, &progress);
   ro.engine.keep_zero_counts = true;  // results, not findings: `| stats count` over nothing says 0, as Splunk does
+  // Rows go to the writer as they become final (per-event results in input order, then the
+  // aggregations): JSON lines are written at once (memory does not grow with the results, and a
+  // live input is answered as it comes); CSV and the table wait for their header (RowWriter).
+  const bool stdout_is_terminal = !out.owned && isatty(fileno(stdout));
+  auto writer = report::make_row_writer(fmt, out.file);
+  size_t results = 0;
+  bool first_is_zero_count = false;
+  ro.on_finding = [&](Finding&& f) {
+    if (++results == 1) first_is_zero_count = is_zero_count(f.row);
+    progress.add_finding();
+    if (stdout_is_terminal && fmt == report::Format::jsonl) progress.clear();
+    writer->write(f.row);
+  };
+  ro.read.on_pause = [&] { std::fflush(out.file); };  // a live input paused: what it gave is out
   progress.phase("reading");
   RunResult res = run_rules({&rule}, rs.atoms(), *norm, a.logs, ro, diags);
-  Table rows;
-  for (auto& f : res.findings) rows.push_back(std::move(f.row));
   progress.stop();
-  report::write_rows(rows, fmt, out.file);
+  if (std::string why = writer->finish(); !why.empty()) diags.error({c.output.empty() ? "<stdout>" : c.output}, why, "output");
   std::fflush(out.file);
   // Nothing found (no rows, or one `count` of 0): say which field of the query no event carries (one
   // more pass, only in this case).
-  if ((rows.empty() || (rows.size() == 1 && is_zero_count(rows[0]))) && res.read.records_read > res.read.records_skipped)
+  if ((results == 0 || (results == 1 && first_is_zero_count)) && res.read.records_read > res.read.records_skipped)
     for (auto& hint : missing_field_hints(rule, rs.atoms(), *norm, a.logs, read_options(c)))
       diags.warning({}, hint, "unknown-field");
   report_regex_limits({&rule}, diags);
   rs.report_lookup_errors(diags);
-  summary.print(c, &res.read, res.evaluated, nullptr, static_cast<long>(rows.size()), diags);
+  summary.print(c, &res.read, res.evaluated, nullptr, static_cast<long>(results), diags);
   if (nothing_readable(res.read)) return nothing_ran;
-  if (c.fail_on_findings && !rows.empty()) return findings;
+  if (c.fail_on_findings && results) return findings;
   if (c.strict && (res.read.records_skipped || res.read.files_skipped)) return rejected;
   return ok;
 }
@@ -66,7 +80,9 @@ std::function<int()> register_search(CLI::App& app) {
       "  vigil search '| tstats count from datamodel=Endpoint.Processes by Processes.process_name' Sysmon.evtx\n"
       "  vigil search --content security_content '`sysmon` EventCode=1 | stats count by Image' logs/\n"
       "Raw searches see Splunk's raw field names (EventCode, Image, source, sourcetype, host, _time);\n"
-      "tstats/from datamodel see CIM datasets (Endpoint.Processes as Processes.*).");
+      "tstats/from datamodel see CIM datasets (Endpoint.Processes as Processes.*).\n"
+      "Rows are written as they become final (JSON lines at once, also from a live '-'); CSV and the\n"
+      "table name every column in their header, so they come at the end (CSV spooled to a temp file).");
   sub->add_option("query", a->query, "the SPL query")->required();
   sub->add_option("logs", a->logs, "log files, directories or archives ('-' = stdin)")->required();
   CommonOptions co;

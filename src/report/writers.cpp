@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cerrno>
 #include <cstring>
+#include <unordered_map>
 
 #include "core/escape.h"
 #include "core/strings.h"
@@ -345,47 +347,170 @@ std::unique_ptr<FindingWriter> make_finding_writer(Format f, std::FILE* out) {
   return nullptr;
 }
 
-void write_rows(const Table& rows, Format f, std::FILE* out) {
-  if (f == Format::jsonl) {
-    for (auto& r : rows) std::fprintf(out, "%s\n", row_json(r).c_str());
-    return;
+namespace {
+
+// `_time` is epoch seconds in rows; people read it as a timestamp, as Splunk shows it.
+std::string row_cell(const Row& r, std::string_view col) {
+  const Value* v = r.get(col);
+  if (v && col == "_time" && v->is_number()) return format_iso8601(v->number(), 3);
+  return v ? v->to_string() : std::string();
+}
+
+class JsonlRowWriter : public RowWriter {
+ public:
+  explicit JsonlRowWriter(std::FILE* o) : out_(o) {}
+  void write(const Row& row) override {
+    line_.resize(std::max<size_t>(line_.size(), 256));
+    JsonOut o(line_, 0);
+    o.row(row);
+    o.raw("\n");
+    std::fwrite(line_.data(), 1, o.end(), out_);
+    if (line_.size() > JsonlWriter::kKeptLine) std::string().swap(line_);  // one huge row is not kept
   }
-  std::vector<std::string> cols;
-  for (auto& r : rows)
-    for (auto& [k, v] : r.entries())
-      if (!internal_field(k) && std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
-  // `_time` is epoch seconds in rows; people read it as a timestamp, as Splunk shows it.
-  auto cell = [&](const Row& r, const std::string& c) {
-    const Value* v = r.get(c);
-    if (v && c == "_time" && v->is_number()) return format_iso8601(v->number(), 3);
-    return v ? v->to_string() : std::string();
-  };
-  if (f == Format::csv) {
+
+ private:
+  std::FILE* out_;
+  std::string line_;
+};
+
+// Each row is spooled as its cells, each with its column's number (u32 column, u32 length,
+// bytes; a row starts with its u32 cell count), so finish() can write the header first.
+class CsvRowWriter : public RowWriter {
+ public:
+  explicit CsvRowWriter(std::FILE* o) : out_(o), spool_(std::tmpfile()) {}
+  ~CsvRowWriter() override {
+    if (spool_) std::fclose(spool_);
+  }
+  void write(const Row& row) override {
+    rec_.clear();
+    put(0);  // the cell count, set below
+    uint32_t cells = 0;
+    ++row_;
+    for (auto& [k, v] : row.entries()) {
+      if (internal_field(k)) continue;
+      auto [it, added] = column_.try_emplace(k, uint32_t(cols_.size()));
+      if (added) {
+        cols_.push_back(k);
+        last_row_.push_back(0);
+      }
+      if (last_row_[it->second] == row_) continue;  // a name twice: its first value, as get() finds
+      last_row_[it->second] = row_;
+      std::string cell = row_cell(row, k);
+      put(it->second);
+      put(uint32_t(cell.size()));
+      rec_ += cell;
+      ++cells;
+    }
+    std::memcpy(rec_.data(), &cells, 4);
+    if (spool_) std::fwrite(rec_.data(), 1, rec_.size(), spool_);
+    else held_ += rec_;
+  }
+  std::string finish() override {
     std::string line;
-    for (size_t i = 0; i < cols.size(); ++i) line += (i ? "," : "") + csv_cell(cols[i]);
-    std::fprintf(out, "%s\n", line.c_str());
-    for (auto& r : rows) {
+    for (size_t i = 0; i < cols_.size(); ++i) line += (i ? "," : "") + csv_cell(cols_[i]);
+    std::fprintf(out_, "%s\n", line.c_str());
+    if (!spool_) {
+      emit(held_);
+      return {};
+    }
+    // A spool that could not be written (a full temporary directory) ends early: say so.
+    bool whole = std::fflush(spool_) == 0 && !std::ferror(spool_);
+    std::rewind(spool_);
+    std::string text;
+    char buf[1 << 16];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, spool_)) > 0;) {
+      text.append(buf, n);
+      text.erase(0, emit(text));
+    }
+    if (whole && text.empty() && !std::ferror(spool_)) return {};
+    return "CSV: the temporary file holding the rows until their header is known failed (" +
+           std::string(std::strerror(errno)) + "): rows are missing from the output";
+  }
+
+ private:
+  void put(uint32_t v) { rec_.append(reinterpret_cast<const char*>(&v), 4); }
+  static bool get(std::string_view s, size_t& at, uint32_t& v) {
+    if (s.size() - at < 4) return false;
+    std::memcpy(&v, s.data() + at, 4);
+    at += 4;
+    return true;
+  }
+  // Writes the whole rows at the start of `s`; returns how many bytes they took.
+  size_t emit(std::string_view s) {
+    size_t done = 0;
+    std::vector<std::string_view> cells(cols_.size());
+    std::string line;
+    for (;;) {
+      size_t at = done;
+      uint32_t n = 0;
+      if (!get(s, at, n)) return done;
+      std::fill(cells.begin(), cells.end(), std::string_view());
+      bool whole = true;
+      for (uint32_t i = 0; i < n && whole; ++i) {
+        uint32_t col = 0, len = 0;
+        whole = get(s, at, col) && get(s, at, len) && s.size() - at >= len;
+        if (whole) {
+          cells[col] = s.substr(at, len);
+          at += len;
+        }
+      }
+      if (!whole) return done;
       line.clear();
-      for (size_t i = 0; i < cols.size(); ++i) line += (i ? "," : "") + csv_cell(cell(r, cols[i]));
-      std::fprintf(out, "%s\n", line.c_str());
+      for (size_t i = 0; i < cells.size(); ++i) line += (i ? "," : "") + csv_cell(cells[i]);
+      line += '\n';
+      std::fwrite(line.data(), 1, line.size(), out_);
+      done = at;
     }
-    return;
   }
-  std::vector<size_t> w(cols.size());
-  for (size_t c = 0; c < cols.size(); ++c) {
-    w[c] = std::min<size_t>(cols[c].size(), 60);
-    for (auto& r : rows) w[c] = std::max(w[c], std::min<size_t>(clip(cell(r, cols[c]), 60).size(), 60));
-  }
-  auto line = [&](auto get) {
-    std::string s;
+
+  std::FILE* out_;
+  std::FILE* spool_;
+  std::string held_;  // the spool, when no temporary file could be made
+  std::string rec_;
+  std::vector<std::string> cols_;
+  std::unordered_map<std::string, uint32_t, TextHash, TextEq> column_;
+  std::vector<uint64_t> last_row_;  // [column]: the last row that had it
+  uint64_t row_ = 0;
+};
+
+class TableRowWriter : public RowWriter {
+ public:
+  explicit TableRowWriter(std::FILE* o) : out_(o) {}
+  void write(const Row& row) override { rows_.push_back(row); }
+  std::string finish() override {
+    std::vector<std::string> cols;
+    for (auto& r : rows_)
+      for (auto& [k, v] : r.entries())
+        if (!internal_field(k) && std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
+    std::vector<size_t> w(cols.size());
     for (size_t c = 0; c < cols.size(); ++c) {
-      std::string v = clip(get(c), 60);
-      s += v + std::string(w[c] > v.size() ? w[c] - v.size() + 2 : 2, ' ');
+      w[c] = std::min<size_t>(cols[c].size(), 60);
+      for (auto& r : rows_) w[c] = std::max(w[c], std::min<size_t>(clip(row_cell(r, cols[c]), 60).size(), 60));
     }
-    std::fprintf(out, "%s\n", std::string(trim(s)).c_str());
-  };
-  line([&](size_t c) { return cols[c]; });  // clip() escapes names and values alike
-  for (auto& r : rows) line([&](size_t c) { return cell(r, cols[c]); });
+    auto line = [&](auto get) {
+      std::string s;
+      for (size_t c = 0; c < cols.size(); ++c) {
+        std::string v = clip(get(c), 60);
+        s += v + std::string(w[c] > v.size() ? w[c] - v.size() + 2 : 2, ' ');
+      }
+      std::fprintf(out_, "%s\n", std::string(trim(s)).c_str());
+    };
+    line([&](size_t c) { return cols[c]; });  // clip() escapes names and values alike
+    for (auto& r : rows_) line([&](size_t c) { return row_cell(r, cols[c]); });
+    return {};
+  }
+
+ private:
+  std::FILE* out_;
+  Table rows_;
+};
+
+}  // namespace
+
+std::unique_ptr<RowWriter> make_row_writer(Format f, std::FILE* out) {
+  if (f == Format::jsonl) return std::make_unique<JsonlRowWriter>(out);
+  if (f == Format::csv) return std::make_unique<CsvRowWriter>(out);
+  return std::make_unique<TableRowWriter>(out);
 }
 
 }  // namespace vigil::report

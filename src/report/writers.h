@@ -28,7 +28,19 @@ std::string finding_json(const FindingView& f);
 std::string value_json(const Value& v);
 std::string row_json(const Row& row);
 
-/// Writes result rows (ad-hoc search output) with columns in first-seen order.
-void write_rows(const Table& rows, Format f, std::FILE* out);
+/// Result rows (vigil search) as they come. JSON lines go out at once. CSV and the table have a
+/// header of every column any row has, in first-seen order, so they are written by finish(): CSV
+/// from a spool of its cells in an unnamed temporary file (memory does not grow with the rows;
+/// held in memory if no temporary file can be made), the table (for people, on a terminal) from
+/// the rows held.
+class RowWriter {
+ public:
+  virtual ~RowWriter() = default;
+  virtual void write(const Row& row) = 0;
+  /// Writes what waited for the end; returns why some rows could not be written (empty: none).
+  virtual std::string finish() { return {}; }
+};
+std::unique_ptr<RowWriter> make_row_writer(Format f, std::FILE* out);
+
 
 }  // namespace vigil::report

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../support/cli_run.h"
+#include "../support/live_run.h"
 
 #include <algorithm>
 #include <chrono>
@@ -362,74 +363,11 @@ TEST(CliHunt, EventSubsearchFiltersTheRows) {
 
 namespace {
 
-// `vigil hunt -q --threads T --format jsonl --rules RULE -` with its stdin and stdout on pipes, for
-// the live-feed tests below. Every wait is bounded; the child is killed and reaped on the way out.
-class LiveHunt {
+// `vigil hunt -q --threads T --format jsonl --rules RULE -` with its stdin and stdout on pipes.
+class LiveHunt : public vigil::test::LiveRun {
  public:
-  LiveHunt(const std::string& rule, const char* threads) {
-    std::signal(SIGPIPE, SIG_IGN);  // a child that died early fails the test, not the test binary
-    int in[2], out[2];
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return;
-    const std::string bin = VIGIL_BINARY;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(in[0], 0);  // dup2's copies are not close-on-exec; the four originals are
-      ::dup2(out[1], 1);
-      ::execl(bin.c_str(), bin.c_str(), "hunt", "-q", "--threads", threads, "--format", "jsonl", "--rules",
-              rule.c_str(), "-", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    in_ = in[1];
-    out_ = out[0];
-  }
-  ~LiveHunt() {
-    close_input();
-    if (out_ >= 0) ::close(out_);
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool started() const { return pid_ > 0 && in_ >= 0; }
-  bool write(std::string_view s) { return in_ >= 0 && ::write(in_, s.data(), s.size()) == ssize_t(s.size()); }
-  void close_input() {
-    if (in_ >= 0) ::close(in_);
-    in_ = -1;
-  }
-  /// What the child wrote within `ms`; stops early at the end of its output, and with `line` once a
-  /// whole line (a finding) has come.
-  std::string read_for(int ms, bool line = false) {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (!(line && got_.find('\n') != std::string::npos)) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
-      pollfd p{out_, POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&p, 1, int(left.count())) != 1) break;
-      char buf[4096];
-      ssize_t n = ::read(out_, buf, sizeof buf);
-      if (n <= 0) break;
-      got_.append(buf, size_t(n));
-    }
-    return got_;
-  }
-  /// The exit status once the child ended within `ms` (-1: it did not; it is killed on destruction).
-  int wait_exit(int ms) {
-    for (int waited = 0; waited <= ms; waited += 20) {
-      int st = 0;
-      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int in_ = -1, out_ = -1;
-  std::string got_;
+  LiveHunt(const std::string& rule, const char* threads)
+      : LiveRun({"hunt", "-q", "--threads", threads, "--format", "jsonl", "--rules", rule, "-"}) {}
 };
 
 // A live feed (`tail -f … | vigil hunt -`) is answered as it comes: the finding of a record is
