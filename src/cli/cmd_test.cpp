@@ -1,5 +1,6 @@
 // vigil test: run rules' own tests (Sigma regression data, ESCU tests with local attack data).
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -52,30 +53,36 @@ static int run_test(TestArgs& a) {
   ro.engine.now = now;
   ro.read.threads = c.threads;
   progress.phase("running rule tests");
+  // Each verdict is printed as its case ends (a whole corpus's cases take minutes), then the totals.
+  const bool stdout_is_terminal = isatty(fileno(stdout));
+  size_t passed = 0, failed = 0, skipped = 0;
+  auto verdict = [&](const RuleTestResult& r) {
+    std::string line;
+    if (r.skipped) {
+      ++skipped;
+      if (a.verbose) line = fmt::format("SKIP  {} ({})\n", r.name, r.detail);
+    } else if (r.passed) {
+      ++passed;
+      if (a.verbose) line = fmt::format("PASS  {}  [{} matches]\n", r.name, r.matches);
+    } else {
+      ++failed;
+      line = fmt::format("FAIL  {}  {}: {}\n", r.name, r.rule_name.empty() ? r.rule_id : r.rule_name, r.detail);
+    }
+    if (line.empty()) return;
+    if (stdout_is_terminal) progress.clear();  // the verdict goes where the progress line was
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fflush(stdout);
+  };
   std::vector<RuleTestResult> results;
   if (!a.sigma_regression.empty()) {
-    auto r = run_sigma_regression(a.sigma_regression, rs, *norm, ro, diags);
+    auto r = run_sigma_regression(a.sigma_regression, rs, *norm, ro, diags, verdict);
     results.insert(results.end(), r.begin(), r.end());
   }
   if (!a.attack_data.empty()) {
-    auto r = run_escu_tests(a.attack_data, rs, *norm, ro, diags);
+    auto r = run_escu_tests(a.attack_data, rs, *norm, ro, diags, verdict);
     results.insert(results.end(), r.begin(), r.end());
   }
-  progress.stop();  // the verdicts go to the terminal the line is on
-  size_t passed = 0, failed = 0, skipped = 0;
-  for (auto& r : results) {
-    if (r.skipped) {
-      ++skipped;
-      if (a.verbose) std::printf("SKIP  %s (%s)\n", r.name.c_str(), r.detail.c_str());
-    } else if (r.passed) {
-      ++passed;
-      if (a.verbose) std::printf("PASS  %s  [%zu matches]\n", r.name.c_str(), r.matches);
-    } else {
-      ++failed;
-      std::printf("FAIL  %s  %s: %s\n", r.name.c_str(), r.rule_name.empty() ? r.rule_id.c_str() : r.rule_name.c_str(),
-                  r.detail.c_str());
-    }
-  }
+  progress.stop();
   if (!a.junit.empty()) {
     std::FILE* f = a.junit == "-" ? stdout : std::fopen(a.junit.c_str(), "wb");
     if (!f) {

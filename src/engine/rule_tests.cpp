@@ -83,7 +83,7 @@ static RunOptions with_shared_matcher(const RunOptions& opts, const RuleSet& rul
 
 std::vector<RuleTestResult> run_sigma_regression(const std::string& dir, const RuleSet& rules,
                                                  const Normalizer& normalizer, const RunOptions& given,
-                                                 DiagnosticSink& diags) {
+                                                 DiagnosticSink& diags, const RuleTestSink& on_result) {
   const RunOptions opts = with_shared_matcher(given, rules);
   std::vector<RuleTestResult> out;
   auto by_id = rules_by_id(rules);
@@ -105,6 +105,7 @@ std::vector<RuleTestResult> run_sigma_regression(const std::string& dir, const R
       bad.name = info.parent_path().filename().string();
       bad.detail = "bad info.yml: " + e.msg;
       out.push_back(std::move(bad));
+      if (on_result) on_result(out.back());
       continue;
     }
     std::string rule_id;
@@ -138,13 +139,15 @@ std::vector<RuleTestResult> run_sigma_regression(const std::string& dir, const R
       }
       r.seconds = since(t0);
       out.push_back(std::move(r));
+      if (on_result) on_result(out.back());
     }
   }
   return out;
 }
 
 std::vector<RuleTestResult> run_escu_tests(const std::string& root, const RuleSet& rules, const Normalizer& normalizer,
-                                           const RunOptions& given, DiagnosticSink& diags) {
+                                           const RunOptions& given, DiagnosticSink& diags,
+                                           const RuleTestSink& on_result) {
   const RunOptions opts = with_shared_matcher(given, rules);
   std::vector<RuleTestResult> out;
   const std::string marker = "attack_techniques/";
@@ -209,6 +212,7 @@ std::vector<RuleTestResult> run_escu_tests(const std::string& root, const RuleSe
       }
       r.seconds = since(t0);
       out.push_back(std::move(r));
+      if (on_result) on_result(out.back());
     }
   }
   return out;

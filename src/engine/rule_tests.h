@@ -11,6 +11,7 @@
 //   risk_objects/threat_objects, finding: entities) is present and not null
 //   (absent, empty or the text `null`) in every result.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,12 +37,15 @@ struct RuleTestResult {
 /// some row, each once, in the rule's order (empty = every row carries them all).
 std::vector<std::string> missing_object_fields(const ir::CompiledRule& rule, const std::vector<Finding>& findings);
 
+/// Called with each case as soon as it has run (the CLI prints its verdict then, not at the end).
+using RuleTestSink = std::function<void(const RuleTestResult&)>;
+
 std::vector<RuleTestResult> run_sigma_regression(const std::string& regression_dir, const RuleSet& rules,
                                                  const Normalizer& normalizer, const RunOptions& opts,
-                                                 DiagnosticSink& diags);
+                                                 DiagnosticSink& diags, const RuleTestSink& on_result = {});
 
 std::vector<RuleTestResult> run_escu_tests(const std::string& attack_data_root, const RuleSet& rules,
                                            const Normalizer& normalizer, const RunOptions& opts,
-                                           DiagnosticSink& diags);
+                                           DiagnosticSink& diags, const RuleTestSink& on_result = {});
 
 }  // namespace vigil

@@ -100,7 +100,11 @@ TEST(EscuTests, LocalAttackData) {
   rs.load({kShared + "/corpus/security_content/detections"}, diags);
   auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
   ASSERT_TRUE(norm.ok());
-  auto results = run_escu_tests(kShared + "/data/attack_data", rs, norm.value(), {}, diags);
+  std::vector<std::string> seen;  // each case as it ends (`vigil test` prints its verdict then)
+  auto results = run_escu_tests(kShared + "/data/attack_data", rs, norm.value(), {}, diags,
+                                [&](const RuleTestResult& r) { seen.push_back(r.name + " " + r.detail); });
+  ASSERT_EQ(seen.size(), results.size());
+  for (size_t i = 0; i < results.size(); ++i) EXPECT_EQ(seen[i], results[i].name + " " + results[i].detail);
   size_t passed = 0, failed = 0, skipped_with_folder = 0;
   for (auto& r : results) {
     if (r.passed) ++passed;

@@ -15,6 +15,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "engine/rule_tests.h"
 
@@ -31,8 +33,14 @@ TEST(SigmaRegression, EveryCasePassesExceptDocumentedCountErrors) {
   ASSERT_TRUE(norm.ok());
   RunOptions ro;
   ro.engine.now = 1.7e9;
-  auto results = run_sigma_regression(kSigma + "/regression_data", rs, norm.value(), ro, diags);
+  // `vigil test` prints each verdict from the sink as its case ends: it must see every case, in order.
+  std::vector<std::pair<std::string, bool>> seen;
+  auto results = run_sigma_regression(kSigma + "/regression_data", rs, norm.value(), ro, diags,
+                                      [&](const RuleTestResult& r) { seen.emplace_back(r.name, r.passed); });
   ASSERT_EQ(results.size(), 202u);
+  ASSERT_EQ(seen.size(), results.size());
+  for (size_t i = 0; i < results.size(); ++i)
+    EXPECT_EQ(seen[i], std::make_pair(results[i].name, results[i].passed)) << i;
   const std::map<std::string, size_t> known = {{"file_event_win_anydesk_artefact", 3},
                                                {"file_event_win_cred_dump_tools_dropped_files", 3},
                                                {"registry_set_change_security_zones", 3},
