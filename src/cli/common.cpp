@@ -210,10 +210,6 @@ RunOptions run_options(const Common& c, double now, Progress* progress) {
   ro.engine.threads = c.threads;
   ro.engine.cache_dir = cache_dir(c);
   ro.read = read_options(c, progress);
-  // A worker's unit waits with its findings (search: its rows) until its turn; an archive can hold
-  // a hundred times its size in events, and a rule or query that matches most of them made one of
-  // OTRF's 3 MB zips hold ~1 GB. Archives are read here; the workers evaluate their records in batches.
-  ro.read.defer_archives = false;
   if (progress && progress->active()) {
     ro.on_read_done = [progress] { progress->phase("evaluating"); };
     // Files and events for the progress line, once per record, on the thread that reads it: a file

@@ -22,8 +22,9 @@ struct RunOptions {
   /// merged archive). Records it rejects are counted in RunResult::filtered, not as skipped.
   /// Called on the calling thread, or on a worker for the files the workers read (with threads).
   std::function<bool(const Record&)> accept;
-  /// Optional: findings are handed here as soon as they are final (on the calling thread) instead
-  /// of being collected in RunResult::findings.
+  /// Optional: findings are handed here as soon as they are final instead of being collected in
+  /// RunResult::findings: in order, one call at a time, on a worker while the input is read (with
+  /// threads) and on the calling thread at the end (Engine's constructor says what that allows).
   FindingSink on_finding;
   /// Optional: called once every input has been read, before the engine's final evaluation
   /// (aggregations, correlations): the CLI's progress line changes phase there.

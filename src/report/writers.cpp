@@ -6,7 +6,11 @@
 #include <cassert>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <unordered_map>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "core/escape.h"
 #include "core/strings.h"
@@ -373,17 +377,20 @@ class JsonlRowWriter : public RowWriter {
   std::string line_;
 };
 
-// Each row is spooled as its cells, each with its column's number (u32 column, u32 length,
-// bytes; a row starts with its u32 cell count), so finish() can write the header first.
+// Each row is spooled as its cells, each with its column's number (u32 column, u64 length, bytes;
+// a row starts with its u32 cell count), so finish() can write the header first. The spool is an
+// unnamed file in the temporary directory ($TMPDIR, else /tmp), written in 1 MiB blocks; what it
+// cannot take (no such file can be made, the disk is full) is held in memory from there on, in
+// order after what it took, so no row is lost.
 class CsvRowWriter : public RowWriter {
  public:
-  explicit CsvRowWriter(std::FILE* o) : out_(o), spool_(std::tmpfile()) {}
+  explicit CsvRowWriter(std::FILE* o) : out_(o), fd_(open_spool(spool_errno_)) {}
   ~CsvRowWriter() override {
-    if (spool_) std::fclose(spool_);
+    if (fd_ >= 0) ::close(fd_);
   }
   void write(const Row& row) override {
-    rec_.clear();
-    put(0);  // the cell count, set below
+    const size_t start = pending_.size();
+    put32(0);  // the cell count, set below
     uint32_t cells = 0;
     ++row_;
     for (auto& [k, v] : row.entries()) {
@@ -395,47 +402,83 @@ class CsvRowWriter : public RowWriter {
       }
       if (last_row_[it->second] == row_) continue;  // a name twice: its first value, as get() finds
       last_row_[it->second] = row_;
-      std::string cell = row_cell(row, k);
-      put(it->second);
-      put(uint32_t(cell.size()));
-      rec_ += cell;
+      // `_time` is epoch seconds in rows; people read it as a timestamp, as Splunk shows it.
+      std::string cell = k == "_time" && v.is_number() ? format_iso8601(v.number(), 3) : v.to_string();
+      put32(it->second);
+      put64(cell.size());
+      pending_ += cell;
       ++cells;
     }
-    std::memcpy(rec_.data(), &cells, 4);
-    if (spool_) std::fwrite(rec_.data(), 1, rec_.size(), spool_);
-    else held_ += rec_;
+    std::memcpy(pending_.data() + start, &cells, 4);
+    if (pending_.size() >= kBlock) spill();
   }
-  std::string finish() override {
+  WriteProblem finish() override {
+    spill();
     std::string line;
     for (size_t i = 0; i < cols_.size(); ++i) line += (i ? "," : "") + csv_cell(cols_[i]);
     std::fprintf(out_, "%s\n", line.c_str());
-    if (!spool_) {
-      emit(held_);
-      return {};
-    }
-    // A spool that could not be written (a full temporary directory) ends early: say so.
-    bool whole = std::fflush(spool_) == 0 && !std::ferror(spool_);
-    std::rewind(spool_);
     std::string text;
     char buf[1 << 16];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, spool_)) > 0;) {
-      text.append(buf, n);
+    for (uint64_t off = 0; off < spooled_;) {
+      ssize_t n = ::pread(fd_, buf, size_t(std::min<uint64_t>(sizeof buf, spooled_ - off)), off_t(off));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0)
+        return {"CSV: cannot read back the rows spooled to a temporary file (" +
+                    std::string(std::strerror(n < 0 ? errno : EIO)) + "): rows after the first ones are missing",
+                true};
+      off += uint64_t(n);
+      text.append(buf, size_t(n));
       text.erase(0, emit(text));
     }
-    if (whole && text.empty() && !std::ferror(spool_)) return {};
-    return "CSV: the temporary file holding the rows until their header is known failed (" +
-           std::string(std::strerror(errno)) + "): rows are missing from the output";
+    text += held_;
+    text.erase(0, emit(text));
+    if (!text.empty()) return {"CSV: the spooled rows are damaged: rows are missing", true};
+    if (held_.empty()) return {};
+    const std::string size = held_.size() >= (size_t(1) << 20) ? std::to_string(held_.size() >> 20) + " MiB"
+                                                                  : std::to_string((held_.size() + 1023) >> 10) + " KiB";
+    return {"CSV: " + size + " of rows were held in memory: no temporary file " +
+                (fd_ < 0 ? "could be made" : "could take them") + " (" + std::strerror(spool_errno_) + ")",
+            false};
   }
 
  private:
-  void put(uint32_t v) { rec_.append(reinterpret_cast<const char*>(&v), 4); }
-  static bool get(std::string_view s, size_t& at, uint32_t& v) {
-    if (s.size() - at < 4) return false;
-    std::memcpy(&v, s.data() + at, 4);
-    at += 4;
+  static constexpr size_t kBlock = size_t(1) << 20;
+  static int open_spool(int& err) {
+    std::error_code ec;
+    std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
+    if (ec) dir = "/tmp";
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {  // a file system without O_TMPFILE: a named file, unlinked at once
+      std::string name = (dir / "vigil-csv-XXXXXX").string();
+      fd = ::mkostemp(name.data(), O_CLOEXEC);
+      if (fd >= 0) ::unlink(name.c_str());
+    }
+    err = fd < 0 ? errno : 0;
+    return fd;
+  }
+  // The pending block goes to the spool; what the spool does not take stays in memory after it.
+  void spill() {
+    size_t at = 0;
+    while (fd_ >= 0 && !spool_errno_ && at < pending_.size()) {
+      ssize_t n = ::write(fd_, pending_.data() + at, pending_.size() - at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) spool_errno_ = n < 0 ? errno : ENOSPC;
+      else at += size_t(n), spooled_ += uint64_t(n);
+    }
+    held_.append(pending_, at);
+    pending_.clear();
+  }
+  void put32(uint32_t v) { pending_.append(reinterpret_cast<const char*>(&v), 4); }
+  void put64(uint64_t v) { pending_.append(reinterpret_cast<const char*>(&v), 8); }
+  template <class T>
+  static bool get(std::string_view s, size_t& at, T& v) {
+    if (s.size() - at < sizeof v) return false;
+    std::memcpy(&v, s.data() + at, sizeof v);
+    at += sizeof v;
     return true;
   }
-  // Writes the whole rows at the start of `s`; returns how many bytes they took.
+  // Writes the whole rows at the start of `s`; returns how many bytes they took. A row naming a
+  // column that does not exist (damage) is not written, nor anything after it.
   size_t emit(std::string_view s) {
     size_t done = 0;
     std::vector<std::string_view> cells(cols_.size());
@@ -443,15 +486,16 @@ class CsvRowWriter : public RowWriter {
     for (;;) {
       size_t at = done;
       uint32_t n = 0;
-      if (!get(s, at, n)) return done;
+      if (!get(s, at, n) || n > cells.size()) return done;
       std::fill(cells.begin(), cells.end(), std::string_view());
       bool whole = true;
       for (uint32_t i = 0; i < n && whole; ++i) {
-        uint32_t col = 0, len = 0;
-        whole = get(s, at, col) && get(s, at, len) && s.size() - at >= len;
+        uint32_t col = 0;
+        uint64_t len = 0;
+        whole = get(s, at, col) && get(s, at, len) && col < cells.size() && s.size() - at >= len;
         if (whole) {
-          cells[col] = s.substr(at, len);
-          at += len;
+          cells[col] = s.substr(at, size_t(len));
+          at += size_t(len);
         }
       }
       if (!whole) return done;
@@ -464,9 +508,11 @@ class CsvRowWriter : public RowWriter {
   }
 
   std::FILE* out_;
-  std::FILE* spool_;
-  std::string held_;  // the spool, when no temporary file could be made
-  std::string rec_;
+  int spool_errno_ = 0;  // why the spool could not be made or stopped taking rows (0: it did not)
+  int fd_;
+  uint64_t spooled_ = 0;  // bytes the spool took
+  std::string pending_;   // rows not spooled yet
+  std::string held_;      // rows the spool did not take
   std::vector<std::string> cols_;
   std::unordered_map<std::string, uint32_t, TextHash, TextEq> column_;
   std::vector<uint64_t> last_row_;  // [column]: the last row that had it
@@ -477,7 +523,7 @@ class TableRowWriter : public RowWriter {
  public:
   explicit TableRowWriter(std::FILE* o) : out_(o) {}
   void write(const Row& row) override { rows_.push_back(row); }
-  std::string finish() override {
+  WriteProblem finish() override {
     std::vector<std::string> cols;
     for (auto& r : rows_)
       for (auto& [k, v] : r.entries())

@@ -33,12 +33,18 @@ std::string row_json(const Row& row);
 /// from a spool of its cells in an unnamed temporary file (memory does not grow with the rows;
 /// held in memory if no temporary file can be made), the table (for people, on a terminal) from
 /// the rows held.
+/// Rows arrive one call at a time (the engine's finding sink), not necessarily on one thread.
 class RowWriter {
  public:
   virtual ~RowWriter() = default;
   virtual void write(const Row& row) = 0;
-  /// Writes what waited for the end; returns why some rows could not be written (empty: none).
-  virtual std::string finish() { return {}; }
+  /// What finish() has to say: rows it could not write, or how it had to write them.
+  struct WriteProblem {
+    std::string message;  ///< empty: nothing to say
+    bool rows_lost = false;
+  };
+  /// Writes what waited for the end.
+  virtual WriteProblem finish() { return {}; }
 };
 std::unique_ptr<RowWriter> make_row_writer(Format f, std::FILE* out);
 

@@ -1,11 +1,9 @@
 // `vigil search` and `vigil dump` as streams: what a live input gives is answered while it is still
 // open, and a search whose results outgrow memory many times over writes them without holding them.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "../support/cli_run.h"
@@ -70,15 +68,20 @@ TEST(CliDump, LiveStdinRecordsAreWrittenWhileTheInputIsStillOpen) {
 
 // Every event of OTRF's atomic datasets as a result: 1.1 GB of JSON lines, 1.0 GB of CSV. Before, the
 // rows were held to the end (peak RSS 2.6 GB at two threads, either format); they are written as
-// they come (CSV from a spool file), within the engine's usual footprint. Expected count, by a
+// they come (CSV from a spool file), within the engine's usual footprint. (The peak is the child's
+// own once ctest runs each test in a process of its own: Linux counts a child's peak from its fork.) Expected count, by a
 // separate reading of the files (Python's zipfile/tarfile and json): the 44 zips hold 207,909 JSON
 // lines, each with EventID; of the 4 tar.gz, two hold 1,001 and 1,238 events with EventID and two
 // (2,581 and 5,792 events) a layout without it.
-TEST(CliSearch, ResultsAreWrittenAsTheyComeNotHeldAndSoAreFindings) {
+TEST(CliSearch, ResultsAreWrittenAsTheyComeNotHeld) {
   const std::string dir = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/otrf/atomic";
   if (!fs::exists(dir)) GTEST_SKIP() << dir << " not present";
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "a sanitizer's own memory is not the engine's footprint";
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  GTEST_SKIP() << "a sanitizer's own memory is not the engine's footprint";
+#endif
 #endif
   constexpr uint64_t kResults = 207909 + 1001 + 1238;
   constexpr uint64_t kPeakBudget = uint64_t(256) << 20;  // the engine's memory target (issue 9)
@@ -87,37 +90,15 @@ TEST(CliSearch, ResultsAreWrittenAsTheyComeNotHeldAndSoAreFindings) {
     LiveRun run({"search", "-q", "--threads", "2", "--format", format, "EventID=*", dir});
     ASSERT_TRUE(run.started());
     run.close_input();
-    uint64_t newlines = 0;
-    const uint64_t bytes = run.drain(300000, &newlines);
+    // CSV: record ends are the line breaks outside quotes (values with line breaks are quoted).
+    const bool csv = std::string(format) == "csv";
+    uint64_t records = 0;
+    const uint64_t bytes = run.drain(300000, &records, csv);
     ASSERT_EQ(run.wait_exit(20000), 0);
-    if (std::string(format) == "jsonl") {
-      EXPECT_EQ(newlines, kResults);
-    } else {
-      EXPECT_GE(newlines, kResults + 1);  // a header, the rows, and the line breaks inside quoted values
-    }
+    EXPECT_EQ(records, kResults + (csv ? 1 : 0));  // CSV: and its header
     EXPECT_GT(bytes, 3 * kPeakBudget);  // results that could not have been held within the budget
     EXPECT_LT(run.peak_rss(), kPeakBudget) << "peak RSS " << (run.peak_rss() >> 20) << " MiB";
   }
-  // hunt alike, with a rule that every one of those events matches (1.1 GB before, ~90 MB now).
-  const fs::path rules = fs::temp_directory_path() / ("vigil_broad_" + std::to_string(::getpid()));
-  fs::create_directories(rules);
-  {
-    std::ofstream(rules / "every_event.yml") << "title: Every Windows event with an EventID\n"
-                                                "id: 0e1d7a1c-7a5e-4d53-9b0c-4a5f8f2b1e01\n"
-                                                "logsource:\n  product: windows\n"
-                                                "detection:\n  sel:\n    EventID|exists: true\n  condition: sel\n"
-                                                "level: low\n";
-  }
-  LiveRun run({"hunt", "-q", "--threads", "2", "--format", "jsonl", "--rules", rules.string(), dir});
-  ASSERT_TRUE(run.started());
-  run.close_input();
-  uint64_t newlines = 0;
-  const uint64_t bytes = run.drain(300000, &newlines);
-  EXPECT_EQ(run.wait_exit(20000), 0);
-  fs::remove_all(rules);
-  EXPECT_EQ(newlines, kResults);
-  EXPECT_GT(bytes, 3 * kPeakBudget);
-  EXPECT_LT(run.peak_rss(), kPeakBudget) << "hunt: peak RSS " << (run.peak_rss() >> 20) << " MiB";
 }
 
 }  // namespace

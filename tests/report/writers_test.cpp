@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "report/writers.h"
@@ -92,6 +93,66 @@ TEST(JsonWriter, WorstCaseEscapesAndAKeptBufferLeaveNothingBehind) {
             R"({"rule_id":"id-1","rule_name":"R","rule_language":"sigma","rule_type":"sigma","level":null,)"
             R"("risk_score":25,"message":"m","entities":[],"mitre_attack":[],"analytic_story":[],)"
             R"("first_time":null,"last_time":null,"count":1,"fields":{},"source":null})");
+}
+
+}  // namespace
+}  // namespace vigil::report
+
+namespace vigil::report {
+namespace {
+
+std::string rows_written(Format f, const Table& rows, RowWriter::WriteProblem& problem) {
+  char* buf = nullptr;
+  size_t len = 0;
+  std::FILE* out = open_memstream(&buf, &len);
+  {
+    auto w = make_row_writer(f, out);
+    for (auto& r : rows) w->write(r);
+    problem = w->finish();
+  }
+  std::fclose(out);
+  std::string text(buf, len);
+  std::free(buf);
+  return text;
+}
+
+// CSV rows wait for their header (every column any row has, in first-seen order): spooled to an
+// unnamed temporary file, or held in memory when none can be made ($TMPDIR=/proc: no O_TMPFILE,
+// no file may be created there), with a warning. The text is the same either way; expected text
+// written by hand (RFC 4180 quoting; `_time` as ISO-8601; a name twice: its first value).
+TEST(RowWriterCsv, ColumnsInFirstSeenOrderWhetherSpooledOrHeldInMemory) {
+  Table rows(4);
+  rows[0].set("host", Value(std::string("a")));
+  rows[0].set("_time", Value(0.5));
+  rows[0].set("_vigil_internal", Value(std::string("not shown")));
+  rows[1].set("user", Value(std::string("u,1")));
+  rows[1].set("host", Value(std::string("b")));
+  rows[2].entries().emplace_back("host", Value(std::string("c")));
+  rows[2].entries().emplace_back("host", Value(std::string("second host")));
+  rows[2].entries().emplace_back("msg", Value(std::string("line1\nline2 \"q\"")));
+  // rows[3]: no field at all
+  const std::string expected =
+      "host,_time,user,msg\n"
+      "a,1970-01-01T00:00:00.500Z,,\n"
+      "b,,\"u,1\",\n"
+      "c,,,\"line1\nline2 \"\"q\"\"\"\n"
+      ",,,\n";
+  RowWriter::WriteProblem problem;
+  EXPECT_EQ(rows_written(Format::csv, rows, problem), expected);
+  EXPECT_TRUE(problem.message.empty()) << problem.message;
+
+  const char* had = std::getenv("TMPDIR");
+  const std::string saved = had ? had : "";
+  ::setenv("TMPDIR", "/proc", 1);
+  const std::string held = rows_written(Format::csv, rows, problem);
+  if (had) ::setenv("TMPDIR", saved.c_str(), 1);
+  else ::unsetenv("TMPDIR");
+  EXPECT_EQ(held, expected);
+  EXPECT_FALSE(problem.rows_lost);
+  EXPECT_NE(problem.message.find("held in memory"), std::string::npos) << problem.message;
+
+  // JSON lines: one object per row, as it comes.
+  EXPECT_EQ(rows_written(Format::jsonl, {rows[1]}, problem), "{\"user\":\"u,1\",\"host\":\"b\"}\n");
 }
 
 }  // namespace

@@ -23,13 +23,19 @@ class LiveRun {
   explicit LiveRun(const std::vector<std::string>& args) {
     std::signal(SIGPIPE, SIG_IGN);  // a child that died early fails the test, not the test binary
     int in[2], out[2];
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return;
+    if (::pipe2(in, O_CLOEXEC) != 0) return;
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+      ::close(in[0]);
+      ::close(in[1]);
+      return;
+    }
     const std::string bin = VIGIL_BINARY;
     std::vector<char*> argv{const_cast<char*>(bin.c_str())};
     for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
+      std::signal(SIGPIPE, SIG_DFL);  // vigil as a shell runs it
       ::dup2(in[0], 0);  // dup2's copies are not close-on-exec; the four originals are
       ::dup2(out[1], 1);
       ::execv(bin.c_str(), argv.data());
@@ -72,19 +78,29 @@ class LiveRun {
     return got_;
   }
   /// Reads the child's output to its end (within `ms`) without keeping it; returns how many bytes,
-  /// and counts its line breaks into `newlines` when given.
-  uint64_t drain(int ms, uint64_t* newlines = nullptr) {
+  /// and counts its line breaks into `lines` when given (with `csv`, only those outside quotes: the
+  /// ends of CSV records).
+  uint64_t drain(int ms, uint64_t* lines = nullptr, bool csv = false) {
     const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     uint64_t total = 0;
-    static char buf[1 << 16];
+    bool quoted = false;
+    std::vector<char> buf(1 << 16);
     for (;;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
       pollfd p{out_, POLLIN, 0};
       if (left.count() <= 0 || ::poll(&p, 1, int(left.count())) != 1) break;
-      ssize_t n = ::read(out_, buf, sizeof buf);
+      ssize_t n = ::read(out_, buf.data(), buf.size());
       if (n <= 0) break;
       total += uint64_t(n);
-      if (newlines) *newlines += uint64_t(std::count(buf, buf + n, '\n'));
+      if (!lines) continue;
+      if (!csv) {
+        *lines += uint64_t(std::count(buf.data(), buf.data() + n, '\n'));
+        continue;
+      }
+      for (ssize_t i = 0; i < n; ++i) {
+        if (buf[size_t(i)] == '"') quoted = !quoted;  // "" inside a quoted cell flips twice
+        else if (buf[size_t(i)] == '\n' && !quoted) ++*lines;
+      }
     }
     return total;
   }
