@@ -51,10 +51,6 @@ static int run_search(SearchArgs& a) {
     if (stdout_is_terminal && fmt == report::Format::jsonl) progress.clear();
     writer->write(f.row);
   };
-  // A worker's unit waits with its rows until its turn, and an archive can hold a hundred times its
-  // size in events: a query that most of them pass made OTRF's 3 MB zips hold ~1 GB. Archives are
-  // read on this thread; the workers evaluate their records in batches.
-  ro.read.defer_archives = false;
   ro.read.on_pause = [&] { std::fflush(out.file); };  // a live input paused: what it gave is out
   progress.phase("reading");
   RunResult res = run_rules({&rule}, rs.atoms(), *norm, a.logs, ro, diags);

@@ -68,6 +68,35 @@ class OrderedPipeline {
     drain(lock, max_in_flight_);
   }
 
+  /// Called from inside Work: consumes `part`, a first part of the output of the batch being worked
+  /// on, as soon as every batch before it has been consumed (this worker waits until then). The
+  /// batch's remaining output is consumed after it as usual. So a batch whose output grows large
+  /// (a unit of input where most events are findings) hands it on instead of holding it to its end;
+  /// a worker that waits for its turn also stops taking work, which bounds what the others hold.
+  void consume_early(Out&& part) {
+    if (threads_.empty()) {  // inline: every batch before this one is consumed already
+      consume_(std::move(part));
+      return;
+    }
+    std::unique_lock lock(mu_);
+    const uint64_t seq = working_on_;
+    done_cv_.wait(lock, [&] { return error_ || (next_consume_ == seq && !consuming_); });
+    if (error_) return;  // the run fails; its outputs go with it
+    consuming_ = true;
+    lock.unlock();
+    try {
+      consume_(std::move(part));
+    } catch (...) {
+      lock.lock();
+      if (!error_) error_ = std::current_exception();
+      lock.unlock();
+    }
+    lock.lock();
+    consuming_ = false;
+    lock.unlock();
+    done_cv_.notify_all();
+  }
+
   /// Waits for every batch submitted so far and consumes its output; more may be submitted after.
   void finish_pending() {
     if (threads_.empty()) return;
@@ -116,7 +145,7 @@ class OrderedPipeline {
       any = true;
     }
     consuming_ = false;
-    if (any) done_cv_.notify_all();
+    done_cv_.notify_all();  // also when none was: a worker in consume_early may wait for !consuming_
     return any;
   }
 
@@ -131,6 +160,7 @@ class OrderedPipeline {
         todo_.erase(todo_.begin());
       }
       Out o{};
+      working_on_ = job.first;
       try {
         o = work_(*job.second, id);
       } catch (...) {
@@ -171,6 +201,7 @@ class OrderedPipeline {
   bool stopping_ = false;
   bool consume_on_workers_ = false;
   bool consuming_ = false;  // some thread is running consume_ (outputs stay in order)
+  static inline thread_local uint64_t working_on_ = 0;  // a worker's batch (consume_early)
   std::exception_ptr error_;
 };
 

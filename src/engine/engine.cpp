@@ -377,6 +377,7 @@ struct Engine::Impl {
     std::vector<std::vector<std::array<uint32_t, 2>>> list_gates;
     uint32_t batch_no = 0;
     BatchOut* out = nullptr;
+    size_t rows_out = 0;  // findings' rows in *out (hand_on_rows)
     uint32_t event_index = 0;
     std::vector<Table> scratch;  // per stream: rows of mergeable streams, captured in place (buffers reused)
     // Per capture group: its row of the current event, captured when event_seq is the stamp.
@@ -415,6 +416,10 @@ struct Engine::Impl {
 
   void build();
   BatchOut run_batch(Batch& b, unsigned worker);
+  /// A batch whose findings pile up (a unit of input where most events match) hands its rows on in
+  /// order (OrderedPipeline::consume_early) rather than holding them to its end.
+  static constexpr size_t kRowsHandedOn = 1024;
+  void hand_on_rows(Worker& w, BatchOut& out);
   void process_event(Worker& w, const Record& r);
   void visit(Worker& w, const StreamRef& ref, const Record& r);
   /// The stream's view of the event as a row, written over `row`'s entries (their buffers reused).
@@ -590,6 +595,7 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
   Worker& w = *workers[id];
   BatchOut out;
   w.out = &out;
+  w.rows_out = 0;
   if (++w.batch_no == 0) {  // stamps wrapped: forget them
     std::fill(w.stamp.begin(), w.stamp.end(), 0);
     w.batch_no = 1;
@@ -599,6 +605,7 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     out.read = b.deferred([&](const Record& r) {
       w.event_index = n++;
       process_event(w, r);
+      if (w.rows_out >= kRowsHandedOn) hand_on_rows(w, out);
     });
     out.evaluated = n;
   }
@@ -606,11 +613,25 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     b.records.get(i, w.record);
     w.event_index = uint32_t(i);
     process_event(w, w.record);
+    if (w.rows_out >= kRowsHandedOn) hand_on_rows(w, out);
   }
   // Merging runs on one thread at a time: what of it can be done here is done here.
   for (auto& s : out.states) streams[s.slot].merge_op->seal(*s.state);
   w.out = nullptr;
   return out;
+}
+
+void Engine::Impl::hand_on_rows(Worker& w, BatchOut& out) {
+  // Between two events, so each event's rows stay in one part (merge orders a part's rows by
+  // event); the batch's later rows, states and read report follow in its own output, after.
+  BatchOut part;
+  part.rows = std::move(out.rows);
+  part.matched = std::move(out.matched);
+  out.rows.clear();
+  out.matched.clear();
+  for (auto& item : part.rows) w.stamp[item.slot] = 0;  // the slot's next rows start a new entry
+  w.rows_out = 0;
+  pipeline->consume_early(std::move(part));
 }
 
 void Engine::Impl::process_event(Worker& w, const Record& r) {
@@ -852,6 +873,8 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
   }
   auto& item = out.rows[w.rows_at[slot]];
   EventRef src = sp.blocking == Blocking::none ? event_ref(w, r) : EventRef{};
+  // Findings leave memory once merged; rows kept for an operator at the end stay in any case.
+  if (sp.blocking == Blocking::none && sp.index == 0) w.rows_out += rows.size();
   for (auto& row : rows) {
     item.rows.push_back(std::move(row));
     item.event.push_back(w.event_index);
