@@ -12,6 +12,7 @@
 // does not serialise behind the producer's own work (reading, decoding). The
 // consume function must then not touch what the producer uses unguarded.
 #pragma once
+#include <cassert>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -68,20 +69,25 @@ class OrderedPipeline {
     drain(lock, max_in_flight_);
   }
 
-  /// Called from inside Work: consumes `part`, a first part of the output of the batch being worked
-  /// on, as soon as every batch before it has been consumed (this worker waits until then). The
-  /// batch's remaining output is consumed after it as usual. So a batch whose output grows large
-  /// (a unit of input where most events are findings) hands it on instead of holding it to its end;
-  /// a worker that waits for its turn also stops taking work, which bounds what the others hold.
-  void consume_early(Out&& part) {
+  /// Called from inside Work, with ConsumeOn::workers (or no workers): consumes `part`, a first part
+  /// of the output of the batch being worked on, once every batch before it has been consumed. So a
+  /// batch whose output grows large (a unit of input where most events are findings) can hand it on
+  /// instead of holding it to its end; its remaining output is consumed after it as usual.
+  /// `wait`: wait for that turn (a worker that waits takes no more work, which bounds what the others
+  /// hold); otherwise only consume if it is the turn now. True when `part` was consumed.
+  bool consume_early(Out& part, bool wait) {
     if (threads_.empty()) {  // inline: every batch before this one is consumed already
       consume_(std::move(part));
-      return;
+      return true;
     }
+    // Producer mode would need the producer to consume the batches before this one, and it may
+    // have stopped (an error): only workers consume here.
+    assert(consume_on_workers_ && working_on_.owner == this);
     std::unique_lock lock(mu_);
-    const uint64_t seq = working_on_;
-    done_cv_.wait(lock, [&] { return error_ || (next_consume_ == seq && !consuming_); });
-    if (error_) return;  // the run fails; its outputs go with it
+    const uint64_t seq = working_on_.seq;
+    auto turn = [&] { return next_consume_ == seq && !consuming_; };
+    if (!wait && !turn()) return false;
+    done_cv_.wait(lock, turn);  // the batches before it are worked on and consumed by the workers
     consuming_ = true;
     lock.unlock();
     try {
@@ -95,6 +101,7 @@ class OrderedPipeline {
     consuming_ = false;
     lock.unlock();
     done_cv_.notify_all();
+    return true;
   }
 
   /// Waits for every batch submitted so far and consumes its output; more may be submitted after.
@@ -145,7 +152,7 @@ class OrderedPipeline {
       any = true;
     }
     consuming_ = false;
-    done_cv_.notify_all();  // also when none was: a worker in consume_early may wait for !consuming_
+    if (any) done_cv_.notify_all();
     return any;
   }
 
@@ -160,7 +167,7 @@ class OrderedPipeline {
         todo_.erase(todo_.begin());
       }
       Out o{};
-      working_on_ = job.first;
+      working_on_ = {this, job.first};
       try {
         o = work_(*job.second, id);
       } catch (...) {
@@ -201,7 +208,11 @@ class OrderedPipeline {
   bool stopping_ = false;
   bool consume_on_workers_ = false;
   bool consuming_ = false;  // some thread is running consume_ (outputs stay in order)
-  static inline thread_local uint64_t working_on_ = 0;  // a worker's batch (consume_early)
+  struct WorkingOn {
+    const OrderedPipeline* owner = nullptr;
+    uint64_t seq = 0;
+  };
+  static inline thread_local WorkingOn working_on_;  // a worker's pipeline and batch (consume_early)
   std::exception_ptr error_;
 };
 

@@ -412,14 +412,16 @@ struct Engine::Impl {
   uint64_t evaluated_deferred = 0;  // records of deferred reads (merge side)
   ReadStats deferred_read;          // (merge side)
   std::unique_ptr<OrderedPipeline<Batch, BatchOut>> pipeline;
+  OrderedPipeline<Batch, BatchOut>* pipe = nullptr;  // the same, for the workers: set once, before they run
   std::unique_ptr<Batch> filling;
 
   void build();
   BatchOut run_batch(Batch& b, unsigned worker);
-  /// A batch whose findings pile up (a unit of input where most events match) hands its rows on in
-  /// order (OrderedPipeline::consume_early) rather than holding them to its end.
-  static constexpr size_t kRowsHandedOn = 1024;
-  void hand_on_rows(Worker& w, BatchOut& out);
+  /// A unit of input a worker reads whole, whose findings pile up (most of its events match), hands
+  /// its rows on in order (OrderedPipeline::consume_early) rather than holding them to its end: from
+  /// kRowsHandedOn if it is its turn already, and from kRowsHeldAtMost it waits for its turn.
+  static constexpr size_t kRowsHandedOn = 1024, kRowsHeldAtMost = 4096;
+  void hand_on_rows(Worker& w, BatchOut& out, bool wait);
   void process_event(Worker& w, const Record& r);
   void visit(Worker& w, const StreamRef& ref, const Record& r);
   /// The stream's view of the event as a row, written over `row`'s entries (their buffers reused).
@@ -556,6 +558,7 @@ void Engine::Impl::build() {
   pipeline = std::make_unique<OrderedPipeline<Batch, BatchOut>>(
       nworkers, [this](Batch& b, unsigned id) { return run_batch(b, id); },
       [this](BatchOut&& o) { merge(std::move(o)); }, 0, OrderedPipeline<Batch, BatchOut>::ConsumeOn::workers);
+  pipe = pipeline.get();
 }
 
 BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
@@ -605,15 +608,14 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     out.read = b.deferred([&](const Record& r) {
       w.event_index = n++;
       process_event(w, r);
-      if (w.rows_out >= kRowsHandedOn) hand_on_rows(w, out);
+      if (w.rows_out >= kRowsHandedOn) hand_on_rows(w, out, w.rows_out >= kRowsHeldAtMost);
     });
     out.evaluated = n;
   }
   for (size_t i = 0; i < b.records.size(); ++i) {
     b.records.get(i, w.record);
     w.event_index = uint32_t(i);
-    process_event(w, w.record);
-    if (w.rows_out >= kRowsHandedOn) hand_on_rows(w, out);
+    process_event(w, w.record);  // a batch of records is small (batch_records): its rows wait
   }
   // Merging runs on one thread at a time: what of it can be done here is done here.
   for (auto& s : out.states) streams[s.slot].merge_op->seal(*s.state);
@@ -621,17 +623,21 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
   return out;
 }
 
-void Engine::Impl::hand_on_rows(Worker& w, BatchOut& out) {
+void Engine::Impl::hand_on_rows(Worker& w, BatchOut& out, bool wait) {
   // Between two events, so each event's rows stay in one part (merge orders a part's rows by
   // event); the batch's later rows, states and read report follow in its own output, after.
   BatchOut part;
   part.rows = std::move(out.rows);
   part.matched = std::move(out.matched);
+  if (!pipe->consume_early(part, wait)) {  // not its turn yet: the rows stay where they were
+    out.rows = std::move(part.rows);
+    out.matched = std::move(part.matched);
+    return;
+  }
   out.rows.clear();
   out.matched.clear();
   for (auto& item : part.rows) w.stamp[item.slot] = 0;  // the slot's next rows start a new entry
   w.rows_out = 0;
-  pipeline->consume_early(std::move(part));
 }
 
 void Engine::Impl::process_event(Worker& w, const Record& r) {

@@ -83,6 +83,7 @@ class LiveRun {
   uint64_t drain(int ms, uint64_t* lines = nullptr, bool csv = false) {
     const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     uint64_t total = 0;
+    hash_ = 14695981039346656037ull;
     bool quoted = false;
     std::vector<char> buf(1 << 16);
     for (;;) {
@@ -92,6 +93,7 @@ class LiveRun {
       ssize_t n = ::read(out_, buf.data(), buf.size());
       if (n <= 0) break;
       total += uint64_t(n);
+      for (ssize_t i = 0; i < n; ++i) hash_ = (hash_ ^ uint8_t(buf[size_t(i)])) * 1099511628211ull;
       if (!lines) continue;
       if (!csv) {
         *lines += uint64_t(std::count(buf.data(), buf.data() + n, '\n'));
@@ -116,6 +118,8 @@ class LiveRun {
     }
     return -1;
   }
+  /// FNV-1a of what the last drain() read: two runs wrote the same bytes when these are equal.
+  uint64_t drained_hash() const { return hash_; }
   /// The child's peak resident set in bytes, once wait_exit saw it end.
   uint64_t peak_rss() const { return uint64_t(usage_.ru_maxrss) * 1024; }
 
@@ -123,6 +127,7 @@ class LiveRun {
   pid_t pid_ = -1;
   int in_ = -1, out_ = -1;
   std::string got_;
+  uint64_t hash_ = 0;
   rusage usage_{};
 };
 
