@@ -89,15 +89,7 @@ class OrderedPipeline {
     if (!wait && !turn()) return false;
     done_cv_.wait(lock, turn);  // the batches before it are worked on and consumed by the workers
     consuming_ = true;
-    lock.unlock();
-    try {
-      consume_(std::move(part));
-    } catch (...) {
-      lock.lock();
-      if (!error_) error_ = std::current_exception();
-      lock.unlock();
-    }
-    lock.lock();
+    consume_unlocked(lock, std::move(part));
     consuming_ = false;
     lock.unlock();
     done_cv_.notify_all();
@@ -131,6 +123,19 @@ class OrderedPipeline {
     }
   }
 
+  // Runs consume_ on `o` without the lock (held again on return); what it throws is the run's error.
+  void consume_unlocked(std::unique_lock<std::mutex>& lock, Out&& o) {
+    lock.unlock();
+    try {
+      consume_(std::move(o));
+    } catch (...) {
+      lock.lock();
+      if (!error_) error_ = std::current_exception();
+      return;
+    }
+    lock.lock();
+  }
+
   // Consumes every output that is ready in order; one consumer at a time. False when none was.
   bool consume_ready(std::unique_lock<std::mutex>& lock) {
     bool any = false;
@@ -138,15 +143,7 @@ class OrderedPipeline {
     for (auto it = done_.find(next_consume_); it != done_.end(); it = done_.find(next_consume_)) {
       Out o = std::move(it->second);
       done_.erase(it);
-      lock.unlock();
-      try {
-        consume_(std::move(o));
-      } catch (...) {
-        lock.lock();
-        if (!error_) error_ = std::current_exception();
-        lock.unlock();
-      }
-      lock.lock();
+      consume_unlocked(lock, std::move(o));
       ++next_consume_;
       --in_flight_;
       any = true;

@@ -11,10 +11,12 @@
 
 #include "../support/cli_run.h"
 #include "../support/live_run.h"
+#include "../support/sanitizers.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::kSanitized;
 using vigil::test::LiveRun;
 using vigil::test::slurp;
 
@@ -24,6 +26,12 @@ using vigil::test::slurp;
 const char* const kEvent =
     "../shared/corpus/sigma/regression_data/rules-threat-hunting/windows/image_load/"
     "image_load_win_werfaultsecure_dbgcore_dbghelp_load/8a2f4b1c-3d5e-4f7a-9b2c-1e4f6d8a9c2b.json";
+
+// The events of OTRF's atomic datasets with an EventID, by a separate reading of the files (Python's
+// zipfile/tarfile and json): the 44 zips hold 207,909 JSON lines, each with EventID; of the 4 tar.gz,
+// two hold 1,001 and 1,238 events with EventID and two (2,581 and 5,792 events) a layout without it.
+constexpr uint64_t kAtomicWithEventId = 207909 + 1001 + 1238;
+constexpr uint64_t kPeakBudget = uint64_t(256) << 20;  // the engine's memory target (issue 9)
 
 size_t lines(const std::string& s) { return size_t(std::count(s.begin(), s.end(), '\n')); }
 
@@ -72,22 +80,11 @@ TEST(CliDump, LiveStdinRecordsAreWrittenWhileTheInputIsStillOpen) {
 // Every event of OTRF's atomic datasets as a result: 1.1 GB of JSON lines, 1.0 GB of CSV. Before, the
 // rows were held to the end (peak RSS 2.6 GB at two threads, either format); they are written as
 // they come (CSV from a spool file), within the engine's usual footprint. (The peak is the child's
-// own once ctest runs each test in a process of its own: Linux counts a child's peak from its fork.) Expected count, by a
-// separate reading of the files (Python's zipfile/tarfile and json): the 44 zips hold 207,909 JSON
-// lines, each with EventID; of the 4 tar.gz, two hold 1,001 and 1,238 events with EventID and two
-// (2,581 and 5,792 events) a layout without it.
+// own once ctest runs each test in a process of its own: Linux counts a child's peak from its fork.)
 TEST(CliSearch, ResultsAreWrittenAsTheyComeNotHeld) {
   const std::string dir = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/otrf/atomic";
   if (!fs::exists(dir)) GTEST_SKIP() << dir << " not present";
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "a sanitizer's own memory is not the engine's footprint";
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-  GTEST_SKIP() << "a sanitizer's own memory is not the engine's footprint";
-#endif
-#endif
-  constexpr uint64_t kResults = 207909 + 1001 + 1238;
-  constexpr uint64_t kPeakBudget = uint64_t(256) << 20;  // the engine's memory target (issue 9)
+  if (kSanitized) GTEST_SKIP() << "a sanitizer's own memory is not the engine's footprint";
   for (const char* format : {"jsonl", "csv"}) {
     SCOPED_TRACE(format);
     LiveRun run({"search", "-q", "--threads", "2", "--format", format, "EventID=*", dir});
@@ -98,7 +95,7 @@ TEST(CliSearch, ResultsAreWrittenAsTheyComeNotHeld) {
     uint64_t records = 0;
     const uint64_t bytes = run.drain(300000, &records, csv);
     ASSERT_EQ(run.wait_exit(20000), 0);
-    EXPECT_EQ(records, kResults + (csv ? 1 : 0));  // CSV: and its header
+    EXPECT_EQ(records, kAtomicWithEventId + (csv ? 1 : 0));  // CSV: and its header
     EXPECT_GT(bytes, 3 * kPeakBudget);  // results that could not have been held within the budget
     EXPECT_LT(run.peak_rss(), kPeakBudget) << "peak RSS " << (run.peak_rss() >> 20) << " MiB";
   }
@@ -109,15 +106,7 @@ TEST(CliSearch, ResultsAreWrittenAsTheyComeNotHeld) {
 TEST(CliHunt, FindingsOfAUnitAreHandedOnNotHeldToItsEnd) {
   const std::string dir = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/otrf/atomic";
   if (!fs::exists(dir)) GTEST_SKIP() << dir << " not present";
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "a sanitizer's own memory is not the engine's footprint";
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-  GTEST_SKIP() << "a sanitizer's own memory is not the engine's footprint";
-#endif
-#endif
-  constexpr uint64_t kResults = 207909 + 1001 + 1238;  // as above: the events with an EventID
-  constexpr uint64_t kPeakBudget = uint64_t(256) << 20;
+  if (kSanitized) GTEST_SKIP() << "a sanitizer's own memory is not the engine's footprint";
   const fs::path rules = fs::temp_directory_path() / ("vigil_every_event_" + std::to_string(::getpid()));
   fs::create_directories(rules);
   std::ofstream(rules / "every_event.yml") << "title: Every Windows event with an EventID\n"
@@ -140,7 +129,7 @@ TEST(CliHunt, FindingsOfAUnitAreHandedOnNotHeldToItsEnd) {
     uint64_t findings = 0;
     const uint64_t bytes = run.drain(300000, &findings);
     ASSERT_EQ(run.wait_exit(20000), 0);
-    EXPECT_EQ(findings, kResults);
+    EXPECT_EQ(findings, kAtomicWithEventId);
     EXPECT_GT(bytes, 3 * kPeakBudget);
     EXPECT_LT(run.peak_rss(), kPeakBudget) << "peak RSS " << (run.peak_rss() >> 20) << " MiB";
     if (std::string(threads) == "1") one_thread = run.drained_hash();

@@ -18,21 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "../support/sanitizers.h"
+
 namespace hostile {
 
 namespace fs = std::filesystem;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+using test_support::kSanitized;
 
 struct VigilRun {
   int exit_code = -1;
