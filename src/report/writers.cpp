@@ -353,18 +353,20 @@ std::unique_ptr<FindingWriter> make_finding_writer(Format f, std::FILE* out) {
 
 namespace {
 
-// `_time` is epoch seconds in rows; people read it as a timestamp, as Splunk shows it.
+// A cell's text. `_time` is epoch seconds in rows; people read it as a timestamp, as Splunk shows it.
+std::string cell_text(std::string_view col, const Value& v) {
+  return col == "_time" && v.is_number() ? format_iso8601(v.number(), 3) : v.to_string();
+}
+
 std::string row_cell(const Row& r, std::string_view col) {
   const Value* v = r.get(col);
-  if (v && col == "_time" && v->is_number()) return format_iso8601(v->number(), 3);
-  return v ? v->to_string() : std::string();
+  return v ? cell_text(col, *v) : std::string();
 }
 
 class JsonlRowWriter : public RowWriter {
  public:
   explicit JsonlRowWriter(std::FILE* o) : out_(o) {}
   void write(const Row& row) override {
-    line_.resize(std::max<size_t>(line_.size(), 256));
     JsonOut o(line_, 0);
     o.row(row);
     o.raw("\n");
@@ -402,8 +404,7 @@ class CsvRowWriter : public RowWriter {
       }
       if (last_row_[it->second] == row_) continue;  // a name twice: its first value, as get() finds
       last_row_[it->second] = row_;
-      // `_time` is epoch seconds in rows; people read it as a timestamp, as Splunk shows it.
-      std::string cell = k == "_time" && v.is_number() ? format_iso8601(v.number(), 3) : v.to_string();
+      std::string cell = cell_text(k, v);
       put32(it->second);
       put64(cell.size());
       pending_ += cell;

@@ -48,5 +48,4 @@ class RowWriter {
 };
 std::unique_ptr<RowWriter> make_row_writer(Format f, std::FILE* out);
 
-
 }  // namespace vigil::report
