@@ -27,6 +27,26 @@ std::map<std::string, uint64_t>& global_hits() {
 }
 thread_local std::vector<std::string> t_undecided;
 
+// One match data per thread, grown to the most capture groups asked for: a Sigma |re or an SPL
+// match() runs per event, and creating and freeing one per call was an allocation pair each. The
+// interpreter's backtracking frames it keeps between calls are bounded by the depth limit (below).
+struct ThreadMatchData {
+  pcre2_match_data* md = nullptr;
+  uint32_t pairs = 0;
+  pcre2_match_data* fit(uint32_t want) {
+    if (want > pairs) {
+      if (md) pcre2_match_data_free(md);
+      md = pcre2_match_data_create(want, nullptr);
+      pairs = md ? want : 0;
+    }
+    return md;
+  }
+  ~ThreadMatchData() {
+    if (md) pcre2_match_data_free(md);
+  }
+};
+thread_local ThreadMatchData t_match_data;
+
 #ifdef VIGIL_HAVE_HYPERSCAN
 std::atomic<uint64_t> g_db_ids{0};
 
@@ -334,7 +354,8 @@ bool Regex::find(std::string_view s, size_t start, Match& out) const {
 
 int Regex::find_backtracking(std::string_view s, size_t start, Match& out) const {
   if (!impl_ || start > s.size()) return 0;
-  pcre2_match_data* md = pcre2_match_data_create_from_pattern(impl_->code, nullptr);
+  pcre2_match_data* md = t_match_data.fit(uint32_t(groups_) + 1);
+  if (!md) return -1;  // no memory for it: undecided, as at the match limit
   int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), start, 0, md, impl_->mctx);
   const bool limit = rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
                      rc == PCRE2_ERROR_JIT_STACKLIMIT;
@@ -345,7 +366,6 @@ int Regex::find_backtracking(std::string_view s, size_t start, Match& out) const
     for (int i = 0; i < rc && i <= groups_; ++i)
       if (ov[2 * i] != PCRE2_UNSET) out.groups[i] = {ov[2 * i], ov[2 * i + 1]};
   }
-  pcre2_match_data_free(md);
   return limit ? -1 : ok ? 1 : 0;
 }
 

@@ -264,6 +264,30 @@ TEST(Regex, PcreSemanticsAndLimits) {
   EXPECT_EQ(Regex::compile("(\\d+)-(\\d+)")->replace("10-20 x 3-4", "\\2-\\1", true), "20-10 x 4-3");
 }
 
+// A thread's match data is shared by every pattern it runs (grown to the most groups asked for):
+// patterns with more, fewer and no groups, in turns, each see their own groups only.
+TEST(Regex, PatternsInTurnsKeepTheirOwnGroups) {
+  auto none = Regex::compile("b+");
+  auto two = Regex::compile("(\\w)-(\\w)");
+  auto five = Regex::compile("(a)(b)(c)(d)(e)?");
+  ASSERT_TRUE(none.ok() && two.ok() && five.ok());
+  for (int round = 0; round < 3; ++round) {
+    Regex::Match m;
+    ASSERT_TRUE(none->find("aabbbc", 0, m));
+    ASSERT_EQ(m.groups.size(), 1u);
+    EXPECT_EQ(m.groups[0].begin, 2u);
+    EXPECT_EQ(m.groups[0].end, 5u);
+    ASSERT_TRUE(five->find("xabcd", 0, m));
+    ASSERT_EQ(m.groups.size(), 6u);
+    EXPECT_EQ(m.groups[4].begin, 4u);
+    EXPECT_EQ(m.groups[5].begin, SIZE_MAX);  // the optional group did not take part
+    ASSERT_TRUE(two->find("1 x-y", 0, m));
+    ASSERT_EQ(m.groups.size(), 3u);
+    EXPECT_EQ(m.groups[2].begin, 4u);
+    EXPECT_FALSE(two->find("x_y", 0, m));
+  }
+}
+
 // Literal pieces joined by `.*` are searched for in order, in one pass (Regex::chained). Its answers
 // are PCRE2's: every subject up to 5 bytes over a small alphabet (the pieces' characters, a letter,
 // newline, CR, NUL, a non-ASCII byte), and random ones of 6-12 bytes, against find(), which always runs
