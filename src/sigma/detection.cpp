@@ -31,6 +31,10 @@ struct Modifiers {
 };
 
 bool is_pattern_special(char c) { return c == '*' || c == '?'; }
+// The backslash at p[i] escapes the next character (a wildcard or a backslash); else it is literal.
+bool escapes_next(std::string_view p, size_t i) {
+  return i + 1 < p.size() && (is_pattern_special(p[i + 1]) || p[i + 1] == '\\');
+}
 
 // Sigma pattern tokens (same escape rules as WildcardPattern::Syntax::sigma).
 struct Tok {
@@ -55,7 +59,7 @@ std::vector<Tok> tokenize(std::string_view p) {
     const char c = p[at];
     i = at + 1;
     if (c == '\\') {
-      if (i < p.size() && (is_pattern_special(p[i]) || p[i] == '\\')) ++i;  // an escaped character
+      if (escapes_next(p, at)) ++i;
       lit(p.substr(i - 1, 1));  // the escaped character, or a lone backslash itself
     } else if (c == '*') {
       if (out.empty() || out.back().kind != Tok::star) out.push_back({Tok::star, {}});
@@ -68,7 +72,7 @@ std::vector<Tok> tokenize(std::string_view p) {
 
 bool has_wildcard(std::string_view p) {
   for (size_t i = 0; i < p.size(); ++i) {
-    if (p[i] == '\\' && i + 1 < p.size() && (is_pattern_special(p[i + 1]) || p[i + 1] == '\\')) ++i;
+    if (p[i] == '\\' && escapes_next(p, i)) ++i;
     else if (is_pattern_special(p[i])) return true;
   }
   return false;
