@@ -11,6 +11,7 @@
 
 #include <map>
 #include <set>
+#include <thread>
 
 #include "evtx_test_util.h"
 
@@ -210,6 +211,31 @@ TEST(EvtxCorpus, ThreadCountDoesNotChangeOutput) {
     EXPECT_TRUE(one.records == many.records) << t << " threads";
     EXPECT_EQ(one.stats.records_read, many.stats.records_read);
   }
+}
+
+// A thread keeps its chunk decoder from file to file (a triage folder is thousands of small
+// files): what one file left in it must never show in the next. Each file read after another on
+// one thread equals the same file read first, on a thread of its own (a fresh decoder); the
+// files differ in provider, so templates left over would give other names and values.
+TEST(EvtxCorpus, KeptDecoderLeavesNothingForTheNextFile) {
+  const fs::path files[] = {kAttackSamples / "Command and Control/bits_openvpn.evtx",
+                            kAttackSamples / "Defense Evasion/Win_4985_T1186_Process_Doppelganging.evtx",
+                            kAttackSamples / "Command and Control/DE_RDP_Tunnel_5156.evtx"};
+  for (auto& f : files)
+    if (!fs::exists(f)) GTEST_SKIP() << f << " not present";
+  std::vector<std::string> bytes;
+  for (auto& f : files) bytes.push_back(slurp(f));
+  std::vector<ReadResult> fresh(bytes.size());
+  for (size_t i = 0; i < bytes.size(); ++i) std::thread([&] { fresh[i] = read_bytes(bytes[i]); }).join();
+  for (auto& r : fresh) ASSERT_GT(r.records.size(), 0u);
+  // On this thread, in both orders: each file follows a different one.
+  for (size_t round = 0; round < 2; ++round)
+    for (size_t k = 0; k < bytes.size(); ++k) {
+      const size_t i = round == 0 ? k : bytes.size() - 1 - k;
+      ReadResult again = read_bytes(bytes[i]);
+      EXPECT_TRUE(again.records == fresh[i].records) << files[i] << " (round " << round << ")";
+      EXPECT_EQ(again.stats.records_read, fresh[i].stats.records_read);
+    }
 }
 
 // Spot checks of value rendering against evtxexport's XML for the same record

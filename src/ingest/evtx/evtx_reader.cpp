@@ -33,6 +33,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 
@@ -182,12 +183,28 @@ struct ChunkSpan {
   DecodeMode mode;
 };
 
-void decode_serial(std::string_view bytes, const std::vector<ChunkSpan>& chunks, Deliverer& out) {
+// A thread's decoder and result, kept from file to file: a triage folder is thousands of small
+// files, and a fresh pair per file allocated (and freed) its 64 KB arena blocks and tables each
+// time; with the workers' threads on one jemalloc arena those large blocks met on its lock.
+// Every chunk resets both, so what the last file left in them is never read.
+struct SerialDecoder {
   ChunkDecoder dec;
   ChunkResult res;
+  bool busy = false;
+};
+
+void decode_serial(std::string_view bytes, const std::vector<ChunkSpan>& chunks, Deliverer& out) {
+  thread_local SerialDecoder kept;
+  std::optional<SerialDecoder> own;  // a read nested in a visitor on this thread gets its own
+  SerialDecoder& d = kept.busy ? own.emplace() : kept;
+  d.busy = true;
+  struct Release {
+    SerialDecoder& d;
+    ~Release() { d.busy = false; }
+  } release{d};
   for (const ChunkSpan& ch : chunks) {
-    dec.decode(reinterpret_cast<const unsigned char*>(bytes.data()) + ch.offset, ch.size, ch.offset, res, ch.mode);
-    out.deliver(res, ch.offset + ch.size);
+    d.dec.decode(reinterpret_cast<const unsigned char*>(bytes.data()) + ch.offset, ch.size, ch.offset, d.res, ch.mode);
+    out.deliver(d.res, ch.offset + ch.size);
   }
 }
 
