@@ -1,6 +1,7 @@
 // The input dispatcher: paths -> bytes -> (archive members ->) format readers.
 #include "ingest/reader.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
@@ -12,7 +13,6 @@
 #include <cstdio>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -515,8 +515,95 @@ class MappedFile {
 // A triage collection may link directories and files together: links are followed (a linked
 // directory is walked like a real one), a directory already walked is not walked again (a link
 // cycle ends there, with a warning), and a file reached by two paths is read once.
+namespace {
+
+// A directory tree's files, walked with each entry looked up relative to its directory's open
+// descriptor (fstatat), not by its full path: a triage folder is thousands of files a few levels
+// down, and a stat by full path walked every level again for each one (most of a `dump`'s start,
+// before any worker had a file to read). Links are followed; a directory reached twice (a link
+// cycle, or a second link to it) is walked once.
+class TreeWalk {
+ public:
+  TreeWalk(ReadContext& ctx, std::vector<InputFile>& found) : ctx_(ctx), found_(found) {}
+
+  /// Walks the directory `path` (owned descriptor `fd`, identity `dev`/`ino`).
+  void walk(const std::string& path, int fd, dev_t dev, ino_t ino) {
+    walked_.emplace(dev, ino);
+    dir(path, fd);
+  }
+
+ private:
+  void dir(const std::string& path, int fd) {
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+      const int err = errno;
+      ::close(fd);
+      errno = err;
+      return stopped(path);
+    }
+    const std::string prefix = path.empty() || path.back() == '/' ? path : path + "/";
+    // Subdirectories after this directory's entries: one open directory per level at a time.
+    std::vector<std::string> subdirs;
+    errno = 0;
+    while (const dirent* e = ::readdir(d)) {
+      const char* name = e->d_name;
+      if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+      struct stat st {};
+      const bool link = e->d_type == DT_LNK || (e->d_type == DT_UNKNOWN && is_link(::dirfd(d), name));
+      if (::fstatat(::dirfd(d), name, &st, 0) != 0) {  // a dangling link: not an input, but not silently dropped
+        if (link) ctx_.diags.warning({prefix + name}, "link to a missing file or directory; not read", "dangling-link");
+        errno = 0;
+        continue;
+      }
+      if (S_ISDIR(st.st_mode)) {
+        if (!walked_.emplace(st.st_dev, st.st_ino).second) {
+          if (link)
+            ctx_.diags.warning({prefix + name},
+                               "links to a directory already walked (a link cycle or a second path to it); not walked again",
+                               "link-cycle");
+        } else {
+          subdirs.emplace_back(name);
+        }
+      } else if (S_ISREG(st.st_mode)) {
+        found_.push_back({prefix + name, static_cast<uint64_t>(st.st_size), false, st.st_dev, st.st_ino, true});
+      }
+      errno = 0;
+    }
+    const bool read_all = errno == 0;
+    for (auto& name : subdirs) {
+      const int sub = ::openat(::dirfd(d), name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (sub < 0) {
+        not_read(prefix + name);
+        continue;
+      }
+      dir(prefix + name, sub);
+    }
+    ::closedir(d);
+    if (!read_all) stopped(path);
+  }
+
+  static bool is_link(int dfd, const char* name) {
+    struct stat ls {};
+    return ::fstatat(dfd, name, &ls, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(ls.st_mode);
+  }
+
+  // A subdirectory that cannot be opened (its permissions): the walk goes on without it, and says so.
+  void not_read(const std::string& path) {
+    ctx_.diags.warning({path}, std::string("cannot open directory: ") + std::strerror(errno) + "; not read", "unreadable");
+  }
+
+  void stopped(const std::string& path) {
+    ctx_.diags.warning({path}, std::string("directory walk stopped early: ") + std::strerror(errno), "unreadable");
+  }
+
+  ReadContext& ctx_;
+  std::vector<InputFile>& found_;
+  std::set<std::pair<dev_t, ino_t>> walked_;
+};
+
+}  // namespace
+
 static void expand_path(const std::string& path, std::vector<InputFile>& out, ReadContext& ctx) {
-  namespace fs = std::filesystem;
   if (path == "-") {
     out.push_back({path, 0, true});
     return;
@@ -527,35 +614,17 @@ static void expand_path(const std::string& path, std::vector<InputFile>& out, Re
     ctx.skip_input(path, "unreadable", std::string("cannot open: ") + std::strerror(errno));
     return;
   }
-  std::error_code ec;
   if (!S_ISDIR(sb.st_mode)) {
     out.push_back({path, static_cast<uint64_t>(sb.st_size), false, sb.st_dev, sb.st_ino, S_ISREG(sb.st_mode)});
     return;
   }
-  std::set<std::pair<dev_t, ino_t>> walked{{sb.st_dev, sb.st_ino}};
   std::vector<InputFile> found;
-  const auto walk_opts = fs::directory_options::skip_permission_denied | fs::directory_options::follow_directory_symlink;
-  fs::recursive_directory_iterator it(path, walk_opts, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    struct stat es {};
-    const std::string p = it->path().string();
-    if (::stat(p.c_str(), &es) != 0) {  // a dangling link: not an input, but not silently dropped
-      if (it->is_symlink())
-        ctx.diags.warning({p}, "link to a missing file or directory; not read", "dangling-link");
-      continue;
-    }
-    if (S_ISDIR(es.st_mode)) {
-      if (!walked.emplace(es.st_dev, es.st_ino).second) {
-        it.disable_recursion_pending();
-        if (it->is_symlink())
-          ctx.diags.warning({p}, "links to a directory already walked (a link cycle or a second path to it); not walked again",
-                            "link-cycle");
-      }
-      continue;
-    }
-    if (S_ISREG(es.st_mode)) found.push_back({p, static_cast<uint64_t>(es.st_size), false, es.st_dev, es.st_ino, true});
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    ctx.diags.warning({path}, std::string("cannot open directory: ") + std::strerror(errno) + "; not read", "unreadable");
+    return;
   }
-  if (ec) ctx.diags.warning({path}, "directory walk stopped early: " + ec.message(), "unreadable");
+  TreeWalk(ctx, found).walk(path, fd, sb.st_dev, sb.st_ino);
   // Deterministic order whatever the file system returns.
   std::sort(found.begin(), found.end(), [](const InputFile& a, const InputFile& b) { return a.path < b.path; });
   out.insert(out.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));

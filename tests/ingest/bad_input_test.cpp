@@ -204,5 +204,30 @@ TEST(BadInput, LinksAreFollowedOnceAndNamedWhenBroken) {
   fs::remove_all(dir);
 }
 
+// A folder's files at every depth, in path order, each named by the input path as given and the
+// entries under it (a trailing slash adds no second one); empty folders give nothing and no warning.
+TEST(BadInput, NestedFoldersAreWalkedWholeAndNamedAsGiven) {
+  namespace fs = std::filesystem;
+  std::string dir = temp_dir("nested");
+  fs::create_directories(dir + "/x/y/z");
+  fs::create_directories(dir + "/empty/inner");
+  spit(dir + "/x/y/z/deep.json", R"({"EventID":3})" "\n");
+  spit(dir + "/x/b.json", R"({"EventID":2})" "\n");
+  spit(dir + "/a.json", R"({"EventID":1})" "\n");
+  for (const std::string& given : {dir, dir + "/"}) {
+    Collected c = read_paths({given});
+    std::vector<std::string> files, ids;
+    for (auto& r : c.records) {
+      files.push_back(r.file);
+      ids.push_back(r.sys("EventID"));
+    }
+    EXPECT_EQ(files, (std::vector<std::string>{dir + "/a.json", dir + "/x/b.json", dir + "/x/y/z/deep.json"})) << given;
+    EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3"})) << given;
+    EXPECT_EQ(c.stats.files, 3u);
+    EXPECT_TRUE(c.diags.empty()) << given << ": " << (c.diags.empty() ? "" : render_text(c.diags[0]));
+  }
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace vigil::test
