@@ -517,14 +517,15 @@ class MappedFile {
 // cycle ends there, with a warning), and a file reached by two paths is read once.
 namespace {
 
-// A directory tree's files, walked with each entry looked up relative to its directory's open
-// descriptor (fstatat), not by its full path: a triage folder is thousands of files a few levels
-// down, and a stat by full path walked every level again for each one (most of a `dump`'s start,
-// before any worker had a file to read). Links are followed; a directory reached twice (a link
-// cycle, or a second link to it) is walked once.
+using TakeInput = std::function<void(InputFile&&)>;
+
+// A directory tree's files, handed to `take` one by one in the order of their paths (so the first
+// units of a triage folder are read while the rest is still being walked), each looked up relative
+// to its directory's open descriptor (fstatat) rather than by its full path. Links are followed; a
+// directory reached twice (a link cycle, or a second link to it) is walked once.
 class TreeWalk {
  public:
-  TreeWalk(ReadContext& ctx, std::vector<InputFile>& found) : ctx_(ctx), found_(found) {}
+  TreeWalk(ReadContext& ctx, const TakeInput& take) : ctx_(ctx), take_(take) {}
 
   /// Walks the directory `path` (owned descriptor `fd`, identity `dev`/`ino`).
   void walk(const std::string& path, int fd, dev_t dev, ino_t ino) {
@@ -533,6 +534,13 @@ class TreeWalk {
   }
 
  private:
+  struct Entry {
+    std::string key;  // the name, and "/" after a directory's: sorted by key, the entries come in
+                      // the order their full paths sort in ("a.json" before "a/x.json")
+    struct stat st;
+    bool link;
+  };
+
   void dir(const std::string& path, int fd) {
     DIR* d = ::fdopendir(fd);
     if (!d) {
@@ -542,44 +550,45 @@ class TreeWalk {
       return stopped(path);
     }
     const std::string prefix = path.empty() || path.back() == '/' ? path : path + "/";
-    // Subdirectories after this directory's entries: one open directory per level at a time.
-    std::vector<std::string> subdirs;
+    std::vector<Entry> entries;
     errno = 0;
     while (const dirent* e = ::readdir(d)) {
       const char* name = e->d_name;
       if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
-      struct stat st {};
-      const bool link = e->d_type == DT_LNK || (e->d_type == DT_UNKNOWN && is_link(::dirfd(d), name));
-      if (::fstatat(::dirfd(d), name, &st, 0) != 0) {  // a dangling link: not an input, but not silently dropped
-        if (link) ctx_.diags.warning({prefix + name}, "link to a missing file or directory; not read", "dangling-link");
-        errno = 0;
-        continue;
-      }
-      if (S_ISDIR(st.st_mode)) {
-        if (!walked_.emplace(st.st_dev, st.st_ino).second) {
-          if (link)
-            ctx_.diags.warning({prefix + name},
-                               "links to a directory already walked (a link cycle or a second path to it); not walked again",
-                               "link-cycle");
-        } else {
-          subdirs.emplace_back(name);
-        }
-      } else if (S_ISREG(st.st_mode)) {
-        found_.push_back({prefix + name, static_cast<uint64_t>(st.st_size), false, st.st_dev, st.st_ino, true});
+      Entry en{name, {}, e->d_type == DT_LNK || (e->d_type == DT_UNKNOWN && is_link(::dirfd(d), name))};
+      if (::fstatat(::dirfd(d), name, &en.st, 0) != 0) {  // a dangling link: not an input, but not silently dropped
+        if (en.link) ctx_.diags.warning({prefix + name}, "link to a missing file or directory; not read", "dangling-link");
+      } else if (S_ISDIR(en.st.st_mode)) {
+        en.key += '/';
+        entries.push_back(std::move(en));
+      } else if (S_ISREG(en.st.st_mode)) {
+        entries.push_back(std::move(en));
       }
       errno = 0;
     }
-    const bool read_all = errno == 0;
-    for (auto& name : subdirs) {
-      const int sub = ::openat(::dirfd(d), name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (sub < 0) {
-        not_read(prefix + name);
+    if (errno != 0) stopped(path);
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
+    for (auto& en : entries) {
+      if (S_ISREG(en.st.st_mode)) {
+        take_({prefix + en.key, static_cast<uint64_t>(en.st.st_size), false, en.st.st_dev, en.st.st_ino, true});
         continue;
       }
-      dir(prefix + name, sub);
+      en.key.pop_back();
+      if (!walked_.emplace(en.st.st_dev, en.st.st_ino).second) {
+        if (en.link)
+          ctx_.diags.warning({prefix + en.key},
+                             "links to a directory already walked (a link cycle or a second path to it); not walked again",
+                             "link-cycle");
+        continue;
+      }
+      const int sub = ::openat(::dirfd(d), en.key.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (sub < 0) {
+        not_read(prefix + en.key);
+        continue;
+      }
+      dir(prefix + en.key, sub);
     }
     ::closedir(d);
-    if (!read_all) stopped(path);
   }
 
   static bool is_link(int dfd, const char* name) {
@@ -597,58 +606,30 @@ class TreeWalk {
   }
 
   ReadContext& ctx_;
-  std::vector<InputFile>& found_;
+  const TakeInput& take_;
   std::set<std::pair<dev_t, ino_t>> walked_;
 };
 
-}  // namespace
-
-static void expand_path(const std::string& path, std::vector<InputFile>& out, ReadContext& ctx) {
-  if (path == "-") {
-    out.push_back({path, 0, true});
-    return;
-  }
+// One input path's files, in order, to `take`: a file as it is, a directory's files by path.
+void expand_path(const std::string& path, const TakeInput& take, ReadContext& ctx) {
+  if (path == "-") return take({path, 0, true});
   struct stat sb {};
   if (::stat(path.c_str(), &sb) != 0) {
     ctx.stats.files++;  // counted as an input so that files_skipped <= files
     ctx.skip_input(path, "unreadable", std::string("cannot open: ") + std::strerror(errno));
     return;
   }
-  if (!S_ISDIR(sb.st_mode)) {
-    out.push_back({path, static_cast<uint64_t>(sb.st_size), false, sb.st_dev, sb.st_ino, S_ISREG(sb.st_mode)});
-    return;
-  }
-  std::vector<InputFile> found;
+  if (!S_ISDIR(sb.st_mode))
+    return take({path, static_cast<uint64_t>(sb.st_size), false, sb.st_dev, sb.st_ino, S_ISREG(sb.st_mode)});
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     ctx.diags.warning({path}, std::string("cannot open directory: ") + std::strerror(errno) + "; not read", "unreadable");
     return;
   }
-  TreeWalk(ctx, found).walk(path, fd, sb.st_dev, sb.st_ino);
-  // Deterministic order whatever the file system returns.
-  std::sort(found.begin(), found.end(), [](const InputFile& a, const InputFile& b) { return a.path < b.path; });
-  out.insert(out.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
+  TreeWalk(ctx, take).walk(path, fd, sb.st_dev, sb.st_ino);
 }
 
-// The same file reached by two paths (a link beside its target, a hard link, or one input named
-// twice) is read at its first path only: its events would otherwise be hunted twice and every
-// finding doubled.
-static void drop_repeated_files(std::vector<InputFile>& inputs, DiagnosticSink& diags) {
-  std::map<std::pair<dev_t, ino_t>, std::string> first;  // the file's identity -> the path it is read at
-  std::vector<InputFile> kept;
-  kept.reserve(inputs.size());
-  for (auto& in : inputs) {
-    if (!in.stdin_input) {
-      auto [at, fresh] = first.try_emplace({in.dev, in.ino}, in.path);
-      if (!fresh) {
-        diags.warning({in.path}, "the same file as " + at->second + "; read once", "repeated-input");
-        continue;
-      }
-    }
-    kept.push_back(std::move(in));
-  }
-  inputs.swap(kept);
-}
+}  // namespace
 
 bool starts_as_archive(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -683,11 +664,12 @@ void read_input(const InputFile& in, ReadContext& ctx) {
 void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts, const RecordVisitor& visit,
                  DiagnosticSink& diags, ReadStats& stats) {
   ingest::ReadContext ctx{opts, visit, diags, stats};
-  std::vector<ingest::InputFile> inputs;
-  for (const auto& p : paths) ingest::expand_path(p, inputs, ctx);
-  ingest::drop_repeated_files(inputs, diags);
-  for (const auto& in : inputs) ctx.progress_total += in.size;
-
+  // Inputs are taken as the walk finds them, so the workers have units to read while a large
+  // folder is still being walked; the progress total grows with the walk.
+  // The same file reached by two paths (a link beside its target, a hard link, or one input named
+  // twice) is read at its first path only: its events would otherwise be hunted twice and every
+  // finding doubled.
+  std::map<std::pair<dev_t, ino_t>, std::string> first;  // the file's identity -> the path it is read at
   InputUnit unit;
   auto hand_on = [&] {
     if (unit.files.empty()) return;
@@ -700,21 +682,30 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
   auto maybe_archive = [](const std::string& path) {
     return !iends_with(path, ".evtx") && ingest::starts_as_archive(path);
   };
-  for (const auto& in : inputs) {
+  const ingest::TakeInput take = [&](ingest::InputFile&& in) {
+    if (!in.stdin_input) {
+      auto [at, fresh] = first.try_emplace({in.dev, in.ino}, in.path);
+      if (!fresh) {
+        diags.warning({in.path}, "the same file as " + at->second + "; read once", "repeated-input");
+        return;
+      }
+    }
+    ctx.progress_total += in.size;
     // A small file may be read elsewhere; it is handed on with the small files next to it.
     if (opts.defer && in.regular && in.size <= opts.unit_bytes &&
         (opts.defer_archives || !maybe_archive(in.path))) {
-      unit.files.push_back(in.path);
+      unit.files.push_back(std::move(in.path));
       unit.bytes += in.size;
       if (unit.bytes >= opts.unit_bytes) hand_on();
-      continue;
+      return;
     }
     hand_on();
     uint64_t before = stats.bytes;
     ingest::read_input(in, ctx);
     ctx.progress_base += in.stdin_input ? stats.bytes - before : in.size;
     ctx.progress_now(ctx.progress_base);
-  }
+  };
+  for (const auto& p : paths) ingest::expand_path(p, take, ctx);
   hand_on();
 }
 

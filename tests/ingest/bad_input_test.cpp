@@ -229,5 +229,40 @@ TEST(BadInput, NestedFoldersAreWalkedWholeAndNamedAsGiven) {
   fs::remove_all(dir);
 }
 
+// Files come in the byte order of their full paths whatever the folders: a folder's files are handed
+// on while the walk goes on, so the walk itself keeps that order. By hand: 'B' (0x42) before 'a'
+// (0x61); after "a", ' ' (0x20) < '-' (0x2D) < '.' (0x2E) < '/' (0x2F), so the folder "a" comes
+// after "a.json" and the folder "a-b" before it.
+TEST(BadInput, FolderFilesComeInTheOrderOfTheirPaths) {
+  namespace fs = std::filesystem;
+  std::string dir = temp_dir("order");
+  fs::create_directories(dir + "/a");
+  fs::create_directories(dir + "/a-b");
+  spit(dir + "/a/x.json", R"({"EventID":5})" "\n");
+  spit(dir + "/a.json", R"({"EventID":4})" "\n");
+  spit(dir + "/a-b/y.json", R"({"EventID":3})" "\n");
+  spit(dir + "/a b.json", R"({"EventID":2})" "\n");
+  spit(dir + "/B.json", R"({"EventID":1})" "\n");
+  for (bool units : {false, true}) {
+    ReadOptions opts;
+    std::vector<std::string> handed;
+    if (units) {  // small files handed on in units (as a hunt's workers get them)
+      opts.unit_bytes = 64;
+      opts.defer = [&](InputUnit&& u) { handed.insert(handed.end(), u.files.begin(), u.files.end()); };
+    }
+    Collected c = read_paths({dir}, opts);
+    std::vector<std::string> ids;
+    for (auto& r : c.records) ids.push_back(r.sys("EventID"));
+    if (units) {
+      EXPECT_TRUE(ids.empty());
+      EXPECT_EQ(handed, (std::vector<std::string>{dir + "/B.json", dir + "/a b.json", dir + "/a-b/y.json",
+                                                  dir + "/a.json", dir + "/a/x.json"}));
+    } else {
+      EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+    }
+  }
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace vigil::test
