@@ -522,18 +522,28 @@ using TakeInput = std::function<void(InputFile&&)>;
 // A directory tree's files, handed to `take` one by one in the order of their paths (so the first
 // units of a triage folder are read while the rest is still being walked), each looked up relative
 // to its directory's open descriptor (fstatat) rather than by its full path. Links are followed; a
-// directory reached twice (a link cycle, or a second link to it) is walked once.
+// directory reached twice (a link cycle, or a second link to it) is walked once. What the walk has
+// to say goes to `diags`.
 class TreeWalk {
  public:
-  TreeWalk(ReadContext& ctx, const TakeInput& take) : ctx_(ctx), take_(take) {}
+  TreeWalk(DiagnosticSink& diags, const TakeInput& take) : diags_(diags), take_(take) {}
 
-  /// Walks the directory `path` (owned descriptor `fd`, identity `dev`/`ino`).
+  /// Walks the directory `path` (descriptor `fd`, which it owns from here, identity `dev`/`ino`).
   void walk(const std::string& path, int fd, dev_t dev, ino_t ino) {
+    Fd own(fd);
     walked_.emplace(dev, ino);
-    dir(path, fd);
+    dir(path, own.release());
   }
 
  private:
+  struct Fd {
+    int fd;
+    explicit Fd(int f) : fd(f) {}
+    ~Fd() {
+      if (fd >= 0) ::close(fd);
+    }
+    int release() { return std::exchange(fd, -1); }
+  };
   struct Entry {
     std::string key;  // the name, and "/" after a directory's: sorted by key, the entries come in
                       // the order their full paths sort in ("a.json" before "a/x.json")
@@ -542,31 +552,42 @@ class TreeWalk {
   };
 
   void dir(const std::string& path, int fd) {
-    DIR* d = ::fdopendir(fd);
+    // Closed on every way out: `take` may throw (a visitor's error ends the run).
+    std::unique_ptr<DIR, int (*)(DIR*)> open_dir(::fdopendir(fd), ::closedir);
+    DIR* d = open_dir.get();
     if (!d) {
       const int err = errno;
       ::close(fd);
-      errno = err;
-      return stopped(path);
+      return stopped(path, err);
     }
     const std::string prefix = path.empty() || path.back() == '/' ? path : path + "/";
     std::vector<Entry> entries;
-    errno = 0;
-    while (const dirent* e = ::readdir(d)) {
+    for (;;) {
+      errno = 0;
+      const dirent* e = ::readdir(d);
+      if (!e) {
+        if (errno != 0) stopped(path, errno);
+        break;
+      }
       const char* name = e->d_name;
       if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
       Entry en{name, {}, e->d_type == DT_LNK || (e->d_type == DT_UNKNOWN && is_link(::dirfd(d), name))};
-      if (::fstatat(::dirfd(d), name, &en.st, 0) != 0) {  // a dangling link: not an input, but not silently dropped
-        if (en.link) ctx_.diags.warning({prefix + name}, "link to a missing file or directory; not read", "dangling-link");
+      if (::fstatat(::dirfd(d), name, &en.st, 0) != 0) {
+        // Not an input, but not dropped in silence: a link to nothing, or an entry that cannot be
+        // looked at (a folder listed but not searchable, a link loop).
+        const int err = errno;
+        if (en.link && err == ENOENT)
+          diags_.warning({prefix + name}, "link to a missing file or directory; not read", "dangling-link");
+        else
+          diags_.warning({prefix + name}, std::string("cannot look at it: ") + std::strerror(err) + "; not read",
+                         "unreadable");
       } else if (S_ISDIR(en.st.st_mode)) {
         en.key += '/';
         entries.push_back(std::move(en));
       } else if (S_ISREG(en.st.st_mode)) {
         entries.push_back(std::move(en));
       }
-      errno = 0;
     }
-    if (errno != 0) stopped(path);
     std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
     for (auto& en : entries) {
       if (S_ISREG(en.st.st_mode)) {
@@ -574,21 +595,26 @@ class TreeWalk {
         continue;
       }
       en.key.pop_back();
-      if (!walked_.emplace(en.st.st_dev, en.st.st_ino).second) {
+      if (walked_.count({en.st.st_dev, en.st.st_ino})) {
         if (en.link)
-          ctx_.diags.warning({prefix + en.key},
-                             "links to a directory already walked (a link cycle or a second path to it); not walked again",
-                             "link-cycle");
+          diags_.warning({prefix + en.key},
+                         "links to a directory already walked (a link cycle or a second path to it); not walked again",
+                         "link-cycle");
         continue;
       }
+      // Opened before it counts as walked: a folder that could not be opened here is not taken
+      // for walked when a link reaches it later.
       const int sub = ::openat(::dirfd(d), en.key.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (sub < 0) {
-        not_read(prefix + en.key);
+        const int err = errno;
+        diags_.warning({prefix + en.key}, std::string("cannot open directory: ") + std::strerror(err) + "; not read",
+                       "unreadable");
         continue;
       }
-      dir(prefix + en.key, sub);
+      Fd own(sub);
+      walked_.emplace(en.st.st_dev, en.st.st_ino);
+      dir(prefix + en.key, own.release());
     }
-    ::closedir(d);
   }
 
   static bool is_link(int dfd, const char* name) {
@@ -596,22 +622,18 @@ class TreeWalk {
     return ::fstatat(dfd, name, &ls, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(ls.st_mode);
   }
 
-  // A subdirectory that cannot be opened (its permissions): the walk goes on without it, and says so.
-  void not_read(const std::string& path) {
-    ctx_.diags.warning({path}, std::string("cannot open directory: ") + std::strerror(errno) + "; not read", "unreadable");
+  void stopped(const std::string& path, int err) {
+    diags_.warning({path}, std::string("directory walk stopped early: ") + std::strerror(err), "unreadable");
   }
 
-  void stopped(const std::string& path) {
-    ctx_.diags.warning({path}, std::string("directory walk stopped early: ") + std::strerror(errno), "unreadable");
-  }
-
-  ReadContext& ctx_;
+  DiagnosticSink& diags_;
   const TakeInput& take_;
   std::set<std::pair<dev_t, ino_t>> walked_;
 };
 
-// One input path's files, in order, to `take`: a file as it is, a directory's files by path.
-void expand_path(const std::string& path, const TakeInput& take, ReadContext& ctx) {
+// One input path's files, in order, to `take`: a file as it is, a directory's files by path. What
+// the directory walk has to say goes to `walk_diags`.
+void expand_path(const std::string& path, const TakeInput& take, DiagnosticSink& walk_diags, ReadContext& ctx) {
   if (path == "-") return take({path, 0, true});
   struct stat sb {};
   if (::stat(path.c_str(), &sb) != 0) {
@@ -623,10 +645,11 @@ void expand_path(const std::string& path, const TakeInput& take, ReadContext& ct
     return take({path, static_cast<uint64_t>(sb.st_size), false, sb.st_dev, sb.st_ino, S_ISREG(sb.st_mode)});
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    ctx.diags.warning({path}, std::string("cannot open directory: ") + std::strerror(errno) + "; not read", "unreadable");
+    const int err = errno;
+    walk_diags.warning({path}, std::string("cannot open directory: ") + std::strerror(err) + "; not read", "unreadable");
     return;
   }
-  TreeWalk(ctx, take).walk(path, fd, sb.st_dev, sb.st_ino);
+  TreeWalk(walk_diags, take).walk(path, fd, sb.st_dev, sb.st_ino);
 }
 
 }  // namespace
@@ -670,10 +693,20 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
   // twice) is read at its first path only: its events would otherwise be hunted twice and every
   // finding doubled.
   std::map<std::pair<dev_t, ino_t>, std::string> first;  // the file's identity -> the path it is read at
+  // What the walk says goes with the next unit handed on (InputUnit::notes), so that it comes in
+  // the same place among the units' diagnostics, which a worker's unit reports when its turn comes;
+  // before a file read here, or at the end, it is told as it is.
+  DiagnosticSink walk_diags(nullptr);
+  walk_diags.set_quiet(true);
+  walk_diags.set_keep(true);
+  auto tell_walk_diags = [&] {
+    for (auto& d : walk_diags.take_kept()) diags.report(std::move(d));
+  };
   InputUnit unit;
   auto hand_on = [&] {
     if (unit.files.empty()) return;
     ctx.progress_base += unit.bytes;
+    unit.notes = walk_diags.take_kept();
     opts.defer(std::exchange(unit, {}));
     ctx.progress_now(ctx.progress_base);
   };
@@ -686,7 +719,7 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
     if (!in.stdin_input) {
       auto [at, fresh] = first.try_emplace({in.dev, in.ino}, in.path);
       if (!fresh) {
-        diags.warning({in.path}, "the same file as " + at->second + "; read once", "repeated-input");
+        walk_diags.warning({in.path}, "the same file as " + at->second + "; read once", "repeated-input");
         return;
       }
     }
@@ -700,13 +733,15 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
       return;
     }
     hand_on();
+    tell_walk_diags();
     uint64_t before = stats.bytes;
     ingest::read_input(in, ctx);
     ctx.progress_base += in.stdin_input ? stats.bytes - before : in.size;
     ctx.progress_now(ctx.progress_base);
   };
-  for (const auto& p : paths) ingest::expand_path(p, take, ctx);
+  for (const auto& p : paths) ingest::expand_path(p, take, walk_diags, ctx);
   hand_on();
+  tell_walk_diags();
 }
 
 UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const RecordVisitor& visit) {
@@ -719,7 +754,8 @@ UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const Recor
   UnitReport report;
   ingest::ReadContext ctx{own, visit, held, report.stats};
   for (const auto& path : unit.files) ingest::read_input({path}, ctx);
-  report.diags = held.take_kept();
+  report.diags = unit.notes;
+  for (auto& d : held.take_kept()) report.diags.push_back(std::move(d));
   return report;
 }
 

@@ -28,6 +28,10 @@ namespace vigil {
 struct InputUnit {
   std::vector<std::string> files;
   uint64_t bytes = 0;  ///< their size together
+  /// What the walk said since the unit before (a dangling link, a repeated file …): read_unit
+  /// reports it first, so it is told in the same place among the units' own diagnostics whatever
+  /// the thread count.
+  std::vector<Diagnostic> notes;
 };
 
 struct ReadOptions {

@@ -264,5 +264,47 @@ TEST(BadInput, FolderFilesComeInTheOrderOfTheirPaths) {
   fs::remove_all(dir);
 }
 
+// What the walk says (a link to nothing, a link loop, a file reached twice) comes in the same place
+// among the other diagnostics whether the files are read where they are walked or handed on in
+// units to be read elsewhere (as a hunt's workers read them): it travels with the next unit.
+TEST(BadInput, WalkDiagnosticsComeInTheSameOrderWithUnits) {
+  namespace fs = std::filesystem;
+  std::string dir = temp_dir("walknotes");
+  fs::create_directories(dir + "/d");
+  spit(dir + "/a.json", R"({"EventID":1})" "\n");
+  spit(dir + "/c.json", "not json at all\n");  // a diagnostic of its own, from reading it
+  spit(dir + "/d/e.json", R"({"EventID":3})" "\n");
+  fs::create_symlink(dir + "/nowhere.json", dir + "/b.json");       // dangling
+  fs::create_symlink(dir + "/d/loop.json", dir + "/d/loop.json");   // a link to itself
+  fs::create_hard_link(dir + "/a.json", dir + "/d/f.json");          // a.json again
+  auto seq = [](const std::vector<Diagnostic>& ds) {
+    std::vector<std::string> out;
+    for (auto& d : ds) out.push_back(d.reason + " " + d.location.file);
+    return out;
+  };
+  Collected plain = read_paths({dir});
+  ReadOptions opts;
+  opts.unit_bytes = 20;  // a unit or two of these small files at a time
+  std::vector<Diagnostic> replayed;
+  std::vector<std::string> ids;
+  opts.defer = [&](InputUnit&& u) {
+    UnitReport r = read_unit(u, opts, [&](const Record& rec) { ids.push_back(own(rec).sys("EventID")); });
+    for (auto& d : r.diags) replayed.push_back(d);
+  };
+  Collected units = read_paths({dir}, opts);
+  for (auto& d : units.diags) replayed.push_back(d);  // told directly: what came after the last unit
+  EXPECT_EQ(seq(replayed), seq(plain.diags));
+  std::vector<std::string> plain_ids;
+  for (auto& r : plain.records) plain_ids.push_back(r.sys("EventID"));
+  EXPECT_EQ(ids, plain_ids);
+  EXPECT_EQ(plain_ids, (std::vector<std::string>{"1", "3"}));
+  EXPECT_EQ(plain.count_reason("dangling-link"), 1u);   // b.json
+  EXPECT_EQ(plain.count_reason("repeated-input"), 1u);  // d/f.json
+  size_t loops = 0;
+  for (auto& d : plain.diags) loops += d.reason == "unreadable" && d.location.file == dir + "/d/loop.json";
+  EXPECT_EQ(loops, 1u);  // a link loop is not a missing file: it cannot be looked at
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace vigil::test
