@@ -519,6 +519,10 @@ namespace {
 
 using TakeInput = std::function<void(InputFile&&)>;
 
+void warn_unopened(DiagnosticSink& diags, const std::string& path, int err) {
+  diags.warning({path}, std::string("cannot open directory: ") + std::strerror(err) + "; not read", "unreadable");
+}
+
 // A directory tree's files, handed to `take` one by one in the order of their paths (so the first
 // units of a triage folder are read while the rest is still being walked), each looked up relative
 // to its directory's open descriptor (fstatat) rather than by its full path. Links are followed; a
@@ -528,30 +532,9 @@ class TreeWalk {
  public:
   TreeWalk(DiagnosticSink& diags, const TakeInput& take) : diags_(diags), take_(take) {}
 
-  /// Walks the directory `path` (descriptor `fd`, which it owns from here, identity `dev`/`ino`).
-  void walk(const std::string& path, int fd, dev_t dev, ino_t ino) {
-    Fd own(fd);
-    walked_.emplace(dev, ino);
-    dir(path, own.release());
-  }
-
- private:
-  struct Fd {
-    int fd;
-    explicit Fd(int f) : fd(f) {}
-    ~Fd() {
-      if (fd >= 0) ::close(fd);
-    }
-    int release() { return std::exchange(fd, -1); }
-  };
-  struct Entry {
-    std::string key;  // the name, and "/" after a directory's: sorted by key, the entries come in
-                      // the order their full paths sort in ("a.json" before "a/x.json")
-    struct stat st;
-    bool link;
-  };
-
-  void dir(const std::string& path, int fd) {
+  /// Walks the directory `path`, open as `fd` (which it closes), whose identity is `dev`/`ino`:
+  /// from here it counts as walked.
+  void dir(const std::string& path, int fd, dev_t dev, ino_t ino) {
     // Closed on every way out: `take` may throw (a visitor's error ends the run).
     std::unique_ptr<DIR, int (*)(DIR*)> open_dir(::fdopendir(fd), ::closedir);
     DIR* d = open_dir.get();
@@ -560,6 +543,7 @@ class TreeWalk {
       ::close(fd);
       return stopped(path, err);
     }
+    walked_.emplace(dev, ino);
     const std::string prefix = path.empty() || path.back() == '/' ? path : path + "/";
     std::vector<Entry> entries;
     for (;;) {
@@ -602,20 +586,23 @@ class TreeWalk {
                          "link-cycle");
         continue;
       }
-      // Opened before it counts as walked: a folder that could not be opened here is not taken
-      // for walked when a link reaches it later.
       const int sub = ::openat(::dirfd(d), en.key.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (sub < 0) {
-        const int err = errno;
-        diags_.warning({prefix + en.key}, std::string("cannot open directory: ") + std::strerror(err) + "; not read",
-                       "unreadable");
+        const int err = errno;  // before the path is built
+        warn_unopened(diags_, prefix + en.key, err);
         continue;
       }
-      Fd own(sub);
-      walked_.emplace(en.st.st_dev, en.st.st_ino);
-      dir(prefix + en.key, own.release());
+      dir(prefix + en.key, sub, en.st.st_dev, en.st.st_ino);
     }
   }
+
+ private:
+  struct Entry {
+    std::string key;  // the name, and "/" after a directory's: sorted by key, the entries come in
+                      // the order their full paths sort in ("a.json" before "a/x.json")
+    struct stat st;
+    bool link;
+  };
 
   static bool is_link(int dfd, const char* name) {
     struct stat ls {};
@@ -644,12 +631,8 @@ void expand_path(const std::string& path, const TakeInput& take, DiagnosticSink&
   if (!S_ISDIR(sb.st_mode))
     return take({path, static_cast<uint64_t>(sb.st_size), false, sb.st_dev, sb.st_ino, S_ISREG(sb.st_mode)});
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    walk_diags.warning({path}, std::string("cannot open directory: ") + std::strerror(err) + "; not read", "unreadable");
-    return;
-  }
-  TreeWalk(walk_diags, take).walk(path, fd, sb.st_dev, sb.st_ino);
+  if (fd < 0) return warn_unopened(walk_diags, path, errno);
+  TreeWalk(walk_diags, take).dir(path, fd, sb.st_dev, sb.st_ino);
 }
 
 }  // namespace

@@ -209,20 +209,12 @@ TEST(BadInput, LinksAreFollowedOnceAndNamedWhenBroken) {
 TEST(BadInput, NestedFoldersAreWalkedWholeAndNamedAsGiven) {
   namespace fs = std::filesystem;
   std::string dir = temp_dir("nested");
-  fs::create_directories(dir + "/x/y/z");
   fs::create_directories(dir + "/empty/inner");
-  spit(dir + "/x/y/z/deep.json", R"({"EventID":3})" "\n");
-  spit(dir + "/x/b.json", R"({"EventID":2})" "\n");
-  spit(dir + "/a.json", R"({"EventID":1})" "\n");
+  spit_events(dir, {{"x/y/z/deep.json", 3}, {"x/b.json", 2}, {"a.json", 1}});
   for (const std::string& given : {dir, dir + "/"}) {
     Collected c = read_paths({given});
-    std::vector<std::string> files, ids;
-    for (auto& r : c.records) {
-      files.push_back(r.file);
-      ids.push_back(r.sys("EventID"));
-    }
-    EXPECT_EQ(files, (std::vector<std::string>{dir + "/a.json", dir + "/x/b.json", dir + "/x/y/z/deep.json"})) << given;
-    EXPECT_EQ(ids, (std::vector<std::string>{"1", "2", "3"})) << given;
+    EXPECT_EQ(c.files(), (std::vector<std::string>{dir + "/a.json", dir + "/x/b.json", dir + "/x/y/z/deep.json"})) << given;
+    EXPECT_EQ(c.sys_values("EventID"), (std::vector<std::string>{"1", "2", "3"})) << given;
     EXPECT_EQ(c.stats.files, 3u);
     EXPECT_TRUE(c.diags.empty()) << given << ": " << (c.diags.empty() ? "" : render_text(c.diags[0]));
   }
@@ -236,13 +228,7 @@ TEST(BadInput, NestedFoldersAreWalkedWholeAndNamedAsGiven) {
 TEST(BadInput, FolderFilesComeInTheOrderOfTheirPaths) {
   namespace fs = std::filesystem;
   std::string dir = temp_dir("order");
-  fs::create_directories(dir + "/a");
-  fs::create_directories(dir + "/a-b");
-  spit(dir + "/a/x.json", R"({"EventID":5})" "\n");
-  spit(dir + "/a.json", R"({"EventID":4})" "\n");
-  spit(dir + "/a-b/y.json", R"({"EventID":3})" "\n");
-  spit(dir + "/a b.json", R"({"EventID":2})" "\n");
-  spit(dir + "/B.json", R"({"EventID":1})" "\n");
+  spit_events(dir, {{"a/x.json", 5}, {"a.json", 4}, {"a-b/y.json", 3}, {"a b.json", 2}, {"B.json", 1}});
   for (bool units : {false, true}) {
     ReadOptions opts;
     std::vector<std::string> handed;
@@ -251,8 +237,7 @@ TEST(BadInput, FolderFilesComeInTheOrderOfTheirPaths) {
       opts.defer = [&](InputUnit&& u) { handed.insert(handed.end(), u.files.begin(), u.files.end()); };
     }
     Collected c = read_paths({dir}, opts);
-    std::vector<std::string> ids;
-    for (auto& r : c.records) ids.push_back(r.sys("EventID"));
+    const std::vector<std::string> ids = c.sys_values("EventID");
     if (units) {
       EXPECT_TRUE(ids.empty());
       EXPECT_EQ(handed, (std::vector<std::string>{dir + "/B.json", dir + "/a b.json", dir + "/a-b/y.json",
@@ -270,10 +255,8 @@ TEST(BadInput, FolderFilesComeInTheOrderOfTheirPaths) {
 TEST(BadInput, WalkDiagnosticsComeInTheSameOrderWithUnits) {
   namespace fs = std::filesystem;
   std::string dir = temp_dir("walknotes");
-  fs::create_directories(dir + "/d");
-  spit(dir + "/a.json", R"({"EventID":1})" "\n");
+  spit_events(dir, {{"a.json", 1}, {"d/e.json", 3}});
   spit(dir + "/c.json", "not json at all\n");  // a diagnostic of its own, from reading it
-  spit(dir + "/d/e.json", R"({"EventID":3})" "\n");
   fs::create_symlink(dir + "/nowhere.json", dir + "/b.json");       // dangling
   fs::create_symlink(dir + "/d/loop.json", dir + "/d/loop.json");   // a link to itself
   fs::create_hard_link(dir + "/a.json", dir + "/d/f.json");          // a.json again
@@ -294,10 +277,8 @@ TEST(BadInput, WalkDiagnosticsComeInTheSameOrderWithUnits) {
   Collected units = read_paths({dir}, opts);
   for (auto& d : units.diags) replayed.push_back(d);  // told directly: what came after the last unit
   EXPECT_EQ(seq(replayed), seq(plain.diags));
-  std::vector<std::string> plain_ids;
-  for (auto& r : plain.records) plain_ids.push_back(r.sys("EventID"));
-  EXPECT_EQ(ids, plain_ids);
-  EXPECT_EQ(plain_ids, (std::vector<std::string>{"1", "3"}));
+  EXPECT_EQ(ids, plain.sys_values("EventID"));
+  EXPECT_EQ(ids, (std::vector<std::string>{"1", "3"}));
   EXPECT_EQ(plain.count_reason("dangling-link"), 1u);   // b.json
   EXPECT_EQ(plain.count_reason("repeated-input"), 1u);  // d/f.json
   size_t loops = 0;

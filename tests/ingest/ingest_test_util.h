@@ -77,6 +77,18 @@ struct Collected {
     for (auto& d : diags) n += d.reason == reason;
     return n;
   }
+  /// Each record's System field `name` (EventID …), in delivery order.
+  std::vector<std::string> sys_values(const std::string& name) const {
+    std::vector<std::string> out;
+    for (auto& r : records) out.push_back(r.sys(name));
+    return out;
+  }
+  /// Each record's file, in delivery order.
+  std::vector<std::string> files() const {
+    std::vector<std::string> out;
+    for (auto& r : records) out.push_back(r.file);
+    return out;
+  }
 };
 
 inline Collected read_mem(const std::string& name, const std::string& bytes, LogFormat fmt = LogFormat::unknown) {
@@ -107,6 +119,19 @@ inline std::string slurp(const std::string& path) {
 inline void spit(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out << bytes;
+}
+
+/// A JSON-lines file of one event with this EventID.
+inline void spit_event(const std::string& path, int event_id) {
+  spit(path, "{\"EventID\":" + std::to_string(event_id) + "}\n");
+}
+
+/// Under `dir`, one such file per (relative path, EventID), its folders made as needed.
+inline void spit_events(const std::string& dir, const std::vector<std::pair<std::string, int>>& files) {
+  for (auto& [rel, id] : files) {
+    std::filesystem::create_directories(std::filesystem::path(dir + "/" + rel).parent_path());
+    spit_event(dir + "/" + rel, id);
+  }
 }
 
 /// A fresh empty directory under the system temp dir.
