@@ -187,6 +187,8 @@ static int run_dump(DumpArgs& a) {
     b->unit = std::move(unit);
     pipe.submit(std::move(b));
   };
+  // A file this thread reads itself reports as it reads: the units before it report first.
+  ro.drain = [&] { pipe.finish_pending(); };
   // A live input that paused (`tail -f … | vigil dump -`): what it gave is rendered and out now.
   ro.on_pause = [&] {
     if (filling && filling->records.size()) pipe.submit(std::move(filling));

@@ -40,6 +40,8 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
       });
     });
   };
+  // A file this thread reads itself reports as it reads: the units before it report first.
+  ro.drain = [&eng] { eng.flush(); };
   // A live input that paused (stdin, a pipe): what was read is evaluated and its findings go out
   // now, then the caller flushes its output (ReadOptions::on_pause).
   ro.on_pause = [&eng, then = opts.read.on_pause] {

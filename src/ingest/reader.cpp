@@ -686,12 +686,19 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
     for (auto& d : walk_diags.take_kept()) diags.report(std::move(d));
   };
   InputUnit unit;
+  bool undrained = false;  // units were handed on since the last drain
   auto hand_on = [&] {
     if (unit.files.empty()) return;
     ctx.progress_base += unit.bytes;
     unit.notes = walk_diags.take_kept();
     opts.defer(std::exchange(unit, {}));
+    undrained = true;
     ctx.progress_now(ctx.progress_base);
+  };
+  // Before this thread says anything itself: the units handed on have said theirs.
+  auto drain = [&] {
+    if (undrained && opts.drain) opts.drain();
+    undrained = false;
   };
   // A triage folder is thousands of small .evtx files: they are taken for what they are named
   // rather than opened here once more (an archive named .evtx is still read right, elsewhere).
@@ -716,6 +723,7 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
       return;
     }
     hand_on();
+    drain();
     tell_walk_diags();
     uint64_t before = stats.bytes;
     ingest::read_input(in, ctx);
@@ -724,7 +732,9 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
   };
   for (const auto& p : paths) ingest::expand_path(p, take, walk_diags, ctx);
   hand_on();
-  tell_walk_diags();
+  auto trailing = walk_diags.take_kept();
+  if (!trailing.empty()) drain();
+  for (auto& d : trailing) diags.report(std::move(d));
 }
 
 UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const RecordVisitor& visit) {

@@ -46,6 +46,12 @@ struct ReadOptions {
   /// times its size: a caller that holds what a unit yields until its turn says false. (A file
   /// named *.evtx is taken for one without opening it: a triage folder has thousands.)
   bool defer_archives = true;
+  /// Optional, with `defer`: called on the reading thread before it reads a file itself (or tells
+  /// what the walk found after the last unit) when units were handed on since the last call. A
+  /// caller whose workers report a unit's diagnostics when its turn comes waits for those units
+  /// here, so that the file's own diagnostics come after theirs, in input order, whatever the
+  /// thread count.
+  std::function<void()> drain;
   bool recover = false;  ///< EVTX: also deliver deleted/unlisted records (Record::recovered)
   std::function<void(uint64_t bytes_done, uint64_t bytes_total)> progress;  ///< optional, any thread
   /// Optional: makes stdin and pipes live. Called on the reading thread before a read, when the writer

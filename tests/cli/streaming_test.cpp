@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "../support/cli_run.h"
 #include "../support/live_run.h"
@@ -134,6 +136,62 @@ TEST(CliHunt, FindingsOfAUnitAreHandedOnNotHeldToItsEnd) {
     EXPECT_LT(run.peak_rss(), kPeakBudget) << "peak RSS " << (run.peak_rss() >> 20) << " MiB";
     if (std::string(threads) == "1") one_thread = run.drained_hash();
     else EXPECT_EQ(run.drained_hash(), one_thread) << "findings differ from one thread's";
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// The diagnostics of a run come in input order whatever the thread count. Small files are read by
+// the workers and what they found is told when their turn comes; a file over the 2 MB unit size is
+// read by the main thread, which reported as it read: b.json's error came before a.json's with two
+// threads. a.json is large enough (1.3 MB, its bad line last) that its worker cannot be done first.
+TEST(CliThreads, DiagnosticsComeInInputOrderForAnyThreadCount) {
+  const fs::path dir = fs::temp_directory_path() / ("vigil_diag_order_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() { fs::remove_all(p); }
+  } cleanup{dir};
+  auto good_lines = [](std::ofstream& f, int n) {
+    for (int i = 0; i < n; ++i) f << R"({"EventID":)" << i << R"(,"Channel":"Security","Pad":"xxxxxxxxxxxxxxxxxxxx"})" << "\n";
+  };
+  {
+    std::ofstream a(dir / "a.json");
+    good_lines(a, 20000);
+    a << "{broken a\n";
+    std::ofstream b(dir / "b.json");
+    b << "{broken b\n";
+    good_lines(b, 60000);
+    std::ofstream(dir / "c.json") << "{broken c\n";
+  }
+  ASSERT_LT(fs::file_size(dir / "a.json"), uint64_t(2) << 20);
+  ASSERT_GT(fs::file_size(dir / "b.json"), uint64_t(3) << 20);
+  fs::create_symlink(dir / "nowhere.json", dir / "z.json");  // a walk warning, after the last file
+  // The file named at the start of each diagnostic line, in order.
+  auto files = [&](const std::string& err) {
+    std::vector<std::string> out;
+    std::istringstream in(err);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind(dir.string() + "/", 0) == 0) out.push_back(line.substr(dir.string().size() + 1, 6));
+    return out;
+  };
+  for (const std::string verb : {"dump --format jsonl", "hunt --rules samples/sigma"}) {
+    std::vector<std::string> one;
+    for (const char* threads : {"1", "2"}) {
+      SCOPED_TRACE(verb + " --threads " + threads);
+      auto r = vigil::test::run_vigil(verb + " --verbose --threads " + threads + " '" + dir.string() + "'");
+      std::vector<std::string> seen = files(r.err);
+      std::vector<std::string> errors;
+      for (auto& f : seen)
+        if (f != "z.json") errors.push_back(f);
+      EXPECT_EQ(errors, (std::vector<std::string>{"a.json", "b.json", "c.json"})) << r.err;
+      EXPECT_EQ(std::count(seen.begin(), seen.end(), "z.json"), 1) << r.err;
+      if (one.empty()) one = seen;
+      else EXPECT_EQ(seen, one) << r.err;
+    }
   }
 }
 
