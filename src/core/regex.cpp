@@ -357,8 +357,9 @@ int Regex::find_backtracking(std::string_view s, size_t start, Match& out) const
   pcre2_match_data* md = t_match_data.fit(uint32_t(groups_) + 1);
   if (!md) return -1;  // no memory for it: undecided, as at the match limit
   int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), start, 0, md, impl_->mctx);
-  const bool limit = rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
-                     rc == PCRE2_ERROR_JIT_STACKLIMIT;
+  // Every failure other than "no match" (a limit, no memory for the backtracking frames) leaves the
+  // answer open: undecided, never a silent "no".
+  const bool limit = rc < 0 && rc != PCRE2_ERROR_NOMATCH;
   bool ok = rc > 0;
   if (ok) {
     PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
