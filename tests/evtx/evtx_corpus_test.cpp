@@ -256,6 +256,37 @@ TEST(EvtxCorpus, KeptDecoderLeavesNothingForTheNextFile) {
   }
 }
 
+// A visitor may read another EVTX file on the same thread (a nested read): it gets a decoder of
+// its own, and neither read disturbs the other's. Each file's records equal its read alone.
+TEST(EvtxCorpus, ANestedReadOnTheSameThreadHasItsOwnDecoder) {
+  const fs::path outer_file = kAttackSamples / "Command and Control/bits_openvpn.evtx";
+  const fs::path inner_file = kAttackSamples / "Command and Control/DE_RDP_Tunnel_5156.evtx";
+  if (!fs::exists(outer_file) || !fs::exists(inner_file)) GTEST_SKIP() << "samples not present";
+  const std::string outer = slurp(outer_file), inner = slurp(inner_file);
+  const ReadResult outer_alone = read_bytes(outer), inner_alone = read_bytes(inner);
+  ASSERT_GT(outer_alone.records.size(), 100u);
+  ASSERT_GT(inner_alone.records.size(), 0u);
+  std::vector<OwnedRecord> got;
+  std::vector<ReadResult> nested;
+  vigil::DiagnosticSink sink(nullptr);
+  vigil::ReadStats stats;
+  vigil::ReadOptions opts;
+  opts.threads = 1;
+  vigil::evtx::read_evtx("outer.evtx", outer, opts, [&](const vigil::Record& rec) {
+    OwnedRecord o;
+    o.offset = rec.offset;
+    o.recovered = rec.recovered;
+    for (auto& f : rec.system) o.system.emplace_back(f.name, f.value);
+    for (auto& f : rec.data) o.data.emplace_back(f.name, f.value);
+    got.push_back(std::move(o));
+    // Mid-chunk, and in a later chunk: the outer decoder holds that chunk's templates meanwhile.
+    if (got.size() == 1 || got.size() == 150) nested.push_back(read_bytes(inner));
+  }, sink, stats);
+  EXPECT_TRUE(got == outer_alone.records);
+  ASSERT_EQ(nested.size(), 2u);
+  for (auto& n : nested) EXPECT_TRUE(n.records == inner_alone.records);
+}
+
 // Spot checks of value rendering against evtxexport's XML for the same record
 // (Win_4985_T1186_Process_Doppelganging.evtx, record 12294): GUID braces,
 // HexInt64 unpadded (evtxexport pads to 16 digits: 0x00000000000342ba), SID,

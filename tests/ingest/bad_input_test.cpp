@@ -1,6 +1,7 @@
 // Malformed inputs: each bad record/file is reported with its place and
 // counted, the good records around it are still delivered, nothing crashes,
 // and records_read == delivered + records_skipped holds.
+#include <stdexcept>
 #include <string>
 
 #include "ingest_test_util.h"
@@ -284,6 +285,43 @@ TEST(BadInput, WalkDiagnosticsComeInTheSameOrderWithUnits) {
   size_t loops = 0;
   for (auto& d : plain.diags) loops += d.reason == "unreadable" && d.location.file == dir + "/d/loop.json";
   EXPECT_EQ(loops, 1u);  // a link loop is not a missing file: it cannot be looked at
+  fs::remove_all(dir);
+}
+
+// A visitor (or the caller a unit is handed to) that throws ends the read there: the error reaches
+// the caller and no folder of the walk is left open, at any depth, whichever of the two threw.
+TEST(BadInput, AnExceptionFromTheCallerLeavesNoFolderOpen) {
+  namespace fs = std::filesystem;
+  std::string dir = temp_dir("throwing");
+  spit_events(dir, {{"a/b/c/1.json", 1}, {"a/b/c/2.json", 2}, {"a/b/3.json", 3}, {"z.json", 4}});
+  auto open_fds = [] {
+    size_t n = 0;
+    for ([[maybe_unused]] auto& e : fs::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+  };
+  const size_t before = open_fds();
+  for (bool units : {false, true}) {
+    SCOPED_TRACE(units ? "a unit's taker throws" : "the visitor throws");
+    ReadOptions opts;
+    size_t seen = 0;
+    if (units) {
+      opts.unit_bytes = 1;  // each file a unit of its own
+      opts.defer = [&](InputUnit&&) {
+        if (++seen == 2) throw std::runtime_error("stop");
+      };
+    }
+    DiagnosticSink sink(nullptr);
+    sink.set_keep(true);
+    ReadStats stats;
+    EXPECT_THROW(read_inputs({dir}, opts,
+                             [&](const Record&) {
+                               if (++seen == 2) throw std::runtime_error("stop");
+                             },
+                             sink, stats),
+                 std::runtime_error);
+    EXPECT_EQ(seen, 2u);  // nothing was read or handed on after the throw
+    EXPECT_EQ(open_fds(), before);
+  }
   fs::remove_all(dir);
 }
 
