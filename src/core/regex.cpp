@@ -356,7 +356,9 @@ int Regex::find_backtracking(std::string_view s, size_t start, Match& out) const
   if (!impl_ || start > s.size()) return 0;
   pcre2_match_data* md = t_match_data.fit(uint32_t(groups_) + 1);
   if (!md) return -1;  // no memory for it: undecided, as at the match limit
-  int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), start, 0, md, impl_->mctx);
+  // An empty view may have no data pointer, which PCRE2 before 10.40 refuses (PCRE2_ERROR_NULL).
+  const char* subject = s.data() ? s.data() : "";
+  int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(subject), s.size(), start, 0, md, impl_->mctx);
   // Every failure other than "no match" (a limit, no memory for the backtracking frames) leaves the
   // answer open: undecided, never a silent "no".
   const bool limit = rc < 0 && rc != PCRE2_ERROR_NOMATCH;

@@ -555,16 +555,10 @@ class TreeWalk {
       }
       const char* name = e->d_name;
       if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
-      Entry en{name, {}, e->d_type == DT_LNK || (e->d_type == DT_UNKNOWN && is_link(::dirfd(d), name))};
+      Entry en{name, {}, e->d_type == DT_LNK || (e->d_type == DT_UNKNOWN && is_link(::dirfd(d), name)), 0};
       if (::fstatat(::dirfd(d), name, &en.st, 0) != 0) {
-        // Not an input, but not dropped in silence: a link to nothing, or an entry that cannot be
-        // looked at (a folder listed but not searchable, a link loop).
-        const int err = errno;
-        if (en.link && err == ENOENT)
-          diags_.warning({prefix + name}, "link to a missing file or directory; not read", "dangling-link");
-        else
-          diags_.warning({prefix + name}, std::string("cannot look at it: ") + std::strerror(err) + "; not read",
-                         "unreadable");
+        en.err = errno;  // told in its place below
+        entries.push_back(std::move(en));
       } else if (S_ISDIR(en.st.st_mode)) {
         en.key += '/';
         entries.push_back(std::move(en));
@@ -574,6 +568,16 @@ class TreeWalk {
     }
     std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
     for (auto& en : entries) {
+      if (en.err) {
+        // Not an input, but not dropped in silence: a link to nothing, or an entry that cannot be
+        // looked at (a folder listed but not searchable, a link loop).
+        if (en.link && en.err == ENOENT)
+          diags_.warning({prefix + en.key}, "link to a missing file or directory; not read", "dangling-link");
+        else
+          diags_.warning({prefix + en.key}, std::string("cannot look at it: ") + std::strerror(en.err) + "; not read",
+                         "unreadable");
+        continue;
+      }
       if (S_ISREG(en.st.st_mode)) {
         take_({prefix + en.key, static_cast<uint64_t>(en.st.st_size), false, en.st.st_dev, en.st.st_ino, true});
         continue;
@@ -602,6 +606,7 @@ class TreeWalk {
                       // the order their full paths sort in ("a.json" before "a/x.json")
     struct stat st;
     bool link;
+    int err;  // fstatat failed with it: only told, in its place
   };
 
   static bool is_link(int dfd, const char* name) {
@@ -624,8 +629,14 @@ void expand_path(const std::string& path, const TakeInput& take, DiagnosticSink&
   if (path == "-") return take({path, 0, true});
   struct stat sb {};
   if (::stat(path.c_str(), &sb) != 0) {
-    ctx.stats.files++;  // counted as an input so that files_skipped <= files
-    ctx.skip_input(path, "unreadable", std::string("cannot open: ") + std::strerror(errno));
+    // Told with what the walk says (it comes in its place among the units' diagnostics); counted
+    // as an input so that files_skipped <= files.
+    const int err = errno;
+    ctx.stats.files++;
+    ctx.stats.files_skipped++;
+    ctx.stats.skip_reasons["unreadable"]++;
+    ctx.stats.file_skip_reasons["unreadable"]++;
+    walk_diags.error({path}, std::string("cannot open: ") + std::strerror(err), "unreadable");
     return;
   }
   if (!S_ISDIR(sb.st_mode))
@@ -648,6 +659,10 @@ bool starts_as_archive(const std::string& path) {
 
 void read_input(const InputFile& in, ReadContext& ctx) {
   thread_local MappedFile mapped;  // its read buffer is reused from file to file
+  struct CloseAfter {  // also when a visitor throws: no descriptor or mapping is left for later
+    MappedFile& m;
+    ~CloseAfter() { m.close(); }
+  } close_after{mapped};
   std::string error;
   const std::string name = in.stdin_input ? std::string("<stdin>") : in.path;
   if (in.stdin_input) {
@@ -662,7 +677,6 @@ void read_input(const InputFile& in, ReadContext& ctx) {
     FdSource src(mapped.fd(), ctx.opts.on_pause);  // a named pipe, a device
     read_source(name, src, ctx);
   }
-  mapped.close();
 }
 
 }  // namespace ingest
@@ -687,10 +701,14 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
   };
   InputUnit unit;
   bool undrained = false;  // units were handed on since the last drain
+  // What the walk said so far goes with the unit, before the file that comes next.
+  auto note = [&] {
+    for (auto& d : walk_diags.take_kept()) unit.notes.push_back({unit.files.size(), std::move(d)});
+  };
   auto hand_on = [&] {
     if (unit.files.empty()) return;
     ctx.progress_base += unit.bytes;
-    unit.notes = walk_diags.take_kept();
+    note();
     opts.defer(std::exchange(unit, {}));
     undrained = true;
     ctx.progress_now(ctx.progress_base);
@@ -717,13 +735,16 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
     // A small file may be read elsewhere; it is handed on with the small files next to it.
     if (opts.defer && in.regular && in.size <= opts.unit_bytes &&
         (opts.defer_archives || !maybe_archive(in.path))) {
+      note();
       unit.files.push_back(std::move(in.path));
       unit.bytes += in.size;
       if (unit.bytes >= opts.unit_bytes) hand_on();
       return;
     }
     hand_on();
-    drain();
+    // Waiting for the units costs the overlap with them: paid before a large file or a stream,
+    // whose reading is long, not before each small archive `dump` reads here (defer_archives).
+    if (in.stdin_input || !in.regular || in.size > opts.unit_bytes) drain();
     tell_walk_diags();
     uint64_t before = stats.bytes;
     ingest::read_input(in, ctx);
@@ -746,9 +767,16 @@ UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const Recor
   held.set_keep(true);
   UnitReport report;
   ingest::ReadContext ctx{own, visit, held, report.stats};
-  for (const auto& path : unit.files) ingest::read_input({path}, ctx);
-  report.diags = unit.notes;
-  for (auto& d : held.take_kept()) report.diags.push_back(std::move(d));
+  size_t n = 0;  // notes told
+  auto tell_notes = [&](size_t before) {
+    for (; n < unit.notes.size() && unit.notes[n].before <= before; ++n) held.report(unit.notes[n].diag);
+  };
+  for (size_t i = 0; i < unit.files.size(); ++i) {
+    tell_notes(i);
+    ingest::read_input({unit.files[i]}, ctx);
+  }
+  tell_notes(SIZE_MAX);
+  report.diags = held.take_kept();
   return report;
 }
 

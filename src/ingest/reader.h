@@ -28,10 +28,15 @@ namespace vigil {
 struct InputUnit {
   std::vector<std::string> files;
   uint64_t bytes = 0;  ///< their size together
-  /// What the walk said since the unit before (a dangling link, a repeated file …): read_unit
-  /// reports it first, so it is told in the same place among the units' own diagnostics whatever
-  /// the thread count.
-  std::vector<Diagnostic> notes;
+  /// What the walk said since the unit before (a dangling link, a repeated file …), each with the
+  /// file it came before (an index into `files`; files.size(): after the last): read_unit reports
+  /// it there, so it is told in the same place among the files' own diagnostics whatever the
+  /// thread count.
+  struct Note {
+    size_t before = 0;
+    Diagnostic diag;
+  };
+  std::vector<Note> notes;
 };
 
 struct ReadOptions {
@@ -46,11 +51,12 @@ struct ReadOptions {
   /// times its size: a caller that holds what a unit yields until its turn says false. (A file
   /// named *.evtx is taken for one without opening it: a triage folder has thousands.)
   bool defer_archives = true;
-  /// Optional, with `defer`: called on the reading thread before it reads a file itself (or tells
-  /// what the walk found after the last unit) when units were handed on since the last call. A
-  /// caller whose workers report a unit's diagnostics when its turn comes waits for those units
-  /// here, so that the file's own diagnostics come after theirs, in input order, whatever the
-  /// thread count.
+  /// Optional, with `defer`: called on the reading thread before it reads a file over `unit_bytes`
+  /// or a stream itself (or tells what the walk found after the last unit) when units were handed
+  /// on since the last call. A caller whose workers report a unit's diagnostics when its turn comes
+  /// waits for those units here, so that the file's own diagnostics come after theirs, in input
+  /// order, whatever the thread count. (Not before a small archive read here, defer_archives false:
+  /// waiting before each would give up most of the overlap in a folder of rotated logs.)
   std::function<void()> drain;
   bool recover = false;  ///< EVTX: also deliver deleted/unlisted records (Record::recovered)
   std::function<void(uint64_t bytes_done, uint64_t bytes_total)> progress;  ///< optional, any thread

@@ -267,19 +267,28 @@ TEST(BadInput, WalkDiagnosticsComeInTheSameOrderWithUnits) {
     return out;
   };
   Collected plain = read_paths({dir});
-  ReadOptions opts;
-  opts.unit_bytes = 20;  // a unit or two of these small files at a time
-  std::vector<Diagnostic> replayed;
-  std::vector<std::string> ids;
-  opts.defer = [&](InputUnit&& u) {
-    UnitReport r = read_unit(u, opts, [&](const Record& rec) { ids.push_back(own(rec).sys("EventID")); });
-    for (auto& d : r.diags) replayed.push_back(d);
-  };
-  Collected units = read_paths({dir}, opts);
-  for (auto& d : units.diags) replayed.push_back(d);  // told directly: what came after the last unit
-  EXPECT_EQ(seq(replayed), seq(plain.diags));
-  EXPECT_EQ(ids, plain.sys_values("EventID"));
-  EXPECT_EQ(ids, (std::vector<std::string>{"1", "3"}));
+  // A unit or two of these small files at a time; then all of them in one unit, the walk's notes
+  // told among its files.
+  for (uint64_t unit_bytes : {20, 1 << 20}) {
+    SCOPED_TRACE("unit_bytes " + std::to_string(unit_bytes));
+    ReadOptions opts;
+    opts.unit_bytes = unit_bytes;
+    std::vector<Diagnostic> replayed;
+    std::vector<std::string> ids;
+    opts.defer = [&](InputUnit&& u) {
+      UnitReport r = read_unit(u, opts, [&](const Record& rec) { ids.push_back(own(rec).sys("EventID")); });
+      for (auto& d : r.diags) replayed.push_back(d);
+    };
+    Collected units = read_paths({dir}, opts);
+    for (auto& d : units.diags) replayed.push_back(d);  // told directly: what came after the last unit
+    EXPECT_EQ(seq(replayed), seq(plain.diags));
+    EXPECT_EQ(ids, plain.sys_values("EventID"));
+    EXPECT_EQ(ids, (std::vector<std::string>{"1", "3"}));
+  }
+  // In the order of the paths: b.json (dangling), c.json (not a log), d/f.json (a.json again), d/loop.json.
+  EXPECT_EQ(seq(plain.diags), (std::vector<std::string>{"dangling-link " + dir + "/b.json", "unrecognised-format " + dir + "/c.json",
+                                                          "repeated-input " + dir + "/d/f.json",
+                                                          "unreadable " + dir + "/d/loop.json"}));
   EXPECT_EQ(plain.count_reason("dangling-link"), 1u);   // b.json
   EXPECT_EQ(plain.count_reason("repeated-input"), 1u);  // d/f.json
   size_t loops = 0;
