@@ -60,8 +60,10 @@ struct ReadContext {
   /// Report an input cut short after `offset` bytes (truncated archive,
   /// read error): the records before the cut were delivered.
   void input_cut(std::string_view file, uint64_t offset, std::string message);
-  /// Count and report an input that yields no records (empty, unrecognised, unreadable).
-  void skip_input(std::string_view file, std::string_view reason, std::string message);
+  /// Count and report an input that yields no records (empty, unrecognised, unreadable); the report
+  /// goes to `tell` when given (the walk's own sink), else to `diags`.
+  void skip_input(std::string_view file, std::string_view reason, std::string message,
+                  DiagnosticSink* tell = nullptr);
 };
 
 /// A pull source of bytes (stdin, a pipe or device, an archive member):

@@ -133,7 +133,9 @@ void ReadContext::bad_record(std::string_view file, uint64_t line, uint64_t offs
   diags.report(std::move(d));
 }
 
-void ReadContext::skip_input(std::string_view file, std::string_view reason, std::string message) {
+void ReadContext::skip_input(std::string_view file, std::string_view reason, std::string message,
+                             DiagnosticSink* tell) {
+  DiagnosticSink& diags = tell ? *tell : this->diags;
   stats.files_skipped++;
   stats.skip_reasons[std::string(reason)]++;
   stats.file_skip_reasons[std::string(reason)]++;
@@ -629,14 +631,11 @@ void expand_path(const std::string& path, const TakeInput& take, DiagnosticSink&
   if (path == "-") return take({path, 0, true});
   struct stat sb {};
   if (::stat(path.c_str(), &sb) != 0) {
-    // Told with what the walk says (it comes in its place among the units' diagnostics); counted
-    // as an input so that files_skipped <= files.
-    const int err = errno;
+    // Counted as an input so that files_skipped <= files; told with what the walk says (it comes
+    // in its place among the units' diagnostics).
+    const int err = errno;  // before the message is built
     ctx.stats.files++;
-    ctx.stats.files_skipped++;
-    ctx.stats.skip_reasons["unreadable"]++;
-    ctx.stats.file_skip_reasons["unreadable"]++;
-    walk_diags.error({path}, std::string("cannot open: ") + std::strerror(err), "unreadable");
+    ctx.skip_input(path, "unreadable", std::string("cannot open: ") + std::strerror(err), &walk_diags);
     return;
   }
   if (!S_ISDIR(sb.st_mode))
@@ -744,7 +743,7 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
     hand_on();
     // Waiting for the units costs the overlap with them: paid before a large file or a stream,
     // whose reading is long, not before each small archive `dump` reads here (defer_archives).
-    if (in.stdin_input || !in.regular || in.size > opts.unit_bytes) drain();
+    if (!in.regular || in.size > opts.unit_bytes) drain();  // stdin is not regular
     tell_walk_diags();
     uint64_t before = stats.bytes;
     ingest::read_input(in, ctx);
