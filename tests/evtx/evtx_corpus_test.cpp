@@ -273,12 +273,7 @@ TEST(EvtxCorpus, ANestedReadOnTheSameThreadHasItsOwnDecoder) {
   vigil::ReadOptions opts;
   opts.threads = 1;
   vigil::evtx::read_evtx("outer.evtx", outer, opts, [&](const vigil::Record& rec) {
-    OwnedRecord o;
-    o.offset = rec.offset;
-    o.recovered = rec.recovered;
-    for (auto& f : rec.system) o.system.emplace_back(f.name, f.value);
-    for (auto& f : rec.data) o.data.emplace_back(f.name, f.value);
-    got.push_back(std::move(o));
+    got.push_back(own_record(rec));
     // Mid-chunk, and in a later chunk: the outer decoder holds that chunk's templates meanwhile.
     if (got.size() == 1 || got.size() == 150) nested.push_back(read_bytes(inner));
   }, sink, stats);

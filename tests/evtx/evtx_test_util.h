@@ -38,6 +38,15 @@ inline std::string slurp(const std::filesystem::path& p) {
   return ss.str();
 }
 
+inline OwnedRecord own_record(const vigil::Record& rec) {
+  OwnedRecord o;
+  o.offset = rec.offset;
+  o.recovered = rec.recovered;
+  for (auto& f : rec.system) o.system.emplace_back(f.name, f.value);
+  for (auto& f : rec.data) o.data.emplace_back(f.name, f.value);
+  return o;
+}
+
 inline ReadResult read_bytes(std::string_view bytes, unsigned threads = 1, std::string_view name = "test.evtx",
                              bool recover = false) {
   ReadResult r;
@@ -48,14 +57,7 @@ inline ReadResult read_bytes(std::string_view bytes, unsigned threads = 1, std::
   opts.recover = recover;
   vigil::evtx::read_evtx(
       name, bytes, opts,
-      [&](const vigil::Record& rec) {
-        OwnedRecord o;
-        o.offset = rec.offset;
-        o.recovered = rec.recovered;
-        for (auto& f : rec.system) o.system.emplace_back(f.name, f.value);
-        for (auto& f : rec.data) o.data.emplace_back(f.name, f.value);
-        r.records.push_back(std::move(o));
-      },
+      [&](const vigil::Record& rec) { r.records.push_back(own_record(rec)); },
       sink, r.stats);
   r.diags = sink.kept();
   return r;
