@@ -599,6 +599,17 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
   BatchOut out;
   w.out = &out;
   w.rows_out = 0;
+  // What evaluating the batch reports (a regex limit hit, an operator's warning) is held with the
+  // batch and replayed when it merges, in input order, for any number of workers.
+  DiagnosticSink held(nullptr);
+  held.set_quiet(true);
+  held.set_keep(true);
+  struct HoldDiags {
+    ir::ExecContext& ctx;
+    DiagnosticSink& after;
+    ~HoldDiags() { ctx.diags = &after; }  // also when the batch throws: never a dangling sink
+  } hold{w.ctx, diags};
+  w.ctx.diags = &held;
   if (++w.batch_no == 0) {  // stamps wrapped: forget them
     std::fill(w.stamp.begin(), w.stamp.end(), 0);
     w.batch_no = 1;
@@ -609,7 +620,7 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
       w.event_index = n++;
       process_event(w, r);
       if (w.rows_out >= kRowsHandedOn) hand_on_rows(w, out, w.rows_out >= kRowsHeldAtMost);
-    });
+    }, held);
     out.evaluated = n;
   }
   for (size_t i = 0; i < b.records.size(); ++i) {
@@ -617,6 +628,7 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     w.event_index = uint32_t(i);
     process_event(w, w.record);  // a batch of records is small (batch_records): its rows wait
   }
+  for (auto& d : held.take_kept()) out.read.diags.push_back(std::move(d));
   // Merging runs on one thread at a time: what of it can be done here is done here.
   for (auto& s : out.states) streams[s.slot].merge_op->seal(*s.state);
   w.out = nullptr;
@@ -671,7 +683,7 @@ void Engine::Impl::process_event(Worker& w, const Record& r) {
     if (!r.line) loc.offset = r.offset;
     std::string_view rid;
     std::string what = w.event.get(record_sym, rid) ? " (EventRecordID " + std::string(rid) + ")" : "";
-    diags.warning(std::move(loc), "event" + what + " is undecided for the rules using pattern '" +
+    w.ctx.diags->warning(std::move(loc), "event" + what + " is undecided for the rules using pattern '" +
                                       undecided.front() + "': the regex match limit was hit",
                   "regex-undecided-event");
   }

@@ -124,10 +124,11 @@ class Engine {
 
   void process(const Record& r);
   /// An input read by a worker (ReadOptions::defer): `read` hands its records to the visitor it is
-  /// given and returns what read_unit reported. Its records are evaluated in input order after those
-  /// of earlier process() calls; its diagnostics are replayed into the engine's sink in order, and
-  /// its counts add up in deferred_read_stats().
-  using DeferredRead = std::function<UnitReport(const RecordVisitor&)>;
+  /// given and returns what read_unit reported, reading with `held` as read_unit's `held` (the
+  /// engine's warnings about the unit's events go there too, in place). Its records are evaluated in
+  /// input order after those of earlier process() calls; its diagnostics are replayed into the
+  /// engine's sink in order, and its counts add up in deferred_read_stats().
+  using DeferredRead = std::function<UnitReport(const RecordVisitor&, DiagnosticSink& held)>;
   void process_deferred(DeferredRead read);
   /// Evaluates the records buffered so far and hands on their findings (those of rules without an
   /// aggregation) before returning; more records may follow. For a live input that paused.

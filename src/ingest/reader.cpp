@@ -757,13 +757,15 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
   for (auto& d : trailing) diags.report(std::move(d));
 }
 
-UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const RecordVisitor& visit) {
+UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const RecordVisitor& visit,
+                     DiagnosticSink* given) {
   ReadOptions own;
   own.threads = 1;
   own.recover = opts.recover;
-  DiagnosticSink held(nullptr);
-  held.set_quiet(true);
-  held.set_keep(true);
+  DiagnosticSink own_sink(nullptr);
+  own_sink.set_quiet(true);
+  own_sink.set_keep(true);
+  DiagnosticSink& held = given ? *given : own_sink;
   UnitReport report;
   ingest::ReadContext ctx{own, visit, held, report.stats};
   size_t n = 0;  // notes told

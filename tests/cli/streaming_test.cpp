@@ -199,3 +199,54 @@ TEST(CliThreads, DiagnosticsComeInInputOrderForAnyThreadCount) {
 }
 
 }  // namespace
+
+// What evaluating an event reports (here a regex that hits its backtracking limit) is told in its
+// place among the read's diagnostics, for any thread count: before, a worker told it at once while
+// the read's errors of the same unit waited for the unit's turn, so a.json:2 came before a.json:1.
+TEST(CliThreads, EvaluationWarningsComeInPlaceAmongReadDiagnostics) {
+  const fs::path dir = fs::temp_directory_path() / ("vigil_eval_order_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "rules");
+  fs::create_directories(dir / "logs");
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() { fs::remove_all(p); }
+  } cleanup{dir};
+  {
+    // A backreference needs backtracking: PCRE2 hits its limit on forty `a`s (regex_hostile_test).
+    std::ofstream(dir / "rules/re.yml")
+        << "title: Backref probe\nid: 11111111-2222-3333-4444-666666666666\nstatus: test\nlogsource:\n"
+           "  category: process_creation\n  product: windows\ndetection:\n  sel:\n    CommandLine|re: '(a+)+\\1b|Z'\n"
+           "  condition: sel\nlevel: high\n";
+    auto event = [](int n) {
+      return "{\"EventTime\":\"2026-03-03 14:00:05\",\"Hostname\":\"h1\",\"EventID\":1,\"SourceName\":"
+             "\"Microsoft-Windows-Sysmon\",\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"RecordNumber\":" +
+             std::to_string(n) + ",\"Image\":\"C:\\\\x.exe\",\"CommandLine\":\"" + std::string(40, 'a') + "cZ\"}\n";
+    };
+    std::ofstream(dir / "logs/a.json") << "{broken a\n" << event(2);
+    std::ofstream(dir / "logs/b.json") << event(1) << "{broken b\n";
+    std::ofstream(dir / "logs/c.json") << event(1);
+  }
+  // file:line and the kind of each diagnostic about the logs, in order.
+  auto places = [&](const std::string& err) {
+    std::vector<std::string> out;
+    std::istringstream in(err);
+    const std::string logs = (dir / "logs").string() + "/";
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind(logs, 0) == 0) {
+        std::string rest = line.substr(logs.size());
+        out.push_back(rest.substr(0, rest.find(": ")) + (rest.find("undecided") != std::string::npos ? " undecided"
+                                                         : rest.find("invalid JSON") != std::string::npos ? " bad-json"
+                                                                                                           : " ?"));
+      }
+    return out;
+  };
+  const std::vector<std::string> in_order = {"a.json:1 bad-json", "a.json:2 undecided", "b.json:1 undecided",
+                                             "b.json:2 bad-json", "c.json:1 undecided"};
+  for (const char* threads : {"1", "2"}) {
+    SCOPED_TRACE(std::string("--threads ") + threads);
+    auto r = vigil::test::run_vigil("hunt --verbose --format jsonl --threads " + std::string(threads) + " --rules '" +
+                                    (dir / "rules").string() + "' '" + (dir / "logs").string() + "'");
+    EXPECT_EQ(places(r.err), in_order) << r.err;
+  }
+}
