@@ -683,9 +683,10 @@ void Engine::Impl::process_event(Worker& w, const Record& r) {
     if (!r.line) loc.offset = r.offset;
     std::string_view rid;
     std::string what = w.event.get(record_sym, rid) ? " (EventRecordID " + std::string(rid) + ")" : "";
-    w.ctx.diags->warning(std::move(loc), "event" + what + " is undecided for the rules using pattern '" +
-                                      undecided.front() + "': the regex match limit was hit",
-                  "regex-undecided-event");
+    w.ctx.diags->warning(std::move(loc),
+                         "event" + what + " is undecided for the rules using pattern '" + undecided.front() +
+                             "': the regex match limit was hit",
+                         "regex-undecided-event");
   }
 }
 
