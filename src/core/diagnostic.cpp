@@ -63,22 +63,36 @@ DiagnosticSink::~DiagnosticSink() { print_groups(); }
 
 void DiagnosticSink::report(Diagnostic d) {
   std::lock_guard lock(mu_);
-  if (d.severity == Severity::error) ++errors_;
-  if (d.severity == Severity::warning) ++warnings_;
-  if (d.severity == Severity::note) ++notes_;
+  const size_t times = size_t(1) + d.repeats;  // a folded diagnostic counts for each time it was told
+  if (d.severity == Severity::error) errors_ += times;
+  if (d.severity == Severity::warning) warnings_ += times;
+  if (d.severity == Severity::note) notes_ += times;
   const std::string& key = d.reason.empty() ? d.message : d.reason;
   // Only diagnostics without a line or offset can repeat (a record's are unique by place), so only
   // those are remembered; bounded, so that hostile input cannot grow the set without end.
   bool repeat = false;
-  if (d.location.line == 0 && d.location.offset == SourceLocation::npos && seen_.size() < 100000)
-    repeat = !seen_.insert(fmt::format("{}\x1f{}\x1f{}", static_cast<int>(d.severity), d.location.file, d.message)).second;
+  std::string identity;
+  if (d.location.line == 0 && d.location.offset == SourceLocation::npos && seen_.size() < 100000) {
+    identity = fmt::format("{}\x1f{}\x1f{}", static_cast<int>(d.severity), d.location.file, d.message);
+    repeat = !seen_.insert(identity).second;
+  }
   if (repeat) {
     // Counted (the totals stay true), printed once.
-    ++by_reason_[key];
-    if (keep_) kept_.push_back(std::move(d));
+    by_reason_[key] += times;
+    if (!keep_) return;
+    if (fold_repeats_) {
+      if (auto it = folded_.find(identity); it != folded_.end() && it->second < kept_.size()) {
+        kept_[it->second].repeats += uint32_t(times);
+        return;
+      }
+      folded_[identity] = kept_.size();  // its first copy was taken (take_kept): this one starts anew
+    }
+    kept_.push_back(std::move(d));
     return;
   }
+  if (fold_repeats_ && keep_ && !identity.empty()) folded_[identity] = kept_.size();
   size_t n = ++by_reason_[key];
+  by_reason_[key] += d.repeats;
   if (grouped_ && format_ == Format::text) {
     if (quiet_) {  // counted only, as when printing
       if (keep_) kept_.push_back(std::move(d));
@@ -153,6 +167,7 @@ std::vector<Diagnostic> DiagnosticSink::kept() const { std::lock_guard lock(mu_)
 
 std::vector<Diagnostic> DiagnosticSink::take_kept() {
   std::lock_guard lock(mu_);
+  folded_.clear();
   return std::exchange(kept_, {});
 }
 

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -35,6 +36,8 @@ struct Diagnostic {
   std::string reason;       ///< short category used for counting (e.g. "bad-json")
   std::string source_line;  ///< the offending line, shown with a caret under `column`
   std::string hint;
+  /// Told this many more times after this one: a holding sink's repeats, folded (set_fold_repeats).
+  uint32_t repeats = 0;
 };
 
 std::string render_text(const Diagnostic& d);
@@ -65,6 +68,10 @@ class DiagnosticSink {
   void set_quiet(bool q) { quiet_ = q; }
   void set_format(Format f) { format_ = f; }
   void set_keep(bool k) { keep_ = k; }  ///< keep copies (tests, lint)
+  /// With keep: a repeat (same severity, file and message, no line or offset) is kept as a count on
+  /// the copy kept first (Diagnostic::repeats), not as another copy: a sink that holds a batch's
+  /// warnings stays small when a rule warns once per row. Counts and what is printed are the same.
+  void set_fold_repeats(bool f) { fold_repeats_ = f; }
   /// Hold text diagnostics for print_groups() instead of printing them as they arrive.
   void set_grouped(bool g) { grouped_ = g; }
   bool grouped() const { return grouped_ && format_ == Format::text && !quiet_; }
@@ -90,6 +97,8 @@ class DiagnosticSink {
   bool quiet_ = false;
   bool keep_ = true;
   bool grouped_ = false;
+  bool fold_repeats_ = false;
+  std::unordered_map<std::string, size_t> folded_;  ///< fold_repeats: identity -> its copy in kept_
   std::function<void()> before_print_;
   size_t errors_ = 0, warnings_ = 0, notes_ = 0;
   std::map<std::string, size_t> by_reason_;

@@ -599,11 +599,13 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
   BatchOut out;
   w.out = &out;
   w.rows_out = 0;
-  // What evaluating the batch reports (a regex limit hit, an operator's warning) is held with the
-  // batch and replayed when it merges, in input order, for any number of workers.
+  // What evaluating the batch reports (a regex limit hit, a warning of an operator before the
+  // aggregation) is held with the batch and replayed when it merges, batch by batch in input order,
+  // for any number of workers; a warning told once per row is held once, with its count.
   DiagnosticSink held(nullptr);
   held.set_quiet(true);
   held.set_keep(true);
+  held.set_fold_repeats(true);
   struct HoldDiags {
     ir::ExecContext& ctx;
     DiagnosticSink& after;

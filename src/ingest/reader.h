@@ -107,9 +107,10 @@ struct UnitReport {
 
 /// Reads a unit read_inputs handed on, on any thread, as read_inputs would have read its files
 /// (`opts.threads`, `defer` and `progress` are not used: the caller reports progress per unit).
-/// `held`: a quiet sink that keeps what it is told (set_keep), which the visitor may report to as
-/// well, so that the report holds the unit's diagnostics in the order they happened (the engine's
-/// warnings about an event come after the read's about the records before it); null: its own.
+/// `held`: an empty, quiet sink that keeps what it is told (set_quiet, set_keep), which the visitor
+/// may report to as well, so that the report holds the unit's diagnostics in the order they happened
+/// (the engine's warnings about an event come after the read's about the records before it); the
+/// report takes everything it keeps. Null: a sink of its own.
 UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const RecordVisitor& visit,
                      DiagnosticSink* held = nullptr);
 

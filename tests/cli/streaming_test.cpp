@@ -198,8 +198,6 @@ TEST(CliThreads, DiagnosticsComeInInputOrderForAnyThreadCount) {
   }
 }
 
-}  // namespace
-
 // What evaluating an event reports (here a regex that hits its backtracking limit) is told in its
 // place among the read's diagnostics, for any thread count: before, a worker told it at once while
 // the read's errors of the same unit waited for the unit's turn, so a.json:2 came before a.json:1.
@@ -250,3 +248,5 @@ TEST(CliThreads, EvaluationWarningsComeInPlaceAmongReadDiagnostics) {
     EXPECT_EQ(places(r.err), in_order) << r.err;
   }
 }
+
+}  // namespace

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/diagnostic.h"
 #include "core/regex.h"
 #include "core/strings.h"
 #include "core/time.h"
@@ -346,6 +347,44 @@ TEST(Regex, LiteralPiecesInOrderAnswerAsPcreDoes) {
   EXPECT_FALSE(obf->search(line));
   EXPECT_TRUE(obf->search(line + "+"));
   EXPECT_FALSE(obf->search(line + "\n+"));  // the 14th on the next line
+}
+
+// A sink that holds a batch's diagnostics (the engine's, replayed when the batch merges) keeps a
+// warning told once per row as one copy with its count; replayed, the totals are those of every time.
+TEST(DiagnosticSink, FoldedRepeatsKeepOneCopyAndEveryCount) {
+  DiagnosticSink held(nullptr);
+  held.set_quiet(true);
+  held.set_keep(true);
+  held.set_fold_repeats(true);
+  for (int i = 0; i < 5; ++i) {
+    held.warning({"rule.yml"}, "match(): bad pattern", "bad-regex");
+    if (i == 1) held.warning({"log.json", 3}, "event undecided", "regex-undecided-event");
+  }
+  auto first = held.take_kept();
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].reason, "bad-regex");
+  EXPECT_EQ(first[0].repeats, 4u);
+  EXPECT_EQ(first[1].reason, "regex-undecided-event");
+  EXPECT_EQ(first[1].repeats, 0u);
+  // After the copies were taken, the next repeat is a copy of its own again.
+  held.warning({"rule.yml"}, "match(): bad pattern", "bad-regex");
+  auto second = held.take_kept();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].repeats, 0u);
+
+  DiagnosticSink run(nullptr);
+  run.set_keep(false);
+  for (auto& d : first) run.report(d);
+  for (auto& d : second) run.report(d);
+  EXPECT_EQ(run.warnings(), 7u);
+  EXPECT_EQ(run.counts_by_reason()["bad-regex"], 6u);
+  EXPECT_EQ(run.counts_by_reason()["regex-undecided-event"], 1u);
+  // Without folding every repeat is a copy (what the run's own sink keeps in tests and lint).
+  DiagnosticSink plain(nullptr);
+  plain.set_quiet(true);
+  plain.set_keep(true);
+  for (int i = 0; i < 3; ++i) plain.warning({"rule.yml"}, "match(): bad pattern", "bad-regex");
+  EXPECT_EQ(plain.kept().size(), 3u);
 }
 
 }  // namespace
