@@ -149,7 +149,7 @@ static int run_dump(DumpArgs& a) {
     // EVTX renders to about a quarter of its bytes as JSON lines: grown by doubling instead, the
     // text was copied about once more.
     out.text.reserve(b.unit.bytes / 4 + b.records.bytes());
-    if (!b.unit.files.empty()) {
+    if (!b.unit.files.empty() || !b.unit.notes.empty()) {  // notes only: what a file read here said
       out.read = read_unit(b.unit, ro, [&](const Record& r) {
         ++out.records;
         render_one(w, r, out.text);

@@ -741,12 +741,33 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
       return;
     }
     hand_on();
-    // Waiting for the units costs the overlap with them: paid before a large file or a stream,
-    // whose reading is long, not before each small archive `dump` reads here (defer_archives).
-    if (!in.regular || in.size > opts.unit_bytes) drain();  // stdin is not regular
-    tell_walk_diags();
     uint64_t before = stats.bytes;
-    ingest::read_input(in, ctx);
+    const bool long_read = !in.regular || in.size > opts.unit_bytes;  // stdin is not regular
+    if (!long_read && undrained && opts.defer) {
+      // A small archive `dump` reads here (defer_archives) while units handed on before it may
+      // still be pending. Waiting for them (drain) cost `dump --threads 2` 30% on a folder of plain
+      // and gzipped logs: instead, what the walk and the reading say goes on after them, as a unit
+      // with no files whose notes are told in its turn.
+      DiagnosticSink held(nullptr);
+      held.set_quiet(true);
+      held.set_keep(true);
+      InputUnit told;
+      for (auto& d : walk_diags.take_kept()) told.notes.push_back({0, std::move(d)});
+      ingest::ReadContext here{opts, visit, held, stats};
+      here.progress_base = ctx.progress_base;
+      here.progress_total = ctx.progress_total;
+      here.last_progress = ctx.last_progress;
+      ingest::read_input(in, here);
+      ctx.last_progress = here.last_progress;
+      for (auto& d : held.take_kept()) told.notes.push_back({0, std::move(d)});
+      if (!told.notes.empty()) opts.defer(std::move(told));
+    } else {
+      // Waiting for the units costs the overlap with them: paid before a large file or a stream,
+      // whose reading is long.
+      if (long_read) drain();
+      tell_walk_diags();
+      ingest::read_input(in, ctx);
+    }
     ctx.progress_base += in.stdin_input ? stats.bytes - before : in.size;
     ctx.progress_now(ctx.progress_base);
   };

@@ -56,7 +56,8 @@ struct ReadOptions {
   /// on since the last call. A caller whose workers report a unit's diagnostics when its turn comes
   /// waits for those units here, so that the file's own diagnostics come after theirs, in input
   /// order, whatever the thread count. (Not before a small archive read here, defer_archives false:
-  /// waiting before each would give up most of the overlap in a folder of rotated logs.)
+  /// waiting before each would give up most of the overlap in a folder of rotated logs. What its
+  /// reading says is handed on instead, to `defer`, as a unit with notes and no files.)
   std::function<void()> drain;
   bool recover = false;  ///< EVTX: also deliver deleted/unlisted records (Record::recovered)
   std::function<void(uint64_t bytes_done, uint64_t bytes_total)> progress;  ///< optional, any thread

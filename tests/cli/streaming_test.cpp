@@ -249,4 +249,41 @@ TEST(CliThreads, EvaluationWarningsComeInPlaceAmongReadDiagnostics) {
   }
 }
 
+
+// `dump` reads a small archive on the reading thread without waiting for the units before it (that
+// wait cost 30%): what its reading says is handed on after them. Before, with two threads, a broken
+// gzip file's error came ahead of the error at the end of the 1.3 MB file before it.
+TEST(CliThreads, DumpTellsASmallArchiveInItsPlace) {
+  const fs::path dir = fs::temp_directory_path() / ("vigil_dump_archive_order_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() { fs::remove_all(p); }
+  } cleanup{dir};
+  {
+    const std::string good = R"({"EventID":7,"Channel":"Security","Pad":"xxxxxxxxxxxxxxxxxxxx"})" "\n";
+    std::ofstream a(dir / "a.json");
+    for (int i = 0; i < 20000; ++i) a << good;
+    a << "{broken a\n";
+    std::ofstream(dir / "b.gz", std::ios::binary) << std::string("\x1f\x8b\x08\x00garbage-not-deflate-data", 28);
+    std::ofstream(dir / "c.json") << "{broken c\n" << good;
+  }
+  auto files = [&](const std::string& err) {
+    std::vector<std::string> out;
+    std::istringstream in(err);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind(dir.string() + "/", 0) == 0) out.push_back(line.substr(dir.string().size() + 1, 4));
+    return out;
+  };
+  const std::vector<std::string> in_order = {"a.js", "b.gz", "c.js"};
+  for (const char* threads : {"1", "2"}) {
+    SCOPED_TRACE(std::string("--threads ") + threads);
+    auto r = vigil::test::run_vigil("dump --verbose --format jsonl --threads " + std::string(threads) + " '" +
+                                    dir.string() + "'");
+    EXPECT_EQ(files(r.err), in_order) << r.err;
+    EXPECT_NE(r.err.find("b.gz: error: cannot open archive"), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace
