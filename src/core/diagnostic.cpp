@@ -91,8 +91,9 @@ void DiagnosticSink::report(Diagnostic d) {
     return;
   }
   if (fold_repeats_ && keep_ && !identity.empty()) folded_[identity] = kept_.size();
-  size_t n = ++by_reason_[key];
-  by_reason_[key] += d.repeats;
+  size_t& count = by_reason_[key];
+  const size_t n = ++count;  // this one's place among its reason's (the print limit)
+  count += d.repeats;
   if (grouped_ && format_ == Format::text) {
     if (quiet_) {  // counted only, as when printing
       if (keep_) kept_.push_back(std::move(d));

@@ -114,4 +114,15 @@ class DiagnosticSink {
   std::map<std::string, size_t> group_index_;
 };
 
+/// A sink that prints nothing and keeps what it is told, for a caller that tells it later in its
+/// place (take_kept(), then report() into the run's sink): a unit read on a worker, a batch's
+/// evaluation, what the walk found before the next unit.
+class HoldingSink : public DiagnosticSink {
+ public:
+  HoldingSink() : DiagnosticSink(nullptr) {
+    set_quiet(true);
+    set_keep(true);
+  }
+};
+
 }  // namespace vigil

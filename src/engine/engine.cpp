@@ -602,9 +602,7 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
   // What evaluating the batch reports (a regex limit hit, a warning of an operator before the
   // aggregation) is held with the batch and replayed when it merges, batch by batch in input order,
   // for any number of workers; a warning told once per row is held once, with its count.
-  DiagnosticSink held(nullptr);
-  held.set_quiet(true);
-  held.set_keep(true);
+  HoldingSink held;
   held.set_fold_repeats(true);
   struct HoldDiags {
     ir::ExecContext& ctx;

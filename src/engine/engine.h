@@ -128,7 +128,7 @@ class Engine {
   /// engine's warnings about the unit's events go there too, in place). Its records are evaluated in
   /// input order after those of earlier process() calls; its diagnostics are replayed into the
   /// engine's sink in order, and its counts add up in deferred_read_stats().
-  using DeferredRead = std::function<UnitReport(const RecordVisitor&, DiagnosticSink& held)>;
+  using DeferredRead = std::function<UnitReport(const RecordVisitor&, HoldingSink& held)>;
   void process_deferred(DeferredRead read);
   /// Evaluates the records buffered so far and hands on their findings (those of rules without an
   /// aggregation) before returning; more records may follow. For a live input that paused.

@@ -34,7 +34,7 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
   ro.threads = 1;
   ro.unit_bytes = kDeferredUnitBytes;
   ro.defer = [&](InputUnit&& unit) {
-    eng.process_deferred([&, unit = std::move(unit)](const RecordVisitor& visit, DiagnosticSink& held) {
+    eng.process_deferred([&, unit = std::move(unit)](const RecordVisitor& visit, HoldingSink& held) {
       return read_unit(unit, ro, [&](const Record& r) {
         if (accepted(r)) visit(r);
       }, &held);

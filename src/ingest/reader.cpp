@@ -692,9 +692,7 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
   // What the walk says goes with the next unit handed on (InputUnit::notes), so that it comes in
   // the same place among the units' diagnostics, which a worker's unit reports when its turn comes;
   // before a file read here, or at the end, it is told as it is.
-  DiagnosticSink walk_diags(nullptr);
-  walk_diags.set_quiet(true);
-  walk_diags.set_keep(true);
+  HoldingSink walk_diags;
   auto tell_walk_diags = [&] {
     for (auto& d : walk_diags.take_kept()) diags.report(std::move(d));
   };
@@ -748,9 +746,7 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
       // still be pending. Waiting for them (drain) cost `dump --threads 2` 30% on a folder of plain
       // and gzipped logs: instead, what the walk and the reading say goes on after them, as a unit
       // with no files whose notes are told in its turn.
-      DiagnosticSink held(nullptr);
-      held.set_quiet(true);
-      held.set_keep(true);
+      HoldingSink held;
       InputUnit told;
       for (auto& d : walk_diags.take_kept()) told.notes.push_back({0, std::move(d)});
       ingest::ReadContext here{opts, visit, held, stats};
@@ -779,14 +775,12 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
 }
 
 UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const RecordVisitor& visit,
-                     DiagnosticSink* given) {
+                     HoldingSink* given) {
   ReadOptions own;
   own.threads = 1;
   own.recover = opts.recover;
-  DiagnosticSink own_sink(nullptr);
-  own_sink.set_quiet(true);
-  own_sink.set_keep(true);
-  DiagnosticSink& held = given ? *given : own_sink;
+  HoldingSink own_sink;
+  HoldingSink& held = given ? *given : own_sink;
   UnitReport report;
   ingest::ReadContext ctx{own, visit, held, report.stats};
   size_t n = 0;  // notes told

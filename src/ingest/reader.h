@@ -108,12 +108,12 @@ struct UnitReport {
 
 /// Reads a unit read_inputs handed on, on any thread, as read_inputs would have read its files
 /// (`opts.threads`, `defer` and `progress` are not used: the caller reports progress per unit).
-/// `held`: an empty, quiet sink that keeps what it is told (set_quiet, set_keep), which the visitor
+/// `held`: an empty HoldingSink (it prints nothing and keeps what it is told), which the visitor
 /// may report to as well, so that the report holds the unit's diagnostics in the order they happened
 /// (the engine's warnings about an event come after the read's about the records before it); the
 /// report takes everything it keeps. Null: a sink of its own.
 UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const RecordVisitor& visit,
-                     DiagnosticSink* held = nullptr);
+                     HoldingSink* held = nullptr);
 
 /// Reads one in-memory input. `name` is used in diagnostics and Record::file.
 /// The format is sniffed when `format` is unknown. Archives are expanded.

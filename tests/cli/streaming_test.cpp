@@ -22,6 +22,26 @@ using test_support::kSanitized;
 using vigil::test::LiveRun;
 using vigil::test::slurp;
 
+// A fresh folder under the temporary directory, named for the test and this process, removed with it.
+struct ScratchDir {
+  fs::path path;
+  explicit ScratchDir(const std::string& name)
+      : path(fs::temp_directory_path() / ("vigil_" + name + "_" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~ScratchDir() { fs::remove_all(path); }
+};
+
+// The first `chars` characters of the file name that starts each diagnostic line about `dir`, in order.
+std::vector<std::string> files_told(const std::string& err, const fs::path& dir, size_t chars) {
+  std::vector<std::string> out;
+  std::istringstream in(err);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(dir.string() + "/", 0) == 0) out.push_back(line.substr(dir.string().size() + 1, chars));
+  return out;
+}
+
 // One pretty-printed evtx-JSON document (a Sysmon image load, EventID 7, Image
 // C:\Windows\System32\WerFaultSecure.exe): the Sigma project's regression event, also used by the
 // live hunt test (cli_test.cpp).
@@ -109,17 +129,13 @@ TEST(CliHunt, FindingsOfAUnitAreHandedOnNotHeldToItsEnd) {
   const std::string dir = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/otrf/atomic";
   if (!fs::exists(dir)) GTEST_SKIP() << dir << " not present";
   if (kSanitized) GTEST_SKIP() << "a sanitizer's own memory is not the engine's footprint";
-  const fs::path rules = fs::temp_directory_path() / ("vigil_every_event_" + std::to_string(::getpid()));
-  fs::create_directories(rules);
+  const ScratchDir scratch("every_event");
+  const fs::path& rules = scratch.path;
   std::ofstream(rules / "every_event.yml") << "title: Every Windows event with an EventID\n"
                                               "id: 0e1d7a1c-7a5e-4d53-9b0c-4a5f8f2b1e01\n"
                                               "logsource:\n  product: windows\n"
                                               "detection:\n  sel:\n    EventID|exists: true\n  condition: sel\n"
                                               "level: low\n";
-  struct Cleanup {
-    fs::path p;
-    ~Cleanup() { fs::remove_all(p); }
-  } cleanup{rules};
   // One thread hands nothing on out of turn (every unit is evaluated in order on the one thread):
   // two and three must write the same bytes.
   uint64_t one_thread = 0;
@@ -150,13 +166,8 @@ namespace {
 // c.json is exactly one unit (2 MiB), handed on at once; what the walk says after it (a link to
 // nothing, then a missing input path) waited for no unit and came before c.json's error.
 TEST(CliThreads, DiagnosticsComeInInputOrderForAnyThreadCount) {
-  const fs::path dir = fs::temp_directory_path() / ("vigil_diag_order_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  struct Cleanup {
-    fs::path p;
-    ~Cleanup() { fs::remove_all(p); }
-  } cleanup{dir};
+  const ScratchDir scratch("diag_order");
+  const fs::path& dir = scratch.path;
   const std::string good = R"({"EventID":7,"Channel":"Security","Pad":"xxxxxxxxxxxxxxxxxxxx"})" "\n";
   auto good_lines = [&](std::ofstream& f, size_t n) {
     for (size_t i = 0; i < n; ++i) f << good;
@@ -179,14 +190,7 @@ TEST(CliThreads, DiagnosticsComeInInputOrderForAnyThreadCount) {
   ASSERT_GT(fs::file_size(dir / "b.json"), uint64_t(3) << 20);
   ASSERT_EQ(fs::file_size(dir / "c.json"), uint64_t(2) << 20);
   fs::create_symlink(dir / "nowhere.json", dir / "z.json");
-  // The file named at the start of each diagnostic line, in order.
-  auto files = [&](const std::string& err) {
-    std::vector<std::string> out;
-    std::istringstream in(err);
-    for (std::string line; std::getline(in, line);)
-      if (line.rfind(dir.string() + "/", 0) == 0) out.push_back(line.substr(dir.string().size() + 1, 6));
-    return out;
-  };
+  auto files = [&](const std::string& err) { return files_told(err, dir, 6); };
   const std::vector<std::string> in_order = {"a.json", "b.json", "c.json", "z.json", "m.json"};
   for (const std::string verb : {"dump --format jsonl", "hunt --rules samples/sigma"}) {
     for (const char* threads : {"1", "2"}) {
@@ -202,14 +206,10 @@ TEST(CliThreads, DiagnosticsComeInInputOrderForAnyThreadCount) {
 // place among the read's diagnostics, for any thread count: before, a worker told it at once while
 // the read's errors of the same unit waited for the unit's turn, so a.json:2 came before a.json:1.
 TEST(CliThreads, EvaluationWarningsComeInPlaceAmongReadDiagnostics) {
-  const fs::path dir = fs::temp_directory_path() / ("vigil_eval_order_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const ScratchDir scratch("eval_order");
+  const fs::path& dir = scratch.path;
   fs::create_directories(dir / "rules");
   fs::create_directories(dir / "logs");
-  struct Cleanup {
-    fs::path p;
-    ~Cleanup() { fs::remove_all(p); }
-  } cleanup{dir};
   {
     // A backreference needs backtracking: PCRE2 hits its limit on forty `a`s (regex_hostile_test).
     std::ofstream(dir / "rules/re.yml")
@@ -254,13 +254,8 @@ TEST(CliThreads, EvaluationWarningsComeInPlaceAmongReadDiagnostics) {
 // wait cost 30%): what its reading says is handed on after them. Before, with two threads, a broken
 // gzip file's error came ahead of the error at the end of the 1.3 MB file before it.
 TEST(CliThreads, DumpTellsASmallArchiveInItsPlace) {
-  const fs::path dir = fs::temp_directory_path() / ("vigil_dump_archive_order_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  struct Cleanup {
-    fs::path p;
-    ~Cleanup() { fs::remove_all(p); }
-  } cleanup{dir};
+  const ScratchDir scratch("dump_archive_order");
+  const fs::path& dir = scratch.path;
   {
     const std::string good = R"({"EventID":7,"Channel":"Security","Pad":"xxxxxxxxxxxxxxxxxxxx"})" "\n";
     std::ofstream a(dir / "a.json");
@@ -269,13 +264,7 @@ TEST(CliThreads, DumpTellsASmallArchiveInItsPlace) {
     std::ofstream(dir / "b.gz", std::ios::binary) << std::string("\x1f\x8b\x08\x00garbage-not-deflate-data", 28);
     std::ofstream(dir / "c.json") << "{broken c\n" << good;
   }
-  auto files = [&](const std::string& err) {
-    std::vector<std::string> out;
-    std::istringstream in(err);
-    for (std::string line; std::getline(in, line);)
-      if (line.rfind(dir.string() + "/", 0) == 0) out.push_back(line.substr(dir.string().size() + 1, 4));
-    return out;
-  };
+  auto files = [&](const std::string& err) { return files_told(err, dir, 4); };
   const std::vector<std::string> in_order = {"a.js", "b.gz", "c.js"};
   for (const char* threads : {"1", "2"}) {
     SCOPED_TRACE(std::string("--threads ") + threads);

@@ -352,9 +352,7 @@ TEST(Regex, LiteralPiecesInOrderAnswerAsPcreDoes) {
 // A sink that holds a batch's diagnostics (the engine's, replayed when the batch merges) keeps a
 // warning told once per row as one copy with its count; replayed, the totals are those of every time.
 TEST(DiagnosticSink, FoldedRepeatsKeepOneCopyAndEveryCount) {
-  DiagnosticSink held(nullptr);
-  held.set_quiet(true);
-  held.set_keep(true);
+  HoldingSink held;
   held.set_fold_repeats(true);
   for (int i = 0; i < 5; ++i) {
     held.warning({"rule.yml"}, "match(): bad pattern", "bad-regex");
@@ -380,9 +378,7 @@ TEST(DiagnosticSink, FoldedRepeatsKeepOneCopyAndEveryCount) {
   EXPECT_EQ(run.counts_by_reason()["bad-regex"], 6u);
   EXPECT_EQ(run.counts_by_reason()["regex-undecided-event"], 1u);
   // Without folding every repeat is a copy (what the run's own sink keeps in tests and lint).
-  DiagnosticSink plain(nullptr);
-  plain.set_quiet(true);
-  plain.set_keep(true);
+  HoldingSink plain;
   for (int i = 0; i < 3; ++i) plain.warning({"rule.yml"}, "match(): bad pattern", "bad-regex");
   EXPECT_EQ(plain.kept().size(), 3u);
 }
