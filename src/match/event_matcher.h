@@ -147,7 +147,9 @@ class EventMatcher {
     std::vector<Seen> seen;
   };
   static constexpr size_t kSeenSlots = 256;      // per group and matcher
-  static constexpr size_t kSeenValueMax = 160;   // longer values (command lines) rarely repeat
+  // Up to a Sysmon Hashes value (SHA1, MD5, SHA256, IMPHASH: ~195 bytes), which repeats with every
+  // run of the same binary; longer values (command lines) rarely repeat.
+  static constexpr size_t kSeenValueMax = 256;
   std::vector<uint32_t> collected_;              // scratch: the patterns one scan found
   static void on_collect(void* self, uint32_t pattern);
   std::vector<Local> local_;
