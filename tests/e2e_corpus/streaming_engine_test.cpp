@@ -364,6 +364,72 @@ TEST(StreamingEngine, RulesOfOneDataModelShareOneRowOfAllTheirNamesAndGetTheirOw
   expect_each_as_alone(spls);
 }
 
+// Rule tails (what runs at the end, on the merged states) run side by side with threads: their
+// findings and their operators' warnings come out in rule order, as with one thread, and a state
+// several rules share counts its groups once, for the first rule that has it. 96 rules, so that
+// the tails of two threads run (with fewer, the calling thread runs them all). Every third rule
+// shares one Processes tstats; each rule's tail warns on every row with a pattern of its own.
+TEST(StreamingEngine, RuleTailsOnTwoThreadsHandOnWhatOneThreadGives) {
+  const std::string shared_tstats =
+      "| tstats count from datamodel=Endpoint.Processes where Processes.process_name=cmd.exe "
+      "by Processes.dest Processes.parent_process_name | `drop_dm_object_name(Processes)`";
+  std::vector<std::string> spls;
+  for (int i = 0; i < 96; ++i) {
+    const std::string k = std::to_string(i);
+    const std::string head =
+        i % 3 == 0 ? shared_tstats
+                   : "| tstats count from datamodel=Endpoint.Processes where Processes.process_id>" + k +
+                         " by Processes.dest Processes.process_name | `drop_dm_object_name(Processes)`";
+    spls.push_back(head + " | eval rule=" + k + ", bad=match(dest, \"(" + k + "\") | where count > " +
+                   std::to_string(i % 4));
+  }
+  struct Run {
+    std::vector<std::string> findings, diags;
+    std::vector<uint64_t> groups;
+    size_t warnings = 0;
+  };
+  auto run = [&](unsigned threads) {
+    DiagnosticSink diags(nullptr);
+    diags.set_fold_repeats(true);  // a warning told per row: one copy and its count
+    RuleSet rs({kSharedRoot + "/corpus/security_content", VIGIL_DATA_DIR, false});
+    std::vector<ir::CompiledRule> rules;
+    for (auto& q : spls) rules.push_back(rs.compile_query(q, diags));
+    std::vector<const ir::CompiledRule*> ptrs;
+    for (auto& r : rules) ptrs.push_back(&r);
+    auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
+    RunOptions ro;
+    ro.engine.now = 1.7e9;
+    ro.engine.threads = threads;
+    RunResult res = run_rules(ptrs, rs.atoms(), norm.value(), {kSharedRoot + "/data/evtx-attack-samples"}, ro, diags);
+    Run out;
+    for (auto& f : res.findings) {
+      std::string s;
+      for (auto& [k, v] : f.row.entries()) s += k + "=" + v.to_string() + "|";
+      out.findings.push_back(std::move(s));
+    }
+    for (auto& d : diags.kept())
+      if (d.message.find("match()") != std::string::npos)
+        out.diags.push_back(d.message + " x" + std::to_string(d.repeats + 1));
+    out.warnings = diags.warnings();
+    for (auto& st : res.engine->rule_stats()) out.groups.push_back(st.groups_held);
+    return out;
+  };
+  Run one = run(1), two = run(2);
+  EXPECT_GT(one.findings.size(), 96u);
+  EXPECT_EQ(one.findings, two.findings);
+  EXPECT_EQ(one.diags, two.diags);
+  EXPECT_EQ(one.warnings, two.warnings);
+  EXPECT_EQ(one.groups, two.groups);
+  // Every rule warned, in rule order (its pattern names it), each once with a count per row.
+  ASSERT_EQ(two.diags.size(), 96u);
+  for (size_t i = 0; i < two.diags.size(); ++i)
+    EXPECT_NE(two.diags[i].find("pattern '(" + std::to_string(i) + "'"), std::string::npos) << two.diags[i];
+  // The shared state's groups count for rule 0 alone; the other rules' for each.
+  for (size_t i = 3; i < two.groups.size(); i += 3) EXPECT_EQ(two.groups[i], 0u) << i;
+  EXPECT_GT(two.groups[0], 0u);
+  EXPECT_GT(two.groups[1], 0u);
+}
+
 // Both corpora over the EVTX samples: the same findings, in the same order, for 1 and 2 threads.
 TEST(StreamingEngine, HuntIsIdenticalForAnyThreadCount) {
   auto run = [](unsigned threads) {
