@@ -71,6 +71,8 @@ static void print_profile(const Engine& eng, const RuleSet& rs, double load_seco
   double total = 0;
   for (auto& s : st) total += s.seconds;
   std::fprintf(stderr, "profile: %.2f s in rules (filter, capture, per-row operators; all workers)\n", total);
+  std::fprintf(stderr, "profile: %.2f s in the rules' tails after the last event (aggregations' tables and the operators after them; %u thread%s)\n",
+               eng.tail_seconds(), eng.tail_threads(), eng.tail_threads() == 1 ? "" : "s");
   std::fprintf(stderr, "%9s %12s %10s  %s\n", "seconds", "candidates", "matched", "rule");
   for (size_t k = 0; k < idx.size() && k < 20; ++k) {
     auto& s = st[idx[k]];

@@ -63,11 +63,6 @@ DiagnosticSink::~DiagnosticSink() { print_groups(); }
 
 void DiagnosticSink::report(Diagnostic d) {
   std::lock_guard lock(mu_);
-  const size_t times = size_t(1) + d.repeats;  // a folded diagnostic counts for each time it was told
-  if (d.severity == Severity::error) errors_ += times;
-  if (d.severity == Severity::warning) warnings_ += times;
-  if (d.severity == Severity::note) notes_ += times;
-  const std::string& key = d.reason.empty() ? d.message : d.reason;
   // Only diagnostics without a line or offset can repeat (a record's are unique by place), so only
   // those are remembered; bounded, so that hostile input cannot grow the set without end.
   bool repeat = false;
@@ -76,6 +71,13 @@ void DiagnosticSink::report(Diagnostic d) {
     identity = fmt::format("{}\x1f{}\x1f{}", static_cast<int>(d.severity), d.location.file, d.message);
     repeat = !seen_.insert(identity).second;
   }
+  if (repeat && d.once) return;  // neither counted nor kept again
+  if (d.once) d.repeats = 0;
+  const size_t times = size_t(1) + d.repeats;  // a folded diagnostic counts for each time it was told
+  if (d.severity == Severity::error) errors_ += times;
+  if (d.severity == Severity::warning) warnings_ += times;
+  if (d.severity == Severity::note) notes_ += times;
+  const std::string& key = d.reason.empty() ? d.message : d.reason;
   if (repeat) {
     // Counted (the totals stay true), printed once.
     by_reason_[key] += times;

@@ -38,6 +38,10 @@ struct Diagnostic {
   std::string hint;
   /// Told this many more times after this one: a holding sink's repeats, folded (set_fold_repeats).
   uint32_t repeats = 0;
+  /// Counted the first time its place and message are told to a sink only: a warning of work the
+  /// engine repeats as it sees fit (an early filter, run once per group key and worker), whose number
+  /// would otherwise depend on --threads.
+  bool once = false;
 };
 
 std::string render_text(const Diagnostic& d);

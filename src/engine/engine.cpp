@@ -391,6 +391,9 @@ struct Engine::Impl {
     Table groups;                // the groups of one row, for the filters moved ahead of an aggregation
     // Per stream: the early filters' verdict (keep?) by prefilter_key; bounded (cleared when full).
     std::vector<std::unordered_map<std::string, bool, TextHash, TextEq>> verdicts;
+    // What the early filters report: told on as Diagnostic::once, since how often they run (per key
+    // and worker, again when the verdicts are cleared) is the engine's business, not the input's.
+    HoldingSink early_diags;
     std::string key;
   };
   std::vector<std::unique_ptr<Worker>> workers;
@@ -398,7 +401,8 @@ struct Engine::Impl {
   std::shared_ptr<match::EventMatcher::Shared> matcher_shared;
   std::once_flag matcher_once;
 
-  // ---- merge side (one thread at a time, in batch order)
+  // ---- merge side (one thread at a time, in batch order; then the rule tails, on several threads:
+  // a slot is its rule's, but for a shared state, taken under finish_locks)
   struct Slot {
     std::unique_ptr<ir::PartialState> state;
     Table kept;
@@ -414,8 +418,10 @@ struct Engine::Impl {
   // One thread: rows go straight into the run's states (slots), with no batch state to merge.
   bool direct_states = false;
   unsigned threads = 1;  // rule tails run on this many threads at the end (finish_rules)
-  // finish_state and skip_state of a state several rules share, from tails on two threads.
+  // finish_state and skip_state of a state several rules share, from rule tails on several threads.
   std::array<std::mutex, 64> finish_locks;
+  unsigned tail_threads = 0;   // threads that ran the rule tails (finish_rules)
+  double tail_seconds = 0;     // wall time of the rule tails
   std::vector<RuleStats> stats;
   std::vector<std::vector<EventRef>> matched;
   uint64_t evaluated = 0;           // records of process() (the calling thread)
@@ -836,8 +842,15 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
         sp.merge_op->group_rows(rows[i], sp.pre_by, w.groups);
         // A row in no group (a null BY value, maybe one the key leaves out) says nothing of its key.
         const bool in_a_group = !w.groups.empty();
+        DiagnosticSink* told = w.ctx.diags;
+        w.ctx.diags = &w.early_diags;
         for (size_t k = sp.prefix_end + 1; k < sp.pre_end && !w.groups.empty(); ++k)
           sp.stream->operators[k]->run(w.groups, w.ctx);
+        w.ctx.diags = told;
+        for (auto& d : w.early_diags.take_kept()) {
+          d.once = true;
+          told->report(std::move(d));
+        }
         keep = !w.groups.empty();
         if (in_a_group && w.key.size() <= kVerdictKeyMax) {
           if (verdicts.size() >= kVerdictsKept) verdicts.clear();
@@ -992,7 +1005,8 @@ class TailContext final : public ir::ExecContext {
 Table Engine::Impl::finish_state(uint32_t at, ir::ExecContext& ctx) {
   const StreamPlan& sp = streams[at];
   Slot& slot = slots[at];
-  std::lock_guard hold(finish_locks[at % finish_locks.size()]);
+  std::unique_lock hold(finish_locks[at % finish_locks.size()], std::defer_lock);
+  if (!sp.aliases.empty()) hold.lock();  // (MergeableOperator::finish never asks for another stream)
   if (!slot.state) slot.state = sp.merge_op->make_state();
   // A shared state is kept (compact, unlike its table) until its last user spends it.
   const bool last = slot.users_left <= 1;
@@ -1009,7 +1023,8 @@ void Engine::Impl::skip_state(uint32_t at) {
   // finish_state's accounting, without making the table.
   const StreamPlan& sp = streams[at];
   Slot& slot = slots[at];
-  std::lock_guard hold(finish_locks[at % finish_locks.size()]);
+  std::unique_lock hold(finish_locks[at % finish_locks.size()], std::defer_lock);
+  if (!sp.aliases.empty()) hold.lock();
   const bool last = slot.users_left <= 1;
   if (!last) --slot.users_left;
   if (!slot.counted) slot.groups = slot.state ? sp.merge_op->groups(*slot.state) : 0;
@@ -1074,14 +1089,30 @@ void Engine::Impl::finish_rules() {
   // run side by side, and their rows and diagnostics are handed on by the calling thread in rule
   // order, as one thread would (OTRF with both corpora: ~0.5 s of tails, after the last batch).
   // Not when rules may write files (outputlookup): two rules writing one file write it in turn.
+  // A tail's diagnostics are held and told with its rows (a warning told per row: once, with its
+  // count), on one thread as on several, so that the sink sees the same.
+  const auto started = std::chrono::steady_clock::now();
   const unsigned helpers = n < 64 || opts.allow_writes ? 0 : std::min(threads, 8u) - 1;
+  auto tail = [&](uint32_t ri, std::vector<Diagnostic>& told) {
+    HoldingSink held;
+    held.set_fold_repeats(true);
+    Table rows = finish_rule(ri, held);
+    told = held.take_kept();
+    Regex::take_undecided();  // a regex limit hit in a tail is no event's: not left for this thread's next engine
+    return rows;
+  };
+  tail_threads = 1;
   if (helpers == 0) {
-    for (uint32_t ri = 0; ri < n; ++ri)
-      for (auto& row : finish_rule(ri, diags)) emit(rules[ri], std::move(row), {});
+    for (uint32_t ri = 0; ri < n; ++ri) {
+      std::vector<Diagnostic> told;
+      Table rows = tail(ri, told);
+      for (auto& d : told) diags.report(std::move(d));
+      for (auto& row : rows) emit(rules[ri], std::move(row), {});
+    }
   } else {
     struct Tail {
       Table rows;
-      std::vector<Diagnostic> diags;
+      std::vector<Diagnostic> told;
       std::exception_ptr failed;
       bool ready = false;
     };
@@ -1092,10 +1123,7 @@ void Engine::Impl::finish_rules() {
     auto run_one = [&](uint32_t ri) {
       Tail t;
       try {
-        HoldingSink held;
-        held.set_fold_repeats(true);
-        t.rows = finish_rule(ri, held);
-        t.diags = held.take_kept();
+        t.rows = tail(ri, t.told);
       } catch (...) {
         t.failed = std::current_exception();
       }
@@ -1105,6 +1133,7 @@ void Engine::Impl::finish_rules() {
       readied.notify_all();
     };
     std::vector<std::thread> pool;
+    pool.reserve(helpers);  // no allocation between a thread's start and its join
     for (unsigned h = 0; h < helpers; ++h) {
       try {
         pool.emplace_back([&] {
@@ -1129,15 +1158,17 @@ void Engine::Impl::finish_rules() {
       if (failed) continue;  // the first failure is rethrown once every helper is done
       try {
         if (t.failed) std::rethrow_exception(t.failed);
-        for (auto& dg : t.diags) diags.report(std::move(dg));
+        for (auto& d : t.told) diags.report(std::move(d));
         for (auto& row : t.rows) emit(rules[at], std::move(row), {});
       } catch (...) {
         failed = std::current_exception();
       }
     }
     for (auto& th : pool) th.join();
+    tail_threads = unsigned(pool.size() + 1);
     if (failed) std::rethrow_exception(failed);
   }
+  tail_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   // A state's groups count for the rule that owns it, joined away when no stream made them into rows.
   for (size_t i = 0; i < slots.size(); ++i)
     if (slots[i].counted) {
@@ -1218,6 +1249,7 @@ void Engine::flush() {
 
 void Engine::finish() {
   Impl& e = *impl_;
+  assert(e.pipeline && "finish() is called once");
   if (e.filling && e.filling->records.size()) e.pipeline->submit(std::move(e.filling));
   e.pipeline->finish();
   for (auto& w : e.workers)
@@ -1239,6 +1271,8 @@ void Engine::finish() {
 uint64_t Engine::evaluated() const { return impl_->evaluated + impl_->evaluated_deferred; }
 const ReadStats& Engine::deferred_read_stats() const { return impl_->deferred_read; }
 const std::vector<RuleStats>& Engine::rule_stats() const { return impl_->stats; }
+unsigned Engine::tail_threads() const { return impl_->tail_threads; }
+double Engine::tail_seconds() const { return impl_->tail_seconds; }
 bool Engine::aggregates_order_free(size_t rule, size_t stream) const {
   const Impl& e = *impl_;
   if (rule >= e.rule_streams.size() || stream >= e.rule_streams[rule].size()) return false;

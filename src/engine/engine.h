@@ -133,13 +133,19 @@ class Engine {
   /// Evaluates the records buffered so far and hands on their findings (those of rules without an
   /// aggregation) before returning; more records may follow. For a live input that paused.
   void flush();
-  /// Evaluates what is still buffered, merges, runs every rule's tail; call once after the last record.
+  /// Evaluates what is still buffered, merges, runs every rule's tail; call once after the last record
+  /// (no process(), process_deferred() or flush() after it). With threads, the tails run side by
+  /// side; their findings and diagnostics are still handed on by the caller, in rule order.
   void finish();
 
   uint64_t evaluated() const;
   /// What the deferred reads counted (after finish()).
   const ReadStats& deferred_read_stats() const;
   const std::vector<RuleStats>& rule_stats() const;
+  /// The rule tails of finish(): how many threads ran them (1: the caller alone; at most 8), and
+  /// their wall time.
+  unsigned tail_threads() const;
+  double tail_seconds() const;
   /// Whether stream `stream` of rule `rule` aggregates order-free: with several workers its rows
   /// feed one state for the run, instead of a state per batch merged in input order.
   bool aggregates_order_free(size_t rule, size_t stream) const;

@@ -539,8 +539,9 @@ void append_key(std::string& k, std::string_view t) {
 }
 
 // Texts of merged group keys, shared by every GroupTable of the process (see GroupTable). Ids are
-// dense; texts live in fixed chunks, so views stay valid while the pool grows. Used on the merging
-// thread only in the engine; the mutex keeps concurrent engines (tests, vigil test) correct.
+// dense; texts live in fixed chunks, so views stay valid while the pool grows. Used by the engine's
+// workers, its merging and its rule tails on several threads, and by concurrent engines (tests,
+// vigil test): the mutex keeps them correct, a thread's memo of recent ids keeps it mostly untaken.
 class KeyPool {
  public:
   uint32_t intern(std::string_view t) {

@@ -58,6 +58,10 @@ class ForeachOp final : public ir::Operator {
   }
 
   void run(Table& rows, ir::ExecContext& ctx) override {
+    // Bodies built from here on (wildcard patterns) intern their atoms in this operator's own table:
+    // the corpus' is shared with rule tails running on other threads, and a search's atoms are only
+    // ever read by the matcher built with them.
+    env_.atoms = &run_atoms_;
     // Fields to visit: for each pattern, the matching fields in first-seen order.
     std::vector<std::pair<std::string, std::vector<std::string>>> targets;
     std::unordered_set<std::string> seen;
@@ -90,6 +94,7 @@ class ForeachOp final : public ir::Operator {
   std::vector<std::string> patterns_;
   std::string body_, field_tok_, match_tok_;
   OperatorEnv env_;
+  ir::AtomTable run_atoms_;  // before cache_: the bodies' matchers read it
   std::map<std::string, Body> cache_;
 };
 

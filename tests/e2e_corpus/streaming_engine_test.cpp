@@ -207,6 +207,24 @@ TEST(StreamingEngine, FiltersOnGroupValuesRunBeforeTheAggregation) {
     }
 }
 
+// An early filter runs once per group key and worker (again when its remembered verdicts are
+// cleared), so its warnings are told once a run, not once each time it runs: the count is the same
+// for any thread count. Here a bad pattern makes `match` warn and fail for every one of the 129
+// Image values (see the header): one warning, where one thread used to count 129 and two more, and
+// no row is left.
+TEST(StreamingEngine, EarlyFilterWarningsAreToldOnceForAnyThreadCount) {
+  const std::string otrf = kSharedRoot + "/data/otrf";
+  for (auto [threads, batch] : {std::pair<unsigned, size_t>{1, 512}, {2, 64}}) {
+    Query q = run_query(kSysmon1 + " | stats count by Image | where match(Image, \"(\")", otrf, threads, batch);
+    size_t told = 0;
+    for (auto& d : q.diags)
+      if (d.reason == "bad-regex") told += 1 + d.repeats;
+    EXPECT_EQ(told, 1u) << "threads " << threads;
+    EXPECT_TRUE(q.rows.empty());
+    EXPECT_EQ(q.stats[0].groups_held, 0u);  // every group was left out before the aggregation
+  }
+}
+
 // The verdict of those early filters is remembered by the BY values they read; an event that
 // feeds no group (a null BY value the filter does not read) must not decide it for later events.
 TEST(StreamingEngine, EarlyFilterVerdictsAreNotTakenFromEventsInNoGroup) {
@@ -387,10 +405,10 @@ TEST(StreamingEngine, RuleTailsOnTwoThreadsHandOnWhatOneThreadGives) {
     std::vector<std::string> findings, diags;
     std::vector<uint64_t> groups;
     size_t warnings = 0;
+    unsigned tail_threads = 0;
   };
   auto run = [&](unsigned threads) {
     DiagnosticSink diags(nullptr);
-    diags.set_fold_repeats(true);  // a warning told per row: one copy and its count
     RuleSet rs({kSharedRoot + "/corpus/security_content", VIGIL_DATA_DIR, false});
     std::vector<ir::CompiledRule> rules;
     for (auto& q : spls) rules.push_back(rs.compile_query(q, diags));
@@ -412,9 +430,12 @@ TEST(StreamingEngine, RuleTailsOnTwoThreadsHandOnWhatOneThreadGives) {
         out.diags.push_back(d.message + " x" + std::to_string(d.repeats + 1));
     out.warnings = diags.warnings();
     for (auto& st : res.engine->rule_stats()) out.groups.push_back(st.groups_held);
+    out.tail_threads = res.engine->tail_threads();
     return out;
   };
   Run one = run(1), two = run(2);
+  EXPECT_EQ(one.tail_threads, 1u);
+  EXPECT_EQ(two.tail_threads, 2u);  // the tails did run side by side
   EXPECT_GT(one.findings.size(), 96u);
   EXPECT_EQ(one.findings, two.findings);
   EXPECT_EQ(one.diags, two.diags);
