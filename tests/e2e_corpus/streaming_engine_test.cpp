@@ -277,10 +277,17 @@ TEST(StreamingEngine, AnInnerJoinWithNothingOnItsRightMakesNoLeftRows) {
 }
 
 // Each query compiled as a rule, all run together over the EVTX samples: per rule, its findings'
-// rows as text and then "matched=N"; and the groups the rules hold, summed.
+// rows as text and then "matched=N"; and the groups the rules hold, summed. Also the findings' rows
+// in the order they came, per rule the groups it holds, what the run's sink kept and counted, and
+// how many threads ran the rules' tails.
 struct SamplesRun {
   std::vector<std::vector<std::string>> rules;
   uint64_t groups = 0;
+  std::vector<std::string> in_order;
+  std::vector<uint64_t> rule_groups;
+  std::vector<Diagnostic> diags;
+  size_t warnings = 0;
+  unsigned tail_threads = 0;
 };
 SamplesRun run_over_samples(const std::vector<std::string>& queries, unsigned threads) {
   DiagnosticSink diags(nullptr);
@@ -300,13 +307,18 @@ SamplesRun run_over_samples(const std::vector<std::string>& queries, unsigned th
     size_t i = size_t(std::find(ptrs.begin(), ptrs.end(), f.rule) - ptrs.begin());
     std::string s;
     for (auto& [k, v] : f.row.entries()) s += k + "=" + v.to_string() + "|";
+    out.in_order.push_back(s);
     out.rules[i].push_back(std::move(s));
   }
   for (size_t i = 0; i < queries.size(); ++i) {
     auto& st = res.engine->rule_stats()[i];
     out.rules[i].push_back("matched=" + std::to_string(st.events_matched));
     out.groups += st.groups_held;
+    out.rule_groups.push_back(st.groups_held);
   }
+  out.diags = diags.kept();
+  out.warnings = diags.warnings();
+  out.tail_threads = res.engine->tail_threads();
   return out;
 }
 
@@ -318,11 +330,14 @@ TEST(StreamingEngine, RulesWithTheSameAggregationShareOneStateAndGetTheirOwnResu
       "by Processes.dest Processes.parent_process_name";
   const std::vector<std::string> spls = {tstats + " | where count > 5", tstats + " | sort - count | head 1",
                                          tstats + " | stats sum(count) as total"};
-  auto [together, shared_groups] = run_over_samples(spls, 2);
+  const SamplesRun all = run_over_samples(spls, 2);
+  const auto& together = all.rules;
+  const uint64_t shared_groups = all.groups;
   uint64_t alone_groups = 0;
   for (size_t i = 0; i < spls.size(); ++i) {
-    auto [alone, groups] = run_over_samples({spls[i]}, 2);
-    alone_groups += groups;
+    const SamplesRun one = run_over_samples({spls[i]}, 2);
+    const auto& alone = one.rules;
+    alone_groups += one.groups;
     EXPECT_EQ(together[i], alone[0]) << spls[i];
     EXPECT_GT(alone[0].size(), 1u) << spls[i];  // some finding, and the matched count
   }
@@ -401,54 +416,30 @@ TEST(StreamingEngine, RuleTailsOnTwoThreadsHandOnWhatOneThreadGives) {
     spls.push_back(head + " | eval rule=" + k + ", bad=match(dest, \"(" + k + "\") | where count > " +
                    std::to_string(i % 4));
   }
-  struct Run {
-    std::vector<std::string> findings, diags;
-    std::vector<uint64_t> groups;
-    size_t warnings = 0;
-    unsigned tail_threads = 0;
-  };
-  auto run = [&](unsigned threads) {
-    DiagnosticSink diags(nullptr);
-    RuleSet rs({kSharedRoot + "/corpus/security_content", VIGIL_DATA_DIR, false});
-    std::vector<ir::CompiledRule> rules;
-    for (auto& q : spls) rules.push_back(rs.compile_query(q, diags));
-    std::vector<const ir::CompiledRule*> ptrs;
-    for (auto& r : rules) ptrs.push_back(&r);
-    auto norm = Normalizer::load(std::string(VIGIL_DATA_DIR) + "/normalize");
-    RunOptions ro;
-    ro.engine.now = 1.7e9;
-    ro.engine.threads = threads;
-    RunResult res = run_rules(ptrs, rs.atoms(), norm.value(), {kSharedRoot + "/data/evtx-attack-samples"}, ro, diags);
-    Run out;
-    for (auto& f : res.findings) {
-      std::string s;
-      for (auto& [k, v] : f.row.entries()) s += k + "=" + v.to_string() + "|";
-      out.findings.push_back(std::move(s));
-    }
-    for (auto& d : diags.kept())
+  auto warned = [](const SamplesRun& r) {
+    std::vector<std::string> out;
+    for (auto& d : r.diags)
       if (d.message.find("match()") != std::string::npos)
-        out.diags.push_back(d.message + " x" + std::to_string(d.repeats + 1));
-    out.warnings = diags.warnings();
-    for (auto& st : res.engine->rule_stats()) out.groups.push_back(st.groups_held);
-    out.tail_threads = res.engine->tail_threads();
+        out.push_back(d.message + " x" + std::to_string(d.repeats + 1));
     return out;
   };
-  Run one = run(1), two = run(2);
+  SamplesRun one = run_over_samples(spls, 1), two = run_over_samples(spls, 2);
   EXPECT_EQ(one.tail_threads, 1u);
   EXPECT_EQ(two.tail_threads, 2u);  // the tails did run side by side
-  EXPECT_GT(one.findings.size(), 96u);
-  EXPECT_EQ(one.findings, two.findings);
-  EXPECT_EQ(one.diags, two.diags);
+  EXPECT_GT(one.in_order.size(), 96u);
+  EXPECT_EQ(one.in_order, two.in_order);
+  EXPECT_EQ(warned(one), warned(two));
   EXPECT_EQ(one.warnings, two.warnings);
-  EXPECT_EQ(one.groups, two.groups);
+  EXPECT_EQ(one.rule_groups, two.rule_groups);
   // Every rule warned, in rule order (its pattern names it), each once with a count per row.
-  ASSERT_EQ(two.diags.size(), 96u);
-  for (size_t i = 0; i < two.diags.size(); ++i)
-    EXPECT_NE(two.diags[i].find("pattern '(" + std::to_string(i) + "'"), std::string::npos) << two.diags[i];
+  const auto told = warned(two);
+  ASSERT_EQ(told.size(), 96u);
+  for (size_t i = 0; i < told.size(); ++i)
+    EXPECT_NE(told[i].find("pattern '(" + std::to_string(i) + "'"), std::string::npos) << told[i];
   // The shared state's groups count for rule 0 alone; the other rules' for each.
-  for (size_t i = 3; i < two.groups.size(); i += 3) EXPECT_EQ(two.groups[i], 0u) << i;
-  EXPECT_GT(two.groups[0], 0u);
-  EXPECT_GT(two.groups[1], 0u);
+  for (size_t i = 3; i < two.rule_groups.size(); i += 3) EXPECT_EQ(two.rule_groups[i], 0u) << i;
+  EXPECT_GT(two.rule_groups[0], 0u);
+  EXPECT_GT(two.rule_groups[1], 0u);
 }
 
 // Both corpora over the EVTX samples: the same findings, in the same order, for 1 and 2 threads.
