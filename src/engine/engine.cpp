@@ -409,7 +409,7 @@ struct Engine::Impl {
     uint32_t users_left = 0;  // a shared state: the streams that have yet to take its table
     bool counted = false;     // `groups` below is known (its first user asked for it)
     std::unique_ptr<SpinLock> lock;  // order-free states fed by several workers at once
-    // At the end (finish_state, skip_state), for --profile: its groups, once first asked for, and
+    // At the end (take_state), for --profile: its groups, once first asked for, and
     // whether some stream made them into rows.
     uint64_t groups = 0;
     bool made = false;
@@ -418,7 +418,7 @@ struct Engine::Impl {
   // One thread: rows go straight into the run's states (slots), with no batch state to merge.
   bool direct_states = false;
   unsigned threads = 1;  // rule tails run on this many threads at the end (finish_rules)
-  // finish_state and skip_state of a state several rules share, from rule tails on several threads.
+  // take_state of a state several rules share, from rule tails on several threads.
   std::array<std::mutex, 64> finish_locks;
   unsigned tail_threads = 0;   // threads that ran the rule tails (finish_rules)
   double tail_seconds = 0;     // wall time of the rule tails
@@ -450,10 +450,9 @@ struct Engine::Impl {
   /// reads), telling `d` what its operators report; its result rows, to emit (none for a rule whose
   /// findings went out with their events).
   Table finish_rule(uint32_t ri, DiagnosticSink& d);
-  /// The finished table of the aggregation state in slot `at`, for one of the streams it serves.
-  Table finish_state(uint32_t at, ir::ExecContext& ctx);
-  /// finish_state's accounting for a table that is not made (an inner join with nothing on its right).
-  void skip_state(uint32_t at);
+  /// With `make`, the finished table of the aggregation state in slot `at`, for one of the streams it
+  /// serves; without, only its accounting (the table is not made: an inner join with nothing on its right).
+  Table take_state(uint32_t at, ir::ExecContext* make);
 };
 
 void Engine::Impl::build() {
@@ -1002,34 +1001,24 @@ class TailContext final : public ir::ExecContext {
 // A state several rules share (StreamPlan::aliases) may be asked for by two rule tails at once: its
 // lock is held while it is counted and its table made (the last user spends it). Its groups count
 // for the rule that owns it (finish_rules), whichever rule asks first.
-Table Engine::Impl::finish_state(uint32_t at, ir::ExecContext& ctx) {
+Table Engine::Impl::take_state(uint32_t at, ir::ExecContext* make) {
   const StreamPlan& sp = streams[at];
   Slot& slot = slots[at];
   std::unique_lock hold(finish_locks[at % finish_locks.size()], std::defer_lock);
   if (!sp.aliases.empty()) hold.lock();  // (MergeableOperator::finish never asks for another stream)
-  if (!slot.state) slot.state = sp.merge_op->make_state();
+  if (!slot.state && make) slot.state = sp.merge_op->make_state();
   // A shared state is kept (compact, unlike its table) until its last user spends it.
-  const bool last = slot.users_left <= 1;
-  if (!last) --slot.users_left;
-  if (!slot.counted) slot.groups = sp.merge_op->groups(*slot.state);
-  slot.counted = true;
-  slot.made = true;
-  Table t = sp.merge_op->finish(*slot.state, ctx, last);
-  if (last) slot.state.reset();
-  return t;
-}
-
-void Engine::Impl::skip_state(uint32_t at) {
-  // finish_state's accounting, without making the table.
-  const StreamPlan& sp = streams[at];
-  Slot& slot = slots[at];
-  std::unique_lock hold(finish_locks[at % finish_locks.size()], std::defer_lock);
-  if (!sp.aliases.empty()) hold.lock();
   const bool last = slot.users_left <= 1;
   if (!last) --slot.users_left;
   if (!slot.counted) slot.groups = slot.state ? sp.merge_op->groups(*slot.state) : 0;
   slot.counted = true;
+  Table t;
+  if (make) {
+    slot.made = true;
+    t = sp.merge_op->finish(*slot.state, *make, last);
+  }
   if (last) slot.state.reset();
+  return t;
 }
 
 Table Engine::Impl::finish_rule(uint32_t ri, DiagnosticSink& d) {
@@ -1066,12 +1055,12 @@ Table Engine::Impl::finish_rule(uint32_t ri, DiagnosticSink& d) {
       if (right && *right != k && *right < rs.size()) {
         if (!done[*right]) done[*right] = compute(*right);
         if (done[*right]->empty()) {
-          skip_state(at);
+          take_state(at, nullptr);
           for (size_t i = join; i < ops.size(); ++i) ops[i]->run(t, ctx);
           return t;
         }
       }
-      t = finish_state(at, ctx);
+      t = take_state(at, &ctx);
       ++from;
     } else {
       t = std::move(slot.kept);
@@ -1085,7 +1074,7 @@ Table Engine::Impl::finish_rule(uint32_t ri, DiagnosticSink& d) {
 
 void Engine::Impl::finish_rules() {
   const uint32_t n = uint32_t(rules.size());
-  // Rule tails are independent but for the states rules share (finish_state): with threads, they
+  // Rule tails are independent but for the states rules share (take_state): with threads, they
   // run side by side, and their rows and diagnostics are handed on by the calling thread in rule
   // order, as one thread would (OTRF with both corpora: ~0.5 s of tails, after the last batch).
   // Not when rules may write files (outputlookup): two rules writing one file write it in turn.
