@@ -65,6 +65,7 @@ enum class Blocking : uint8_t { none, mergeable, whole };
 struct StreamPlan {
   const ir::Stream* stream = nullptr;
   uint32_t rule = 0, index = 0;  // rule index, stream index within the rule
+  uint32_t filter = 0;           // stream->filter's root in Impl::filters
   int dataset = -1;              // normalizer dataset id for datamodel sources
   uint16_t view = 0;             // Event::Field::view of that dataset
   bool unknown_source = false;
@@ -274,6 +275,7 @@ void prefilter_key(const StreamPlan& sp, const Row& row, std::string& key) {
 
 struct StreamRef {
   uint32_t rule, stream, slot;  // slot: index into Impl::streams
+  uint32_t filter = 0;          // its filter's root in Impl::filters
 };
 
 // Which fields a stream captures: every field when its rows can reach a finding as they are (but
@@ -344,6 +346,7 @@ struct Engine::Impl {
   DiagnosticSink& diags;
   FindingSink sink;
   std::vector<StreamPlan> streams;                 // every stream of every rule
+  ir::FlatPredicates filters;                      // every stream's filter, flat (visit evaluates these)
   std::vector<std::vector<uint32_t>> rule_streams; // rule -> slots
   // The streams an event may visit, in lists: kEveryEvent's, one per event ID, one per dataset.
   static constexpr uint32_t kEveryEvent = 0, kNoList = UINT32_MAX;
@@ -395,6 +398,7 @@ struct Engine::Impl {
     // and worker, again when the verdicts are cleared) is the engine's business, not the input's.
     HoldingSink early_diags;
     std::string key;
+    std::vector<uint32_t> open;  // process_event: the streams of a list whose gates are open
   };
   std::vector<std::unique_ptr<Worker>> workers;
   // The workers' matchers share compiled atoms and prefilter databases; made with the first worker.
@@ -519,6 +523,7 @@ void Engine::Impl::build() {
         sp.capture_group = capture_keys.emplace(std::move(key), capture_groups).first->second;
         if (sp.capture_group == capture_groups) ++capture_groups;
       }
+      sp.filter = filters.add(s.filter);
       uint32_t slot = uint32_t(streams.size());
       rule_streams[ri].push_back(slot);
       if (std::string key = sharing_key(sp); !key.empty()) {
@@ -531,7 +536,7 @@ void Engine::Impl::build() {
       streams.push_back(std::move(sp));
       const StreamPlan& p = streams.back();
       if (s.source.kind == ir::Source::Kind::none || p.unknown_source || p.shared_from != UINT32_MAX) continue;
-      StreamRef ref{ri, si, slot};
+      StreamRef ref{ri, si, slot, p.filter};
       if (s.source.kind == ir::Source::Kind::datamodel) {
         lists[list_of(by_dataset[p.dataset])].push_back(ref);
       } else if (auto ids = required_event_ids(s.filter, atoms, id_fields)) {
@@ -678,11 +683,20 @@ void Engine::Impl::process_event(Worker& w, const Record& r) {
   if (w.matcher.gates()) w.matcher.open_gates();
   // Thousands of streams per event, most behind a closed gate (none of the literals one of which
   // their filter needs is in the event): that test is made here, before any call.
+  // The few streams let through are found first and what visit() reads of each is fetched at once:
+  // visited one after another, each stream's plan, filter and stats were a wait on memory each.
   auto visit_all = [&](uint32_t list) {
     const auto& gates = w.list_gates[list];
-    for (size_t i = 0; i < gates.size(); ++i)
-      if (w.matcher.gate_open(gates[i][0]) & w.matcher.gate_open(gates[i][1]))  // both read: one branch
-        visit(w, lists[list][i], r);
+    const auto& refs = lists[list];
+    w.open.clear();
+    for (uint32_t i = 0; i < gates.size(); ++i)
+      if (w.matcher.gate_open(gates[i][0]) & w.matcher.gate_open(gates[i][1])) {  // both read: one branch
+        w.open.push_back(i);
+        __builtin_prefetch(&filters.nodes[refs[i].filter]);
+        __builtin_prefetch(&streams[refs[i].slot]);
+        __builtin_prefetch(&w.stats[refs[i].rule], 1);
+      }
+    for (uint32_t i : w.open) visit(w, refs[i], r);
   };
   visit_all(kEveryEvent);
   std::string_view eid;
@@ -800,7 +814,7 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
   // Aggregated where the data lives, except for the events the back end leaves to the engine.
   if (sp.pushed && !opts.aggregate_here(w.event, sp.view)) return;
   for (auto& [rule, index] : sp.aliases) ++w.stats[rule].candidates;
-  if (!w.matcher.eval(sp.stream->filter)) return;
+  if (!w.matcher.eval(filters, sp.filter)) return;
   if (ref.stream == 0) {
     ++st.events_matched;
     if (opts.keep_matched) w.out->matched.emplace_back(ref.rule, event_ref(w, r));

@@ -177,6 +177,14 @@ void Predicate::collect_atoms(std::vector<AtomId>& out) const {
   for (auto& c : children) c.collect_atoms(out);
 }
 
+uint32_t FlatPredicates::add(const Predicate& p) {
+  const auto at = static_cast<uint32_t>(nodes.size());
+  nodes.push_back({p.op, p.op == Predicate::Op::atom ? p.atom : static_cast<uint32_t>(p.children.size()), 0});
+  for (auto& c : p.children) add(c);
+  nodes[at].end = static_cast<uint32_t>(nodes.size());
+  return at;
+}
+
 std::string Predicate::to_string(const AtomTable& atoms) const {
   switch (op) {
     case Op::always: return "true";

@@ -31,4 +31,18 @@ struct Predicate {
   std::string to_string(const AtomTable& atoms) const;
 };
 
+/// Many predicates laid out in one array, each in prefix order, for evaluating over many events.
+/// A tree's children are allocations of their own, and an event visiting a dozen of thousands of
+/// rules missed the cache at each level of each tree; a flat predicate is a few adjacent nodes.
+struct FlatPredicates {
+  struct Node {
+    Predicate::Op op = Predicate::Op::always;
+    uint32_t arg = 0;  ///< atom: its id; and/or/not: the number of children (which follow)
+    uint32_t end = 0;  ///< the index after this node's subtree: its next sibling
+  };
+  std::vector<Node> nodes;
+  /// Appends `p` and returns the index of its root.
+  uint32_t add(const Predicate& p);
+};
+
 }  // namespace vigil::ir

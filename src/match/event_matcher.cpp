@@ -610,4 +610,24 @@ bool EventMatcher::eval(const ir::Predicate& p) {
   return false;
 }
 
+bool EventMatcher::eval_flat(const ir::FlatPredicates::Node* nodes, uint32_t at) {
+  using Op = ir::Predicate::Op;
+  const ir::FlatPredicates::Node& n = nodes[at];
+  switch (n.op) {
+    case Op::always: return true;
+    case Op::never: return false;
+    case Op::atom: return test_atom(n.arg);
+    case Op::not_: return !eval_flat(nodes, at + 1);
+    case Op::and_:
+      for (uint32_t k = 0, c = at + 1; k < n.arg; ++k, c = nodes[c].end)
+        if (!eval_flat(nodes, c)) return false;
+      return true;
+    case Op::or_:
+      for (uint32_t k = 0, c = at + 1; k < n.arg; ++k, c = nodes[c].end)
+        if (eval_flat(nodes, c)) return true;
+      return false;
+  }
+  return false;
+}
+
 }  // namespace vigil::match

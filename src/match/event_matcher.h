@@ -73,6 +73,8 @@ class EventMatcher {
   /// stamp once per 127 events).
   void begin(const Event& e);
   bool eval(const ir::Predicate& p);
+  /// The same verdict for `p`'s flat form: `at` is the index of its root in `flat`.
+  bool eval(const ir::FlatPredicates& flat, uint32_t at) { return eval_flat(flat.nodes.data(), at); }
   /// Number of atom tests actually run since construction (for profiling/bench).
   uint64_t atom_tests() const { return tests_; }
   Stats stats() const { return {tests_, rejects_, scans_, keyword_scans_}; }
@@ -102,6 +104,7 @@ class EventMatcher {
 
  private:
   bool test_atom(ir::AtomId id);
+  bool eval_flat(const ir::FlatPredicates::Node* nodes, uint32_t at);
   void scan_group(uint32_t g);
   bool ready(uint32_t g);
   static void on_hit(void* self, uint32_t pattern);

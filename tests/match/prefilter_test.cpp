@@ -628,6 +628,22 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
     }
     trees.push_back(pick(2) ? Predicate::make_and(std::move(kids)) : Predicate::make_or(std::move(kids)));
   }
+  // Deeper trees of those (an AND of ORs, a NOT of an AND …): the flat form skips whole subtrees.
+  for (int t = 0; t < 100; ++t) {
+    std::vector<Predicate> kids;
+    for (size_t j = 0; j < 2 + pick(3); ++j) {
+      Predicate p = trees[pick(trees.size())];
+      kids.push_back(pick(4) == 0 ? Predicate::make_not(std::move(p)) : std::move(p));
+    }
+    trees.push_back(pick(2) ? Predicate::make_and(std::move(kids)) : Predicate::make_or(std::move(kids)));
+  }
+  // All of them in one flat array, as the engine lays out its streams' filters; evaluated by a
+  // matcher of its own, so its verdicts are not the memo of another's.
+  vigil::ir::FlatPredicates flat;
+  std::vector<uint32_t> roots;
+  for (auto& t : trees) roots.push_back(flat.add(t));
+  EXPECT_EQ(flat.nodes[roots.back()].end, flat.nodes.size());
+  EventMatcher pf_flat(fx.table, on(1));
   EventMatcher ref(fx.table, off());
   EventMatcher pf_all(fx.table, on(1));
   EventMatcher pf_default(fx.table, EventMatcher::Options{});  // threshold 8, warm-up 256 of 3000 events
@@ -674,6 +690,7 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
     pf_default.begin(ev);
     sh_early.begin(ev);
     sh_second.begin(ev);
+    pf_flat.begin(ev);
     pf_all.open_gates();
     pf_default.open_gates();
     // Interleave trees and single atoms so atoms are first met in varying order.
@@ -691,6 +708,7 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
           closed_second += k == 1 && pf_all.gate_open(gate_sets[ti][0]);
           ASSERT_FALSE(r) << "gate " << k << " closed on a matching event " << e << " tree " << ti;
         }
+      ASSERT_EQ(pf_flat.eval(flat, roots[ti]), r) << "flat, event " << e << " tree " << ti;
       ASSERT_EQ(pf_all.eval(t), r) << "event " << e;
       ASSERT_EQ(pf_default.eval(t), r) << "event " << e;
     }
