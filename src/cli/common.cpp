@@ -358,7 +358,8 @@ void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, 
   }
   if (rules) s += " " + count_rules(*rules).text() + ";";
   if (findings >= 0) s += fmt::format(" {} {};", noun_, findings);
-  s += fmt::format(" {} errors, {} warnings; {:.2f}s", diags.errors(), diags.warnings(), secs);
+  auto counted = [](uint64_t n, const char* noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); };
+  s += fmt::format(" {}, {}; {:.2f}s", counted(diags.errors(), "error"), counted(diags.warnings(), "warning"), secs);
   std::fprintf(stderr, "%s\n", s.c_str());
 }
 
