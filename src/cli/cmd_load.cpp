@@ -50,12 +50,12 @@ int run_load(LoadArgs& a) {
     const auto& rd = r->read;
     std::fprintf(stderr,
                  "summary: files %llu (%llu skipped); records read %llu, inserted %llu, skipped %llu; "
-                 "%llu dataset rows; %llu inserts; %.0f events/s; %zu errors, %zu warnings; %.2fs\n",
+                 "%llu dataset rows; %llu inserts; %.0f events/s; %s, %s; %.2fs\n",
                  static_cast<unsigned long long>(rd.files), static_cast<unsigned long long>(rd.files_skipped),
                  static_cast<unsigned long long>(rd.records_read), static_cast<unsigned long long>(r->inserted),
                  static_cast<unsigned long long>(rd.records_skipped), static_cast<unsigned long long>(r->dataset_rows),
-                 static_cast<unsigned long long>(r->inserts), r->inserted / std::max(1e-9, s), diags.errors(),
-                 diags.warnings(), s);
+                 static_cast<unsigned long long>(r->inserts), r->inserted / std::max(1e-9, s), counted(diags.errors(), "error").c_str(),
+                 counted(diags.warnings(), "warning").c_str(), s);
   }
   if (nothing_readable(r->read)) return nothing_ran;
   if (c.strict && (r->read.records_skipped || r->read.files_skipped)) return rejected;

@@ -55,6 +55,8 @@ void add_common(CLI::App& app, Common& c, const CommonOptions& o) {
     app.add_flag("--fail-on-findings", c.fail_on_findings, "exit 10 when there are findings (for CI pipelines)");
 }
 
+std::string counted(uint64_t n, std::string_view noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
+
 std::string reason_category(std::string_view why) {
   // "path/rule.yml:14:5: no logsource mapping for 'x' in …": the place is not the reason.
   if (size_t yml = why.find(".yml:"); yml != std::string_view::npos && yml < 400) {
@@ -358,7 +360,6 @@ void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, 
   }
   if (rules) s += " " + count_rules(*rules).text() + ";";
   if (findings >= 0) s += fmt::format(" {} {};", noun_, findings);
-  auto counted = [](uint64_t n, const char* noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); };
   s += fmt::format(" {}, {}; {:.2f}s", counted(diags.errors(), "error"), counted(diags.warnings(), "warning"), secs);
   std::fprintf(stderr, "%s\n", s.c_str());
 }

@@ -50,6 +50,8 @@ void configure_diagnostics(DiagnosticSink& d, const Common& c, Progress* progres
 /// A rule's not-executable reason as a category: its place removed and quoted names elided
 /// ("no logsource mapping for '…' in data/sigma/logsources.yml"), so that rules group by reason.
 std::string reason_category(std::string_view why);
+/// "1 warning", "2 warnings", "0 errors": a count and its noun, in the singular for one.
+std::string counted(uint64_t n, std::string_view noun);
 /// Columns of the terminal `f` is on ($COLUMNS, else 160, when it is not one).
 size_t terminal_width(std::FILE* f);
 /// --color: auto = on when `out` is a terminal and NO_COLOR is unset.

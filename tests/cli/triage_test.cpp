@@ -329,8 +329,8 @@ TEST(Triage, CorpusHuntDiagnosticsAreGrouped) {
       << r.err;
   // A runtime warning raised per event is printed once, with the rule's file and the pattern.
   EXPECT_LE(count(r.err, "match(): pattern '"), 1u) << r.err;
-  // It is the run's one warning (ESCU's `match(..., "(?i)?")` in the LOLBAS rename rule), counted in
-  // the singular.
+  // It is the run's one warning (the LOLBAS rename rule's `match(process_name, "(?i)".original_file_name)`,
+  // a pattern built from a field), counted in the singular.
   EXPECT_NE(r.err.find(" 0 errors, 1 warning; "), std::string::npos) << r.err;
   // No progress line when stderr is not a terminal.
   EXPECT_EQ(r.err.find("\r"), std::string::npos);
