@@ -65,7 +65,6 @@ enum class Blocking : uint8_t { none, mergeable, whole };
 struct StreamPlan {
   const ir::Stream* stream = nullptr;
   uint32_t rule = 0, index = 0;  // rule index, stream index within the rule
-  uint32_t filter = 0;           // stream->filter's root in Impl::filters
   int dataset = -1;              // normalizer dataset id for datamodel sources
   uint16_t view = 0;             // Event::Field::view of that dataset
   bool unknown_source = false;
@@ -275,7 +274,7 @@ void prefilter_key(const StreamPlan& sp, const Row& row, std::string& key) {
 
 struct StreamRef {
   uint32_t rule, stream, slot;  // slot: index into Impl::streams
-  uint32_t filter = 0;          // its filter's root in Impl::filters
+  uint32_t filter = 0;          // its stream's filter's root in Impl::filters (what visit evaluates)
 };
 
 // Which fields a stream captures: every field when its rows can reach a finding as they are (but
@@ -346,7 +345,7 @@ struct Engine::Impl {
   DiagnosticSink& diags;
   FindingSink sink;
   std::vector<StreamPlan> streams;                 // every stream of every rule
-  ir::FlatPredicates filters;                      // every stream's filter, flat (visit evaluates these)
+  ir::FlatPredicates filters;                      // the filters of the streams in `lists`, flat
   std::vector<std::vector<uint32_t>> rule_streams; // rule -> slots
   // The streams an event may visit, in lists: kEveryEvent's, one per event ID, one per dataset.
   static constexpr uint32_t kEveryEvent = 0, kNoList = UINT32_MAX;
@@ -523,7 +522,6 @@ void Engine::Impl::build() {
         sp.capture_group = capture_keys.emplace(std::move(key), capture_groups).first->second;
         if (sp.capture_group == capture_groups) ++capture_groups;
       }
-      sp.filter = filters.add(s.filter);
       uint32_t slot = uint32_t(streams.size());
       rule_streams[ri].push_back(slot);
       if (std::string key = sharing_key(sp); !key.empty()) {
@@ -536,7 +534,7 @@ void Engine::Impl::build() {
       streams.push_back(std::move(sp));
       const StreamPlan& p = streams.back();
       if (s.source.kind == ir::Source::Kind::none || p.unknown_source || p.shared_from != UINT32_MAX) continue;
-      StreamRef ref{ri, si, slot, p.filter};
+      StreamRef ref{ri, si, slot, filters.add(s.filter)};
       if (s.source.kind == ir::Source::Kind::datamodel) {
         lists[list_of(by_dataset[p.dataset])].push_back(ref);
       } else if (auto ids = required_event_ids(s.filter, atoms, id_fields)) {
@@ -814,7 +812,7 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
   // Aggregated where the data lives, except for the events the back end leaves to the engine.
   if (sp.pushed && !opts.aggregate_here(w.event, sp.view)) return;
   for (auto& [rule, index] : sp.aliases) ++w.stats[rule].candidates;
-  if (!w.matcher.eval(filters, sp.filter)) return;
+  if (!w.matcher.eval(filters, ref.filter)) return;
   if (ref.stream == 0) {
     ++st.events_matched;
     if (opts.keep_matched) w.out->matched.emplace_back(ref.rule, event_ref(w, r));
