@@ -411,4 +411,179 @@ bool Regex::replace_into(std::string& out, std::string_view s, std::string_view 
   return out.size() <= max_bytes;
 }
 
+
+namespace {
+
+// Index just past the class that opens at p[i] == '[', or npos.
+size_t skip_class(std::string_view p, size_t i) {
+  size_t j = i + 1;
+  if (j < p.size() && p[j] == '^') ++j;
+  if (j < p.size() && p[j] == ']') ++j;  // a `]` first is a member
+  while (j < p.size()) {
+    if (p[j] == '\\') {
+      if (j + 1 >= p.size() || p[j + 1] == 'Q') return std::string_view::npos;
+      j += 2;
+    } else if (p[j] == '[' && j + 1 < p.size() && p[j + 1] == ':') {
+      const size_t close = p.find(":]", j + 2);
+      if (close == std::string_view::npos) return close;
+      j = close + 2;
+    } else if (p[j] == ']') {
+      return j + 1;
+    } else {
+      ++j;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// After `(?` at p[i]: the option letters and the character that ends them.
+bool option_setting(std::string_view p, size_t i, bool& extended) {
+  size_t j = i + 2;
+  while (j < p.size() && (std::isalpha(static_cast<unsigned char>(p[j])) || p[j] == '-' || p[j] == '^')) {
+    if (p[j] == 'x') extended = true;
+    ++j;
+  }
+  return j > i + 2 && j < p.size() && p[j] == ')';
+}
+
+// Index just past the group that opens at p[i] == '(', or npos when it does not close or holds
+// what this reading does not follow (verbs, \Q, extended mode, whose comments may hold parentheses).
+size_t skip_group(std::string_view p, size_t i) {
+  int depth = 0;
+  size_t j = i;
+  while (j < p.size()) {
+    const char c = p[j];
+    if (c == '\\') {
+      if (j + 1 >= p.size() || p[j + 1] == 'Q') return std::string_view::npos;
+      j += 2;
+    } else if (c == '[') {
+      j = skip_class(p, j);
+      if (j == std::string_view::npos) return j;
+    } else if (c == '(') {
+      if (j + 1 < p.size() && p[j + 1] == '*') return std::string_view::npos;
+      if (j + 2 < p.size() && p[j + 1] == '?') {
+        if (p[j + 2] == '#') {  // a comment: up to the first `)`, whatever it holds
+          const size_t close = p.find(')', j + 3);
+          if (close == std::string_view::npos) return close;
+          j = close + 1;
+          if (depth == 0) return j;
+          continue;
+        }
+        bool extended = false;
+        option_setting(p, j, extended);
+        if (extended) return std::string_view::npos;
+      }
+      ++depth;
+      ++j;
+    } else if (c == ')') {
+      ++j;
+      if (--depth == 0) return j;
+    } else {
+      ++j;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<RequiredLiteral> required_literal(std::string_view p, size_t min_len) {
+  constexpr size_t npos = std::string_view::npos;
+  bool caseless = false;
+  size_t i = 0;
+  // Options for the whole pattern: `(?i)`, `(?is)`, … (Sigma's `re|i`).
+  if (p.size() > 2 && p[0] == '(' && p[1] == '?') {
+    bool extended = false;
+    if (option_setting(p, 0, extended)) {
+      if (extended) return std::nullopt;
+      const size_t close = p.find(')');
+      for (size_t k = 2; k < close; ++k) {
+        const char o = p[k];
+        if (o == 'i') caseless = true;
+        else if (o != 'm' && o != 's' && o != 'n' && o != 'U' && o != 'J') return std::nullopt;  // `-`, `^`, …
+      }
+      i = close + 1;
+    }
+  }
+  std::string run, best;
+  bool last_plain = false;  // the item before is the run's last character
+  auto end_run = [&] {
+    if (run.size() > best.size()) best = run;
+    run.clear();
+    last_plain = false;
+  };
+  auto drop_last = [&] {  // a quantifier makes the character before it optional or repeated
+    if (!last_plain) return;
+    while (!run.empty() && (static_cast<unsigned char>(run.back()) & 0xC0) == 0x80) run.pop_back();
+    if (!run.empty()) run.pop_back();
+  };
+  auto plain = [&](char c) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (caseless && (u >= 0x80 || c == 'k' || c == 'K' || c == 's' || c == 'S')) return end_run();
+    run.push_back(caseless ? static_cast<char>(std::tolower(u)) : c);
+    last_plain = true;
+  };
+  while (i < p.size()) {
+    const char c = p[i];
+    switch (c) {
+      case '|': return std::nullopt;  // alternatives: no one run is in every match
+      case ')': return std::nullopt;
+      case '(':
+      case '[': {
+        const size_t j = c == '(' ? skip_group(p, i) : skip_class(p, i);
+        if (j == npos) return std::nullopt;
+        if (c == '(' && p[i + 1] == '?') {  // an option change here would apply to what follows
+          bool extended = false;
+          if (option_setting(p, i, extended)) return std::nullopt;
+        }
+        end_run();
+        i = j;
+        break;
+      }
+      case '.':
+      case '^':
+      case '$':
+        end_run();
+        ++i;
+        break;
+      case '*':
+      case '+':
+      case '?':
+        drop_last();
+        end_run();
+        ++i;
+        break;
+      case '{': {
+        drop_last();
+        end_run();
+        // `{2}`, `{1,3}`, `{,3}`: skipped; another `{` is a plain character to PCRE2, left out here.
+        size_t j = i + 1;
+        while (j < p.size() && (std::isdigit(static_cast<unsigned char>(p[j])) || p[j] == ',' || p[j] == ' ')) ++j;
+        i = j < p.size() && p[j] == '}' ? j + 1 : i + 1;
+        break;
+      }
+      case '\\': {
+        if (i + 1 >= p.size()) return std::nullopt;
+        const unsigned char e = static_cast<unsigned char>(p[i + 1]);
+        if (e >= 0x80) return std::nullopt;
+        if (!std::isalnum(e)) {
+          plain(static_cast<char>(e));
+        } else if (std::strchr("dDsSwWbBhHvVRAzZGXKnrtfae", static_cast<char>(e))) {
+          end_run();  // a class, an assertion or one control character: not taken
+        } else {
+          return std::nullopt;  // \x.., \p{..}, \Q, back references, …
+        }
+        i += 2;
+        break;
+      }
+      default:
+        plain(c);
+        ++i;
+    }
+  }
+  end_run();
+  if (best.size() < min_len) return std::nullopt;
+  return RequiredLiteral{std::move(best), caseless};
+}
+
 }  // namespace vigil

@@ -15,6 +15,7 @@
 // Thread-safe: each call uses its own match data / per-thread scratch.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,5 +85,20 @@ class Regex {
   int groups_ = 0;
   std::string pattern_;
 };
+
+/// A run of bytes that every match of a pattern contains (a necessary condition for search()).
+struct RequiredLiteral {
+  std::string text;
+  bool caseless = false;  ///< ASCII letters match either case (the pattern starts with `(?i)`)
+};
+
+/// The longest run of plain characters at the pattern's top level (outside groups, classes and
+/// alternations, not made optional or repeated by a quantifier), of at least `min_len` bytes, as
+/// compiled by Regex::compile without flags. nullopt when there is none, or when the pattern uses
+/// syntax this reading does not follow (it only ever leaves a character out, never takes one in
+/// that a match could lack): a top-level `|`, `(?x)`, option changes after the start, `\Q`,
+/// escapes with arguments. Under `(?i)` the run stops at `k`, `s` and non-ASCII bytes, which
+/// PCRE2 in UTF mode also matches with non-ASCII characters (U+212A KELVIN SIGN, U+017F LONG S).
+std::optional<RequiredLiteral> required_literal(std::string_view pattern, size_t min_len = 3);
 
 }  // namespace vigil

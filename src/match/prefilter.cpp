@@ -53,6 +53,15 @@ std::optional<PrefilterPattern> necessary_literal(const CompiledAtom& c) {
       p.at_end = best + 1 == toks.size();
       break;
     }
+    case K::regex: {
+      // A run of plain characters every match contains (Sigma's `re`: `ipconfig\s+/all`), of 3
+      // bytes or more: shorter ones would slow the group's scan more than they screen.
+      auto r = required_literal(a.value);
+      if (!r) return std::nullopt;
+      p.literal = std::move(r->text);
+      p.caseless = r->caseless;
+      break;
+    }
     default: return std::nullopt;
   }
   if (p.literal.empty()) return std::nullopt;  // matches everything: nothing to filter on

@@ -32,8 +32,9 @@ struct PrefilterPattern {
 };
 
 /// A literal every value matched by `atom` must contain (id left 0), or nullopt when the
-/// atom has none usable (regex, numbers, CIDR, exists, empty literals, wildcards made of
-/// wildcards only). For wildcards: the longest literal piece, anchored if it is first/last.
+/// atom has none usable (numbers, CIDR, exists, empty literals, wildcards made of wildcards
+/// only, regexes without a run of 3 plain characters: core/regex.h required_literal). For
+/// wildcards: the longest literal piece, anchored if it is first/last.
 std::optional<PrefilterPattern> necessary_literal(const CompiledAtom& atom);
 
 /// Per-thread scan state; one scratch can serve several prefilters (prepare() each).

@@ -347,7 +347,8 @@ static std::string quote_value(std::string_view v) {
 
 static bool may_have_literal(ir::AtomKind k) {
   using K = ir::AtomKind;
-  return k == K::eq || k == K::wildcard || k == K::contains || k == K::starts_with || k == K::ends_with || k == K::keyword;
+  return k == K::eq || k == K::wildcard || k == K::contains || k == K::starts_with || k == K::ends_with || k == K::keyword ||
+         k == K::regex;
 }
 
 Explainer::Explainer(ExplainContext ctx) : ctx_(ctx), impl_(std::make_unique<Impl>()) {

@@ -349,6 +349,81 @@ TEST(Regex, LiteralPiecesInOrderAnswerAsPcreDoes) {
   EXPECT_FALSE(obf->search(line + "\n+"));  // the 14th on the next line
 }
 
+// required_literal: the runs worked out by hand from PCRE's grammar. A quantified character is
+// not in the run (`s?` may be absent, `e+` may be `ee`); groups, classes and escapes end a run.
+TEST(RequiredLiteral, LongestPlainRunOfTheTopLevel) {
+  auto lit = [](std::string_view p) { return required_literal(p).value_or(RequiredLiteral{"<none>", false}); };
+  EXPECT_EQ(lit("ipconfig\\s+/all").text, "ipconfig");
+  EXPECT_EQ(lit("netsh\\s+interface show interface").text, "interface show interface");
+  EXPECT_EQ(lit("\\$PSHome\\[\\s*\\d{1,3}\\s*\\]\\s*\\+\\s*\\$PSHome\\[").text, "$PSHome[");
+  EXPECT_EQ(lit("\\[String\\]\\s*\\$VerbosePreference").text, "$VerbosePreference");
+  EXPECT_EQ(lit("abcdex?yz").text, "abcde");      // x is optional: "abcde" then "yz"
+  EXPECT_EQ(lit("abcde+fg").text, "abcd");        // e+ may be "ee"
+  EXPECT_EQ(lit("ab{2}cdefg").text, "cdefg");     // b{2} is "bb"
+  EXPECT_EQ(lit("xy(?:foo|bar)baz12").text, "baz12");
+  EXPECT_EQ(lit("a[xyz]bcd.efgh$").text, "efgh");
+  EXPECT_EQ(lit("(?#a|b)qrst").text, "qrst");     // a comment's `|` is no alternative
+  EXPECT_EQ(lit("end\\.exe\\b").text, "end.exe");
+  EXPECT_EQ(lit("caf\xC3\xA9?wxyz").text, "wxyz");  // é? drops both of é's bytes, not one
+  EXPECT_EQ(lit("r\xC3\xA9sum\xC3\xA9").text, "r\xC3\xA9sum\xC3\xA9");
+  // (?i): lower-cased, caseless; k, s and non-ASCII bytes end the run (PCRE2's UTF case folding
+  // matches them with U+212A and U+017F, which an ASCII-caseless scan would not find).
+  auto wsass = lit("(?i)\\.exe[\\\"\\']?\\s+[^\\\"]{0,64}werfaultsecure\\.exe[\\\"\\']?\\s+\\d{2,10}");
+  EXPECT_EQ(wsass.text, "ecure.exe");
+  EXPECT_TRUE(wsass.caseless);
+  EXPECT_EQ(lit("(?i)MIMIKATZ").text, "mimi");  // k ends "mimi", "atz" is shorter
+  EXPECT_FALSE(lit("MIMIKATZ").caseless);
+  EXPECT_EQ(lit("(?is)DUMP.*LSASS").text, "dump");
+  // No run any match must contain, or syntax this reading does not follow.
+  for (std::string_view p : {"foo|barbaz", "ab", "a.c", "(?x)abc def", "abc(?i)def", "\\Qabc\\E", "abc\\x41def",
+                             "(abc)\\1", "(?-i)abcd", "(*UTF)abcd", "abcd)", "abcd\\"})
+    EXPECT_FALSE(required_literal(p).has_value()) << p;
+  EXPECT_EQ(required_literal("ab", 2)->text, "ab");
+}
+
+// Random patterns over a few letters (k and s among them, and a two-byte é) and every construct the
+// reading follows or gives up on; random subjects. Whenever PCRE2 finds a match, the run is in the
+// subject (case-insensitively under (?i), byte for byte otherwise).
+TEST(RequiredLiteral, EveryMatchContainsTheRun) {
+  const std::vector<std::string> atoms = {"a", "b", "k", "s", "K", "S", "\xC3\xA9", "x", " ", "\\.", "."};
+  const std::vector<std::string> tails = {"", "", "", "?", "*", "+", "{2}", "{0,1}", "??"};
+  uint64_t seed = 0x9e3779b97f4a7c15ull;
+  auto next = [&](uint64_t n) {
+    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+    return seed % n;
+  };
+  auto piece = [&](auto& self, int depth) -> std::string {
+    switch (next(depth > 1 ? 6 : 9)) {
+      case 6: return "(?:" + self(self, depth + 1) + "|" + self(self, depth + 1) + ")" + tails[next(tails.size())];
+      case 7: return "(" + self(self, depth + 1) + ")" + tails[next(tails.size())];
+      case 8: return std::string(next(2) ? "[ak]" : "[^b]") + tails[next(tails.size())];
+      default: return atoms[next(atoms.size())] + tails[next(tails.size())];
+    }
+  };
+  const std::string letters[] = {"a", "b", "k", "s", "K", "S", "A", "\xC3\xA9", "\xC3\x89", "\xE2\x84\xAA", "\xC5\xBF", "x", " ", "."};
+  size_t checked = 0, with_run = 0;
+  for (int n = 0; n < 3000; ++n) {
+    std::string p = next(3) == 0 ? "(?i)" : "";
+    for (int k = 0, len = 2 + int(next(6)); k < len; ++k) p += piece(piece, 0);
+    if (next(5) == 0) p += "|" + piece(piece, 0);  // a top-level alternative
+    auto re = Regex::compile(p);
+    ASSERT_TRUE(re.ok()) << p;
+    auto run = required_literal(p, 1);
+    if (!run) continue;
+    ++with_run;
+    for (int s = 0; s < 200; ++s) {
+      std::string subject;
+      for (int k = 0, len = int(next(12)); k < len; ++k) subject += letters[next(std::size(letters))];
+      if (!re->search(subject)) continue;
+      ++checked;
+      const std::string hay = run->caseless ? to_lower(subject) : subject;
+      ASSERT_NE(hay.find(run->text), std::string::npos) << "pattern " << p << " run '" << run->text << "' subject '" << subject << "'";
+    }
+  }
+  EXPECT_GT(with_run, 1000u);  // the property is tested, not skipped
+  EXPECT_GT(checked, 20000u);
+}
+
 // A sink that holds a batch's diagnostics (the engine's, replayed when the batch merges) keeps a
 // warning told once per row as one copy with its count; replayed, the totals are those of every time.
 TEST(DiagnosticSink, FoldedRepeatsKeepOneCopyAndEveryCount) {

@@ -1,0 +1,71 @@
+// A regex atom's prefilter literal (core/regex.h required_literal, match/prefilter.h) on real data:
+// every pattern of the Sigma corpus against every distinct value of the attack samples' events.
+// Where PCRE2 finds a match, the literal is in the value; a literal that a matching value lacked
+// would make the prefilter drop a true atom, so a rule would miss the event.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/regex.h"
+#include "core/strings.h"
+#include "engine/rule_set.h"
+#include "ingest/reader.h"
+#include "match/compiled_atom.h"
+#include "match/prefilter.h"
+
+namespace vigil {
+namespace {
+
+const std::string kSharedDir = VIGIL_SHARED_DIR;
+
+TEST(RegexPrefilterLiteral, EveryMatchOfACorpusPatternInRealValuesHoldsItsLiteral) {
+  DiagnosticSink diags(nullptr);
+  RuleSet rs({"", VIGIL_DATA_DIR, false});
+  rs.load({kSharedDir + "/corpus/sigma/rules"}, diags);
+  struct Pattern {
+    std::string text;
+    Regex re;
+    match::PrefilterPattern lit;
+  };
+  std::vector<Pattern> pats;
+  size_t regex_atoms = 0;
+  for (ir::AtomId id = 0; id < rs.atoms().size(); ++id) {
+    const ir::Atom& a = rs.atoms().get(id);
+    if (a.kind != ir::AtomKind::regex) continue;
+    ++regex_atoms;
+    auto c = match::CompiledAtom::compile(a);
+    if (!c) continue;
+    auto lit = match::necessary_literal(*c);
+    auto re = Regex::compile(a.value);
+    if (!lit || !re.ok()) continue;
+    pats.push_back({a.value, std::move(re.value()), *lit});
+  }
+  // Sigma's windows rules have ~150 `re` values; most hold a run of 3 plain characters.
+  ASSERT_GT(regex_atoms, 100u);
+  EXPECT_GT(pats.size(), regex_atoms / 2);
+
+  std::set<std::string> values;
+  ReadStats stats;
+  read_inputs({kSharedDir + "/data/evtx-attack-samples"}, ReadOptions{}, [&](const Record& r) {
+    for (auto& f : r.data)
+      if (!f.value.empty() && f.value.size() <= 8192) values.emplace(f.value);
+  }, diags, stats);
+  ASSERT_GT(values.size(), 5000u);
+
+  size_t matches = 0;
+  for (auto& p : pats)
+    for (auto& v : values) {
+      if (!p.re.search(v)) continue;
+      ++matches;
+      const std::string hay = p.lit.caseless ? to_lower(v) : v;
+      EXPECT_NE(hay.find(p.lit.literal), std::string::npos)
+          << "pattern " << p.text << " literal '" << p.lit.literal << "' value '" << v << "'";
+    }
+  // Real attack data matches some of the corpus' patterns (encoded PowerShell, obfuscation, ...).
+  EXPECT_GT(matches, 20u);
+}
+
+}  // namespace
+}  // namespace vigil
