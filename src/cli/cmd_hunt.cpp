@@ -90,7 +90,7 @@ static void print_profile(const Engine& eng, const RuleSet& rs, double load_seco
   uint64_t joined_away = 0;
   for (auto& s : st) joined_away += s.groups_joined_away;
   if (all_groups)
-    std::fprintf(stderr, "%9llu groups held by stats/tstats states in all (%llu not made into rows: inner join with nothing on its right)\n",
+    std::fprintf(stderr, "%9llu groups held by stats/tstats states in all (%llu not made into rows: a join with nothing on one side)\n",
                  static_cast<unsigned long long>(all_groups), static_cast<unsigned long long>(joined_away));
   std::sort(idx.begin(), idx.end(), [&](size_t x, size_t y) { return st[x].groups_held > st[y].groups_held; });
   for (size_t k = 0; k < idx.size() && k < 10 && st[idx[k]].groups_held; ++k)

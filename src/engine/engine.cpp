@@ -454,8 +454,12 @@ struct Engine::Impl {
   /// findings went out with their events).
   Table finish_rule(uint32_t ri, DiagnosticSink& d);
   /// With `make`, the finished table of the aggregation state in slot `at`, for one of the streams it
-  /// serves; without, only its accounting (the table is not made: an inner join with nothing on its right).
+  /// serves; without, only its accounting (the table is not made: an inner join with nothing on its
+  /// right, or the right side of a join with no row on its left).
   Table take_state(uint32_t at, ir::ExecContext* make);
+  /// True when the state in slot `at` has no group and its aggregation has BY fields (`stats … by`
+  /// over nothing is no row, where `stats count` alone is one): its table is empty.
+  bool makes_no_rows(uint32_t at);
 };
 
 void Engine::Impl::build() {
@@ -1001,11 +1005,14 @@ namespace {
 class TailContext final : public ir::ExecContext {
  public:
   using Compute = std::function<Table(size_t)>;
-  explicit TailContext(Compute c) : compute_(std::move(c)) {}
+  using Skip = std::function<void(size_t)>;
+  TailContext(Compute c, Skip s) : compute_(std::move(c)), skip_(std::move(s)) {}
   Table stream_result(size_t k) override { return compute_(k); }
+  void skip_stream(size_t k) override { skip_(k); }
 
  private:
   Compute compute_;
+  Skip skip_;
 };
 
 }  // namespace
@@ -1033,16 +1040,36 @@ Table Engine::Impl::take_state(uint32_t at, ir::ExecContext* make) {
   return t;
 }
 
+bool Engine::Impl::makes_no_rows(uint32_t at) {
+  const StreamPlan& sp = streams[at];
+  auto d = sp.merge_op->describe();
+  if (!d || d->by.empty()) return false;
+  std::unique_lock hold(finish_locks[at % finish_locks.size()], std::defer_lock);
+  if (!sp.aliases.empty()) hold.lock();  // as take_state: another rule's tail may be taking it
+  const Slot& slot = slots[at];
+  return !slot.state || sp.merge_op->groups(*slot.state) == 0;
+}
+
 Table Engine::Impl::finish_rule(uint32_t ri, DiagnosticSink& d) {
   const auto& rs = rule_streams[ri];
   if (rs.empty()) return {};
   std::vector<std::optional<Table>> done(rs.size());
   std::function<Table(size_t)> compute;
-  TailContext ctx([&](size_t k) -> Table {
-    if (k >= rs.size()) return {};
-    if (!done[k]) done[k] = compute(k);
-    return *done[k];
-  });
+  TailContext ctx(
+      [&](size_t k) -> Table {
+        if (k >= rs.size()) return {};
+        if (!done[k]) done[k] = compute(k);
+        return *done[k];
+      },
+      [&](size_t k) {
+        // Its state is counted and let go (the last user of a shared one spends it), as for the
+        // left side of an inner join whose right came out empty; its table is not made.
+        if (k >= rs.size() || done[k]) return;
+        const StreamPlan& sp = streams[rs[k]];
+        if (sp.blocking == Blocking::mergeable) take_state(sp.shared_from == UINT32_MAX ? rs[k] : sp.shared_from, nullptr);
+        else slots[rs[k]].kept = Table{};
+        done[k] = Table{};
+      });
   ctx.now = opts.now;
   ctx.diags = &d;
   ctx.where = {rules[ri]->info.file};
@@ -1064,7 +1091,9 @@ Table Engine::Impl::finish_rule(uint32_t ri, DiagnosticSink& d) {
       size_t join = from + 1;
       while (join < ops.size() && !ops[join]->empty_with_stream() && ops[join]->shape() == ir::OpShape::per_row) ++join;
       std::optional<size_t> right = join < ops.size() ? ops[join]->empty_with_stream() : std::nullopt;
-      if (right && *right != k && *right < rs.size()) {
+      // A left side with no group makes no row: then the join lets its right side go unmade
+      // (TailContext's skip), where asking for the right first would make it.
+      if (right && *right != k && *right < rs.size() && !makes_no_rows(at)) {
         if (!done[*right]) done[*right] = compute(*right);
         if (done[*right]->empty()) {
           take_state(at, nullptr);

@@ -94,7 +94,8 @@ struct RuleStats {
   uint64_t rows_held = 0;       ///< rows kept for whole-table operators (all streams)
   uint64_t rows_dropped = 0;    ///< rows not kept past EngineOptions::max_kept_rows
   uint64_t groups_held = 0;     ///< groups of its aggregations' merged states (all streams), at the end
-  /// Of those, groups never made into rows: an inner join after the aggregation had nothing on its right.
+  /// Of those, groups never made into rows: an inner join after the aggregation had nothing on its right,
+  /// or the aggregation is the right side of a join that had no row on its left.
   uint64_t groups_joined_away = 0;
   double seconds = 0;           ///< with EngineOptions::profile: filter, capture and operators
 };

@@ -27,6 +27,10 @@ class JoinOp final : public ir::Operator {
     return left_ ? std::nullopt : std::optional<size_t>(stream_);
   }
   void run(Table& rows, ir::ExecContext& ctx) override {
+    // No row to join: the output is empty, inner or left, whatever the right side holds (ESCU's
+    // `tstats … Filesystem … | join process_guid [tstats … Processes …]` with no file event matched
+    // would make a row per process to join none of them).
+    if (rows.empty()) return ctx.skip_stream(stream_);
     Table right = ctx.stream_result(stream_);
     std::vector<std::string> fields = fields_;
     if (fields.empty()) fields = common_fields(rows, right);

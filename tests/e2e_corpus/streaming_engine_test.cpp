@@ -276,6 +276,34 @@ TEST(StreamingEngine, AnInnerJoinWithNothingOnItsRightMakesNoLeftRows) {
   }
 }
 
+// The mirror case (ESCU's `tstats … Filesystem … | join process_guid [tstats … Processes …]`): with
+// no row on its left, a join (inner or left) leaves nothing whatever its right side holds, so the
+// right table is not made; its 1,270 groups (the Sysmon EventID 1 events' ProcessGuid, as above) are
+// counted as joined away. With rows on the left it is made and joined as before.
+TEST(StreamingEngine, AJoinWithNoRowOnItsLeftMakesNoRightRows) {
+  const std::string otrf = kSharedRoot + "/data/otrf";
+  const std::string processes =
+      "[| tstats count as runs from datamodel=Endpoint.Processes by Processes.process_guid | rename Processes.* as *]";
+  auto files = [](const std::string& where) {
+    return "| tstats count from datamodel=Endpoint.Filesystem " + where +
+           " by Filesystem.process_guid | rename Filesystem.* as * ";
+  };
+  const std::string none = files("where Filesystem.file_name=\"no-such-file.vigil\"");
+  for (auto [threads, batch] : {std::pair<unsigned, size_t>{1, 512}, {2, 64}}) {
+    for (const char* type : {"", "type=left "}) {
+      Query q = run_query(none + "| join " + type + "process_guid " + processes, otrf, threads, batch);
+      EXPECT_TRUE(q.rows.empty());
+      EXPECT_EQ(q.stats[0].groups_held, 1270u);
+      EXPECT_EQ(q.stats[0].groups_joined_away, 1270u) << "the right table was made (" << type << ")";
+    }
+    if (threads > 1) continue;
+    Query some = run_query(files("") + "| join process_guid " + processes, otrf, threads, batch);
+    EXPECT_EQ(some.rows.size(), 239u);
+    EXPECT_EQ(some.stats[0].groups_joined_away, 0u);
+    for (auto& r : some.rows) EXPECT_NE(text(r, "runs"), "<none>");
+  }
+}
+
 // Each query compiled as a rule, all run together over the EVTX samples: per rule, its findings'
 // rows as text and then "matched=N"; and the groups the rules hold, summed. Also the findings' rows
 // in the order they came, per rule the groups it holds, what the run's sink kept and counted, and
