@@ -414,19 +414,23 @@ bool Regex::replace_into(std::string& out, std::string_view s, std::string_view 
 
 namespace {
 
-// Index just past the class that opens at p[i] == '[', or npos.
+// An escape whose argument or effect may hide a `]` or a parenthesis from a reading that skips one
+// character after the backslash: \Q…\E, \E (ignored, so a `]` after it is a class member), \c and
+// the character it takes.
+bool hiding_escape(char e) { return e == 'Q' || e == 'E' || e == 'c'; }
+
+// Index just past the class that opens at p[i] == '[', or npos (also for what this reading does
+// not follow: POSIX classes `[:alpha:]`, whose end PCRE2 decides by rules of its own).
 size_t skip_class(std::string_view p, size_t i) {
   size_t j = i + 1;
   if (j < p.size() && p[j] == '^') ++j;
   if (j < p.size() && p[j] == ']') ++j;  // a `]` first is a member
   while (j < p.size()) {
     if (p[j] == '\\') {
-      if (j + 1 >= p.size() || p[j + 1] == 'Q') return std::string_view::npos;
+      if (j + 1 >= p.size() || hiding_escape(p[j + 1])) return std::string_view::npos;
       j += 2;
-    } else if (p[j] == '[' && j + 1 < p.size() && p[j + 1] == ':') {
-      const size_t close = p.find(":]", j + 2);
-      if (close == std::string_view::npos) return close;
-      j = close + 2;
+    } else if (p[j] == '[' && j + 1 < p.size() && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
+      return std::string_view::npos;
     } else if (p[j] == ']') {
       return j + 1;
     } else {
@@ -447,20 +451,22 @@ bool option_setting(std::string_view p, size_t i, bool& extended) {
 }
 
 // Index just past the group that opens at p[i] == '(', or npos when it does not close or holds
-// what this reading does not follow (verbs, \Q, extended mode, whose comments may hold parentheses).
+// what this reading does not follow: what may hide a parenthesis (verbs' names, callouts' strings,
+// \Q, \c, extended mode's comments).
 size_t skip_group(std::string_view p, size_t i) {
   int depth = 0;
   size_t j = i;
   while (j < p.size()) {
     const char c = p[j];
     if (c == '\\') {
-      if (j + 1 >= p.size() || p[j + 1] == 'Q') return std::string_view::npos;
+      if (j + 1 >= p.size() || hiding_escape(p[j + 1])) return std::string_view::npos;
       j += 2;
     } else if (c == '[') {
       j = skip_class(p, j);
       if (j == std::string_view::npos) return j;
     } else if (c == '(') {
       if (j + 1 < p.size() && p[j + 1] == '*') return std::string_view::npos;
+      if (j + 2 < p.size() && p[j + 1] == '?' && p[j + 2] == 'C') return std::string_view::npos;  // a callout
       if (j + 2 < p.size() && p[j + 1] == '?') {
         if (p[j + 2] == '#') {  // a comment: up to the first `)`, whatever it holds
           const size_t close = p.find(')', j + 3);
@@ -535,6 +541,8 @@ std::optional<RequiredLiteral> required_literal(std::string_view p, size_t min_l
         if (c == '(' && p[i + 1] == '?') {  // an option change here would apply to what follows
           bool extended = false;
           if (option_setting(p, i, extended)) return std::nullopt;
+          // A comment is no item: a quantifier after it may apply to the character before it.
+          if (p[i + 2] == '#') drop_last();
         }
         end_run();
         i = j;
@@ -556,7 +564,8 @@ std::optional<RequiredLiteral> required_literal(std::string_view p, size_t min_l
       case '{': {
         drop_last();
         end_run();
-        // `{2}`, `{1,3}`, `{,3}`: skipped; another `{` is a plain character to PCRE2, left out here.
+        // `{2}`, `{1,3}`: skipped, and `{,3}` (plain text to PCRE2 10.42, a quantifier to later
+        // versions: left out either way); another `{` is a plain character to PCRE2, left out here.
         size_t j = i + 1;
         while (j < p.size() && (std::isdigit(static_cast<unsigned char>(p[j])) || p[j] == ',' || p[j] == ' ')) ++j;
         i = j < p.size() && p[j] == '}' ? j + 1 : i + 1;

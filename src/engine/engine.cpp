@@ -1063,9 +1063,17 @@ Table Engine::Impl::finish_rule(uint32_t ri, DiagnosticSink& d) {
       },
       [&](size_t k) {
         // Its state is counted and let go (the last user of a shared one spends it), as for the
-        // left side of an inner join whose right came out empty; its table is not made.
+        // left side of an inner join whose right came out empty; its table is not made, and its
+        // per-row operators' warnings on those rows are not given. A stream with an operator that
+        // needs its rows whole (a join or append of its own streams, an outputlookup's write, a
+        // sort) is still run, so that those streams are counted and let go and those writes made.
         if (k >= rs.size() || done[k]) return;
         const StreamPlan& sp = streams[rs[k]];
+        for (auto& op : sp.stream->operators)
+          if (op->shape() == ir::OpShape::whole) {
+            done[k] = compute(k);
+            return;
+          }
         if (sp.blocking == Blocking::mergeable) take_state(sp.shared_from == UINT32_MAX ? rs[k] : sp.shared_from, nullptr);
         else slots[rs[k]].kept = Table{};
         done[k] = Table{};

@@ -35,7 +35,8 @@ class ExecContext {
   /// The finished table of stream `k` of the same plan (runs its operators on first use).
   virtual Table stream_result(size_t k) = 0;
   /// Stream `k`'s result will not be asked for (a join with no rows to join it to): its state may be
-  /// let go without making its table.
+  /// let go without making its table (the engine still runs a stream with operators that need whole
+  /// tables: its own subsearches, writes).
   virtual void skip_stream(size_t k) { (void)k; }
   double now = 0;                     ///< epoch seconds for now()/relative_time()
   DiagnosticSink* diags = nullptr;    ///< runtime problems (bad regex at run time, limits hit)
