@@ -411,7 +411,6 @@ bool Regex::replace_into(std::string& out, std::string_view s, std::string_view 
   return out.size() <= max_bytes;
 }
 
-
 namespace {
 
 // An escape whose argument or effect may hide a `]` or a parenthesis from a reading that skips one
@@ -440,7 +439,8 @@ size_t skip_class(std::string_view p, size_t i) {
   return std::string_view::npos;
 }
 
-// After `(?` at p[i]: the option letters and the character that ends them.
+// Whether p[i] opens an option setting, `(?` letters `)` such as `(?i)` (not a group such as `(?i:…)`);
+// `extended` is set when the letters hold an `x`.
 bool option_setting(std::string_view p, size_t i, bool& extended) {
   size_t j = i + 2;
   while (j < p.size() && (std::isalpha(static_cast<unsigned char>(p[j])) || p[j] == '-' || p[j] == '^')) {

@@ -460,6 +460,10 @@ struct Engine::Impl {
   /// True when the state in slot `at` has no group and its aggregation has BY fields (`stats … by`
   /// over nothing is no row, where `stats count` alone is one): its table is empty.
   bool makes_no_rows(uint32_t at);
+  /// The slot whose state stream `slot` reads (its own, or the one it shares).
+  uint32_t state_slot(uint32_t slot) const {
+    return streams[slot].shared_from == UINT32_MAX ? slot : streams[slot].shared_from;
+  }
 };
 
 void Engine::Impl::build() {
@@ -1074,7 +1078,7 @@ Table Engine::Impl::finish_rule(uint32_t ri, DiagnosticSink& d) {
             done[k] = compute(k);
             return;
           }
-        if (sp.blocking == Blocking::mergeable) take_state(sp.shared_from == UINT32_MAX ? rs[k] : sp.shared_from, nullptr);
+        if (sp.blocking == Blocking::mergeable) take_state(state_slot(rs[k]), nullptr);
         else slots[rs[k]].kept = Table{};
         done[k] = Table{};
       });
@@ -1090,7 +1094,7 @@ Table Engine::Impl::finish_rule(uint32_t ri, DiagnosticSink& d) {
     Table t;
     size_t from = sp.prefix_end;
     if (sp.blocking == Blocking::mergeable) {
-      const uint32_t at = sp.shared_from == UINT32_MAX ? rs[k] : sp.shared_from;
+      const uint32_t at = state_slot(rs[k]);
       // Per-row operators, then an inner join whose right side came out empty: no row of this
       // table would be left, so it is not made (ESCU's `tstats … Processes … | rename … | join
       // process_guid [tstats … Registry …]` makes a row per process to drop them all when no

@@ -68,6 +68,12 @@ std::optional<PrefilterPattern> necessary_literal(const CompiledAtom& c) {
   return p;
 }
 
+bool may_have_literal(ir::AtomKind k) {
+  using K = ir::AtomKind;
+  return k == K::eq || k == K::contains || k == K::keyword || k == K::starts_with || k == K::ends_with ||
+         k == K::wildcard || k == K::regex;
+}
+
 bool Prefilter::available() {
 #ifdef VIGIL_HAVE_HYPERSCAN
   return true;

@@ -36,6 +36,8 @@ struct PrefilterPattern {
 /// only, regexes without a run of 3 plain characters: core/regex.h required_literal). For
 /// wildcards: the longest literal piece, anchored if it is first/last.
 std::optional<PrefilterPattern> necessary_literal(const CompiledAtom& atom);
+/// The atom kinds necessary_literal() may find a literal for (others need not be compiled to ask).
+bool may_have_literal(ir::AtomKind kind);
 
 /// Per-thread scan state; one scratch can serve several prefilters (prepare() each).
 class PrefilterScratch {

@@ -345,12 +345,6 @@ static std::string quote_value(std::string_view v) {
   return "'" + std::string(v) + "'";
 }
 
-static bool may_have_literal(ir::AtomKind k) {
-  using K = ir::AtomKind;
-  return k == K::eq || k == K::wildcard || k == K::contains || k == K::starts_with || k == K::ends_with || k == K::keyword ||
-         k == K::regex;
-}
-
 Explainer::Explainer(ExplainContext ctx) : ctx_(ctx), impl_(std::make_unique<Impl>()) {
   if (ctx_.logsources) {
     for (auto& e : ctx_.logsources->entries()) {
@@ -365,7 +359,7 @@ Explainer::Explainer(ExplainContext ctx) : ctx_(ctx), impl_(std::make_unique<Imp
     impl_->literal.resize(atoms.size());
     for (ir::AtomId id = 0; id < atoms.size(); ++id) {
       const ir::Atom& a = atoms.get(id);
-      if (!may_have_literal(a.kind)) continue;
+      if (!match::may_have_literal(a.kind)) continue;
       auto c = match::CompiledAtom::compile(a);
       if (!c) continue;
       impl_->literal[id] = match::necessary_literal(*c);
