@@ -7,8 +7,11 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <set>
+#include <thread>
 
 #include "core/diagnostic.h"
+#include "core/intern.h"
 #include "core/regex.h"
 #include "core/strings.h"
 #include "core/time.h"
@@ -445,6 +448,37 @@ TEST(RequiredLiteral, EveryMatchContainsTheRun) {
 
 // A sink that holds a batch's diagnostics (the engine's, replayed when the batch merges) keeps a
 // warning told once per row as one copy with its count; replayed, the totals are those of every time.
+// field_id answers from a per-thread memo of 1,024 slots: 6,000 names (so slots are shared) in
+// two orders on two threads, near-alike (one byte apart, prefixes of each other, case): each name
+// one symbol, the same each time and on each thread, that names it back.
+TEST(Intern, FieldIdsStayOnePerNameThroughTheMemo) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 2000; ++i) {
+    std::string n = "Intern.Field" + std::to_string(i);
+    names.push_back(n);
+    names.push_back(n + "x");
+    names.push_back("intern.field" + std::to_string(i));
+  }
+  std::vector<Symbol> first(names.size());
+  for (size_t i = 0; i < names.size(); ++i) first[i] = field_id(names[i]);
+  EXPECT_EQ(std::set<Symbol>(first.begin(), first.end()).size(), names.size());
+  for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(field_name(first[i]), names[i]);
+  auto again = [&](bool backwards, std::vector<Symbol>& out) {
+    out.resize(names.size());
+    for (int round = 0; round < 3; ++round)
+      for (size_t k = 0; k < names.size(); ++k) {
+        const size_t i = backwards ? names.size() - 1 - k : (k * 7919) % names.size();
+        out[i] = field_id(std::string_view(names[i]));
+      }
+  };
+  std::vector<Symbol> here, there;
+  std::thread other([&] { again(true, there); });
+  again(false, here);
+  other.join();
+  EXPECT_EQ(here, first);
+  EXPECT_EQ(there, first);
+}
+
 TEST(DiagnosticSink, FoldedRepeatsKeepOneCopyAndEveryCount) {
   HoldingSink held;
   held.set_fold_repeats(true);

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Instruction counts of the hunt benchmark's rows (c) and (f), one thread, on the replicated EVTX
+# samples, under callgrind. Not a test, and not the benchmark (scripts/bench.sh times processes):
+# wall times on this VM drift by tens of percent from minute to minute, instruction counts do not,
+# so this is the A/B measure for a change to the per-event path, and it tells instructions apart
+# from stalls (a row whose wall-time ratio is far above its instruction ratio waits on memory).
+#
+# Usage: scripts/instructions.sh [--copies N] [--vigil PATH] [--vigil-b PATH]
+#   --vigil-b PATH: the same rows for a second build, and its counts against the first.
+# Needs valgrind (apt-get install valgrind). 41 copies take ~5 min per build on 2 cores.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+shared=../shared
+copies=41
+vigil=build-rel/vigil
+vigil_b=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --copies) copies=$2; shift 2 ;;
+    --vigil) vigil=$2; shift 2 ;;
+    --vigil-b) vigil_b=$2; shift 2 ;;
+    *) echo "usage: $0 [--copies N] [--vigil PATH] [--vigil-b PATH]" >&2; exit 2 ;;
+  esac
+done
+command -v valgrind >/dev/null || { echo "$0: needs valgrind (apt-get install valgrind)" >&2; exit 2; }
+if [ "$vigil" = build-rel/vigil ]; then
+  cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=Release -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF >/dev/null
+  cmake --build build-rel --target vigil >/dev/null || exit 1
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# The same rule sets as scripts/bench.sh.
+seeds=(--rules "$shared/corpus/security_content/detections/endpoint/windows_wmi_process_call_create.yml"
+       --rules "$shared/corpus/seed_rules/remote_process_instantiation_via_wmi.yml"
+       --content "$shared/corpus/security_content")
+both=(--rules "$shared/corpus/sigma/rules" --rules "$shared/corpus/security_content/detections/endpoint")
+
+evtx="$work/evtx"
+mkdir -p "$evtx"
+for i in $(seq 1 "$copies"); do cp -a "$shared/data/evtx-attack-samples" "$evtx/$i"; done
+find "$evtx" -type f ! -name '*.evtx' -delete
+
+# count BIN KEY ARGS… → instructions of one hunt in $work/KEY, its findings' md5 in $work/KEY.md5
+count() {
+  local bin=$1 key=$2; shift 2
+  # An untimed run first: the rule bundle and compiled matchers are cached, as on a user's second run.
+  "$bin" hunt -q --threads 1 --format jsonl "$@" "$evtx" >/dev/null 2>&1
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" hunt -q --threads 1 --format jsonl \
+    --now 2026-06-01T00:00:00Z "$@" "$evtx" 2>"$work/$key.err" | md5sum | cut -c1-32 >"$work/$key.md5"
+  grep -o 'refs: *[0-9,]*' "$work/$key.err" | tr -dc '0-9' >"$work/$key"
+}
+
+builds=("$vigil")
+[ -n "$vigil_b" ] && builds+=("$vigil_b")
+echo "### Instructions, one thread, EVTX samples x$copies"
+echo
+echo "| build | (c) seed rules | (f) both corpora | (f) / (c) | findings md5 of (f) |"
+echo "| ----- | -------------- | ---------------- | --------- | ------------------- |"
+n=0
+for bin in "${builds[@]}"; do
+  n=$((n + 1))
+  count "$bin" "c$n" "${seeds[@]}" &
+  count "$bin" "f$n" "${both[@]}" &
+  wait
+  awk -v b="$bin" -v c="$(cat "$work/c$n")" -v f="$(cat "$work/f$n")" -v m="$(cat "$work/f$n.md5")" \
+    'BEGIN { printf "| %s | %.3f G | %.3f G | %.2fx | %s |\n", b, c / 1e9, f / 1e9, f / c, m }'
+done
+if [ -n "$vigil_b" ]; then
+  awk -v c1="$(cat "$work/c1")" -v c2="$(cat "$work/c2")" -v f1="$(cat "$work/f1")" -v f2="$(cat "$work/f2")" \
+    'BEGIN { printf "\nsecond build against the first: (c) %+.2f%%, (f) %+.2f%%\n", 100 * (c2 / c1 - 1), 100 * (f2 / f1 - 1) }'
+fi
