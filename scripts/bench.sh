@@ -18,6 +18,7 @@
 #   --reps N: run each vigil row N times (the whole grid N times over, so repeats are minutes apart) and
 #   report the fastest wall time with the largest peak RSS; the VM's speed drifts by tens of percent.
 set -uo pipefail
+here=$PWD
 cd "$(dirname "$0")/.."
 shared=../shared
 copies=41
@@ -33,6 +34,8 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--copies N] [--only evtx|otrf] [--vigil PATH] [--reps N]" >&2; exit 2 ;;
   esac
 done
+# A build named relative to where the script was started from.
+case "$vigil" in build-rel/vigil | /*) ;; *) vigil="$here/$vigil" ;; esac
 if [ "$vigil" = build-rel/vigil ]; then
   cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=Release -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF >/dev/null
   cmake --build build-rel --target vigil >/dev/null || exit 1

@@ -9,6 +9,7 @@
 #   --vigil-b PATH: the same rows for a second build, and its counts against the first.
 # Needs valgrind (apt-get install valgrind). 41 copies take ~5 min per build on 2 cores.
 set -uo pipefail
+here=$PWD
 cd "$(dirname "$0")/.."
 shared=../shared
 copies=41
@@ -22,6 +23,9 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--copies N] [--vigil PATH] [--vigil-b PATH]" >&2; exit 2 ;;
   esac
 done
+# Builds named relative to where the script was started from.
+case "$vigil" in build-rel/vigil | /*) ;; *) vigil="$here/$vigil" ;; esac
+case "$vigil_b" in "" | /*) ;; *) vigil_b="$here/$vigil_b" ;; esac
 command -v valgrind >/dev/null || { echo "$0: needs valgrind (apt-get install valgrind)" >&2; exit 2; }
 if [ "$vigil" = build-rel/vigil ]; then
   cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=Release -DVIGIL_BUILD_TESTS=OFF -DVIGIL_BUILD_BENCH=OFF >/dev/null
@@ -46,9 +50,14 @@ count() {
   local bin=$1 key=$2; shift 2
   # An untimed run first: the rule bundle and compiled matchers are cached, as on a user's second run.
   "$bin" hunt -q --threads 1 --format jsonl "$@" "$evtx" >/dev/null 2>&1
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" hunt -q --threads 1 --format jsonl \
-    --now 2026-06-01T00:00:00Z "$@" "$evtx" 2>"$work/$key.err" | md5sum | cut -c1-32 >"$work/$key.md5"
+  if ! valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" hunt -q --threads 1 --format jsonl \
+    --now 2026-06-01T00:00:00Z "$@" "$evtx" 2>"$work/$key.err" | md5sum | cut -c1-32 >"$work/$key.md5"; then
+    echo "$0: $bin hunt failed under valgrind:" >&2
+    tail -n 5 "$work/$key.err" >&2
+    return 1
+  fi
   grep -o 'refs: *[0-9,]*' "$work/$key.err" | tr -dc '0-9' >"$work/$key"
+  [ -s "$work/$key" ] || { echo "$0: no instruction count in valgrind's output for $bin" >&2; return 1; }
 }
 
 builds=("$vigil")
@@ -61,8 +70,11 @@ n=0
 for bin in "${builds[@]}"; do
   n=$((n + 1))
   count "$bin" "c$n" "${seeds[@]}" &
+  pc=$!
   count "$bin" "f$n" "${both[@]}" &
-  wait
+  pf=$!
+  wait "$pc" || exit 1
+  wait "$pf" || exit 1
   awk -v b="$bin" -v c="$(cat "$work/c$n")" -v f="$(cat "$work/f$n")" -v m="$(cat "$work/f$n.md5")" \
     'BEGIN { printf "| %s | %.3f G | %.3f G | %.2fx | %s |\n", b, c / 1e9, f / 1e9, f / c, m }'
 done

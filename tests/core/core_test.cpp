@@ -446,8 +446,6 @@ TEST(RequiredLiteral, EveryMatchContainsTheRun) {
   EXPECT_GT(checked, 10000u);
 }
 
-// A sink that holds a batch's diagnostics (the engine's, replayed when the batch merges) keeps a
-// warning told once per row as one copy with its count; replayed, the totals are those of every time.
 // field_id answers from a per-thread memo of 1,024 slots: 6,000 names (so slots are shared) in
 // two orders on two threads, near-alike (one byte apart, prefixes of each other, case): each name
 // one symbol, the same each time and on each thread, that names it back.
@@ -479,6 +477,8 @@ TEST(Intern, FieldIdsStayOnePerNameThroughTheMemo) {
   EXPECT_EQ(there, first);
 }
 
+// A sink that holds a batch's diagnostics (the engine's, replayed when the batch merges) keeps a
+// warning told once per row as one copy with its count; replayed, the totals are those of every time.
 TEST(DiagnosticSink, FoldedRepeatsKeepOneCopyAndEveryCount) {
   HoldingSink held;
   held.set_fold_repeats(true);
