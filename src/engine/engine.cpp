@@ -460,6 +460,12 @@ struct Engine::Impl {
   /// True when the state in slot `at` has no group and its aggregation has BY fields (`stats … by`
   /// over nothing is no row, where `stats count` alone is one): its table is empty.
   bool makes_no_rows(uint32_t at);
+  /// The lock of state `at` for a rule tail, held when other rules' tails share the state (aliases).
+  std::unique_lock<std::mutex> hold_if_shared(uint32_t at) {
+    std::unique_lock hold(finish_locks[at % finish_locks.size()], std::defer_lock);
+    if (!streams[at].aliases.empty()) hold.lock();
+    return hold;
+  }
   /// The slot whose state stream `slot` reads (its own, or the one it shares).
   uint32_t state_slot(uint32_t slot) const {
     return streams[slot].shared_from == UINT32_MAX ? slot : streams[slot].shared_from;
@@ -1027,8 +1033,7 @@ class TailContext final : public ir::ExecContext {
 Table Engine::Impl::take_state(uint32_t at, ir::ExecContext* make) {
   const StreamPlan& sp = streams[at];
   Slot& slot = slots[at];
-  std::unique_lock hold(finish_locks[at % finish_locks.size()], std::defer_lock);
-  if (!sp.aliases.empty()) hold.lock();  // (MergeableOperator::finish never asks for another stream)
+  auto hold = hold_if_shared(at);  // (MergeableOperator::finish never asks for another stream)
   if (!slot.state && make) slot.state = sp.merge_op->make_state();
   // A shared state is kept (compact, unlike its table) until its last user spends it.
   const bool last = slot.users_left <= 1;
@@ -1048,8 +1053,7 @@ bool Engine::Impl::makes_no_rows(uint32_t at) {
   const StreamPlan& sp = streams[at];
   auto d = sp.merge_op->describe();
   if (!d || d->by.empty()) return false;
-  std::unique_lock hold(finish_locks[at % finish_locks.size()], std::defer_lock);
-  if (!sp.aliases.empty()) hold.lock();  // as take_state: another rule's tail may be taking it
+  auto hold = hold_if_shared(at);  // another rule's tail may be taking it
   const Slot& slot = slots[at];
   return !slot.state || sp.merge_op->groups(*slot.state) == 0;
 }

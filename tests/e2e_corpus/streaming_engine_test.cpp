@@ -245,20 +245,26 @@ TEST(StreamingEngine, EarlyFilterVerdictsAreNotTakenFromEventsInNoGroup) {
   std::filesystem::remove_all(dir);
 }
 
-// `tstats … | rename … | join key [tstats …]` (ESCU's process-and-file rules): when the right side
-// is empty, an inner join leaves nothing, so the left table is never made; a left join, or a right
-// side with rows, makes it. Expected counts from python over the OTRF archives: 1,270 Sysmon
-// EventID 1 events with 1,270 distinct ProcessGuid; 239 of those ProcessGuid also have Sysmon file
-// events (EventID 11, 23, 26, 15: the Filesystem data model's sources).
+// The two sides of ESCU's process-and-file rules, by process_guid: every process (`runs`), and the
+// file events `where` keeps (`writes`); `no_file` keeps none. Expected counts from python over the OTRF
+// archives: 1,270 Sysmon EventID 1 events with 1,270 distinct ProcessGuid; 239 of those ProcessGuid also
+// have Sysmon file events (EventID 11, 23, 26, 15: the Filesystem data model's sources).
+const std::string kProcessesByGuid =
+    "| tstats count as runs from datamodel=Endpoint.Processes by Processes.process_guid | rename Processes.* as * ";
+std::string files_by_guid(const std::string& where) {
+  return "| tstats count as writes from datamodel=Endpoint.Filesystem " + where +
+         " by Filesystem.process_guid | rename Filesystem.* as * ";
+}
+const std::string kNoFile = "where Filesystem.file_name=\"no-such-file.vigil\"";
+std::string subsearch(const std::string& spl) { return "[" + spl + "]"; }
+
+// `tstats … | rename … | join key [tstats …]`: when the right side is empty, an inner join leaves
+// nothing, so the left table is never made; a left join, or a right side with rows, makes it.
 TEST(StreamingEngine, AnInnerJoinWithNothingOnItsRightMakesNoLeftRows) {
   const std::string otrf = kSharedRoot + "/data/otrf";
-  const std::string left =
-      "| tstats count from datamodel=Endpoint.Processes by Processes.process_guid | rename Processes.* as * ";
-  auto right = [](const std::string& where) {
-    return "[| tstats count as writes from datamodel=Endpoint.Filesystem " + where +
-           " by Filesystem.process_guid | rename Filesystem.* as *]";
-  };
-  const std::string nothing = right("where Filesystem.file_name=\"no-such-file.vigil\"");
+  const std::string left = kProcessesByGuid;
+  auto right = [](const std::string& where) { return subsearch(files_by_guid(where)); };
+  const std::string nothing = right(kNoFile);
   for (auto [threads, batch] : {std::pair<unsigned, size_t>{1, 512}, {2, 64}}) {
     Query inner = run_query(left + "| join process_guid " + nothing, otrf, threads, batch);
     EXPECT_TRUE(inner.rows.empty());
@@ -282,13 +288,9 @@ TEST(StreamingEngine, AnInnerJoinWithNothingOnItsRightMakesNoLeftRows) {
 // counted as joined away. With rows on the left it is made and joined as before.
 TEST(StreamingEngine, AJoinWithNoRowOnItsLeftMakesNoRightRows) {
   const std::string otrf = kSharedRoot + "/data/otrf";
-  const std::string processes =
-      "[| tstats count as runs from datamodel=Endpoint.Processes by Processes.process_guid | rename Processes.* as *]";
-  auto files = [](const std::string& where) {
-    return "| tstats count from datamodel=Endpoint.Filesystem " + where +
-           " by Filesystem.process_guid | rename Filesystem.* as * ";
-  };
-  const std::string none = files("where Filesystem.file_name=\"no-such-file.vigil\"");
+  const std::string processes = subsearch(kProcessesByGuid);
+  auto files = [](const std::string& where) { return files_by_guid(where); };
+  const std::string none = files(kNoFile);
   for (auto [threads, batch] : {std::pair<unsigned, size_t>{1, 512}, {2, 64}}) {
     for (const char* type : {"", "type=left "}) {
       Query q = run_query(none + "| join " + type + "process_guid " + processes, otrf, threads, batch);
