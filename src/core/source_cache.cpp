@@ -96,7 +96,34 @@ void SourceCache::map_bundle() {
   if (!ok || pos != body) bundled_.clear();  // damaged or foreign: every read goes to disk
 }
 
+namespace {
+template <class Stamp>
+Stamp stamp_of(const struct stat& st) {
+  return {static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_dev),
+          int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+          int64_t(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec};
+}
+}  // namespace
+
+bool SourceCache::take_bundled(Entry& e, std::string& out) {
+  out.assign(e.text);
+  std::lock_guard lock(mu_);
+  if (!e.used) ++hits_;
+  e.used = true;
+  return true;
+}
+
 bool SourceCache::read(const std::string& path, std::string& out) {
+  // A bundled file whose stamp is unchanged is not opened: one stat, not open, fstat and close
+  // (three syscalls for each of ~4,600 files was 6% of a start's time). Anything that could make
+  // the file unreadable or different (chmod, chown, a write, a rename over it) changes its ctime or
+  // inode, so the stamp no longer matches and the file is opened below.
+  auto it = bundled_.find(path);
+  if (it != bundled_.end()) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && stamp_of<Stamp>(st) == it->second.stamp)
+      return take_bundled(it->second, out);
+  }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   struct stat st {};
@@ -111,17 +138,10 @@ bool SourceCache::read(const std::string& path, std::string& out) {
   }
   // The stamp is taken before the text is read: a file changed meanwhile gets a new mtime, and
   // the next run reads it again.
-  Stamp s{static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_dev),
-          int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-          int64_t(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec};
-  auto it = bundled_.find(path);
-  if (it != bundled_.end() && it->second.stamp == s) {
+  const Stamp s = stamp_of<Stamp>(st);
+  if (it != bundled_.end() && it->second.stamp == s) {  // changed back between the stat and the open
     ::close(fd);
-    out.assign(it->second.text);
-    std::lock_guard lock(mu_);
-    if (!it->second.used) ++hits_;
-    it->second.used = true;
-    return true;
+    return take_bundled(it->second, out);
   }
   bool ok = read_all(fd, out, s.size);
   ::close(fd);

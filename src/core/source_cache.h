@@ -74,6 +74,8 @@ class SourceCache {
     std::string_view tree;  ///< yaml::encode_tree of the text's parse; empty: none
     bool used = false;      ///< read this run (guarded by mu_)
   };
+  /// The bundled text of a current entry, counted as a hit.
+  bool take_bundled(Entry& e, std::string& out);
   struct Fresh {
     Stamp stamp;
     std::string text;

@@ -113,6 +113,21 @@ TEST_F(SourceCacheTest, AFileChangedSinceItWasBundledIsReadAgainEvenWithItsOldMt
   EXPECT_EQ(again.misses(), 1u);
 }
 
+// A bundled file is checked with one stat, not opened (SourceCache::read): one that is gone, or
+// is no longer a file, must fail as it would without a bundle, not be answered from it.
+TEST_F(SourceCacheTest, ABundledFileThatIsGoneOrNoLongerAFileIsNotAnsweredFromTheBundle) {
+  bundle_aged({"a.yml", "b.yml", "c.yml"});
+  fs::remove(path("a.yml"));
+  fs::remove(path("b.yml"));
+  fs::create_directory(path("b.yml"));
+  SourceCache c(bundle);
+  std::string out;
+  EXPECT_FALSE(c.read(path("a.yml"), out));
+  EXPECT_FALSE(c.read(path("b.yml"), out));
+  EXPECT_EQ(read(c, "c.yml"), std::string(100000, 'x'));
+  EXPECT_EQ(c.hits(), 1u);
+}
+
 TEST_F(SourceCacheTest, ADamagedOrTruncatedBundleIsIgnored) {
   bundle_aged({"a.yml", "b.yml", "c.yml"});
   auto size = fs::file_size(bundle);
