@@ -73,7 +73,9 @@ count() {
     misses I1 >"$work/$key.i1"
     misses D1 >"$work/$key.d1"
     misses '== LL' >"$work/$key.l2"
-    [ -s "$work/$key.l2" ] || { echo "$0: no cache counts in valgrind's output for $bin" >&2; return 1; }
+    for m in i1 d1 l2; do
+      [ -s "$work/$key.$m" ] || { echo "$0: no cache counts in valgrind's output for $bin" >&2; return 1; }
+    done
   fi
 }
 

@@ -1,7 +1,9 @@
 // The texts of a rule corpus kept in one bundle file between runs. The two
 // corpora are ~4,600 small files (rules, macros, lookup descriptors); read with
 // a cold page cache they cost more than parsing them. With the bundle, a cold
-// start reads one file and stats the others.
+// start reads one file and stats the others (no open: on a network file system
+// a stat may answer from the client's attribute cache, for up to its timeout,
+// where an open would revalidate).
 //
 // A file's text is taken from the bundle only while the file's size, mtime,
 // ctime, inode and device are what they were when it was bundled; anything
