@@ -96,35 +96,33 @@ void SourceCache::map_bundle() {
   if (!ok || pos != body) bundled_.clear();  // damaged or foreign: every read goes to disk
 }
 
-namespace {
-template <class Stamp>
-Stamp stamp_of(const struct stat& st) {
+SourceCache::Stamp SourceCache::stamp_of(const struct stat& st) {
   return {static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_dev),
           int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
           int64_t(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec};
 }
-}  // namespace
 
-bool SourceCache::take_bundled(Entry& e, std::string& out) {
+void SourceCache::take_bundled(Entry& e, std::string& out) {
   out.assign(e.text);
   std::lock_guard lock(mu_);
   if (!e.used) ++hits_;
   e.used = true;
-  return true;
 }
 
 bool SourceCache::read(const std::string& path, std::string& out) {
   // A bundled file whose stamp is unchanged is not opened: a stat and an access check, not open,
-  // fstat and close (those three for each of ~4,600 files were 6% of a start's time). A change to
-  // the file (a write, chmod, chown, a rename over it) changes its ctime or inode, so the stamp no
-  // longer matches and the file is opened below; the access check keeps "false when this process
-  // cannot read it" true when the file did not change but the process (user, groups) did.
+  // fstat and close (those three for each of ~4,600 files were 6% of a start's perf samples). A
+  // change to the file (a write, chmod, chown, a rename over it) changes its ctime or inode, so the
+  // stamp no longer matches and the file is opened below; the access check keeps "false when this
+  // process cannot read it" true when the file did not change but the process (user, groups) did.
   auto it = bundled_.find(path);
   if (it != bundled_.end()) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && stamp_of<Stamp>(st) == it->second.stamp &&
-        ::faccessat(AT_FDCWD, path.c_str(), R_OK, AT_EACCESS) == 0)
-      return take_bundled(it->second, out);
+    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && stamp_of(st) == it->second.stamp &&
+        ::faccessat(AT_FDCWD, path.c_str(), R_OK, AT_EACCESS) == 0) {
+      take_bundled(it->second, out);
+      return true;
+    }
   }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -140,10 +138,11 @@ bool SourceCache::read(const std::string& path, std::string& out) {
   }
   // The stamp is taken before the text is read: a file changed meanwhile gets a new mtime, and
   // the next run reads it again.
-  const Stamp s = stamp_of<Stamp>(st);
+  const Stamp s = stamp_of(st);
   if (it != bundled_.end() && it->second.stamp == s) {  // the stat above failed or saw another stamp
     ::close(fd);
-    return take_bundled(it->second, out);
+    take_bundled(it->second, out);
+    return true;
   }
   bool ok = read_all(fd, out, s.size);
   ::close(fd);

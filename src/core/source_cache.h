@@ -25,6 +25,8 @@
 #include <unordered_map>
 #include <vector>
 
+struct stat;
+
 namespace vigil {
 
 class SourceCache {
@@ -76,8 +78,9 @@ class SourceCache {
     std::string_view tree;  ///< yaml::encode_tree of the text's parse; empty: none
     bool used = false;      ///< read this run (guarded by mu_)
   };
+  static Stamp stamp_of(const struct stat& st);
   /// The bundled text of a current entry, counted as a hit.
-  bool take_bundled(Entry& e, std::string& out);
+  void take_bundled(Entry& e, std::string& out);
   struct Fresh {
     Stamp stamp;
     std::string text;

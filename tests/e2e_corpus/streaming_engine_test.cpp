@@ -289,8 +289,7 @@ TEST(StreamingEngine, AnInnerJoinWithNothingOnItsRightMakesNoLeftRows) {
 TEST(StreamingEngine, AJoinWithNoRowOnItsLeftMakesNoRightRows) {
   const std::string otrf = kSharedRoot + "/data/otrf";
   const std::string processes = subsearch(kProcessesByGuid);
-  auto files = [](const std::string& where) { return files_by_guid(where); };
-  const std::string none = files(kNoFile);
+  const std::string none = files_by_guid(kNoFile);
   for (auto [threads, batch] : {std::pair<unsigned, size_t>{1, 512}, {2, 64}}) {
     for (const char* type : {"", "type=left "}) {
       Query q = run_query(none + "| join " + type + "process_guid " + processes, otrf, threads, batch);
@@ -299,7 +298,7 @@ TEST(StreamingEngine, AJoinWithNoRowOnItsLeftMakesNoRightRows) {
       EXPECT_EQ(q.stats[0].groups_joined_away, 1270u) << "the right table was made (" << type << ")";
     }
     if (threads > 1) continue;
-    Query some = run_query(files("") + "| join process_guid " + processes, otrf, threads, batch);
+    Query some = run_query(files_by_guid("") + "| join process_guid " + processes, otrf, threads, batch);
     EXPECT_EQ(some.rows.size(), 239u);
     EXPECT_EQ(some.stats[0].groups_joined_away, 0u);
     for (auto& r : some.rows) EXPECT_NE(text(r, "runs"), "<none>");
