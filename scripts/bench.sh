@@ -14,9 +14,11 @@
 # Inputs: the EVTX samples replicated (copied: vigil reads a hard-linked file once) to >= 300,000 events, and
 # the OTRF archives (572,750 JSON events).
 #
-# Usage: scripts/bench.sh [--copies N] [--only evtx|otrf] [--vigil PATH] [--reps N]
+# Usage: scripts/bench.sh [--copies N] [--only evtx|otrf] [--vigil PATH] [--reps N] [--cold]
 #   --reps N: run each vigil row N times (the whole grid N times over, so repeats are minutes apart) and
 #   report the fastest wall time with the largest peak RSS; the VM's speed drifts by tens of percent.
+#   --cold: empty the page cache before every timed run (root only: /proc/sys/vm/drop_caches), so
+#   each reads its input from the disk, as a hunt over a collection just copied in does.
 set -uo pipefail
 here=$PWD
 cd "$(dirname "$0")/.."
@@ -25,15 +27,21 @@ copies=41
 only=""
 vigil=build-rel/vigil
 reps=1
+cold=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --copies) copies=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --vigil) vigil=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
-    *) echo "usage: $0 [--copies N] [--only evtx|otrf] [--vigil PATH] [--reps N]" >&2; exit 2 ;;
+    --cold) cold=1; shift ;;
+    *) echo "usage: $0 [--copies N] [--only evtx|otrf] [--vigil PATH] [--reps N] [--cold]" >&2; exit 2 ;;
   esac
 done
+if [ "$cold" = 1 ] && ! [ -w /proc/sys/vm/drop_caches ]; then
+  echo "$0: --cold empties the page cache through /proc/sys/vm/drop_caches, which only root can write" >&2
+  exit 2
+fi
 # A build named relative to where the script was started from.
 case "$vigil" in build-rel/vigil | /*) ;; *) vigil="$here/$vigil" ;; esac
 if [ "$vigil" = build-rel/vigil ]; then
@@ -55,6 +63,7 @@ both=(--rules "$shared/corpus/sigma/rules" --rules "$shared/corpus/security_cont
 sample() {
   local key=$1 events=$2; shift 3
   mkdir -p "$work/rows"
+  if [ "$cold" = 1 ]; then sync; echo 1 >/proc/sys/vm/drop_caches; fi
   /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err"
   local rc=$?
   read -r secs kb < <(tail -n 1 "$work/time")

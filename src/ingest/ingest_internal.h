@@ -48,6 +48,9 @@ struct ReadContext {
   uint64_t progress_total = 0;
   uint64_t last_progress = 0;
   int archive_depth = 0;  ///< > 0 while expanding an archive member
+  /// Optional: told when a file about to be read is not all in the page cache (read_unit asks the
+  /// disk for the unit's next files then).
+  std::function<void()> on_cold_read;
 
   /// Report progress at `pos` bytes into the current top-level input
   /// (throttled; inside archives the archive reader reports instead).
@@ -135,6 +138,8 @@ bool starts_as_archive(const std::string& path);
 
 /// Reads one input into `ctx`: opens (or maps) it, counts it and dispatches its bytes.
 void read_input(const InputFile& in, ReadContext& ctx);
+/// Asks the kernel to fetch files[from…] into the page cache (POSIX_FADV_WILLNEED), without waiting.
+void ask_ahead(const std::vector<std::string>& files, size_t from);
 
 /// gzip, bzip2, xz, zip or tar magic at the start of `head`.
 bool is_archive(std::string_view head);

@@ -6,9 +6,11 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cerrno>
@@ -448,8 +450,9 @@ class MappedFile {
 
   /// False with `error` set when the file cannot be opened. A regular
   /// file is mapped; anything else (a pipe, a device, an empty file) is left
-  /// open as `fd()` for the caller to stream.
-  bool open(const std::string& path, std::string& error) {
+  /// open as `fd()` for the caller to stream. `on_cold` (when set) is called
+  /// before the read waits on the disk: the file is not all in the page cache.
+  bool open(const std::string& path, std::string& error, const std::function<void()>& on_cold = {}) {
     close();
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -464,6 +467,7 @@ class MappedFile {
         cap_ = want;
       }
       size_t got = 0;
+      if (on_cold) got = read_cached(fd, want, on_cold);
       while (got < want) {
         ssize_t n = ::read(fd, buf_.get() + got, want - got);
         if (n < 0 && errno == EINTR) continue;
@@ -505,6 +509,26 @@ class MappedFile {
   }
 
  private:
+  // What of the file's first `want` bytes the page cache holds, read without waiting (RWF_NOWAIT);
+  // when that is not all of them, on_cold() is told before the caller's read waits for the rest.
+  size_t read_cached(int fd, size_t want, const std::function<void()>& on_cold) {
+    static std::atomic<bool> unsupported{false};  // a kernel or file system without RWF_NOWAIT
+    size_t got = 0;
+    if (!unsupported.load(std::memory_order_relaxed)) {
+      iovec v{buf_.get(), want};
+      ssize_t n;
+      do n = ::preadv2(fd, &v, 1, 0, RWF_NOWAIT);
+      while (n < 0 && errno == EINTR);
+      if (n == 0) return 0;  // shrunk to nothing since its stat: the caller finds out
+      if (n > 0) got = static_cast<size_t>(n);
+      else if (errno != EAGAIN) unsupported.store(true, std::memory_order_relaxed);
+      if (got == want || unsupported.load(std::memory_order_relaxed)) return got;
+    }
+    on_cold();
+    if (got) ::lseek(fd, static_cast<off_t>(got), SEEK_SET);
+    return got;
+  }
+
   static constexpr off_t kReadWhole = 8 << 20;  // files up to this size are read, not mapped
   int fd_ = -1;
   const char* data_ = nullptr;
@@ -656,6 +680,15 @@ bool starts_as_archive(const std::string& path) {
   return n > 0 && is_archive({head, size_t(n)});
 }
 
+void ask_ahead(const std::vector<std::string>& files, size_t from) {
+  for (size_t i = from; i < files.size(); ++i) {
+    const int fd = ::open(files[i].c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // told when it is read
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+    ::close(fd);
+  }
+}
+
 void read_input(const InputFile& in, ReadContext& ctx) {
   thread_local MappedFile mapped;  // its read buffer is reused from file to file
   struct CloseAfter {  // also when a visitor throws: no descriptor or mapping is left for later
@@ -667,7 +700,7 @@ void read_input(const InputFile& in, ReadContext& ctx) {
   if (in.stdin_input) {
     FdSource src(STDIN_FILENO, ctx.opts.on_pause);
     read_source(name, src, ctx);
-  } else if (!mapped.open(in.path, error)) {
+  } else if (!mapped.open(in.path, error, ctx.on_cold_read)) {
     ctx.stats.files++;
     ctx.skip_input(name, "unreadable", "cannot read: " + error);
   } else if (mapped.mapped()) {
@@ -787,7 +820,16 @@ UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const Recor
   auto tell_notes = [&](size_t before) {
     for (; n < unit.notes.size() && unit.notes[n].before <= before; ++n) held.report(unit.notes[n].diag);
   };
-  for (size_t i = 0; i < unit.files.size(); ++i) {
+  // A unit's files are mostly a folder's: when one of them has to come from the disk, so do the
+  // others, most likely. They are all asked for at once then, so that the disk fetches them while
+  // this file is read and evaluated, rather than one after another as each is opened.
+  size_t at = 0;
+  bool asked = false;
+  ctx.on_cold_read = [&] {
+    if (!std::exchange(asked, true)) ingest::ask_ahead(unit.files, at + 1);
+  };
+  for (; at < unit.files.size(); ++at) {
+    const size_t i = at;
     tell_notes(i);
     ingest::read_input({unit.files[i]}, ctx);
   }
