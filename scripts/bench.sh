@@ -17,6 +17,8 @@
 # Usage: scripts/bench.sh [--copies N] [--only evtx|otrf] [--vigil PATH] [--reps N] [--cold]
 #   --reps N: run each vigil row N times (the whole grid N times over, so repeats are minutes apart) and
 #   report the fastest wall time with the largest peak RSS; the VM's speed drifts by tens of percent.
+#   Before each multi-thread pass (and before (a) with several processes) it measures how much of
+#   the cores the VM grants at that moment (capacity, below) and prints it under the table.
 #   --cold: empty the page cache before every timed run (root only: /proc/sys/vm/drop_caches), so
 #   each reads its input from the disk, as a hunt over a collection just copied in does.
 set -uo pipefail
@@ -28,6 +30,7 @@ only=""
 vigil=build-rel/vigil
 reps=1
 cold=0
+a_check=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --copies) copies=$2; shift 2 ;;
@@ -98,8 +101,19 @@ header() {
   echo "| -------------------------------------- | --------- | --------- | ------- | ------- | ------ |"
 }
 
+# The machine's cores as the multi-thread rows find them: a fixed CPU-bound loop (awk, no memory)
+# run alone, then as many copies at once as there are cores; prints how many loops' worth of work
+# the cores did at once (2.00 on two free cores). On this VM a second vCPU is at times held back by
+# the host (two loops at once then take twice as long), which caps any two-thread row measured then.
+capacity() {
+  local loop='BEGIN { for (i = 0; i < 6e7; i++) s += i }' one all
+  one=$({ /usr/bin/time -f %e awk "$loop" >/dev/null; } 2>&1 | tail -n 1)
+  all=$({ /usr/bin/time -f %e sh -c "for i in \$(seq $cores); do awk '$loop' & done; wait" >/dev/null; } 2>&1 | tail -n 1)
+  awk -v a="$one" -v b="$all" -v n="$cores" 'BEGIN { printf "%.2f", n * a / b }'
+}
+
 run_grid() {
-  local input=$1 bytes=$2
+  local input=$1 bytes=$2 checks=""
   # vigil keeps the rule texts and compiled matchers between runs (--no-cache turns it off): one
   # untimed run per rule set first, so every timed run starts as a user's second run does.
   for set in seeds escu sigma both; do
@@ -108,6 +122,7 @@ run_grid() {
   done
   for _ in $(seq 1 "$reps"); do
     for t in 1 "$cores"; do
+      [ "$t" = 1 ] || checks="$checks $(capacity)"
       sample "b$t" "-" -- "$vigil" dump --threads "$t" --format jsonl "$input"
       sample "c$t" "-" -- "$vigil" hunt --threads "$t" --format jsonl "${seeds[@]}" "$input"
       sample "d$t" "-" -- "$vigil" hunt --threads "$t" --format jsonl "${escu[@]}" "$input"
@@ -122,6 +137,10 @@ run_grid() {
     row "e$t" "(e) hunt Sigma windows, threads $t" "$bytes"
     row "f$t" "(f) hunt both corpora, threads $t" "$bytes"
   done
+  echo
+  [ -z "$a_check" ] || echo "Cores' capacity before (a) with $cores processes: $a_check (loops' worth of work at once, of $cores)"
+  a_check=""
+  echo "Cores' capacity before each pass's $cores-thread rows (loops' worth of work at once, of $cores):$checks"
 }
 
 if [ "$only" != otrf ]; then
@@ -138,6 +157,7 @@ if [ "$only" != otrf ]; then
   for t in 1 "$cores"; do
     find "$evtx" -name '*.evtx' -print0 >"$work/list"
     events=$("$vigil" dump -q --format jsonl "$evtx" | wc -l)
+    [ "$t" = 1 ] || a_check=$(capacity)
     measure "(a) evtxexport -f xml, $t process(es)" "$events" "$bytes" -- \
       sh -c "xargs -0 -P $t -n 1 evtxexport -f xml <'$work/list'"
   done
