@@ -19,8 +19,9 @@
 #   report the fastest wall time with the largest peak RSS; the VM's speed drifts by tens of percent.
 #   Before each multi-thread pass (and before (a) with several processes) it measures how much of
 #   the cores the VM grants at that moment (capacity, below) and prints it under the table.
-#   --cold: empty the page cache before every timed run (root only: /proc/sys/vm/drop_caches), so
-#   each reads its input from the disk, as a hunt over a collection just copied in does.
+#   --cold: drop the input's files from the page cache before every timed run (GNU dd's
+#   iflag=nocache; no root needed), so each reads its input from the disk, as a hunt over a
+#   collection on a disk just mounted does. The binary, the rules and vigil's cache stay cached.
 set -uo pipefail
 here=$PWD
 cd "$(dirname "$0")/.."
@@ -41,10 +42,6 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--copies N] [--only evtx|otrf] [--vigil PATH] [--reps N] [--cold]" >&2; exit 2 ;;
   esac
 done
-if [ "$cold" = 1 ] && ! [ -w /proc/sys/vm/drop_caches ]; then
-  echo "$0: --cold empties the page cache through /proc/sys/vm/drop_caches, which only root can write" >&2
-  exit 2
-fi
 # A build named relative to where the script was started from.
 case "$vigil" in build-rel/vigil | /*) ;; *) vigil="$here/$vigil" ;; esac
 if [ "$vigil" = build-rel/vigil ]; then
@@ -62,11 +59,19 @@ escu=(--rules "$shared/corpus/security_content/detections/endpoint")
 sigma=(--rules "$shared/corpus/sigma/rules/windows")
 both=(--rules "$shared/corpus/sigma/rules" --rules "$shared/corpus/security_content/detections/endpoint")
 
-# sample KEY EVENTS -- command…  → one timing of row KEY, kept in $work/rows/KEY (secs kb events rc per line)
+# evict PATH → its files' pages dropped from the page cache (count=0 with nocache: the whole file;
+# a page not yet written back stays, hence the sync)
+evict() {
+  sync
+  find "$1" -type f -exec dd if={} iflag=nocache count=0 status=none \;
+}
+
+# sample KEY EVENTS -- command…  → one timing of row KEY, kept in $work/rows/KEY (secs kb events rc per line);
+# with --cold, the input (the command's last argument, when it is a path) is dropped from the page cache first
 sample() {
   local key=$1 events=$2; shift 3
   mkdir -p "$work/rows"
-  if [ "$cold" = 1 ]; then sync; echo 1 >/proc/sys/vm/drop_caches; fi
+  if [ "$cold" = 1 ] && [ -e "${!#}" ]; then evict "${!#}"; fi
   /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/err"
   local rc=$?
   read -r secs kb < <(tail -n 1 "$work/time")
@@ -108,7 +113,7 @@ header() {
 capacity() {
   local loop='BEGIN { for (i = 0; i < 6e7; i++) s += i }' one all
   one=$({ /usr/bin/time -f %e awk "$loop" >/dev/null; } 2>&1 | tail -n 1)
-  all=$({ /usr/bin/time -f %e sh -c "for i in \$(seq $cores); do awk '$loop' & done; wait" >/dev/null; } 2>&1 | tail -n 1)
+  all=$({ /usr/bin/time -f %e sh -c 'for i in $(seq "$1"); do awk "$2" & done; wait' sh "$cores" "$loop" >/dev/null; } 2>&1 | tail -n 1)
   awk -v a="$one" -v b="$all" -v n="$cores" 'BEGIN { printf "%.2f", n * a / b }'
 }
 
@@ -158,6 +163,7 @@ if [ "$only" != otrf ]; then
     find "$evtx" -name '*.evtx' -print0 >"$work/list"
     events=$("$vigil" dump -q --format jsonl "$evtx" | wc -l)
     [ "$t" = 1 ] || a_check=$(capacity)
+    [ "$cold" = 1 ] && evict "$evtx"
     measure "(a) evtxexport -f xml, $t process(es)" "$events" "$bytes" -- \
       sh -c "xargs -0 -P $t -n 1 evtxexport -f xml <'$work/list'"
   done

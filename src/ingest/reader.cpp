@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cerrno>
@@ -466,10 +465,10 @@ class MappedFile {
         buf_ = std::make_unique<char[]>(want);
         cap_ = want;
       }
-      size_t got = 0;
-      if (on_cold) got = read_cached(fd, want, on_cold);
+      size_t got = on_cold ? read_cached(fd, want, on_cold) : 0;
+      // At offsets (pread): the descriptor's position stays at the start whatever was read.
       while (got < want) {
-        ssize_t n = ::read(fd, buf_.get() + got, want - got);
+        ssize_t n = ::pread(fd, buf_.get() + got, want - got, static_cast<off_t>(got));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         got += static_cast<size_t>(n);
@@ -480,7 +479,6 @@ class MappedFile {
         ::close(fd);
         return true;
       }
-      ::lseek(fd, 0, SEEK_SET);
     } else if (S_ISREG(st.st_mode) && st.st_size > 0) {
       void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
       if (p != MAP_FAILED) {
@@ -511,21 +509,16 @@ class MappedFile {
  private:
   // What of the file's first `want` bytes the page cache holds, read without waiting (RWF_NOWAIT);
   // when that is not all of them, on_cold() is told before the caller's read waits for the rest.
+  // A file system that cannot read so (an error other than EAGAIN: some FUSE mounts, older
+  // kernels) is read as before, file by file, with nothing told.
   size_t read_cached(int fd, size_t want, const std::function<void()>& on_cold) {
-    static std::atomic<bool> unsupported{false};  // a kernel or file system without RWF_NOWAIT
-    size_t got = 0;
-    if (!unsupported.load(std::memory_order_relaxed)) {
-      iovec v{buf_.get(), want};
-      ssize_t n;
-      do n = ::preadv2(fd, &v, 1, 0, RWF_NOWAIT);
-      while (n < 0 && errno == EINTR);
-      if (n == 0) return 0;  // shrunk to nothing since its stat: the caller finds out
-      if (n > 0) got = static_cast<size_t>(n);
-      else if (errno != EAGAIN) unsupported.store(true, std::memory_order_relaxed);
-      if (got == want || unsupported.load(std::memory_order_relaxed)) return got;
-    }
-    on_cold();
-    if (got) ::lseek(fd, static_cast<off_t>(got), SEEK_SET);
+    iovec v{buf_.get(), want};
+    ssize_t n;
+    do n = ::preadv2(fd, &v, 1, 0, RWF_NOWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno != EAGAIN) return 0;
+    const size_t got = n > 0 ? static_cast<size_t>(n) : 0;
+    if (n != 0 && got < want) on_cold();  // 0: shrunk to nothing since its stat, the caller finds out
     return got;
   }
 
@@ -681,10 +674,15 @@ bool starts_as_archive(const std::string& path) {
 }
 
 void ask_ahead(const std::vector<std::string>& files, size_t from) {
+  // The kernel fetches at most its readahead window per call (128 KB by default): a longer file is
+  // asked for a window at a time. O_NONBLOCK: a path that became a FIFO since the walk cannot block.
+  constexpr off_t kWindow = 128 << 10;
   for (size_t i = from; i < files.size(); ++i) {
-    const int fd = ::open(files[i].c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(files[i].c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) continue;  // told when it is read
-    ::posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+      for (off_t at = 0; at < st.st_size; at += kWindow) ::posix_fadvise(fd, at, kWindow, POSIX_FADV_WILLNEED);
     ::close(fd);
   }
 }
@@ -815,6 +813,8 @@ UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const Recor
   HoldingSink own_sink;
   HoldingSink& held = given ? *given : own_sink;
   UnitReport report;
+  size_t at = 0;  // the file being read (ctx.on_cold_read)
+  bool asked = false;
   ingest::ReadContext ctx{own, visit, held, report.stats};
   size_t n = 0;  // notes told
   auto tell_notes = [&](size_t before) {
@@ -823,15 +823,12 @@ UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const Recor
   // A unit's files are mostly a folder's: when one of them has to come from the disk, so do the
   // others, most likely. They are all asked for at once then, so that the disk fetches them while
   // this file is read and evaluated, rather than one after another as each is opened.
-  size_t at = 0;
-  bool asked = false;
   ctx.on_cold_read = [&] {
     if (!std::exchange(asked, true)) ingest::ask_ahead(unit.files, at + 1);
   };
   for (; at < unit.files.size(); ++at) {
-    const size_t i = at;
-    tell_notes(i);
-    ingest::read_input({unit.files[i]}, ctx);
+    tell_notes(at);
+    ingest::read_input({unit.files[at]}, ctx);
   }
   tell_notes(SIZE_MAX);
   report.diags = held.take_kept();
