@@ -19,8 +19,8 @@
 #   report the fastest wall time with the largest peak RSS; the VM's speed drifts by tens of percent.
 #   Before each multi-thread pass (and before (a) with several processes) it measures how much of
 #   the cores the VM grants at that moment (capacity, below) and prints it under the table.
-#   --cold: drop the input's files from the page cache before every timed run (GNU dd's
-#   iflag=nocache; no root needed), so each reads its input from the disk, as a hunt over a
+#   --cold: drop the input's files from the page cache before every timed run (vmtouch -e; no root
+#   needed; apt-get install vmtouch), so each reads its input from the disk, as a hunt over a
 #   collection on a disk just mounted does. The binary, the rules and vigil's cache stay cached.
 set -uo pipefail
 here=$PWD
@@ -42,6 +42,10 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--copies N] [--only evtx|otrf] [--vigil PATH] [--reps N] [--cold]" >&2; exit 2 ;;
   esac
 done
+if [ "$cold" = 1 ] && ! command -v vmtouch >/dev/null; then
+  echo "$0: --cold needs vmtouch (apt-get install vmtouch)" >&2
+  exit 2
+fi
 # A build named relative to where the script was started from.
 case "$vigil" in build-rel/vigil | /*) ;; *) vigil="$here/$vigil" ;; esac
 if [ "$vigil" = build-rel/vigil ]; then
@@ -59,11 +63,11 @@ escu=(--rules "$shared/corpus/security_content/detections/endpoint")
 sigma=(--rules "$shared/corpus/sigma/rules/windows")
 both=(--rules "$shared/corpus/sigma/rules" --rules "$shared/corpus/security_content/detections/endpoint")
 
-# evict PATH → its files' pages dropped from the page cache (count=0 with nocache: the whole file;
-# a page not yet written back stays, hence the sync)
+# evict PATH → its files' pages dropped from the page cache (a page not yet written back stays, hence
+# the sync: the copies were just made)
 evict() {
   sync
-  find "$1" -type f -exec dd if={} iflag=nocache count=0 status=none \;
+  vmtouch -q -e "$1"
 }
 
 # sample KEY EVENTS -- command…  → one timing of row KEY, kept in $work/rows/KEY (secs kb events rc per line);
