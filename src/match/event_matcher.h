@@ -14,9 +14,9 @@
 // found are then tested; the others are false without a test. Results are
 // identical with the prefilter off (VIGIL_NO_PREFILTER=1 or Options).
 // A group's database is compiled on first real demand (after a warm-up of a
-// few hundred events), so runs over a handful of events, such as per-rule
-// tests, never pay the compile time; a group that cannot be compiled is
-// simply tested atom by atom.
+// few hundred events, counted over the matchers that share it), so runs over a
+// handful of events, such as per-rule tests, never pay the compile time; a
+// group that cannot be compiled is simply tested atom by atom.
 #pragma once
 #include <memory>
 #include <optional>
@@ -135,7 +135,6 @@ class EventMatcher {
   uint32_t kw_text_stamp_ = 0;  // == scan_epoch_: kw_text_ is this event's
   static constexpr uint32_t kNoGroup = UINT32_MAX;
   struct Local {
-    uint32_t demand = 0;         // events that needed this group before it was ready here
     uint32_t scanned_stamp = 0;  // == scan_epoch_: already handled in this event
     bool ready = false;          // the group's database is built and `scratch_` fits it
     bool unfiltered = true;      // no usable scan in this event: every atom is tested

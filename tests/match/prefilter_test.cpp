@@ -395,6 +395,35 @@ TEST(EventMatcherPrefilter, WarmUpThenFilter) {
   EXPECT_EQ(tests, (std::vector<uint64_t>{8, 16, 24, 25, 26}));
 }
 
+// The matchers of one engine's workers share their groups: the warm-up counts the events of all of
+// them, and a group one of them had built filters at once in the others.
+TEST(EventMatcherPrefilter, WorkersShareOneWarmUp) {
+  if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
+  Fixture fx;
+  for (int i = 0; i < 8; ++i) fx.add(atom("Image", AtomKind::ends_with, "\\tool" + std::to_string(i) + ".exe"));
+  auto shared = EventMatcher::share(fx.table, on(8, 3));
+  EventMatcher a(shared), b(shared), c(shared);
+  Record rec;
+  Event ev;
+  ev.reset(&rec);
+  ev.add(field_id("Image"), "C:\\tool3.exe", 0);
+  auto event_in = [&](EventMatcher& m) {
+    m.begin(ev);
+    for (size_t i = 0; i < fx.ids.size(); ++i) EXPECT_EQ(m.eval(Predicate::make_atom(fx.ids[i])), i == 3);
+    return m.stats().atom_tests;
+  };
+  // Three events of the warm-up, spread over two workers: 8 tests each.
+  EXPECT_EQ(event_in(a), 8u);
+  EXPECT_EQ(event_in(b), 8u);
+  EXPECT_EQ(event_in(a), 16u);
+  // The fourth event, on b, ends the engine's warm-up: built, only tool3's hit is tested.
+  EXPECT_EQ(event_in(b), 9u);
+  EXPECT_EQ(event_in(a), 17u);
+  // A worker with no event so far filters from its first.
+  EXPECT_EQ(event_in(c), 1u);
+  EXPECT_EQ(c.stats().scans, 1u);
+}
+
 // Below the threshold a group is tested directly; VIGIL_NO_PREFILTER turns it off, the
 // other two variables override the numbers.
 TEST(EventMatcherPrefilter, ThresholdAndEnvironmentSwitch) {
