@@ -33,8 +33,8 @@ struct EventMatcher::Shared {
     size_t atoms = 0;
     std::mutex mu;             // held while the group is built
     std::atomic<int> state{0};  // 0 not built, 1 built, 2 cannot be filtered (its atoms are tested)
-    // Events that needed the group before it was built, counted over every matcher sharing it (the
-    // workers of one engine): the warm-up is the engine's, not each worker's again.
+    // Events that needed the group before it was built, counted over every matcher sharing it (a
+    // hunt's workers and risk pass): the warm-up is run once, not once per worker.
     std::atomic<uint32_t> demand{0};
     std::vector<PrefilterPattern> pending;  // built after the warm-up
     // Whole-value literals (eq atoms) are found by one hash lookup; the others by `db`.
@@ -363,7 +363,7 @@ void EventMatcher::scan_group(uint32_t gi) {
   l.unfiltered = true;
   if (l.disabled) return;
   if (!l.ready) {
-    // The warm-up spares a short run the database's compile; once another matcher of the engine
+    // The warm-up spares a short run the database's compile; once another matcher sharing it
     // (another worker) has had it built, this one has nothing to wait for.
     Shared::Group& g = *sh_->groups[gi];
     const bool built = g.state.load(std::memory_order_acquire) != 0;

@@ -13,10 +13,11 @@
 // of its atoms is tested in an event, and only the atoms whose literal was
 // found are then tested; the others are false without a test. Results are
 // identical with the prefilter off (VIGIL_NO_PREFILTER=1 or Options).
-// A group's database is compiled on first real demand (after a warm-up of a
-// few hundred events, counted over the matchers that share it), so runs over a
-// handful of events, such as per-rule tests, never pay the compile time; a
-// group that cannot be compiled is simply tested atom by atom.
+// A group's database is compiled on first real demand after a warm-up of a few
+// hundred events, counted over all the matchers that share the compiled table
+// (a hunt's workers and its risk pass; the cases of one `vigil test` suite), so
+// runs over a handful of events never pay the compile time; a group that
+// cannot be compiled is simply tested atom by atom.
 #pragma once
 #include <memory>
 #include <optional>
@@ -40,8 +41,8 @@ class EventMatcher {
     /// A field group uses the prefilter only from this many atoms on: below it, a scan
     /// costs more than testing the few atoms one by one.
     size_t min_group_atoms = 8;
-    /// A group's database is compiled once its atoms were needed in this many events, so
-    /// short runs (a rule test over a few events) never pay the compile time.
+    /// A group's database is compiled the next time its atoms are needed after this many events
+    /// (counted over every matcher of one Shared), so short runs never pay the compile time.
     uint32_t warmup_events = 256;
     /// Compiled prefilter databases are kept here between runs (empty: compiled every run).
     std::string cache_dir;
@@ -57,8 +58,9 @@ class EventMatcher {
   };
 
   /// What the matchers of one atom table share across threads: the compiled atoms and the
-  /// prefilter groups (each group's database is built once, by the first matcher that needs it,
-  /// under the group's lock). Each matcher keeps its own memo, scans and scratch.
+  /// prefilter groups (each group's database is built once, under the group's lock, by the first
+  /// matcher that needs it after the warm-up, whose count of events is theirs together). Each
+  /// matcher keeps its own memo, scans and scratch.
   struct Shared;
   /// Compiles every atom of the table; atoms that fail to compile test false and are listed in `errors`.
   static std::shared_ptr<Shared> share(const ir::AtomTable& atoms, const Options& opts,
