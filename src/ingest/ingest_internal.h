@@ -138,8 +138,6 @@ bool starts_as_archive(const std::string& path);
 
 /// Reads one input into `ctx`: opens (or maps) it, counts it and dispatches its bytes.
 void read_input(const InputFile& in, ReadContext& ctx);
-/// Asks the kernel to fetch files[from…] into the page cache (POSIX_FADV_WILLNEED); does not wait for the data.
-void ask_ahead(const std::vector<std::string>& files, size_t from);
 
 /// gzip, bzip2, xz, zip or tar magic at the start of `head`.
 bool is_archive(std::string_view head);

@@ -673,6 +673,10 @@ bool starts_as_archive(const std::string& path) {
   return n > 0 && is_archive({head, size_t(n)});
 }
 
+namespace {
+
+// Asks the kernel to fetch files[from…] into the page cache (POSIX_FADV_WILLNEED); does not wait for
+// the data (read_unit, when one of a unit's files is not in the cache).
 void ask_ahead(const std::vector<std::string>& files, size_t from) {
   // The kernel fetches at most its readahead window per call (128 KB by default): a longer file is
   // asked for a window at a time. O_NONBLOCK: a path that became a FIFO since the walk cannot block.
@@ -686,6 +690,8 @@ void ask_ahead(const std::vector<std::string>& files, size_t from) {
     ::close(fd);
   }
 }
+
+}  // namespace
 
 void read_input(const InputFile& in, ReadContext& ctx) {
   thread_local MappedFile mapped;  // its read buffer is reused from file to file
