@@ -23,8 +23,10 @@ const Macro* MacroTable::find(std::string_view name, size_t arity) const {
   auto it = macros_.find(key_of(name, arity));
   if (it != macros_.end()) return &it->second;
   if (arity == 0 && name.size() > 7 && name.substr(name.size() - 7) == "_filter") {
-    filter_stub_ = Macro{std::string(name), {}, "search *", "<generated filter macro>"};
-    return &filter_stub_;
+    // One per thread: the loading threads look macros up side by side.
+    thread_local Macro filter_stub;
+    filter_stub = Macro{std::string(name), {}, "search *", "<generated filter macro>"};
+    return &filter_stub;
   }
   return nullptr;
 }

@@ -77,6 +77,14 @@ struct RuleSet::ParsedFile {
   std::string yaml_error;
   yaml::Mark yaml_mark;
   std::string budget_error;  ///< refused before parsing (core/budget.h)
+  // Per document, when it is an ESCU detection: read and its search parsed on the parsing thread
+  // (most of an ESCU rule's compile time, and it interns nothing). Empty: not prepared (the
+  // documents are looked at in load_parsed).
+  struct Escu {
+    Result<content::EscuDetection> detection;
+    spl::ParsedSearch search;
+  };
+  std::vector<std::unique_ptr<Escu>> escu;
 };
 
 namespace {
@@ -101,7 +109,7 @@ void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags)
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   OrderedPipeline<ParseBatch, ParsedBatch> pipe(
       threads > 1 ? threads : 0,
-      [](ParseBatch& b, unsigned) {
+      [this](ParseBatch& b, unsigned) {
         ParsedBatch out;
         for (auto& path : b.paths) {
           auto f = std::make_unique<ParsedFile>();
@@ -119,6 +127,16 @@ void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags)
               f->yaml_error = e.msg;
               f->yaml_mark = e.mark;
             }
+            // The macro table does not change while files are in flight (load() waits for them
+            // before it reads more content).
+            f->escu.resize(f->docs.size());
+            for (size_t i = 0; i < f->docs.size(); ++i)
+              if (content::looks_like_escu(f->docs[i])) {
+                auto d = content::load_escu(path, f->text, f->docs[i]);
+                spl::ParsedSearch search;
+                if (d) search = spl::parse_search(d->search, macros_);
+                f->escu[i] = std::make_unique<ParsedFile::Escu>(ParsedFile::Escu{std::move(d), std::move(search)});
+              }
           }
           out.push_back(std::move(f));
         }
@@ -191,10 +209,12 @@ void RuleSet::load_parsed(ParsedFile& pf, DiagnosticSink& diags) {
   auto& docs = pf.docs;
   bool any = false;
   bool sigma_file = false;
-  for (auto& doc : docs) {
-    if (content::looks_like_escu(doc)) {
+  const bool prepared = pf.escu.size() == docs.size();
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const yaml::Node& doc = docs[i];
+    if (prepared ? pf.escu[i] != nullptr : content::looks_like_escu(doc)) {
       any = true;
-      auto d = content::load_escu(path, text, doc);
+      auto d = prepared ? std::move(pf.escu[i]->detection) : content::load_escu(path, text, doc);
       if (!d) {
         ir::CompiledRule r;
         r.info.file = path;
@@ -205,7 +225,7 @@ void RuleSet::load_parsed(ParsedFile& pf, DiagnosticSink& diags) {
         continue;
       }
       auto tests = d->tests;
-      rules_.push_back(compile_escu(std::move(d.value()), diags));
+      rules_.push_back(compile_escu(std::move(d.value()), prepared ? &pf.escu[i]->search : nullptr, diags));
       if (!tests.empty()) escu_tests_[rules_.size() - 1] = std::move(tests);
     } else if (sigma::looks_like_sigma(doc)) {
       sigma_file = true;
@@ -234,12 +254,12 @@ void RuleSet::load_parsed(ParsedFile& pf, DiagnosticSink& diags) {
   if (!any) ++files_ignored_;
 }
 
-ir::CompiledRule RuleSet::compile_escu(content::EscuDetection d, DiagnosticSink& diags) {
+ir::CompiledRule RuleSet::compile_escu(content::EscuDetection d, spl::ParsedSearch* parsed, DiagnosticSink& diags) {
   ir::CompiledRule r;
   r.info = std::move(d.info);
   r.location = {r.info.file, d.search_line, 0};
   spl::CompileEnv env{&macros_, &lookups_, &atoms_, opts_.allow_writes};
-  auto cs = spl::compile_search(d.search, env);
+  auto cs = parsed ? spl::compile_parsed(std::move(*parsed), env) : spl::compile_search(d.search, env);
   lookups_.report_pending(diags);  // a table the search names whose CSV is bad
   r.parsed = cs.parsed;
   r.executable = cs.parsed && cs.executable;

@@ -19,6 +19,9 @@
 namespace vigil::sigma {
 class Logsources;
 }
+namespace vigil::spl {
+struct ParsedSearch;
+}
 
 namespace vigil {
 
@@ -66,7 +69,8 @@ class RuleSet {
 
  private:
   void load_parsed(ParsedFile& f, DiagnosticSink& diags);
-  ir::CompiledRule compile_escu(content::EscuDetection d, DiagnosticSink& diags);
+  /// `parsed`: its search already parsed (spl::parse_search), or null.
+  ir::CompiledRule compile_escu(content::EscuDetection d, spl::ParsedSearch* parsed, DiagnosticSink& diags);
 
   RuleSetOptions opts_;
   ir::AtomTable atoms_;

@@ -90,17 +90,28 @@ struct Compiler {
 
 }  // namespace
 
+ParsedSearch parse_search(std::string_view spl, const content::MacroTable& macros) {
+  ParsedSearch ps;
+  ps.expansion = expand_macros(spl, macros);
+  if (!ps.expansion.error) ps.parse = parse_pipeline(ps.expansion.text);
+  return ps;
+}
+
 CompiledSearch compile_search(std::string_view spl, const CompileEnv& env) {
+  return compile_parsed(parse_search(spl, *env.macros), env);
+}
+
+CompiledSearch compile_parsed(ParsedSearch ps, const CompileEnv& env) {
   CompiledSearch out;
-  MacroExpansion ex = expand_macros(spl, *env.macros);
-  out.expanded = ex.text;
-  out.macros_used = ex.used;
+  MacroExpansion& ex = ps.expansion;
+  out.expanded = std::move(ex.text);
+  out.macros_used = std::move(ex.used);
   if (ex.error) {
     out.reasons.push_back("macro expansion: " + ex.error->message);
     return out;
   }
   for (auto& m : ex.missing) out.reasons.push_back("undefined macro `" + m + "`");
-  ParseResult pr = parse_pipeline(out.expanded);
+  ParseResult& pr = ps.parse;
   if (pr.error) {
     out.error_offset = pr.error->span.begin;
     out.reasons.push_back(pr.error->message);

@@ -15,6 +15,8 @@
 #include "ir/plan.h"
 #include "ir/rule.h"
 #include "spl/ast.h"
+#include "spl/macro_expand.h"
+#include "spl/parser.h"
 
 namespace vigil::spl {
 
@@ -37,6 +39,17 @@ struct CompiledSearch {
   std::vector<ir::StageInfo> stages;     ///< top-level pipeline stages, for explain
 };
 
+/// The part of compiling a search that reads nothing but the macro table: macros expanded, the
+/// text parsed. A rule loader runs it on its parsing threads, ahead of compile_parsed(), which
+/// interns atoms and so runs on one thread, in rule order.
+struct ParsedSearch {
+  MacroExpansion expansion;
+  ParseResult parse;  ///< neither pipeline nor error when the expansion failed
+};
+ParsedSearch parse_search(std::string_view spl, const content::MacroTable& macros);
+CompiledSearch compile_parsed(ParsedSearch ps, const CompileEnv& env);
+
+/// compile_parsed(parse_search(spl, *env.macros), env).
 CompiledSearch compile_search(std::string_view spl, const CompileEnv& env);
 
 }  // namespace vigil::spl

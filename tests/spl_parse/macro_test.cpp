@@ -3,6 +3,10 @@
 // drop_dm_object_name) are from ../shared/docs/spl.md §4.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <string>
+#include <thread>
+
 #include "content/macros.h"
 #include "core/diagnostic.h"
 #include "spl/macro_expand.h"
@@ -109,4 +113,24 @@ TEST(SplMacros, ArityIsPartOfTheKey) {
   // `security_content_ctime` exists only with one argument.
   auto e = expand("x | `security_content_ctime`");
   EXPECT_EQ(e.missing, (std::vector<std::string>{"security_content_ctime"}));
+}
+
+TEST(SplMacros, MissingFilterMacrosLookedUpOnTwoThreadsAtOnce) {
+  // A rule loader expands ESCU searches on several threads; each search's missing `<rule>_filter`
+  // comes back as a generated stub, which must be the one that thread asked for while it reads it.
+  content::MacroTable t = table();
+  std::atomic<bool> go{false};
+  std::atomic<int> wrong{0};
+  auto look = [&](std::string name) {
+    while (!go.load()) std::this_thread::yield();
+    for (int i = 0; i < 200000; ++i) {
+      const content::Macro* m = t.find(name, 0);
+      if (!m || m->name != name || m->definition != "search *") wrong.fetch_add(1);
+    }
+  };
+  std::thread a(look, "first_rule_filter"), b(look, "second_rule_with_a_longer_name_filter");
+  go = true;
+  a.join();
+  b.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
