@@ -24,7 +24,8 @@ class MacroTable {
   void add(Macro m);
   /// The macro `name` taking `arity` arguments, or null. Missing `*_filter` macros
   /// come back as the synthetic `search *` definition, valid until the thread's next find().
-  /// Safe on several threads at once (rule files are expanded on the loading threads).
+  /// Safe on several threads at once while nothing is added (rule files are expanded on the
+  /// loading threads).
   const Macro* find(std::string_view name, size_t arity) const;
   /// Load every `*.yml` under `dir` (name, definition, arguments). Bad files are reported.
   size_t load_dir(const std::string& dir, DiagnosticSink& diags);

@@ -77,9 +77,8 @@ struct RuleSet::ParsedFile {
   std::string yaml_error;
   yaml::Mark yaml_mark;
   std::string budget_error;  ///< refused before parsing (core/budget.h)
-  // Per document, when it is an ESCU detection: read and its search parsed on the parsing thread
-  // (most of an ESCU rule's compile time, and it interns nothing). Empty: not prepared (the
-  // documents are looked at in load_parsed).
+  // Per document (as docs), when it is an ESCU detection: read and its search parsed on the
+  // parsing thread (most of an ESCU rule's compile time, and it interns nothing); else null.
   struct Escu {
     Result<content::EscuDetection> detection;
     spl::ParsedSearch search;
@@ -127,8 +126,8 @@ void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags)
               f->yaml_error = e.msg;
               f->yaml_mark = e.mark;
             }
-            // The macro table does not change while files are in flight (load() waits for them
-            // before it reads more content).
+            // The macro table does not change while files are in flight: load() reads more
+            // content only after finish_pending().
             f->escu.resize(f->docs.size());
             for (size_t i = 0; i < f->docs.size(); ++i)
               if (content::looks_like_escu(f->docs[i])) {
@@ -209,12 +208,11 @@ void RuleSet::load_parsed(ParsedFile& pf, DiagnosticSink& diags) {
   auto& docs = pf.docs;
   bool any = false;
   bool sigma_file = false;
-  const bool prepared = pf.escu.size() == docs.size();
   for (size_t i = 0; i < docs.size(); ++i) {
     const yaml::Node& doc = docs[i];
-    if (prepared ? pf.escu[i] != nullptr : content::looks_like_escu(doc)) {
+    if (i < pf.escu.size() && pf.escu[i]) {
       any = true;
-      auto d = prepared ? std::move(pf.escu[i]->detection) : content::load_escu(path, text, doc);
+      auto& d = pf.escu[i]->detection;
       if (!d) {
         ir::CompiledRule r;
         r.info.file = path;
@@ -225,7 +223,7 @@ void RuleSet::load_parsed(ParsedFile& pf, DiagnosticSink& diags) {
         continue;
       }
       auto tests = d->tests;
-      rules_.push_back(compile_escu(std::move(d.value()), prepared ? &pf.escu[i]->search : nullptr, diags));
+      rules_.push_back(compile_escu(std::move(d.value()), std::move(pf.escu[i]->search), diags));
       if (!tests.empty()) escu_tests_[rules_.size() - 1] = std::move(tests);
     } else if (sigma::looks_like_sigma(doc)) {
       sigma_file = true;
@@ -254,12 +252,12 @@ void RuleSet::load_parsed(ParsedFile& pf, DiagnosticSink& diags) {
   if (!any) ++files_ignored_;
 }
 
-ir::CompiledRule RuleSet::compile_escu(content::EscuDetection d, spl::ParsedSearch* parsed, DiagnosticSink& diags) {
+ir::CompiledRule RuleSet::compile_escu(content::EscuDetection d, spl::ParsedSearch parsed, DiagnosticSink& diags) {
   ir::CompiledRule r;
   r.info = std::move(d.info);
   r.location = {r.info.file, d.search_line, 0};
   spl::CompileEnv env{&macros_, &lookups_, &atoms_, opts_.allow_writes};
-  auto cs = parsed ? spl::compile_parsed(std::move(*parsed), env) : spl::compile_search(d.search, env);
+  auto cs = spl::compile_parsed(std::move(parsed), env);
   lookups_.report_pending(diags);  // a table the search names whose CSV is bad
   r.parsed = cs.parsed;
   r.executable = cs.parsed && cs.executable;

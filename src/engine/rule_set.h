@@ -69,8 +69,8 @@ class RuleSet {
 
  private:
   void load_parsed(ParsedFile& f, DiagnosticSink& diags);
-  /// `parsed`: its search already parsed (spl::parse_search), or null.
-  ir::CompiledRule compile_escu(content::EscuDetection d, spl::ParsedSearch* parsed, DiagnosticSink& diags);
+  /// `parsed`: d.search as spl::parse_search gives it.
+  ir::CompiledRule compile_escu(content::EscuDetection d, spl::ParsedSearch parsed, DiagnosticSink& diags);
 
   RuleSetOptions opts_;
   ir::AtomTable atoms_;
