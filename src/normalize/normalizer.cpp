@@ -320,6 +320,7 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
   n.time_created_ = field_id(sys::TimeCreated);
   n.event_id_ = field_id(sys::EventID);
   n.index_raw_sets();
+  n.index_mappings();
   return n;
 }
 
@@ -340,6 +341,31 @@ void Normalizer::index_raw_sets() {
     if (!eid) generic_sets_.push_back(i);
     for (auto& [id, list] : sets_by_event_id_)
       if (!eid || std::find(eid->values.begin(), eid->values.end(), id) != eid->values.end()) list.push_back(i);
+  }
+}
+
+// As index_raw_sets, for the data model mappings: a mapping with an EventID condition is listed
+// under each of its ids, one without under every id and in the generic list, in file order (the
+// order mappings add datasets and fields). The full condition is still checked per event.
+void Normalizer::index_mappings() {
+  std::vector<std::string> ids;
+  for (auto& m : mappings_)
+    for (auto& c : m.when)
+      if (c.field == event_id_)
+        for (auto& v : c.values) ids.push_back(to_lower(v));  // conditions ignore case
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  generic_mappings_.clear();
+  mappings_by_event_id_.clear();
+  for (auto& id : ids) mappings_by_event_id_.push_back({id, {}});
+  for (uint32_t i = 0; i < mappings_.size(); ++i) {
+    const Condition* eid = nullptr;
+    for (auto& c : mappings_[i].when)
+      if (c.field == event_id_) eid = &c;
+    if (!eid) generic_mappings_.push_back(i);
+    for (auto& [id, list] : mappings_by_event_id_)
+      if (!eid || std::any_of(eid->values.begin(), eid->values.end(), [&](auto& v) { return iequals(v, id); }))
+        list.push_back(i);
   }
 }
 
@@ -581,7 +607,17 @@ void Normalizer::normalize(const Record& r, Event& e) const {
       }
     }
   }
-  for (auto& m : mappings_) {
+  const std::vector<uint32_t>* maps = &generic_mappings_;
+  if (std::string_view eid; !mappings_by_event_id_.empty() && e.get(event_id_, eid)) {
+    std::string folded;  // an id with capitals (never a Windows one) is looked up in lower case
+    if (std::any_of(eid.begin(), eid.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; }))
+      eid = folded = to_lower(eid);
+    auto it = std::lower_bound(mappings_by_event_id_.begin(), mappings_by_event_id_.end(), eid,
+                               [](const auto& a, std::string_view b) { return a.first < b; });
+    if (it != mappings_by_event_id_.end() && it->first == eid) maps = &it->second;
+  }
+  for (uint32_t mi : *maps) {
+    const SourceMapping& m = mappings_[mi];
     bool ok = true;
     for (auto& c : m.when) {
       std::string_view v;

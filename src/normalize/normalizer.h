@@ -124,6 +124,7 @@ class Normalizer {
  private:
   bool apply(const Spec& s, Event& e, uint16_t view) const;
   void index_raw_sets();
+  void index_mappings();
   bool set_may_hold(const RawFieldSet& set, std::string_view channel, std::string_view event_id) const;
   std::vector<RawView> raw_views_;
   std::vector<RawFieldSet> raw_sets_;
@@ -133,6 +134,11 @@ class Normalizer {
   std::vector<uint32_t> generic_sets_;
   Symbol event_id_ = kNoSymbol;
   std::vector<SourceMapping> mappings_;
+  /// mappings_ indices to try per EventID (sorted by id; each list in file order, the mappings
+  /// without an EventID condition merged in), and the list for events whose id has no specific
+  /// mapping: an event tries the few mappings that can hold for it, not every one.
+  std::vector<std::pair<std::string, std::vector<uint32_t>>> mappings_by_event_id_;
+  std::vector<uint32_t> generic_mappings_;
   std::vector<DatasetInfo> datasets_;
   /// Per value map: its keys in ASCII lower case -> the value of the first entry with that key
   /// (a hash lookup: security_signature has 53 entries, looked up for every Security event).

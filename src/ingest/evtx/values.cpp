@@ -2,6 +2,9 @@
 
 #include <charconv>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <fmt/format.h>
 
@@ -194,7 +197,24 @@ void append_utf16(Arena& out, const unsigned char* p, size_t units, bool stop_at
   char* d = out.reserve(units * 3);
   char* wp = d;
   for (size_t i = 0; i < units; ++i) {
-    // Fast path: four ASCII units, none NUL (most event text).
+#if defined(__SSE2__)
+    // Sixteen ASCII units at a time, none NUL (most event text: paths, command lines, GUIDs),
+    // narrowed to bytes by one pack.
+    const __m128i zero = _mm_setzero_si128();
+    while (i + 16 <= units) {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * i));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * i + 16));
+      const __m128i high = _mm_and_si128(_mm_or_si128(a, b), _mm_set1_epi16(static_cast<short>(0xFF80)));
+      if (_mm_movemask_epi8(_mm_cmpeq_epi16(high, zero)) != 0xFFFF) break;  // a unit of 0x80 or more
+      if (stop_at_nul &&
+          _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi16(a, zero), _mm_cmpeq_epi16(b, zero))) != 0)
+        break;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(wp), _mm_packus_epi16(a, b));
+      wp += 16;
+      i += 16;
+    }
+#endif
+    // Four ASCII units, none NUL.
     while (i + 4 <= units) {
       uint64_t w;
       std::memcpy(&w, p + 2 * i, 8);

@@ -1,0 +1,100 @@
+// The data model mappings an event is tried against are looked up by its EventID (Normalizer's
+// mapping index), which must change nothing: a mapping applies exactly when its whole `when` holds,
+// EventIDs compared without case, mappings without an EventID condition tried for every event,
+// datasets added in file order. The tables here are the test's own; each expectation is read off
+// the `when` conditions below by hand.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "normalize/normalizer.h"
+
+namespace vigil {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kTables = R"(datasets:
+  - name: Test.One
+    prefix: One
+    sources:
+      - label: channel X, id 1
+        when: {Channel: X, EventID: "1"}
+        fields: {tag: one}
+  - name: Test.Any
+    prefix: Any
+    sources:
+      - label: channel Y, any id or none
+        when: {Channel: Y}
+        fields: {tag: any}
+  - name: Test.Two
+    prefix: Two
+    sources:
+      - label: id 2 or Ab, any channel
+        when: {EventID: ["2", "Ab"]}
+        fields: {tag: two}
+)";
+
+class MappingIndex : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("vigil_mapping_index_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "tables.yml") << kTables;
+    auto n = Normalizer::load(dir_.string());
+    ASSERT_TRUE(n.ok()) << n.error().message;
+    norm_.emplace(std::move(*n));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // The dataset names the event is in, in the order they were added, each checked to carry its tag.
+  std::vector<std::string> datasets(std::string_view channel, const char* event_id) {
+    Record r;
+    r.format = LogFormat::evtx;
+    r.system.push_back({"Channel", channel});
+    if (event_id) r.system.push_back({"EventID", event_id});
+    Event e;
+    norm_->normalize(r, e);
+    std::vector<std::string> out;
+    for (DatasetId d : e.datasets()) {
+      const std::string& name = norm_->datasets()[d].name;
+      std::string_view tag;
+      EXPECT_TRUE(e.get(field_id(norm_->datasets()[d].prefix + ".tag"), tag)) << name;
+      out.push_back(name);
+    }
+    return out;
+  }
+
+  fs::path dir_;
+  std::optional<Normalizer> norm_;
+};
+
+using Names = std::vector<std::string>;
+
+TEST_F(MappingIndex, AMappingAppliesExactlyWhenItsWholeConditionHolds) {
+  EXPECT_EQ(datasets("X", "1"), Names{"Test.One"});
+  EXPECT_EQ(datasets("Y", "1"), Names{"Test.Any"});  // id 1, but not on channel X
+  EXPECT_EQ(datasets("X", "01"), Names{});            // "01" is not "1"
+  EXPECT_EQ(datasets("X", "2"), Names{"Test.Two"});
+  EXPECT_EQ(datasets("Z", "3"), Names{});
+}
+
+TEST_F(MappingIndex, MappingsWithoutAnEventIdConditionAreTriedForEveryEvent) {
+  EXPECT_EQ(datasets("Y", "7"), Names{"Test.Any"});  // an id no mapping names
+  EXPECT_EQ(datasets("Y", nullptr), Names{"Test.Any"});
+  EXPECT_EQ(datasets("Y", "2"), Names({"Test.Any", "Test.Two"}));  // file order
+}
+
+TEST_F(MappingIndex, EventIdsCompareWithoutCase) {
+  EXPECT_EQ(datasets("Z", "Ab"), Names{"Test.Two"});
+  EXPECT_EQ(datasets("Z", "AB"), Names{"Test.Two"});
+  EXPECT_EQ(datasets("Z", "ab"), Names{"Test.Two"});
+  EXPECT_EQ(datasets("Z", "abc"), Names{});
+}
+
+}  // namespace
+}  // namespace vigil
