@@ -348,6 +348,16 @@ void Normalizer::index_raw_sets() {
 // under each of its ids, one without under every id and in the generic list, in file order (the
 // order mappings add datasets and fields). The full condition is still checked per event.
 void Normalizer::index_mappings() {
+  generic_mappings_.clear();
+  mappings_by_event_id_.clear();
+  // A mapping that sets EventID itself (a dataset without prefix extends the raw view) could make
+  // a later one's condition hold: then every event tries every mapping, as without the index.
+  for (auto& m : mappings_)
+    for (auto& f : m.fields)
+      if (f.target == event_id_) {
+        for (uint32_t i = 0; i < mappings_.size(); ++i) generic_mappings_.push_back(i);
+        return;
+      }
   std::vector<std::string> ids;
   for (auto& m : mappings_)
     for (auto& c : m.when)
@@ -355,8 +365,6 @@ void Normalizer::index_mappings() {
         for (auto& v : c.values) ids.push_back(to_lower(v));  // conditions ignore case
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  generic_mappings_.clear();
-  mappings_by_event_id_.clear();
   for (auto& id : ids) mappings_by_event_id_.push_back({id, {}});
   for (uint32_t i = 0; i < mappings_.size(); ++i) {
     const Condition* eid = nullptr;

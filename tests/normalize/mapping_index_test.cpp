@@ -96,5 +96,41 @@ TEST_F(MappingIndex, EventIdsCompareWithoutCase) {
   EXPECT_EQ(datasets("Z", "abc"), Names{});
 }
 
+// A dataset without prefix extends the raw view: one that sets EventID can make a later
+// mapping's EventID condition hold, which a lookup by the event's own EventID would miss.
+TEST(MappingIndexRawView, AMappingThatSetsEventIdIsSeenByTheMappingsAfterIt) {
+  const fs::path dir = fs::temp_directory_path() / ("vigil_mapping_index_raw_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "tables.yml") << R"(datasets:
+  - name: Raw.Ids
+    prefix: ""
+    sources:
+      - label: the id under another name
+        when: {Channel: W}
+        fields: {EventID: "{Code}"}
+  - name: Test.Late
+    prefix: Late
+    sources:
+      - label: id 9
+        when: {EventID: "9"}
+        fields: {tag: late}
+)";
+  auto n = Normalizer::load(dir.string());
+  fs::remove_all(dir);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  Record r;
+  r.format = LogFormat::evtx;
+  r.system.push_back({"Channel", "W"});
+  r.data.push_back({"Code", "9"});
+  Event e;
+  n->normalize(r, e);
+  std::vector<std::string> got;
+  for (DatasetId d : e.datasets()) got.push_back(n->datasets()[d].name);
+  EXPECT_EQ(got, Names({"Raw.Ids", "Test.Late"}));
+  std::string_view tag;
+  EXPECT_TRUE(e.get(field_id("Late.tag"), tag));
+  EXPECT_EQ(tag, "late");
+}
+
 }  // namespace
 }  // namespace vigil
