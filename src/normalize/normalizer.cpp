@@ -319,62 +319,64 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
   }
   n.time_created_ = field_id(sys::TimeCreated);
   n.event_id_ = field_id(sys::EventID);
-  n.index_raw_sets();
-  n.index_mappings();
+  n.sets_by_id_ = index_by_event_id(n.raw_sets_, n.event_id_);
+  n.mappings_by_id_ = index_by_event_id(n.mappings_, n.event_id_);
   return n;
 }
 
-void Normalizer::index_raw_sets() {
-  std::vector<std::string> ids;
-  for (auto& set : raw_sets_)
-    for (auto& c : set.when)
-      if (c.field == event_id_) ids.insert(ids.end(), c.values.begin(), c.values.end());
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  generic_sets_.clear();
-  sets_by_event_id_.clear();
-  for (auto& id : ids) sets_by_event_id_.push_back({id, {}});
-  for (uint32_t i = 0; i < raw_sets_.size(); ++i) {
-    const Condition* eid = nullptr;
-    for (auto& c : raw_sets_[i].when)
-      if (c.field == event_id_) eid = &c;
-    if (!eid) generic_sets_.push_back(i);
-    for (auto& [id, list] : sets_by_event_id_)
-      if (!eid || std::find(eid->values.begin(), eid->values.end(), id) != eid->values.end()) list.push_back(i);
+namespace {
+// `a` (lower case) before `b` (any case), comparing ASCII letters without case.
+bool lower_less(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const char x = a[i], y = ascii_lower(b[i]);
+    if (x != y) return static_cast<unsigned char>(x) < static_cast<unsigned char>(y);
   }
+  return a.size() < b.size();
 }
+}  // namespace
 
-// As index_raw_sets, for the data model mappings: a mapping with an EventID condition is listed
-// under each of its ids, one without under every id and in the generic list, in file order (the
-// order mappings add datasets and fields). The full condition is still checked per event.
-void Normalizer::index_mappings() {
-  generic_mappings_.clear();
-  mappings_by_event_id_.clear();
-  // A mapping that sets EventID itself (a dataset without prefix extends the raw view) could make
-  // a later one's condition hold: then every event tries every mapping, as without the index.
-  for (auto& m : mappings_)
-    for (auto& f : m.fields)
-      if (f.target == event_id_) {
-        for (uint32_t i = 0; i < mappings_.size(); ++i) generic_mappings_.push_back(i);
-        return;
+// Each entry with an EventID condition is listed under each id it names, one without under every
+// id and in `generic`, in file order (the order entries add fields and datasets). An event then
+// tries its id's list; the full condition is still checked.
+template <class Entry>
+Normalizer::ByEventId Normalizer::index_by_event_id(const std::vector<Entry>& entries, Symbol event_id) {
+  ByEventId x;
+  // An entry that sets EventID itself (a dataset without prefix extends the raw view) could make
+  // a later one's condition hold: then every event tries every entry, as with no index.
+  for (auto& en : entries)
+    for (auto& f : en.fields)
+      if (f.target == event_id) {
+        for (uint32_t i = 0; i < entries.size(); ++i) x.generic.push_back(i);
+        return x;
       }
   std::vector<std::string> ids;
-  for (auto& m : mappings_)
-    for (auto& c : m.when)
-      if (c.field == event_id_)
+  for (auto& en : entries)
+    for (auto& c : en.when)
+      if (c.field == event_id)
         for (auto& v : c.values) ids.push_back(to_lower(v));  // conditions ignore case
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  for (auto& id : ids) mappings_by_event_id_.push_back({id, {}});
-  for (uint32_t i = 0; i < mappings_.size(); ++i) {
-    const Condition* eid = nullptr;
-    for (auto& c : mappings_[i].when)
-      if (c.field == event_id_) eid = &c;
-    if (!eid) generic_mappings_.push_back(i);
-    for (auto& [id, list] : mappings_by_event_id_)
+  for (auto& id : ids) x.ids.push_back({id, {}});
+  for (uint32_t i = 0; i < entries.size(); ++i) {
+    const Condition* eid = nullptr;  // (a second EventID condition must hold too: one is enough)
+    for (auto& c : entries[i].when)
+      if (c.field == event_id) eid = &c;
+    if (!eid) x.generic.push_back(i);
+    for (auto& [id, list] : x.ids)
       if (!eid || std::any_of(eid->values.begin(), eid->values.end(), [&](auto& v) { return iequals(v, id); }))
         list.push_back(i);
   }
+  return x;
+}
+
+const std::vector<uint32_t>& Normalizer::ByEventId::lookup(const Event& e, Symbol event_id) const {
+  std::string_view eid;
+  if (ids.empty() || !e.get(event_id, eid)) return generic;
+  auto it = std::lower_bound(ids.begin(), ids.end(), eid, [](const auto& a, std::string_view b) {
+    return lower_less(a.first, b);
+  });
+  return it != ids.end() && iequals(it->first, eid) ? it->second : generic;
 }
 
 bool Normalizer::set_may_hold(const RawFieldSet& set, std::string_view channel, std::string_view event_id) const {
@@ -596,13 +598,7 @@ void Normalizer::normalize(const Record& r, Event& e) const {
   }
   if (!raw_sets_.empty()) {
     // The add-on's names: only the entries that can apply to this EventID.
-    const std::vector<uint32_t>* sets = &generic_sets_;
-    std::string_view eid;
-    if (e.get(event_id_, eid)) {
-      auto it = std::lower_bound(sets_by_event_id_.begin(), sets_by_event_id_.end(), eid,
-                                 [](const auto& a, std::string_view b) { return a.first < b; });
-      if (it != sets_by_event_id_.end() && it->first == eid) sets = &it->second;
-    }
+    const std::vector<uint32_t>* sets = &sets_by_id_.lookup(e, event_id_);
     for (uint32_t i : *sets) {
       const RawFieldSet& set = raw_sets_[i];
       if (!holds(set.when, e)) continue;
@@ -615,16 +611,9 @@ void Normalizer::normalize(const Record& r, Event& e) const {
       }
     }
   }
-  const std::vector<uint32_t>* maps = &generic_mappings_;
-  if (std::string_view eid; !mappings_by_event_id_.empty() && e.get(event_id_, eid)) {
-    std::string folded;  // an id with capitals (never a Windows one) is looked up in lower case
-    if (std::any_of(eid.begin(), eid.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; }))
-      eid = folded = to_lower(eid);
-    auto it = std::lower_bound(mappings_by_event_id_.begin(), mappings_by_event_id_.end(), eid,
-                               [](const auto& a, std::string_view b) { return a.first < b; });
-    if (it != mappings_by_event_id_.end() && it->first == eid) maps = &it->second;
-  }
-  for (uint32_t mi : *maps) {
+  // The data model mappings, likewise (~20: each compared the event's Channel and EventID).
+  const std::vector<uint32_t>& maps = mappings_by_id_.lookup(e, event_id_);
+  for (uint32_t mi : maps) {
     const SourceMapping& m = mappings_[mi];
     bool ok = true;
     for (auto& c : m.when) {

@@ -123,22 +123,24 @@ class Normalizer {
 
  private:
   bool apply(const Spec& s, Event& e, uint16_t view) const;
-  void index_raw_sets();
-  void index_mappings();
+  /// Table entries (the add-on's field sets, the data model mappings) to try per EventID: the ids
+  /// their conditions name (lower case, sorted), each with the entries, in file order, whose
+  /// EventID condition names it or that have none; `generic` for any other event.
+  struct ByEventId {
+    std::vector<std::pair<std::string, std::vector<uint32_t>>> ids;
+    std::vector<uint32_t> generic;
+    /// The list for the event's EventID (compared without case); no allocation.
+    const std::vector<uint32_t>& lookup(const Event& e, Symbol event_id) const;
+  };
+  template <class Entry>
+  static ByEventId index_by_event_id(const std::vector<Entry>& entries, Symbol event_id);
   bool set_may_hold(const RawFieldSet& set, std::string_view channel, std::string_view event_id) const;
   std::vector<RawView> raw_views_;
   std::vector<RawFieldSet> raw_sets_;
-  /// raw_sets_ indices to visit per EventID (sorted by id; each list in file order, generic
-  /// entries merged in), and the list for events whose id has no specific entry.
-  std::vector<std::pair<std::string, std::vector<uint32_t>>> sets_by_event_id_;
-  std::vector<uint32_t> generic_sets_;
+  ByEventId sets_by_id_;  ///< raw_sets_ by EventID
   Symbol event_id_ = kNoSymbol;
   std::vector<SourceMapping> mappings_;
-  /// mappings_ indices to try per EventID (sorted by id; each list in file order, the mappings
-  /// without an EventID condition merged in), and the list for events whose id has no specific
-  /// mapping: an event tries the few mappings that can hold for it, not every one.
-  std::vector<std::pair<std::string, std::vector<uint32_t>>> mappings_by_event_id_;
-  std::vector<uint32_t> generic_mappings_;
+  ByEventId mappings_by_id_;  ///< mappings_ by EventID
   std::vector<DatasetInfo> datasets_;
   /// Per value map: its keys in ASCII lower case -> the value of the first entry with that key
   /// (a hash lookup: security_signature has 53 entries, looked up for every Security event).

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -64,6 +65,8 @@ class MappingIndex : public ::testing::Test {
       const std::string& name = norm_->datasets()[d].name;
       std::string_view tag;
       EXPECT_TRUE(e.get(field_id(norm_->datasets()[d].prefix + ".tag"), tag)) << name;
+      const char* want = name == "Test.One" ? "one" : name == "Test.Any" ? "any" : "two";
+      EXPECT_EQ(tag, want) << name;
       out.push_back(name);
     }
     return out;
@@ -94,6 +97,51 @@ TEST_F(MappingIndex, EventIdsCompareWithoutCase) {
   EXPECT_EQ(datasets("Z", "AB"), Names{"Test.Two"});
   EXPECT_EQ(datasets("Z", "ab"), Names{"Test.Two"});
   EXPECT_EQ(datasets("Z", "abc"), Names{});
+}
+
+// The cases above, on tables with more than one entry per dataset and with the add-on's field
+// sets (`raw_fields`), which the same index serves: a dataset is added by its first source that
+// holds (file order), a field set applies when its condition holds, ids compared without case.
+TEST(MappingIndexTables, FirstHoldingSourceOfADatasetWinsAndFieldSetsIgnoreCase) {
+  const fs::path dir = fs::temp_directory_path() / ("vigil_mapping_index_two_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "tables.yml") << R"(datasets:
+  - name: Test.P
+    prefix: P
+    sources:
+      - label: id 5 on channel X
+        when: {Channel: X, EventID: "5"}
+        fields: {src: first}
+      - label: channel X, any id
+        when: {Channel: X}
+        fields: {src: second}
+raw_fields:
+  - label: id Ab
+    when: {EventID: ["Ab"]}
+    fields: {RawTag: ab}
+)";
+  auto n = Normalizer::load(dir.string());
+  fs::remove_all(dir);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  auto run = [&](const char* id, const char* data_id) {
+    Record r;
+    r.format = LogFormat::evtx;
+    r.system.push_back({"Channel", "X"});
+    r.system.push_back({"EventID", id});
+    if (data_id) r.data.push_back({"EventID", data_id});  // a second EventID: conditions read the first
+    Event e;
+    n->normalize(r, e);
+    std::string_view src, raw;
+    std::string out = e.get(field_id("P.src"), src) ? std::string(src) : "-";
+    out += e.get(field_id("RawTag"), raw) ? "/" + std::string(raw) : "/-";
+    return out;
+  };
+  EXPECT_EQ(run("5", nullptr), "first/-");
+  EXPECT_EQ(run("6", nullptr), "second/-");
+  EXPECT_EQ(run("6", "5"), "second/-");
+  EXPECT_EQ(run("5", "6"), "first/-");
+  EXPECT_EQ(run("AB", nullptr), "second/ab");
+  EXPECT_EQ(run("ab", nullptr), "second/ab");
 }
 
 // A dataset without prefix extends the raw view: one that sets EventID can make a later
