@@ -598,8 +598,7 @@ void Normalizer::normalize(const Record& r, Event& e) const {
   }
   if (!raw_sets_.empty()) {
     // The add-on's names: only the entries that can apply to this EventID.
-    const std::vector<uint32_t>* sets = &sets_by_id_.lookup(e, event_id_);
-    for (uint32_t i : *sets) {
+    for (uint32_t i : sets_by_id_.lookup(e, event_id_)) {
       const RawFieldSet& set = raw_sets_[i];
       if (!holds(set.when, e)) continue;
       // A field present before this entry is kept as it is; a list value adds each of its
@@ -612,8 +611,7 @@ void Normalizer::normalize(const Record& r, Event& e) const {
     }
   }
   // The data model mappings, likewise (~20: each compared the event's Channel and EventID).
-  const std::vector<uint32_t>& maps = mappings_by_id_.lookup(e, event_id_);
-  for (uint32_t mi : maps) {
+  for (uint32_t mi : mappings_by_id_.lookup(e, event_id_)) {
     const SourceMapping& m = mappings_[mi];
     bool ok = true;
     for (auto& c : m.when) {
