@@ -70,7 +70,16 @@ static void print_profile(const Engine& eng, const RuleSet& rs, double load_seco
   std::sort(idx.begin(), idx.end(), [&](size_t x, size_t y) { return st[x].seconds > st[y].seconds; });
   double total = 0;
   for (auto& s : st) total += s.seconds;
+  // In all: how many events the gates let through to a filter, and how many of those it passed
+  // (a rule sharing another's stream counts as the other does).
+  uint64_t candidates = 0, matched = 0;
+  for (auto& s : st) {
+    candidates += s.candidates;
+    matched += s.events_matched;
+  }
   std::fprintf(stderr, "profile: %.2f s in rules (filter, capture, per-row operators; all workers)\n", total);
+  std::fprintf(stderr, "profile: %llu candidate events in all rules (their filters tested), %llu of them matched\n",
+               static_cast<unsigned long long>(candidates), static_cast<unsigned long long>(matched));
   std::fprintf(stderr, "profile: %.2f s in the rules' tails after the last event (aggregations' tables and the operators after them; %u thread%s)\n",
                eng.tail_seconds(), eng.tail_threads(), eng.tail_threads() == 1 ? "" : "s");
   std::fprintf(stderr, "%9s %12s %10s  %s\n", "seconds", "candidates", "matched", "rule");
@@ -412,7 +421,7 @@ std::function<int()> register_hunt(CLI::App& app) {
                 "24 h; >= 3 tactics and >= 4 detections for one object in 7 days) over the risk events; the table "
                 "ends with the incidents and the top risk objects");
   sub->add_flag("--rule-stats", a->rule_stats, "print per-rule counts (findings, matched events) on stderr");
-  sub->add_flag("--profile", a->profile, "print the 20 rules that cost the most time on stderr");
+  sub->add_flag("--profile", a->profile, "print where the time went on stderr: loading, the rules, their tails, how many events reached a rule's filter and passed it, and the 20 rules that cost the most");
   sub->add_flag("--no-group", a->no_group,
                 "table: one row per finding (default: one per rule, host, user and process, with count and time range)");
   sub->add_option("--summary-out", a->summary_out,

@@ -307,6 +307,42 @@ TEST(CliHunt, KeywordsSearchFieldValuesNotTheirXmlRendering) {
   fs::remove_all(dir);
 }
 
+// --profile counts, per rule and in all, the events that reached its filter and those that passed.
+// Expected from the file itself (evtxexport -f xml): 17 Sysmon events, 16 of them EventID 1 (process
+// creation, Endpoint.Processes), one EventID 11; the seed rule matches record 6190 only
+// (docs/data.md). Without the prefilter no gate holds an event back, so each of the 16 process
+// events reaches the rule's filter; with it, at least the matching one does.
+TEST(CliHunt, ProfileCountsTheEventsEachRuleTestedAndMatched) {
+  const std::string shared = std::string(VIGIL_SOURCE_DIR) + "/../shared";
+  const std::string evtx = shared + "/data/evtx-attack-samples/Execution/sysmon_exec_from_vss_persistence.evtx";
+  const std::string rule = shared + "/corpus/security_content/detections/endpoint/windows_wmi_process_call_create.yml";
+  if (!fs::exists(evtx) || !fs::exists(rule)) GTEST_SKIP() << "../shared not present";
+  const std::regex row(R"(\n +[0-9.]+ +([0-9]+) +([0-9]+)  Windows WMI Process Call Create\n)");
+  const std::regex all(R"(profile: ([0-9]+) candidate events in all rules \(their filters tested\), ([0-9]+) of them matched)");
+  for (const char* env : {"VIGIL_NO_PREFILTER=1", ""}) {
+    CliRun r = vigil("hunt --profile --format jsonl --rules " + rule + " " + evtx, env);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(count_lines(r.out), 1u) << r.out;
+    // record 6190's command line (6188's is cmd.exe's, with one space)
+    EXPECT_NE(r.out.find(R"("process":"C:\\Windows\\system32\\wbem\\wmic.exe  process call create)"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.err.find("profile: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(" s loading and compiling rules"), std::string::npos) << r.err;
+    std::smatch m, t;
+    ASSERT_TRUE(std::regex_search(r.err, m, row)) << env << "\n" << r.err;
+    ASSERT_TRUE(std::regex_search(r.err, t, all)) << env << "\n" << r.err;
+    EXPECT_EQ(m[2].str(), "1") << r.err;  // matched: record 6190
+    EXPECT_EQ(t[2].str(), "1") << r.err;  // one rule: the totals are its row
+    EXPECT_EQ(t[1].str(), m[1].str()) << r.err;
+    if (std::string(env).empty()) {
+      EXPECT_GE(std::stoul(m[1].str()), 1u) << r.err;
+      EXPECT_LE(std::stoul(m[1].str()), 16u) << r.err;
+    } else {
+      EXPECT_EQ(m[1].str(), "16") << r.err;  // every process event; never the EventID 11 one
+    }
+  }
+}
+
 // A `[| inputlookup … ]` term is Splunk's implicit `format` of the table's rows, resolved at load: an
 // OR of `field="value"` terms, `*` a wildcard, case-insensitive. Expected counts from python3 over
 // `vigil dump` of the samples, with the 59 values of linux_tool_discovery_process.csv turned into
