@@ -380,6 +380,13 @@ struct Engine::Impl {
     // test per stream is two reads and no case). Beside the lists rather than per slot: an event
     // reads them in order.
     std::vector<std::vector<std::array<uint32_t, 2>>> list_gates;
+    // Per list: the matcher's groups its streams' gates are opened from (EventMatcher::open_gates'
+    // `need`, need_words words a list). An event scans only the groups of the lists it visits: a
+    // Security event need not scan the Sysmon rules' image paths or the file rules' target names.
+    std::vector<uint64_t> list_need;
+    size_t need_words = 0;
+    std::vector<uint64_t> need;     // process_event: the union of this event's lists'
+    std::vector<uint32_t> visiting;  // process_event: the lists this event visits, in order
     uint32_t batch_no = 0;
     BatchOut* out = nullptr;
     size_t rows_out = 0;  // findings' rows in *out (hand_on_rows)
@@ -625,6 +632,15 @@ BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
     w->list_gates.resize(lists.size());
     for (size_t l = 0; l < lists.size(); ++l)
       for (auto& ref : lists[l]) w->list_gates[l].push_back(gates[ref.slot]);
+    std::vector<std::vector<uint64_t>> need(lists.size());
+    for (size_t l = 0; l < lists.size(); ++l)
+      for (auto& ref : lists[l])
+        for (uint32_t g : gates[ref.slot]) w->matcher.add_gate_groups(g, need[l]);
+    for (auto& n : need) w->need_words = std::max(w->need_words, n.size());
+    w->list_need.assign(lists.size() * w->need_words, 0);
+    for (size_t l = 0; l < lists.size(); ++l)
+      std::copy(need[l].begin(), need[l].end(), w->list_need.begin() + long(l * w->need_words));
+    w->need.assign(w->need_words, 0);
     w->ctx.now = opts.now;
     w->ctx.diags = &diags;
     w->ctx.allow_writes = opts.allow_writes;
@@ -692,7 +708,26 @@ void Engine::Impl::process_event(Worker& w, const Record& r) {
   ++w.event_seq;
   normalizer.normalize(r, w.event);
   w.matcher.begin(w.event);
-  if (w.matcher.gates()) w.matcher.open_gates();
+  // The lists this event visits (kEveryEvent's, its event ID's, its datasets'), in that order.
+  w.visiting.assign(1, kEveryEvent);
+  std::string_view eid;
+  if (!by_event_id.empty() && w.event.get(event_id_sym, eid)) {
+    w.eid_key.assign(eid);
+    for (auto& ch : w.eid_key) ch = ascii_lower(ch);
+    auto it = by_event_id.find(w.eid_key);
+    if (it != by_event_id.end()) w.visiting.push_back(it->second);
+  }
+  for (DatasetId d : w.event.datasets())
+    if (d < by_dataset.size() && by_dataset[d] != kNoList) w.visiting.push_back(by_dataset[d]);
+  if (w.matcher.gates()) {
+    // Only the groups the visited streams' gates need are scanned.
+    std::fill(w.need.begin(), w.need.end(), 0);
+    for (uint32_t l : w.visiting) {
+      const uint64_t* n = w.list_need.data() + size_t(l) * w.need_words;
+      for (size_t k = 0; k < w.need_words; ++k) w.need[k] |= n[k];
+    }
+    w.matcher.open_gates(w.need.data(), w.need_words);
+  }
   // Thousands of streams per event, most behind a closed gate (none of the literals one of which
   // their filter needs is in the event): that test is made here, before any call.
   // The few streams let through are found first and what visit() reads of each is fetched at once:
@@ -710,16 +745,7 @@ void Engine::Impl::process_event(Worker& w, const Record& r) {
       }
     for (uint32_t i : w.open) visit(w, refs[i], r);
   };
-  visit_all(kEveryEvent);
-  std::string_view eid;
-  if (!by_event_id.empty() && w.event.get(event_id_sym, eid)) {
-    w.eid_key.assign(eid);
-    for (auto& ch : w.eid_key) ch = ascii_lower(ch);
-    auto it = by_event_id.find(w.eid_key);
-    if (it != by_event_id.end()) visit_all(it->second);
-  }
-  for (DatasetId d : w.event.datasets())
-    if (d < by_dataset.size() && by_dataset[d] != kNoList) visit_all(by_dataset[d]);
+  for (uint32_t l : w.visiting) visit_all(l);
   // A regex that hit its backtracking limit decided nothing for this event: say which event, so a
   // padded field cannot blind a rule unseen (the rules are named once at the end of the run).
   if (auto undecided = Regex::take_undecided(); !undecided.empty()) {

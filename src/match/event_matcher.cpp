@@ -543,16 +543,30 @@ uint32_t EventMatcher::make_gate(std::vector<ir::AtomId> atoms) {
     }
     auto& gg = group_gates_[g];
     if (gg.empty()) {
+      if (gated_index_.size() <= g) gated_index_.resize(size_t(g) + 1, kNoGroup);
+      gated_index_[g] = uint32_t(gated_groups_.size());
       scan_always_.push_back(uint32_t(gated_groups_.size()));
       gated_groups_.push_back(g);
       gated_field_.push_back(sh_->groups[g]->field);
     }
     if (gg.empty() || gg.back() != gate) gg.push_back(gate);
+    if (gate_groups_.size() <= gate) gate_groups_.resize(size_t(gate) + 1);
+    auto& groups = gate_groups_[gate];
+    if (std::find(groups.begin(), groups.end(), gated_index_[g]) == groups.end()) groups.push_back(gated_index_[g]);
   }
   return gate;
 }
 
-void EventMatcher::open_gates() {
+void EventMatcher::add_gate_groups(uint32_t gate, std::vector<uint64_t>& bits) const {
+  if (gate >= gate_groups_.size()) return;  // the always-open gate, or one without atoms
+  for (uint32_t i : gate_groups_[gate]) {
+    if (bits.size() <= i / 64) bits.resize(i / 64 + 1, 0);
+    bits[i / 64] |= uint64_t(1) << (i % 64);
+  }
+}
+
+void EventMatcher::open_gates(const uint64_t* need, size_t words) {
+  auto needed = [&](uint32_t i) { return !need || i / 64 >= words || (need[i / 64] >> (i % 64) & 1); };
   // Most gated groups are of a field the event does not have (the command-line groups and a
   // registry event): a group that filters opens none of its gates then. Those groups are reached
   // from the event's fields (~100), not by asking each of hundreds of groups whether the event has
@@ -561,15 +575,27 @@ void EventMatcher::open_gates() {
   // repeats comes back to a group already scanned: only its gates are stamped again.
   if (filtering_.size() < event_->fields_unrendered().size()) {
     for (uint32_t i : filtering_)
-      if (event_->has(gated_field_[i])) open_group_gates(i);
+      if (needed(i) && event_->has(gated_field_[i])) open_group_gates(i);
   } else {
     for (auto& f : event_->fields_unrendered())
       if (f.name < by_field_.size())
-        if (const uint32_t i = by_field_[f.name]) open_group_gates(i - 1);
+        if (const uint32_t i = by_field_[f.name]; i && needed(i - 1)) open_group_gates(i - 1);
   }
-  // The others, every event; one found to filter from now on joins by_field_.
+  // The others, every event that needs them; one found to filter from now on joins by_field_.
   for (size_t k = 0; k < scan_always_.size();) {
     const uint32_t i = scan_always_[k];
+    if (!needed(i)) {
+      // Its warm-up still counts this event, as a scan would have: the database is compiled after
+      // the same number of events whichever lists they visit (else a group of rare events' rules
+      // would let every such event through its gates for that much longer).
+      const Local& l = local_[gated_groups_[i]];
+      if (!l.ready && !l.disabled) {
+        Shared::Group& g = *sh_->groups[gated_groups_[i]];
+        if (g.state.load(std::memory_order_acquire) == 0) g.demand.fetch_add(1, std::memory_order_relaxed);
+      }
+      ++k;
+      continue;
+    }
     open_group_gates(i);
     const Local& l = local_[gated_groups_[i]];
     if (l.ready && !l.disabled && gated_field_[i] != kNoSymbol) {

@@ -93,7 +93,14 @@ class EventMatcher {
   /// were found (all gates of a field that cannot be filtered in this event, e.g. during the warm-up).
   /// Keyword gates are opened by a scan for the gates' own keyword literals only (a few dozen of the
   /// corpus' hundreds); the scan for every keyword literal waits until a keyword atom is tested.
-  void open_gates();
+  /// With `need` (bits over the groups as add_gate_groups() numbers them, `words` words): only those whose
+  /// bit is set are scanned; the gates of the others stay closed in this event. A caller that knows
+  /// which gates it will read (the engine: the gates of the streams this event can visit) spares
+  /// the scans no such gate needs. A bit past `words` counts as set.
+  void open_gates(const uint64_t* need = nullptr, size_t words = 0);
+  /// Sets in `bits` (grown as needed) the groups whose scan can open `gate`: with them in
+  /// open_gates()' `need`, the gate opens in every event it would open in without `need`.
+  void add_gate_groups(uint32_t gate, std::vector<uint64_t>& bits) const;
   bool gate_open(uint32_t gate) const { return gate_stamp_[gate] == tick_; }
   size_t gates() const { return gate_stamp_.size(); }
   /// A gate open in every event: where a caller tests a fixed number of gates per predicate, it
@@ -165,6 +172,8 @@ class EventMatcher {
   std::vector<std::vector<uint32_t>> group_gates_;    // group -> gates with an atom in it
   std::vector<uint32_t> gated_groups_;                // groups scanned by open_gates()
   std::vector<Symbol> gated_field_;                   // as gated_groups_: its field (kNoSymbol: keywords)
+  std::vector<uint32_t> gated_index_;                 // group -> its index in gated_groups_ (kNoGroup: none)
+  std::vector<std::vector<uint32_t>> gate_groups_;    // gate -> indices into gated_groups_ of its atoms' groups
   // A gated group known to filter here (ready) opens none of its gates in an event without its
   // field: open_gates() finds those from the event's fields (by_field_: Symbol -> index into
   // gated_groups_ + 1, 0 for none), or asks each when they are fewer. The others (warming up,

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -587,6 +588,112 @@ TEST(EventMatcherPrefilter, GatesOpenAlikeBeforeAndAfterTheirGroupFilters) {
   event({{"CommandLine", "x -enc y"}}, false, false, true);  // CommandLine filters from here
   event({{"CommandLine", "plain"}, {"Image", "other"}}, false, true, false);
   event({{"User", "z"}}, false, false, false);
+}
+
+// open_gates(need) scans only the groups set in `need` (the engine: those of the streams the event
+// can visit): a gate whose groups are all in it opens exactly as without `need`; a gate outside it
+// stays closed; an atom of a group left unscanned still tests true when its literal is there.
+TEST(EventMatcherPrefilter, OnlyTheNeededGroupsAreScanned) {
+  if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
+  Fixture fx;
+  fx.add(atom("Image", AtomKind::contains, "tool"));        // 0
+  fx.add(atom("CommandLine", AtomKind::contains, "-enc"));  // 1
+  fx.add(atom("Image", AtomKind::contains, "other"));       // 2
+  fx.add(atom("CommandLine", AtomKind::contains, "-nop"));  // 3
+  fx.add(atom("", AtomKind::keyword, "mimikatz"));          // 4
+  EventMatcher m(fx.table, on(1));
+  auto a = [&](int i) { return Predicate::make_atom(fx.ids[size_t(i)]); };
+  const uint32_t g_img = m.add_gate(a(0)), g_cli = m.add_gate(a(1)), g_kw = m.add_gate(a(4));
+  const uint32_t g_or = m.add_gate(Predicate::make_or({a(2), a(3)}));  // reads both fields' groups
+  for (uint32_t g : {g_img, g_cli, g_kw, g_or}) ASSERT_NE(g, EventMatcher::kNoGate);
+  auto bits = [&](std::initializer_list<uint32_t> gates) {
+    std::vector<uint64_t> b;
+    for (uint32_t g : gates) m.add_gate_groups(g, b);
+    return b;
+  };
+  const auto img = bits({g_img}), cli = bits({g_cli}), kw = bits({g_kw}), both = bits({g_or});
+  EXPECT_EQ(img, bits({g_img, g_img}));
+  EXPECT_NE(img, cli);
+  EXPECT_NE(img, kw);
+  EXPECT_EQ(both, bits({g_img, g_cli}));  // g_or's atoms are in the Image and the CommandLine groups
+  std::vector<uint64_t> none;
+  m.add_gate_groups(m.always_open_gate(), none);
+  EXPECT_TRUE(none.empty());
+  Record rec;
+  Event ev;
+  // Per event: whether its Image has "tool", its CommandLine "-enc", a value "mimikatz", its Image
+  // "other", its CommandLine "-nop". The gates without `need` first, then with each mask: a gate
+  // outside the mask stays closed, except one sharing a scanned group (g_or opens from the Image
+  // group's scan when Image has "other", whichever group the mask was asked for).
+  auto event = [&](std::vector<std::pair<const char*, const char*>> fields, std::array<bool, 5> has) {
+    auto begin = [&] {
+      ev.reset(&rec);
+      for (auto& [f, v] : fields) ev.add(field_id(f), v, 0);
+      m.begin(ev);
+    };
+    auto gates = [&] {
+      return std::array<bool, 4>{m.gate_open(g_img), m.gate_open(g_cli), m.gate_open(g_kw), m.gate_open(g_or)};
+    };
+    const bool any_or = has[3] || has[4];
+    begin();
+    m.open_gates();
+    EXPECT_EQ(gates(), (std::array<bool, 4>{has[0], has[1], has[2], any_or})) << fields.size();
+    const std::vector<std::pair<const std::vector<uint64_t>*, std::array<bool, 4>>> masks = {
+        {&img, {has[0], false, false, has[3]}},
+        {&cli, {false, has[1], false, has[4]}},
+        {&kw, {false, false, has[2], false}},
+        {&both, {has[0], has[1], false, any_or}},
+    };
+    for (auto& [mask, want] : masks) {
+      begin();
+      m.open_gates(mask->data(), mask->size());
+      EXPECT_EQ(gates(), want) << fields.size();
+      // The atoms of the groups left unscanned are still tested right (their group scanned lazily).
+      EXPECT_EQ(m.eval(a(0)), has[0]);
+      EXPECT_EQ(m.eval(a(1)), has[1]);
+      EXPECT_EQ(m.eval(a(4)), has[2]);
+      EXPECT_EQ(m.eval(Predicate::make_or({a(2), a(3)})), any_or);
+    }
+    // A mask shorter than the groups counts the groups past its end as needed.
+    begin();
+    m.open_gates(img.data(), 0);
+    EXPECT_EQ(gates(), (std::array<bool, 4>{has[0], has[1], has[2], any_or}));
+  };
+  event({{"Image", "C:\\tool.exe"}, {"CommandLine", "tool -enc x"}, {"User", "mimikatz"}}, {true, true, true, false, false});
+  event({{"Image", "C:\\other.exe"}}, {false, false, false, true, false});
+  event({{"CommandLine", "x -nop"}}, {false, false, false, false, true});
+  event({{"User", "nobody"}}, {false, false, false, false, false});
+  event({{"Image", "tool"}, {"CommandLine", "-nop -enc"}}, {true, true, false, false, true});
+}
+
+// A group's warm-up counts the events that did not need it too: with a warm-up of two events, the
+// third event filters (its gate closed without the literal) whether or not the first two scanned it.
+TEST(EventMatcherPrefilter, WarmUpCountsEventsThatDidNotNeedTheGroup) {
+  if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
+  for (bool needed_early : {true, false}) {
+    Fixture fx;
+    fx.add(atom("Image", AtomKind::contains, "tool"));
+    fx.add(atom("CommandLine", AtomKind::contains, "-enc"));
+    EventMatcher m(fx.table, on(1, 2));
+    const uint32_t g_img = m.add_gate(Predicate::make_atom(fx.ids[0]));
+    const uint32_t g_cli = m.add_gate(Predicate::make_atom(fx.ids[1]));
+    std::vector<uint64_t> img, cli;
+    m.add_gate_groups(g_img, img);
+    m.add_gate_groups(g_cli, cli);
+    Record rec;
+    Event ev;
+    auto event = [&](const std::vector<uint64_t>& need) {
+      ev.reset(&rec);
+      ev.add(field_id("Image"), "C:\\else.exe", 0);
+      m.begin(ev);
+      m.open_gates(need.data(), need.size());
+      return m.gate_open(g_img);
+    };
+    // Warming up, the Image group lets every event through when it is scanned.
+    EXPECT_EQ(event(needed_early ? img : cli), needed_early);
+    EXPECT_EQ(event(needed_early ? img : cli), needed_early);
+    EXPECT_FALSE(event(img)) << (needed_early ? "needed early" : "not needed early");
+  }
 }
 
 // The engine gives a stream without a second gate (or without any) the always-open gate, and visits
