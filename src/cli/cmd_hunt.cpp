@@ -70,15 +70,16 @@ static void print_profile(const Engine& eng, const RuleSet& rs, double load_seco
   std::sort(idx.begin(), idx.end(), [&](size_t x, size_t y) { return st[x].seconds > st[y].seconds; });
   double total = 0;
   for (auto& s : st) total += s.seconds;
-  // In all: how many events the gates let through to a filter, and how many of those it passed
-  // (a rule sharing another's stream counts as the other does).
+  // In all, as the columns below count: events the gates let through to a rule's stream (once per
+  // stream), and events that passed its first stream's filter (a rule sharing another's stream counts
+  // as the other does).
   uint64_t candidates = 0, matched = 0;
   for (auto& s : st) {
     candidates += s.candidates;
     matched += s.events_matched;
   }
   std::fprintf(stderr, "profile: %.2f s in rules (filter, capture, per-row operators; all workers)\n", total);
-  std::fprintf(stderr, "profile: %llu candidate events in all rules (their filters tested), %llu of them matched\n",
+  std::fprintf(stderr, "profile: %llu candidates in all rules (events let through to a rule's stream, once per stream), %llu matched\n",
                static_cast<unsigned long long>(candidates), static_cast<unsigned long long>(matched));
   std::fprintf(stderr, "profile: %.2f s in the rules' tails after the last event (aggregations' tables and the operators after them; %u thread%s)\n",
                eng.tail_seconds(), eng.tail_threads(), eng.tail_threads() == 1 ? "" : "s");

@@ -234,7 +234,7 @@ void EventMatcher::begin(const Event& e) {
     tick_ = 1;
   }
   if (++scan_epoch_ == 0) {
-    for (auto& l : local_) l.scanned_stamp = 0;
+    for (auto& l : local_) l.scanned_stamp = l.warm_stamp = 0;
     kw_text_stamp_ = 0;
     scan_epoch_ = 1;
   }
@@ -367,7 +367,11 @@ void EventMatcher::scan_group(uint32_t gi) {
     // (another worker) has had it built, this one has nothing to wait for.
     Shared::Group& g = *sh_->groups[gi];
     const bool built = g.state.load(std::memory_order_acquire) != 0;
-    if (!built && g.demand.fetch_add(1, std::memory_order_relaxed) < sh_->warmup) return;
+    if (!built) {
+      // This event was counted already if open_gates(need) skipped the group (once an event).
+      const uint32_t n = l.warm_stamp == scan_epoch_ ? l.warm_count : g.demand.fetch_add(1, std::memory_order_relaxed);
+      if (n < sh_->warmup) return;
+    }
     if (!ready(gi)) return;  // cannot filter: test this group's atoms directly
   }
   l.unfiltered = false;
@@ -588,10 +592,13 @@ void EventMatcher::open_gates(const uint64_t* need, size_t words) {
       // Its warm-up still counts this event, as a scan would have: the database is compiled after
       // the same number of events whichever lists they visit (else a group of rare events' rules
       // would let every such event through its gates for that much longer).
-      const Local& l = local_[gated_groups_[i]];
+      Local& l = local_[gated_groups_[i]];
       if (!l.ready && !l.disabled) {
         Shared::Group& g = *sh_->groups[gated_groups_[i]];
-        if (g.state.load(std::memory_order_acquire) == 0) g.demand.fetch_add(1, std::memory_order_relaxed);
+        if (g.state.load(std::memory_order_acquire) == 0) {
+          l.warm_count = g.demand.fetch_add(1, std::memory_order_relaxed);
+          l.warm_stamp = scan_epoch_;
+        }
       }
       ++k;
       continue;

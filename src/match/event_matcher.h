@@ -96,7 +96,8 @@ class EventMatcher {
   /// With `need` (bits over the groups as add_gate_groups() numbers them, `words` words): only those whose
   /// bit is set are scanned; the gates of the others stay closed in this event. A caller that knows
   /// which gates it will read (the engine: the gates of the streams this event can visit) spares
-  /// the scans no such gate needs. A bit past `words` counts as set.
+  /// the scans no such gate needs. A bit past `words` counts as set. Masks are of the gates made so
+  /// far: a gate added later may bring a group whose bit they do not set.
   void open_gates(const uint64_t* need = nullptr, size_t words = 0);
   /// Sets in `bits` (grown as needed) the groups whose scan can open `gate`: with them in
   /// open_gates()' `need`, the gate opens in every event it would open in without `need`.
@@ -148,6 +149,10 @@ class EventMatcher {
     bool ready = false;          // the group's database is built and `scratch_` fits it
     bool unfiltered = true;      // no usable scan in this event: every atom is tested
     bool disabled = false;       // no database (could not be built): always tested
+    // Warming up and skipped by open_gates(need) in this event (== scan_epoch_): the event was
+    // counted toward the warm-up then (as warm_count), so a later scan in it is not counted again.
+    uint32_t warm_stamp = 0;
+    uint32_t warm_count = 0;
     // The patterns found in recently scanned short values, by value (direct-mapped on its hash):
     // names, channels, paths repeat from event to event, and a lookup costs a fraction of a scan.
     struct Seen {

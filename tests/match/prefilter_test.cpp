@@ -694,6 +694,30 @@ TEST(EventMatcherPrefilter, WarmUpCountsEventsThatDidNotNeedTheGroup) {
     EXPECT_EQ(event(needed_early ? img : cli), needed_early);
     EXPECT_FALSE(event(img)) << (needed_early ? "needed early" : "not needed early");
   }
+  // An event that skipped the group and then tests one of its atoms (the group scanned then) counts
+  // once: the second event is still warming up, the third filters.
+  Fixture fx;
+  fx.add(atom("Image", AtomKind::contains, "tool"));
+  fx.add(atom("CommandLine", AtomKind::contains, "-enc"));
+  EventMatcher m(fx.table, on(1, 2));
+  const uint32_t g_img = m.add_gate(Predicate::make_atom(fx.ids[0]));
+  const uint32_t g_cli = m.add_gate(Predicate::make_atom(fx.ids[1]));
+  std::vector<uint64_t> img, cli;
+  m.add_gate_groups(g_img, img);
+  m.add_gate_groups(g_cli, cli);
+  Record rec;
+  Event ev;
+  auto event = [&](const std::vector<uint64_t>& need, bool test_cli) {
+    ev.reset(&rec);
+    ev.add(field_id("CommandLine"), "plain", 0);
+    m.begin(ev);
+    m.open_gates(need.data(), need.size());
+    if (test_cli) EXPECT_FALSE(m.eval(Predicate::make_atom(fx.ids[1])));
+    return m.gate_open(g_cli);
+  };
+  EXPECT_FALSE(event(img, true));  // skipped: closed; its atom still tested (false)
+  EXPECT_TRUE(event(cli, false));   // the group's second event: still warming up, open
+  EXPECT_FALSE(event(cli, false));  // its third: filters
 }
 
 // The engine gives a stream without a second gate (or without any) the always-open gate, and visits
