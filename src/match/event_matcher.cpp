@@ -355,6 +355,17 @@ bool EventMatcher::scan_keyword_gates() {
   return kw_gate_db_->scan(keyword_text(), scratch_, &EventMatcher::on_hit, this);
 }
 
+// The event's place in the group's warm-up (the events counted before it, over every matcher),
+// counted once an event however often it is asked.
+uint32_t EventMatcher::warm_up_count(uint32_t gi) {
+  Local& l = local_[gi];
+  if (l.warm_stamp != scan_epoch_) {
+    l.warm_count = sh_->groups[gi]->demand.fetch_add(1, std::memory_order_relaxed);
+    l.warm_stamp = scan_epoch_;
+  }
+  return l.warm_count;
+}
+
 // Scans exactly the values test_atom() would test for this group's atoms, so a
 // literal not found in them rules the atom out.
 void EventMatcher::scan_group(uint32_t gi) {
@@ -367,11 +378,7 @@ void EventMatcher::scan_group(uint32_t gi) {
     // (another worker) has had it built, this one has nothing to wait for.
     Shared::Group& g = *sh_->groups[gi];
     const bool built = g.state.load(std::memory_order_acquire) != 0;
-    if (!built) {
-      // This event was counted already if open_gates(need) skipped the group (once an event).
-      const uint32_t n = l.warm_stamp == scan_epoch_ ? l.warm_count : g.demand.fetch_add(1, std::memory_order_relaxed);
-      if (n < sh_->warmup) return;
-    }
+    if (!built && warm_up_count(gi) < sh_->warmup) return;
     if (!ready(gi)) return;  // cannot filter: test this group's atoms directly
   }
   l.unfiltered = false;
@@ -547,16 +554,16 @@ uint32_t EventMatcher::make_gate(std::vector<ir::AtomId> atoms) {
     }
     auto& gg = group_gates_[g];
     if (gg.empty()) {
-      if (gated_index_.size() <= g) gated_index_.resize(size_t(g) + 1, kNoGroup);
-      gated_index_[g] = uint32_t(gated_groups_.size());
       scan_always_.push_back(uint32_t(gated_groups_.size()));
       gated_groups_.push_back(g);
       gated_field_.push_back(sh_->groups[g]->field);
     }
     if (gg.empty() || gg.back() != gate) gg.push_back(gate);
+    // The group's index in gated_groups_ (a few hundred at most; gates are made once per worker).
+    const auto at = uint32_t(std::find(gated_groups_.begin(), gated_groups_.end(), g) - gated_groups_.begin());
     if (gate_groups_.size() <= gate) gate_groups_.resize(size_t(gate) + 1);
     auto& groups = gate_groups_[gate];
-    if (std::find(groups.begin(), groups.end(), gated_index_[g]) == groups.end()) groups.push_back(gated_index_[g]);
+    if (std::find(groups.begin(), groups.end(), at) == groups.end()) groups.push_back(at);
   }
   return gate;
 }
@@ -592,14 +599,9 @@ void EventMatcher::open_gates(const uint64_t* need, size_t words) {
       // Its warm-up still counts this event, as a scan would have: the database is compiled after
       // the same number of events whichever lists they visit (else a group of rare events' rules
       // would let every such event through its gates for that much longer).
-      Local& l = local_[gated_groups_[i]];
-      if (!l.ready && !l.disabled) {
-        Shared::Group& g = *sh_->groups[gated_groups_[i]];
-        if (g.state.load(std::memory_order_acquire) == 0) {
-          l.warm_count = g.demand.fetch_add(1, std::memory_order_relaxed);
-          l.warm_stamp = scan_epoch_;
-        }
-      }
+      const uint32_t gi = gated_groups_[i];
+      const Local& l = local_[gi];
+      if (!l.ready && !l.disabled && sh_->groups[gi]->state.load(std::memory_order_acquire) == 0) warm_up_count(gi);
       ++k;
       continue;
     }

@@ -117,6 +117,7 @@ class EventMatcher {
   bool eval_flat(const ir::FlatPredicates::Node* nodes, uint32_t at);
   void scan_group(uint32_t g);
   bool ready(uint32_t g);
+  uint32_t warm_up_count(uint32_t g);
   static void on_hit(void* self, uint32_t pattern);
   std::optional<std::vector<ir::AtomId>> triggers(const ir::Predicate& p) const;
   uint32_t make_gate(std::vector<ir::AtomId> atoms);
@@ -149,8 +150,7 @@ class EventMatcher {
     bool ready = false;          // the group's database is built and `scratch_` fits it
     bool unfiltered = true;      // no usable scan in this event: every atom is tested
     bool disabled = false;       // no database (could not be built): always tested
-    // Warming up and skipped by open_gates(need) in this event (== scan_epoch_): the event was
-    // counted toward the warm-up then (as warm_count), so a later scan in it is not counted again.
+    // warm_up_count(): the event (== scan_epoch_) last counted toward the warm-up, and its count.
     uint32_t warm_stamp = 0;
     uint32_t warm_count = 0;
     // The patterns found in recently scanned short values, by value (direct-mapped on its hash):
@@ -177,7 +177,6 @@ class EventMatcher {
   std::vector<std::vector<uint32_t>> group_gates_;    // group -> gates with an atom in it
   std::vector<uint32_t> gated_groups_;                // groups scanned by open_gates()
   std::vector<Symbol> gated_field_;                   // as gated_groups_: its field (kNoSymbol: keywords)
-  std::vector<uint32_t> gated_index_;                 // group -> its index in gated_groups_ (kNoGroup: none)
   std::vector<std::vector<uint32_t>> gate_groups_;    // gate -> indices into gated_groups_ of its atoms' groups
   // A gated group known to filter here (ready) opens none of its gates in an event without its
   // field: open_gates() finds those from the event's fields (by_field_: Symbol -> index into

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -666,58 +667,59 @@ TEST(EventMatcherPrefilter, OnlyTheNeededGroupsAreScanned) {
   event({{"Image", "tool"}, {"CommandLine", "-nop -enc"}}, {true, true, false, false, true});
 }
 
+// Two gated groups (Image "tool", CommandLine "-enc") that filter from their third event on, with
+// each gate's mask for open_gates(need).
+struct TwoWarmingGroups {
+  Fixture fx;
+  std::unique_ptr<EventMatcher> m;
+  uint32_t g_img = 0, g_cli = 0;
+  std::vector<uint64_t> img, cli;
+  Record rec;
+  Event ev;
+  TwoWarmingGroups() {
+    fx.add(atom("Image", AtomKind::contains, "tool"));
+    fx.add(atom("CommandLine", AtomKind::contains, "-enc"));
+    m = std::make_unique<EventMatcher>(fx.table, on(1, 2));
+    g_img = m->add_gate(Predicate::make_atom(fx.ids[0]));
+    g_cli = m->add_gate(Predicate::make_atom(fx.ids[1]));
+    m->add_gate_groups(g_img, img);
+    m->add_gate_groups(g_cli, cli);
+  }
+  // An event of one field, its gates opened for the groups in `need`.
+  void event(const char* field, const char* value, const std::vector<uint64_t>& need) {
+    ev.reset(&rec);
+    ev.add(field_id(field), value, 0);
+    m->begin(ev);
+    m->open_gates(need.data(), need.size());
+  }
+};
+
 // A group's warm-up counts the events that did not need it too: with a warm-up of two events, the
 // third event filters (its gate closed without the literal) whether or not the first two scanned it.
 TEST(EventMatcherPrefilter, WarmUpCountsEventsThatDidNotNeedTheGroup) {
   if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
   for (bool needed_early : {true, false}) {
-    Fixture fx;
-    fx.add(atom("Image", AtomKind::contains, "tool"));
-    fx.add(atom("CommandLine", AtomKind::contains, "-enc"));
-    EventMatcher m(fx.table, on(1, 2));
-    const uint32_t g_img = m.add_gate(Predicate::make_atom(fx.ids[0]));
-    const uint32_t g_cli = m.add_gate(Predicate::make_atom(fx.ids[1]));
-    std::vector<uint64_t> img, cli;
-    m.add_gate_groups(g_img, img);
-    m.add_gate_groups(g_cli, cli);
-    Record rec;
-    Event ev;
+    TwoWarmingGroups t;
     auto event = [&](const std::vector<uint64_t>& need) {
-      ev.reset(&rec);
-      ev.add(field_id("Image"), "C:\\else.exe", 0);
-      m.begin(ev);
-      m.open_gates(need.data(), need.size());
-      return m.gate_open(g_img);
+      t.event("Image", "C:\\else.exe", need);
+      return t.m->gate_open(t.g_img);
     };
     // Warming up, the Image group lets every event through when it is scanned.
-    EXPECT_EQ(event(needed_early ? img : cli), needed_early);
-    EXPECT_EQ(event(needed_early ? img : cli), needed_early);
-    EXPECT_FALSE(event(img)) << (needed_early ? "needed early" : "not needed early");
+    EXPECT_EQ(event(needed_early ? t.img : t.cli), needed_early);
+    EXPECT_EQ(event(needed_early ? t.img : t.cli), needed_early);
+    EXPECT_FALSE(event(t.img)) << (needed_early ? "needed early" : "not needed early");
   }
   // An event that skipped the group and then tests one of its atoms (the group scanned then) counts
   // once: the second event is still warming up, the third filters.
-  Fixture fx;
-  fx.add(atom("Image", AtomKind::contains, "tool"));
-  fx.add(atom("CommandLine", AtomKind::contains, "-enc"));
-  EventMatcher m(fx.table, on(1, 2));
-  const uint32_t g_img = m.add_gate(Predicate::make_atom(fx.ids[0]));
-  const uint32_t g_cli = m.add_gate(Predicate::make_atom(fx.ids[1]));
-  std::vector<uint64_t> img, cli;
-  m.add_gate_groups(g_img, img);
-  m.add_gate_groups(g_cli, cli);
-  Record rec;
-  Event ev;
+  TwoWarmingGroups t;
   auto event = [&](const std::vector<uint64_t>& need, bool test_cli) {
-    ev.reset(&rec);
-    ev.add(field_id("CommandLine"), "plain", 0);
-    m.begin(ev);
-    m.open_gates(need.data(), need.size());
-    if (test_cli) EXPECT_FALSE(m.eval(Predicate::make_atom(fx.ids[1])));
-    return m.gate_open(g_cli);
+    t.event("CommandLine", "plain", need);
+    if (test_cli) EXPECT_FALSE(t.m->eval(Predicate::make_atom(t.fx.ids[1])));
+    return t.m->gate_open(t.g_cli);
   };
-  EXPECT_FALSE(event(img, true));  // skipped: closed; its atom still tested (false)
-  EXPECT_TRUE(event(cli, false));   // the group's second event: still warming up, open
-  EXPECT_FALSE(event(cli, false));  // its third: filters
+  EXPECT_FALSE(event(t.img, true));  // skipped: closed; its atom still tested (false)
+  EXPECT_TRUE(event(t.cli, false));   // the group's second event: still warming up, open
+  EXPECT_FALSE(event(t.cli, false));  // its third: filters
 }
 
 // The engine gives a stream without a second gate (or without any) the always-open gate, and visits
