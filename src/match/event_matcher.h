@@ -55,6 +55,9 @@ class EventMatcher {
     uint64_t prefilter_rejects = 0; ///< atoms decided false by the prefilter without a test
     uint64_t scans = 0;             ///< field values scanned by a prefilter database
     uint64_t keyword_scans = 0;     ///< events whose raw values were scanned for every keyword literal
+    /// Events counted toward a group's warm-up, once per event and group: each is an atomic add on
+    /// a count every matcher of the Shared (a hunt's workers) writes.
+    uint64_t warm_up_counts = 0;
   };
 
   /// What the matchers of one atom table share across threads: the compiled atoms and the
@@ -79,7 +82,7 @@ class EventMatcher {
   bool eval(const ir::FlatPredicates& flat, uint32_t at) { return eval_flat(flat.nodes.data(), at); }
   /// Number of atom tests actually run since construction (for profiling/bench).
   uint64_t atom_tests() const { return tests_; }
-  Stats stats() const { return {tests_, rejects_, scans_, keyword_scans_}; }
+  Stats stats() const { return {tests_, rejects_, scans_, keyword_scans_, warm_up_counts_}; }
   /// Gates let the engine skip a predicate without walking it. A gate is a set of prefiltered
   /// atoms one of which is true whenever the predicate is; an event in which none of their
   /// literals was found cannot match it. kNoGate: the predicate has no such set (a NOT at the
@@ -193,7 +196,7 @@ class EventMatcher {
   std::vector<uint32_t> kw_gate_patterns_;
   std::shared_ptr<const Prefilter> kw_gate_db_;
   bool kw_gate_asked_ = false;
-  uint64_t rejects_ = 0, scans_ = 0, keyword_scans_ = 0;
+  uint64_t rejects_ = 0, scans_ = 0, keyword_scans_ = 0, warm_up_counts_ = 0;
 };
 
 }  // namespace vigil::match

@@ -722,6 +722,26 @@ TEST(EventMatcherPrefilter, WarmUpCountsEventsThatDidNotNeedTheGroup) {
   EXPECT_FALSE(event(t.cli, false));  // its third: filters
 }
 
+// A group no event needs is never built, and its warm-up count is shared by the workers (an atomic
+// add on one line): counting stops once the count has reached the warm-up, and the group still
+// filters from the first event that needs it, however long after.
+TEST(EventMatcherPrefilter, WarmUpStopsCountingOnceReached) {
+  if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
+  TwoWarmingGroups t;  // a warm-up of two events
+  const std::vector<uint64_t> none = {0};
+  for (int k = 0; k < 100; ++k) {
+    t.event("Image", "C:\\else.exe", none);  // both groups skipped, each counted
+    EXPECT_FALSE(t.m->gate_open(t.g_img));
+  }
+  // Per group, two events reach the warm-up (counts 0 and 1); the third sees 2 and is the last
+  // counted: 3 events for each of the two groups, not 100.
+  EXPECT_EQ(t.m->stats().warm_up_counts, 6u);
+  t.event("Image", "C:\\else.exe", t.img);
+  EXPECT_FALSE(t.m->gate_open(t.g_img));  // built now: filters
+  t.event("Image", "C:\\tool.exe", t.img);
+  EXPECT_TRUE(t.m->gate_open(t.g_img));
+}
+
 // The engine gives a stream without a second gate (or without any) the always-open gate, and visits
 // a stream when both its gates are open: that gate must be open in every event, from the one it was
 // asked for in, across the wraps of the event counter, whatever the other gates do.
