@@ -126,8 +126,8 @@ void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags)
               f->yaml_error = e.msg;
               f->yaml_mark = e.mark;
             }
-            // The macro table does not change while files are in flight: load() reads all
-            // content before the first file is submitted.
+            // The macro table does not change while files are in flight: load() reads more
+            // content only after finish_pending().
             f->escu.resize(f->docs.size());
             for (size_t i = 0; i < f->docs.size(); ++i)
               if (content::looks_like_escu(f->docs[i])) {
@@ -144,21 +144,16 @@ void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags)
       [&](ParsedBatch&& out) {
         for (auto& f : out) load_parsed(*f, diags);
       });
-  // Content (macros, lookups) must be there before any rule is parsed: every path's first (one
-  // root is used, the first found), so the parsing workers run on from one path's files to the
-  // next instead of waiting for this thread to compile the first path's (Sigma's) to its end.
-  std::vector<std::string> found;
   for (auto& p : paths) {
     std::error_code ec;
     if (!fs::exists(p, ec)) {
       diags.error({p}, "no such file or directory", "missing-path");
       continue;
     }
+    // Content (macros, lookups) must be there before this path's rules compile.
+    pipe.finish_pending();
     if (opts_.content_root.empty()) ensure_content(content::find_content_root(p), diags);
     else ensure_content({}, diags);
-    found.push_back(p);
-  }
-  for (auto& p : found) {
     auto files = rule_files(p);
     for (size_t i = 0; i < files.size(); i += kFilesPerBatch) {
       auto b = pipe.take_empty();
