@@ -730,7 +730,7 @@ TEST(EventMatcherPrefilter, WarmUpStopsCountingOnceReached) {
   TwoWarmingGroups t;  // a warm-up of two events
   const std::vector<uint64_t> none = {0};
   for (int k = 0; k < 100; ++k) {
-    t.event("Image", "C:\\else.exe", none);  // both groups skipped, each counted
+    t.event("Image", "C:\\else.exe", none);  // both groups skipped (counted until the warm-up is reached)
     EXPECT_FALSE(t.m->gate_open(t.g_img));
   }
   // Per group, two events reach the warm-up (counts 0 and 1); the third sees 2 and is the last
