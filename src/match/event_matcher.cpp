@@ -356,10 +356,13 @@ bool EventMatcher::scan_keyword_gates() {
 }
 
 // The event's place in the group's warm-up (the events counted before it, over every matcher),
-// counted once an event however often it is asked.
+// counted once an event however often it is asked. Once this matcher has seen the count reach the
+// warm-up, counting on changes nothing (the group is built the next time an event needs it), and
+// the count is a cache line every worker writes: a group no event needs is never built, and was
+// counted in every event.
 uint32_t EventMatcher::warm_up_count(uint32_t gi) {
   Local& l = local_[gi];
-  if (l.warm_stamp != scan_epoch_) {
+  if (l.warm_stamp != scan_epoch_ && l.warm_count < sh_->warmup) {
     l.warm_count = sh_->groups[gi]->demand.fetch_add(1, std::memory_order_relaxed);
     ++warm_up_counts_;
     l.warm_stamp = scan_epoch_;
@@ -599,15 +602,10 @@ void EventMatcher::open_gates(const uint64_t* need, size_t words) {
     if (!needed(i)) {
       // Its warm-up still counts this event, as a scan would have: the database is compiled after
       // the same number of events whichever lists they visit (else a group of rare events' rules
-      // would let every such event through its gates for that much longer). Once this matcher has
-      // seen the count reach the warm-up, counting on changes nothing (the group is built the next
-      // time an event needs it), and a count shared by the workers is a cache line they would
-      // take from each other in every event: a group no list of the input needs is never built.
+      // would let every such event through its gates for that much longer).
       const uint32_t gi = gated_groups_[i];
       const Local& l = local_[gi];
-      if (!l.ready && !l.disabled && l.warm_count < sh_->warmup &&
-          sh_->groups[gi]->state.load(std::memory_order_acquire) == 0)
-        warm_up_count(gi);
+      if (!l.ready && !l.disabled && sh_->groups[gi]->state.load(std::memory_order_acquire) == 0) warm_up_count(gi);
       ++k;
       continue;
     }
