@@ -1,12 +1,15 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "core/regex.h"
 
+#include "core/strings.h"
+
 #include <pcre2.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 
@@ -84,10 +87,8 @@ size_t utf8_seq(std::string_view s, size_t i) {
 std::string_view valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
+    i = ascii_run(s, i);
+    if (i == s.size()) break;
     size_t n = utf8_seq(s, i);
     if (n == 0) break;
     i += n;
@@ -195,6 +196,14 @@ struct Regex::Impl {
   std::atomic<uint64_t> hits{0};
   Regex::Flags flags;
   std::vector<std::string> chain;  // literal_chain(): search() answers without PCRE2
+  // Which engine answers search() on subjects of kLongSubject bytes or more (see search()).
+  static constexpr uint8_t kUndecided = 0, kPcre = 1, kLinear = 2, kTrialLinear = 3;
+  std::atomic<uint8_t> long_engine{kUndecided};
+  std::atomic<uint32_t> pcre_calls{0}, linear_calls{0};
+  // Each engine's best time per byte (picoseconds): the least disturbed call, not the first (which
+  // pays cold caches) or one the scheduler interrupted. And PCRE2's time on long subjects so far.
+  std::atomic<uint64_t> pcre_ps{UINT64_MAX}, linear_ps{UINT64_MAX}, pcre_ns{0};
+  uint64_t compile_budget_ns = 0;  // what the linear form's compile is reckoned to cost
 #ifdef VIGIL_HAVE_HYPERSCAN
   // Compiled on first need (a PCRE2 limit hit): Hyperscan compiles take
   // milliseconds, and a corpus holds hundreds of patterns that never need it.
@@ -263,6 +272,9 @@ Result<Regex> Regex::compile(std::string_view pattern, Flags flags) {
   pcre2_set_depth_limit(r.impl_->mctx, 10000);
   r.pattern_ = std::string(pattern);
   r.impl_->chain = literal_chain(pattern, flags.caseless);
+  // Hyperscan's compile time, measured on the ESCU and Sigma patterns: ~2 ms, and ~80 µs per
+  // pattern byte for long alternations (0.2 s for 2.6 KB of cmdlet names).
+  r.impl_->compile_budget_ns = 2'000'000 + 80'000 * uint64_t(pattern.size());
   uint32_t cap = 0;
   pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &cap);
   r.groups_ = static_cast<int>(cap);
@@ -292,16 +304,26 @@ bool Regex::linear() const {
 #endif
 }
 
-bool Regex::linear_search(std::string_view s, bool& matched) const {
+bool Regex::linear_ready() const {
 #ifdef VIGIL_HAVE_HYPERSCAN
-  if (!linear() || s.size() > UINT32_MAX) return false;
+  if (!linear()) return false;
   ThreadScratch& ts = t_scratch;
   auto it = std::lower_bound(ts.fitted.begin(), ts.fitted.end(), impl_->hs_id);
   if (it == ts.fitted.end() || *it != impl_->hs_id) {
     if (hs_alloc_scratch(impl_->hs, &ts.scratch) != HS_SUCCESS) return false;
     ts.fitted.insert(it, impl_->hs_id);
   }
-  std::string_view text = valid_utf8(s);
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool Regex::linear_search(std::string_view s, bool& matched, bool ascii_only) const {
+#ifdef VIGIL_HAVE_HYPERSCAN
+  if (s.size() > UINT32_MAX || (ascii_only && !is_ascii(s)) || !linear_ready()) return false;
+  ThreadScratch& ts = t_scratch;
+  std::string_view text = ascii_only ? s : valid_utf8(s);
   matched = false;
   hs_error_t e = hs_scan(impl_->hs, text.data(), static_cast<unsigned>(text.size()), 0, ts.scratch, on_match, &matched);
   return e == HS_SUCCESS || e == HS_SCAN_TERMINATED;
@@ -312,13 +334,27 @@ bool Regex::linear_search(std::string_view s, bool& matched) const {
 #endif
 }
 
+std::optional<bool> Regex::search_on(Engine e, std::string_view s) const {
+  if (e == Engine::linear) {
+    bool matched = false;
+    if (linear_search(s, matched, true)) return matched;
+    return std::nullopt;
+  }
+  Match m;
+  const int r = find_backtracking(s, 0, m);
+  if (r < 0) return std::nullopt;
+  return r == 1;
+}
+
+Regex::Engine Regex::long_subject_engine() const {
+  return impl_ && impl_->long_engine.load(std::memory_order_relaxed) == Impl::kLinear ? Engine::linear : Engine::pcre2;
+}
+
 // PCRE2 (JIT) answers first: it is the faster engine on ordinary subjects
 // (measured: answering every Sigma |re on Hyperscan doubled a hunt's time).
 // Only when it gives up at its limit does the linear-time engine decide, so
 // a hostile subject costs at most the limit and is never a silent "no".
-bool Regex::search(std::string_view s) const {
-  if (chained())
-    if (int r = chain_search(impl_->chain, impl_->flags.dotall, s); r >= 0) return r == 1;
+bool Regex::search_pcre_first(std::string_view s) const {
   Match m;
   int r = find_backtracking(s, 0, m);
   if (r >= 0) return r == 1;
@@ -326,6 +362,76 @@ bool Regex::search(std::string_view s) const {
   if (linear_search(s, matched)) return matched;
   impl_->limit_hit(pattern_);
   return false;
+}
+
+// Long subjects may be answered by the linear engine instead. PCRE2 finds a pattern that starts
+// with a fixed character or literal by skipping to it (memchr), but tries an alternation of names
+// or a character class at every position: over PowerShell script blocks of kilobytes, ESCU's
+// PowerShell 4104 Hunting spent most of its time there (bench/regex_bench: the linear engine is
+// 10 to 30 times faster on such patterns, and 100 times slower on a few bounded repeats). The
+// linear form costs a compile (milliseconds; 0.2 s for that rule's 150 cmdlet names), so the choice
+// is made as one rents before buying: PCRE2 answers, timed, until the time it spent on long
+// subjects reaches the compile's reckoned cost; only a pattern it found slow per byte gets there.
+// Then the linear engine is compiled and timed on a few subjects, and the faster per byte answers
+// long subjects from then on. Both engines give the same answer on ASCII subjects (the only ones
+// the linear engine is asked about here), so the choice changes only the time, never a result.
+bool Regex::search(std::string_view s) const {
+  if (chained())
+    if (int r = chain_search(impl_->chain, impl_->flags.dotall, s); r >= 0) return r == 1;
+  if (s.size() >= kLongSubject) {
+    const uint8_t engine = impl_->long_engine.load(std::memory_order_relaxed);
+    bool matched = false;
+    if (engine == Impl::kLinear && linear_search(s, matched, true)) return matched;
+    if (engine == Impl::kUndecided || engine == Impl::kTrialLinear) return search_long_timed(s);
+  }
+  return search_pcre_first(s);
+}
+
+// search() on a long subject while the engine is not chosen: one timed call. Threads share the
+// counts; a choice made on slightly different numbers by two of them is still a correct one.
+bool Regex::search_long_timed(std::string_view s) const {
+  Impl& im = *impl_;
+  auto best = [](std::atomic<uint64_t>& at, uint64_t ps) {
+    for (uint64_t b = at.load(std::memory_order_relaxed); ps < b && !at.compare_exchange_weak(b, ps, std::memory_order_relaxed);) {
+    }
+  };
+  auto choose = [&](uint8_t engine) {
+    uint8_t was = Impl::kUndecided;
+    if (!im.long_engine.compare_exchange_strong(was, engine, std::memory_order_relaxed) && was == Impl::kTrialLinear)
+      im.long_engine.store(engine, std::memory_order_relaxed);
+  };
+  if (im.long_engine.load(std::memory_order_relaxed) == Impl::kTrialLinear) {
+    if (!linear_ready()) {  // no linear form (or no memory for its scratch): PCRE2 keeps them
+      choose(Impl::kPcre);
+      return search_pcre_first(s);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    bool matched = false;
+    if (linear_search(s, matched, true)) {
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+      best(im.linear_ps, uint64_t(ns) * 1000 / s.size());
+      if (im.linear_calls.fetch_add(1, std::memory_order_relaxed) + 1 == kTrialCalls)
+        choose(im.linear_ps.load(std::memory_order_relaxed) < im.pcre_ps.load(std::memory_order_relaxed) ? Impl::kLinear
+                                                                                                        : Impl::kPcre);
+      return matched;
+    }
+    return search_pcre_first(s);  // not ASCII: PCRE2's, untimed
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const bool matched = search_pcre_first(s);
+  const auto ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+  best(im.pcre_ps, ns * 1000 / s.size());
+  const uint64_t spent = im.pcre_ns.fetch_add(ns, std::memory_order_relaxed) + ns;
+  const uint32_t calls = im.pcre_calls.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (calls >= kTrialCalls) {
+    if (double(im.pcre_ps.load(std::memory_order_relaxed)) < kSlowNsPerByte * 1000) {
+      choose(Impl::kPcre);  // it skips to a fixed start: nothing to win
+    } else if (spent >= im.compile_budget_ns) {
+      uint8_t was = Impl::kUndecided;
+      im.long_engine.compare_exchange_strong(was, Impl::kTrialLinear, std::memory_order_relaxed);
+    }
+  }
+  return matched;
 }
 
 uint64_t Regex::limit_hits() const { return impl_ ? impl_->hits.load(std::memory_order_relaxed) : 0; }

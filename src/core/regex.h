@@ -43,8 +43,18 @@ class Regex {
   static Result<Regex> compile(std::string_view pattern) { return compile(pattern, Flags{}); }
 
   /// Unanchored search. A PCRE2 match-limit hit answers false but is counted
-  /// and recorded as undecided (see take_undecided()).
+  /// and recorded as undecided (see take_undecided()). On long subjects (kLongSubject bytes and
+  /// more) a pattern on which PCRE2 has spent as long as a compile of the linear form takes may
+  /// move to the linear engine, when that is faster per byte (regex.cpp: search()).
   bool search(std::string_view subject) const;
+  enum class Engine { pcre2, linear };
+  /// One engine's answer to search(), nullopt when it cannot give one (no linear form, or a subject
+  /// that is not ASCII; PCRE2's limit). For tests and benches: search() answers the same with
+  /// either.
+  std::optional<bool> search_on(Engine e, std::string_view subject) const;
+  /// The engine search() uses on long subjects: PCRE2 until the trial chose the linear one.
+  Engine long_subject_engine() const;
+  static constexpr size_t kLongSubject = 256;
   /// True when the pattern has a linear-time form (compiled on first call).
   bool linear() const;
   /// True when search() answers by finding literal pieces in order (a pattern such as `\+.*\+.*\+`):
@@ -76,8 +86,21 @@ class Regex {
  private:
   /// 1 match, 0 no match, -1 PCRE2 gave up at a limit.
   int find_backtracking(std::string_view subject, size_t start, Match& out) const;
-  /// The linear-time engine's answer in `matched`; false when it cannot answer.
-  bool linear_search(std::string_view subject, bool& matched) const;
+  /// search() as PCRE2 answers it: the linear engine only at PCRE2's limit.
+  bool search_pcre_first(std::string_view subject) const;
+  /// search() on a long subject before its engine is chosen: timed, toward the choice.
+  bool search_long_timed(std::string_view subject) const;
+  static constexpr uint32_t kTrialCalls = 8;  // long subjects timed before PCRE2 is found fast, and of the linear engine
+  /// PCRE2 at or below this many nanoseconds per byte keeps long subjects without a trial of the
+  /// linear engine (which costs a compile): it skips to a fixed first character or literal.
+  static constexpr double kSlowNsPerByte = 0.5;
+  /// The linear form compiled and this thread's scratch fitted to it; false when there is none.
+  bool linear_ready() const;
+  /// The linear-time engine's answer in `matched`; false when it cannot answer. Beyond ASCII the
+  /// engines differ: PCRE2's \\w takes Latin-1 letters (é) and it matches nothing at an invalid
+  /// byte, which the linear engine reads as U+FFFD. `ascii_only` leaves subjects with other bytes
+  /// unanswered (search() then asks PCRE2), so that its answer is PCRE2's.
+  bool linear_search(std::string_view subject, bool& matched, bool ascii_only = false) const;
 
   struct Impl;
   std::shared_ptr<Impl> impl_;

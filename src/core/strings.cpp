@@ -78,6 +78,16 @@ std::string_view path_basename(std::string_view p) {
   return k == std::string_view::npos ? p : p.substr(k + 1);
 }
 
+size_t ascii_run(std::string_view s, size_t i) {
+  // Eight bytes at a time: a script block of tens of kilobytes is looked at per regex (core/regex).
+  for (uint64_t w; i + 8 <= s.size(); i += 8) {
+    std::memcpy(&w, s.data() + i, 8);
+    if (w & 0x8080808080808080ULL) break;
+  }
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
+  return i;
+}
+
 namespace {
 // Bytes that end a run copied as is: controls, '"', '\\', and non-ASCII (UTF-8 is checked).
 constexpr auto kJsonSpecial = [] {

@@ -35,6 +35,10 @@ struct TextEq {
 inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c + 32) : c; }
 inline char ascii_upper(char c) { return (c >= 'a' && c <= 'z') ? char(c - 32) : c; }
 
+/// The end of the run of ASCII bytes (below 0x80) that starts at `from`: s.size() when all are.
+size_t ascii_run(std::string_view s, size_t from = 0);
+inline bool is_ascii(std::string_view s) { return ascii_run(s) == s.size(); }
+
 std::string to_lower(std::string_view s);
 std::string to_upper(std::string_view s);
 // Inline: the normalizer's conditions and the matcher compare hundreds of short texts per event.

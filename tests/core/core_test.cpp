@@ -446,6 +446,61 @@ TEST(RequiredLiteral, EveryMatchContainsTheRun) {
   EXPECT_GT(checked, 10000u);
 }
 
+// search() answers long subjects with whichever engine its trial found faster (core/regex.h), so
+// the two must give every answer alike. Random patterns over the constructs Sigma's and ESCU's
+// regexes use (classes, \\s \\d \\w \\b, anchors, alternations, bounded repeats, (?i)) and random
+// subjects over letters that fold in Unicode (K and KELVIN SIGN, s and LONG S, é and É), newlines
+// and an invalid byte: wherever both engines answer, they agree, and search() gives that answer.
+TEST(Regex, BothEnginesAnswerEverySearchAlike) {
+  const std::vector<std::string> atoms = {"a", "b", "k", "s", "K", "S", "\xC3\xA9", "x", " ", "\\.", ".", "\\s",
+                                          "\\d", "\\w", "\\W", "[a-k]", "[^b\\s]", "\\b", "-", "\\\\"};
+  const std::vector<std::string> tails = {"", "", "", "?", "*", "+", "{2}", "{0,3}", "{1,}", "*?"};
+  uint64_t seed = 0x2545f4914f6cdd1dull;
+  auto next = [&](uint64_t n) {
+    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+    return seed % n;
+  };
+  auto piece = [&](auto& self, int depth) -> std::string {
+    switch (next(depth > 1 ? 7 : 10)) {
+      case 7: return "(?:" + self(self, depth + 1) + "|" + self(self, depth + 1) + ")" + tails[next(tails.size())];
+      case 8: return "(" + self(self, depth + 1) + ")" + tails[next(tails.size())];
+      case 9: return next(2) ? "^" : "$";
+      default: return atoms[next(atoms.size())] + tails[next(tails.size())];
+    }
+  };
+  // ASCII first: the linear engine answers ASCII subjects only (Regex::linear_search); the others
+  // are asked of it too, and must come back unanswered or alike.
+  const std::string letters[] = {"a", "b", "k", "s", "K", "S", "A", "1", "-", "\\", "x", " ", "\t", "\n", ".",
+                                 "\xC3\xA9", "\xC3\x89", "\xE2\x84\xAA", "\xC5\xBF", "\xFF"};
+  const size_t ascii_letters = 15;
+  size_t compared = 0, matched = 0, linear_patterns = 0;
+  for (int n = 0; n < 2000; ++n) {
+    std::string p = next(3) == 0 ? "(?i)" : "";
+    for (int k = 0, len = 1 + int(next(5)); k < len; ++k) p += piece(piece, 0);
+    if (next(4) == 0) p += "|" + piece(piece, 0);
+    auto re = Regex::compile(p);
+    if (!re.ok()) continue;
+    if (!re->linear()) continue;
+    ++linear_patterns;
+    for (int s = 0; s < 40; ++s) {
+      std::string subject;
+      const size_t alphabet = s % 8 ? ascii_letters : std::size(letters);
+      for (int k = 0, len = int(next(2) ? next(16) : next(400)); k < len; ++k) subject += letters[next(alphabet)];
+      const auto pcre = re->search_on(Regex::Engine::pcre2, subject);
+      const auto lin = re->search_on(Regex::Engine::linear, subject);
+      if (!pcre || !lin) continue;
+      ++compared;
+      matched += *pcre;
+      ASSERT_EQ(*pcre, *lin) << "pattern " << p << " subject '" << subject << "'";
+      ASSERT_EQ(re->search(subject), *pcre) << "pattern " << p << " subject '" << subject << "'";
+    }
+  }
+  EXPECT_GT(linear_patterns, 1000u);  // the property is tested, not skipped
+  EXPECT_GT(compared, 40000u);
+  EXPECT_GT(matched, compared / 10);
+  EXPECT_LT(matched, compared - compared / 10);
+}
+
 // field_id answers from a per-thread memo of 1,024 slots: 6,000 names (so slots are shared) in
 // two orders on two threads, near-alike (one byte apart, prefixes of each other, case): each name
 // one symbol, the same each time and on each thread, that names it back.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,55 @@ TEST(RegexPrefilterLiteral, EveryMatchOfACorpusPatternInRealValuesHoldsItsLitera
     }
   // Real attack data matches some of the corpus' patterns (encoded PowerShell, obfuscation, ...).
   EXPECT_GT(matches, 20u);
+}
+
+// Regex::search answers long subjects with the engine its trial found faster (PCRE2 or the linear
+// one), so both must answer alike: every regex of the Sigma corpus against every distinct value of
+// the attack samples' events (script blocks, command lines, XML), and the values' long ones joined
+// into subjects of kilobytes.
+TEST(RegexEngines, EveryCorpusPatternGetsOneAnswerFromBothEnginesOnRealValues) {
+  DiagnosticSink diags(nullptr);
+  RuleSet rs({"", VIGIL_DATA_DIR, false});
+  rs.load({kSharedDir + "/corpus/sigma/rules"}, diags);
+  std::vector<std::pair<std::string, Regex>> pats;
+  for (ir::AtomId id = 0; id < rs.atoms().size(); ++id) {
+    const ir::Atom& a = rs.atoms().get(id);
+    if (a.kind != ir::AtomKind::regex) continue;
+    auto re = Regex::compile(a.value);
+    if (re.ok() && re->linear()) pats.emplace_back(a.value, std::move(re.value()));
+  }
+  ASSERT_GT(pats.size(), 100u);
+
+  std::set<std::string> values;
+  ReadStats stats;
+  read_inputs({kSharedDir + "/data/evtx-attack-samples"}, ReadOptions{}, [&](const Record& r) {
+    for (auto& f : r.data)
+      if (!f.value.empty() && f.value.size() <= 65536) values.emplace(f.value);
+  }, diags, stats);
+  std::vector<std::string> subjects(values.begin(), values.end());
+  std::string joined;
+  for (auto& v : values)
+    if (v.size() >= 64) {
+      joined += v;
+      joined += '\n';
+      if (joined.size() >= 4096) subjects.push_back(std::exchange(joined, {}));
+    }
+  size_t long_ascii = 0;
+  for (auto& v : subjects) long_ascii += v.size() >= Regex::kLongSubject && is_ascii(v);
+  ASSERT_GT(long_ascii, 150u);
+
+  size_t compared = 0, matched = 0;
+  for (auto& [text, re] : pats)
+    for (auto& v : subjects) {
+      const auto pcre = re.search_on(Regex::Engine::pcre2, v);
+      const auto lin = re.search_on(Regex::Engine::linear, v);
+      if (!pcre || !lin) continue;
+      ++compared;
+      matched += *pcre;
+      ASSERT_EQ(*pcre, *lin) << "pattern " << text << " value '" << v << "'";
+    }
+  EXPECT_GT(compared, pats.size() * 5000);
+  EXPECT_GT(matched, 20u);  // real attack data matches some (encoded PowerShell, obfuscation, ...)
 }
 
 }  // namespace
