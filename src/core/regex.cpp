@@ -196,16 +196,21 @@ struct Regex::Impl {
   std::atomic<uint64_t> hits{0};
   Regex::Flags flags;
   std::vector<std::string> chain;  // literal_chain(): search() answers without PCRE2
-  // Which engine answers search() on subjects of kLongSubject bytes or more (see search()).
+  // Which engine answers search() on subjects of kLongSubject bytes or more (see search()), and the
+  // trial that chooses it: shared by the threads that search with this pattern, on a line of its own
+  // (written only until the choice is made).
   static constexpr uint8_t kUndecided = 0, kPcre = 1, kLinear = 2, kTrialLinear = 3;
-  std::atomic<uint8_t> long_engine{kUndecided};
-  std::atomic<uint32_t> pcre_calls{0}, linear_calls{0};
-  // Each engine's best time per byte (picoseconds): the least disturbed call, not the first (which
-  // pays cold caches) or one the scheduler interrupted. And PCRE2's time on long subjects so far.
-  std::atomic<uint64_t> pcre_ps{UINT64_MAX}, linear_ps{UINT64_MAX}, pcre_ns{0};
-  uint64_t compile_budget_ns = 0;  // what the linear form's compile is reckoned to cost
+  struct alignas(64) Trial {
+    std::atomic<uint8_t> engine{kUndecided};
+    std::atomic<uint32_t> pcre_calls{0}, linear_calls{0};
+    // Each engine's best time per byte (picoseconds) on a subject it did not match (a miss reads
+    // the whole subject; a match may stop at its first bytes): the least disturbed call, not the
+    // first (cold caches) or one the scheduler interrupted. And PCRE2's time on long subjects.
+    std::atomic<uint64_t> pcre_ps{UINT64_MAX}, linear_ps{UINT64_MAX}, pcre_ns{0};
+  } trial;
+  uint64_t compile_budget_ns = 0;  // PCRE2's time on long subjects before the linear form is tried
 #ifdef VIGIL_HAVE_HYPERSCAN
-  // Compiled on first need (a PCRE2 limit hit): Hyperscan compiles take
+  // Compiled on first need (a PCRE2 limit hit, or search()'s trial): Hyperscan compiles take
   // milliseconds, and a corpus holds hundreds of patterns that never need it.
   std::once_flag hs_once;
   hs_database_t* hs = nullptr;
@@ -272,9 +277,13 @@ Result<Regex> Regex::compile(std::string_view pattern, Flags flags) {
   pcre2_set_depth_limit(r.impl_->mctx, 10000);
   r.pattern_ = std::string(pattern);
   r.impl_->chain = literal_chain(pattern, flags.caseless);
-  // Hyperscan's compile time, measured on the ESCU and Sigma patterns: ~2 ms, and ~80 µs per
-  // pattern byte for long alternations (0.2 s for 2.6 KB of cmdlet names).
-  r.impl_->compile_budget_ns = 2'000'000 + 80'000 * uint64_t(pattern.size());
+  // The rent paid before the linear form is bought (search()): twice Hyperscan's compile time as
+  // measured on the ESCU and Sigma patterns (~2 ms, and up to ~100 µs per pattern byte for long
+  // alternations: 0.2 s for the 1.9 KB of PowerShell 4104 Hunting's cmdlet names). Renting only as
+  // long as the compile takes bought that one after 733 of OTRF's 1,248 script blocks, too late to
+  // earn the compile back (the rule 0.52 s, against 0.48 s on PCRE2 alone); with twice that it stays
+  // on PCRE2 there (0.46 s, the cheaper patterns moved) and moves on an input about twice as large.
+  r.impl_->compile_budget_ns = 2 * (2'000'000 + 100'000 * uint64_t(pattern.size()));
   uint32_t cap = 0;
   pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &cap);
   r.groups_ = static_cast<int>(cap);
@@ -347,13 +356,11 @@ std::optional<bool> Regex::search_on(Engine e, std::string_view s) const {
 }
 
 Regex::Engine Regex::long_subject_engine() const {
-  return impl_ && impl_->long_engine.load(std::memory_order_relaxed) == Impl::kLinear ? Engine::linear : Engine::pcre2;
+  return impl_ && impl_->trial.engine.load(std::memory_order_relaxed) == Impl::kLinear ? Engine::linear : Engine::pcre2;
 }
 
-// PCRE2 (JIT) answers first: it is the faster engine on ordinary subjects
-// (measured: answering every Sigma |re on Hyperscan doubled a hunt's time).
-// Only when it gives up at its limit does the linear-time engine decide, so
-// a hostile subject costs at most the limit and is never a silent "no".
+// PCRE2 (JIT) answers; only when it gives up at its limit does the linear-time engine decide, so a
+// hostile subject costs at most the limit and is never a silent "no".
 bool Regex::search_pcre_first(std::string_view s) const {
   Match m;
   int r = find_backtracking(s, 0, m);
@@ -364,72 +371,69 @@ bool Regex::search_pcre_first(std::string_view s) const {
   return false;
 }
 
-// Long subjects may be answered by the linear engine instead. PCRE2 finds a pattern that starts
-// with a fixed character or literal by skipping to it (memchr), but tries an alternation of names
-// or a character class at every position: over PowerShell script blocks of kilobytes, ESCU's
-// PowerShell 4104 Hunting spent most of its time there (bench/regex_bench: the linear engine is
-// 10 to 30 times faster on such patterns, and 100 times slower on a few bounded repeats). The
-// linear form costs a compile (milliseconds; 0.2 s for that rule's 150 cmdlet names), so the choice
-// is made as one rents before buying: PCRE2 answers, timed, until the time it spent on long
-// subjects reaches the compile's reckoned cost; only a pattern it found slow per byte gets there.
-// Then the linear engine is compiled and timed on a few subjects, and the faster per byte answers
-// long subjects from then on. Both engines give the same answer on ASCII subjects (the only ones
-// the linear engine is asked about here), so the choice changes only the time, never a result.
+// PCRE2 answers first: it is the faster engine on ordinary subjects (measured: answering every
+// Sigma |re on Hyperscan doubled a hunt's time). Long subjects may be answered by the linear engine
+// instead. PCRE2 finds a pattern that starts with a fixed character or literal by skipping to it
+// (memchr), but tries an alternation of names or a character class at every position: over
+// PowerShell script blocks of kilobytes, ESCU's PowerShell 4104 Hunting spent most of its time
+// there (bench/regex_bench: the linear engine is 3 to 30 times faster on such patterns, and 100 times
+// slower on a few bounded repeats). The linear form costs a compile (milliseconds; 0.2 s for that
+// rule's 150 cmdlet names), so the choice is made as one rents before buying: PCRE2 answers, timed,
+// until the time it spent on long subjects reaches twice the compile's reckoned cost
+// (compile_budget_ns); only a pattern it found slow per byte gets there. Then the linear engine is compiled and timed on a few subjects,
+// and the faster per byte answers long subjects from then on. Both engines give the same answer on
+// ASCII subjects (the only ones the linear engine is asked about here), so the choice changes only
+// the time, never a result.
 bool Regex::search(std::string_view s) const {
   if (chained())
     if (int r = chain_search(impl_->chain, impl_->flags.dotall, s); r >= 0) return r == 1;
+#ifdef VIGIL_HAVE_HYPERSCAN
   if (s.size() >= kLongSubject) {
-    const uint8_t engine = impl_->long_engine.load(std::memory_order_relaxed);
+    const uint8_t engine = impl_->trial.engine.load(std::memory_order_relaxed);
     bool matched = false;
     if (engine == Impl::kLinear && linear_search(s, matched, true)) return matched;
     if (engine == Impl::kUndecided || engine == Impl::kTrialLinear) return search_long_timed(s);
   }
+#endif
   return search_pcre_first(s);
 }
 
-// search() on a long subject while the engine is not chosen: one timed call. Threads share the
-// counts; a choice made on slightly different numbers by two of them is still a correct one.
+// search() on a long subject while its engine is not chosen: one timed call toward the choice.
+// Threads share the trial; each step is one compare-and-swap from the state it ends, so the
+// choice is made once, and a thread that read an older state only makes one more timed call.
 bool Regex::search_long_timed(std::string_view s) const {
-  Impl& im = *impl_;
-  auto best = [](std::atomic<uint64_t>& at, uint64_t ps) {
+  Impl::Trial& t = impl_->trial;
+  auto keep_min = [](std::atomic<uint64_t>& at, uint64_t ps) {
     for (uint64_t b = at.load(std::memory_order_relaxed); ps < b && !at.compare_exchange_weak(b, ps, std::memory_order_relaxed);) {
     }
   };
-  auto choose = [&](uint8_t engine) {
-    uint8_t was = Impl::kUndecided;
-    if (!im.long_engine.compare_exchange_strong(was, engine, std::memory_order_relaxed) && was == Impl::kTrialLinear)
-      im.long_engine.store(engine, std::memory_order_relaxed);
+  auto settle = [&](uint8_t from, uint8_t to) { t.engine.compare_exchange_strong(from, to, std::memory_order_relaxed); };
+  auto elapsed_ns = [](std::chrono::steady_clock::time_point t0) {
+    return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
   };
-  if (im.long_engine.load(std::memory_order_relaxed) == Impl::kTrialLinear) {
-    if (!linear_ready()) {  // no linear form (or no memory for its scratch): PCRE2 keeps them
-      choose(Impl::kPcre);
-      return search_pcre_first(s);
+  if (t.engine.load(std::memory_order_relaxed) == Impl::kTrialLinear) {
+    bool matched = false, answered = false;
+    if (linear_ready()) {  // compiles the linear form, and fits this thread's scratch, outside the time
+      const auto t0 = std::chrono::steady_clock::now();
+      answered = linear_search(s, matched, true);
+      if (answered && !matched) keep_min(t.linear_ps, elapsed_ns(t0) * 1000 / s.size());
     }
-    const auto t0 = std::chrono::steady_clock::now();
-    bool matched = false;
-    if (linear_search(s, matched, true)) {
-      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
-      best(im.linear_ps, uint64_t(ns) * 1000 / s.size());
-      if (im.linear_calls.fetch_add(1, std::memory_order_relaxed) + 1 == kTrialCalls)
-        choose(im.linear_ps.load(std::memory_order_relaxed) < im.pcre_ps.load(std::memory_order_relaxed) ? Impl::kLinear
-                                                                                                        : Impl::kPcre);
-      return matched;
-    }
-    return search_pcre_first(s);  // not ASCII: PCRE2's, untimed
+    // A subject it could not answer (not ASCII; no linear form) counts too: the trial ends anyway.
+    if (t.linear_calls.fetch_add(1, std::memory_order_relaxed) + 1 == kTrialCalls)
+      settle(Impl::kTrialLinear, t.linear_ps.load(std::memory_order_relaxed) < t.pcre_ps.load(std::memory_order_relaxed)
+                                     ? Impl::kLinear : Impl::kPcre);
+    return answered ? matched : search_pcre_first(s);
   }
   const auto t0 = std::chrono::steady_clock::now();
   const bool matched = search_pcre_first(s);
-  const auto ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
-  best(im.pcre_ps, ns * 1000 / s.size());
-  const uint64_t spent = im.pcre_ns.fetch_add(ns, std::memory_order_relaxed) + ns;
-  const uint32_t calls = im.pcre_calls.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (calls >= kTrialCalls) {
-    if (double(im.pcre_ps.load(std::memory_order_relaxed)) < kSlowNsPerByte * 1000) {
-      choose(Impl::kPcre);  // it skips to a fixed start: nothing to win
-    } else if (spent >= im.compile_budget_ns) {
-      uint8_t was = Impl::kUndecided;
-      im.long_engine.compare_exchange_strong(was, Impl::kTrialLinear, std::memory_order_relaxed);
-    }
+  const uint64_t ns = elapsed_ns(t0);
+  if (!matched) keep_min(t.pcre_ps, ns * 1000 / s.size());
+  const uint64_t spent = t.pcre_ns.fetch_add(ns, std::memory_order_relaxed) + ns;
+  if (t.pcre_calls.fetch_add(1, std::memory_order_relaxed) + 1 >= kTrialCalls) {
+    if (double(t.pcre_ps.load(std::memory_order_relaxed)) <= kSlowNsPerByte * 1000)
+      settle(Impl::kUndecided, Impl::kPcre);  // it skips to a fixed start: nothing to win
+    else if (spent >= impl_->compile_budget_ns)
+      settle(Impl::kUndecided, Impl::kTrialLinear);
   }
   return matched;
 }

@@ -5,14 +5,17 @@
 // linear-time automaton (Hyperscan, PCRE semantics): when PCRE2 gives up at
 // its limit, the automaton answers yes/no questions (search(): SPL `regex`,
 // `match()`, Sigma `|re`), so no subject can make them blind: `(a+)+b|Z`
-// matches forty `a`s then `cZ`. Only what the automaton cannot answer
+// matches forty `a`s then `cZ`. (search() may also ask the automaton first, on
+// long ASCII subjects of patterns it is faster for: see search() in regex.cpp.)
+// Only what the automaton cannot answer
 // (backreferences, lookaround; captures of a match PCRE2 gave up on) is
 // undecided, and an undecided answer is not "no": the hit is
 // counted per pattern (limit_hits()), recorded for the calling thread
 // (take_undecided()) so the caller can mark the event undecided, and reported
 // at the end of a run (limit_report()).
 //
-// Thread-safe: each call uses its own match data / per-thread scratch.
+// Thread-safe: each call uses its own match data / per-thread scratch; the
+// threads share a pattern's choice of engine for long subjects (atomics).
 #pragma once
 #include <memory>
 #include <optional>
@@ -47,12 +50,13 @@ class Regex {
   /// more) a pattern on which PCRE2 has spent as long as a compile of the linear form takes may
   /// move to the linear engine, when that is faster per byte (regex.cpp: search()).
   bool search(std::string_view subject) const;
+  // For tests and benches (search() answers the same with either engine):
   enum class Engine { pcre2, linear };
   /// One engine's answer to search(), nullopt when it cannot give one (no linear form, or a subject
-  /// that is not ASCII; PCRE2's limit). For tests and benches: search() answers the same with
-  /// either.
+  /// that is not ASCII; PCRE2's limit).
   std::optional<bool> search_on(Engine e, std::string_view subject) const;
-  /// The engine search() uses on long subjects: PCRE2 until the trial chose the linear one.
+  /// The engine search() uses on long subjects: linear once its trial chose it, else PCRE2 (also
+  /// while the trial runs).
   Engine long_subject_engine() const;
   static constexpr size_t kLongSubject = 256;
   /// True when the pattern has a linear-time form (compiled on first call).
@@ -90,7 +94,9 @@ class Regex {
   bool search_pcre_first(std::string_view subject) const;
   /// search() on a long subject before its engine is chosen: timed, toward the choice.
   bool search_long_timed(std::string_view subject) const;
-  static constexpr uint32_t kTrialCalls = 8;  // long subjects timed before PCRE2 is found fast, and of the linear engine
+  /// Long subjects PCRE2 answers before it may be found fast (below), and that the linear engine's
+  /// trial takes.
+  static constexpr uint32_t kTrialCalls = 8;
   /// PCRE2 at or below this many nanoseconds per byte keeps long subjects without a trial of the
   /// linear engine (which costs a compile): it skips to a fixed first character or literal.
   static constexpr double kSlowNsPerByte = 0.5;

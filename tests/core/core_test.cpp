@@ -4,6 +4,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -452,6 +454,7 @@ TEST(RequiredLiteral, EveryMatchContainsTheRun) {
 // subjects over letters that fold in Unicode (K and KELVIN SIGN, s and LONG S, é and É), newlines
 // and an invalid byte: wherever both engines answer, they agree, and search() gives that answer.
 TEST(Regex, BothEnginesAnswerEverySearchAlike) {
+  if (!Regex::compile("a")->linear()) GTEST_SKIP() << "built without the linear engine (Hyperscan)";
   const std::vector<std::string> atoms = {"a", "b", "k", "s", "K", "S", "\xC3\xA9", "x", " ", "\\.", ".", "\\s",
                                           "\\d", "\\w", "\\W", "[a-k]", "[^b\\s]", "\\b", "-", "\\\\"};
   const std::vector<std::string> tails = {"", "", "", "?", "*", "+", "{2}", "{0,3}", "{1,}", "*?"};
@@ -499,6 +502,61 @@ TEST(Regex, BothEnginesAnswerEverySearchAlike) {
   EXPECT_GT(compared, 40000u);
   EXPECT_GT(matched, compared / 10);
   EXPECT_LT(matched, compared - compared / 10);
+}
+
+// A pattern PCRE2 must try at every position (an alternation of keywords, as ESCU's PowerShell 4104
+// Hunting has) over 16 KB subjects: once PCRE2 has spent the compile's reckoned cost on them,
+// search() moves it to the linear engine (10-30 times faster on it: bench/regex_bench), and then
+// answers as PCRE2 does, on ASCII subjects with and without a keyword and on subjects with other
+// bytes (which stay PCRE2's). Two threads search from the start, so a race in the shared trial shows
+// (under TSan) or gives a wrong answer. A pattern that runs PCRE2 into its limit moves too, and its
+// answers stay decided, as the linear engine gave them before.
+TEST(Regex, LongSubjectsMovedToTheLinearEngineGetPcresAnswers) {
+  if (!Regex::compile("a")->linear()) GTEST_SKIP() << "built without the linear engine (Hyperscan)";
+  const std::string keywords =
+      "(?i)(bitstransfer|mimik|metasp|AssemblyBuilderAccess|Reflection\\.Assembly|shellcode|injection|"
+      "shell\\.application|start-process|Rc4ByteStream|lsass\\.exe|localadmin|hijack|BackupPrivilege|ngrok|"
+      "comsvcs|backdoor|brute.?force|Port.?Scan|Exfiltration|exploit|DisableRealtimeMonitoring|beacon)";
+  std::string text;
+  while (text.size() < 16000) text += "Get-ChildItem -Path C:\\Users -Recurse | Where-Object { $_.Length -gt 1000 } ; ";
+  std::vector<std::string> subjects = {text, text + "Invoke-Mimikatz", "MIMIK" + text, text + "lsass.exe",
+                                       text + "lsass_exe", text.substr(0, 300) + " hijack",
+                                       text + "\xC3\xA9 mimik \xC3\xA9", text + "\xFFbeacon", text + "\xC3\xA9"};
+  auto re = Regex::compile(keywords);
+  ASSERT_TRUE(re.ok());
+  std::vector<bool> expected;
+  for (auto& v : subjects) {
+    auto pcre = re->search_on(Regex::Engine::pcre2, v);
+    ASSERT_TRUE(pcre.has_value());
+    expected.push_back(*pcre);
+  }
+  // The keyword subjects match, but `lsass_exe` (no `lsass\.exe`), and PCRE2 (MATCH_INVALID_UTF, the
+  // reference here) gives no match for the `beacon` right after an invalid byte.
+  EXPECT_EQ(expected, (std::vector<bool>{false, true, true, true, false, true, true, false, false}));
+  std::atomic<int> wrong{0};
+  auto hunt = [&] {
+    for (int i = 0; i < 20000 && re->long_subject_engine() != Regex::Engine::linear; ++i)
+      if (re->search(subjects[0]) != expected[0]) ++wrong;
+    for (int round = 0; round < 50; ++round)
+      for (size_t k = 0; k < subjects.size(); ++k)
+        if (re->search(subjects[k]) != expected[k]) ++wrong;
+  };
+  std::thread other(hunt);
+  hunt();
+  other.join();
+  EXPECT_EQ(wrong.load(), 0);
+  ASSERT_EQ(re->long_subject_engine(), Regex::Engine::linear) << "PCRE2 kept a pattern the linear engine scans far faster";
+
+  // `(a+)+$` on a run of a's and a `b`: PCRE2 gives up at its match limit on every call (the linear
+  // engine answered those before too, never undecided).
+  auto evil = Regex::compile("(a+)+$");
+  const std::string as = std::string(300, 'a') + "b";
+  Regex::take_undecided();
+  for (int i = 0; i < 2000 && evil->long_subject_engine() != Regex::Engine::linear; ++i) ASSERT_FALSE(evil->search(as));
+  EXPECT_EQ(evil->long_subject_engine(), Regex::Engine::linear);
+  EXPECT_FALSE(evil->search(as));
+  EXPECT_TRUE(evil->search(std::string(300, 'a')));
+  EXPECT_TRUE(Regex::take_undecided().empty());
 }
 
 // field_id answers from a per-thread memo of 1,024 slots: 6,000 names (so slots are shared) in
