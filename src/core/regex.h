@@ -47,8 +47,8 @@ class Regex {
 
   /// Unanchored search. A PCRE2 match-limit hit answers false but is counted
   /// and recorded as undecided (see take_undecided()). On long subjects (kLongSubject bytes and
-  /// more) a pattern on which PCRE2 has spent as long as a compile of the linear form takes may
-  /// move to the linear engine, when that is faster per byte (regex.cpp: search()).
+  /// more) a pattern on which PCRE2 has spent twice as long as a compile of the linear form takes
+  /// may move to the linear engine, when that is faster per byte (regex.cpp: search()).
   bool search(std::string_view subject) const;
   // For tests and benches (search() answers the same with either engine):
   enum class Engine { pcre2, linear };
@@ -58,6 +58,7 @@ class Regex {
   /// The engine search() uses on long subjects: linear once its trial chose it, else PCRE2 (also
   /// while the trial runs).
   Engine long_subject_engine() const;
+  /// Subjects of this many bytes or more are the ones search() may move to the linear engine.
   static constexpr size_t kLongSubject = 256;
   /// True when the pattern has a linear-time form (compiled on first call).
   bool linear() const;
@@ -103,7 +104,7 @@ class Regex {
   /// The linear form compiled and this thread's scratch fitted to it; false when there is none.
   bool linear_ready() const;
   /// The linear-time engine's answer in `matched`; false when it cannot answer. Beyond ASCII the
-  /// engines differ: PCRE2's \\w takes Latin-1 letters (é) and it matches nothing at an invalid
+  /// engines differ: PCRE2's \w takes Latin-1 letters (é) and it matches nothing at an invalid
   /// byte, which the linear engine reads as U+FFFD. `ascii_only` leaves subjects with other bytes
   /// unanswered (search() then asks PCRE2), so that its answer is PCRE2's.
   bool linear_search(std::string_view subject, bool& matched, bool ascii_only = false) const;
