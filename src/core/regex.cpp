@@ -380,8 +380,8 @@ bool Regex::search_pcre_first(std::string_view s) const {
 // slower on a few bounded repeats). The linear form costs a compile (milliseconds; 0.2 s for that
 // rule's 150 cmdlet names), so the choice is made as one rents before buying: PCRE2 answers, timed,
 // until the time it spent on long subjects reaches twice the compile's reckoned cost
-// (compile_budget_ns); only a pattern it found slow per byte gets there. Then the linear engine is compiled and timed on a few subjects,
-// and the faster per byte answers long subjects from then on. Both engines give the same answer on
+// (compile_budget_ns); only a pattern it found slow per byte gets there. Then the linear engine is
+// compiled and timed on a few subjects, and the faster per byte answers long subjects from then on. Both engines give the same answer on
 // ASCII subjects (the only ones the linear engine is asked about here), so the choice changes only
 // the time, never a result.
 bool Regex::search(std::string_view s) const {

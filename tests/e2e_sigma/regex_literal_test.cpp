@@ -21,21 +21,39 @@ namespace {
 
 const std::string kSharedDir = VIGIL_SHARED_DIR;
 
+// The Sigma corpus' regex atoms and every distinct non-empty value (up to 64 KB) of the attack
+// samples' events: loaded and read once for the tests of this file.
+struct RealData {
+  std::vector<ir::Atom> regex_atoms;
+  std::set<std::string> values;
+};
+const RealData& real_data() {
+  static const RealData data = [] {
+    RealData d;
+    DiagnosticSink diags(nullptr);
+    RuleSet rs({"", VIGIL_DATA_DIR, false});
+    rs.load({kSharedDir + "/corpus/sigma/rules"}, diags);
+    for (ir::AtomId id = 0; id < rs.atoms().size(); ++id)
+      if (rs.atoms().get(id).kind == ir::AtomKind::regex) d.regex_atoms.push_back(rs.atoms().get(id));
+    ReadStats stats;
+    read_inputs({kSharedDir + "/data/evtx-attack-samples"}, ReadOptions{}, [&](const Record& r) {
+      for (auto& f : r.data)
+        if (!f.value.empty() && f.value.size() <= 65536) d.values.emplace(f.value);
+    }, diags, stats);
+    return d;
+  }();
+  return data;
+}
+
 TEST(RegexPrefilterLiteral, EveryMatchOfACorpusPatternInRealValuesHoldsItsLiteral) {
-  DiagnosticSink diags(nullptr);
-  RuleSet rs({"", VIGIL_DATA_DIR, false});
-  rs.load({kSharedDir + "/corpus/sigma/rules"}, diags);
   struct Pattern {
     std::string text;
     Regex re;
     match::PrefilterPattern lit;
   };
   std::vector<Pattern> pats;
-  size_t regex_atoms = 0;
-  for (ir::AtomId id = 0; id < rs.atoms().size(); ++id) {
-    const ir::Atom& a = rs.atoms().get(id);
-    if (a.kind != ir::AtomKind::regex) continue;
-    ++regex_atoms;
+  const size_t regex_atoms = real_data().regex_atoms.size();
+  for (const ir::Atom& a : real_data().regex_atoms) {
     auto c = match::CompiledAtom::compile(a);
     if (!c) continue;
     auto lit = match::necessary_literal(*c);
@@ -47,12 +65,9 @@ TEST(RegexPrefilterLiteral, EveryMatchOfACorpusPatternInRealValuesHoldsItsLitera
   ASSERT_GT(regex_atoms, 100u);
   EXPECT_GT(pats.size(), regex_atoms / 2);
 
-  std::set<std::string> values;
-  ReadStats stats;
-  read_inputs({kSharedDir + "/data/evtx-attack-samples"}, ReadOptions{}, [&](const Record& r) {
-    for (auto& f : r.data)
-      if (!f.value.empty() && f.value.size() <= 8192) values.emplace(f.value);
-  }, diags, stats);
+  std::vector<std::string> values;
+  for (auto& v : real_data().values)
+    if (v.size() <= 8192) values.push_back(v);
   ASSERT_GT(values.size(), 5000u);
 
   size_t matches = 0;
@@ -74,24 +89,14 @@ TEST(RegexPrefilterLiteral, EveryMatchOfACorpusPatternInRealValuesHoldsItsLitera
 // into subjects of kilobytes.
 TEST(RegexEngines, EveryCorpusPatternGetsOneAnswerFromBothEnginesOnRealValues) {
   if (!Regex::compile("a")->linear()) GTEST_SKIP() << "built without the linear engine (Hyperscan)";
-  DiagnosticSink diags(nullptr);
-  RuleSet rs({"", VIGIL_DATA_DIR, false});
-  rs.load({kSharedDir + "/corpus/sigma/rules"}, diags);
   std::vector<std::pair<std::string, Regex>> pats;
-  for (ir::AtomId id = 0; id < rs.atoms().size(); ++id) {
-    const ir::Atom& a = rs.atoms().get(id);
-    if (a.kind != ir::AtomKind::regex) continue;
+  for (const ir::Atom& a : real_data().regex_atoms) {
     auto re = Regex::compile(a.value);
     if (re.ok() && re->linear()) pats.emplace_back(a.value, std::move(re.value()));
   }
   ASSERT_GT(pats.size(), 100u);
 
-  std::set<std::string> values;
-  ReadStats stats;
-  read_inputs({kSharedDir + "/data/evtx-attack-samples"}, ReadOptions{}, [&](const Record& r) {
-    for (auto& f : r.data)
-      if (!f.value.empty() && f.value.size() <= 65536) values.emplace(f.value);
-  }, diags, stats);
+  const std::set<std::string>& values = real_data().values;
   std::vector<std::string> subjects(values.begin(), values.end());
   std::string joined;
   for (auto& v : values)
