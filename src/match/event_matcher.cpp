@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
@@ -290,12 +291,19 @@ void EventMatcher::scan_value(uint32_t gi, std::string_view v) {
     return;
   }
   Local& l = local_[gi];
-  if (l.seen.empty()) l.seen.resize(kSeenSlots);
-  Local::Seen& s = l.seen[text_hash(v) & (kSeenSlots - 1)];
-  if (s.used && s.value == v) {
-    for (uint32_t p : s.hits) on_hit(this, p);
-    return;
-  }
+  // Sized by the database's patterns alone: the exact values are hash lookups, no dearer than this.
+  if (l.seen.empty()) l.seen.resize(seen_slots(g.db ? g.db->pattern_count() : 0));
+  // Two slots per hash: a value is in either; a new one takes a free one, else the one the hash's
+  // low bit picks (the bit the pair's index leaves out): two values meeting in a pair both stay
+  // unless that bit is the same for both.
+  const size_t h = text_hash(v);
+  Local::Seen* pair = &l.seen[h & (l.seen.size() - 2)];
+  for (int w = 0; w < 2; ++w)
+    if (pair[w].used && pair[w].hash == h && pair[w].value == v) {
+      ++recalled_;
+      for (uint32_t p : pair[w].hits) on_hit(this, p);
+      return;
+    }
   collected_.clear();
   const bool ok = find(&EventMatcher::on_collect);
   for (uint32_t p : collected_) on_hit(this, p);
@@ -303,9 +311,15 @@ void EventMatcher::scan_value(uint32_t gi, std::string_view v) {
     l.unfiltered = true;
     return;
   }
+  Local::Seen& s = !pair[0].used ? pair[0] : !pair[1].used ? pair[1] : pair[h & 1];
   s.used = true;
+  s.hash = h;
   s.value.assign(v);
   s.hits.assign(collected_.begin(), collected_.end());
+}
+
+size_t EventMatcher::seen_slots(size_t patterns) {
+  return std::clamp(std::bit_ceil(patterns), kSeenSlotsMin, kSeenSlotsMax);
 }
 
 void EventMatcher::on_collect(void* self, uint32_t pattern) {

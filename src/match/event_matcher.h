@@ -19,6 +19,7 @@
 // runs over a handful of events never pay the compile time; a group that
 // cannot be compiled is simply tested atom by atom.
 #pragma once
+#include <bit>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -53,7 +54,8 @@ class EventMatcher {
   struct Stats {
     uint64_t atom_tests = 0;        ///< CompiledAtom tests run (memo misses not rejected)
     uint64_t prefilter_rejects = 0; ///< atoms decided false by the prefilter without a test
-    uint64_t scans = 0;             ///< field values scanned by a prefilter database
+    uint64_t scans = 0;             ///< field values looked up by a prefilter group (scanned by its database, or recalled)
+    uint64_t values_recalled = 0;   ///< of those, answered from the recently scanned values
     uint64_t keyword_scans = 0;     ///< events whose raw values were scanned for every keyword literal
     /// Events counted toward a group's warm-up, once per event and group: each is an atomic add on
     /// a count every matcher of the Shared (a hunt's workers) writes.
@@ -82,7 +84,7 @@ class EventMatcher {
   bool eval(const ir::FlatPredicates& flat, uint32_t at) { return eval_flat(flat.nodes.data(), at); }
   /// Number of atom tests actually run since construction (for profiling/bench).
   uint64_t atom_tests() const { return tests_; }
-  Stats stats() const { return {tests_, rejects_, scans_, keyword_scans_, warm_up_counts_}; }
+  Stats stats() const { return {tests_, rejects_, scans_, recalled_, keyword_scans_, warm_up_counts_}; }
   /// Gates let the engine skip a predicate without walking it. A gate is a set of prefiltered
   /// atoms one of which is true whenever the predicate is; an event in which none of their
   /// literals was found cannot match it. kNoGate: the predicate has no such set (a NOT at the
@@ -156,16 +158,25 @@ class EventMatcher {
     // warm_up_count(): the event (== scan_epoch_) last counted toward the warm-up, and its count.
     uint32_t warm_stamp = 0;
     uint32_t warm_count = 0;
-    // The patterns found in recently scanned short values, by value (direct-mapped on its hash):
-    // names, channels, paths repeat from event to event, and a lookup costs a fraction of a scan.
+    // The patterns found in recently scanned short values, by value (two ways per hash): names,
+    // channels, paths, short command lines repeat from event to event, and a lookup costs a fraction of
+    // a scan. Sized by the group's patterns (seen_slots).
     struct Seen {
+      size_t hash = 0;  // the value's: the other way's value is not read (a miss, most of a lookup)
       std::string value;
       std::vector<uint32_t> hits;
       bool used = false;
     };
     std::vector<Seen> seen;
   };
-  static constexpr size_t kSeenSlots = 256;      // per group and matcher
+  // A scan's cost grows with its database: ~0.3 us for a few dozen literals, 2-3 us for a
+  // thousand, 7 us for 10,000 (their tables fall out of cache between two scans of a short value;
+  // measured over the EVTX samples). A larger database keeps more values: 256 to 4,096 per group
+  // and matcher (the largest: ~0.3 MB of slots, plus the values' bytes).
+  static constexpr size_t kSeenSlotsMin = 256, kSeenSlotsMax = 4096;
+  static_assert(std::has_single_bit(kSeenSlotsMin) && kSeenSlotsMin >= 2 && std::has_single_bit(kSeenSlotsMax),
+                "scan_value() finds a value's pair of slots by masking its hash");
+  static size_t seen_slots(size_t patterns);
   // Up to a Sysmon Hashes value (SHA1, MD5, SHA256, IMPHASH: ~195 bytes), which repeats with every
   // run of the same binary; longer values (command lines) rarely repeat.
   static constexpr size_t kSeenValueMax = 256;
@@ -196,7 +207,7 @@ class EventMatcher {
   std::vector<uint32_t> kw_gate_patterns_;
   std::shared_ptr<const Prefilter> kw_gate_db_;
   bool kw_gate_asked_ = false;
-  uint64_t rejects_ = 0, scans_ = 0, keyword_scans_ = 0, warm_up_counts_ = 0;
+  uint64_t rejects_ = 0, scans_ = 0, recalled_ = 0, keyword_scans_ = 0, warm_up_counts_ = 0;
 };
 
 }  // namespace vigil::match

@@ -591,6 +591,50 @@ TEST(EventMatcherPrefilter, GatesOpenAlikeBeforeAndAfterTheirGroupFilters) {
   event({{"User", "z"}}, false, false, false);
 }
 
+// A scan's cost grows with the group's database, so a larger group keeps more of the values it
+// scanned: 1,000 command lines seen twice are mostly recalled by a group of 3,000 literals (4,096
+// slots, two ways per hash: with ~0.5 values per pair, ~3% are pushed out by a third value in the
+// first pass and about as many again by the second pass's scans: ~94% expected, 90% asserted), and
+// a group of 8 (256 slots) can hold at most 256 of them. Recalled or scanned, every answer is the
+// reference's.
+TEST(EventMatcherPrefilter, ALargerGroupRecallsMoreOfTheValuesItScanned) {
+  if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
+  auto lit = [](int i) { return "word" + std::to_string(i) + "x"; };  // `x` ends it: word1x is not in word12x
+  Fixture big, small;
+  for (int i = 0; i < 3000; ++i) big.add(atom("CommandLine", AtomKind::contains, lit(i)));
+  for (int i = 0; i < 8; ++i) small.add(atom("CommandLine", AtomKind::contains, lit(i)));
+  EventMatcher ref(big.table, off()), pf_big(big.table, on(1)), pf_small(small.table, on(1));
+  const int kValues = 1000;
+  Record rec;
+  Event ev;
+  auto pass = [&] {
+    for (int k = 0; k < kValues; ++k) {
+      const std::string cmd = "cmd.exe /c run " + std::to_string(k) + " " + lit(2 * k);
+      ev.reset(&rec);
+      ev.add(field_id("CommandLine"), cmd, 0);
+      ref.begin(ev);
+      pf_big.begin(ev);
+      pf_small.begin(ev);
+      for (int i : {2 * k, 2 * k + 1, 2 * k + 2}) {
+        const auto p = Predicate::make_atom(big.ids[size_t(i)]);
+        const bool want = ref.eval(p);
+        EXPECT_EQ(want, i == 2 * k) << cmd;  // the reference path, against the hand-made value
+        EXPECT_EQ(pf_big.eval(p), want) << cmd << " " << lit(i);
+      }
+      for (int i = 0; i < 8; ++i)
+        EXPECT_EQ(pf_small.eval(Predicate::make_atom(small.ids[size_t(i)])), i == 2 * k) << cmd;
+    }
+  };
+  pass();
+  EXPECT_EQ(pf_big.stats().values_recalled, 0u);  // every value new
+  EXPECT_EQ(pf_big.stats().scans, uint64_t(kValues));
+  pass();
+  const uint64_t big_recalled = pf_big.stats().values_recalled, small_recalled = pf_small.stats().values_recalled;
+  EXPECT_GE(big_recalled, uint64_t(kValues) * 9 / 10) << big_recalled;
+  EXPECT_LE(small_recalled, 256u) << small_recalled;  // its capacity
+  EXPECT_EQ(pf_big.stats().scans, uint64_t(2 * kValues));
+}
+
 // open_gates(need) scans only the groups set in `need` (the engine: those of the streams the event
 // can visit): a gate whose groups are all in it opens exactly as without `need`; a gate outside it
 // stays closed; an atom of a group left unscanned still tests true when its literal is there.
