@@ -381,9 +381,9 @@ bool Regex::search_pcre_first(std::string_view s) const {
 // rule's 150 cmdlet names), so the choice is made as one rents before buying: PCRE2 answers, timed,
 // until the time it spent on long subjects reaches twice the compile's reckoned cost
 // (compile_budget_ns); only a pattern it found slow per byte gets there. Then the linear engine is
-// compiled and timed on a few subjects, and the faster per byte answers long subjects from then on. Both engines give the same answer on
-// ASCII subjects (the only ones the linear engine is asked about here), so the choice changes only
-// the time, never a result.
+// compiled and timed on a few subjects, and the faster per byte answers long subjects from then on.
+// Both engines give the same answer on ASCII subjects (the only ones the linear engine is asked
+// about here), so the choice changes only the time, never a result.
 bool Regex::search(std::string_view s) const {
   if (chained())
     if (int r = chain_search(impl_->chain, impl_->flags.dotall, s); r >= 0) return r == 1;
@@ -403,13 +403,15 @@ bool Regex::search(std::string_view s) const {
 // choice is made once, and a thread that read an older state only makes one more timed call.
 bool Regex::search_long_timed(std::string_view s) const {
   Impl::Trial& t = impl_->trial;
-  auto keep_min = [](std::atomic<uint64_t>& at, uint64_t ps) {
-    for (uint64_t b = at.load(std::memory_order_relaxed); ps < b && !at.compare_exchange_weak(b, ps, std::memory_order_relaxed);) {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  auto keep_min = [&](std::atomic<uint64_t>& at, uint64_t ps) {
+    for (uint64_t b = at.load(relaxed); ps < b && !at.compare_exchange_weak(b, ps, relaxed);) {
     }
   };
-  auto settle = [&](uint8_t from, uint8_t to) { t.engine.compare_exchange_strong(from, to, std::memory_order_relaxed); };
+  auto settle = [&](uint8_t from, uint8_t to) { t.engine.compare_exchange_strong(from, to, relaxed); };
   auto elapsed_ns = [](std::chrono::steady_clock::time_point t0) {
-    return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+    using std::chrono::nanoseconds;
+    return uint64_t(std::chrono::duration_cast<nanoseconds>(std::chrono::steady_clock::now() - t0).count());
   };
   if (t.engine.load(std::memory_order_relaxed) == Impl::kTrialLinear) {
     bool matched = false, answered = false;

@@ -54,7 +54,8 @@ class EventMatcher {
   struct Stats {
     uint64_t atom_tests = 0;        ///< CompiledAtom tests run (memo misses not rejected)
     uint64_t prefilter_rejects = 0; ///< atoms decided false by the prefilter without a test
-    uint64_t scans = 0;             ///< field values looked up by a prefilter group (scanned by its database, or recalled)
+    /// Field values looked up by a prefilter group: scanned by its database, or recalled.
+    uint64_t scans = 0;
     uint64_t values_recalled = 0;   ///< of those, answered from the recently scanned values
     uint64_t keyword_scans = 0;     ///< events whose raw values were scanned for every keyword literal
     /// Events counted toward a group's warm-up, once per event and group: each is an atomic add on

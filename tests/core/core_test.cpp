@@ -25,6 +25,15 @@ namespace {
 
 using Syntax = WildcardPattern::Syntax;
 
+// The randomized tests' numbers: next(n) is in [0, n), the same sequence for a seed on every run.
+struct XorShift {
+  uint64_t seed;
+  uint64_t operator()(uint64_t n) {
+    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+    return seed % n;
+  }
+};
+
 // Splunk: `*` matches any run of characters, whole-value, case-insensitive; a backslash is literal
 // (spl.md §5 "Wildcard * in search" and "Quoting and backslashes").
 TEST(Wildcard, SplSemantics) {
@@ -410,11 +419,7 @@ TEST(RequiredLiteral, LongestPlainRunOfTheTopLevel) {
 TEST(RequiredLiteral, EveryMatchContainsTheRun) {
   const std::vector<std::string> atoms = {"a", "b", "k", "s", "K", "S", "\xC3\xA9", "x", " ", "\\.", "."};
   const std::vector<std::string> tails = {"", "", "", "?", "*", "+", "{2}", "{0,1}", "??"};
-  uint64_t seed = 0x9e3779b97f4a7c15ull;
-  auto next = [&](uint64_t n) {
-    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-    return seed % n;
-  };
+  XorShift next{0x9e3779b97f4a7c15ull};
   auto piece = [&](auto& self, int depth) -> std::string {
     switch (next(depth > 1 ? 6 : 10)) {
       case 9: return atoms[next(atoms.size())] + "(?#c)" + tails[next(tails.size())];  // the tail may quantify the atom
@@ -458,11 +463,7 @@ TEST(Regex, BothEnginesAnswerEverySearchAlike) {
   const std::vector<std::string> atoms = {"a", "b", "k", "s", "K", "S", "\xC3\xA9", "x", " ", "\\.", ".", "\\s",
                                           "\\d", "\\w", "\\W", "[a-k]", "[^b\\s]", "\\b", "-", "\\\\"};
   const std::vector<std::string> tails = {"", "", "", "?", "*", "+", "{2}", "{0,3}", "{1,}", "*?"};
-  uint64_t seed = 0x2545f4914f6cdd1dull;
-  auto next = [&](uint64_t n) {
-    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-    return seed % n;
-  };
+  XorShift next{0x2545f4914f6cdd1dull};
   auto piece = [&](auto& self, int depth) -> std::string {
     switch (next(depth > 1 ? 7 : 10)) {
       case 7: return "(?:" + self(self, depth + 1) + "|" + self(self, depth + 1) + ")" + tails[next(tails.size())];
