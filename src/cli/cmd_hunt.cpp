@@ -57,13 +57,32 @@ static void print_rule_stats(const Engine& eng, const std::map<const ir::Compile
   std::fprintf(stderr, "%zu of %zu rules matched at least one event\n", rows.size(), eng.rules().size());
 }
 
-// --profile: the rules that cost the most evaluation time, with their candidate and matched events.
-static void print_profile(const Engine& eng, const RuleSet& rs, double load_seconds) {
+// --profile: what handing on the findings cost (the sink of run_hunt), beside the engine's phases.
+struct FindingTimes {
+  size_t findings = 0;  // handed on by the engines (the hunt's, then the correlations')
+  size_t outside = 0;   // of those, outside the time window (--from/--to): only described
+  double describe = 0;  // report::describe: the finding's message, entities, ATT&CK, times
+  // Its risk events (--risk-out) and the second pass over them: with one thread, the correlation
+  // rules' engine evaluates each batch of risk events as it fills, here.
+  double risk = 0;
+  double write = 0;  // the output line, the summary's counts and the bookkeeping around them
+};
+
+// --profile: where the time went (loading, each phase of an event, the findings, the tails), and
+// the rules that cost the most evaluation time, with their candidate and matched events.
+static void print_profile(const Engine& eng, const RuleSet& rs, double load_seconds, const FindingTimes& ft) {
   std::fprintf(stderr,
                "profile: %.2f s loading and compiling rules; %zu corpus files, %zu of them from the bundle (%zu "
                "already parsed)%s\n",
                load_seconds, rs.files_read(), rs.files_from_cache(), rs.trees_from_cache(),
                rs.files_read() ? "" : " (--no-cache)");
+  const Engine::Phases& ph = eng.phases();
+  std::fprintf(stderr,
+               "profile: %llu events: %.2f s normalizing them (data model views, raw field names), %.2f s "
+               "opening the rules' gates (the rule lists each visits, literal prefilters over its values); "
+               "all workers\n",
+               static_cast<unsigned long long>(ph.events), ph.normalize_seconds, ph.gate_seconds);
+
   std::vector<size_t> idx(eng.rules().size());
   for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
   auto& st = eng.rule_stats();
@@ -81,6 +100,13 @@ static void print_profile(const Engine& eng, const RuleSet& rs, double load_seco
   std::fprintf(stderr, "profile: %.2f s in rules (filter, capture, per-row operators; all workers)\n", total);
   std::fprintf(stderr, "profile: %llu candidates in all rules (events let through to a rule's stream, once per stream), %llu matched\n",
                static_cast<unsigned long long>(candidates), static_cast<unsigned long long>(matched));
+  // The aggregating rules' findings come out of their tails: their time is in the tails' too.
+  std::fprintf(stderr,
+               "profile: %zu finding%s%s: %.2f s describing them, %.2f s making their risk events and "
+               "correlating them, %.2f s writing them\n",
+               ft.findings, ft.findings == 1 ? "" : "s",
+               ft.outside ? (" (" + std::to_string(ft.outside) + " outside the time window)").c_str() : "",
+               ft.describe, ft.risk, ft.write);
   std::fprintf(stderr, "profile: %.2f s in the rules' tails after the last event (aggregations' tables and the operators after them; %u thread%s)\n",
                eng.tail_seconds(), eng.tail_threads(), eng.tail_threads() == 1 ? "" : "s");
   std::fprintf(stderr, "%9s %12s %10s  %s\n", "seconds", "candidates", "matched", "rule");
@@ -241,10 +267,26 @@ static int run_hunt(HuntArgs& a) {
   }
   std::vector<report::FindingView> incidents;
   bool second_pass = false;
+  FindingTimes times;
+  using Clock = std::chrono::steady_clock;
+  auto lap = [&](Clock::time_point& t0, double& into) {  // --profile only
+    const Clock::time_point t1 = Clock::now();
+    into += std::chrono::duration<double>(t1 - t0).count();
+    t0 = t1;
+  };
   ro.on_finding = [&](Finding&& f) {
+    // --profile: every finding handed on, in the time window or not, correlations' too.
+    const bool timed = a.profile;
+    Clock::time_point t0;
+    if (timed) {
+      t0 = Clock::now();
+      ++times.findings;
+    }
     auto v = report::describe(f, attack.get());
+    if (timed) lap(t0, times.describe);
     if (!a.filters.finding_selected(v)) {
       ++outside_window;
+      if (timed) ++times.outside;
       return;
     }
     ++per_rule[f.rule];
@@ -256,7 +298,9 @@ static int run_hunt(HuntArgs& a) {
         incidents.back().fields = nullptr;  // the row does not outlive this call
       }
     } else if (risk_on) {
+      if (timed) lap(t0, times.write);  // the bookkeeping above
       risk_pass.add(f, v);
+      if (timed) lap(t0, times.risk);
     }
     progress.add_finding();
     results.add(v);
@@ -264,6 +308,7 @@ static int run_hunt(HuntArgs& a) {
       if (stdout_is_terminal) progress.clear();
       w->write(v);
     }
+    if (timed) lap(t0, times.write);
     if (hold) {
       v.fields = nullptr;  // the row does not outlive this call
       held.push_back(std::move(v));
@@ -365,7 +410,7 @@ static int run_hunt(HuntArgs& a) {
       diags.error({a.html}, "cannot write the HTML report", "output");
   }
   if (a.rule_stats) print_rule_stats(*res.engine, per_rule);
-  if (a.profile) print_profile(*res.engine, rs, load_seconds);
+  if (a.profile) print_profile(*res.engine, rs, load_seconds, times);
   report_regex_limits(rules, diags);
   rs.report_lookup_errors(diags);
   if (a.filters.active() && !c.quiet) {
@@ -422,7 +467,10 @@ std::function<int()> register_hunt(CLI::App& app) {
                 "24 h; >= 3 tactics and >= 4 detections for one object in 7 days) over the risk events; the table "
                 "ends with the incidents and the top risk objects");
   sub->add_flag("--rule-stats", a->rule_stats, "print per-rule counts (findings, matched events) on stderr");
-  sub->add_flag("--profile", a->profile, "print where the time went on stderr: loading, the rules, their tails, how many events reached a rule's filter and passed it, and the 20 rules that cost the most");
+  sub->add_flag("--profile", a->profile,
+                "print where the time went on stderr: loading, normalizing the events, the rules' gates, the "
+                "rules, handing on the findings, their tails, how many events reached a rule's filter and passed "
+                "it, and the 20 rules that cost the most");
   sub->add_flag("--no-group", a->no_group,
                 "table: one row per finding (default: one per rule, host, user and process, with count and time range)");
   sub->add_option("--summary-out", a->summary_out,

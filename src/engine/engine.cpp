@@ -405,6 +405,7 @@ struct Engine::Impl {
     HoldingSink early_diags;
     std::string key;
     std::vector<uint32_t> open;  // process_event: the streams of a list whose gates are open
+    Engine::Phases phases;       // with EngineOptions::profile (process_event)
   };
   std::vector<std::unique_ptr<Worker>> workers;
   // The workers' matchers share compiled atoms and prefilter databases; made with the first worker.
@@ -432,6 +433,7 @@ struct Engine::Impl {
   std::array<std::mutex, 64> finish_locks;
   unsigned tail_threads = 0;   // threads that ran the rule tails (finish_rules)
   double tail_seconds = 0;     // wall time of the rule tails
+  Engine::Phases phases;       // the workers', summed (finish)
   std::vector<RuleStats> stats;
   std::vector<std::vector<EventRef>> matched;
   uint64_t evaluated = 0;           // records of process() (the calling thread)
@@ -706,7 +708,19 @@ void Engine::Impl::hand_on_rows(Worker& w, BatchOut& out, bool wait) {
 
 void Engine::Impl::process_event(Worker& w, const Record& r) {
   ++w.event_seq;
+  // --profile: normalizing and the gates timed here, the rules per rule (visit).
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point t0;
+  if (opts.profile) {
+    t0 = Clock::now();
+    ++w.phases.events;
+  }
   normalizer.normalize(r, w.event);
+  if (opts.profile) {
+    const Clock::time_point t1 = Clock::now();
+    w.phases.normalize_seconds += std::chrono::duration<double>(t1 - t0).count();
+    t0 = t1;
+  }
   w.matcher.begin(w.event);
   // The lists this event visits (kEveryEvent's, its event ID's, its datasets'), in that order.
   w.visiting.assign(1, kEveryEvent);
@@ -728,6 +742,7 @@ void Engine::Impl::process_event(Worker& w, const Record& r) {
     }
     w.matcher.open_gates(w.need.data(), w.need_words);
   }
+  if (opts.profile) w.phases.gate_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
   // Thousands of streams per event, most behind a closed gate (none of the literals one of which
   // their filter needs is in the event): that test is made here, before any call.
   // The few streams let through are found first and what visit() reads of each is fetched at once:
@@ -1330,6 +1345,12 @@ void Engine::finish() {
       e.stats[i].events_matched += w->stats[i].events_matched;
       e.stats[i].seconds += w->stats[i].seconds;
     }
+  for (auto& w : e.workers)
+    if (w) {
+      e.phases.events += w->phases.events;
+      e.phases.normalize_seconds += w->phases.normalize_seconds;
+      e.phases.gate_seconds += w->phases.gate_seconds;
+    }
   // The workers' scratch, memos and caches, and the batches, are not needed by the rule tails:
   // they go first, so that the tables the tails make take their room (OTRF, two threads: peak
   // 242 -> 220 MB).
@@ -1344,6 +1365,7 @@ uint64_t Engine::evaluated() const { return impl_->evaluated + impl_->evaluated_
 const ReadStats& Engine::deferred_read_stats() const { return impl_->deferred_read; }
 const std::vector<RuleStats>& Engine::rule_stats() const { return impl_->stats; }
 unsigned Engine::tail_threads() const { return impl_->tail_threads; }
+const Engine::Phases& Engine::phases() const { return impl_->phases; }
 double Engine::tail_seconds() const { return impl_->tail_seconds; }
 bool Engine::aggregates_order_free(size_t rule, size_t stream) const {
   const Impl& e = *impl_;

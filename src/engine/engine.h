@@ -57,7 +57,7 @@ struct EngineOptions {
   size_t batch_records = 512;        ///< records per batch (fixed: results must not depend on threads)
   size_t batch_bytes = RecordBatch::kBytesCut;  ///< or fewer, once their text reaches this (large records)
   size_t max_kept_rows = 2'000'000;  ///< rows one stream may hold for a whole-table operator
-  bool profile = false;              ///< per-rule evaluation time (RuleStats::seconds)
+  bool profile = false;              ///< per-rule evaluation time (RuleStats::seconds), and phases()
   bool keep_matched = false;         ///< keep the first 10,000 matched events per rule (matched_events)
   /// A row whose `count` is 0 (`stats count` over no events gives one, as in Splunk) is no finding
   /// and is dropped; an ad-hoc query's results keep it.
@@ -143,6 +143,16 @@ class Engine {
   /// What the deferred reads counted (after finish()).
   const ReadStats& deferred_read_stats() const;
   const std::vector<RuleStats>& rule_stats() const;
+  /// With EngineOptions::profile, after finish(): the events evaluated and the time spent on each,
+  /// summed over the workers, before the rules (RuleStats::seconds): normalizing it (the data model
+  /// views and raw field names the rules read) and opening the rules' gates (the rule lists it
+  /// visits, the literal prefilters' scans of its values).
+  struct Phases {
+    uint64_t events = 0;
+    double normalize_seconds = 0;
+    double gate_seconds = 0;
+  };
+  const Phases& phases() const;
   /// The rule tails of finish(): how many threads ran them (1: the caller alone; at most 8), and
   /// their wall time.
   unsigned tail_threads() const;

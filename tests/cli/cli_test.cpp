@@ -313,7 +313,9 @@ TEST(CliHunt, KeywordsSearchFieldValuesNotTheirXmlRendering) {
 // (../shared/docs/data.md). Without the prefilter no gate holds an event back, so each of the 16
 // process events reaches the rule's filter; with it from the first event (no warm-up) and for a
 // rule's few atoms (a group from one atom on), its gate keeps some of them away and lets the
-// matching one through.
+// matching one through. It also says what each event cost before the rules (all 17 normalized and
+// through the gates) and what the one finding cost to hand on; two copies of the file read by two
+// workers (--threads 2), 34 events between them, and still one finding (the rule's tstats: record 6190 twice, count 2).
 TEST(CliHunt, ProfileCountsTheEventsEachRuleTestedAndMatched) {
   const std::string shared = std::string(VIGIL_SOURCE_DIR) + "/../shared";
   const std::string evtx = shared + "/data/evtx-attack-samples/Execution/sysmon_exec_from_vss_persistence.evtx";
@@ -321,6 +323,8 @@ TEST(CliHunt, ProfileCountsTheEventsEachRuleTestedAndMatched) {
   if (!fs::exists(evtx) || !fs::exists(rule)) GTEST_SKIP() << "../shared not present";
   const std::regex row(R"(\n +[0-9.]+ +([0-9]+) +([0-9]+)  Windows WMI Process Call Create\n)");
   const std::regex all(R"(profile: ([0-9]+) candidates in all rules \(events let through to a rule's stream, once per stream\), ([0-9]+) matched)");
+  const std::regex events(R"(profile: ([0-9]+) events: [0-9.]+ s normalizing them .*, [0-9.]+ s opening the rules' gates)");
+  const std::regex findings(R"(profile: ([0-9]+) findings?: [0-9.]+ s describing them, [0-9.]+ s making their risk events and correlating them, [0-9.]+ s writing them)");
   const std::string gated = "VIGIL_PREFILTER_WARMUP=0 VIGIL_PREFILTER_MIN_ATOMS=1";
   for (const std::string env : {std::string("VIGIL_NO_PREFILTER=1"), gated}) {
     CliRun r = vigil("hunt --profile --format jsonl --rules " + rule + " " + evtx, env);
@@ -337,6 +341,11 @@ TEST(CliHunt, ProfileCountsTheEventsEachRuleTestedAndMatched) {
     EXPECT_EQ(m[2].str(), "1") << r.err;  // matched: record 6190
     EXPECT_EQ(t[2].str(), "1") << r.err;  // one rule: the totals are its row
     EXPECT_EQ(t[1].str(), m[1].str()) << r.err;
+    std::smatch e, f;
+    ASSERT_TRUE(std::regex_search(r.err, e, events)) << r.err;
+    ASSERT_TRUE(std::regex_search(r.err, f, findings)) << r.err;
+    EXPECT_EQ(e[1].str(), "17") << r.err;
+    EXPECT_EQ(f[1].str(), "1") << r.err;
     if (env == gated) {
       EXPECT_GE(std::stoul(m[1].str()), 1u) << r.err;
       EXPECT_LT(std::stoul(m[1].str()), 16u) << r.err;
@@ -344,6 +353,21 @@ TEST(CliHunt, ProfileCountsTheEventsEachRuleTestedAndMatched) {
       EXPECT_EQ(m[1].str(), "16") << r.err;  // every process event; never the EventID 11 one
     }
   }
+  // The workers' counts are summed: each of two small files is read and evaluated by a worker.
+  fs::path dir = fs::temp_directory_path() / ("vigil_profile_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::copy_file(evtx, dir / "a.evtx");
+  fs::copy_file(evtx, dir / "b.evtx");
+  CliRun two = vigil("hunt --profile --threads 2 --format jsonl --rules " + rule + " " + dir.string());
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_EQ(count_lines(two.out), 1u) << two.out;
+  EXPECT_NE(two.out.find(R"("count":2,)"), std::string::npos) << two.out;
+  std::smatch e, f;
+  ASSERT_TRUE(std::regex_search(two.err, e, events)) << two.err;
+  ASSERT_TRUE(std::regex_search(two.err, f, findings)) << two.err;
+  EXPECT_EQ(e[1].str(), "34") << two.err;
+  EXPECT_EQ(f[1].str(), "1") << two.err;
+  fs::remove_all(dir);
 }
 
 // A `[| inputlookup … ]` term is Splunk's implicit `format` of the table's rows, resolved at load: an
