@@ -81,8 +81,7 @@ static void print_profile(const Engine& eng, const RuleSet& rs, double load_seco
                "profile: %llu events: %.2f s normalizing them (data model views, raw field names), %.2f s "
                "opening the rules' gates (the rule lists each visits, literal prefilters over its values); "
                "all workers\n",
-               static_cast<unsigned long long>(ph.events), ph.normalize_seconds, ph.gate_seconds);
-
+               static_cast<unsigned long long>(eng.evaluated()), ph.normalize_seconds, ph.gate_seconds);
   std::vector<size_t> idx(eng.rules().size());
   for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
   auto& st = eng.rule_stats();

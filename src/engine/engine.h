@@ -143,12 +143,11 @@ class Engine {
   /// What the deferred reads counted (after finish()).
   const ReadStats& deferred_read_stats() const;
   const std::vector<RuleStats>& rule_stats() const;
-  /// With EngineOptions::profile, after finish(): the events evaluated and the time spent on each,
-  /// summed over the workers, before the rules (RuleStats::seconds): normalizing it (the data model
-  /// views and raw field names the rules read) and opening the rules' gates (the rule lists it
-  /// visits, the literal prefilters' scans of its values).
+  /// With EngineOptions::profile, after finish(): the time spent on the events (evaluated()) before
+  /// the rules (RuleStats::seconds), summed over the workers: normalizing them (the data model views
+  /// and raw field names the rules read) and opening the rules' gates (the rule lists each visits,
+  /// the literal prefilters' scans of its values).
   struct Phases {
-    uint64_t events = 0;
     double normalize_seconds = 0;
     double gate_seconds = 0;
   };
