@@ -58,9 +58,9 @@ static void print_rule_stats(const Engine& eng, const std::map<const ir::Compile
 }
 
 // --profile: what handing on the findings cost (the sink of run_hunt), beside the engine's phases.
+// Every finding handed on by the engines (the hunt's, then the correlations'), in the time window
+// or not (those outside it are only described).
 struct FindingTimes {
-  size_t findings = 0;  // handed on by the engines (the hunt's, then the correlations')
-  size_t outside = 0;   // of those, outside the time window (--from/--to): only described
   double describe = 0;  // report::describe: the finding's message, entities, ATT&CK, times
   // Its risk events (--risk-out) and the second pass over them: with one thread, the correlation
   // rules' engine evaluates each batch of risk events as it fills, here.
@@ -70,7 +70,9 @@ struct FindingTimes {
 
 // --profile: where the time went (loading, each phase of an event, the findings, the tails), and
 // the rules that cost the most evaluation time, with their candidate and matched events.
-static void print_profile(const Engine& eng, const RuleSet& rs, double load_seconds, const FindingTimes& ft) {
+// `written` and `outside` are run_hunt's counts of the findings in and outside the time window.
+static void print_profile(const Engine& eng, const RuleSet& rs, double load_seconds, const FindingTimes& ft,
+                          size_t written, size_t outside) {
   std::fprintf(stderr,
                "profile: %.2f s loading and compiling rules; %zu corpus files, %zu of them from the bundle (%zu "
                "already parsed)%s\n",
@@ -103,8 +105,8 @@ static void print_profile(const Engine& eng, const RuleSet& rs, double load_seco
   std::fprintf(stderr,
                "profile: %zu finding%s%s: %.2f s describing them, %.2f s making their risk events and "
                "correlating them, %.2f s writing them\n",
-               ft.findings, ft.findings == 1 ? "" : "s",
-               ft.outside ? (" (" + std::to_string(ft.outside) + " outside the time window)").c_str() : "",
+               written + outside, written + outside == 1 ? "" : "s",
+               outside ? (" (" + std::to_string(outside) + " outside the time window)").c_str() : "",
                ft.describe, ft.risk, ft.write);
   std::fprintf(stderr, "profile: %.2f s in the rules' tails after the last event (aggregations' tables and the operators after them; %u thread%s)\n",
                eng.tail_seconds(), eng.tail_threads(), eng.tail_threads() == 1 ? "" : "s");
@@ -277,15 +279,11 @@ static int run_hunt(HuntArgs& a) {
     // --profile: every finding handed on, in the time window or not, correlations' too.
     const bool timed = a.profile;
     Clock::time_point t0;
-    if (timed) {
-      t0 = Clock::now();
-      ++times.findings;
-    }
+    if (timed) t0 = Clock::now();
     auto v = report::describe(f, attack.get());
     if (timed) lap(t0, times.describe);
     if (!a.filters.finding_selected(v)) {
       ++outside_window;
-      if (timed) ++times.outside;
       return;
     }
     ++per_rule[f.rule];
@@ -409,7 +407,7 @@ static int run_hunt(HuntArgs& a) {
       diags.error({a.html}, "cannot write the HTML report", "output");
   }
   if (a.rule_stats) print_rule_stats(*res.engine, per_rule);
-  if (a.profile) print_profile(*res.engine, rs, load_seconds, times);
+  if (a.profile) print_profile(*res.engine, rs, load_seconds, times, written, outside_window);
   report_regex_limits(rules, diags);
   rs.report_lookup_errors(diags);
   if (a.filters.active() && !c.quiet) {
