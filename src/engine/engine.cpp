@@ -58,6 +58,53 @@ constexpr size_t kMatchedRefsKept = 10000;
 constexpr size_t kVerdictsKept = 512;
 constexpr size_t kVerdictKeyMax = 128;
 
+// The early-filter verdicts of one stream on one worker, by key: open addressing over (hash, the
+// key's place in one buffer of key texts), forgotten all at once when it holds kVerdictsKept keys.
+// A lookup reads one slot and, when the whole hash matches, the key's bytes; a node-based map
+// walked a bucket list to a node holding the key's own heap copy (~2% of a hunt with both corpora).
+class VerdictMemo {
+ public:
+  /// The verdict remembered for `key`, whose text_hash is `h`; null when there is none.
+  const bool* find(std::string_view key, size_t h) const {
+    if (slots_.empty()) return nullptr;
+    for (size_t i = h & kMask;; i = (i + 1) & kMask) {
+      const Slot& s = slots_[i];
+      if (!s.used) return nullptr;
+      if (s.hash == h && std::string_view(keys_.data() + s.at, s.len) == key) return &s.keep;
+    }
+  }
+  /// Remembers `keep` for `key` (hash `h`), which find() did not know.
+  void add(std::string_view key, size_t h, bool keep) {
+    static_assert(kVerdictKeyMax <= UINT16_MAX);
+    if (count_ >= kVerdictsKept) {
+      std::fill(slots_.begin(), slots_.end(), Slot{});
+      keys_.clear();
+      count_ = 0;
+    }
+    if (slots_.empty()) slots_.resize(kSlots);  // only streams that have early filters pay for one
+    size_t i = h & kMask;
+    while (slots_[i].used) i = (i + 1) & kMask;  // at most half the slots are used
+    slots_[i] = {h, static_cast<uint32_t>(keys_.size()), static_cast<uint16_t>(key.size()), true, keep};
+    keys_.append(key);
+    ++count_;
+  }
+
+ private:
+  static constexpr size_t kSlots = 2 * kVerdictsKept;
+  static constexpr size_t kMask = kSlots - 1;
+  static_assert((kSlots & kMask) == 0, "slots are found by masking the hash");
+  struct Slot {
+    size_t hash = 0;
+    uint32_t at = 0;   // into keys_
+    uint16_t len = 0;  // <= kVerdictKeyMax
+    bool used = false;
+    bool keep = false;
+  };
+  std::vector<Slot> slots_;
+  std::string keys_;
+  size_t count_ = 0;
+};
+
 enum class Blocking : uint8_t { none, mergeable, whole };
 
 // One stream of one rule, analysed once: where it reads from, which fields it captures, where its
@@ -399,7 +446,7 @@ struct Engine::Impl {
     uint64_t event_seq = 0;  // events this worker has processed: the current one's stamp
     Table groups;                // the groups of one row, for the filters moved ahead of an aggregation
     // Per stream: the early filters' verdict (keep?) by prefilter_key; bounded (cleared when full).
-    std::vector<std::unordered_map<std::string, bool, TextHash, TextEq>> verdicts;
+    std::vector<VerdictMemo> verdicts;
     // What the early filters report: told on as Diagnostic::once, since how often they run (per key
     // and worker, again when the verdicts are cleared) is the engine's business, not the input's.
     HoldingSink early_diags;
@@ -896,10 +943,10 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
     for (size_t i = 0; i < rows.size(); ++i) {
       // The verdict depends only on the BY values the filters read: most rows repeat one seen before.
       prefilter_key(sp, rows[i], w.key);
-      auto seen = verdicts.find(std::string_view(w.key));
+      const size_t key_hash = text_hash(w.key);
       bool keep;
-      if (seen != verdicts.end()) {
-        keep = seen->second;
+      if (const bool* seen = verdicts.find(w.key, key_hash)) {
+        keep = *seen;
       } else {
         w.groups.clear();
         sp.merge_op->group_rows(rows[i], sp.pre_by, w.groups);
@@ -915,10 +962,7 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
           told->report(std::move(d));
         }
         keep = !w.groups.empty();
-        if (in_a_group && w.key.size() <= kVerdictKeyMax) {
-          if (verdicts.size() >= kVerdictsKept) verdicts.clear();
-          verdicts.emplace(w.key, keep);
-        }
+        if (in_a_group && w.key.size() <= kVerdictKeyMax) verdicts.add(w.key, key_hash, keep);
       }
       if (!keep) continue;
       if (kept != i) std::swap(rows[kept], rows[i]);

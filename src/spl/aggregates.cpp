@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -559,15 +558,9 @@ class KeyPool {
     Memo& m = memo[h & (kMemo - 1)];
     if (m.id_plus_1 && m.hash == h && m.text == t) return m.id_plus_1 - 1;
     std::lock_guard lock(mu_);
-    auto it = ids_.find(t);
-    if (it == ids_.end()) {
-      std::string_view stored = store(t);
-      uint32_t id = static_cast<uint32_t>(texts_.size());
-      texts_.push_back(stored);
-      it = ids_.emplace(stored, id).first;
-    }
-    m = {h, it->first, it->second + 1};
-    return it->second;
+    uint32_t id = find_or_add(t, h);
+    m = {h, texts_[id], id + 1};
+    return id;
   }
   std::string text(uint32_t id) { return std::string(view(id)); }
   /// The bytes live in chunks that are never freed or moved, so the view outlives the lock.
@@ -593,9 +586,41 @@ class KeyPool {
     used_ += t.size();
     return {at, t.size()};
   }
+  // The pool's index: open addressing over (hash, id), probed with the hash the memo computed, so
+  // a text is hashed once, and a slot's text is compared only when its whole hash matches (a
+  // node-based map hashed it again and walked a bucket list to a node). Under mu_.
+  uint32_t find_or_add(std::string_view t, size_t h) {
+    if ((texts_.size() + 1) * 2 > slots_.size()) grow();
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.id_plus_1 == 0) {
+        const uint32_t id = static_cast<uint32_t>(texts_.size());
+        texts_.push_back(store(t));
+        s = {h, id + 1};
+        return id;
+      }
+      if (s.hash == h && texts_[s.id_plus_1 - 1] == t) return s.id_plus_1 - 1;
+    }
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 4096 : old.size() * 2, Slot{});
+    const size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.id_plus_1 == 0) continue;
+      size_t i = s.hash & mask;
+      while (slots_[i].id_plus_1) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+  struct Slot {
+    size_t hash = 0;
+    uint32_t id_plus_1 = 0;  // 0: empty
+  };
   std::mutex mu_;
-  std::unordered_map<std::string_view, uint32_t, TextHash, TextEq> ids_;
-  std::deque<std::string_view> texts_;
+  std::vector<Slot> slots_;
+  std::vector<std::string_view> texts_;  // by id; the bytes are in chunks_ / big_
   std::vector<std::unique_ptr<char[]>> chunks_, big_;
   size_t used_ = 0;
 };

@@ -245,6 +245,35 @@ TEST(StreamingEngine, EarlyFilterVerdictsAreNotTakenFromEventsInNoGroup) {
   std::filesystem::remove_all(dir);
 }
 
+// A worker remembers at most 512 verdicts per stream, then forgets them all and starts again: with
+// 1,000 keys seen three times over (in order, in order, backwards), verdicts are remembered, found,
+// forgotten and made again, and every kept group still has all of its events. Expected by
+// construction: users u0 … u999, the filter keeps the 500 ending in an even digit, 3 events each.
+TEST(StreamingEngine, EarlyFilterVerdictsStayExactPastTheirBound) {
+  const std::string dir = ::testing::TempDir() + "vigil_early_filter_bound";
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/events.json";
+  {
+    std::ofstream out(path);
+    auto event = [&](int k) { out << R"({"EventID":"1","Image":"C:\\x.exe","User":"u)" << k << "\"}\n"; };
+    for (int k = 0; k < 1000; ++k) event(k);
+    for (int k = 0; k < 1000; ++k) event(k);
+    for (int k = 999; k >= 0; --k) event(k);
+  }
+  for (auto [threads, batch] : {std::pair<unsigned, size_t>{1, 512}, {2, 64}}) {
+    Query q = run_query("EventID=1 | stats count by User | where match(User, \"[02468]$\")", path, threads, batch);
+    ASSERT_EQ(q.rows.size(), 500u) << "threads " << threads;
+    for (auto& r : q.rows) {
+      const std::string user = text(r, "User");
+      EXPECT_TRUE(std::string("02468").find(user.back()) != std::string::npos) << user;
+      EXPECT_EQ(text(r, "count"), "3") << user << " threads " << threads;
+    }
+    EXPECT_EQ(q.stats[0].groups_held, 500u) << "threads " << threads;
+    EXPECT_EQ(q.stats[0].events_matched, 3000u) << "threads " << threads;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // The two sides of ESCU's process-and-file rules, by process_guid: every process (`runs`), and the
 // file events `where` keeps (`writes`); `no_file` keeps none. Expected counts from python over the OTRF
 // archives: 1,270 Sysmon EventID 1 events with 1,270 distinct ProcessGuid; 239 of those ProcessGuid also
