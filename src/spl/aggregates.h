@@ -189,6 +189,7 @@ class GroupTable {
     bool valid = false;
     double bucket = 0;
     std::string text;
+    uint32_t id = UINT32_MAX;  ///< the text's pool id, once an interned table has asked for it
   };
 
   /// Turns this table's text keys into id keys (seal, or the first merge into it).

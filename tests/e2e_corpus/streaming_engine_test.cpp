@@ -274,6 +274,35 @@ TEST(StreamingEngine, EarlyFilterVerdictsStayExactPastTheirBound) {
   std::filesystem::remove_all(dir);
 }
 
+// A running state keys a `_time span=1h` bucket by its text's pool id, kept while rows stay in one
+// bucket: rows that change bucket at every event must still land in their own hour. Expected by
+// construction: 300 events, event i in hour (7i mod 3) and user u(i mod 2), so each (hour, user)
+// pair has 50 events.
+TEST(StreamingEngine, TimeSpanBucketsStayApartWhenEveryRowChangesBucket) {
+  const std::string dir = ::testing::TempDir() + "vigil_span_buckets";
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/events.json";
+  {
+    std::ofstream out(path);
+    for (int i = 0; i < 300; ++i)
+      out << R"({"EventTime":"2024-01-01 0)" << (7 * i) % 3 << ":" << 10 + i % 40 << R"(:00","EventID":"1","User":"u)"
+          << i % 2 << "\"}\n";
+  }
+  for (auto [threads, batch] : {std::pair<unsigned, size_t>{1, 512}, {2, 16}}) {
+    Query q = run_query("EventID=1 | stats count by _time span=1h User", path, threads, batch);
+    ASSERT_EQ(q.rows.size(), 6u) << "threads " << threads;
+    std::map<std::pair<std::string, std::string>, std::string> got;
+    for (auto& r : q.rows) got[{text(r, "_time"), text(r, "User")}] = text(r, "count");
+    const double day = 1704067200;  // 2024-01-01T00:00:00Z
+    for (int h = 0; h < 3; ++h)
+      for (const char* u : {"u0", "u1"}) {
+        const std::string hour = Value(day + 3600.0 * h).to_string();
+        EXPECT_EQ(got[std::make_pair(hour, std::string(u))], "50") << "hour " << h << " " << u << " threads " << threads;
+      }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // The two sides of ESCU's process-and-file rules, by process_guid: every process (`runs`), and the
 // file events `where` keeps (`writes`); `no_file` keeps none. Expected counts from python over the OTRF
 // archives: 1,270 Sysmon EventID 1 events with 1,270 distinct ProcessGuid; 239 of those ProcessGuid also
