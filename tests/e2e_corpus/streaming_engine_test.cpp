@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include <map>
 #include <mutex>
@@ -57,6 +58,18 @@ Query run_query(const std::string& spl, const std::string& input, unsigned threa
   q.diags = diags.kept();
   return q;
 }
+
+// A JSON-lines input written for one test, removed when the test is done with it.
+struct TempEvents {
+  std::string dir, path;
+  TempEvents(const std::string& name, const std::function<void(std::ostream&)>& write)
+      : dir(::testing::TempDir() + name), path(dir + "/events.json") {
+    std::filesystem::create_directories(dir);
+    std::ofstream out(path);
+    write(out);
+  }
+  ~TempEvents() { std::filesystem::remove_all(dir); }
+};
 
 std::string text(const Row& r, const char* field) {
   const Value* v = r.get(field);
@@ -228,21 +241,16 @@ TEST(StreamingEngine, EarlyFilterWarningsAreToldOnceForAnyThreadCount) {
 // The verdict of those early filters is remembered by the BY values they read; an event that
 // feeds no group (a null BY value the filter does not read) must not decide it for later events.
 TEST(StreamingEngine, EarlyFilterVerdictsAreNotTakenFromEventsInNoGroup) {
-  const std::string dir = ::testing::TempDir() + "vigil_early_filter";
-  std::filesystem::create_directories(dir);
-  const std::string path = dir + "/events.json";
-  {
-    std::ofstream out(path);
+  const TempEvents in("vigil_early_filter", [](std::ostream& out) {
     out << R"({"EventID":"1","Image":"C:\\x.exe"})" "\n"                      // no User: in no group
         << R"({"EventID":"1","Image":"C:\\x.exe","User":"alice"})" "\n"
         << R"({"EventID":"1","Image":"C:\\y.exe","User":"bob"})" "\n";
-  }
-  Query q = run_query("EventID=1 | stats count by Image User | where Image=\"C:\\\\x.exe\"", path, 1, 512);
+  });
+  Query q = run_query("EventID=1 | stats count by Image User | where Image=\"C:\\\\x.exe\"", in.path, 1, 512);
   ASSERT_EQ(q.rows.size(), 1u);
   EXPECT_EQ(text(q.rows[0], "User"), "alice");
   EXPECT_EQ(text(q.rows[0], "count"), "1");
   EXPECT_EQ(q.stats[0].groups_held, 1u);  // y.exe was left out before the aggregation
-  std::filesystem::remove_all(dir);
 }
 
 // A worker remembers at most 512 verdicts per stream, then forgets them all and starts again: with
@@ -250,18 +258,14 @@ TEST(StreamingEngine, EarlyFilterVerdictsAreNotTakenFromEventsInNoGroup) {
 // forgotten and made again, and every kept group still has all of its events. Expected by
 // construction: users u0 … u999, the filter keeps the 500 ending in an even digit, 3 events each.
 TEST(StreamingEngine, EarlyFilterVerdictsStayExactPastTheirBound) {
-  const std::string dir = ::testing::TempDir() + "vigil_early_filter_bound";
-  std::filesystem::create_directories(dir);
-  const std::string path = dir + "/events.json";
-  {
-    std::ofstream out(path);
+  const TempEvents in("vigil_early_filter_bound", [](std::ostream& out) {
     auto event = [&](int k) { out << R"({"EventID":"1","Image":"C:\\x.exe","User":"u)" << k << "\"}\n"; };
     for (int k = 0; k < 1000; ++k) event(k);
     for (int k = 0; k < 1000; ++k) event(k);
     for (int k = 999; k >= 0; --k) event(k);
-  }
+  });
   for (auto [threads, batch] : {std::pair<unsigned, size_t>{1, 512}, {2, 64}}) {
-    Query q = run_query("EventID=1 | stats count by User | where match(User, \"[02468]$\")", path, threads, batch);
+    Query q = run_query("EventID=1 | stats count by User | where match(User, \"[02468]$\")", in.path, threads, batch);
     ASSERT_EQ(q.rows.size(), 500u) << "threads " << threads;
     for (auto& r : q.rows) {
       const std::string user = text(r, "User");
@@ -271,7 +275,6 @@ TEST(StreamingEngine, EarlyFilterVerdictsStayExactPastTheirBound) {
     EXPECT_EQ(q.stats[0].groups_held, 500u) << "threads " << threads;
     EXPECT_EQ(q.stats[0].events_matched, 3000u) << "threads " << threads;
   }
-  std::filesystem::remove_all(dir);
 }
 
 // A running state keys a `_time span=1h` bucket by its text's pool id, kept while rows stay in one
@@ -279,17 +282,13 @@ TEST(StreamingEngine, EarlyFilterVerdictsStayExactPastTheirBound) {
 // construction: 300 events, event i in hour (7i mod 3) and user u(i mod 2), so each (hour, user)
 // pair has 50 events.
 TEST(StreamingEngine, TimeSpanBucketsStayApartWhenEveryRowChangesBucket) {
-  const std::string dir = ::testing::TempDir() + "vigil_span_buckets";
-  std::filesystem::create_directories(dir);
-  const std::string path = dir + "/events.json";
-  {
-    std::ofstream out(path);
+  const TempEvents in("vigil_span_buckets", [](std::ostream& out) {
     for (int i = 0; i < 300; ++i)
       out << R"({"EventTime":"2024-01-01 0)" << (7 * i) % 3 << ":" << 10 + i % 40 << R"(:00","EventID":"1","User":"u)"
           << i % 2 << "\"}\n";
-  }
+  });
   for (auto [threads, batch] : {std::pair<unsigned, size_t>{1, 512}, {2, 16}}) {
-    Query q = run_query("EventID=1 | stats count by _time span=1h User", path, threads, batch);
+    Query q = run_query("EventID=1 | stats count by _time span=1h User", in.path, threads, batch);
     ASSERT_EQ(q.rows.size(), 6u) << "threads " << threads;
     std::map<std::pair<std::string, std::string>, std::string> got;
     for (auto& r : q.rows) got[{text(r, "_time"), text(r, "User")}] = text(r, "count");
@@ -300,7 +299,6 @@ TEST(StreamingEngine, TimeSpanBucketsStayApartWhenEveryRowChangesBucket) {
         EXPECT_EQ(got[std::make_pair(hour, std::string(u))], "50") << "hour " << h << " " << u << " threads " << threads;
       }
   }
-  std::filesystem::remove_all(dir);
 }
 
 // The two sides of ESCU's process-and-file rules, by process_guid: every process (`runs`), and the
