@@ -14,6 +14,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/hash_index.h"
 #include "core/ordered_pipeline.h"
 #include "core/regex.h"
 #include "core/strings.h"
@@ -58,51 +59,44 @@ constexpr size_t kMatchedRefsKept = 10000;
 constexpr size_t kVerdictsKept = 512;
 constexpr size_t kVerdictKeyMax = 128;
 
-// The early-filter verdicts of one stream on one worker, by key: open addressing over (hash, the
-// key's place in one buffer of key texts), forgotten all at once when it holds kVerdictsKept keys.
-// A lookup reads one slot and, when the whole hash matches, the key's bytes; a node-based map
-// walked a bucket list to a node holding the key's own heap copy (~2% of a hunt with both corpora).
+// The early-filter verdicts of one stream on one worker, by key (their texts in one buffer),
+// forgotten all at once when it holds kVerdictsKept keys. Indexed by the key's hash, made once
+// per row for the lookup and the entry both; a node-based map walked a bucket list to a node
+// holding the key's own heap copy (~2% of a hunt with both corpora).
 class VerdictMemo {
  public:
   /// The verdict remembered for `key`, whose text_hash is `h`; null when there is none.
   const bool* find(std::string_view key, size_t h) const {
-    if (slots_.empty()) return nullptr;
-    for (size_t i = h & kMask;; i = (i + 1) & kMask) {
-      const Slot& s = slots_[i];
-      if (!s.used) return nullptr;
-      if (s.hash == h && std::string_view(keys_.data() + s.at, s.len) == key) return &s.keep;
-    }
+    const uint32_t k = index_.find(h, [&](uint32_t at) {
+      const Entry& e = entries_[at];
+      return e.hash == h && std::string_view(keys_.data() + e.at, e.len) == key;
+    });
+    return k == HashIndex::kNone ? nullptr : &entries_[k].keep;
   }
   /// Remembers `keep` for `key` (hash `h`), which find() did not know.
   void add(std::string_view key, size_t h, bool keep) {
     static_assert(kVerdictKeyMax <= UINT16_MAX);
-    if (count_ >= kVerdictsKept) {
-      std::fill(slots_.begin(), slots_.end(), Slot{});
+    if (entries_.size() >= kVerdictsKept) {
+      entries_.clear();
       keys_.clear();
-      count_ = 0;
+      index_.clear();
     }
-    if (slots_.empty()) slots_.resize(kSlots);  // only streams that have early filters pay for one
-    size_t i = h & kMask;
-    while (slots_[i].used) i = (i + 1) & kMask;  // at most half the slots are used
-    slots_[i] = {h, static_cast<uint32_t>(keys_.size()), static_cast<uint16_t>(key.size()), true, keep};
+    entries_.push_back({h, static_cast<uint32_t>(keys_.size()), static_cast<uint16_t>(key.size()), keep});
     keys_.append(key);
-    ++count_;
+    index_.add(h, static_cast<uint32_t>(entries_.size() - 1), entries_.size(),
+               [&](size_t k) { return entries_[k].hash; });
   }
 
  private:
-  static constexpr size_t kSlots = 2 * kVerdictsKept;
-  static constexpr size_t kMask = kSlots - 1;
-  static_assert((kSlots & kMask) == 0, "slots are found by masking the hash");
-  struct Slot {
-    size_t hash = 0;
-    uint32_t at = 0;   // into keys_
-    uint16_t len = 0;  // <= kVerdictKeyMax
-    bool used = false;
-    bool keep = false;
+  struct Entry {
+    size_t hash;
+    uint32_t at;   // into keys_
+    uint16_t len;  // <= kVerdictKeyMax
+    bool keep;
   };
-  std::vector<Slot> slots_;
+  std::vector<Entry> entries_;
   std::string keys_;
-  size_t count_ = 0;
+  HashIndex index_;
 };
 
 enum class Blocking : uint8_t { none, mergeable, whole };

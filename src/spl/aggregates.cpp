@@ -586,41 +586,21 @@ class KeyPool {
     used_ += t.size();
     return {at, t.size()};
   }
-  // The pool's index: open addressing over (hash, id), probed with the hash the memo computed, so
-  // a text is hashed once, and a slot's text is compared only when its whole hash matches (a
-  // node-based map hashed it again and walked a bucket list to a node). Under mu_.
+  // Probed with the hash the memo computed, so a text is hashed once (a node-based map hashed it
+  // again and walked a bucket list to a node). Under mu_.
   uint32_t find_or_add(std::string_view t, size_t h) {
-    if ((texts_.size() + 1) * 2 > slots_.size()) grow();
-    const size_t mask = slots_.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      Slot& s = slots_[i];
-      if (s.id_plus_1 == 0) {
-        const uint32_t id = static_cast<uint32_t>(texts_.size());
-        texts_.push_back(store(t));
-        s = {h, id + 1};
-        return id;
-      }
-      if (s.hash == h && texts_[s.id_plus_1 - 1] == t) return s.id_plus_1 - 1;
-    }
+    uint32_t id = index_.find(h, [&](uint32_t k) { return hashes_[k] == h && texts_[k] == t; });
+    if (id != HashIndex::kNone) return id;
+    id = static_cast<uint32_t>(texts_.size());
+    texts_.push_back(store(t));
+    hashes_.push_back(h);
+    index_.add(h, id, texts_.size(), [&](size_t k) { return hashes_[k]; });
+    return id;
   }
-  void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 4096 : old.size() * 2, Slot{});
-    const size_t mask = slots_.size() - 1;
-    for (const Slot& s : old) {
-      if (s.id_plus_1 == 0) continue;
-      size_t i = s.hash & mask;
-      while (slots_[i].id_plus_1) i = (i + 1) & mask;
-      slots_[i] = s;
-    }
-  }
-  struct Slot {
-    size_t hash = 0;
-    uint32_t id_plus_1 = 0;  // 0: empty
-  };
   std::mutex mu_;
-  std::vector<Slot> slots_;
+  HashIndex index_;
   std::vector<std::string_view> texts_;  // by id; the bytes are in chunks_ / big_
+  std::vector<size_t> hashes_;           // by id: each text's text_hash
   std::vector<std::unique_ptr<char[]>> chunks_, big_;
   size_t used_ = 0;
 };
@@ -671,44 +651,23 @@ void GroupTable::add_to(const std::string& key, bool typed, const std::vector<Va
 }
 
 GroupTable::Entry* GroupTable::find(std::string_view key, size_t hash) {
-  if (index_.empty()) return nullptr;
-  const size_t mask = index_.size() - 1;
-  const uint64_t tag = hash >> 32;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const uint64_t slot = index_[i];
-    if (!slot) return nullptr;
-    if (slot >> 32 == tag) {
-      Entry& e = groups_[(slot & 0xffffffffu) - 1];
-      if (e.hash == hash && e.key == key) return &e;
-    }
-  }
+  const uint32_t k = index_.find(hash, [&](uint32_t at) { return groups_[at].hash == hash && groups_[at].key == key; });
+  return k == HashIndex::kNone ? nullptr : &groups_[k];
 }
 
 GroupTable::Entry& GroupTable::insert(std::string key, size_t hash, Group group) {
   groups_.push_back({std::move(key), hash, std::move(group)});
-  if (groups_.size() * 2 > index_.size()) rebuild_index();  // at most half full: probes stay short
-  else place(groups_.size() - 1);
+  index_.add(hash, static_cast<uint32_t>(groups_.size() - 1), groups_.size(), [&](size_t k) { return groups_[k].hash; });
   return groups_.back();
 }
 
-void GroupTable::place(size_t k) {
-  const size_t mask = index_.size() - 1;
-  const size_t hash = groups_[k].hash;
-  size_t i = hash & mask;
-  while (index_[i]) i = (i + 1) & mask;
-  index_[i] = (uint64_t(hash >> 32) << 32) | (k + 1);
-}
-
 void GroupTable::rebuild_index() {
-  size_t n = 16;
-  while (n < groups_.size() * 2) n *= 2;
-  index_.assign(n, 0);
-  for (size_t k = 0; k < groups_.size(); ++k) place(k);
+  index_.rebuild(groups_.size(), [&](size_t k) { return groups_[k].hash; });
 }
 
 void GroupTable::clear_groups() {
   std::vector<Entry>().swap(groups_);
-  std::vector<uint64_t>().swap(index_);
+  index_.release();
 }
 
 void GroupTable::add_to_keyed(const std::string& key, bool typed, const std::vector<Value>* typed_key, const Row& r,

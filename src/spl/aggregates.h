@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/hash_index.h"
 #include "core/strings.h"
 #include "core/value.h"
 #include "ir/plan.h"
@@ -207,11 +208,10 @@ class GroupTable {
   /// The groups, found through an open-addressing index of (hash tag, position): a lookup reads one
   /// slot and, when the tag matches, one key (a node-based map walked a bucket list to get there).
   std::vector<Entry> groups_;
-  std::vector<uint64_t> index_;  ///< 0: empty; else the hash's high 32 bits, then position + 1
+  HashIndex index_;
   Entry* find(std::string_view key, size_t hash);
   Entry& insert(std::string key, size_t hash, Group group);
-  void place(size_t k);  ///< puts group k in the index (which has a free slot)
-  void rebuild_index();
+  void rebuild_index();  ///< after the groups' keys (and hashes) changed
   void clear_groups();
   bool interned_ = false;
   std::string scratch_, id_scratch_;

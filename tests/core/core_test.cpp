@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/diagnostic.h"
+#include "core/hash_index.h"
 #include "core/intern.h"
 #include "core/regex.h"
 #include "core/strings.h"
@@ -36,6 +37,41 @@ struct XorShift {
 
 // Splunk: `*` matches any run of characters, whole-value, case-insensitive; a backslash is literal
 // (spl.md §5 "Wildcard * in search" and "Quoting and backslashes").
+// HashIndex finds an entry by its hash and the caller's equality, through tags that collide and
+// probes that run past the end of the slots, across growth, rebuilds and clearing. Entries here are
+// numbers whose "hash" is chosen: every fourth has the same whole hash (only the caller's equality
+// tells them apart), and all have a low half of ones, so every probe starts at the last slot,
+// wraps to the first and walks a run of occupied slots.
+TEST(HashIndex, FindsEachEntryThroughCollidingTagsAcrossGrowthAndClearing) {
+  std::vector<size_t> hashes;  // the caller's entries: entry k has hashes[k]
+  HashIndex index;
+  auto hash_of = [&](size_t k) { return hashes[k]; };
+  auto find = [&](size_t h, size_t want) {
+    return index.find(h, [&](uint32_t k) { return hashes[k] == h && k == want; });
+  };
+  const size_t low = 0xffffffff;
+  for (size_t k = 0; k < 200; ++k) {
+    hashes.push_back((size_t(k % 4) << 32) | low);
+    index.add(hashes.back(), static_cast<uint32_t>(k), hashes.size(), hash_of);
+  }
+  for (size_t k = 0; k < 200; ++k) EXPECT_EQ(find(hashes[k], k), k) << k;
+  // An entry whose equality fails is not found, though its tag and hash match.
+  EXPECT_EQ(index.find(hashes[7], [](uint32_t) { return false; }), HashIndex::kNone);
+  EXPECT_EQ(find(size_t(9) << 32 | low, 0), HashIndex::kNone);  // a tag no entry has
+  // Rehashed entries are found under their new hashes only.
+  for (auto& h : hashes) h ^= size_t(1) << 63;
+  index.rebuild(hashes.size(), hash_of);
+  EXPECT_EQ(find(hashes[150], 150), 150u);
+  EXPECT_EQ(find(hashes[150] ^ (size_t(1) << 63), 150), HashIndex::kNone);
+  index.clear();
+  EXPECT_EQ(find(hashes[3], 3), HashIndex::kNone);
+  hashes = {42};
+  index.add(42, 0, 1, hash_of);
+  EXPECT_EQ(find(42, 0), 0u);
+  index.release();
+  EXPECT_EQ(find(42, 0), HashIndex::kNone);
+}
+
 TEST(Wildcard, SplSemantics) {
   auto m = [](const char* p, const char* t) { return WildcardPattern(p, Syntax::spl, true).matches(t); };
   EXPECT_TRUE(m("*\\cmd.exe", "C:\\Windows\\System32\\CMD.EXE"));
