@@ -1,10 +1,12 @@
 // An open-addressing index over a caller's own vector of entries, by each entry's 64-bit hash
-// (text_hash): a slot holds the hash's high 32 bits and the entry's position + 1, so a lookup reads
-// one slot and looks at an entry only when its tag matches. Linear probing, at most half full.
+// (text_hash, or another well mixed in its low and high bits): a slot holds the hash's high 32 bits
+// and the entry's position + 1, so a lookup reads one slot and looks at an entry only when its tag
+// matches. Linear probing, at most half full.
 // The entries, their full hashes and their equality stay the caller's: the aggregation groups
-// (spl/aggregates), the pool of group-key texts and the early filters' verdicts (engine) index
-// their vectors with it, probing with a hash they have already made. A library map would hash
-// again, or (Abseil's) keep its keys const where a group table re-keys its groups in place.
+// (spl/aggregates), the pool of group-key texts, the early filters' verdicts (engine) and the
+// corpus' atoms (ir/atom_table) index their vectors with it, probing with a hash they have already
+// made. A library map would hash again, or (Abseil's) keep its keys const where a group table
+// re-keys its groups in place.
 #pragma once
 #include <algorithm>
 #include <cstddef>

@@ -5,6 +5,8 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "content/lookups.h"
 #include "content/macros.h"
 #include "core/diagnostic.h"
+#include "core/result.h"
 #include "ir/atom_table.h"
 #include "ir/rule.h"
 
@@ -71,6 +74,9 @@ class RuleSet {
   void load_parsed(ParsedFile& f, DiagnosticSink& diags);
   /// `parsed`: d.search as spl::parse_search gives it.
   ir::CompiledRule compile_escu(content::EscuDetection d, spl::ParsedSearch parsed, DiagnosticSink& diags);
+  /// The Sigma logsource table, loaded by whichever thread needs it first (null: it failed to
+  /// load; logsources_error_ says why).
+  const sigma::Logsources* logsources();
 
   RuleSetOptions opts_;
   ir::AtomTable atoms_;
@@ -80,8 +86,10 @@ class RuleSet {
   content::LookupRegistry lookups_;
   std::string loaded_root_;
   bool builtins_loaded_ = false;
+  std::once_flag logsources_once_;
   std::unique_ptr<sigma::Logsources> logsources_;
-  bool logsources_tried_ = false;
+  std::optional<Error> logsources_error_;
+  bool logsources_tried_ = false;  // the loading thread has asked for it (and reported a failure once)
   uint32_t next_rule_index_ = 0;
   size_t files_ignored_ = 0;
   size_t files_read_ = 0, files_from_cache_ = 0, trees_from_cache_ = 0;

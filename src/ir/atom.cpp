@@ -79,6 +79,10 @@ size_t AtomTable::identity_hash(const Atom& a) {
   mix(a.case_sensitive ? 1 : 0);
   const bool fold = folds(a);
   for (char c : a.value) mix(static_cast<unsigned char>(fold ? ascii_lower(c) : c));
+  // FNV's low bits depend only on the low bits of each step; the index picks slots by them.
+  h ^= h >> 32;
+  h *= 0x9e3779b97f4a7c15ull;
+  h ^= h >> 29;
   return static_cast<size_t>(h);
 }
 
@@ -89,13 +93,23 @@ bool AtomTable::same_identity(const Atom& a, const Atom& b) {
 
 AtomId AtomTable::intern(const Atom& a) {
   std::lock_guard lock(mu_);
-  if (auto it = index_.find(a); it != index_.end()) return *it;
+  return intern_hashed(a, identity_hash(a));
+}
+
+AtomId AtomTable::intern_from(const AtomTable& other, AtomId id) {
+  std::lock_guard lock(mu_);
+  return intern_hashed(other.atoms_[id], other.hashes_[id]);
+}
+
+AtomId AtomTable::intern_hashed(const Atom& a, size_t h) {
+  const uint32_t at = index_.find(h, [&](uint32_t k) { return hashes_[k] == h && same_identity(a, atoms_[k]); });
+  if (at != HashIndex::kNone) return at;
   AtomId id = static_cast<AtomId>(atoms_.size());
   atoms_.push_back(a);
-  hashes_.push_back(identity_hash(a));
+  hashes_.push_back(h);
   counts_.emplace_back();
   last_rule_.push_back(0);
-  index_.insert(id);
+  index_.add(h, id, atoms_.size(), [&](size_t k) { return hashes_[k]; });
   return id;
 }
 
@@ -175,6 +189,11 @@ Predicate Predicate::make_not(Predicate c) {
 void Predicate::collect_atoms(std::vector<AtomId>& out) const {
   if (op == Op::atom) out.push_back(atom);
   for (auto& c : children) c.collect_atoms(out);
+}
+
+void Predicate::remap_atoms(const std::vector<AtomId>& to) {
+  if (op == Op::atom) atom = to[atom];
+  for (auto& c : children) c.remap_atoms(to);
 }
 
 uint32_t FlatPredicates::add(const Predicate& p) {

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
+#include "core/hash_index.h"
 #include "ir/atom.h"
 
 namespace vigil::ir {
@@ -16,6 +16,8 @@ enum class Language : uint8_t { escu, sigma };
 class AtomTable {
  public:
   AtomId intern(const Atom& a);
+  /// intern(other.get(id)), with the hash `other` made for it (tables compiled apart, merged).
+  AtomId intern_from(const AtomTable& other, AtomId id);
   const Atom& get(AtomId id) const { return atoms_[id]; }
   size_t size() const { return atoms_.size(); }
   /// Record that rule `rule_key` (unique per rule) references `id`; counted once per rule.
@@ -30,25 +32,15 @@ class AtomTable {
 
  private:
   // Atoms are found by their identity (Atom::key()'s parts) without building the key text: a
-  // corpus interns ~100k atoms at load, and a formatted key per atom was 18% of compiling's perf samples.
+  // corpus interns ~100k atoms at load, and a formatted key per atom was 18% of compiling's perf
+  // samples; a node-based set over the ids was then 7% of a start's main thread (perf), hence an
+  // open-addressing index probed with the hash made once.
   static size_t identity_hash(const Atom& a);
   static bool same_identity(const Atom& a, const Atom& b);
-  struct IndexHash {
-    const AtomTable* t;
-    using is_transparent = void;
-    size_t operator()(AtomId id) const { return t->hashes_[id]; }
-    size_t operator()(const Atom& a) const { return identity_hash(a); }
-  };
-  struct IndexEq {
-    const AtomTable* t;
-    using is_transparent = void;
-    bool operator()(AtomId x, AtomId y) const { return x == y; }
-    bool operator()(const Atom& a, AtomId y) const { return same_identity(a, t->atoms_[y]); }
-    bool operator()(AtomId x, const Atom& b) const { return same_identity(b, t->atoms_[x]); }
-  };
+  AtomId intern_hashed(const Atom& a, size_t h);  // mu_ held
   std::vector<Atom> atoms_;
   std::vector<size_t> hashes_;  // [atom]: identity_hash, so growing the index hashes nothing again
-  std::unordered_set<AtomId, IndexHash, IndexEq> index_{0, IndexHash{this}, IndexEq{this}};
+  HashIndex index_;
   std::vector<Counts> counts_;
   std::vector<uint32_t> last_rule_;  // last rule index counted per atom (+1), to count a rule once
   std::mutex mu_;

@@ -27,6 +27,8 @@ struct Predicate {
 
   /// Every atom id in the tree (with repeats).
   void collect_atoms(std::vector<AtomId>& out) const;
+  /// Every atom id replaced by `to[id]` (a predicate compiled against another atom table, adopted).
+  void remap_atoms(const std::vector<AtomId>& to);
   /// Human-readable form, e.g. `(process_name = wmic.exe OR original_file_name = wmic.exe) AND …`.
   std::string to_string(const AtomTable& atoms) const;
 };

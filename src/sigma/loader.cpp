@@ -365,6 +365,22 @@ std::vector<ir::CompiledRule> load_docs(const std::string& path, std::string_vie
   return out;
 }
 
+std::vector<ir::CompiledRule> adopt(std::vector<ir::CompiledRule> rules, const ir::AtomTable& own,
+                                    ir::AtomTable& atoms, uint32_t& next_rule_index) {
+  // In `own`'s order, which is the order load_docs met them in: the ones new to `atoms` get the
+  // ids interning them there directly would have given.
+  std::vector<ir::AtomId> to(own.size());
+  for (ir::AtomId id = 0; id < own.size(); ++id) to[id] = atoms.intern_from(own, id);
+  for (auto& r : rules) {
+    const uint32_t rule_index = next_rule_index++;
+    for (auto& s : r.plan.streams) {
+      s.filter.remap_atoms(to);
+      register_atoms(s.filter, atoms, rule_index);
+    }
+  }
+  return rules;
+}
+
 LinkStats link_correlations(std::vector<ir::CompiledRule>& rules, ir::AtomTable& atoms, DiagnosticSink& diags) {
   LinkStats st;
   std::unordered_map<std::string, size_t> by_id;

@@ -97,6 +97,15 @@ std::vector<ir::CompiledRule> load_docs(const std::string& path, std::string_vie
                                         const std::vector<yaml::Node>& docs, ir::AtomTable& atoms,
                                         const Logsources& ls, uint32_t& next_rule_index, DiagnosticSink& diags);
 
+/// Rules load_docs compiled against an atom table of their own (`own`, with rule indexes from 0: a
+/// loading thread compiles files side by side that way) moved into the corpus' table: each of
+/// `own`'s atoms is interned in `atoms` in `own`'s order, the rules' predicates renumbered, and
+/// every rule registered under the next index of `next_rule_index`. Atom ids and rule indexes come
+/// out as load_docs into `atoms` would have made them. Not for correlation rules (their operator
+/// keeps its rule index): such a file is compiled with load_docs on the corpus' table.
+std::vector<ir::CompiledRule> adopt(std::vector<ir::CompiledRule> rules, const ir::AtomTable& own,
+                                    ir::AtomTable& atoms, uint32_t& next_rule_index);
+
 struct LinkStats {
   size_t correlations = 0;  ///< correlation rules seen
   size_t linked = 0;        ///< made executable

@@ -4,6 +4,7 @@
 // measured with `find ../shared/corpus/sigma/rules* -name '*.yml' | wc -l`.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -74,6 +75,52 @@ TEST(SigmaCorpus, AllRuleFoldersLoad) {
   for (const auto* r : rejected) {
     EXPECT_FALSE(r->reasons.empty());
     EXPECT_GT(r->location.line, 0u) << r->info.file;  // every rejection is located
+  }
+}
+
+// RuleSet compiles Sigma files on its parsing threads, each against atoms of its own, and adopts
+// them into the corpus' table in file order (sigma::adopt). Over the whole corpus that must give
+// what compiling every file straight into one table gives: the same atoms in the same order, each
+// counted for as many rules, and the same predicates under the same rule indexes.
+TEST(SigmaCorpus, RulesCompiledApartThenAdoptedAreThoseCompiledInPlace) {
+  auto ls = Logsources::load(VIGIL_DATA_DIR);
+  ASSERT_TRUE(ls.ok()) << ls.error().message;
+  const fs::path root = fs::path(VIGIL_SHARED_DIR) / "corpus" / "sigma" / "rules";
+  if (!fs::exists(root)) GTEST_SKIP() << "no shared corpus at " << root;
+  std::vector<fs::path> files;
+  for (const auto& f : fs::recursive_directory_iterator(root))
+    if (f.is_regular_file() && f.path().extension() == ".yml") files.push_back(f.path());
+  std::sort(files.begin(), files.end());
+
+  DiagnosticSink diags(nullptr);
+  diags.set_quiet(true);
+  ir::AtomTable in_place, adopted;
+  uint32_t next_in_place = 0, next_adopted = 0;
+  std::vector<ir::CompiledRule> a, b;
+  for (const auto& f : files) {
+    const std::string text = slurp(f);
+    for (auto& r : load_file(f.string(), text, in_place, *ls, next_in_place, diags)) a.push_back(std::move(r));
+    ir::AtomTable own;
+    uint32_t first = 0;
+    auto apart = load_file(f.string(), text, own, *ls, first, diags);
+    for (auto& r : adopt(std::move(apart), own, adopted, next_adopted)) b.push_back(std::move(r));
+  }
+  ASSERT_EQ(a.size(), files.size());  // one rule document per file in this corpus
+  ASSERT_EQ(b.size(), a.size());
+  EXPECT_EQ(next_adopted, next_in_place);
+  ASSERT_EQ(adopted.size(), in_place.size());
+  for (ir::AtomId id = 0; id < in_place.size(); ++id) {
+    ASSERT_TRUE(adopted.get(id) == in_place.get(id)) << in_place.describe(id) << " vs " << adopted.describe(id);
+    EXPECT_EQ(adopted.counts(id).sigma, in_place.counts(id).sigma) << in_place.describe(id);
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(b[i].plan.streams.size(), a[i].plan.streams.size()) << a[i].info.file;
+    for (size_t s = 0; s < a[i].plan.streams.size(); ++s) {
+      std::vector<ir::AtomId> x, y;
+      a[i].plan.streams[s].filter.collect_atoms(x);
+      b[i].plan.streams[s].filter.collect_atoms(y);
+      EXPECT_EQ(y, x) << a[i].info.file;
+    }
   }
 }
 
