@@ -27,8 +27,9 @@ constexpr char kMagic[16] = "vigil-sources-4";
 constexpr int64_t kRacyNs = 2'000'000'000;  // see Fresh::racy
 constexpr size_t kKeepBundles = 8;  // per cache directory; the least recently written go first
 
-// 64-bit checksum of the bundle body (a damaged bundle is dropped, not trusted): XXH3, where a
-// multiply-and-shift chain a word at a time took ~7 ms of every start over a 26 MB bundle.
+// 64-bit checksum of the bundle body (a damaged bundle is dropped, not trusted): XXH3, in place of a
+// multiply-and-shift chain a word at a time, each step waiting on the last (callgrind, a start over a
+// 26 MB bundle: mapping and checking it 31.6 M → 19.9 M instructions).
 uint64_t checksum(const char* p, size_t n) { return text_hash(std::string_view(p, n)); }
 
 std::atomic<SourceCache*> g_installed{nullptr};
