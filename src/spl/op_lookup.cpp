@@ -106,7 +106,11 @@ class InputlookupOp final : public ir::Operator {
 
 std::string csv_cell(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  return "\"" + replace_all(s, "\"", "\"\"") + "\"";
+  // Appended, not `"\"" + …`: GCC 12 warns on that form (-Wrestrict, a false positive).
+  std::string out = "\"";
+  out += replace_all(s, "\"", "\"\"");
+  out += '"';
+  return out;
 }
 
 class OutputlookupOp final : public ir::Operator {
@@ -125,12 +129,16 @@ class OutputlookupOp final : public ir::Operator {
         if (seen.insert(e.first).second) cols.push_back(e.first);
     std::filesystem::path p = std::filesystem::path(ctx.writes_dir) / file_;
     std::string text;
-    for (size_t i = 0; i < cols.size(); ++i) text += (i ? "," : "") + csv_cell(cols[i]);
+    for (size_t i = 0; i < cols.size(); ++i) {
+      if (i) text += ',';
+      text += csv_cell(cols[i]);
+    }
     text += "\n";
     for (auto& r : rows) {
       for (size_t i = 0; i < cols.size(); ++i) {
         const Value* v = r.get(cols[i]);
-        text += (i ? "," : "") + csv_cell(v ? v->to_string() : std::string());
+        if (i) text += ',';
+        text += csv_cell(v ? v->to_string() : std::string());
       }
       text += "\n";
     }

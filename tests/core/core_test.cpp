@@ -558,7 +558,7 @@ TEST(Regex, LongSubjectsMovedToTheLinearEngineGetPcresAnswers) {
   while (text.size() < 16000) text += "Get-ChildItem -Path C:\\Users -Recurse | Where-Object { $_.Length -gt 1000 } ; ";
   std::vector<std::string> subjects = {text, text + "Invoke-Mimikatz", "MIMIK" + text, text + "lsass.exe",
                                        text + "lsass_exe", text.substr(0, 300) + " hijack",
-                                       text + "\xC3\xA9 mimik \xC3\xA9", text + "\xFFbeacon", text + "\xC3\xA9"};
+                                       text + "\xC3\xA9 mimik \xC3\xA9", text + "\xFF" "beacon", text + "\xC3\xA9"};
   auto re = Regex::compile(keywords);
   ASSERT_TRUE(re.ok());
   std::vector<bool> expected;
@@ -567,9 +567,11 @@ TEST(Regex, LongSubjectsMovedToTheLinearEngineGetPcresAnswers) {
     ASSERT_TRUE(pcre.has_value());
     expected.push_back(*pcre);
   }
-  // The keyword subjects match, but `lsass_exe` (no `lsass\.exe`), and PCRE2 (MATCH_INVALID_UTF, the
-  // reference here) gives no match for the `beacon` right after an invalid byte.
-  EXPECT_EQ(expected, (std::vector<bool>{false, true, true, true, false, true, true, false, false}));
+  // The keyword subjects match, but `lsass_exe` (no `lsass\.exe`); PCRE2 (MATCH_INVALID_UTF, the
+  // reference here) finds the `beacon` right after an invalid byte, since a match may lie in any
+  // valid stretch of the subject (pcre2unicode, "Matching in invalid UTF strings"). (The literal is
+  // "\xFF" "beacon": as "\xFFbeacon" the escape took "beac" for hex digits, and no `beacon` was there.)
+  EXPECT_EQ(expected, (std::vector<bool>{false, true, true, true, false, true, true, true, false}));
   std::atomic<int> wrong{0};
   auto hunt = [&] {
     for (int i = 0; i < 20000 && re->long_subject_engine() != Regex::Engine::linear; ++i)

@@ -15,8 +15,7 @@
 namespace fs = std::filesystem;
 using vigil::SourceCache;
 
-namespace {
-
+// Not in an anonymous namespace: the TEST_F classes derived from it are not (-Wsubobject-linkage).
 struct SourceCacheTest : ::testing::Test {
   fs::path dir;
   std::string bundle;
@@ -56,8 +55,6 @@ struct SourceCacheTest : ::testing::Test {
     return out;
   }
 };
-
-}  // namespace
 
 TEST_F(SourceCacheTest, FirstRunReadsTheDiskLaterRunsTheBundle) {
   std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // ctime out of the racy window

@@ -4,6 +4,7 @@
 // test's own): same parse verdict, reasons, macros, stages, streams, operators and filters.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "content/lookups.h"
@@ -26,16 +27,17 @@ std::string filter_text(const ir::Predicate& p, const ir::AtomTable& atoms) {
 }
 
 TEST(EscuLoadThreads, RulesParsedOnTheLoadingThreadsCompileAsTheirSearchAlone) {
-  const std::string content = std::string(VIGIL_SHARED_DIR) + "/corpus/security_content";
+  // Paths joined as paths: GCC 12 warns (-Warray-bounds, a false positive) on `string + "literal"` here.
+  const std::filesystem::path corpus = std::filesystem::path(VIGIL_SHARED_DIR) / "corpus/security_content";
   DiagnosticSink diags(nullptr);
-  RuleSet rs({content, VIGIL_DATA_DIR, false});
-  rs.load({content + "/detections/endpoint"}, diags);
+  RuleSet rs({corpus.string(), VIGIL_DATA_DIR, false});
+  rs.load({(corpus / "detections/endpoint").string()}, diags);
 
   content::MacroTable macros;
-  macros.load_file(std::string(VIGIL_DATA_DIR) + "/macros.yml", diags);
-  macros.load_dir(content + "/macros", diags);
+  macros.load_file((std::filesystem::path(VIGIL_DATA_DIR) / "macros.yml").string(), diags);
+  macros.load_dir((corpus / "macros").string(), diags);
   content::LookupRegistry lookups;
-  lookups.load_dir(content + "/lookups", diags);
+  lookups.load_dir((corpus / "lookups").string(), diags);
   ir::AtomTable atoms;
   const spl::CompileEnv env{&macros, &lookups, &atoms, false};
 

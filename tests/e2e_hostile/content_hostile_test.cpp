@@ -171,6 +171,10 @@ TEST(HostileContent, OutputlookupNeverFollowsASymlink) {
   VigilRun ok = vigil({"search", "search EventCode=* | head 2 | table host EventCode | outputlookup fresh.csv",
                   "--allow-writes", (d / "allowed").string(), "--format", "jsonl", "samples/logs"});
   EXPECT_NE(slurp(d / "allowed/fresh.csv").find("host,EventCode"), std::string::npos) << ok.err;
+  // Cells with a comma or a quote are quoted, quotes doubled (RFC 4180); plain cells are not.
+  VigilRun q = vigil({"search", "search EventCode=* | head 1 | eval note=\"a,\\\"b\\\"\", n=7 | table note n | outputlookup q.csv",
+                 "--allow-writes", (d / "allowed").string(), "--format", "jsonl", "samples/logs"});
+  EXPECT_EQ(slurp(d / "allowed/q.csv"), "note,n\n\"a,\"\"b\"\"\",7\n") << q.err;
   // A name with a control character is refused at parse time, with a reason.
   VigilRun nl = vigil({"search", "search EventCode=* | outputlookup \"a\nb.csv\"", "--allow-writes",
                   (d / "allowed").string(), "--format", "jsonl", "samples/logs"});

@@ -81,7 +81,9 @@ TEST(SigmaFieldref, StringModifiersCompareWithTheOtherFieldsValue) {
                                                               "CommandLine|fieldref|" + how));
     Out o = hunt({rule.string()});
     EXPECT_EQ(o.total, want) << how;
-    if (how != "endswith") EXPECT_GT(want, 0u) << how;  // the data exercises the modifier
+    if (how != "endswith") {
+      EXPECT_GT(want, 0u) << how;  // the data exercises the modifier
+    }
   }
   // The modifier order `contains|fieldref` means the same.
   fs::path rev = write("fieldref_rev.yml", base_rule("22222222-2222-4222-8222-222222222222", "CommandLine|contains|fieldref"));

@@ -8,7 +8,7 @@
 // TargetFilename/TargetObject/Details checked against the rule's selection):
 //   file_event_win_anydesk_artefact              3 events contain \AppData\Roaming\AnyDesk\user.conf
 //   file_event_win_cred_dump_tools_dropped_files 3 events end with a listed dump-tool file name
-//   registry_set_change_security_zones           3 SetValue events under ...\ZoneMap\Domains\
+//   registry_set_change_security_zones           3 SetValue events under ...\ZoneMap\Domains\ (a key)
 //   registry_set_disable_administrative_share    2 events (AutoShareWks and AutoShareServer = 0)
 // SigmaHQ's own runner (tests/regression_tests_runner.py) only checks that the rule fires, so its
 // CI does not see the difference. We keep exact counting and list these four as data errors.
