@@ -66,6 +66,8 @@ struct FindingTimes {
   // rules' engine evaluates each batch of risk events as it fills, here.
   double risk = 0;
   double write = 0;  // the output line, the summary's counts and the bookkeeping around them
+  // Risk events made, and those handed to the correlation rules' engine (RiskPass::admitted).
+  size_t risk_events = 0, risk_correlated = 0;
 };
 
 // --profile: where the time went (loading, each phase of an event, the findings, the tails), and
@@ -108,6 +110,11 @@ static void print_profile(const Engine& eng, const RuleSet& rs, double load_seco
                written + outside, written + outside == 1 ? "" : "s",
                outside ? (" (" + std::to_string(outside) + " outside the time window)").c_str() : "",
                ft.describe, ft.risk, ft.write);
+  if (ft.risk_events)
+    std::fprintf(stderr,
+                 "profile: %zu risk events, %zu of them correlated (the others' rules and risk-object types "
+                 "meet no correlation rule's filter)\n",
+                 ft.risk_events, ft.risk_correlated);
   std::fprintf(stderr, "profile: %.2f s in the rules' tails after the last event (aggregations' tables and the operators after them; %u thread%s)\n",
                eng.tail_seconds(), eng.tail_threads(), eng.tail_threads() == 1 ? "" : "s");
   std::fprintf(stderr, "%9s %12s %10s  %s\n", "seconds", "candidates", "matched", "rule");
@@ -407,6 +414,8 @@ static int run_hunt(HuntArgs& a) {
       diags.error({a.html}, "cannot write the HTML report", "output");
   }
   if (a.rule_stats) print_rule_stats(*res.engine, per_rule);
+  times.risk_events = risk_pass.event_count();
+  times.risk_correlated = risk_pass.correlated_count();
   if (a.profile) print_profile(*res.engine, rs, load_seconds, times, written, outside_window);
   report_regex_limits(rules, diags);
   rs.report_lookup_errors(diags);

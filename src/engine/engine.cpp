@@ -492,6 +492,17 @@ struct Engine::Impl {
   static constexpr size_t kRowsHandedOn = 1024, kRowsHeldAtMost = 4096;
   void hand_on_rows(Worker& w, BatchOut& out, bool wait);
   void process_event(Worker& w, const Record& r);
+  /// The lists of streams an event visits (kEveryEvent's, its event ID's, its datasets'), in order.
+  void visited_lists(const Event& e, std::string& eid_key, std::vector<uint32_t>& out) const;
+  // Engine::admits() on the calling thread: an event and a matcher of its own.
+  struct Admit {
+    Event event;
+    match::EventMatcher matcher;
+    std::string eid_key;
+    std::vector<uint32_t> visiting;
+    explicit Admit(std::shared_ptr<match::EventMatcher::Shared> shared) : matcher(std::move(shared)) {}
+  };
+  std::unique_ptr<Admit> admit;
   void visit(Worker& w, const StreamRef& ref, const Record& r);
   /// The stream's view of the event as a row, written over `row`'s entries (their buffers reused).
   void capture(const Worker& w, const StreamPlan& sp, Row& row) const;
@@ -760,17 +771,7 @@ void Engine::Impl::process_event(Worker& w, const Record& r) {
     t0 = t1;
   }
   w.matcher.begin(w.event);
-  // The lists this event visits (kEveryEvent's, its event ID's, its datasets'), in that order.
-  w.visiting.assign(1, kEveryEvent);
-  std::string_view eid;
-  if (!by_event_id.empty() && w.event.get(event_id_sym, eid)) {
-    w.eid_key.assign(eid);
-    for (auto& ch : w.eid_key) ch = ascii_lower(ch);
-    auto it = by_event_id.find(w.eid_key);
-    if (it != by_event_id.end()) w.visiting.push_back(it->second);
-  }
-  for (DatasetId d : w.event.datasets())
-    if (d < by_dataset.size() && by_dataset[d] != kNoList) w.visiting.push_back(by_dataset[d]);
+  visited_lists(w.event, w.eid_key, w.visiting);
   if (w.matcher.gates()) {
     // Only the groups the visited streams' gates need are scanned.
     std::fill(w.need.begin(), w.need.end(), 0);
@@ -812,6 +813,19 @@ void Engine::Impl::process_event(Worker& w, const Record& r) {
                              "': the regex match limit was hit",
                          "regex-undecided-event");
   }
+}
+
+void Engine::Impl::visited_lists(const Event& e, std::string& eid_key, std::vector<uint32_t>& out) const {
+  out.assign(1, kEveryEvent);
+  std::string_view eid;
+  if (!by_event_id.empty() && e.get(event_id_sym, eid)) {
+    eid_key.assign(eid);
+    for (auto& ch : eid_key) ch = ascii_lower(ch);
+    auto it = by_event_id.find(eid_key);
+    if (it != by_event_id.end()) out.push_back(it->second);
+  }
+  for (DatasetId d : e.datasets())
+    if (d < by_dataset.size() && by_dataset[d] != kNoList) out.push_back(by_dataset[d]);
 }
 
 EventRef Engine::Impl::event_ref(const Worker& w, const Record& r) const {
@@ -1350,6 +1364,24 @@ void Engine::process(const Record& r) {
   e.filling->records.add(r);
   if (e.filling->records.size() >= e.opts.batch_records || e.filling->records.bytes() >= e.opts.batch_bytes)
     e.pipeline->submit(std::move(e.filling));
+}
+
+bool Engine::admits(const Record& r) {
+  Impl& e = *impl_;
+  std::call_once(e.matcher_once, [&e] {
+    e.matcher_shared = e.opts.matcher ? e.opts.matcher : Engine::shared_matcher(e.atoms, e.opts);
+  });
+  if (!e.admit) e.admit = std::make_unique<Impl::Admit>(e.matcher_shared);
+  Impl::Admit& a = *e.admit;
+  e.normalizer.normalize(r, a.event);
+  a.matcher.begin(a.event);
+  e.visited_lists(a.event, a.eid_key, a.visiting);
+  // The streams process_event() would visit, their gates left out: a closed gate only ever means
+  // a false filter. (A stream aggregated by a back end, EngineOptions::pushed, counts as visited.)
+  for (uint32_t l : a.visiting)
+    for (const auto& ref : e.lists[l])
+      if (a.matcher.eval(e.filters, ref.filter)) return true;
+  return false;
 }
 
 void Engine::process_deferred(DeferredRead read) {

@@ -124,6 +124,10 @@ class Engine {
   bool add_groups(size_t rule, size_t stream, const std::vector<ir::PreGroup>& groups);
 
   void process(const Record& r);
+  /// Whether a record would reach any rule's stream: some stream's filter holds for it, among those
+  /// its event ID and data model datasets lead to (as process() would evaluate it; nothing is
+  /// counted or kept). On the calling thread, between process() calls.
+  bool admits(const Record& r);
   /// An input read by a worker (ReadOptions::defer): `read` hands its records to the visitor it is
   /// given and returns what read_unit reported, reading with `held` as read_unit's `held` (the
   /// engine's warnings about the unit's events go there too, in place). Its records are evaluated in

@@ -104,7 +104,10 @@ std::string to_json(const RiskEvent& e) {
   auto str = [](const std::string& s) { return report::value_json(Value(s)); };
   auto list = [&](const std::vector<std::string>& l) {
     std::string o = "[";
-    for (size_t i = 0; i < l.size(); ++i) o += (i ? "," : "") + str(l[i]);
+    for (size_t i = 0; i < l.size(); ++i) {
+      if (i) o += ',';
+      o += str(l[i]);
+    }
     return o + "]";
   };
   std::string o = "{";

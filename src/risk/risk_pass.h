@@ -4,6 +4,7 @@
 // table's ending uses the engine's mergeable state like any rule). See risk/risk.h.
 #pragma once
 #include <cstdio>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -56,13 +57,17 @@ class RiskPass {
   /// Per (object, type), highest score first; from the top rule's rows.
   const std::vector<ObjectTotal>& top() const { return top_; }
   uint64_t evaluated() const { return evaluated_; }
+  /// Streaming: the risk events handed to the engine; the others were of a rule and risk-object
+  /// type no stream filter of the pass admits (admitted()).
+  size_t correlated_count() const { return correlated_; }
 
  private:
   void make_engine(const std::vector<const ir::CompiledRule*>& rules, const ir::CompiledRule* top_rule,
                    const ir::AtomTable& atoms, const Normalizer& normalizer, const EngineOptions& opts,
                    DiagnosticSink& diags);
   void take_top(const Finding& f);
-  void feed(const RiskEvent& e);
+  void feed(const ir::CompiledRule* rule, const RiskEvent& e);
+  bool admitted(const ir::CompiledRule* rule, const RiskEvent& e);
 
   const content::AttackTable* attack_;
   RiskRecords records_;
@@ -75,6 +80,11 @@ class RiskPass {
   std::FILE* out_ = nullptr;
   Record record_;
   std::vector<std::string> storage_;
+  // Whether every stream filter of the pass reads only fields all risk events of one rule share,
+  // and the risk-object type; if so, the engine's answer for (rule, type) is kept (admitted()).
+  bool filters_per_rule_ = false;
+  std::map<std::pair<const ir::CompiledRule*, std::string>, bool> admits_;
+  size_t correlated_ = 0;
 
   std::vector<ObjectTotal> top_;
   uint64_t evaluated_ = 0;

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -132,6 +133,95 @@ TEST(RiskHunt, RiskOutToStdoutFollowsTheFindingsAndEqualsTheFile) {
   // 3 findings, 2 correlation findings, then the 6 risk events (2 objects x 3 findings).
   EXPECT_EQ(both.out, file.out + slurp(risk));
   EXPECT_EQ(count(both.out, "\n"), 11u);
+}
+
+// A user correlation rule whose tstats filters the risk events (`where` inside the tstats).
+fs::path write_filtered_correlation(const std::string& name, const std::string& filter) {
+  std::string file = name;
+  std::replace(file.begin(), file.end(), ' ', '_');
+  fs::path p = scratch() / (file + ".yml");
+  std::ofstream(p) << "name: " << name << "\n"
+                      "id: 00000000-0000-0000-0000-00000000c0df\n"
+                      "type: TTP\n"
+                      "search: '| tstats sum(All_Risk.calculated_risk_score) as risk_score dc(source) as source_count "
+                      "count from datamodel=Risk.All_Risk where " << filter << " by All_Risk.risk_object "
+                      "All_Risk.risk_object_type | `drop_dm_object_name(All_Risk)`'\n"
+                      "tags:\n  risk_score: 10\n  message: $risk_object$ has $risk_score$ from $source_count$\n"
+                      "  observable:\n  - name: risk_object\n    type: Other\n    role: [Victim]\n";
+  return p;
+}
+
+// The correlation rules' filters here read only what all risk events of one rule share (source,
+// stories, ATT&CK) and the risk-object type, so the risk events of a rule and type that no filter
+// admits never reach the second pass's engine; one filter reading a per-finding field (the score)
+// sends every event there. The correlation findings are the same either way. Expected, from the
+// rule files: seed 003's 2 findings x (user + system) at 25 give 50 per object from 1 source; seed
+// 000's 1 finding x 2 objects (2 events) is not the filtered source.
+TEST(RiskHunt, RiskEventsNoFilterAdmitsSkipTheSecondPassAndChangeNothing) {
+  const std::string wmi = "source=\"ESCU - Windows WMI Process Call Create - Rule\"";
+  fs::path by_source = write_filtered_correlation("WMI By Source", wmi);
+  fs::path by_score = write_filtered_correlation("WMI By Source And Score", "All_Risk.risk_score>0 " + wmi);
+  const std::string rules = " --rules " + kSeed003 + " --rules " + kSeed000 + " ";
+  CliRun skipped = vigil("hunt -q --profile --format jsonl" + rules + "--rules " + by_source.string() + " " + kT1047);
+  ASSERT_EQ(skipped.exit_code, 0) << skipped.err;
+  EXPECT_NE(skipped.err.find("profile: 6 risk events, 4 of them correlated"), std::string::npos) << skipped.err;
+  EXPECT_EQ(count(skipped.out, "\"rule_type\":\"Correlation\""), 2u) << skipped.out;
+  EXPECT_NE(skipped.out.find("\"message\":\"ATTACKRANGE\\\\Administrator has 50 from 1\""), std::string::npos) << skipped.out;
+  EXPECT_NE(skipped.out.find("\"message\":\"win-dc-6178966.attackrange.local has 50 from 1\""), std::string::npos);
+  CliRun all = vigil("hunt -q --profile --format jsonl" + rules + "--rules " + by_score.string() + " " + kT1047);
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_NE(all.err.find("profile: 6 risk events, 6 of them correlated"), std::string::npos) << all.err;
+  auto correlations = [](const std::string& out, const std::string& name) {
+    std::string kept;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);)
+      if (line.find("\"rule_type\":\"Correlation\"") != std::string::npos) {
+        const std::string n = "\"rule_name\":\"" + name + "\"";
+        kept += line.replace(line.find(n), n.size(), "\"rule_name\":\"?\"") + "\n";
+      }
+    return kept;
+  };
+  EXPECT_EQ(correlations(skipped.out, "WMI By Source"), correlations(all.out, "WMI By Source And Score"));
+}
+
+// ESCU's own correlation rules over the EVTX samples with both corpora: the second pass left out
+// most risk events (Sigma's meet none of their filters), and a rule reading a per-finding field
+// (never true: it adds no finding) makes it take them all; ESCU's correlation findings are the
+// same byte for byte.
+TEST(RiskHunt, EscuCorrelationFindingsAreTheSameWithRiskEventsLeftOut) {
+  const std::string samples = (fs::path(kShared) / "data/evtx-attack-samples").string();
+  fs::path never = write_filtered_correlation("Never", "All_Risk.risk_score>1000000");
+  const std::string args = "hunt -q --profile --format jsonl --now 2026-06-01T00:00:00Z --rules " +
+                           (fs::path(kShared) / "corpus/sigma/rules").string() + " --rules " +
+                           (fs::path(kEscu) / "endpoint").string() + " ";
+  CliRun skipped = vigil(args + samples);
+  ASSERT_EQ(skipped.exit_code, 0) << skipped.err;
+  CliRun all = vigil(args + "--rules " + never.string() + " " + samples);
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  auto risk_line = [](const std::string& err) {  // "profile: N risk events, M of them correlated …"
+    std::istringstream in(err);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("profile: ", 0) == 0 && line.find(" risk events, ") != std::string::npos) return line;
+    return std::string();
+  };
+  unsigned long events = 0, correlated = 0, events_all = 0, correlated_all = 0;
+  ASSERT_EQ(std::sscanf(risk_line(skipped.err).c_str(), "profile: %lu risk events, %lu", &events, &correlated), 2)
+      << skipped.err;
+  ASSERT_EQ(std::sscanf(risk_line(all.err).c_str(), "profile: %lu risk events, %lu", &events_all, &correlated_all), 2)
+      << all.err;
+  EXPECT_EQ(events, events_all);
+  EXPECT_EQ(correlated_all, events_all);
+  EXPECT_LT(correlated * 2, events) << "most risk events are Sigma findings' and meet no ESCU correlation filter";
+  auto correlations = [](const std::string& out) {
+    std::string kept;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);)
+      if (line.find("\"rule_type\":\"Correlation\"") != std::string::npos) kept += line + "\n";
+    return kept;
+  };
+  EXPECT_FALSE(correlations(skipped.out).empty()) << "ESCU correlation rules fire on the samples";
+  EXPECT_EQ(correlations(skipped.out), correlations(all.out));
+  EXPECT_EQ(count(all.out, "\"rule_name\":\"Never\""), 0u);
 }
 
 // An unwritable --risk-out stops the hunt before it reads anything, naming the path.
