@@ -255,6 +255,9 @@ static int run_hunt(HuntArgs& a) {
   auto w = table ? nullptr : report::make_finding_writer(fmt, out.file);
   std::vector<report::FindingView> held;
   report::HuntSummary results;
+  // Who, where and what of each finding, and the summary counted from them, are shown by the
+  // table, the HTML report and --summary-out only.
+  const bool for_people = hold || !a.summary_out.empty();
   std::map<const ir::CompiledRule*, size_t> per_rule;
   size_t written = 0, outside_window = 0;
   // Risk events go to the second pass as findings come (risk/risk_pass.h), so none is kept.
@@ -287,7 +290,7 @@ static int run_hunt(HuntArgs& a) {
     const bool timed = a.profile;
     Clock::time_point t0;
     if (timed) t0 = Clock::now();
-    auto v = report::describe(f, attack.get());
+    auto v = report::describe(f, attack.get(), for_people);
     if (timed) lap(t0, times.describe);
     if (!a.filters.finding_selected(v)) {
       ++outside_window;
@@ -307,7 +310,7 @@ static int run_hunt(HuntArgs& a) {
       if (timed) lap(t0, times.risk);
     }
     progress.add_finding();
-    results.add(v);
+    if (for_people) results.add(v);
     if (w) {
       if (stdout_is_terminal) progress.clear();
       w->write(v);

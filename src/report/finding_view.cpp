@@ -231,7 +231,7 @@ void describe_people(FindingView& v, const Row& row) {
 
 }  // namespace
 
-FindingView describe(const Finding& f, const content::AttackTable* attack) {
+FindingView describe(const Finding& f, const content::AttackTable* attack, bool for_people) {
   FindingView v;
   const ir::RuleInfo& r = f.rule->info;
   v.rule_id = r.id;
@@ -279,7 +279,7 @@ FindingView describe(const Finding& f, const content::AttackTable* attack) {
   if (v.count == 0) v.count = f.sources.empty() ? 1 : static_cast<double>(f.sources.size());
   v.fields = &f.row;
   v.sources = f.sources;
-  describe_people(v, f.row);
+  if (for_people) describe_people(v, f.row);
   return v;
 }
 

@@ -45,7 +45,9 @@ std::string effective_level(const std::string& level, double risk_score);
 /// informational 0, low 1, medium 2, high 3, critical 4; -1 for anything else.
 int level_rank(std::string_view level);
 
-FindingView describe(const Finding& f, const content::AttackTable* attack);
+/// `for_people`: also host, user, image and details (the table, the summary and the HTML report
+/// show them; JSON lines and CSV do not, and skip their cost).
+FindingView describe(const Finding& f, const content::AttackTable* attack, bool for_people = true);
 /// `$field$` tokens replaced by the row's values (multivalues joined with ", "). A token the row
 /// lacks is filled from the usual aliases of its field (dest from Computer/host, user from
 /// User/SubjectUserName, … any case), else rendered `<field?>` and added to `missing`: a finding

@@ -326,7 +326,7 @@ TEST(CliHunt, ProfileCountsTheEventsEachRuleTestedAndMatched) {
   const std::regex events(R"(profile: ([0-9]+) events: [0-9.]+ s normalizing them .*, [0-9.]+ s opening the rules' gates)");
   const std::regex findings(R"(profile: ([0-9]+) findings?: [0-9.]+ s describing them, [0-9.]+ s making their risk events and correlating them, [0-9.]+ s writing them)");
   const std::string gated = "VIGIL_PREFILTER_WARMUP=0 VIGIL_PREFILTER_MIN_ATOMS=1";
-  for (const std::string env : {std::string("VIGIL_NO_PREFILTER=1"), gated}) {
+  for (const std::string& env : {std::string("VIGIL_NO_PREFILTER=1"), gated}) {
     CliRun r = vigil("hunt --profile --format jsonl --rules " + rule + " " + evtx, env);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(count_lines(r.out), 1u) << r.out;

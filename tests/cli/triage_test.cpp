@@ -198,6 +198,12 @@ TEST(Triage, ResultsSummary) {
   EXPECT_NE(s.find("{\"name\":\"T1047\",\"findings\":6"), std::string::npos) << s;
   EXPECT_NE(s.find("\"first_time\":\"2026-03-02T09:15:41Z\",\"last_time\":\"2026-03-03T14:00:05Z\""), std::string::npos)
       << s;
+  // JSON lines leave out what only people read (hosts, users, details), but not with --summary-out:
+  // the same summary.
+  std::string json_lines = (d / "summary_jsonl.json").string();
+  VigilRun j = wide_vigil("hunt " + kDemoRules + " --format jsonl -q --summary-out '" + json_lines + "' samples/logs");
+  EXPECT_EQ(j.exit_code, 0) << j.err;
+  EXPECT_EQ(slurp(json_lines), s);
   fs::remove_all(d);
 }
 
