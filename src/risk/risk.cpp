@@ -55,11 +55,9 @@ bool reads_risk(const ir::CompiledRule& rule) {
   return false;
 }
 
-std::vector<RiskEvent> risk_events(const Finding& f, const report::FindingView& v, const content::AttackTable* attack) {
-  std::vector<RiskEvent> out;
-  if (!f.rule) return out;
-  const ir::RuleInfo& r = f.rule->info;
+RiskEvent risk_event_base(const Finding& f, const report::FindingView& v, const content::AttackTable* attack) {
   RiskEvent base;
+  const ir::RuleInfo& r = f.rule->info;
   if (auto t = parse_time(v.first_time); t && !v.first_time.empty()) {
     base.time = *t;
     base.has_time = true;
@@ -87,16 +85,28 @@ std::vector<RiskEvent> risk_events(const Finding& f, const report::FindingView& 
       base.threat_objects.push_back(e.value);
       base.threat_object_types.push_back(e.type);
     }
-  for (auto& e : v.entities) {
-    if (e.role == "threat" || e.role == "attacker" || is_null_text(e.value)) continue;
-    RiskEvent ev = base;
-    ev.risk_object = e.value;
-    ev.risk_object_type = risk_object_type(e.type);
-    ev.risk_object_field = e.field;
-    ev.risk_score = e.score ? e.score : v.risk_score;
-    ev.calculated_risk_score = ev.risk_score;
-    out.push_back(std::move(ev));
-  }
+  return base;
+}
+
+bool is_risk_object(const report::EntityView& e) {
+  return e.role != "threat" && e.role != "attacker" && !is_null_text(e.value);
+}
+
+RiskEvent with_object(RiskEvent base, const report::EntityView& e, double finding_score) {
+  base.risk_object = e.value;
+  base.risk_object_type = risk_object_type(e.type);
+  base.risk_object_field = e.field;
+  base.risk_score = e.score ? e.score : finding_score;
+  base.calculated_risk_score = base.risk_score;
+  return base;
+}
+
+std::vector<RiskEvent> risk_events(const Finding& f, const report::FindingView& v, const content::AttackTable* attack) {
+  std::vector<RiskEvent> out;
+  if (!f.rule) return out;
+  const RiskEvent base = risk_event_base(f, v, attack);
+  for (auto& e : v.entities)
+    if (is_risk_object(e)) out.push_back(with_object(base, e, v.risk_score));
   return out;
 }
 

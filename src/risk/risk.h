@@ -68,8 +68,16 @@ std::string risk_source(const ir::RuleInfo& rule);
 /// True when some stream of the rule reads `datamodel=Risk` (a correlation over risk events).
 bool reads_risk(const ir::CompiledRule& rule);
 
-/// The risk events of one finding (see the header comment for the mapping).
+/// The risk events of one finding (see the header comment for the mapping): risk_event_base()
+/// with each entity that is_risk_object(), as with_object() makes it.
 std::vector<RiskEvent> risk_events(const Finding& f, const report::FindingView& v, const content::AttackTable* attack);
+/// What every risk event of a finding carries alike (time, message, source, ATT&CK, stories, tags,
+/// threat objects); no risk object yet.
+RiskEvent risk_event_base(const Finding& f, const report::FindingView& v, const content::AttackTable* attack);
+/// Whether an entity of a finding is one of its risk objects (not a threat or attacker; a value).
+bool is_risk_object(const report::EntityView& e);
+/// `base` about the risk object `e`; `finding_score` when the entity has no score of its own.
+RiskEvent with_object(RiskEvent base, const report::EntityView& e, double finding_score);
 
 /// One JSON object (no newline) with the Risk.All_Risk field names, `_time` as epoch seconds and
 /// `_time_iso`; rule_id and risk_object_field as vigil's own extra fields.

@@ -1,6 +1,7 @@
 #include "risk/risk_pass.h"
 
 #include <algorithm>
+#include <optional>
 #include <tuple>
 
 #include "core/intern.h"
@@ -80,7 +81,6 @@ void RiskPass::start(const std::vector<const ir::CompiledRule*>& rules, const ir
 }
 
 void RiskPass::feed(const ir::CompiledRule* rule, const RiskEvent& e) {
-  ++count_;
   if (out_) {
     std::string line = to_json(e);
     line += '\n';
@@ -113,14 +113,31 @@ bool RiskPass::admitted(const ir::CompiledRule* rule, const RiskEvent& e) {
   return at->second;
 }
 
+bool RiskPass::refused(const ir::CompiledRule* rule, const std::string& risk_object_type) const {
+  if (!filters_per_rule_) return false;
+  auto at = admits_.find({rule, risk_object_type});
+  return at != admits_.end() && !at->second;
+}
+
 void RiskPass::add(const Finding& f, const report::FindingView& v) {
-  for (auto& e : risk_events(f, v, attack_)) {
-    if (streaming_) {
-      feed(f.rule, e);
-    } else {
+  if (!f.rule) return;
+  if (!streaming_) {
+    for (auto& e : risk_events(f, v, attack_)) {
       ++count_;
       records_.add(e);
     }
+    return;
+  }
+  // An event is made only when --risk-out writes it or the engine may take it: most of a hunt's
+  // are of rules the engine is known to turn down, and making one copies the rule's ATT&CK,
+  // stories and tags.
+  std::optional<RiskEvent> base;
+  for (auto& entity : v.entities) {
+    if (!is_risk_object(entity)) continue;
+    ++count_;
+    if (!out_ && (!engine_ || refused(f.rule, risk_object_type(entity.type)))) continue;
+    if (!base) base = risk_event_base(f, v, attack_);
+    feed(f.rule, with_object(*base, entity, v.risk_score));
   }
 }
 

@@ -68,6 +68,8 @@ class RiskPass {
   void take_top(const Finding& f);
   void feed(const ir::CompiledRule* rule, const RiskEvent& e);
   bool admitted(const ir::CompiledRule* rule, const RiskEvent& e);
+  // The engine is known to turn down risk events of `rule` about objects of this type.
+  bool refused(const ir::CompiledRule* rule, const std::string& risk_object_type) const;
 
   const content::AttackTable* attack_;
   RiskRecords records_;
