@@ -53,25 +53,6 @@ std::optional<std::set<std::string>> required_event_ids(const ir::Predicate& p, 
 
 namespace {
 
-// Rows of findings handed back once their finding was handed on, for the next capture of a finding's
-// row on the same thread: a Sigma finding's row has ~60-90 fields, and one made from nothing
-// allocated each name and value that did not fit in place (and freed them after the sink). A row
-// taken from here keeps its entries' buffers (capture() renames and refills them). Bounded: a
-// thread keeps at most kSpareRowsKept.
-constexpr size_t kSpareRowsKept = 64;
-thread_local std::vector<Row> t_spare_rows;
-
-Row take_spare_row() {
-  if (t_spare_rows.empty()) return Row();
-  Row r = std::move(t_spare_rows.back());
-  t_spare_rows.pop_back();
-  return r;
-}
-
-void give_spare_row(Row&& r) {
-  if (r.size() && t_spare_rows.size() < kSpareRowsKept) t_spare_rows.push_back(std::move(r));
-}
-
 constexpr size_t kMatchedRefsKept = 10000;
 // Early-filter verdicts remembered, per stream and worker, for short keys only (names, paths; a
 // command line rarely repeats and would cost more memory than it saves).
@@ -955,7 +936,6 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
                 : sp.blocking == Blocking::mergeable ? w.scratch[ref.slot] : local;
   if (sp.capture_group == UINT32_MAX || w.group_stamp[sp.capture_group] != w.event_seq) {
     if (sp.capture_group != UINT32_MAX) w.group_stamp[sp.capture_group] = w.event_seq;
-    if (&rows == &local) local.push_back(take_spare_row());  // a row that leaves: a finding's, mostly
     rows.resize(1);
     capture(w, sp, rows[0]);
   }
@@ -1071,7 +1051,6 @@ void Engine::Impl::emit(const ir::CompiledRule* rule, Row&& row, std::vector<Eve
   f.row = std::move(row);
   f.sources = std::move(sources);
   if (sink) sink(std::move(f));
-  give_spare_row(std::move(f.row));  // what the sink left of it (the sink may have taken it)
 }
 
 void Engine::Impl::merge(BatchOut&& out) {
