@@ -112,8 +112,8 @@ static void print_profile(const Engine& eng, const RuleSet& rs, double load_seco
                ft.describe, ft.risk, ft.write);
   if (ft.risk_events)
     std::fprintf(stderr,
-                 "profile: %zu risk events, %zu of them correlated (the others' rules and risk-object types "
-                 "meet no correlation rule's filter)\n",
+                 "profile: %zu risk events, %zu of them handed to the correlation rules (the others' rules and "
+                 "risk-object types meet none of their filters)\n",
                  ft.risk_events, ft.risk_correlated);
   std::fprintf(stderr, "profile: %.2f s in the rules' tails after the last event (aggregations' tables and the operators after them; %u thread%s)\n",
                eng.tail_seconds(), eng.tail_threads(), eng.tail_threads() == 1 ? "" : "s");

@@ -164,13 +164,13 @@ TEST(RiskHunt, RiskEventsNoFilterAdmitsSkipTheSecondPassAndChangeNothing) {
   const std::string rules = " --rules " + kSeed003 + " --rules " + kSeed000 + " ";
   CliRun skipped = vigil("hunt -q --profile --format jsonl" + rules + "--rules " + by_source.string() + " " + kT1047);
   ASSERT_EQ(skipped.exit_code, 0) << skipped.err;
-  EXPECT_NE(skipped.err.find("profile: 6 risk events, 4 of them correlated"), std::string::npos) << skipped.err;
+  EXPECT_NE(skipped.err.find("profile: 6 risk events, 4 of them handed to the correlation rules"), std::string::npos) << skipped.err;
   EXPECT_EQ(count(skipped.out, "\"rule_type\":\"Correlation\""), 2u) << skipped.out;
   EXPECT_NE(skipped.out.find("\"message\":\"ATTACKRANGE\\\\Administrator has 50 from 1\""), std::string::npos) << skipped.out;
   EXPECT_NE(skipped.out.find("\"message\":\"win-dc-6178966.attackrange.local has 50 from 1\""), std::string::npos);
   CliRun all = vigil("hunt -q --profile --format jsonl" + rules + "--rules " + by_score.string() + " " + kT1047);
   ASSERT_EQ(all.exit_code, 0) << all.err;
-  EXPECT_NE(all.err.find("profile: 6 risk events, 6 of them correlated"), std::string::npos) << all.err;
+  EXPECT_NE(all.err.find("profile: 6 risk events, 6 of them handed to the correlation rules"), std::string::npos) << all.err;
   auto correlations = [](const std::string& out, const std::string& name) {
     std::string kept;
     std::istringstream in(out);
