@@ -106,7 +106,7 @@ Result<Store> inspect(const HttpClient& client) {
 }
 
 Result<bool> record_shard_urls(const HttpClient& client, const std::vector<std::string>& shard_urls) {
-  for (const std::string sql : {std::string("DROP TABLE IF EXISTS ") + kShardsTable,
+  for (const std::string& sql : {std::string("DROP TABLE IF EXISTS ") + kShardsTable,
                                 std::string("CREATE TABLE ") + kShardsTable + " (url String) ENGINE = TinyLog"})
     if (auto r = client.query(sql); !r) return r.error();
   std::string rows;

@@ -283,7 +283,10 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
         std::string prefix = ds["prefix"].as<std::string>();
         int id = n.dataset_id(name);
         if (id < 0) {
-          n.datasets_.push_back({name, prefix, {}, {}});
+          DatasetInfo fresh;
+          fresh.name = name;
+          fresh.prefix = prefix;
+          n.datasets_.push_back(std::move(fresh));
           id = static_cast<int>(n.datasets_.size() - 1);
         }
         DatasetInfo& info = n.datasets_[id];

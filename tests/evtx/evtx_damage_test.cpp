@@ -76,8 +76,6 @@ class EvtxDamage : public ::testing::Test {
   ReadResult intact_;
 };
 
-}  // namespace
-
 TEST_F(EvtxDamage, TruncatedFileKeepsCompleteRecords) {
   // Cut inside the third chunk, mid-record: every record that ends before the
   // cut must come back unchanged; the partial chunk is reported.
@@ -199,3 +197,5 @@ TEST(EvtxInput, SignatureDetection) {
   EXPECT_FALSE(vigil::evtx::is_evtx("ElfFile"));
   EXPECT_FALSE(vigil::evtx::is_evtx(std::string_view("ElfChnk\0", 8)));
 }
+
+}  // namespace (the tests too: their fixture is of this file only)

@@ -462,7 +462,9 @@ TEST(EventMatcherPrefilter, VerdictsAndGatesLastOneEventHoweverManyFollow) {
     EventMatcher m(fx.table, prefilter ? on(1) : off());
     const uint32_t gate = m.add_gate(rule);
     const bool gated = gate != EventMatcher::kNoGate;
-    if (prefilter && Prefilter::available()) EXPECT_TRUE(gated);
+    if (prefilter && Prefilter::available()) {
+      EXPECT_TRUE(gated);
+    }
     Record rec;
     Event ev;
     for (int k = 0; k <= 300; ++k) {
@@ -471,9 +473,13 @@ TEST(EventMatcherPrefilter, VerdictsAndGatesLastOneEventHoweverManyFollow) {
       ev.add(field_id("Image"), tool ? "C:\\tool.exe" : "C:\\other.exe", 0);
       m.begin(ev);
       if (m.gates()) m.open_gates();
-      if (gated) EXPECT_EQ(m.gate_open(gate), tool) << "event " << k;
+      if (gated) {
+        EXPECT_EQ(m.gate_open(gate), tool) << "event " << k;
+      }
       // Tested only now and then, so that a verdict would have to last to be read again.
-      if (tool || k % 127 == 0 || k == 254) EXPECT_EQ(m.eval(rule), tool) << "event " << k << " prefilter " << prefilter;
+      if (tool || k % 127 == 0 || k == 254) {
+        EXPECT_EQ(m.eval(rule), tool) << "event " << k << " prefilter " << prefilter;
+      }
     }
   }
 }
@@ -568,8 +574,12 @@ TEST(EventMatcherPrefilter, GatesOpenAlikeBeforeAndAfterTheirGroupFilters) {
     pf.begin(ev);
     pf.open_gates();
     EXPECT_EQ(pf.gate_open(g_tool), tool) << "event " << n;
-    if (g_other != EventMatcher::kNoGate) EXPECT_EQ(pf.gate_open(g_other), other) << "event " << n;
-    if (g_enc != EventMatcher::kNoGate) EXPECT_EQ(pf.gate_open(g_enc), enc) << "event " << n;
+    if (g_other != EventMatcher::kNoGate) {
+      EXPECT_EQ(pf.gate_open(g_other), other) << "event " << n;
+    }
+    if (g_enc != EventMatcher::kNoGate) {
+      EXPECT_EQ(pf.gate_open(g_enc), enc) << "event " << n;
+    }
   };
   // Warming up, the Image group filters nothing: its gate is open whatever the event.
   event({{"User", "x"}}, true, false, false);
@@ -758,7 +768,9 @@ TEST(EventMatcherPrefilter, WarmUpCountsEventsThatDidNotNeedTheGroup) {
   TwoWarmingGroups t;
   auto event = [&](const std::vector<uint64_t>& need, bool test_cli) {
     t.event("CommandLine", "plain", need);
-    if (test_cli) EXPECT_FALSE(t.m->eval(Predicate::make_atom(t.fx.ids[1])));
+    if (test_cli) {
+      EXPECT_FALSE(t.m->eval(Predicate::make_atom(t.fx.ids[1])));
+    }
     return t.m->gate_open(t.g_cli);
   };
   EXPECT_FALSE(event(t.img, true));  // skipped: closed; its atom still tested (false)
@@ -807,8 +819,12 @@ TEST(EventMatcherPrefilter, TheAlwaysOpenGateIsOpenInEveryEvent) {
       EXPECT_EQ(m.always_open_gate(), always);  // one gate, however often asked
       EXPECT_NE(always, tool);
     }
-    if (always != EventMatcher::kNoGate) EXPECT_TRUE(m.gate_open(always)) << "event " << k;
-    if (tool != EventMatcher::kNoGate) EXPECT_EQ(m.gate_open(tool), k % 50 == 0) << "event " << k;
+    if (always != EventMatcher::kNoGate) {
+      EXPECT_TRUE(m.gate_open(always)) << "event " << k;
+    }
+    if (tool != EventMatcher::kNoGate) {
+      EXPECT_EQ(m.gate_open(tool), k % 50 == 0) << "event " << k;
+    }
   }
 }
 
@@ -893,10 +909,14 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
   }
   size_t two_gates = 0, closed_second = 0;
   for (auto& gs : gate_sets) two_gates += gs.size() == 2;
-  if (Prefilter::available()) EXPECT_GT(two_gates, 5u);  // ANDs of two or more atoms with literals
+  if (Prefilter::available()) {
+    EXPECT_GT(two_gates, 5u);  // ANDs of two or more atoms with literals
+  }
   size_t gated = 0, closed = 0;
   for (auto g : gates_all) gated += g != EventMatcher::kNoGate;
-  if (Prefilter::available()) EXPECT_GT(gated, 20u);  // ORs of negation-free atoms with literals
+  if (Prefilter::available()) {
+    EXPECT_GT(gated, 20u);  // ORs of negation-free atoms with literals
+  }
   Record rec;
   Event ev;
   std::deque<std::string> values;  // deque: the event's views stay valid as values are added
@@ -927,8 +947,9 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
         ++closed;
         ASSERT_FALSE(r) << "gate closed on a matching event " << e << " tree " << ti;
       }
-      if (gates_default[ti] != EventMatcher::kNoGate && !pf_default.gate_open(gates_default[ti]))
+      if (gates_default[ti] != EventMatcher::kNoGate && !pf_default.gate_open(gates_default[ti])) {
         ASSERT_FALSE(r) << "gate closed on a matching event " << e << " tree " << ti;
+      }
       for (size_t k = 0; k < gate_sets[ti].size(); ++k)
         if (!pf_all.gate_open(gate_sets[ti][k])) {
           closed_second += k == 1 && pf_all.gate_open(gate_sets[ti][0]);
@@ -946,13 +967,17 @@ TEST(EventMatcherPrefilter, RandomizedEquivalence) {
       ASSERT_EQ(pf_default.eval(p), r) << "event " << e << " atom " << fx.table.describe(id);
       // The second shared matcher starts later: every group is already built when it needs it.
       ASSERT_EQ(sh_early.eval(p), r) << "event " << e << " atom " << fx.table.describe(id);
-      if (e >= 100) ASSERT_EQ(sh_second.eval(p), r) << "event " << e << " atom " << fx.table.describe(id);
+      if (e >= 100) {
+        ASSERT_EQ(sh_second.eval(p), r) << "event " << e << " atom " << fx.table.describe(id);
+      }
     }
   }
   // The alphabet is small, so matches are frequent; the check is not vacuous.
   EXPECT_GT(positives, 10000u);
   // The second gate decides events the first lets through.
-  if (Prefilter::available()) EXPECT_GT(closed_second, 100u);
+  if (Prefilter::available()) {
+    EXPECT_GT(closed_second, 100u);
+  }
   if (Prefilter::available()) {
     EXPECT_EQ(sh_second.prefilter_groups(), 4u);
     EXPECT_GT(sh_second.stats().prefilter_rejects, 0u);  // it filtered with databases it did not build
