@@ -67,7 +67,7 @@ struct FindingTimes {
   double risk = 0;
   double write = 0;  // the output line, the summary's counts and the bookkeeping around them
   // Risk events made, and those handed to the correlation rules' engine (RiskPass::admitted).
-  size_t risk_events = 0, risk_correlated = 0;
+  size_t risk_events = 0, risk_handed_on = 0;
 };
 
 // --profile: where the time went (loading, each phase of an event, the findings, the tails), and
@@ -114,7 +114,7 @@ static void print_profile(const Engine& eng, const RuleSet& rs, double load_seco
     std::fprintf(stderr,
                  "profile: %zu risk events, %zu of them handed to the correlation rules (the others' rules and "
                  "risk-object types meet none of their filters)\n",
-                 ft.risk_events, ft.risk_correlated);
+                 ft.risk_events, ft.risk_handed_on);
   std::fprintf(stderr, "profile: %.2f s in the rules' tails after the last event (aggregations' tables and the operators after them; %u thread%s)\n",
                eng.tail_seconds(), eng.tail_threads(), eng.tail_threads() == 1 ? "" : "s");
   std::fprintf(stderr, "%9s %12s %10s  %s\n", "seconds", "candidates", "matched", "rule");
@@ -418,7 +418,7 @@ static int run_hunt(HuntArgs& a) {
   }
   if (a.rule_stats) print_rule_stats(*res.engine, per_rule);
   times.risk_events = risk_pass.event_count();
-  times.risk_correlated = risk_pass.correlated_count();
+  times.risk_handed_on = risk_pass.handed_on_count();
   if (a.profile) print_profile(*res.engine, rs, load_seconds, times, written, outside_window);
   report_regex_limits(rules, diags);
   rs.report_lookup_errors(diags);

@@ -279,6 +279,15 @@ std::string format_number(double v) {
   return std::string(format_number(v, buf));
 }
 
+std::string csv_field(std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
+  // Appended, not `"\"" + …`: GCC 12 warns on that form (-Wrestrict, a false positive).
+  std::string out = "\"";
+  out += replace_all(s, "\"", "\"\"");
+  out += '"';
+  return out;
+}
+
 std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
   if (from.empty()) return std::string(s);
   std::string out;

@@ -105,5 +105,8 @@ using NumberText = std::array<char, 48>;
 std::string_view format_number(double v, NumberText& buf);
 /// Replace every occurrence of `from` with `to`.
 std::string replace_all(std::string_view s, std::string_view from, std::string_view to);
+/// A CSV field (RFC 4180): `s` as it is unless it holds a comma, a quote or a line break; then
+/// quoted, its quotes doubled.
+std::string csv_field(std::string_view s);
 
 }  // namespace vigil

@@ -492,6 +492,12 @@ struct Engine::Impl {
   static constexpr size_t kRowsHandedOn = 1024, kRowsHeldAtMost = 4096;
   void hand_on_rows(Worker& w, BatchOut& out, bool wait);
   void process_event(Worker& w, const Record& r);
+  /// The atoms compiled once for every matcher of the run (EngineOptions::matcher, else made on first use).
+  const std::shared_ptr<match::EventMatcher::Shared>& shared_matcher() {
+    std::call_once(matcher_once,
+                   [this] { matcher_shared = opts.matcher ? opts.matcher : Engine::shared_matcher(atoms, opts); });
+    return matcher_shared;
+  }
   /// The lists of streams an event visits (kEveryEvent's, its event ID's, its datasets'), in order.
   void visited_lists(const Event& e, std::string& eid_key, std::vector<uint32_t>& out) const;
   // Engine::admits() on the calling thread: an event and a matcher of its own.
@@ -660,10 +666,7 @@ void Engine::Impl::build() {
 
 BatchOut Engine::Impl::run_batch(Batch& b, unsigned id) {
   if (!workers[id]) {
-    std::call_once(matcher_once, [this] {
-      matcher_shared = opts.matcher ? opts.matcher : Engine::shared_matcher(atoms, opts);
-    });
-    auto w = std::make_unique<Worker>(matcher_shared);
+    auto w = std::make_unique<Worker>(shared_matcher());
     w->stats.resize(rules.size());
     w->rows_at.assign(streams.size(), 0);
     w->state_at.assign(streams.size(), 0);
@@ -1368,10 +1371,7 @@ void Engine::process(const Record& r) {
 
 bool Engine::admits(const Record& r) {
   Impl& e = *impl_;
-  std::call_once(e.matcher_once, [&e] {
-    e.matcher_shared = e.opts.matcher ? e.opts.matcher : Engine::shared_matcher(e.atoms, e.opts);
-  });
-  if (!e.admit) e.admit = std::make_unique<Impl::Admit>(e.matcher_shared);
+  if (!e.admit) e.admit = std::make_unique<Impl::Admit>(e.shared_matcher());
   Impl::Admit& a = *e.admit;
   e.normalizer.normalize(r, a.event);
   a.matcher.begin(a.event);

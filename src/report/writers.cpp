@@ -242,16 +242,7 @@ namespace {
 
 // Cells are log values: line breaks are quoted (CSV allows them), every other
 // control character is escaped so that `cat`ing the file cannot drive the terminal.
-std::string csv_cell(std::string_view raw) {
-  std::string v = escape_controls(raw, true);
-  bool quote = v.find_first_of(",\"\n\r") != std::string::npos;
-  if (!quote) return v;
-  // Appended, not `"\"" + …`: GCC 12 warns on that form (-Wrestrict, a false positive).
-  std::string out = "\"";
-  out += replace_all(v, "\"", "\"\"");
-  out += '"';
-  return out;
-}
+std::string csv_cell(std::string_view raw) { return csv_field(escape_controls(raw, true)); }
 
 class JsonlWriter : public FindingWriter {
  public:

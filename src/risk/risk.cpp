@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "core/escape.h"
+#include "core/intern.h"
 #include "core/strings.h"
 #include "core/time.h"
 #include "report/writers.h"
@@ -187,6 +188,20 @@ void risk_record(const RiskEvent& e, size_t line, Record& r, std::vector<std::st
   put_all("threat_object", e.threat_objects);
   put_all("threat_object_type", e.threat_object_types);
   put_all("tag", e.tags);
+}
+
+bool rule_wide_field(Symbol field) {
+  static const std::vector<Symbol> fields = [] {
+    std::vector<Symbol> out;
+    for (const char* n : {"index", "sourcetype", "source", "host", "search_name", "analyticstories", "tag",
+                          "annotations.mitre_attack.mitre_technique_id", "annotations.mitre_attack.mitre_tactic_id",
+                          "annotations.mitre_attack.mitre_tactic", "risk_object_type"}) {
+      out.push_back(field_id(n));
+      out.push_back(field_id(std::string("All_Risk.") + n));
+    }
+    return out;
+  }();
+  return std::find(fields.begin(), fields.end(), field) != fields.end();
 }
 
 std::vector<ObjectTotal> top_objects(const std::vector<RiskEvent>& events) {

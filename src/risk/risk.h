@@ -87,6 +87,10 @@ std::string to_json(const RiskEvent& e);
 /// position among the hunt's risk events). Records are views into `e`, which must outlive the
 /// record, and into `storage`, which owns the values made here.
 void risk_record(const RiskEvent& e, size_t line, Record& r, std::vector<std::string>& storage);
+/// Whether `field` (a risk_record field, by its raw or its Risk data model name) is one every risk
+/// event of one rule carries alike (source, stories, ATT&CK, tags …), or the risk-object type (one of
+/// three values); the others (object, score, message, threat objects, time) vary by finding.
+bool rule_wide_field(Symbol field);
 
 /// Risk events kept as records for the second pass.
 class RiskRecords {

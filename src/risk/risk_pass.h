@@ -59,7 +59,7 @@ class RiskPass {
   uint64_t evaluated() const { return evaluated_; }
   /// Streaming: the risk events handed to the engine; the others were of a rule and risk-object
   /// type no stream filter of the pass admits (admitted()).
-  size_t correlated_count() const { return correlated_; }
+  size_t handed_on_count() const { return handed_on_; }
 
  private:
   void make_engine(const std::vector<const ir::CompiledRule*>& rules, const ir::CompiledRule* top_rule,
@@ -86,7 +86,7 @@ class RiskPass {
   // and the risk-object type; if so, the engine's answer for (rule, type) is kept (admitted()).
   bool filters_per_rule_ = false;
   std::map<std::pair<const ir::CompiledRule*, std::string>, bool> admits_;
-  size_t correlated_ = 0;
+  size_t handed_on_ = 0;
 
   std::vector<ObjectTotal> top_;
   uint64_t evaluated_ = 0;

@@ -104,15 +104,6 @@ class InputlookupOp final : public ir::Operator {
   bool append_;
 };
 
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  // Appended, not `"\"" + …`: GCC 12 warns on that form (-Wrestrict, a false positive).
-  std::string out = "\"";
-  out += replace_all(s, "\"", "\"\"");
-  out += '"';
-  return out;
-}
-
 class OutputlookupOp final : public ir::Operator {
  public:
   explicit OutputlookupOp(std::string file) : file_(std::move(file)) {}
@@ -131,14 +122,14 @@ class OutputlookupOp final : public ir::Operator {
     std::string text;
     for (size_t i = 0; i < cols.size(); ++i) {
       if (i) text += ',';
-      text += csv_cell(cols[i]);
+      text += csv_field(cols[i]);
     }
     text += "\n";
     for (auto& r : rows) {
       for (size_t i = 0; i < cols.size(); ++i) {
         const Value* v = r.get(cols[i]);
         if (i) text += ',';
-        text += csv_cell(v ? v->to_string() : std::string());
+        text += csv_field(v ? v->to_string() : std::string());
       }
       text += "\n";
     }
