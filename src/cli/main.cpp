@@ -14,7 +14,7 @@
 // - freed pages kept for reuse 5 s before they go back to the OS (jemalloc's default: 10 s; no
 //   muzzy stage). With huge pages, 1 s (the setting before them) made a hunt fault and zero freed
 //   pages again: OTRF with both corpora and two threads took 5.07-5.13 s against 5.35-5.38 s, at
-//   the same peak RSS (221-234 MB either way; README "Hunt benchmark").
+//   the same peak RSS (221-234 MB either way; docs/performance-history.md, stop 30).
 extern "C" const char* malloc_conf;
 const char* malloc_conf = "narenas:1,dirty_decay_ms:5000,muzzy_decay_ms:0,thp:always";
 #endif
