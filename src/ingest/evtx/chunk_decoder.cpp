@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "ingest/evtx/crc32.h"
+#include "ingest/evtx/le.h"
 #include "ingest/evtx/values.h"
 
 namespace vigil::evtx {
@@ -23,18 +24,6 @@ void ChunkResult::reset() {
 }
 
 namespace {
-
-inline uint16_t rd16(const unsigned char* p) { return uint16_t(p[0] | (p[1] << 8)); }
-inline uint32_t rd32(const unsigned char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-inline uint64_t rd64(const unsigned char* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
 
 // Limits that keep hostile input from recursing or looping without bound.
 constexpr int kMaxExecDepth = 24;      // template instances + nested BinXML values

@@ -31,7 +31,6 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -41,6 +40,7 @@
 
 #include "ingest/evtx/chunk_decoder.h"
 #include "ingest/evtx/crc32.h"
+#include "ingest/evtx/le.h"
 
 namespace vigil::evtx {
 
@@ -310,8 +310,7 @@ void read_evtx(std::string_view name, std::string_view bytes, const ReadOptions&
   if (!is_evtx(bytes)) return file_error("evtx-bad-header", "not an EVTX file (missing \"ElfFile\" signature)");
   if (bytes.size() < 128) return file_error("evtx-truncated", "EVTX file header truncated");
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  uint32_t stored_crc;
-  std::memcpy(&stored_crc, p + 124, 4);
+  const uint32_t stored_crc = rd32(p + 124);
   if (first_part && crc32(p, 120) != stored_crc)
     diags.warning({std::string(name), 0, 0, 0}, "EVTX file header checksum mismatch; reading the chunks anyway",
                   "evtx-header-checksum");
@@ -319,10 +318,8 @@ void read_evtx(std::string_view name, std::string_view bytes, const ReadOptions&
   // File header: u16 chunk count at 42, u32 flags at 120 (bit 0: dirty). A
   // clean header with a good checksum is the only one whose count we trust to
   // say which chunks were dropped from the log.
-  uint16_t header_chunks;
-  uint32_t flags;
-  std::memcpy(&header_chunks, p + 42, 2);
-  std::memcpy(&flags, p + 120, 4);
+  const uint16_t header_chunks = rd16(p + 42);
+  const uint32_t flags = rd32(p + 120);
   const bool count_trusted = crc32(p, 120) == stored_crc && !(flags & 1u);
 
   std::vector<ChunkSpan> chunks;

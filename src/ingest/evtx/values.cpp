@@ -8,20 +8,10 @@
 
 #include <fmt/format.h>
 
+#include "ingest/evtx/le.h"
+
 namespace vigil::evtx {
 namespace {
-
-inline uint16_t rd16(const unsigned char* p) { return uint16_t(p[0] | (p[1] << 8)); }
-inline uint32_t rd32(const unsigned char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-inline uint64_t rd64(const unsigned char* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
 
 constexpr char kHexUpper[] = "0123456789ABCDEF";
 
