@@ -34,6 +34,18 @@ std::string Value::text(size_t i) const {
   }
 }
 
+std::string_view Value::text_view(size_t i, std::string& buf) const {
+  switch (v_.index()) {
+    case 1:
+      if (i != 0) return {};
+      buf = format_number(number());
+      return buf;
+    case 2: return i == 0 ? std::string_view(string()) : std::string_view();
+    case 3: return i < values().size() ? std::string_view(values()[i]) : std::string_view();
+    default: return {};
+  }
+}
+
 std::string Value::to_string() const {
   if (is_multi()) {
     std::string s;

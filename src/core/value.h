@@ -43,6 +43,8 @@ class Value {
   size_t count() const;
   /// The i-th value as text (single values are index 0).
   std::string text(size_t i = 0) const;
+  /// text(i) viewed where it is for texts; a number's text is made in `buf` (the view is into it).
+  std::string_view text_view(size_t i, std::string& buf) const;
   /// SPL's textual rendering; a multivalue joins with newline like Splunk's table.
   std::string to_string() const;
   /// Numeric reading: numbers as is, strings when they parse as decimal numbers.

@@ -252,9 +252,14 @@ const Regex* cached_regex(std::string_view pattern, std::string* error) {
     std::optional<Regex> re;
     std::string error;
   };
-  // Per thread: no locking on the row path; rule patterns are few, so the cache stays small.
-  thread_local std::unordered_map<std::string, Entry> cache;
-  auto it = cache.find(std::string(pattern));
+  // Per thread: no locking on the row path; rule patterns are few, so the cache stays small. Looked up
+  // by the view (a pattern of a few KB was copied into a key on every call).
+  struct ViewHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view t) const { return std::hash<std::string_view>{}(t); }
+  };
+  thread_local std::unordered_map<std::string, Entry, ViewHash, std::equal_to<>> cache;
+  auto it = cache.find(pattern);
   if (it == cache.end()) {
     if (cache.size() > 4096) cache.clear();  // bound memory against generated patterns
     Entry e;

@@ -36,6 +36,23 @@ std::optional<std::string> text_arg(const Expr& c, Evaluator& ev, size_t i) {
   if (v.is_null()) return std::nullopt;
   return v.text(0);
 }
+// An argument where it already is when it names a field (its value in the row), else evaluated into
+// `held`: match() and lower() over a PowerShell script block copied up to 32 KB a call, and ESCU's
+// PowerShell 4104 Hunting makes two dozen such calls an event.
+const Value& arg_ref(const Expr& c, Evaluator& ev, size_t i, Value& held) {
+  if (i < c.args.size() && c.args[i] && c.args[i]->kind == ExprKind::field)
+    if (const Value* v = ev.field(c.args[i]->text)) return *v;
+  held = arg(c, ev, i);
+  return held;
+}
+// text_arg() viewed where it is when it is a string literal (a regex's text), else made in `held`.
+std::optional<std::string_view> text_view_arg(const Expr& c, Evaluator& ev, size_t i, std::string& held) {
+  if (i < c.args.size() && c.args[i] && c.args[i]->kind == ExprKind::string) return std::string_view(c.args[i]->text);
+  auto t = text_arg(c, ev, i);
+  if (!t) return std::nullopt;
+  held = std::move(*t);
+  return std::string_view(held);
+}
 std::optional<double> num_arg(const Expr& c, Evaluator& ev, size_t i) {
   Value v = arg(c, ev, i);
   if (v.is_null()) return std::nullopt;
@@ -118,25 +135,33 @@ EvalResult f_in(const Expr& c, Evaluator& ev) {
   return boolean(false);
 }
 EvalResult f_like(const Expr& c, Evaluator& ev) {
-  Value v = arg(c, ev, 0);
-  auto pat = text_arg(c, ev, 1);
+  Value held;
+  std::string held_pat, buf;
+  const Value& v = arg_ref(c, ev, 0, held);
+  auto pat = text_view_arg(c, ev, 1, held_pat);
   if (v.is_null() || !pat) return boolean(false);
   for (size_t i = 0; i < v.count(); ++i)
-    if (like_match(v.text(i), *pat)) return boolean(true);
+    if (like_match(v.text_view(i, buf), *pat)) return boolean(true);
   return boolean(false);
 }
 EvalResult f_match(const Expr& c, Evaluator& ev) {
-  Value v = arg(c, ev, 0);
-  auto pat = text_arg(c, ev, 1);
+  Value held;
+  std::string held_pat, buf;
+  const Value& v = arg_ref(c, ev, 0, held);
+  auto pat = text_view_arg(c, ev, 1, held_pat);
   if (v.is_null() || !pat) return boolean(false);
   std::string err;
   const Regex* re = cached_regex(*pat, &err);
   if (!re) {
-    if (ev.ctx().diags) ev.ctx().diags->warning(ev.ctx().where, "match(): pattern '" + pat->substr(0, 200) + "': " + err, "bad-regex");
+    if (ev.ctx().diags) {
+      std::string msg = "match(): pattern '";
+      msg.append(pat->substr(0, 200)).append("': ").append(err);
+      ev.ctx().diags->warning(ev.ctx().where, std::move(msg), "bad-regex");
+    }
     return boolean(false);
   }
   for (size_t i = 0; i < v.count(); ++i)
-    if (re->search(v.text(i))) return boolean(true);
+    if (re->search(v.text_view(i, buf))) return boolean(true);
   return boolean(false);
 }
 EvalResult f_cidrmatch(const Expr& c, Evaluator& ev) {
@@ -178,26 +203,21 @@ EvalResult f_searchmatch(const Expr& c, Evaluator& ev) {
 }
 
 // ---------------------------------------------------------------- text
-EvalResult f_lower(const Expr& c, Evaluator& ev) {
-  Value v = arg(c, ev, 0);
+// lower() and upper(): each value with its case changed.
+EvalResult change_case(const Expr& c, Evaluator& ev, std::string (*change)(std::string_view)) {
+  Value held;
+  std::string buf;
+  const Value& v = arg_ref(c, ev, 0, held);
   if (v.is_multi()) {
     std::vector<std::string> out;
-    for (auto& s : v.values()) out.push_back(to_lower(s));
+    for (auto& s : v.values()) out.push_back(change(s));
     return val(Value::multi(std::move(out)));
   }
   if (v.is_null()) return null_result();
-  return val(Value(to_lower(v.text())));
+  return val(Value(change(v.text_view(0, buf))));
 }
-EvalResult f_upper(const Expr& c, Evaluator& ev) {
-  Value v = arg(c, ev, 0);
-  if (v.is_multi()) {
-    std::vector<std::string> out;
-    for (auto& s : v.values()) out.push_back(to_upper(s));
-    return val(Value::multi(std::move(out)));
-  }
-  if (v.is_null()) return null_result();
-  return val(Value(to_upper(v.text())));
-}
+EvalResult f_lower(const Expr& c, Evaluator& ev) { return change_case(c, ev, to_lower); }
+EvalResult f_upper(const Expr& c, Evaluator& ev) { return change_case(c, ev, to_upper); }
 EvalResult f_len(const Expr& c, Evaluator& ev) {
   auto s = text_arg(c, ev, 0);
   if (!s) return null_result();

@@ -88,6 +88,27 @@ TEST(EvalFunctions, MatchIsUnanchoredPcre) {
   EXPECT_EQ(eval_text("match(c, \"(unclosed\")", r), "false");  // bad regex: false, no throw
 }
 
+TEST(EvalFunctions, MatchLikeLowerGiveTheSameAnswersForEveryKindOfArgument) {
+  // match(), like() and lower() read a field's value where it is and a quoted pattern as written;
+  // any other argument is evaluated first. Each kind of argument, with its answer by the functions'
+  // meaning: a pattern from a field or a call, a number's text, each value of a multivalue, a null.
+  Row r = row({{"c", "PowerShell -EncodedCommand ZQB"}, {"p", "(?i)encoded"}, {"n", "42"}});
+  r.set("mv", Value::multi({"Alpha", "beta"}));
+  EXPECT_EQ(eval_text("match(c, p)", r), "true");
+  EXPECT_EQ(eval_text("match(c, lower(\"ZQB\"))", r), "false");  // "zqb": case-sensitive
+  EXPECT_EQ(eval_text("match(lower(c), lower(\"ZQB\"))", r), "true");
+  EXPECT_EQ(eval_text("match(n + 1, \"^43$\")", r), "true");  // the number 43, as its text
+  EXPECT_EQ(eval_text("match(mv, \"^b\")", r), "true");       // any value
+  EXPECT_EQ(eval_text("match(mv, \"^B\")", r), "false");
+  EXPECT_EQ(eval_text("like(mv, \"Al%\")", r), "true");
+  EXPECT_EQ(eval_text("like(n * 2, \"8_\")", r), "true");    // 84
+  EXPECT_EQ(eval_text("lower(mv)", r), "[alpha|beta]");
+  EXPECT_EQ(eval_text("lower(c)", r), "powershell -encodedcommand zqb");
+  EXPECT_EQ(eval_text("lower(n * 2)", r), "84");
+  EXPECT_EQ(eval_text("match(missing, \".*\")", r), "false");
+  EXPECT_EQ(eval_text("match(c, missing)", r), "false");
+}
+
 TEST(EvalFunctions, IfCaseTrueNull) {
   Row r = row({{"n", "5"}});
   EXPECT_EQ(eval_text("if(n > 3, \"big\", \"small\")", r), "big");
