@@ -26,12 +26,10 @@ size_t Value::count() const {
 }
 
 std::string Value::text(size_t i) const {
-  switch (v_.index()) {
-    case 1: return i == 0 ? format_number(number()) : std::string();
-    case 2: return i == 0 ? string() : std::string();
-    case 3: return i < values().size() ? values()[i] : std::string();
-    default: return {};
-  }
+  std::string buf;
+  const std::string_view v = text_view(i, buf);
+  if (is_number()) return buf;  // its text was made there
+  return std::string(v);
 }
 
 std::string_view Value::text_view(size_t i, std::string& buf) const {
