@@ -59,4 +59,63 @@ const Technique* AttackTable::find(std::string_view id) const {
   return it == index_.end() ? nullptr : &techniques_[it->second];
 }
 
+const Tactic* AttackTable::find_tactic(std::string_view shortname) const {
+  for (auto& t : tactics_)
+    if (iequals(t.shortname, shortname)) return &t;
+  return nullptr;
+}
+
+std::string tactic_display_name(const AttackTable* table, std::string_view shortname) {
+  if (table)
+    if (const Tactic* t = table->find_tactic(shortname)) return t->name;
+  std::string out;
+  for (std::string_view word : split(shortname, '-')) {
+    if (word.empty()) continue;
+    if (!out.empty()) out += ' ';
+    std::string w = to_lower(word);
+    if (w != "and" && w != "of") w[0] = ascii_upper(w[0]);
+    out += w;
+  }
+  return out;
+}
+
+std::string tactic_shortname(const AttackTable* table, std::string_view display_name) {
+  if (table)
+    for (auto& t : table->tactics())
+      if (t.name == display_name) return t.shortname;
+  std::string out = to_lower(display_name);
+  std::replace(out.begin(), out.end(), ' ', '-');
+  return out;
+}
+
+std::vector<RuleTechnique> rule_techniques(const AttackTable* table, const std::vector<std::string>& techniques,
+                                           const std::vector<std::string>& tactic_tags) {
+  std::vector<RuleTechnique> out;
+  std::vector<size_t> unknown;  // positions in `out` of the techniques the table lacks
+  for (auto& raw : techniques) {
+    std::string id = to_upper(trim(raw));
+    if (id.empty() || std::any_of(out.begin(), out.end(), [&](const RuleTechnique& t) { return t.id == id; })) continue;
+    RuleTechnique t{std::move(id), {}, {}};
+    if (const Technique* known = table ? table->find(t.id) : nullptr) {
+      t.name = known->name;
+      t.tactics = known->tactics;
+    } else {
+      unknown.push_back(out.size());
+    }
+    out.push_back(std::move(t));
+  }
+  if (unknown.empty() || tactic_tags.empty()) return out;
+  std::vector<std::string> all, left;  // the tags' display names; those no known technique has
+  for (auto& tag : tactic_tags) {
+    std::string name = tactic_display_name(table, tag);
+    if (name.empty() || std::find(all.begin(), all.end(), name) != all.end()) continue;
+    all.push_back(name);
+    bool explained = false;  // by a known technique: the unknown ones have no tactics yet
+    for (auto& t : out) explained = explained || std::find(t.tactics.begin(), t.tactics.end(), name) != t.tactics.end();
+    if (!explained) left.push_back(name);
+  }
+  for (size_t i : unknown) out[i].tactics = left.empty() ? all : left;
+  return out;
+}
+
 }  // namespace vigil::content

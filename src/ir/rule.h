@@ -25,6 +25,7 @@ struct RuleInfo {
   std::vector<RiskEntity> entities;        ///< risk objects
   std::vector<RiskEntity> threat_objects;
   std::vector<std::string> mitre_attack;   ///< technique ids (T1047, T1059.001)
+  std::vector<std::string> attack_tactics; ///< tactic shortnames the rule tags (Sigma `attack.execution`)
   std::vector<std::string> stories;        ///< analytic stories
   std::vector<std::string> data_sources;   ///< ESCU data_source names, or Sigma logsource summary
   std::vector<std::string> tags;           ///< Sigma tags as written

@@ -420,16 +420,12 @@ RuleView Explainer::view(const ir::CompiledRule& r) const {
   // ---- ATT&CK: one row per (tactic, technique), grouped in matrix order.
   {
     std::vector<TechniqueRow> rows;
-    std::set<std::string> seen;
-    for (auto& id : r.info.mitre_attack) {
-      std::string tid = to_upper(trim(id));
-      if (tid.empty() || !seen.insert(tid).second) continue;
-      const content::Technique* t = ctx_.attack ? ctx_.attack->find(tid) : nullptr;
-      if (!t || t->tactics.empty()) {
-        rows.push_back({"(unknown tactic)", tid, t ? t->name : ""});
+    for (auto& t : content::rule_techniques(ctx_.attack, r.info.mitre_attack, r.info.attack_tactics)) {
+      if (t.tactics.empty()) {
+        rows.push_back({"(unknown tactic)", t.id, t.name});
         continue;
       }
-      for (auto& tac : t->tactics) rows.push_back({tac, tid, t->name});
+      for (auto& tac : t.tactics) rows.push_back({tac, t.id, t.name});
     }
     auto order = [&](const std::string& tactic) -> size_t {
       if (ctx_.attack)

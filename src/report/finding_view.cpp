@@ -255,15 +255,8 @@ FindingView describe(const Finding& f, const content::AttackTable* attack, bool 
   };
   add_entities(r.entities, "victim");
   add_entities(r.threat_objects, "threat");
-  for (auto& id : r.mitre_attack) {
-    TechniqueView t{to_upper(id), {}, {}};
-    if (attack)
-      if (auto* tech = attack->find(id)) {
-        t.name = tech->name;
-        t.tactics = tech->tactics;
-      }
-    v.mitre_attack.push_back(std::move(t));
-  }
+  for (auto& t : content::rule_techniques(attack, r.mitre_attack, r.attack_tactics))
+    v.mitre_attack.push_back({std::move(t.id), std::move(t.name), std::move(t.tactics)});
   v.analytic_story = r.stories;
   // firstTime/lastTime as the rule computed them; else the event time; a side still unknown takes
   // the other's value (a row with only lastTime started no later than that).

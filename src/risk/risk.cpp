@@ -71,12 +71,11 @@ RiskEvent risk_event_base(const Finding& f, const report::FindingView& v, const 
   for (auto& t : v.mitre_attack) {
     add_unique(base.technique_ids, t.id);
     for (auto& name : t.tactics) {
-      if (!attack) continue;
-      for (auto& tac : attack->tactics())
-        if (tac.name == name) {
-          add_unique(base.tactic_ids, tac.id);
-          add_unique(base.tactics, tac.shortname);
-        }
+      // A tactic newer than the table (a rule's own tag) has a shortname but no id to give.
+      add_unique(base.tactics, content::tactic_shortname(attack, name));
+      if (attack)
+        for (auto& tac : attack->tactics())
+          if (tac.name == name) add_unique(base.tactic_ids, tac.id);
     }
   }
   base.analyticstories = v.analytic_story;

@@ -1,6 +1,7 @@
 // Sigma rule documents -> ir::CompiledRule (sigma.h), and correlation linking.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "core/budget.h"
@@ -95,6 +96,22 @@ std::vector<std::string> attack_ids(const std::vector<std::string>& tags) {
   return out;
 }
 
+// `attack.<tactic>` tags: the shortname after `attack.`, letters and hyphens only, so that techniques
+// (t1047), groups (g0016), software (s0002) and other ids (ds0005) are not taken for tactics.
+std::vector<std::string> attack_tactic_tags(const std::vector<std::string>& tags) {
+  std::vector<std::string> out;
+  for (std::string_view t : tags) {
+    if (t.size() < 8 || !iequals(t.substr(0, 7), "attack.")) continue;
+    std::string_view name = t.substr(7);
+    if (!std::all_of(name.begin(), name.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'; }))
+      continue;
+    std::string s = to_lower(name);
+    std::replace(s.begin(), s.end(), '_', '-');  // older rules wrote attack.defense_evasion
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
+  }
+  return out;
+}
+
 ir::Predicate logsource_predicate(const Logsources::Entry& e, ir::AtomTable& atoms) {
   if (e.any) return ir::Predicate::always_true();
   std::vector<ir::Predicate> alts;
@@ -168,6 +185,7 @@ void fill_info(ir::RuleInfo& info, const yaml::Node& doc, const std::string& pat
   info.tags = scalars(doc["tags"]);
   info.references = scalars(doc["references"]);
   info.mitre_attack = attack_ids(info.tags);
+  info.attack_tactics = attack_tactic_tags(info.tags);
   info.risk_score = risk_score_for_level(info.level);
   info.message = info.name;
   info.body = std::string(text);

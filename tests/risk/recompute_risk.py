@@ -94,12 +94,13 @@ def risk_events(findings, tactics, problems):
             if t["id"] not in techs:
                 techs.append(t["id"])
             for name in t["tactics"]:
-                if name in tactics:
-                    tid, short = tactics[name]
-                    if tid not in tac_ids:
-                        tac_ids.append(tid)
-                    if short not in tac_names:
-                        tac_names.append(short)
+                # A tactic the table lacks (a Sigma rule's own tag, newer than the table) has the
+                # shortname ATT&CK would give it (lower case, hyphens) and no id.
+                tid, short = tactics.get(name, (None, name.lower().replace(" ", "-")))
+                if tid and tid not in tac_ids:
+                    tac_ids.append(tid)
+                if short not in tac_names:
+                    tac_names.append(short)
         for field, typ, value, score in ents:
             if value in NULLS:
                 continue

@@ -215,6 +215,27 @@ TEST(RiskHunt, EscuCorrelationFindingsAreTheSameWithRiskEventsLeftOut) {
 }
 
 // An unwritable --risk-out stops the hunt before it reads anything, naming the path.
+// A Sigma rule that tags a technique newer than the ATT&CK table (T1685, tactic defense-impairment;
+// the table is a 2025-11 snapshot without either): its finding and its risk events keep the tactic
+// the rule states, beside T1047's from the table. The rule's regression EVTX holds one matching
+// process creation (its info.yml), on one host and one user: two risk events.
+TEST(RiskHunt, ATacticNewerThanTheTableIsKeptFromTheRuleTags) {
+  const std::string dir = kShared + "/corpus/sigma/regression_data/rules/windows/process_creation/"
+                          "proc_creation_win_wmic_service_startup_change";
+  auto r = vigil("hunt -q --format jsonl --risk-out - --rules " + kShared +
+                 "/corpus/sigma/rules/windows/process_creation/proc_creation_win_wmic_service_startup_change.yml " + dir +
+                 "/c0514f28-fdae-42df-b886-06e2b2bc5b37.evtx");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(count(r.out, "\"rule_name\":"), 1u) << r.out;
+  EXPECT_NE(r.out.find("\"mitre_attack\":[{\"id\":\"T1047\",\"name\":\"Windows Management Instrumentation\","
+                       "\"tactics\":[\"Execution\"]},{\"id\":\"T1685\",\"name\":null,\"tactics\":[\"Defense Impairment\"]}]"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(count(r.out, "\"annotations.mitre_attack.mitre_tactic\":[\"execution\",\"defense-impairment\"]"), 2u) << r.out;
+  // Only the table's tactic has an id to give.
+  EXPECT_EQ(count(r.out, "\"annotations.mitre_attack.mitre_tactic_id\":[\"TA0002\"]"), 2u) << r.out;
+}
+
 TEST(RiskHunt, UnwritableRiskOutFailsBeforeTheHunt) {
   const std::string bad = (scratch() / "no_such_dir" / "risk.jsonl").string();
   CliRun r = vigil("hunt --format jsonl --rules " + kSeed003 + " --risk-out " + bad + " " + kT1047);

@@ -196,6 +196,26 @@ TEST(SigmaRules, AttackIdsFromTags) {
   EXPECT_EQ(l->rules[0].info.mitre_attack, (std::vector<std::string>{"T1003", "T1021.002"}));
 }
 
+// Tactics come from tags `attack.<shortname>` (letters and hyphens; `_` read as `-`, as older rules
+// wrote them), lower-cased, each once; techniques, groups (g0016), software (s0190) and data
+// sources (ds0005) are not tactics, and neither is a tag of another namespace.
+TEST(SigmaRules, AttackTacticsFromTags) {
+  std::string text = kWmicRule;
+  const std::string tags = "  - attack.execution\n  - attack.t1047\n  - attack.t1059.001\n";
+  ASSERT_NE(text.find(tags), std::string::npos);
+  text.replace(text.find(tags), tags.size(),
+               "  - attack.Execution\n  - attack.t1047\n  - attack.defense-impairment\n  - attack.g0016\n"
+               "  - attack.s0190\n  - attack.ds0005\n  - attack.defense_evasion\n  - attack.execution\n"
+               "  - car.2016-04-002\n  - cve.2021-44228\n  - attack.\n");
+  ir::AtomTable atoms;
+  uint32_t next = 0;
+  auto l = load(text, atoms, next);
+  ASSERT_EQ(l->rules.size(), 1u);
+  EXPECT_EQ(l->rules[0].info.attack_tactics,
+            (std::vector<std::string>{"execution", "defense-impairment", "defense-evasion"}));
+  EXPECT_EQ(l->rules[0].info.mitre_attack, (std::vector<std::string>{"T1047"}));
+}
+
 TEST(SigmaRules, Metadata) {
   ir::AtomTable atoms;
   uint32_t next = 5;
