@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <regex>
 
+#include "core/regex.h"
 #include "core/strings.h"
 #include "ingest/reader.h"
 
@@ -19,35 +19,42 @@ void add_read(RuleFieldUsage& u, std::string field, std::string where, size_t st
   u.reads.push_back({std::move(field), std::move(where), stream});
 }
 
+// Every match of `re` in `text`: the text of group `g` (0: the whole match) into `out`.
+void collect_matches(const Regex& re, std::string_view text, int g, std::set<std::string>& out) {
+  Regex::Match m;
+  for (size_t at = 0; at <= text.size() && re.find(text, at, m);) {
+    const Regex::Group& want = m.groups[size_t(g)];
+    if (want.begin != SIZE_MAX) out.emplace(text.substr(want.begin, want.end - want.begin));
+    const Regex::Group& all = m.groups[0];
+    at = all.end > all.begin ? all.end : all.end + 1;  // an empty match moves on by one
+  }
+}
+
 // Names some stage may create: eval targets, `as` names (rename, stats, lookup), rex groups,
 // lookup OUTPUT fields. Over-approximate on purpose: a created name is never reported missing.
+// PCRE2 (core/regex.h) like every other pattern of vigil: std::regex was the one use of it.
 std::set<std::string> created_names(const ir::CompiledRule& r) {
-  static const std::regex as_re(R"(\bas\s+"?([A-Za-z_][\w.:]*))", std::regex::icase);
-  static const std::regex assign_re(R"re((?:^|,)\s*"?([A-Za-z_][\w.:]*)"?\s*=[^=])re");
-  static const std::regex rex_re(R"re(\(\?P?<([A-Za-z_]\w*)>)re");
-  static const std::regex output_re(R"(\bOUTPUT(?:NEW)?\s+(.*))", std::regex::icase);
-  static const std::regex word_re(R"re([A-Za-z_][\w.:]*)re");
+  static const Regex as_re = Regex::compile(R"(\bas\s+"?([A-Za-z_][\w.:]*))", {.caseless = true}).value();
+  static const Regex assign_re = Regex::compile(R"re((?:^|,)\s*"?([A-Za-z_][\w.:]*)"?\s*=[^=])re").value();
+  static const Regex rex_re = Regex::compile(R"re(\(\?P?<([A-Za-z_]\w*)>)re").value();
+  static const Regex output_re = Regex::compile(R"(\bOUTPUT(?:NEW)?\s+(.*))", {.caseless = true}).value();
+  static const Regex word_re = Regex::compile(R"re([A-Za-z_][\w.:]*)re").value();
   std::set<std::string> out;
-  auto scan = [&](const std::regex& re, const std::string& text) {
-    for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) out.insert((*it)[1].str());
-  };
   for (auto& st : r.stages) {
     const std::string& t = st.text;
-    scan(as_re, t);
-    scan(rex_re, t);
+    collect_matches(as_re, t, 1, out);
+    collect_matches(rex_re, t, 1, out);
     std::string cmd = to_lower(st.command);
     if (cmd == "eval") {
       // The text may start with the command name: drop it so the first assignment is at ^.
-      std::string body = t;
-      if (to_lower(body.substr(0, 4)) == "eval") body = body.substr(4);
-      scan(assign_re, body);
+      std::string_view body = t;
+      if (to_lower(body.substr(0, 4)) == "eval") body.remove_prefix(4);
+      collect_matches(assign_re, body, 1, out);
     }
     if (cmd == "lookup" || cmd == "inputlookup") {
-      std::smatch m;
-      if (std::regex_search(t, m, output_re)) {
-        std::string rest = m[1].str();
-        for (std::sregex_iterator it(rest.begin(), rest.end(), word_re), end; it != end; ++it) out.insert(it->str());
-      }
+      Regex::Match m;
+      if (output_re.find(t, 0, m) && m.groups[1].begin != SIZE_MAX)
+        collect_matches(word_re, std::string_view(t).substr(m.groups[1].begin, m.groups[1].end - m.groups[1].begin), 0, out);
     }
   }
   return out;
@@ -214,8 +221,6 @@ DataSourceCatalog DataSourceCatalog::load(const std::string& content_root, const
   for (auto& e : fs::directory_iterator(fs::path(content_root) / "data_sources", ec))
     if (e.path().extension() == ".yml") files.push_back(e.path());
   std::sort(files.begin(), files.end());
-  static const std::regex source_re("^(Xml)?WinEventLog:(.*)$", std::regex::icase);
-  static const std::regex trailing_number("(\\d+)$");
   DiagnosticSink quiet(nullptr);
   Event ev;
   for (auto& path : files) {
@@ -225,10 +230,15 @@ DataSourceCatalog DataSourceCatalog::load(const std::string& content_root, const
       yaml::Node d = yaml::load_file(path.string());
       e.name = d["name"].as<std::string>("");
       std::string src = d["source"].as<std::string>("");
-      std::smatch m;
-      if (std::regex_match(src, m, source_re)) {
-        e.key.channel = m[2].str();
-        if (std::regex_search(e.name, m, trailing_number)) e.key.event_id = m[1].str();
+      // `XmlWinEventLog:<channel>` or `WinEventLog:<channel>`, any case; the event code is the
+      // number the source's name ends with ("Windows Event Log Security 4624").
+      std::string_view rest = src;
+      if (istarts_with(rest, "xml")) rest.remove_prefix(3);
+      if (istarts_with(rest, "wineventlog:")) {
+        e.key.channel = rest.substr(12);
+        size_t digits = e.name.size();
+        while (digits > 0 && e.name[digits - 1] >= '0' && e.name[digits - 1] <= '9') --digits;
+        e.key.event_id = e.name.substr(digits);
       }
       example = d["example_log"].as<std::string>("");
       e.sourcetype = d["sourcetype"].as<std::string>("");
