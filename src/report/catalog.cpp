@@ -263,13 +263,18 @@ CatalogStats write_catalog(const Explainer& explainer, const std::string& out_di
   // Indicator -> rules that test it, in rule order.
   std::map<ir::AtomId, std::vector<uint32_t>> by_atom;
   std::map<std::string, std::vector<uint32_t>> by_technique;
+  // A technique the table lacks: how many rules give it each tactic (content::rule_techniques).
+  std::map<std::string, std::map<std::string, size_t>> unlisted_votes;
   std::map<std::string, std::vector<uint32_t>> by_event;
   std::map<std::string, const EventRow*> event_rows;
   for (uint32_t i = 0; i < views.size(); ++i) {
     for (auto& row : views[i].indicators)
       for (auto& v : row.values) by_atom[v.atom].push_back(i);
     std::set<std::string> techs;
-    for (auto& t : views[i].attack) techs.insert(t.id);
+    for (auto& t : views[i].attack) {
+      techs.insert(t.id);
+      if (!(attack && attack->find(t.id)) && t.tactic != "(unknown tactic)") ++unlisted_votes[t.id][t.tactic];
+    }
     for (auto& t : techs) by_technique[t].push_back(i);
     for (auto& e : views[i].events) {
       std::string k = event_key(e);
@@ -277,6 +282,15 @@ CatalogStats write_catalog(const Explainer& explainer, const std::string& out_di
       if (list.empty() || list.back() != i) list.push_back(i);
       event_rows.emplace(k, &e);
     }
+  }
+  // Its columns: the tactics most of its rules give it (a rule tags tactics for all its techniques at
+  // once, so a few rules put a newer technique under a tactic of their other techniques).
+  std::map<std::string, std::set<std::string>> unlisted_tactics;
+  for (auto& [id, votes] : unlisted_votes) {
+    size_t most = 0;
+    for (auto& [tac, n] : votes) most = std::max(most, n);
+    for (auto& [tac, n] : votes)
+      if (n == most) unlisted_tactics[id].insert(tac);
   }
   stats.techniques = by_technique.size();
   stats.event_types = by_event.size();
@@ -387,6 +401,17 @@ CatalogStats write_catalog(const Explainer& explainer, const std::string& out_di
                          n ? "" : " zero", heat(n, max), url_encode(id), n, html_escape(id), html_escape(name), n);
     };
     std::set<std::string> placed;
+    // Techniques newer than the table, under the tactics their rules tag (a column of its own for a
+    // tactic the table lacks, after the table's).
+    auto unlisted_in = [&](const std::string& tactic) {
+      std::string cells;
+      for (auto& [id, tactics] : unlisted_tactics)
+        if (tactics.count(tactic)) {
+          cells += cell(id, "");
+          placed.insert(id);
+        }
+      return cells;
+    };
     if (attack) {
       for (auto& tac : attack->tactics()) {
         std::vector<const content::Technique*> col;
@@ -402,9 +427,18 @@ CatalogStats write_catalog(const Explainer& explainer, const std::string& out_di
           page += cell(t->id, t->name);
           placed.insert(t->id);
         }
-        page += "</div>";
+        page += unlisted_in(tac.name) + "</div>";
       }
     }
+    std::set<std::string> new_tactics;
+    for (auto& [id, tactics] : unlisted_tactics)
+      for (auto& tac : tactics)
+        if (!(attack && std::any_of(attack->tactics().begin(), attack->tactics().end(),
+                                    [&](const content::Tactic& t) { return t.name == tac; })))
+          new_tactics.insert(tac);
+    for (auto& tac : new_tactics)
+      page += "<div class=\"col\"><h3>" + html_escape(tac) + " <span class=\"muted\">(not in the table)</span></h3>" +
+              unlisted_in(tac) + "</div>";
     std::string unknown;
     for (auto& [id, list] : by_technique)
       if (!placed.count(id)) unknown += cell(id, attack && attack->find(id) ? attack->find(id)->name : "");

@@ -143,3 +143,44 @@ TEST(CoverageCli, SearchHintsAtAFieldNoEventHas) {
 }
 
 }  // namespace
+
+// Sigma rules that tag techniques newer than the ATT&CK table (a 2025-11 snapshot without T1685 or
+// a `defense-impairment` tactic), read from the rule files:
+//   proc_creation_win_wmic_service_startup_change  execution, defense-impairment, t1047, t1685
+//   win_security_audit_log_cleared                 defense-impairment, t1685.005
+// T1047 keeps the table's Execution; T1685 and T1685.005 take Defense Impairment, the tag no known
+// technique of their rule has. explain, coverage and the catalog's matrix show them under it.
+const std::string kSigmaNewer[] = {
+    kShared + "/corpus/sigma/rules/windows/process_creation/proc_creation_win_wmic_service_startup_change.yml",
+    kShared + "/corpus/sigma/rules/windows/builtin/security/win_security_audit_log_cleared.yml"};
+
+TEST(AttackNewerThanTable, ExplainCoverageAndCatalogShowTheTacticTheRuleTags) {
+  CliRun e = run_cli("explain '" + kSigmaNewer[0] + "'");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_TRUE(has(e.out, "| Execution | T1047 Windows Management Instrumentation |\n| Defense Impairment | T1685 |")) << e.out;
+
+  CliRun c = run_cli("coverage --format json --rules '" + kSigmaNewer[0] + "' --rules '" + kSigmaNewer[1] + "'" + logs_args());
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  // The table's tactics first, in matrix order; then the one it lacks.
+  EXPECT_TRUE(has(c.out, "\"tactics\":[{\"tactic\":\"Execution\",\"rules\":1,\"can_run\":0},"
+                         "{\"tactic\":\"Defense Impairment\",\"rules\":2,\"can_run\":"))
+      << c.out;
+
+  fs::path dir = fs::temp_directory_path() / ("vigil_catalog_newer_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  CliRun k = run_cli("catalog --out '" + dir.string() + "' --rules '" + kSigmaNewer[0] + "' --rules '" + kSigmaNewer[1] + "'");
+  ASSERT_EQ(k.exit_code, 0) << k.err;
+  const std::string page = slurp(dir / "attack.html");
+  auto column = [&](const std::string& head) {
+    size_t at = page.find("<h3>" + head);
+    if (at == std::string::npos) return std::string();
+    return page.substr(at, page.find("</div>", at) - at);
+  };
+  EXPECT_TRUE(has(column("Execution</h3>"), ">T1047 Windows Management Instrumentation <b>1</b>")) << page;
+  const std::string newer = column("Defense Impairment");
+  EXPECT_TRUE(has(newer, "(not in the table)")) << page;
+  EXPECT_TRUE(has(newer, ">T1685  <b>1</b>")) << newer;
+  EXPECT_TRUE(has(newer, ">T1685.005  <b>1</b>")) << newer;
+  EXPECT_FALSE(has(page, "(not in the ATT&amp;CK table)")) << page;  // every technique has a column
+  fs::remove_all(dir);
+}
