@@ -366,9 +366,9 @@ Normalizer::ByEventId Normalizer::index_by_event_id(const std::vector<Entry>& en
     for (auto& c : entries[i].when)
       if (c.field == event_id) eid = &c;
     if (!eid) x.generic.push_back(i);
-    for (auto& [id, list] : x.ids)
-      if (!eid || std::any_of(eid->values.begin(), eid->values.end(), [&](auto& v) { return iequals(v, id); }))
-        list.push_back(i);
+    for (auto& entry : x.ids)  // not a structured binding: clang 14 (the fuzz build) cannot capture one
+      if (!eid || std::any_of(eid->values.begin(), eid->values.end(), [&](auto& v) { return iequals(v, entry.first); }))
+        entry.second.push_back(i);
   }
   return x;
 }
