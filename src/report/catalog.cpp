@@ -416,15 +416,16 @@ CatalogStats write_catalog(const Explainer& explainer, const std::string& out_di
       for (auto& tac : attack->tactics()) {
         std::vector<const content::Technique*> col;
         for (auto& t : attack->techniques()) {
-          if (t.deprecated || std::find(t.tactics.begin(), t.tactics.end(), tac.name) == t.tactics.end()) continue;
+          if (std::find(t.tactics.begin(), t.tactics.end(), tac.name) == t.tactics.end()) continue;
           bool sub = t.id.find('.') != std::string::npos;
-          if (sub && !by_technique.count(t.id)) continue;
+          // A deprecated technique (T1574.002, merged into T1574.001) only where a rule still names it.
+          if ((sub || t.deprecated) && !by_technique.count(t.id)) continue;
           col.push_back(&t);
         }
         std::sort(col.begin(), col.end(), [](auto* a, auto* b) { return a->id < b->id; });
         page += "<div class=\"col\"><h3>" + html_escape(tac.name) + "</h3>";
         for (auto* t : col) {
-          page += cell(t->id, t->name);
+          page += cell(t->id, t->deprecated ? t->name + " (deprecated)" : t->name);
           placed.insert(t->id);
         }
         page += unlisted_in(tac.name) + "</div>";

@@ -184,3 +184,22 @@ TEST(AttackNewerThanTable, ExplainCoverageAndCatalogShowTheTacticTheRuleTags) {
   EXPECT_FALSE(has(page, "(not in the ATT&amp;CK table)")) << page;  // every technique has a column
   fs::remove_all(dir);
 }
+
+// A deprecated technique a rule still names (ESCU windows_unsigned_dll_side_loading_in_same_process_path:
+// mitre_attack_id T1574.002, which the table marks deprecated, "DLL Side-Loading", under persistence,
+// privilege-escalation and defense-evasion) stays under its tactics in the catalog's matrix, marked.
+TEST(AttackNewerThanTable, CatalogKeepsADeprecatedTechniqueARuleNamesUnderItsTactics) {
+  fs::path dir = fs::temp_directory_path() / ("vigil_catalog_deprecated_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  CliRun k = run_cli("catalog --out '" + dir.string() + "' --rules '" + kEndpoint +
+                     "windows_unsigned_dll_side_loading_in_same_process_path.yml'");
+  ASSERT_EQ(k.exit_code, 0) << k.err;
+  const std::string page = slurp(dir / "attack.html");
+  size_t n = 0;
+  for (size_t at = page.find(">T1574.002 DLL Side-Loading (deprecated) <b>1</b>"); at != std::string::npos;
+       at = page.find(">T1574.002 DLL Side-Loading (deprecated) <b>1</b>", at + 1))
+    ++n;
+  EXPECT_EQ(n, 3u) << page;  // Persistence, Privilege Escalation, Defense Evasion
+  EXPECT_FALSE(has(page, "(not in the ATT&amp;CK table)")) << page;
+  fs::remove_all(dir);
+}
