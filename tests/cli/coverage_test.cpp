@@ -154,7 +154,7 @@ const std::string kSigmaNewer[] = {
     kShared + "/corpus/sigma/rules/windows/process_creation/proc_creation_win_wmic_service_startup_change.yml",
     kShared + "/corpus/sigma/rules/windows/builtin/security/win_security_audit_log_cleared.yml"};
 
-TEST(AttackNewerThanTable, ExplainCoverageAndCatalogShowTheTacticTheRuleTags) {
+TEST(CatalogAttack, ANewerTechniqueShowsTheTacticItsRulesTagInExplainCoverageAndTheMatrix) {
   CliRun e = run_cli("explain '" + kSigmaNewer[0] + "'");
   ASSERT_EQ(e.exit_code, 0) << e.err;
   EXPECT_TRUE(has(e.out, "| Execution | T1047 Windows Management Instrumentation |\n| Defense Impairment | T1685 |")) << e.out;
@@ -188,7 +188,7 @@ TEST(AttackNewerThanTable, ExplainCoverageAndCatalogShowTheTacticTheRuleTags) {
 // A deprecated technique a rule still names (ESCU windows_unsigned_dll_side_loading_in_same_process_path:
 // mitre_attack_id T1574.002, which the table marks deprecated, "DLL Side-Loading", under persistence,
 // privilege-escalation and defense-evasion) stays under its tactics in the catalog's matrix, marked.
-TEST(AttackNewerThanTable, CatalogKeepsADeprecatedTechniqueARuleNamesUnderItsTactics) {
+TEST(CatalogAttack, CatalogKeepsADeprecatedTechniqueARuleNamesUnderItsTactics) {
   fs::path dir = fs::temp_directory_path() / ("vigil_catalog_deprecated_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   CliRun k = run_cli("catalog --out '" + dir.string() + "' --rules '" + kEndpoint +
