@@ -151,10 +151,9 @@ static int run_coverage(CoverageArgs& a) {
   std::vector<RuleResult> results;
   for (auto& r : rs.rules()) {
     RuleResult res{&r, Verdict::runs, {}, {}, 0, {}};
-    if (attack)
-      for (auto& t : content::rule_techniques(attack.get(), r.info.mitre_attack, r.info.attack_tactics))
-        for (auto& tac : t.tactics)
-          if (std::find(res.tactics.begin(), res.tactics.end(), tac) == res.tactics.end()) res.tactics.push_back(tac);
+    for (auto& t : content::rule_techniques(attack.get(), r.info.mitre_attack, r.info.attack_tactics))
+      for (auto& tac : t.tactics)
+        if (std::find(res.tactics.begin(), res.tactics.end(), tac) == res.tactics.end()) res.tactics.push_back(tac);
     if (!r.parsed || !r.executable) {
       res.verdict = r.parsed ? Verdict::not_executable : Verdict::rejected;
       res.reasons = r.reasons;

@@ -65,6 +65,12 @@ const Tactic* AttackTable::find_tactic(std::string_view shortname) const {
   return nullptr;
 }
 
+const Tactic* AttackTable::find_tactic_named(std::string_view name) const {
+  for (auto& t : tactics_)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
 std::string tactic_display_name(const AttackTable* table, std::string_view shortname) {
   if (table)
     if (const Tactic* t = table->find_tactic(shortname)) return t->name;
@@ -81,8 +87,7 @@ std::string tactic_display_name(const AttackTable* table, std::string_view short
 
 std::string tactic_shortname(const AttackTable* table, std::string_view display_name) {
   if (table)
-    for (auto& t : table->tactics())
-      if (t.name == display_name) return t.shortname;
+    if (const Tactic* t = table->find_tactic_named(display_name)) return t->shortname;
   std::string out = to_lower(display_name);
   std::replace(out.begin(), out.end(), ' ', '-');
   return out;

@@ -28,6 +28,8 @@ class AttackTable {
   const Technique* find(std::string_view id) const;
   /// The tactic with this shortname (`defense-evasion`), or null.
   const Tactic* find_tactic(std::string_view shortname) const;
+  /// The tactic with this display name (Defense Evasion), or null.
+  const Tactic* find_tactic_named(std::string_view name) const;
   const std::vector<Tactic>& tactics() const { return tactics_; }
   const std::vector<Technique>& techniques() const { return techniques_; }
   bool empty() const { return techniques_.empty(); }

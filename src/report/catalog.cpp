@@ -434,9 +434,7 @@ CatalogStats write_catalog(const Explainer& explainer, const std::string& out_di
     std::set<std::string> new_tactics;
     for (auto& [id, tactics] : unlisted_tactics)
       for (auto& tac : tactics)
-        if (!(attack && std::any_of(attack->tactics().begin(), attack->tactics().end(),
-                                    [&](const content::Tactic& t) { return t.name == tac; })))
-          new_tactics.insert(tac);
+        if (!(attack && attack->find_tactic_named(tac))) new_tactics.insert(tac);
     for (auto& tac : new_tactics)
       page += "<div class=\"col\"><h3>" + html_escape(tac) + " <span class=\"muted\">(not in the table)</span></h3>" +
               unlisted_in(tac) + "</div>";

@@ -72,10 +72,12 @@ RiskEvent risk_event_base(const Finding& f, const report::FindingView& v, const 
     add_unique(base.technique_ids, t.id);
     for (auto& name : t.tactics) {
       // A tactic newer than the table (a rule's own tag) has a shortname but no id to give.
-      add_unique(base.tactics, content::tactic_shortname(attack, name));
-      if (attack)
-        for (auto& tac : attack->tactics())
-          if (tac.name == name) add_unique(base.tactic_ids, tac.id);
+      if (const content::Tactic* tac = attack ? attack->find_tactic_named(name) : nullptr) {
+        add_unique(base.tactic_ids, tac->id);
+        add_unique(base.tactics, tac->shortname);
+      } else {
+        add_unique(base.tactics, content::tactic_shortname(nullptr, name));
+      }
     }
   }
   base.analyticstories = v.analytic_story;
