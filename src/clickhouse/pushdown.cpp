@@ -13,14 +13,6 @@ namespace vigil::clickhouse {
 
 using Func = ir::AggregateSpec::Func;
 
-namespace {
-std::string num_text(double d) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.17g", d);
-  return b;
-}
-}  // namespace
-
 std::string plan_push(const SqlTranslator& tr, const Store& store, const Normalizer& norm,
                       const ir::CompiledRule& rule, size_t si, PushedStream& out) {
   const ir::Stream& s = rule.plan.streams.at(si);
@@ -273,7 +265,7 @@ std::string push_query(const std::string& table, const std::vector<const PushedS
     return std::to_string(mask_of(l.values, p.values));
   }) + ", s)";
   const std::string span = "arrayElement(" + const_array(streams, [](const PushedStream& p) {
-    return "toFloat64(" + (p.time_by < 0 ? std::string("-1") : num_text(p.span)) + ")";
+    return "toFloat64(" + (p.time_by < 0 ? std::string("-1") : sql_number(p.span)) + ")";
   }) + ", s)";
   std::string key;
   for (size_t j = 0; j < l.keys.size(); ++j)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <optional>
@@ -19,6 +20,12 @@ using Op = ir::Predicate::Op;
 
 const char* record_columns() {
   return "rec_format, source_file, rec_offset, rec_line, rec_recovered, sys_k, sys_v, data_k, data_v";
+}
+
+std::string sql_number(double d) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.17g", d);
+  return b;
 }
 
 std::string like_escape(std::string_view text) {
@@ -124,11 +131,6 @@ namespace {
 // multivalue field) is fetched whatever they say and decided by the local engine.
 constexpr const char* kMultivalueRow = "notEmpty(m_k)";
 
-std::string num_text(double d) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.17g", d);
-  return b;
-}
 
 }  // namespace
 
@@ -354,7 +356,7 @@ std::string SqlTranslator::atom(ir::AtomId id, bool positive, Ctx& c) const {
       const char* op = upper ? "<=" : ">=";
       atom_exact = false;
       over_why = "numeric comparison (number parsing)";
-      std::string nt = num_text(upper ? n + slack : n - slack);
+      std::string nt = sql_number(upper ? n + slack : n - slack);
       test = [op, nt](const std::string& x) { return "ifNull(toFloat64OrNull(" + x + ") " + op + " " + nt + ", 1)"; };
       break;
     }

@@ -83,5 +83,7 @@ const char* record_columns();
 std::optional<std::string> to_re2(std::string_view re, std::string& why);
 /// `%`, `_` and `\` escaped with a backslash, for a LIKE pattern (not yet quoted).
 std::string like_escape(std::string_view text);
+/// A number as a SQL literal that reads back as the same double (`%.17g`).
+std::string sql_number(double d);
 
 }  // namespace vigil::clickhouse

@@ -1,5 +1,6 @@
 #include "core/time.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -110,6 +111,7 @@ static Civil to_civil(double epoch) {
 }
 
 std::string format_iso8601(double epoch, int fd) {
+  fd = std::min(fd, 9);  // nanoseconds: no finer fraction of a second survives in a double's epoch
   Civil c = to_civil(epoch);
   char buf[64];
   int n;

@@ -194,7 +194,7 @@ std::string event_key(const EventRow& e) {
 }
 
 // Background of a matrix cell: more rules, deeper blue (log scale: counts range from 1 to hundreds).
-std::string heat(size_t n, size_t max) {
+std::string matrix_heat(size_t n, size_t max) {
   if (n == 0 || max == 0) return "#fafbfc";
   double t = std::log1p(double(n)) / std::log1p(double(max));
   int a = int(235 - t * 150), b = int(243 - t * 110);
@@ -398,7 +398,7 @@ CatalogStats write_catalog(const Explainer& explainer, const std::string& out_di
       auto it = by_technique.find(id);
       size_t n = it == by_technique.end() ? 0 : it->second.size();
       return fmt::format("<a class=\"cell{}\" style=\"background:{}\" href=\"index.html?technique={}\" title=\"{} rules\">{} {} <b>{}</b></a>",
-                         n ? "" : " zero", heat(n, max), url_encode(id), n, html_escape(id), html_escape(name), n);
+                         n ? "" : " zero", matrix_heat(n, max), url_encode(id), n, html_escape(id), html_escape(name), n);
     };
     std::set<std::string> placed;
     // Techniques newer than the table, under the tactics their rules tag (a column of its own for a

@@ -17,11 +17,6 @@ namespace {
 
 constexpr size_t kMaxMatches = budget::kMaxValues;  // max_match=0 ("unlimited") still needs a bound on hostile input
 
-std::string opt(const std::map<std::string, std::string>& m, std::string_view k, std::string def = {}) {
-  for (auto& [key, v] : m)
-    if (iequals(key, k)) return v;
-  return def;
-}
 
 // ---------------------------------------------------------------- rex
 class RexOp final : public ir::Operator {

@@ -565,14 +565,6 @@ class NomvOp final : public ir::Operator {
   std::string field_;
 };
 
-std::string opt(const std::map<std::string, std::string>& m, const std::string& k, std::string def = {}) {
-  auto it = m.find(k);
-  return it == m.end() ? def : it->second;
-}
-bool opt_true(const std::map<std::string, std::string>& m, const std::string& k) {
-  auto v = opt(m, k);
-  return iequals(v, "true") || v == "1" || iequals(v, "t");
-}
 
 }  // namespace
 

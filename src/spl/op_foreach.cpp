@@ -98,11 +98,6 @@ class ForeachOp final : public ir::Operator {
   std::map<std::string, Body> cache_;
 };
 
-std::string opt(const std::map<std::string, std::string>& m, std::string_view k, std::string def) {
-  for (auto& [key, v] : m)
-    if (iequals(key, k)) return v;
-  return def;
-}
 
 std::string strip_angles(std::string s) {
   if (s.size() > 4 && s.rfind("<<", 0) == 0 && s.substr(s.size() - 2) == ">>") return s.substr(2, s.size() - 4);

@@ -11,11 +11,6 @@ namespace vigil::spl::ops {
 
 namespace {
 
-std::string opt(const std::map<std::string, std::string>& m, std::string_view k, std::string def = {}) {
-  for (auto& [key, v] : m)
-    if (iequals(key, k)) return v;
-  return def;
-}
 
 class JoinOp final : public ir::Operator {
  public:
@@ -115,7 +110,6 @@ class AppendpipeOp final : public ir::Operator {
   std::vector<std::unique_ptr<ir::Operator>> ops_;
 };
 
-bool truthy(const std::string& v) { return iequals(v, "true") || iequals(v, "t") || v == "1"; }
 
 
 }  // namespace
@@ -132,7 +126,7 @@ OperatorResult make_join(const Command&, const JoinCmd& j, OperatorEnv& env) {
   if (!k) return error(why);
   std::vector<std::string> fields;
   for (auto& f : j.fields) fields.push_back(unquote_field(f));
-  bool overwrite = opt(j.options, "overwrite").empty() || truthy(opt(j.options, "overwrite"));
+  bool overwrite = opt(j.options, "overwrite").empty() || opt_true(j.options, "overwrite");
   return ok<JoinOp>(*k, std::move(fields), type != "inner", static_cast<size_t>(max), overwrite);
 }
 

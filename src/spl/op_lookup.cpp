@@ -165,11 +165,6 @@ class OutputlookupOp final : public ir::Operator {
   std::string file_;
 };
 
-std::string opt(const std::map<std::string, std::string>& m, std::string_view k) {
-  for (auto& [key, v] : m)
-    if (iequals(key, k)) return v;
-  return {};
-}
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // Command name -> operator builder, plus helpers shared by the op_*.cpp files.
 #include <array>
 
+#include "core/strings.h"
 #include "spl/operators.h"
 
 namespace vigil::spl {
@@ -8,6 +9,17 @@ namespace vigil::spl {
 namespace ops {
 
 OperatorResult error(std::string why) { return OperatorResult{nullptr, std::move(why)}; }
+
+std::string opt(const std::map<std::string, std::string>& options, std::string_view key, std::string def) {
+  for (auto& [k, v] : options)
+    if (iequals(k, key)) return v;
+  return def;
+}
+
+bool opt_true(const std::map<std::string, std::string>& options, std::string_view key) {
+  auto v = opt(options, key);
+  return iequals(v, "true") || iequals(v, "t") || v == "1";
+}
 
 bool field_glob(std::string_view pat, std::string_view name, std::vector<std::string_view>* caps) {
   // Backtracking over stars; patterns are short field names, so recursion depth is tiny.

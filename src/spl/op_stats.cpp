@@ -271,11 +271,6 @@ class AddtotalsOp final : public ir::Operator {
   std::string labelfield_, label_;
 };
 
-std::string opt(const std::map<std::string, std::string>& m, std::string_view k, std::string def = {}) {
-  for (auto& [key, v] : m)
-    if (iequals(key, k)) return v;
-  return def;
-}
 bool opt_bool(const std::map<std::string, std::string>& m, std::string_view k, bool def) {
   std::string v = opt(m, k);
   if (v.empty()) return def;

@@ -14,6 +14,7 @@
 // run) are refused unless writes are allowed; iplocation has no GeoIP database.
 #pragma once
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,11 @@ template <class Op, class... A>
 OperatorResult ok(A&&... a) {
   return OperatorResult{std::make_unique<Op>(std::forward<A>(a)...), {}};
 }
+
+/// A command's option by name, as Splunk reads them whatever their case (`limit=`, `LIMIT=`), or `def`.
+std::string opt(const std::map<std::string, std::string>& options, std::string_view key, std::string def = {});
+/// An option that is set to true (`true`, `t` or `1`, any case).
+bool opt_true(const std::map<std::string, std::string>& options, std::string_view key);
 
 /// Field-name glob with `*` (case-sensitive, as field names are); captures what each `*` matched.
 bool field_glob(std::string_view pattern, std::string_view name, std::vector<std::string_view>* captures = nullptr);

@@ -53,7 +53,7 @@ enum NameClass : uint8_t {
   kComputer,
   kSecurity,
   kName,
-  kGuid,
+  kGuidAttr,
   kSystemTime,
   kActivityID,
   kProcessID,
@@ -73,7 +73,7 @@ NameClass classify(std::string_view n) {
       {"EventRecordID", kEventRecordID}, {"Correlation", kCorrelation},
       {"Execution", kExecution}, {"Channel", kChannel},
       {"Computer", kComputer},   {"Security", kSecurity},
-      {"Name", kName},           {"Guid", kGuid},
+      {"Name", kName},           {"Guid", kGuidAttr},
       {"SystemTime", kSystemTime}, {"ActivityID", kActivityID},
       {"ProcessID", kProcessID}, {"ThreadID", kThreadID},
       {"UserID", kUserID},
@@ -104,7 +104,7 @@ std::string_view system_attr_field(uint8_t elem, uint8_t attr) {
   switch (elem) {
     case kProvider:
       if (attr == kName) return sys::Provider;
-      if (attr == kGuid) return sys::ProviderGuid;
+      if (attr == kGuidAttr) return sys::ProviderGuid;
       return {};
     case kTimeCreated: return attr == kSystemTime ? sys::TimeCreated : std::string_view();
     case kCorrelation: return attr == kActivityID ? sys::ActivityID : std::string_view();
