@@ -146,18 +146,20 @@ TEST(ClusterHunt, ShardKilledMidHunt) {
   CliRun load = vigil("load --clickhouse " + own.url() + " --cluster vigil --shard " + own.http_url(1) + " --shard " +
                    own.http_url(2) + " " + shell_quote(kShared + "/data/evtx-attack-samples"));
   ASSERT_EQ(load.exit_code, 0) << load.err;
-  // Small blocks stretch the query on the shards, so the kill usually lands while it runs.
-  const std::string hunt = shell_quote(VIGIL_BINARY) + " hunt --clickhouse " + shell_quote(own.url() + "/?max_block_size=16") + " --rules " +
-                           shell_quote(kSigmaWindows) + " --format jsonl " + kNow;
-  CliRun full = run_shell(hunt);
+  const std::string rules = " --rules " + shell_quote(kSigmaWindows) + " --format jsonl " + kNow;
+  CliRun full = vigil("hunt --clickhouse " + own.url() + rules);
   ASSERT_EQ(full.exit_code, 0) << full.err;
   const auto complete = sorted_lines(full.out);
   ASSERT_GT(complete.size(), 50u);
+  // Small blocks stretch the query on the shards, so the kill usually lands while it runs.
+  const std::string hunt =
+      shell_quote(VIGIL_BINARY) + " hunt --clickhouse " + shell_quote(own.url() + "/?max_block_size=16") + rules;
 
   fs::path f = fs::temp_directory_path() / ("vigil_ch_mid_" + std::to_string(::getpid()));
   const std::string out = shell_quote(f.string() + ".out"), err = shell_quote(f.string() + ".err");
   CliRun r = run_shell("(" + hunt + " >" + out + " 2>" + err + ") & h=$!; " +
                     "for i in $(seq 1 2000); do "
+                    "kill -0 $h 2>/dev/null || break; "  // the hunt is over: no query left to kill
                     "n=$(curl -s --data-binary \"SELECT count() FROM system.processes WHERE query LIKE '%rec_format%' "
                     "AND query NOT LIKE '%system.processes%'\" " +
                     shell_quote(own.http_url(2)) + "); [ -n \"$n\" ] && [ \"$n\" != 0 ] && break; done; " +
