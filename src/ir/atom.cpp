@@ -209,15 +209,23 @@ std::string Predicate::to_string(const AtomTable& atoms) const {
     case Op::always: return "true";
     case Op::never: return "false";
     case Op::atom: return atoms.describe(atom);
-    case Op::not_: return "NOT " + (children[0].op == Op::atom ? children[0].to_string(atoms)
-                                                                 : "(" + children[0].to_string(atoms) + ")");
+    case Op::not_: {
+      // Appended, not `"NOT " + std::string&&`: GCC 12 at -O3 takes that insert for an overlapping copy (-Wrestrict).
+      const bool paren = children[0].op != Op::atom;
+      std::string s = paren ? "NOT (" : "NOT ";
+      s += children[0].to_string(atoms);
+      if (paren) s += ')';
+      return s;
+    }
     case Op::and_:
     case Op::or_: {
       std::string s;
       for (size_t i = 0; i < children.size(); ++i) {
         if (i) s += op == Op::and_ ? " AND " : " OR ";
         bool paren = children[i].op == Op::and_ || children[i].op == Op::or_;
-        s += paren ? "(" + children[i].to_string(atoms) + ")" : children[i].to_string(atoms);
+        if (paren) s += '(';
+        s += children[i].to_string(atoms);
+        if (paren) s += ')';
       }
       return s;
     }

@@ -733,7 +733,10 @@ std::string render_markdown(const RuleView& v) {
       if (val.variant_of >= 0) continue;
       std::string variants;
       for (auto& other : row.values)
-        if (other.variant_of == int(j)) variants += (variants.empty() ? "" : " ") + md_inline_code(other.value);
+        if (other.variant_of == int(j)) {
+          if (!variants.empty()) variants += ' ';
+          variants += md_inline_code(other.value);
+        }
       vals.push_back(md_inline_code(val.value) + (variants.empty() ? "" : " (windash: " + variants + ")") + " " +
                      format_counts(val.counts));
     }
@@ -763,7 +766,10 @@ std::string render_json(const RuleView& v) {
   const ir::RuleInfo& info = v.rule->info;
   auto arr = [](const std::vector<std::string>& xs) {
     std::string s = "[";
-    for (size_t i = 0; i < xs.size(); ++i) s += (i ? "," : "") + json_quote(xs[i]);
+    for (size_t i = 0; i < xs.size(); ++i) {
+      if (i) s += ',';
+      s += json_quote(xs[i]);
+    }
     return s + "]";
   };
   std::string o = "{";
@@ -792,7 +798,8 @@ std::string render_json(const RuleView& v) {
     o += (i ? "," : "") + fmt::format("{{\"field\":{},\"kind\":{},\"values\":[", json_quote(row.field), json_quote(row.kind));
     for (size_t j = 0; j < row.values.size(); ++j) {
       auto& val = row.values[j];
-      o += (j ? "," : "") + fmt::format("{{\"value\":{},\"atom\":{},\"corpus\":{},\"sigma\":{},\"splunk\":{}{}}}",
+      if (j) o += ',';
+      o += fmt::format("{{\"value\":{},\"atom\":{},\"corpus\":{},\"sigma\":{},\"splunk\":{}{}}}",
                                         json_quote(val.value), val.atom, val.counts.total(), val.counts.sigma,
                                         val.counts.escu,
                                         val.variant_of >= 0 ? fmt::format(",\"variant_of\":{}", val.variant_of) : "");

@@ -186,7 +186,10 @@ void render_rule_html_to(std::string& o, const RuleView& v, const RuleLinks* lin
       o += value_html(val);
       std::string variants;
       for (auto& other : row.values)
-        if (other.variant_of == int(j)) variants += " " + value_html(other);
+        if (other.variant_of == int(j)) {
+          variants += ' ';
+          variants += value_html(other);
+        }
       if (!variants.empty()) o += " <span class=\"muted\">windash:" + variants + "</span>";
       o += " <span class=\"count\">" + html_escape(format_counts(val.counts)) + "</span>";
     }
