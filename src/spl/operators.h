@@ -58,7 +58,7 @@ OperatorResult ok(A&&... a) {
   return OperatorResult{std::make_unique<Op>(std::forward<A>(a)...), {}};
 }
 
-/// A command's option by name, as Splunk reads them whatever their case (`limit=`, `LIMIT=`), or `def`.
+/// A command's option by name in any case (`limit=`, `LIMIT=`), or `def`.
 std::string opt(const std::map<std::string, std::string>& options, std::string_view key, std::string def = {});
 /// An option that is set to true (`true`, `t` or `1`, any case).
 bool opt_true(const std::map<std::string, std::string>& options, std::string_view key);
