@@ -696,7 +696,8 @@ std::string render_markdown(const RuleView& v) {
     size_t j = i;
     std::vector<std::string> techs;
     while (j < v.attack.size() && v.attack[j].tactic == v.attack[i].tactic) {
-      techs.push_back(v.attack[j].name.empty() ? v.attack[j].id : v.attack[j].id + " " + v.attack[j].name);
+      // A technique the table lacks (newer than it) has no name to show: say so, not a bare id.
+      techs.push_back(v.attack[j].id + " " + (v.attack[j].name.empty() ? "(not in the ATT&CK table)" : v.attack[j].name));
       ++j;
     }
     o += fmt::format("| {} | {} |\n", md_cell(v.attack[i].tactic), md_cell(fmt::format("{}", fmt::join(techs, ", "))));

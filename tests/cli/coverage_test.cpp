@@ -157,7 +157,12 @@ const std::string kSigmaNewer[] = {
 TEST(CatalogAttack, ANewerTechniqueShowsTheTacticItsRulesTagInExplainCoverageAndTheMatrix) {
   CliRun e = run_cli("explain '" + kSigmaNewer[0] + "'");
   ASSERT_EQ(e.exit_code, 0) << e.err;
-  EXPECT_TRUE(has(e.out, "| Execution | T1047 Windows Management Instrumentation |\n| Defense Impairment | T1685 |")) << e.out;
+  EXPECT_TRUE(has(e.out, "| Execution | T1047 Windows Management Instrumentation |\n| Defense Impairment | T1685 (not in the ATT&CK table) |")) << e.out;
+  CliRun h = run_cli("explain --format html '" + kSigmaNewer[0] + "'");
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  EXPECT_TRUE(has(h.out, "<tr><td>Defense Impairment</td><td><a href=\"https://attack.mitre.org/techniques/T1685/\">T1685 "
+                         "<span class=\"muted\">(not in the ATT&amp;CK table)</span></a></td></tr>"))
+      << h.out;
 
   CliRun c = run_cli("coverage --format json --rules '" + kSigmaNewer[0] + "' --rules '" + kSigmaNewer[1] + "'" + logs_args());
   ASSERT_EQ(c.exit_code, 0) << c.err;
