@@ -162,11 +162,7 @@ std::unique_ptr<content::AttackTable> load_attack(const Common& c, DiagnosticSin
     if (t) return std::make_unique<content::AttackTable>(std::move(t.value()));
     diags.error(t.error().location, t.error().message, "attack-table");
   }
-  Diagnostic d;  // built field by field: as a braced temporary, GCC 12 warns (-Wmaybe-uninitialized, a false positive)
-  d.severity = Severity::note;
-  d.message = "no ATT&CK table found (--attack FILE); techniques are listed without names";
-  d.reason = "no-attack-table";
-  diags.report(std::move(d));
+  diags.note({}, "no ATT&CK table found (--attack FILE); techniques are listed without names", "no-attack-table");
   return nullptr;
 }
 

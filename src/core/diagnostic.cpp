@@ -162,6 +162,9 @@ void DiagnosticSink::error(SourceLocation loc, std::string message, std::string 
 void DiagnosticSink::warning(SourceLocation loc, std::string message, std::string reason) {
   report({Severity::warning, std::move(loc), std::move(message), std::move(reason), {}, {}});
 }
+void DiagnosticSink::note(SourceLocation loc, std::string message, std::string reason) {
+  report({Severity::note, std::move(loc), std::move(message), std::move(reason), {}, {}});
+}
 size_t DiagnosticSink::errors() const { std::lock_guard lock(mu_); return errors_; }
 size_t DiagnosticSink::warnings() const { std::lock_guard lock(mu_); return warnings_; }
 size_t DiagnosticSink::notes() const { std::lock_guard lock(mu_); return notes_; }

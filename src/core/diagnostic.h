@@ -66,6 +66,8 @@ class DiagnosticSink {
   void report(Diagnostic d);
   void error(SourceLocation loc, std::string message, std::string reason = {});
   void warning(SourceLocation loc, std::string message, std::string reason = {});
+  /// Told, counted by reason, never a failure: a file skipped as not a log, a cache left unwritten.
+  void note(SourceLocation loc, std::string message, std::string reason = {});
 
   /// Print at most this many diagnostics per reason; the rest are only counted.
   void set_print_limit(size_t per_reason) { print_limit_ = per_reason; }

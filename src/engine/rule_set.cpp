@@ -199,14 +199,8 @@ void RuleSet::load(const std::vector<std::string>& paths, DiagnosticSink& diags)
     files_read_ = cache->hits() + cache->misses();
     files_from_cache_ = cache->hits();
     trees_from_cache_ = cache->trees_used();
-    if (std::string why = cache->save(); !why.empty()) {
-      Diagnostic d;
-      d.severity = Severity::note;
-      d.location.file = cache->path();
-      d.message = "rule texts not bundled for the next run: " + why;
-      d.reason = "cache-unwritable";
-      diags.report(std::move(d));
-    }
+    if (std::string why = cache->save(); !why.empty())
+      diags.note({cache->path()}, "rule texts not bundled for the next run: " + why, "cache-unwritable");
   }
 }
 

@@ -143,12 +143,7 @@ void ReadContext::skip_input(std::string_view file, std::string_view reason, std
   // A file that is not a log at all (a README, a pcap next to the EVTX samples) is skipped and
   // counted, not an error: directories of evidence hold such files.
   if (reason == "unrecognised-format") {
-    Diagnostic note;
-    note.severity = Severity::note;
-    note.location.file = std::string(file);
-    note.message = "skipped: " + message;
-    note.reason = std::string(reason);
-    diags.report(std::move(note));
+    diags.note({std::string(file)}, "skipped: " + message, std::string(reason));
     return;
   }
   diags.error({std::string(file)}, std::move(message), std::string(reason));

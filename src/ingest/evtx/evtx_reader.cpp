@@ -135,14 +135,10 @@ class Deliverer {
       visit_(rec_);
     }
     rec_.recovered = false;
-    if (duplicates) {
-      Diagnostic d;
-      d.severity = Severity::note;
-      d.location.file = std::string(name_);
-      d.message = fmt::format("{} recovered record(s) are copies of records already read; not repeated", duplicates);
-      d.reason = "evtx-recovered-duplicate";
-      diags_.report(std::move(d));
-    }
+    if (duplicates)
+      diags_.note({std::string(name_)},
+                  fmt::format("{} recovered record(s) are copies of records already read; not repeated", duplicates),
+                  "evtx-recovered-duplicate");
     held_.clear();
   }
 
