@@ -20,19 +20,8 @@ usage() {
   echo "usage: $0 [--rounds N] [--threads T] [--copies N] OLD NEW" >&2
   exit 2
 }
-number() {  # number OPTION VALUE: VALUE must be a positive integer
-  [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "$0: $1 needs a positive number" >&2; usage; }
-}
-args=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rounds) number "$1" "${2:-}"; rounds=$2; shift 2 ;;
-    --threads) number "$1" "${2:-}"; threads=$2; shift 2 ;;
-    --copies) number "$1" "${2:-}"; copies=$2; shift 2 ;;
-    -*) usage ;;
-    *) args+=("$1"); shift ;;
-  esac
-done
+. scripts/lib-runs.sh
+parse_options "$@"
 [ ${#args[@]} -eq 2 ] || usage
 builds=()
 for b in "${args[@]}"; do
@@ -42,43 +31,22 @@ for b in "${args[@]}"; do
 done
 work=$(mktemp -d) || { echo "$0: cannot make a temporary folder" >&2; exit 1; }
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/evtx"
-for i in $(seq 1 "$copies"); do cp -a "$shared/data/evtx-attack-samples" "$work/evtx/$i" || exit 1; done
-
-seeds=(--rules "$shared/corpus/security_content/detections/endpoint/windows_wmi_process_call_create.yml"
-       --rules "$shared/corpus/seed_rules/remote_process_instantiation_via_wmi.yml"
-       --content "$shared/corpus/security_content")
-both=(--rules "$shared/corpus/sigma/rules" --rules "$shared/corpus/security_content/detections/endpoint")
+copy_evtx "$work/evtx" "$copies"
 name=(old new)
 # run ROW K: one timed run of row ROW with build K (0 = OLD, 1 = NEW); appends "ROW K wall user sys rss".
 run() {
-  local rules rc
+  local rules
   if [ "$1" = c ]; then rules=("${seeds[@]}"); else rules=("${both[@]}"); fi
-  /usr/bin/time -f "%e %U %S %M" -o "$work/time" "${builds[$2]}" hunt -q --threads "$threads" --format jsonl \
-    "${rules[@]}" "$work/evtx" >/dev/null 2>"$work/err"
-  rc=$?
-  if [ "$rc" -ne 0 ]; then
-    echo "$0: ${name[$2]} build (${builds[$2]}) failed on row ($1) with status $rc:" >&2
-    tail -n 5 "$work/err" >&2
-    exit 1
-  fi
-  # The last line: /usr/bin/time writes a status line before it when the command fails.
-  echo "$1 $2 $(tail -n 1 "$work/time")" >> "$work/all"
+  timed "${name[$2]} build (${builds[$2]}) on row ($1)" "$1 $2" \
+    "${builds[$2]}" hunt -q --threads "$threads" --format jsonl "${rules[@]}" "$work/evtx"
 }
 # One untimed run per row and build: the timed ones find the rule bundle and compiled matchers.
 for row in c f; do for k in 0 1; do run "$row" "$k"; done; done
 : > "$work/all"
-for r in $(seq 1 "$rounds"); do
-  if [ $((r % 2)) = 1 ]; then order="0 1"; rows="c f"; else order="1 0"; rows="f c"; fi
-  for row in $rows; do
-    for k in $order; do
-      run "$row" "$k"
-      read -r row_ k_ wall user sys rss < <(tail -n 1 "$work/all")
-      echo "$row_ threads=$threads ${name[$k_]} wall=$wall user=$user sys=$sys rss_kb=$rss"
-    done
-  done
-done
-median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+show_run() {  # ROW K WALL USER SYS RSS
+  echo "$1 threads=$threads ${name[$2]} wall=$3 user=$4 sys=$5 rss_kb=$6"
+}
+alternate "c f" "0 1"
 for row in c f; do
   for k in 0 1; do
     w=$(awk -v r="$row" -v k="$k" '$1 == r && $2 == k {print $3}' "$work/all" | median)

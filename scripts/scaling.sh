@@ -23,19 +23,8 @@ usage() {
   echo "usage: $0 [--rounds N] [--threads T] [--copies N] VIGIL" >&2
   exit 2
 }
-number() {  # number OPTION VALUE: VALUE must be a positive integer
-  [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "$0: $1 needs a positive number" >&2; usage; }
-}
-args=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rounds) number "$1" "${2:-}"; rounds=$2; shift 2 ;;
-    --threads) number "$1" "${2:-}"; threads=$2; shift 2 ;;
-    --copies) number "$1" "${2:-}"; copies=$2; shift 2 ;;
-    -*) usage ;;
-    *) args+=("$1"); shift ;;
-  esac
-done
+. scripts/lib-runs.sh
+parse_options "$@"
 [ ${#args[@]} -eq 1 ] || usage
 vigil=${args[0]}
 case "$vigil" in /*) ;; *) vigil="$here/$vigil" ;; esac
@@ -43,46 +32,25 @@ case "$vigil" in /*) ;; *) vigil="$here/$vigil" ;; esac
 [ "$threads" -gt 1 ] || { echo "$0: --threads must be more than 1 (it is set against one thread)" >&2; exit 2; }
 work=$(mktemp -d) || { echo "$0: cannot make a temporary folder" >&2; exit 1; }
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/evtx"
-for i in $(seq 1 "$copies"); do cp -a "$shared/data/evtx-attack-samples" "$work/evtx/$i" || exit 1; done
-
-seeds=(--rules "$shared/corpus/security_content/detections/endpoint/windows_wmi_process_call_create.yml"
-       --rules "$shared/corpus/seed_rules/remote_process_instantiation_via_wmi.yml"
-       --content "$shared/corpus/security_content")
-both=(--rules "$shared/corpus/sigma/rules" --rules "$shared/corpus/security_content/detections/endpoint")
+copy_evtx "$work/evtx" "$copies"
 # run ROW T: one timed run of row ROW with T threads; appends "ROW T wall user sys rss".
 run() {
-  local cmd rc
+  local cmd
   case "$1" in
     b) cmd=(dump) ;;
     c) cmd=(hunt "${seeds[@]}") ;;
     f) cmd=(hunt "${both[@]}") ;;
   esac
-  /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$vigil" "${cmd[0]}" -q --threads "$2" --format jsonl \
-    "${cmd[@]:1}" "$work/evtx" >/dev/null 2>"$work/err"
-  rc=$?
-  if [ "$rc" -ne 0 ]; then
-    echo "$0: row ($1) with $2 thread(s) failed with status $rc:" >&2
-    tail -n 5 "$work/err" >&2
-    exit 1
-  fi
-  # The last line: /usr/bin/time writes a status line before it when the command fails.
-  echo "$1 $2 $(tail -n 1 "$work/time")" >> "$work/all"
+  timed "row ($1) with $2 thread(s)" "$1 $2" \
+    "$vigil" "${cmd[0]}" -q --threads "$2" --format jsonl "${cmd[@]:1}" "$work/evtx"
 }
 # One untimed run per hunt row: the timed ones find the rule bundle and compiled matchers.
 for row in c f; do run "$row" 1; done
 : > "$work/all"
-for r in $(seq 1 "$rounds"); do
-  if [ $((r % 2)) = 1 ]; then order="1 $threads"; rows="b c f"; else order="$threads 1"; rows="f c b"; fi
-  for row in $rows; do
-    for t in $order; do
-      run "$row" "$t"
-      read -r row_ t_ wall user sys rss < <(tail -n 1 "$work/all")
-      echo "$row_ threads=$t_ wall=$wall user=$user sys=$sys rss_kb=$rss"
-    done
-  done
-done
-median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+show_run() {  # ROW THREADS WALL USER SYS RSS
+  echo "$1 threads=$2 wall=$3 user=$4 sys=$5 rss_kb=$6"
+}
+alternate "b c f" "1 $threads"
 declare -A med
 for row in b c f; do
   for t in 1 "$threads"; do
