@@ -441,7 +441,11 @@ CatalogStats write_catalog(const Explainer& explainer, const std::string& out_di
     std::string unknown;
     for (auto& [id, list] : by_technique)
       if (!placed.count(id)) unknown += cell(id, attack && attack->find(id) ? attack->find(id)->name : "");
-    if (!unknown.empty()) page += "<div class=\"col\"><h3>(not in the ATT&amp;CK table)</h3>" + unknown + "</div>";
+    if (!unknown.empty()) {
+      page += "<div class=\"col\"><h3>";
+      html_escape_to(page, kNotInAttackTable);
+      page += "</h3>" + unknown + "</div>";
+    }
     page += "</div>";
     page_end(page);
     site.write("attack.html", page);

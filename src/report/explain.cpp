@@ -697,7 +697,7 @@ std::string render_markdown(const RuleView& v) {
     std::vector<std::string> techs;
     while (j < v.attack.size() && v.attack[j].tactic == v.attack[i].tactic) {
       // A technique the table lacks (newer than it) has no name to show: say so, not a bare id.
-      techs.push_back(v.attack[j].id + " " + (v.attack[j].name.empty() ? "(not in the ATT&CK table)" : v.attack[j].name));
+      techs.push_back(v.attack[j].id + " " + (v.attack[j].name.empty() ? std::string(kNotInAttackTable) : v.attack[j].name));
       ++j;
     }
     o += fmt::format("| {} | {} |\n", md_cell(v.attack[i].tactic), md_cell(fmt::format("{}", fmt::join(techs, ", "))));

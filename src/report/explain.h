@@ -108,6 +108,9 @@ struct StreamView {
   std::vector<std::string> operators;
 };
 
+/// Where a technique's name would be, for one the ATT&CK table lacks (newer than the table).
+inline constexpr std::string_view kNotInAttackTable = "(not in the ATT&CK table)";
+
 struct RuleView {
   const ir::CompiledRule* rule = nullptr;
   std::string language;  ///< "splunk" or "sigma" (how the catalog labels the languages)

@@ -127,9 +127,15 @@ void render_rule_html_to(std::string& o, const RuleView& v, const RuleLinks* lin
     o += "<tr><td>" + html_escape(v.attack[i].tactic) + "</td><td>";
     for (; j < v.attack.size() && v.attack[j].tactic == v.attack[i].tactic; ++j) {
       if (j > i) o += ", ";
-      std::string label = html_escape(v.attack[j].id) + " " +
-                          (v.attack[j].name.empty() ? "<span class=\"muted\">(not in the ATT&amp;CK table)</span>"
-                                                    : html_escape(v.attack[j].name));
+      std::string label = html_escape(v.attack[j].id);
+      label += ' ';
+      if (v.attack[j].name.empty()) {
+        label += "<span class=\"muted\">";
+        html_escape_to(label, kNotInAttackTable);
+        label += "</span>";
+      } else {
+        html_escape_to(label, v.attack[j].name);
+      }
       if (links) {
         o += fmt::format("<a href=\"{}index.html?technique={}\">{}</a>", root, html_escape(v.attack[j].id), label);
       } else {
