@@ -90,23 +90,24 @@ void LookupTable::prepare() {
   }
   // Wildcard cells are compiled on a column's first match: a rule may match a table on one
   // column of several (dynamic_dns_providers alone has 100k wildcard rows).
-  patterns_.clear();
-  patterns_.resize(columns.size());
-  index_.clear();
-  index_.resize(columns.size());
-  wild_index_.clear();
-  wild_index_.resize(columns.size());
+  cols_ = std::make_unique<Column[]>(columns.size());
 }
 
 const std::vector<WildcardPattern>& LookupTable::patterns(int col) const {
-  std::lock_guard<std::mutex> lock(index_mu_);
-  auto& p = patterns_[col];
-  if (!p) {
-    p = std::make_unique<std::vector<WildcardPattern>>();
-    p->reserve(rows.size());
-    for (auto& r : rows) p->emplace_back(r[col], WildcardPattern::Syntax::spl, !case_sensitive);
-  }
-  return *p;
+  Column& c = cols_[col];
+  std::call_once(c.patterns_once, [&] {
+    c.patterns.reserve(rows.size());
+    for (auto& r : rows) c.patterns.emplace_back(r[col], WildcardPattern::Syntax::spl, !case_sensitive);
+  });
+  return c.patterns;
+}
+
+const std::unordered_multimap<std::string, size_t>& LookupTable::exact_index(int col) const {
+  Column& c = cols_[col];
+  std::call_once(c.index_once, [&] {
+    for (size_t r = 0; r < rows.size(); ++r) c.index.emplace(case_sensitive ? rows[r][col] : to_lower(rows[r][col]), r);
+  });
+  return c.index;
 }
 
 namespace {
@@ -117,10 +118,12 @@ uint32_t trigram(std::string_view s, size_t at) {
 
 const LookupTable::WildIndex& LookupTable::wild_index(int col) const {
   const auto& pats = patterns(col);
-  std::lock_guard<std::mutex> lock(index_mu_);
-  auto& w = wild_index_[col];
-  if (w) return *w;
-  w = std::make_unique<WildIndex>();
+  Column& c = cols_[col];
+  std::call_once(c.wild_once, [&] { build_wild_index(col, pats, c.wild); });
+  return c.wild;
+}
+
+void LookupTable::build_wild_index(int col, const std::vector<WildcardPattern>& pats, WildIndex& w) const {
   using Tok = WildcardPattern::Tok;
   auto fold = [&](const std::string& t) { return case_sensitive ? t : to_lower(t); };
   auto add_len = [](std::vector<size_t>& lens, size_t n) {
@@ -129,24 +132,23 @@ const LookupTable::WildIndex& LookupTable::wild_index(int col) const {
   for (uint32_t r = 0; r < pats.size(); ++r) {
     const auto& t = pats[r].tokens();
     if (rows[r][col].empty()) {
-      w->empty.push_back(r);
+      w.empty.push_back(r);
     } else if (t.size() == 1 && t[0].kind == Tok::lit) {
-      w->exact[fold(t[0].text)].push_back(r);
+      w.exact[fold(t[0].text)].push_back(r);
     } else if (t.size() == 2 && t[0].kind == Tok::lit && t[1].kind == Tok::star) {
-      w->prefix[fold(t[0].text)].push_back(r);
-      add_len(w->prefix_lens, t[0].text.size());
+      w.prefix[fold(t[0].text)].push_back(r);
+      add_len(w.prefix_lens, t[0].text.size());
     } else if (t.size() == 2 && t[0].kind == Tok::star && t[1].kind == Tok::lit) {
-      w->suffix[fold(t[1].text)].push_back(r);
-      add_len(w->suffix_lens, t[1].text.size());
+      w.suffix[fold(t[1].text)].push_back(r);
+      add_len(w.suffix_lens, t[1].text.size());
     } else if (t.size() == 3 && t[0].kind == Tok::star && t[1].kind == Tok::lit && t[2].kind == Tok::star &&
                t[1].text.size() >= 3) {
       std::string lit = fold(t[1].text);
-      w->contains[trigram(lit, 0)].emplace_back(r, std::move(lit));
+      w.contains[trigram(lit, 0)].emplace_back(r, std::move(lit));
     } else {
-      w->other.push_back(r);
+      w.other.push_back(r);
     }
   }
-  return *w;
 }
 
 void LookupTable::wild_candidates(int col, std::string_view value, std::vector<size_t>& out) const {
@@ -191,15 +193,9 @@ std::vector<size_t> LookupTable::match(const std::vector<Input>& inputs) const {
   bool indexed = false;
   for (auto& in : inputs) {
     if (wildcard_[in.column]) continue;
-    std::lock_guard<std::mutex> lock(index_mu_);
-    auto& idx = index_[in.column];
-    if (!idx) {
-      idx = std::make_unique<std::unordered_multimap<std::string, size_t>>();
-      for (size_t r = 0; r < rows.size(); ++r)
-        idx->emplace(case_sensitive ? rows[r][in.column] : to_lower(rows[r][in.column]), r);
-    }
+    const auto& idx = exact_index(in.column);
     for (auto& v : in.values) {
-      auto [b, e] = idx->equal_range(case_sensitive ? v : to_lower(v));
+      auto [b, e] = idx.equal_range(case_sensitive ? v : to_lower(v));
       for (auto it = b; it != e; ++it) candidates.push_back(it->second);
     }
     std::sort(candidates.begin(), candidates.end());

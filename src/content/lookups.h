@@ -73,15 +73,22 @@ class LookupTable {
     std::vector<uint32_t> other, empty;
   };
   const WildIndex& wild_index(int col) const;  // built on first use
+  void build_wild_index(int col, const std::vector<WildcardPattern>& pats, WildIndex& w) const;
   void wild_candidates(int col, std::string_view value, std::vector<size_t>& out) const;
   std::vector<bool> wildcard_;
   std::vector<std::string> wildcard_names_;
-  // Built on first use (a table is read-only once LookupRegistry::find has returned it): wildcard
-  // patterns [col][row], and the exact-match index per column.
-  mutable std::vector<std::unique_ptr<std::vector<WildcardPattern>>> patterns_;
-  mutable std::mutex index_mu_;
-  mutable std::vector<std::unique_ptr<std::unordered_multimap<std::string, size_t>>> index_;
-  mutable std::vector<std::unique_ptr<WildIndex>> wild_index_;
+  // Built on a column's first use (a table is read-only once LookupRegistry::find has returned it):
+  // its wildcard patterns [row], its exact-match index, its literal index. Each once, by whichever
+  // thread asks first; after that a lookup reads them without a lock, so the hunt's workers do not
+  // write a shared line on every row they look up.
+  struct Column {
+    std::once_flag patterns_once, index_once, wild_once;
+    std::vector<WildcardPattern> patterns;
+    std::unordered_multimap<std::string, size_t> index;
+    WildIndex wild;
+  };
+  const std::unordered_multimap<std::string, size_t>& exact_index(int col) const;  // built on first use
+  mutable std::unique_ptr<Column[]> cols_;
 };
 
 class LookupRegistry {

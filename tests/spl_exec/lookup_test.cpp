@@ -3,6 +3,8 @@
 // with python3 (csv module + a `*`-only glob turned into a case-insensitive
 // regex) over the same CSV files.
 #include <filesystem>
+#include <latch>
+#include <thread>
 
 #include <unistd.h>
 
@@ -247,6 +249,36 @@ TEST(LookupTable, WildcardIndexFindsWhatAScanFinds) {
   EXPECT_EQ(t.match({{0, {"cab", "CMD.exe"}}}), (V{0, 4, 7}));  // any value; rows in file order
   t.max_matches = 2;
   EXPECT_EQ(rows("start bingmaps:foo"), (V{3, 7}));
+}
+
+// A column's indexes are built by whichever thread asks first, and read without a lock after that
+// (the hunt's workers look up rows side by side): threads that all start on a fresh table, on an
+// exact column and a wildcard one at once, each get every row a scan finds.
+TEST(LookupTable, ThreadsFirstUsingATableAllGetEveryRow) {
+  content::LookupTable t;
+  t.columns = {"name", "glob"};
+  t.set_wildcard("glob");
+  for (int i = 0; i < 20000; ++i) t.rows.push_back({"n" + std::to_string(i % 1000), "*x" + std::to_string(i % 500) + "y*"});
+  t.prepare();
+  using V = std::vector<size_t>;
+  V exact, wild;  // rows i with i % 1000 == 7, and with i % 500 == 42 ("aax42ybb" holds no other `x…y`)
+  for (size_t i = 7; i < 20000; i += 1000) exact.push_back(i);
+  for (size_t i = 42; i < 20000; i += 500) wild.push_back(i);
+  constexpr int kThreads = 4;
+  std::latch start(kThreads);
+  std::vector<int> right(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < kThreads; ++k)
+    threads.emplace_back([&, k] {
+      start.arrive_and_wait();
+      for (int n = 0; n < 20; ++n) {
+        // Half the threads start on the wildcard column, half on the exact one.
+        const bool w = (n + k) % 2 == 0;
+        right[k] += w ? t.match({{1, {"aax42ybb"}}}) == wild : t.match({{0, {"n7"}}}) == exact;
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (int k = 0; k < kThreads; ++k) EXPECT_EQ(right[k], 20) << "thread " << k;
 }
 
 TEST(LookupTable, ProtocolHandlersInCommandLines) {
