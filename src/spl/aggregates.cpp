@@ -1,12 +1,14 @@
 #include "spl/aggregates.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -540,13 +542,18 @@ void append_key(std::string& k, std::string_view t) {
 // Texts of merged group keys, shared by every GroupTable of the process (see GroupTable). Ids are
 // dense; texts live in fixed chunks, so views stay valid while the pool grows. Used by the engine's
 // workers, its merging and its rule tails on several threads, and by concurrent engines (tests,
-// vigil test): the mutex keeps them correct, a thread's memo of recent ids keeps it mostly untaken.
+// vigil test). A text already in the pool is found without a lock and without writing anything
+// the threads share (the hunt's workers intern the same hosts, users and command lines event after
+// event; a mutex taken for each of those was a line both vCPUs wrote, ~160k times a two-thread hunt
+// over EVTX x41); only a new text takes the lock. Readers and the adding thread meet through
+// release stores and acquire loads: a text's bytes and view are written before its id is indexed,
+// and an index grown larger is filled before it is published (the old one stays, read by whoever
+// still probes it, until the pool's end: at most as large as the last one in all).
 class KeyPool {
  public:
   uint32_t intern(std::string_view t) {
     // Each thread remembers the ids it was given last, by hash: the rules group the same events by
-    // the same fields (dest, user, image, command line), so most texts were interned a moment ago
-    // and need neither the lock nor the pool's table. Ids and stored texts never change or move.
+    // the same fields (dest, user, image, command line), so most texts were interned a moment ago.
     struct Memo {
       size_t hash;
       std::string_view text;  // the pool's copy
@@ -557,19 +564,77 @@ class KeyPool {
     const size_t h = text_hash(t);
     Memo& m = memo[h & (kMemo - 1)];
     if (m.id_plus_1 && m.hash == h && m.text == t) return m.id_plus_1 - 1;
-    std::lock_guard lock(mu_);
-    uint32_t id = find_or_add(t, h);
-    m = {h, texts_[id], id + 1};
+    uint32_t id = find(t, h);
+    if (id == kNone) {
+      std::lock_guard lock(mu_);
+      id = find(t, h);  // added since, or not yet in the index this thread probed
+      if (id == kNone) id = add(t, h);
+    }
+    m = {h, view(id), id + 1};
     return id;
   }
-  std::string text(uint32_t id) { return std::string(view(id)); }
-  /// The bytes live in chunks that are never freed or moved, so the view outlives the lock.
-  std::string_view view(uint32_t id) {
-    std::lock_guard lock(mu_);
-    return texts_[id];
+  std::string text(uint32_t id) const { return std::string(view(id)); }
+  /// The bytes live in chunks that are never freed or moved, so the view outlives the pool's growth.
+  std::string_view view(uint32_t id) const {
+    return pages_[id >> kPageBits].load(std::memory_order_acquire)[id & (kPageSize - 1)];
   }
 
  private:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  // Views by id, in pages that never move: 2^14 pages of 2^16 ids.
+  static constexpr unsigned kPageBits = 16;
+  static constexpr size_t kPageSize = size_t(1) << kPageBits, kPages = size_t(1) << 14;
+  // Slots as HashIndex's (the hash's high 32 bits, then id + 1; 0: empty), each read and written whole.
+  struct Index {
+    explicit Index(size_t n) : mask(n - 1), slots(new std::atomic<uint64_t>[n]) {
+      for (size_t i = 0; i < n; ++i) slots[i].store(0, std::memory_order_relaxed);
+    }
+    size_t mask;
+    std::unique_ptr<std::atomic<uint64_t>[]> slots;
+  };
+
+  uint32_t find(std::string_view t, size_t h) const {
+    const Index* ix = index_.load(std::memory_order_acquire);
+    if (!ix) return kNone;
+    const uint64_t tag = h >> 32;
+    for (size_t i = h & ix->mask;; i = (i + 1) & ix->mask) {
+      const uint64_t s = ix->slots[i].load(std::memory_order_acquire);
+      if (!s) return kNone;
+      if (s >> 32 == tag) {
+        const uint32_t id = static_cast<uint32_t>(s) - 1;
+        if (view(id) == t) return id;
+      }
+    }
+  }
+  static void place(Index& ix, size_t h, uint32_t id) {
+    size_t i = h & ix.mask;
+    while (ix.slots[i].load(std::memory_order_relaxed)) i = (i + 1) & ix.mask;
+    ix.slots[i].store((uint64_t(h >> 32) << 32) | (uint64_t(id) + 1), std::memory_order_release);
+  }
+  // Under mu_.
+  uint32_t add(std::string_view t, size_t h) {
+    if (hashes_.size() >= kPages * kPageSize - 1) throw std::length_error("too many distinct group-key texts");
+    const auto id = static_cast<uint32_t>(hashes_.size());
+    std::string_view* page = pages_[id >> kPageBits].load(std::memory_order_relaxed);
+    if (!page) {
+      owned_pages_.push_back(std::make_unique<std::string_view[]>(kPageSize));
+      page = owned_pages_.back().get();
+      pages_[id >> kPageBits].store(page, std::memory_order_release);
+    }
+    page[id & (kPageSize - 1)] = store(t);
+    hashes_.push_back(h);
+    Index* ix = index_.load(std::memory_order_relaxed);
+    if (!ix || hashes_.size() * 2 > ix->mask + 1) {  // at most half full: grow, fill, then publish
+      size_t n = 1024;
+      while (n < hashes_.size() * 4) n *= 2;
+      indexes_.push_back(std::make_unique<Index>(n));
+      for (uint32_t k = 0; k < hashes_.size(); ++k) place(*indexes_.back(), hashes_[k], k);
+      index_.store(indexes_.back().get(), std::memory_order_release);
+    } else {
+      place(*ix, h, id);
+    }
+    return id;
+  }
   std::string_view store(std::string_view t) {
     constexpr size_t kChunk = 1 << 20;
     if (t.size() > kChunk / 4) {  // large texts get their own block
@@ -586,21 +651,13 @@ class KeyPool {
     used_ += t.size();
     return {at, t.size()};
   }
-  // Probed with the hash the memo computed, so a text is hashed once (a node-based map hashed it
-  // again and walked a bucket list to a node). Under mu_.
-  uint32_t find_or_add(std::string_view t, size_t h) {
-    uint32_t id = index_.find(h, [&](uint32_t k) { return hashes_[k] == h && texts_[k] == t; });
-    if (id != HashIndex::kNone) return id;
-    id = static_cast<uint32_t>(texts_.size());
-    texts_.push_back(store(t));
-    hashes_.push_back(h);
-    index_.add(h, id, texts_.size(), [&](size_t k) { return hashes_[k]; });
-    return id;
-  }
-  std::mutex mu_;
-  HashIndex index_;
-  std::vector<std::string_view> texts_;  // by id; the bytes are in chunks_ / big_
-  std::vector<size_t> hashes_;           // by id: each text's text_hash
+  std::mutex mu_;                        // held to add
+  std::atomic<Index*> index_{nullptr};   // the current index (readers probe it without the lock)
+  std::unique_ptr<std::atomic<std::string_view*>[]> pages_{new std::atomic<std::string_view*>[kPages]()};
+  // Under mu_:
+  std::vector<size_t> hashes_;  // by id: each text's text_hash
+  std::vector<std::unique_ptr<Index>> indexes_;
+  std::vector<std::unique_ptr<std::string_view[]>> owned_pages_;
   std::vector<std::unique_ptr<char[]>> chunks_, big_;
   size_t used_ = 0;
 };

@@ -3,6 +3,8 @@
 // Splunk's "Statistical and charting functions" (cited per case).
 #include <algorithm>
 #include <array>
+#include <latch>
+#include <thread>
 
 #include "spl_exec/helpers.h"
 
@@ -208,6 +210,51 @@ TEST(StatsBuild, UnsupportedAggregateIsAnError) {
 // read afresh, and each aggregation keys its own BY fields. Two tables over three events' rows;
 // expected by hand: by host,user: h1/alice, h1/bob, h2/bob one each; by user,process:
 // alice/cmd.exe, bob/cmd.exe, bob/ps.exe one each.
+// The pool of group-key texts behind sealed states is shared by every thread and read without a
+// lock: threads that add rows with new texts at once (the pool's index grows under them) and texts
+// the others add too must each get back exactly their own groups and counts. Per thread and round:
+// 1,000 texts every thread uses, three rows each, and 3,000 of its own, one row each.
+TEST(StatsOp, SealedStatesOnManyThreadsGetBackTheirOwnTexts) {
+  constexpr int kThreads = 4, kRounds = 3, kRows = 6000;
+  std::latch start(kThreads);
+  std::vector<std::string> wrong(kThreads);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < kThreads; ++k)
+    threads.emplace_back([&, k] {
+      Pipe p = build("| stats count by a");
+      auto* op = mergeable_op(p);
+      if (!op) return void(wrong[k] = "no operator");
+      TestCtx ctx;
+      start.arrive_and_wait();
+      for (int r = 0; r < kRounds; ++r) {
+        auto state = op->make_state();
+        op->seal(*state);  // keys as pool ids from the first row on
+        Table rows;
+        for (int i = 0; i < kRows; ++i) {
+          Row row;
+          row.set("a", Value(i % 2 == 0 ? numbered("pool-shared-%d", i / 2 % 1000)
+                                         : "pool-own-" + std::to_string(k) + "-" + std::to_string(r) + "-" +
+                                               std::to_string(i)));
+          rows.push_back(std::move(row));
+        }
+        op->add(*state, rows, ctx);
+        size_t shared = 0, own = 0;
+        const std::string mine = "pool-own-" + std::to_string(k) + "-" + std::to_string(r) + "-";
+        for (auto& row : op->finish(*state, ctx)) {
+          const std::string a = text(row, "a"), n = text(row, "count");
+          if (a.rfind("pool-shared-", 0) == 0 && n == "3") ++shared;
+          else if (a.rfind(mine, 0) == 0 && n == "1") ++own;
+          else if (wrong[k].empty()) wrong[k] = a + " count " + n;
+        }
+        if (shared != 1000 || own != 3000)
+          wrong[k] += " round " + std::to_string(r) + ": " + std::to_string(shared) + " shared, " +
+                      std::to_string(own) + " own";
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int k = 0; k < kThreads; ++k) EXPECT_EQ(wrong[k], "") << "thread " << k;
+}
+
 TEST(StatsOp, TextIdsKeptForARowEntryAreOfItsEventOnly) {
   auto make = [](const char* host, const char* user, const char* process) {
     Row r;
