@@ -3,10 +3,11 @@
 // and the entry's position + 1, so a lookup reads one slot and looks at an entry only when its tag
 // matches. Linear probing, at most half full.
 // The entries, their full hashes and their equality stay the caller's: the aggregation groups
-// (spl/aggregates), the pool of group-key texts, the early filters' verdicts (engine) and the
-// corpus' atoms (ir/atom_table) index their vectors with it, probing with a hash they have already
-// made. A library map would hash again, or (Abseil's) keep its keys const where a group table
-// re-keys its groups in place.
+// (spl/aggregates), the early filters' verdicts (engine) and the corpus' atoms (ir/atom_table)
+// index their vectors with it, probing with a hash they have already made (the pool of group-key
+// texts keeps slots of this layout in an index of its own that threads read without a lock). A
+// library map would hash again, or (Abseil's) keep its keys const where a group table re-keys its
+// groups in place.
 #pragma once
 #include <algorithm>
 #include <cstddef>
