@@ -5,7 +5,7 @@
 # and beside them T one-thread processes started together: what the machine gives separate
 # processes, the ceiling one process's T threads are read against (on this project's 2-vCPU VM, two
 # processes at once spend about the CPU each that one alone does; two threads of one process spend
-# 10-20% more than one thread: docs/performance-history.md, stop 64).
+# 13-16% more than one thread: docs/performance-history.md, stops 64 and 65).
 # Prints one line per run:
 #   f threads=2 wall=4.22 user=6.88 sys=0.97 rss_kb=148728
 #   f processes=2 wall=6.90 user=11.70 sys=1.52 rss_kb=138072   (the slowest's wall, the CPU summed)

@@ -543,9 +543,9 @@ void append_key(std::string& k, std::string_view t) {
 // dense; texts live in fixed chunks, so views stay valid while the pool grows. Used by the engine's
 // workers, its merging and its rule tails on several threads, and by concurrent engines (tests,
 // vigil test). A text already in the pool is found without a lock and without writing anything
-// the threads share (the hunt's workers intern the same hosts, users and command lines event after
-// event; a mutex taken for each of those was a line both vCPUs wrote, ~160k times a two-thread hunt
-// over EVTX x41); only a new text takes the lock. Readers and the adding thread meet through
+// the threads share (a two-thread hunt over EVTX x41 missed the threads' memos ~160k times, mostly
+// for texts the pool held, and each miss took a mutex both vCPUs wrote); only a new text takes the
+// lock. Readers and the adding thread meet through
 // release stores and acquire loads: a text's bytes and view are written before its id is indexed,
 // and an index grown larger is filled before it is published (the old one stays, read by whoever
 // still probes it, until the pool's end: at most as large as the last one in all).
