@@ -2,17 +2,22 @@
 # How one vigil build scales with threads, measured so that the VM's drift hits both thread counts
 # alike: rows (b) dump, (c) the two seed rules and (f) both corpora of the hunt benchmark, whole
 # processes, one thread and T threads alternating run by run (which goes first swaps every round),
-# and beside them T one-thread processes started together: what the machine gives separate
-# processes, the ceiling one process's T threads are read against (on this project's 2-vCPU VM, two
-# processes at once spend about the CPU each that one alone does; two threads of one process spend
-# 13-16% more than one thread: docs/performance-history.md, stops 64 and 65).
+# and beside them two ways of running T one-thread processes at once:
+# - each on the whole input: what the machine gives separate processes doing the same work (the
+#   throughput line below);
+# - each on its share of the copies (T processes split the input as T threads do): the work of one
+#   run, partitioned as a process per core would do it. On this project's 2-vCPU VM, for (f), that
+#   was no faster than two threads (docs/performance-history.md, stop 66): a process per core would
+#   not lift (f)'s two-core speed-up.
 # Prints one line per run:
 #   f threads=2 wall=4.22 user=6.88 sys=0.97 rss_kb=148728
 #   f processes=2 wall=6.90 user=11.70 sys=1.52 rss_kb=138072   (the slowest's wall, the CPU summed)
+#   f split=2 wall=3.88 user=6.21 sys=0.63 rss_kb=132468        (likewise; a share of the input each)
 # and, at the end, each row's median wall per thread count, the speed-up T threads give, the
-# throughput T processes give, and (f)'s median over (c)'s at each thread count (the issue's
-# "(f) <= 3x (c)"). scripts/bench.sh runs its one-thread and T-thread passes minutes apart; this is
-# the drift-robust reading of its ratios. Not a test: it asserts nothing.
+# throughput T processes give, the speed-up T split processes give, and (f)'s median over (c)'s at
+# each thread count (the issue's "(f) <= 3x (c)"). scripts/bench.sh runs its one-thread and
+# T-thread passes minutes apart; this is the drift-robust reading of its ratios. Not a test: it
+# asserts nothing.
 #
 # Usage: scripts/scaling.sh [--rounds N] [--threads T] [--copies N] VIGIL
 #   T: the thread count set against one (default: all cores). The input is the EVTX samples copied
@@ -38,13 +43,21 @@ case "$vigil" in /*) ;; *) vigil="$here/$vigil" ;; esac
 work=$(mktemp -d) || { echo "$0: cannot make a temporary folder" >&2; exit 1; }
 trap 'rm -rf "$work"' EXIT
 copy_evtx "$work/evtx" "$copies"
-# together WHAT RECORD COMMAND…: $threads runs of COMMAND started at once; appends "RECORD wall user
+# The split processes' shares: copy i in share ((i - 1) mod T) + 1, as links to the copies.
+for i in $(seq 1 "$copies"); do
+  k=$(( (i - 1) % threads + 1 ))
+  mkdir -p "$work/share.$k" && ln -s "$work/evtx/$i" "$work/share.$k/$i" || exit 1
+done
+# together WHAT RECORD COMMAND…: $threads runs of COMMAND started at once, each with its input as the
+# last argument: the whole input, or (RECORD ending in "s") run i's share; appends "RECORD wall user
 # sys rss" (the slowest's wall, the CPU summed, the largest peak); on a failure, as timed() does.
 together() {
-  local what=$1 record=$2 i rc status=0 failed=0 pids=()
+  local what=$1 record=$2 i rc status=0 failed=0 pids=() input
   shift 2
   for i in $(seq 1 "$threads"); do
-    /usr/bin/time -f "%e %U %S %M" -o "$work/time.$i" "$@" >/dev/null 2>"$work/err.$i" &
+    input=$work/evtx
+    [ "${record: -1}" = s ] && input=$work/share.$i
+    /usr/bin/time -f "%e %U %S %M" -o "$work/time.$i" "$@" "$input" >/dev/null 2>"$work/err.$i" &
     pids+=($!)
   done
   for i in $(seq 1 "$threads"); do
@@ -60,8 +73,8 @@ together() {
   echo "$record $(for i in $(seq 1 "$threads"); do tail -n 1 "$work/time.$i"; done |
     awk '{ if ($1 > w) w = $1; u += $2; s += $3; if ($4 > m) m = $4 } END { print w, u, s, m }')" >> "$work/all"
 }
-# run ROW K: row ROW with K threads, or (K = p) as $threads one-thread processes at once; appends
-# "ROW K wall user sys rss".
+# run ROW K: row ROW with K threads, or as $threads one-thread processes at once on the whole input
+# (K = p) or on a share each (K = s); appends "ROW K wall user sys rss".
 run() {
   local cmd
   case "$1" in
@@ -69,9 +82,9 @@ run() {
     c) cmd=(hunt "${seeds[@]}") ;;
     f) cmd=(hunt "${both[@]}") ;;
   esac
-  if [ "$2" = p ]; then
-    together "row ($1) as $threads one-thread processes" "$1 p" \
-      "$vigil" "${cmd[0]}" -q --threads 1 --format jsonl "${cmd[@]:1}" "$work/evtx"
+  if [ "$2" = p ] || [ "$2" = s ]; then
+    together "row ($1) as $threads one-thread processes ($2)" "$1 $2" \
+      "$vigil" "${cmd[0]}" -q --threads 1 --format jsonl "${cmd[@]:1}"
     return
   fi
   timed "row ($1) with $2 thread(s)" "$1 $2" \
@@ -82,17 +95,18 @@ for row in c f; do run "$row" 1; done
 : > "$work/all"
 show_run() {  # ROW THREADS|p WALL USER SYS RSS
   if [ "$2" = p ]; then echo "$1 processes=$threads wall=$3 user=$4 sys=$5 rss_kb=$6"
+  elif [ "$2" = s ]; then echo "$1 split=$threads wall=$3 user=$4 sys=$5 rss_kb=$6"
   else echo "$1 threads=$2 wall=$3 user=$4 sys=$5 rss_kb=$6"; fi
 }
-alternate "b c f" "1 $threads p"
+alternate "b c f" "1 $threads p s"
 declare -A med
 for row in b c f; do
-  for t in 1 "$threads" p; do
+  for t in 1 "$threads" p s; do
     med[$row$t]=$(awk -v r="$row" -v t="$t" '$1 == r && $2 == t {print $3}' "$work/all" | median)
   done
   awk -v r="$row" -v t="$threads" -v a="${med[${row}1]}" -v b="${med[$row$threads]}" \
-    -v p="${med[${row}p]}" \
-    'BEGIN { printf "median (%s): 1 thread %.2f s, %d threads %.2f s: %.2fx; %d one-thread processes at once %.2f s: %.2fx the throughput of one\n", r, a, t, b, a / b, t, p, t * a / p }'
+    -v p="${med[${row}p]}" -v s="${med[${row}s]}" \
+    'BEGIN { printf "median (%s): 1 thread %.2f s, %d threads %.2f s: %.2fx; %d one-thread processes at once %.2f s: %.2fx the throughput of one; the input split over %d one-thread processes %.2f s: %.2fx\n", r, a, t, b, a / b, t, p, t * a / p, t, s, a / s }'
 done
 for t in 1 "$threads"; do
   awk -v t="$t" -v f="${med[f$t]}" -v c="${med[c$t]}" 'BEGIN { printf "(f) / (c), %d thread(s): %.2fx\n", t, f / c }'
