@@ -11,7 +11,7 @@
 #   305,655 events, as scripts/bench.sh does), made once in a temporary folder.
 set -uo pipefail
 here=$PWD
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 shared=../shared
 rounds=5
 threads=1

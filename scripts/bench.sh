@@ -24,7 +24,7 @@
 #   collection on a disk just mounted does. The binary, the rules and vigil's cache stay cached.
 set -uo pipefail
 here=$PWD
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 shared=../shared
 copies=41
 only=""

@@ -13,7 +13,7 @@
 # Needs valgrind (apt-get install valgrind). 41 copies take ~5 min per build on 2 cores.
 set -uo pipefail
 here=$PWD
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 shared=../shared
 copies=41
 vigil=build-rel/vigil

@@ -24,7 +24,7 @@
 #   --copies times (41 by default, 305,655 events, as scripts/bench.sh does), made once.
 set -uo pipefail
 here=$PWD
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 shared=../shared
 rounds=5
 threads=$(nproc)
