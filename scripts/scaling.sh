@@ -40,6 +40,7 @@ vigil=${args[0]}
 case "$vigil" in /*) ;; *) vigil="$here/$vigil" ;; esac
 [ -x "$vigil" ] || { echo "$0: $vigil is not an executable" >&2; exit 2; }
 [ "$threads" -gt 1 ] || { echo "$0: --threads must be more than 1 (it is set against one thread)" >&2; exit 2; }
+[ "$copies" -ge "$threads" ] || { echo "$0: --copies must be at least --threads (a copy for each split process)" >&2; exit 2; }
 work=$(mktemp -d) || { echo "$0: cannot make a temporary folder" >&2; exit 1; }
 trap 'rm -rf "$work"' EXIT
 copy_evtx "$work/evtx" "$copies"
