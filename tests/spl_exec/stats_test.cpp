@@ -205,11 +205,6 @@ TEST(StatsBuild, UnsupportedAggregateIsAnError) {
   EXPECT_NE(build("| timechart count").error, "");
 }
 
-// A row that many aggregations read in turn (the engine's capture group) has each text's id kept by
-// the first that reads it, for its event only: the next event's row, same layout, other texts, is
-// read afresh, and each aggregation keys its own BY fields. Two tables over three events' rows;
-// expected by hand: by host,user: h1/alice, h1/bob, h2/bob one each; by user,process:
-// alice/cmd.exe, bob/cmd.exe, bob/ps.exe one each.
 // The pool of group-key texts behind sealed states is shared by every thread and read without a
 // lock: threads that add rows with new texts at once (the pool's index grows under them) and texts
 // the others add too must each get back exactly their own groups and counts. Per thread and round:
@@ -255,6 +250,11 @@ TEST(StatsOp, SealedStatesOnManyThreadsGetBackTheirOwnTexts) {
   for (int k = 0; k < kThreads; ++k) EXPECT_EQ(wrong[k], "") << "thread " << k;
 }
 
+// A row that many aggregations read in turn (the engine's capture group) has each text's id kept by
+// the first that reads it, for its event only: the next event's row, same layout, other texts, is
+// read afresh, and each aggregation keys its own BY fields. Two tables over three events' rows;
+// expected by hand: by host,user: h1/alice, h1/bob, h2/bob one each; by user,process:
+// alice/cmd.exe, bob/cmd.exe, bob/ps.exe one each.
 TEST(StatsOp, TextIdsKeptForARowEntryAreOfItsEventOnly) {
   auto make = [](const char* host, const char* user, const char* process) {
     Row r;
