@@ -554,6 +554,15 @@ std::vector<uint32_t> EventMatcher::add_gates(const ir::Predicate& p, size_t mos
 }
 
 uint32_t EventMatcher::make_gate(std::vector<ir::AtomId> atoms) {
+  // A gate opens when one of its atoms' patterns is found in its group, or when one of those groups
+  // cannot filter: the (group, pattern) pairs are all that tells one gate from another.
+  std::vector<uint64_t> key;
+  key.reserve(atoms.size());
+  for (ir::AtomId a : atoms) key.push_back(uint64_t(sh_->route[a].group) << 32 | sh_->route[a].pattern);
+  std::sort(key.begin(), key.end());
+  key.erase(std::unique(key.begin(), key.end()), key.end());
+  const auto [known, added] = gate_by_key_.try_emplace(std::move(key), uint32_t(gate_stamp_.size()));
+  if (!added) return known->second;
   uint32_t gate = static_cast<uint32_t>(gate_stamp_.size());
   gate_stamp_.push_back(0);
   std::sort(atoms.begin(), atoms.end());

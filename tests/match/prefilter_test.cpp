@@ -601,6 +601,50 @@ TEST(EventMatcherPrefilter, GatesOpenAlikeBeforeAndAfterTheirGroupFilters) {
   event({{"User", "z"}}, false, false, false);
 }
 
+// Streams whose filters need the same literals share one gate, so that a literal found stamps it
+// once, not once per stream (both corpora: 3,822 gates where there were 6,371, and the common
+// literals' gates were the shared ones: 19 times fewer stamps per event).
+// The same literals in another order, or reached by another atom kind with the same literal
+// (contains "tool" and the glob *tool*), are the same gate; one literal more or less is another
+// gate. Each opens exactly as before.
+TEST(EventMatcherPrefilter, FiltersNeedingTheSameLiteralsShareAGate) {
+  if (!Prefilter::available()) GTEST_SKIP() << "built without Hyperscan";
+  Fixture fx;
+  fx.add(atom("Image", AtomKind::contains, "tool"));       // 0
+  fx.add(atom("Image", AtomKind::wildcard, "*tool*"));     // 1: the same literal as 0
+  fx.add(atom("CommandLine", AtomKind::contains, "-enc"));  // 2
+  fx.add(atom("Image", AtomKind::ends_with, "tool"));       // 3: anchored, another pattern
+  EventMatcher pf(fx.table, on(1, 0));
+  auto a = [&](size_t i) { return Predicate::make_atom(fx.ids[i]); };
+  const uint32_t g_either = pf.add_gate(Predicate::make_or({a(0), a(2)}));
+  ASSERT_NE(g_either, EventMatcher::kNoGate);
+  EXPECT_EQ(pf.add_gate(Predicate::make_or({a(2), a(0)})), g_either);
+  EXPECT_EQ(pf.add_gate(Predicate::make_or({a(2), a(1)})), g_either);
+  const uint32_t g_tool = pf.add_gate(a(0));
+  EXPECT_NE(g_tool, g_either);
+  EXPECT_EQ(pf.add_gate(a(1)), g_tool);
+  const uint32_t g_end = pf.add_gate(a(3));
+  EXPECT_NE(g_end, g_tool);
+  EXPECT_NE(g_end, g_either);
+  EXPECT_EQ(pf.gates(), 3u);
+  Record rec;
+  Event ev;
+  // (field, value) pairs; then whether each of the three gates is open.
+  auto event = [&](std::vector<std::pair<const char*, const char*>> fields, bool either, bool tool, bool end) {
+    ev.reset(&rec);
+    for (auto& [f, v] : fields) ev.add(field_id(f), v, 0);
+    pf.begin(ev);
+    pf.open_gates();
+    EXPECT_EQ(pf.gate_open(g_either), either) << fields.size();
+    EXPECT_EQ(pf.gate_open(g_tool), tool);
+    EXPECT_EQ(pf.gate_open(g_end), end);
+  };
+  event({{"Image", "C:\\tool.exe"}}, true, true, false);
+  event({{"Image", "C:\\mytool"}}, true, true, true);
+  event({{"CommandLine", "x -enc y"}}, true, false, false);
+  event({{"Image", "C:\\else.exe"}, {"CommandLine", "plain"}}, false, false, false);
+}
+
 // A scan's cost grows with the group's database, so a larger group keeps more of the values it
 // scanned: 1,000 command lines seen twice are mostly recalled by a group of 3,000 literals (4,096
 // slots, two ways per hash: with ~0.5 values per pair, ~3% are pushed out by a third value in the
