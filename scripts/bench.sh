@@ -53,6 +53,7 @@ if [ "$vigil" = build-rel/vigil ]; then
   cmake --build build-rel --target vigil >/dev/null || exit 1
 fi
 cores=$(nproc)
+. scripts/lib-runs.sh  # capacity (its rule sets are set again below, with this script's others)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -110,17 +111,6 @@ header() {
   echo "| -------------------------------------- | --------- | --------- | ------- | ------- | ------ |"
 }
 
-# The machine's cores as the multi-thread rows find them: a fixed CPU-bound loop (awk, no memory)
-# run alone, then as many copies at once as there are cores; prints how many loops' worth of work
-# the cores did at once (2.00 on two free cores). On this VM a second vCPU is at times held back by
-# the host (two loops at once then take twice as long), which caps any two-thread row measured then.
-capacity() {
-  local loop='BEGIN { for (i = 0; i < 6e7; i++) s += i }' one all
-  one=$({ /usr/bin/time -f %e awk "$loop" >/dev/null; } 2>&1 | tail -n 1)
-  all=$({ /usr/bin/time -f %e sh -c 'for i in $(seq "$1"); do awk "$2" & done; wait' sh "$cores" "$loop" >/dev/null; } 2>&1 | tail -n 1)
-  awk -v a="$one" -v b="$all" -v n="$cores" 'BEGIN { printf "%.2f", n * a / b }'
-}
-
 run_grid() {
   local input=$1 bytes=$2 checks=""
   # vigil keeps the rule texts and compiled matchers between runs (--no-cache turns it off): one
@@ -131,7 +121,7 @@ run_grid() {
   done
   for _ in $(seq 1 "$reps"); do
     for t in 1 "$cores"; do
-      [ "$t" = 1 ] || checks="$checks $(capacity)"
+      [ "$t" = 1 ] || checks="$checks $(capacity "$cores")"
       sample "b$t" "-" -- "$vigil" dump --threads "$t" --format jsonl "$input"
       sample "c$t" "-" -- "$vigil" hunt --threads "$t" --format jsonl "${seeds[@]}" "$input"
       sample "d$t" "-" -- "$vigil" hunt --threads "$t" --format jsonl "${escu[@]}" "$input"
@@ -166,7 +156,7 @@ if [ "$only" != otrf ]; then
   for t in 1 "$cores"; do
     find "$evtx" -name '*.evtx' -print0 >"$work/list"
     events=$("$vigil" dump -q --format jsonl "$evtx" | wc -l)
-    [ "$t" = 1 ] || a_check=$(capacity)
+    [ "$t" = 1 ] || a_check=$(capacity "$cores")
     [ "$cold" = 1 ] && evict "$evtx"
     measure "(a) evtxexport -f xml, $t process(es)" "$events" "$bytes" -- \
       sh -c "xargs -0 -P $t -n 1 evtxexport -f xml <'$work/list'"

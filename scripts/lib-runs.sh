@@ -1,5 +1,6 @@
-# Shared by scripts/ab.sh and scripts/scaling.sh (sourced, not run): the EVTX input both time, the
-# two rule sets of rows (c) and (f), and the helpers their option parsing and summaries use.
+# Shared by scripts/ab.sh and scripts/scaling.sh (sourced, not run; scripts/bench.sh takes capacity
+# from it): the EVTX input both time, the two rule sets of rows (c) and (f), and the helpers their
+# option parsing and summaries use.
 # Expects $shared (the ../shared folder), $work (a temporary folder) once runs are timed, and a usage()
 # function in the sourcing script.
 
@@ -54,12 +55,25 @@ timed() {
   echo "$record $(tail -n 1 "$work/time")" >> "$work/all"
 }
 
+# capacity N: the cores as N-thread runs find them at this moment: a fixed CPU-bound loop (awk, no
+# memory) run alone, then N copies at once; prints how many loops' worth of work the cores did at once
+# (2.00 on two free cores). On this VM a second vCPU is at times held back by the host (two loops at
+# once then take twice as long), which caps any two-thread run measured then.
+capacity() {
+  local loop='BEGIN { for (i = 0; i < 6e7; i++) s += i }' one all
+  one=$({ /usr/bin/time -f %e awk "$loop" >/dev/null; } 2>&1 | tail -n 1)
+  all=$({ /usr/bin/time -f %e sh -c 'for i in $(seq "$1"); do awk "$2" & done; wait' sh "$1" "$loop" >/dev/null; } 2>&1 | tail -n 1)
+  awk -v a="$one" -v b="$all" -v n="$1" 'BEGIN { printf "%.2f", n * a / b }'
+}
+
 # alternate "ROWS" "KEYS": $rounds rounds of `run ROW KEY` (the caller's) for every row and key, then
 # `show_run` (the caller's) with the record the run appended. Odd rounds go in the order given, even
-# ones reversed (ABBA), so that the VM's drift and any effect of order hit every key alike.
+# ones reversed (ABBA), so that the VM's drift and any effect of order hit every key alike. A caller
+# that defines `before_round` has it called with the round's number first.
 alternate() {
   local rows keys r row key
   for r in $(seq 1 "$rounds"); do
+    if declare -F before_round >/dev/null; then before_round "$r"; fi
     if [ $((r % 2)) = 1 ]; then rows=$1 keys=$2
     else rows=$(printf '%s\n' $1 | tac) keys=$(printf '%s\n' $2 | tac); fi
     for row in $rows; do

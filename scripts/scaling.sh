@@ -9,7 +9,8 @@
 #   run, partitioned as a process per core would do it. On this project's 2-vCPU VM, for (f), that
 #   was no faster than two threads (docs/performance-history.md, stop 66): a process per core would
 #   not lift (f)'s two-core speed-up.
-# Prints one line per run:
+# Each round starts by measuring the cores' capacity (two CPU-bound loops at once against one), so
+# that a pass run while the host held the second vCPU back shows as such. Prints one line per run:
 #   f threads=2 wall=4.22 user=6.88 sys=0.97 rss_kb=148728
 #   f processes=2 wall=6.90 user=11.70 sys=1.52 rss_kb=138072   (the slowest's wall, the CPU summed)
 #   f split=2 wall=3.88 user=6.21 sys=0.63 rss_kb=132468        (likewise; a share of the input each)
@@ -99,6 +100,13 @@ show_run() {  # ROW THREADS|p WALL USER SYS RSS
   elif [ "$2" = s ]; then echo "$1 split=$threads wall=$3 user=$4 sys=$5 rss_kb=$6"
   else echo "$1 threads=$2 wall=$3 user=$4 sys=$5 rss_kb=$6"; fi
 }
+# Each round starts with the cores' capacity (lib-runs.sh): a round run while the host held the
+# second vCPU back reads as a poor speed-up of every row; the summary gives the rounds' range.
+caps=()
+before_round() {
+  caps+=("$(capacity "$threads")")
+  echo "round $1: cores' capacity ${caps[-1]} (loops' worth of work at once, of $threads)"
+}
 alternate "b c f" "1 $threads p s"
 declare -A med
 for row in b c f; do
@@ -112,3 +120,5 @@ done
 for t in 1 "$threads"; do
   awk -v t="$t" -v f="${med[f$t]}" -v c="${med[c$t]}" 'BEGIN { printf "(f) / (c), %d thread(s): %.2fx\n", t, f / c }'
 done
+printf '%s\n' "${caps[@]}" | sort -n |
+  awk -v t="$threads" '{ v[NR] = $1 } END { printf "cores'"'"' capacity before the rounds: %.2f to %.2f, median %.2f (of %d)\n", v[1], v[NR], (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, t }'
