@@ -120,5 +120,6 @@ done
 for t in 1 "$threads"; do
   awk -v t="$t" -v f="${med[f$t]}" -v c="${med[c$t]}" 'BEGIN { printf "(f) / (c), %d thread(s): %.2fx\n", t, f / c }'
 done
-printf '%s\n' "${caps[@]}" | sort -n |
-  awk -v t="$threads" '{ v[NR] = $1 } END { printf "cores'"'"' capacity before the rounds: %.2f to %.2f, median %.2f (of %d)\n", v[1], v[NR], (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, t }'
+lowest=$(printf '%s\n' "${caps[@]}" | sort -n | head -n 1)
+highest=$(printf '%s\n' "${caps[@]}" | sort -n | tail -n 1)
+echo "cores' capacity before the rounds: $lowest to $highest, median $(printf '%s\n' "${caps[@]}" | median) (of $threads)"
