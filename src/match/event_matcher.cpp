@@ -555,10 +555,11 @@ std::vector<uint32_t> EventMatcher::add_gates(const ir::Predicate& p, size_t mos
 
 uint32_t EventMatcher::make_gate(std::vector<ir::AtomId> atoms) {
   // A gate opens when one of its atoms' patterns is found in its group, or when one of those groups
-  // cannot filter: the (group, pattern) pairs are all that tells one gate from another.
-  std::vector<uint64_t> key;
+  // cannot filter; each pattern is of one group (Shared numbers them group after group), so the
+  // patterns are all that tells one gate from another.
+  std::vector<uint32_t> key;
   key.reserve(atoms.size());
-  for (ir::AtomId a : atoms) key.push_back(uint64_t(sh_->route[a].group) << 32 | sh_->route[a].pattern);
+  for (ir::AtomId a : atoms) key.push_back(sh_->route[a].pattern);
   std::sort(key.begin(), key.end());
   key.erase(std::unique(key.begin(), key.end()), key.end());
   const auto [known, added] = gate_by_key_.try_emplace(std::move(key), uint32_t(gate_stamp_.size()));

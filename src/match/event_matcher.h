@@ -202,9 +202,9 @@ class EventMatcher {
   std::vector<uint32_t> filtering_;  // the same groups as by_field_, as indices into gated_groups_
   std::vector<uint32_t> scan_always_;
   std::vector<uint8_t> gate_stamp_;                   // gate -> tick_ when open
-  // Gates by what opens them (their atoms' (group, pattern) pairs, sorted): streams whose filters
-  // need the same literals share one gate, so a literal found stamps it once, not once per stream.
-  std::map<std::vector<uint64_t>, uint32_t> gate_by_key_;
+  // Gates by what opens them (their atoms' patterns, sorted): streams whose filters need the same
+  // literals share one gate, so a literal found stamps it once, not once per stream.
+  std::map<std::vector<uint32_t>, uint32_t> gate_by_key_;
   uint32_t always_gate_ = kNoGate;                    // always_open_gate(), once asked for
   std::vector<uint32_t> hits_;                        // patterns found in this event, once each
   // The keyword literals of this matcher's gates in a database of their own (Shared::keyword_gate_db),
