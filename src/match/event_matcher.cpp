@@ -563,8 +563,8 @@ uint32_t EventMatcher::make_gate(std::vector<ir::AtomId> atoms) {
   std::sort(key.begin(), key.end());
   key.erase(std::unique(key.begin(), key.end()), key.end());
   const auto [known, added] = gate_by_key_.try_emplace(std::move(key), uint32_t(gate_stamp_.size()));
-  if (!added) return known->second;
-  uint32_t gate = static_cast<uint32_t>(gate_stamp_.size());
+  const uint32_t gate = known->second;
+  if (!added) return gate;
   gate_stamp_.push_back(0);
   std::sort(atoms.begin(), atoms.end());
   atoms.erase(std::unique(atoms.begin(), atoms.end()), atoms.end());
