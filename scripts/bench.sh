@@ -53,16 +53,13 @@ if [ "$vigil" = build-rel/vigil ]; then
   cmake --build build-rel --target vigil >/dev/null || exit 1
 fi
 cores=$(nproc)
-. scripts/lib-runs.sh  # capacity (its rule sets are set again below, with this script's others)
+. scripts/lib-runs.sh  # capacity, and the rule sets of rows (c) and (f): $seeds and $both
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-seeds=(--rules "$shared/corpus/security_content/detections/endpoint/windows_wmi_process_call_create.yml"
-       --rules "$shared/corpus/seed_rules/remote_process_instantiation_via_wmi.yml"
-       --content "$shared/corpus/security_content")
+# Rows (d) and (e); (c) and (f) are lib-runs.sh's.
 escu=(--rules "$shared/corpus/security_content/detections/endpoint")
 sigma=(--rules "$shared/corpus/sigma/rules/windows")
-both=(--rules "$shared/corpus/sigma/rules" --rules "$shared/corpus/security_content/detections/endpoint")
 
 # evict PATH → its files' pages dropped from the page cache (a page not yet written back stays, hence
 # the sync: the copies were just made)
@@ -116,8 +113,8 @@ run_grid() {
   # vigil keeps the rule texts and compiled matchers between runs (--no-cache turns it off): one
   # untimed run per rule set first, so every timed run starts as a user's second run does.
   for set in seeds escu sigma both; do
-    local -n args=$set
-    "$vigil" hunt -q --format jsonl "${args[@]}" "$shared/data/evtx-attack-samples" >/dev/null 2>&1
+    local -n rules=$set
+    "$vigil" hunt -q --format jsonl "${rules[@]}" "$shared/data/evtx-attack-samples" >/dev/null 2>&1
   done
   for _ in $(seq 1 "$reps"); do
     for t in 1 "$cores"; do
