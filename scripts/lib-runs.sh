@@ -1,6 +1,6 @@
 # Shared by scripts/ab.sh and scripts/scaling.sh (sourced, not run; scripts/bench.sh takes capacity
-# from it): the EVTX input both time, the two rule sets of rows (c) and (f), and the helpers their
-# option parsing and summaries use.
+# and the rule sets from it, scripts/tsan.sh row (f)'s): the EVTX input both time, the two rule sets
+# of rows (c) and (f), and the helpers their option parsing and summaries use.
 # Expects $shared (the ../shared folder), $work (a temporary folder) once runs are timed, and a usage()
 # function in the sourcing script.
 
