@@ -9,7 +9,7 @@ void RecordBatch::clear() {
   bytes_.clear();
   fields_.clear();
   recs_.clear();
-  files_.clear();
+  files_used_ = 0;  // the names' buffers are kept for the next batch's
 }
 
 uint64_t RecordBatch::put(std::string_view s) {
@@ -19,8 +19,12 @@ uint64_t RecordBatch::put(std::string_view s) {
 }
 
 void RecordBatch::add(const Record& r) {
-  if (files_.empty() || files_.back() != r.file) files_.emplace_back(r.file);
-  Rec rec{r.format, r.recovered, uint32_t(files_.size() - 1), r.offset, r.line, uint32_t(fields_.size()), 0, 0};
+  if (files_used_ == 0 || files_[files_used_ - 1] != r.file) {
+    if (files_used_ == files_.size()) files_.emplace_back(r.file);
+    else files_[files_used_].assign(r.file);
+    ++files_used_;
+  }
+  Rec rec{r.format, r.recovered, uint32_t(files_used_ - 1), r.offset, r.line, uint32_t(fields_.size()), 0, 0};
   auto copy = [&](const std::vector<Field>& fs) {
     for (const Field& f : fs) {
       Span sp;

@@ -42,7 +42,8 @@ class RecordBatch {
   std::string bytes_;
   std::vector<Span> fields_;
   std::vector<Rec> recs_;
-  std::vector<std::string> files_;  // distinct input names, in order of appearance
+  std::vector<std::string> files_;  // distinct input names, in order of appearance (the first files_used_)
+  size_t files_used_ = 0;
 };
 
 }  // namespace vigil

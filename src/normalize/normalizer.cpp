@@ -188,13 +188,13 @@ bool holds(const std::vector<Normalizer::Condition>& when, const Event& e) {
   return true;
 }
 
-// `_time` as Splunk prints it: epoch seconds with up to 6 decimals.
-std::string format_number_time(double t) {
-  char buf[512];  // any double in fixed notation fits
+// `_time` as Splunk prints it: epoch seconds with up to 6 decimals. Into `buf` (any double in fixed
+// notation fits 512): every event has one, and a string would allocate (17 characters and more).
+std::string_view format_number_time(double t, char (&buf)[512]) {
   auto r = std::to_chars(buf, buf + sizeof buf, t, std::chars_format::fixed, 6);  // as "%.6f", without the locale
-  std::string s(buf, r.ec == std::errc() ? r.ptr : buf);
-  while (!s.empty() && s.back() == '0') s.pop_back();
-  if (!s.empty() && s.back() == '.') s.pop_back();
+  std::string_view s(buf, r.ec == std::errc() ? size_t(r.ptr - buf) : 0);
+  while (!s.empty() && s.back() == '0') s.remove_suffix(1);
+  if (!s.empty() && s.back() == '.') s.remove_suffix(1);
   return s;
 }
 
@@ -593,7 +593,10 @@ void Normalizer::normalize(const Record& r, Event& e) const {
   if (e.get(time_created_, tc))
     if (auto t = parse_time(tc)) e.set_time(*t);
   static const Symbol time_sym = field_id("_time");
-  if (e.has_time()) e.add(time_sym, e.store(format_number_time(e.time())), 0);
+  if (e.has_time()) {
+    char buf[512];
+    e.add(time_sym, e.store(format_number_time(e.time(), buf)), 0);
+  }
   for (auto& v : raw_views_) {
     if (std::find(v.formats.begin(), v.formats.end(), r.format) == v.formats.end()) continue;
     for (auto& s : v.fields)

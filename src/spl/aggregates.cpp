@@ -785,7 +785,13 @@ void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
       double b = std::floor(*n / s) * s;
       // Rows of a batch mostly share a bucket: format its text once.
       auto& c = span_cache_[i];
-      if (!c.valid || c.bucket != b) c = {true, b, Value(b).text(), UINT32_MAX};
+      if (!c.valid || c.bucket != b) {
+        NumberText nb;
+        c.valid = true;
+        c.bucket = b;
+        c.text.assign(format_number(b, nb));  // its buffer kept: a new bucket allocates nothing
+        c.id = UINT32_MAX;
+      }
     }
     by_values_.push_back(v);
   }
@@ -817,7 +823,8 @@ void GroupTable::add(const Row& r, ir::ExecContext& ctx) {
       else append_id(c.id != UINT32_MAX ? c.id : (c.id = key_pool().intern(c.text)));
       typed = true;
     } else if (!v->is_string()) {
-      append(v->text());
+      NumberText nb;  // a number (multivalues went above): its text made here, not in a string
+      append(format_number(v->number(), nb));
       typed = true;
     } else if (interned_ && ctx.entry_ids) {
       append_id(entry_id(by_hint_[i], v->string()));  // get_from left the hint at v's entry
