@@ -1,7 +1,9 @@
 #include "ingest/evtx/chunk_decoder.h"
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -169,6 +171,64 @@ struct Template {
   bool failed = false;          // compiling failed: every user fails the same way
 };
 
+// What a chunk defines at an offset (a name, a template), found by that offset: open addressing,
+// its slots stamped with the chunk's number instead of cleared. A chunk's names and templates in
+// unordered_maps were most of the reader's allocations (a node each, every chunk: ~75 for each
+// small file of the EVTX samples); these slots are reused from chunk to chunk.
+template <class T>
+class OffsetMap {
+ public:
+  void clear() {
+    size_ = 0;
+    if (++epoch_ == 0) {  // wrapped: no stale stamp may pass for the new chunk's
+      for (auto& s : slots_) s.epoch = 0;
+      epoch_ = 1;
+    }
+  }
+  const T* find(uint32_t off) const {
+    if (slots_.empty()) return nullptr;
+    for (size_t i = slot_of(off);; i = (i + 1) & (slots_.size() - 1)) {
+      const Slot& s = slots_[i];
+      if (s.epoch != epoch_) return nullptr;
+      if (s.off == off) return &s.value;
+    }
+  }
+  bool contains(uint32_t off) const { return find(off) != nullptr; }
+  /// `off` must not be in the map.
+  void emplace(uint32_t off, const T& value) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    for (size_t i = slot_of(off);; i = (i + 1) & (slots_.size() - 1)) {
+      Slot& s = slots_[i];
+      if (s.epoch != epoch_) {
+        s = {epoch_, off, value};
+        ++size_;
+        return;
+      }
+    }
+  }
+
+ private:
+  struct Slot {
+    uint32_t epoch = 0;  // the chunk that wrote it; 0: never
+    uint32_t off = 0;
+    T value{};
+  };
+  size_t slot_of(uint32_t off) const {
+    uint32_t h = off * 0x9E3779B1u;
+    return (h ^ (h >> 15)) & (slots_.size() - 1);
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(128, old.size() * 2), Slot{});  // a power of two
+    size_ = 0;
+    for (const Slot& s : old)
+      if (s.epoch == epoch_) emplace(s.off, s.value);
+  }
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+  uint32_t epoch_ = 1;
+};
+
 // Turns the element/attribute/text stream of one record into Record fields.
 class Builder {
  public:
@@ -327,10 +387,11 @@ struct ChunkDecoder::Impl {
   const unsigned char* c = nullptr;  // chunk base
   size_t csize = 0;                  // readable bytes of the chunk
   ChunkResult* out = nullptr;
-  std::unordered_map<uint32_t, Name> names;
-  std::unordered_map<uint32_t, uint32_t> tmpl_index;  // definition offset -> templates index
+  OffsetMap<Name> names;
+  OffsetMap<uint32_t> tmpl_index;  // definition offset -> templates index
   std::vector<Template> templates;
   std::vector<Op> pool;                     // compiled template bodies
+  std::vector<Op> bodies[kMaxExecDepth + 2];  // a template's body while it compiles, per depth
   std::vector<Op> scratch[kMaxExecDepth + 1];  // record/nested-fragment ops per depth
   std::vector<Value> vals[kMaxExecDepth + 1];
   Builder b;
@@ -350,9 +411,8 @@ struct ChunkDecoder::Impl {
   // Inline (defined right here) when its offset equals the current position.
   bool read_name(uint32_t name_off, uint32_t& pos, uint32_t end, Name& name) {
     bool inline_def = name_off == pos;
-    auto it = names.find(name_off);
-    if (it != names.end()) {
-      name = it->second;
+    if (const Name* known = names.find(name_off)) {
+      name = *known;
     } else {
       if (uint64_t(name_off) + 8 > csize) return fail("name offset out of chunk");
       uint32_t chars = rd16(c + name_off + 6);
@@ -394,7 +454,7 @@ struct ChunkDecoder::Impl {
     uint32_t with_dep = rd32(c + pos + 7), without = rd32(c + pos + 5);
     if (with_dep == pos + 11) return 11;
     if (without == pos + 9) return 9;
-    bool known_dep = names.count(with_dep) != 0, known_bare = names.count(without) != 0;
+    bool known_dep = names.contains(with_dep), known_bare = names.contains(without);
     if (known_dep != known_bare) return known_dep ? 11 : 9;
     bool ok_dep = plausible_name(with_dep), ok_bare = plausible_name(without);
     if (ok_dep != ok_bare) return ok_dep ? 11 : 9;
@@ -500,20 +560,22 @@ struct ChunkDecoder::Impl {
   }
 
   bool get_template(uint32_t def_off, int depth, uint32_t& index) {
-    auto it = tmpl_index.find(def_off);
-    if (it != tmpl_index.end()) {
-      if (templates[it->second].failed) return fail("template does not decode");
-      if (!templates[it->second].ready) return fail("recursive template");
-      index = it->second;
+    if (const uint32_t* known = tmpl_index.find(def_off)) {
+      if (templates[*known].failed) return fail("template does not decode");
+      if (!templates[*known].ready) return fail("recursive template");
+      index = *known;
       return true;
     }
+    if (size_t(depth) + 1 >= std::size(bodies)) return fail("templates nested too deeply");  // compile() stops sooner
     if (uint64_t(def_off) + 24 > csize) return fail("template offset out of chunk");
     uint64_t body_end = uint64_t(def_off) + 24 + rd32(c + def_off + 20);
     if (body_end > csize) return fail("template runs past chunk end");
     index = uint32_t(templates.size());
     templates.push_back({});
     tmpl_index.emplace(def_off, index);
-    std::vector<Op> body;  // own vector: compiling may recurse into other templates
+    // Its depth's vector: compiling may recurse into other templates, one depth further.
+    std::vector<Op>& body = bodies[depth + 1];
+    body.clear();
     if (!compile(def_off + 24, uint32_t(body_end), body, depth + 1)) {
       templates[index].failed = true;
       return false;
