@@ -189,7 +189,8 @@ bool holds(const std::vector<Normalizer::Condition>& when, const Event& e) {
 }
 
 // `_time` as Splunk prints it: epoch seconds with up to 6 decimals. Into `buf` (any double in fixed
-// notation fits 512): every event has one, and a string would allocate (17 characters and more).
+// notation fits 512), not a string: every event has one, and with its microseconds (17 characters)
+// it is past a string's short buffer.
 std::string_view format_number_time(double t, char (&buf)[512]) {
   auto r = std::to_chars(buf, buf + sizeof buf, t, std::chars_format::fixed, 6);  // as "%.6f", without the locale
   std::string_view s(buf, r.ec == std::errc() ? size_t(r.ptr - buf) : 0);
