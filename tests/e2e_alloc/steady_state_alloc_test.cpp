@@ -4,11 +4,12 @@
 // allocates nothing: the record's copy into a batch, normalizing, the gates and the filters reuse
 // what the events before them left. An event that some filter admits still allocates for what the
 // rule's per-row operators make of it (eval, lookup, rex results) and for its captured row; the
-// test prints that count, and the README gives it.
+// test prints that count, and the README gives it. The EVTX decoder, before them, is counted on its
+// own (the first test hands the engine records already read): decoding a chunk again allocates nothing.
 //
 // This binary replaces the global operator new/delete to count allocations (a binary of its own,
 // so that no other suite runs under the counting). C allocations (Hyperscan, PCRE2) are not counted.
-// ALLOC_TRACE=idle (or =admitted) prints the stacks of that pass's allocations (symbolize the
+// ALLOC_TRACE=idle, =admitted or =evtx prints the stacks of that pass's allocations (symbolize the
 // addresses with `addr2line -f -C -i -e build/tests/test_e2e_alloc`).
 #include <execinfo.h>
 #include <gtest/gtest.h>
@@ -16,13 +17,17 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <new>
 #include <vector>
 
 #include "engine/engine.h"
 #include "engine/rule_set.h"
 #include "engine/run.h"
+#include "ingest/evtx/chunk_decoder.h"
 #include "ingest/reader.h"
 #include "ingest/record_batch.h"
 #include "normalize/normalizer.h"
@@ -164,6 +169,45 @@ TEST(SteadyState, EventsNoRuleAdmitsAllocateNothingOnceWarm) {
   EXPECT_GT(idle.size(), 3000u);
   EXPECT_EQ(idle_allocs, 0u);
   eng.finish();
+}
+
+// The EVTX decoder in steady state: decoding chunks again allocates nothing. A chunk's names and
+// templates go into tables reused from chunk to chunk, its records' texts into the result's arenas.
+TEST(SteadyState, EvtxChunksDecodeWithoutAllocatingOnceWarm) {
+  std::vector<std::string> files;
+  for (auto& e : std::filesystem::recursive_directory_iterator(kShared + "/data/evtx-attack-samples"))
+    if (e.is_regular_file() && e.path().extension() == ".evtx") {
+      std::ifstream in(e.path(), std::ios::binary);
+      std::ostringstream bytes;
+      bytes << in.rdbuf();
+      files.push_back(bytes.str());
+    }
+  ASSERT_GT(files.size(), 250u);
+  evtx::ChunkDecoder dec;
+  evtx::ChunkResult res;
+  uint64_t records = 0;
+  auto pass = [&] {
+    records = 0;
+    for (const std::string& f : files)
+      for (size_t off = evtx::kFileHeaderSize; off < f.size(); off += evtx::kChunkSize) {
+        dec.decode(reinterpret_cast<const unsigned char*>(f.data()) + off, std::min(evtx::kChunkSize, f.size() - off),
+                   off, res);
+        records += res.records.size();
+      }
+  };
+  pass();
+  pass();
+  { void* frames[4]; backtrace(frames, 4); }
+  g_trace = std::getenv("ALLOC_TRACE") != nullptr && std::string(std::getenv("ALLOC_TRACE")) == "evtx";
+  const uint64_t at = g_allocs.load();
+  pass();
+  const uint64_t allocs = g_allocs.load() - at;
+  g_trace = false;
+  std::printf("EVTX: %zu files, %llu records, %llu allocations\n", files.size(), (unsigned long long)records,
+              (unsigned long long)allocs);
+  if (g_traced) print_traced_stacks();
+  EXPECT_EQ(records, 7455u);  // as evtxexport finds (EvtxCorpus.AttackSamplesMatchEvtxexport)
+  EXPECT_EQ(allocs, 0u);
 }
 
 }  // namespace
