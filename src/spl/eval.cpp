@@ -44,11 +44,13 @@ bool compare_values(const Value& a, const Value& b, std::string_view op) {
       if (op == ">=") return x >= y;
       return false;
     }
-    return compare_scalar(a.text(), b.text(), op);
   }
+  // Viewed where they are, not copied (a row's texts are compared for every `where` and `eval` test);
+  // a number's text is made in its buffer.
+  std::string a_buf, b_buf;
   for (size_t i = 0; i < a.count(); ++i)
     for (size_t j = 0; j < b.count(); ++j)
-      if (compare_scalar(a.text(i), b.text(j), op)) return true;
+      if (compare_scalar(a.text_view(i, a_buf), b.text_view(j, b_buf), op)) return true;
   return false;
 }
 
@@ -349,8 +351,17 @@ EvalResult Evaluator::binary(const Expr& e) {
   if (op == "OR") return EvalResult::of_bool(condition(*e.args[0]) || condition(*e.args[1]));
   if (op == "XOR") return EvalResult::of_bool(condition(*e.args[0]) != condition(*e.args[1]));
 
-  Value a = value(*e.args[0]);
-  Value b = value(*e.args[1]);
+  // An operand that names a field is read where it is in the row: a comparison copied the row's
+  // text for every row it tested. Anything else is evaluated into its holder.
+  Value a_held, b_held;
+  auto operand = [&](const Expr& x, Value& held) -> const Value& {
+    if (x.kind == ExprKind::field)
+      if (const Value* v = field(x.text)) return *v;
+    held = value(x);
+    return held;
+  };
+  const Value& a = operand(*e.args[0], a_held);
+  const Value& b = operand(*e.args[1], b_held);
   if (op == "=" || op == "==" || op == "!=" || op == "<" || op == "<=" || op == ">" || op == ">=")
     return EvalResult::of_bool(compare_values(a, b, op));
   if (op == "LIKE") {

@@ -30,12 +30,6 @@ EvalResult boolean(bool b) { return EvalResult::of_bool(b); }
 
 Value arg(const Expr& c, Evaluator& ev, size_t i) { return i < c.args.size() && c.args[i] ? ev.value(*c.args[i]) : Value(); }
 
-// A single-valued text argument (multivalues use their first value, as Splunk's string functions do).
-std::optional<std::string> text_arg(const Expr& c, Evaluator& ev, size_t i) {
-  Value v = arg(c, ev, i);
-  if (v.is_null()) return std::nullopt;
-  return v.text(0);
-}
 // An argument where it already is when it names a field (its value in the row), else evaluated into
 // `held`: match() and lower() over a PowerShell script block copied up to 32 KB a call, and ESCU's
 // PowerShell 4104 Hunting makes two dozen such calls an event.
@@ -44,6 +38,14 @@ const Value& arg_ref(const Expr& c, Evaluator& ev, size_t i, Value& held) {
     if (const Value* v = ev.field(c.args[i]->text)) return *v;
   held = arg(c, ev, i);
   return held;
+}
+// A single-valued text argument (multivalues use their first value, as Splunk's string functions do),
+// copied once from where it is.
+std::optional<std::string> text_arg(const Expr& c, Evaluator& ev, size_t i) {
+  Value held;
+  const Value& v = arg_ref(c, ev, i, held);
+  if (v.is_null()) return std::nullopt;
+  return v.text(0);
 }
 // text_arg() viewed where it is when it is a string literal (a regex's text), else made in `held`.
 std::optional<std::string_view> text_view_arg(const Expr& c, Evaluator& ev, size_t i, std::string& held) {
@@ -54,11 +56,12 @@ std::optional<std::string_view> text_view_arg(const Expr& c, Evaluator& ev, size
   return std::string_view(held);
 }
 std::optional<double> num_arg(const Expr& c, Evaluator& ev, size_t i) {
-  Value v = arg(c, ev, i);
+  Value held;
+  const Value& v = arg_ref(c, ev, i, held);
   if (v.is_null()) return std::nullopt;
   if (v.is_multi()) {
     double d;
-    if (parse_number(v.text(0), d)) return d;
+    if (!v.values().empty() && parse_number(v.values()[0], d)) return d;
     return std::nullopt;
   }
   return v.to_number();
