@@ -20,8 +20,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <new>
+#include <sstream>
 #include <vector>
 
 #include "engine/engine.h"
