@@ -305,6 +305,13 @@ const Value* Evaluator::field(std::string_view name) const {
 
 Value Evaluator::value(const Expr& e) { return to_value(eval(e)); }
 
+const Value& Evaluator::value_ref(const Expr& e, Value& held) {
+  if (e.kind == ExprKind::field)
+    if (const Value* v = field(e.text)) return *v;
+  held = value(e);
+  return held;
+}
+
 bool Evaluator::condition(const Expr& e) {
   EvalResult r = eval(e);
   if (r.is_bool()) return r.boolean == 1;
@@ -352,16 +359,10 @@ EvalResult Evaluator::binary(const Expr& e) {
   if (op == "XOR") return EvalResult::of_bool(condition(*e.args[0]) != condition(*e.args[1]));
 
   // An operand that names a field is read where it is in the row: a comparison copied the row's
-  // text for every row it tested. Anything else is evaluated into its holder.
+  // text for every row it tested.
   Value a_held, b_held;
-  auto operand = [&](const Expr& x, Value& held) -> const Value& {
-    if (x.kind == ExprKind::field)
-      if (const Value* v = field(x.text)) return *v;
-    held = value(x);
-    return held;
-  };
-  const Value& a = operand(*e.args[0], a_held);
-  const Value& b = operand(*e.args[1], b_held);
+  const Value& a = value_ref(*e.args[0], a_held);
+  const Value& b = value_ref(*e.args[1], b_held);
   if (op == "=" || op == "==" || op == "!=" || op == "<" || op == "<=" || op == ">" || op == ">=")
     return EvalResult::of_bool(compare_values(a, b, op));
   if (op == "LIKE") {

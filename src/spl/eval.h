@@ -89,6 +89,9 @@ class Evaluator {
   EvalResult eval(const Expr& e);
   /// Value form (booleans as "true"/"false").
   Value value(const Expr& e);
+  /// value(e) where it already is when `e` names a field (its value in the row, not a copy), else
+  /// evaluated into `held`.
+  const Value& value_ref(const Expr& e, Value& held);
   bool condition(const Expr& e);
   const Value* field(std::string_view name) const;
   void bind(const std::string* name, const Value* v) { bound_name_ = name; bound_value_ = v; }

@@ -34,9 +34,8 @@ Value arg(const Expr& c, Evaluator& ev, size_t i) { return i < c.args.size() && 
 // `held`: match() and lower() over a PowerShell script block copied up to 32 KB a call, and ESCU's
 // PowerShell 4104 Hunting makes two dozen such calls an event.
 const Value& arg_ref(const Expr& c, Evaluator& ev, size_t i, Value& held) {
-  if (i < c.args.size() && c.args[i] && c.args[i]->kind == ExprKind::field)
-    if (const Value* v = ev.field(c.args[i]->text)) return *v;
-  held = arg(c, ev, i);
+  if (i < c.args.size() && c.args[i]) return ev.value_ref(*c.args[i], held);
+  held = Value();
   return held;
 }
 // A single-valued text argument (multivalues use their first value, as Splunk's string functions do),

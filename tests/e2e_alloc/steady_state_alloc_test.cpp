@@ -18,10 +18,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <new>
-#include <sstream>
 #include <vector>
 
 #include "engine/engine.h"
@@ -31,6 +29,7 @@
 #include "ingest/reader.h"
 #include "ingest/record_batch.h"
 #include "normalize/normalizer.h"
+#include "support/cli_run.h"
 
 namespace {
 std::atomic<uint64_t> g_allocs{0};
@@ -176,12 +175,7 @@ TEST(SteadyState, EventsNoRuleAdmitsAllocateNothingOnceWarm) {
 TEST(SteadyState, EvtxChunksDecodeWithoutAllocatingOnceWarm) {
   std::vector<std::string> files;
   for (auto& e : std::filesystem::recursive_directory_iterator(kShared + "/data/evtx-attack-samples"))
-    if (e.is_regular_file() && e.path().extension() == ".evtx") {
-      std::ifstream in(e.path(), std::ios::binary);
-      std::ostringstream bytes;
-      bytes << in.rdbuf();
-      files.push_back(bytes.str());
-    }
+    if (e.is_regular_file() && e.path().extension() == ".evtx") files.push_back(test::slurp(e.path()));
   ASSERT_GT(files.size(), 250u);
   evtx::ChunkDecoder dec;
   evtx::ChunkResult res;

@@ -1,6 +1,5 @@
 #include "ingest/evtx/chunk_decoder.h"
 
-#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <iterator>
@@ -8,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/hash_index.h"
 #include "ingest/evtx/crc32.h"
 #include "ingest/evtx/le.h"
 #include "ingest/evtx/values.h"
@@ -171,62 +171,35 @@ struct Template {
   bool failed = false;          // compiling failed: every user fails the same way
 };
 
-// What a chunk defines at an offset (a name, a template), found by that offset: open addressing,
-// its slots stamped with the chunk's number instead of cleared. A chunk's names and templates in
-// unordered_maps were most of the reader's allocations (a node each, every chunk: ~75 for each
-// small file of the EVTX samples); these slots are reused from chunk to chunk.
+// What a chunk defines at an offset (a name, a template), found by that offset: the entries in a
+// vector, indexed by core's HashIndex; both keep their room from chunk to chunk. (unordered_maps
+// cleared per chunk allocated a node an entry: ~75 for each small file of the EVTX samples.)
 template <class T>
 class OffsetMap {
  public:
   void clear() {
-    size_ = 0;
-    if (++epoch_ == 0) {  // wrapped: no stale stamp may pass for the new chunk's
-      for (auto& s : slots_) s.epoch = 0;
-      epoch_ = 1;
-    }
+    entries_.clear();
+    index_.clear();
   }
   const T* find(uint32_t off) const {
-    if (slots_.empty()) return nullptr;
-    for (size_t i = slot_of(off);; i = (i + 1) & (slots_.size() - 1)) {
-      const Slot& s = slots_[i];
-      if (s.epoch != epoch_) return nullptr;
-      if (s.off == off) return &s.value;
-    }
+    const uint32_t at = index_.find(hash(off), [&](uint32_t k) { return entries_[k].first == off; });
+    return at == HashIndex::kNone ? nullptr : &entries_[at].second;
   }
   bool contains(uint32_t off) const { return find(off) != nullptr; }
   /// `off` must not be in the map.
   void emplace(uint32_t off, const T& value) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    for (size_t i = slot_of(off);; i = (i + 1) & (slots_.size() - 1)) {
-      Slot& s = slots_[i];
-      if (s.epoch != epoch_) {
-        s = {epoch_, off, value};
-        ++size_;
-        return;
-      }
-    }
+    entries_.emplace_back(off, value);
+    index_.add(hash(off), uint32_t(entries_.size() - 1), entries_.size(),
+               [&](uint32_t k) { return hash(entries_[k].first); });
   }
 
  private:
-  struct Slot {
-    uint32_t epoch = 0;  // the chunk that wrote it; 0: never
-    uint32_t off = 0;
-    T value{};
-  };
-  size_t slot_of(uint32_t off) const {
-    uint32_t h = off * 0x9E3779B1u;
-    return (h ^ (h >> 15)) & (slots_.size() - 1);
+  static size_t hash(uint32_t off) {  // mixed in its low and high bits, as HashIndex wants
+    uint64_t h = off * 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 29);
   }
-  void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(std::max<size_t>(128, old.size() * 2), Slot{});  // a power of two
-    size_ = 0;
-    for (const Slot& s : old)
-      if (s.epoch == epoch_) emplace(s.off, s.value);
-  }
-  std::vector<Slot> slots_;
-  size_t size_ = 0;
-  uint32_t epoch_ = 1;
+  std::vector<std::pair<uint32_t, T>> entries_;
+  HashIndex index_;
 };
 
 // Turns the element/attribute/text stream of one record into Record fields.
