@@ -142,7 +142,7 @@ class TransactionOp final : public ir::Operator {
           raw += (raw.empty() ? "" : "\n") + v.to_string();
           continue;
         }
-        auto it = std::find_if(fields.begin(), fields.end(), [&](auto& f) { return f.first == k; });
+        auto it = std::find_if(fields.begin(), fields.end(), [&name = k](auto& f) { return f.first == name; });
         if (it == fields.end()) it = fields.insert(fields.end(), {k, {}});
         for (auto& t : v.all_texts())
           if (std::find(it->second.begin(), it->second.end(), t) == it->second.end()) it->second.push_back(t);
