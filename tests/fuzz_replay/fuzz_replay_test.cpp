@@ -93,8 +93,12 @@ TEST(FuzzReplay, Escu) {
 
 TEST(FuzzReplay, Sigma) {
   size_t n = replay_dir(kCorpus / "sigma", fuzz_sigma, 100000);
+  const size_t ran_before = sigma_runs;
   n += replay_dir(kShared / "corpus/sigma/rules/windows/process_creation", fuzz_sigma, 200);
   EXPECT_GT(n, 0u);
+  // Each of the 200 process_creation rules compiles and runs: their logsource is mapped
+  // (data/sigma/logsources.yml) and they use no modifier vigil lacks.
+  EXPECT_EQ(sigma_runs - ran_before, 200u);
 }
 
 TEST(FuzzReplay, Search) {
