@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <map>
 #include <new>
+#include <string_view>
 #include <vector>
 
 #include "engine/engine.h"
@@ -56,6 +57,17 @@ void* counted_aligned(size_t n, std::align_val_t a) {
   const size_t al = static_cast<size_t>(a);
   if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
   throw std::bad_alloc();
+}
+
+// Before a counted pass: backtrace() loads what it needs on its first call (that is not the pass's).
+void before_counting() {
+  void* frames[4];
+  backtrace(frames, 4);
+}
+// Whether ALLOC_TRACE names this pass (idle, admitted, evtx).
+bool trace_asked(std::string_view pass) {
+  const char* t = std::getenv("ALLOC_TRACE");
+  return t && pass == t;
 }
 
 void print_traced_stacks() {
@@ -148,14 +160,13 @@ TEST(SteadyState, EventsNoRuleAdmitsAllocateNothingOnceWarm) {
     pass(idle);
     pass(admitted);
   }
-  { void* frames[4]; backtrace(frames, 4); }  // loads what backtrace() loads, before counting
-  const std::string trace = std::getenv("ALLOC_TRACE") ? std::getenv("ALLOC_TRACE") : "";
-  g_trace = trace == "idle";
+  before_counting();
+  g_trace = trace_asked("idle");
   const uint64_t findings_before = findings;
   uint64_t at = g_allocs.load();
   pass(idle);
   const uint64_t idle_allocs = g_allocs.load() - at;
-  g_trace = trace == "admitted";
+  g_trace = trace_asked("admitted");
   at = g_allocs.load();
   pass(admitted);
   const uint64_t admitted_allocs = g_allocs.load() - at;
@@ -191,8 +202,8 @@ TEST(SteadyState, EvtxChunksDecodeWithoutAllocatingOnceWarm) {
   };
   pass();
   pass();
-  { void* frames[4]; backtrace(frames, 4); }
-  g_trace = std::getenv("ALLOC_TRACE") != nullptr && std::string(std::getenv("ALLOC_TRACE")) == "evtx";
+  before_counting();
+  g_trace = trace_asked("evtx");
   const uint64_t at = g_allocs.load();
   pass();
   const uint64_t allocs = g_allocs.load() - at;
