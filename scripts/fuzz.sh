@@ -7,7 +7,7 @@
 # fuzz/corpus/<target>/ (crash-* files are regression inputs, replayed by
 # ctest through tests/fuzz_replay).
 #   scripts/fuzz.sh [runs] [seconds]   (defaults: 10000000 runs or 3600 s)
-#   VIGIL_FUZZ_TARGETS="spl sigma" picks targets; VIGIL_FUZZ_TIMEOUT=60 for a machine busy with other work; VIGIL_FUZZ_ONLY_BUILD=1 builds, VIGIL_FUZZ_SKIP_BUILD=1 runs; each campaign's log is build-fuzz/<target>.log.
+#   VIGIL_FUZZ_TARGETS="spl sigma" picks targets; VIGIL_FUZZ_TIMEOUT=60 for a machine busy with other work; VIGIL_FUZZ_ONLY_BUILD=1 builds, VIGIL_FUZZ_SKIP_BUILD=1 runs; each campaign's log is build-fuzz/<target>-<start time>.log (its own, so a second invocation cannot truncate a running campaign's).
 set -eu
 cd "$(dirname "$0")/.."
 RUNS=${1:-10000000}
@@ -33,8 +33,10 @@ seeds() {  # target -> seed directories from ../shared (read, never copied)
 }
 for t in $TARGETS; do
   mkdir -p "fuzz/corpus/$t" "build-fuzz/corpus/$t"
+  log="build-fuzz/$t-$(date +%Y%m%d-%H%M%S).log"
+  echo "$t: log $log" >&2
   nice -n 19 "build-fuzz/fuzz/${t}_fuzz" -runs="$RUNS" -max_total_time="$SECS" -timeout="${VIGIL_FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 \
     -max_len=65536 -artifact_prefix="fuzz/corpus/$t/" "build-fuzz/corpus/$t" $(seeds "$t") "fuzz/corpus/$t" \
-    >"build-fuzz/$t.log" 2>&1 || { tail -30 "build-fuzz/$t.log"; exit 1; }
-  tail -3 "build-fuzz/$t.log"
+    >"$log" 2>&1 || { tail -30 "$log"; exit 1; }
+  tail -3 "$log"
 done

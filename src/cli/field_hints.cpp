@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/strings.h"
+#include "core/wildcard.h"
 #include "engine/field_usage.h"
 
 namespace vigil::cli {
@@ -59,9 +60,24 @@ std::vector<std::string> missing_field_hints(const ir::CompiledRule& rule, const
     if (!is_internal_field(r.field) && r.field.find('*') == std::string::npos &&
         std::find(wanted.begin(), wanted.end(), r.field) == wanted.end())
       wanted.push_back(r.field);
-  if (wanted.empty()) return out;
+  // `index=…` terms (Splunk habit: `index=wineventlog …`): local events are in `main` unless a
+  // record names its own, so a term for another index selects nothing.
+  static const Symbol index_sym = field_id("index");
+  std::vector<std::string> index_terms;
+  for (auto& st : rule.plan.streams) {
+    std::vector<ir::AtomId> ids;
+    st.filter.collect_atoms(ids);
+    for (ir::AtomId id : ids) {
+      const ir::Atom& at = atoms.get(id);
+      if (at.field == index_sym && (at.kind == ir::AtomKind::eq || at.kind == ir::AtomKind::wildcard) &&
+          std::find(index_terms.begin(), index_terms.end(), at.value) == index_terms.end())
+        index_terms.push_back(at.value);
+    }
+  }
+  if (wanted.empty() && index_terms.empty()) return out;
   // Fields seen, as a bitmap over Symbols: per event only bit sets.
   std::vector<uint8_t> seen;
+  std::vector<std::string> indexes;  // the events' index values (a few)
   Event ev;
   DiagnosticSink quiet(nullptr);  // the search itself already reported bad input
   ReadStats stats;
@@ -70,6 +86,9 @@ std::vector<std::string> missing_field_hints(const ir::CompiledRule& rule, const
     for (auto& f : ev.fields()) {
       if (f.name >= seen.size()) seen.resize(std::max<size_t>(f.name + 1, seen.size() * 2), 0);
       seen[f.name] = 1;
+      if (f.name == index_sym && !index_terms.empty() && indexes.size() < 16 &&
+          std::find(indexes.begin(), indexes.end(), f.value) == indexes.end())
+        indexes.emplace_back(f.value);
     }
   }, quiet, stats);
   std::vector<std::string> names;
@@ -81,6 +100,13 @@ std::vector<std::string> missing_field_hints(const ir::CompiledRule& rule, const
     std::string hint = "no event has field " + f;
     if (auto near = closest_field(f, names); !near.empty()) hint += "; did you mean " + near + "?";
     out.push_back(std::move(hint));
+  }
+  for (auto& term : index_terms) {
+    if (std::any_of(indexes.begin(), indexes.end(), [&](auto& i) { return spl_wildcard_match(term, i); })) continue;
+    std::string in;
+    for (auto& i : indexes) in += (in.empty() ? "" : ", ") + i;
+    out.push_back("no event is in index " + term + (in.empty() ? std::string() : "; the events read are in index " + in) +
+                  " (events from local logs are in main unless a record names its own)");
   }
   return out;
 }

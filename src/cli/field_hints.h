@@ -1,7 +1,8 @@
 // Hints for ad-hoc searches: the fields a query reads that no event of the
 // logs read carries, each with the closest field name that does occur
-// (`no event has field Logon_Typ; did you mean Logon_Type?`). A query whose
-// field never occurs silently returns nothing; this says why.
+// (`no event has field Logon_Typ; did you mean Logon_Type?`), and the
+// indexes a query names that no event is in. A query whose field never
+// occurs silently returns nothing; this says why.
 #pragma once
 #include <string>
 #include <vector>
@@ -13,7 +14,8 @@
 
 namespace vigil::cli {
 
-/// One line per field `rule` reads that never occurs in `logs` (read once more, normalized).
+/// One line per field `rule` reads that never occurs in `logs` (read once more, normalized), and
+/// one per `index=` term that no event's index matches.
 std::vector<std::string> missing_field_hints(const ir::CompiledRule& rule, const ir::AtomTable& atoms,
                                              const Normalizer& norm, const std::vector<std::string>& logs,
                                              const ReadOptions& opts);

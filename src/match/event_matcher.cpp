@@ -257,7 +257,11 @@ uint32_t EventMatcher::always_open_gate() {
 // cannot match a tag name, and no event pays for rendering them. Aliases (Field::copy: `dest`,
 // `host`, `ComputerName` … of `Computer`) hold a text already searched: about half the raw
 // view's bytes, which every event would otherwise scan twice.
-static bool is_keyword_field(const Event::Field& f) { return f.view == 0 && !f.rendering && !f.copy; }
+// Splunk's default fields (Field::metadata: `index`, `source`, `sourcetype`) say where the event
+// is kept, not what it says.
+static bool is_keyword_field(const Event::Field& f) {
+  return f.view == 0 && !f.rendering && !f.copy && !f.metadata;
+}
 
 void EventMatcher::on_hit(void* self, uint32_t pattern) {
   auto* m = static_cast<EventMatcher*>(self);

@@ -35,6 +35,10 @@ class Event {
     /// The same text as another field of the event (an alias: `dest` = `Computer`): a search of
     /// every value need not look at it again.
     bool copy = false;
+    /// One of Splunk's default fields of where the event is kept and how it was read (`index`,
+    /// `source`, `sourcetype`), not of what it says: keywords do not search it, as Splunk's bare
+    /// terms search `_raw`, which holds no such text.
+    bool metadata = false;
   };
   /// Renders a derived value from the record (EventData_Xml …) into `out`.
   using Renderer = void (*)(const Record& r, std::string& out);
@@ -88,6 +92,8 @@ class Event {
     add(name, value, view);
     fields_.back().copy = seen;
   }
+  /// Marks the last field added as Field::metadata.
+  void mark_metadata() { fields_.back().metadata = true; }
   /// The first field named `name` (its value rendered), or null.
   const Field* first(Symbol name) const {
     std::string_view v;

@@ -322,6 +322,12 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
     }
   }
   n.time_created_ = field_id(sys::TimeCreated);
+  // Splunk's default fields that the raw views set (Event::Field::metadata).
+  for (auto& v : n.raw_views_)
+    for (auto& spec : v.fields) {
+      const std::string_view name = field_names().name(spec.target);
+      spec.metadata = name == "index" || name == "source" || name == "sourcetype";
+    }
   n.event_id_ = field_id(sys::EventID);
   n.sets_by_id_ = index_by_event_id(n.raw_sets_, n.event_id_);
   n.mappings_by_id_ = index_by_event_id(n.mappings_, n.event_id_);
@@ -601,7 +607,7 @@ void Normalizer::normalize(const Record& r, Event& e) const {
   for (auto& v : raw_views_) {
     if (std::find(v.formats.begin(), v.formats.end(), r.format) == v.formats.end()) continue;
     for (auto& s : v.fields)
-      if (!e.has(s.target)) apply(s, e, 0);
+      if (!e.has(s.target) && apply(s, e, 0) && s.metadata) e.mark_metadata();
   }
   if (!raw_sets_.empty()) {
     // The add-on's names: only the entries that can apply to this EventID.

@@ -88,6 +88,7 @@ class Normalizer {
     Symbol target;
     std::vector<Part> parts;
     bool append = false;  ///< a later value of a multivalue field: added even when the target exists
+    bool metadata = false;  ///< a raw view's `index`, `source` or `sourcetype` (Event::Field::metadata)
   };
   struct Condition {
     Symbol field;

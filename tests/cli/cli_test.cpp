@@ -272,7 +272,10 @@ namespace {
 // (eight or more keyword atoms, warm-up 0) or every atom is tested.
 // exec_sysmon_1_lolbin_pcalua.evtx has 3 events (evtxexport -f xml); 'pcalua.exe' is in the
 // Image/CommandLine values of 2 of them (the process and its child's ParentImage); every event's
-// XML has `<Data Name=` and the xmlns URL, which are in no value.
+// XML has `<Data Name=` and the xmlns URL, which are in no value. Nor are Splunk's default fields of
+// where an event is kept (Field::metadata: `index` main, `sourcetype` XmlWinEventLog, `source`
+// XmlWinEventLog:Microsoft-Windows-Sysmon/Operational), which `grep -i` finds nowhere in evtxexport's
+// XML of the file: 'XmlWinEventLog' matched all 3 events before stop 71.
 TEST(CliHunt, KeywordsSearchFieldValuesNotTheirXmlRendering) {
   const std::string evtx =
       std::string(VIGIL_SOURCE_DIR) + "/../shared/data/evtx-attack-samples/Execution/exec_sysmon_1_lolbin_pcalua.evtx";
@@ -289,11 +292,13 @@ TEST(CliHunt, KeywordsSearchFieldValuesNotTheirXmlRendering) {
   };
   rule("Values", 'a', {"pcalua.exe", "zzq-absent-1", "zzq-absent-2", "zzq-absent-3"});
   rule("Markup", 'b', {"Data Name", "EventData", "<Data", "schemas.microsoft.com/win/2004", "</Data>"});
+  rule("Metadata", 'c', {"main", "XmlWinEventLog", "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"});
   for (const char* env : {"VIGIL_PREFILTER_WARMUP=0", "VIGIL_NO_PREFILTER=1"}) {
     CliRun r = vigil("hunt --no-cache --format jsonl --rules " + dir.string() + " " + evtx, env);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(count_lines(r.out, "\"rule_name\":\"Values\""), 2u) << env << "\n" << r.err;
     EXPECT_EQ(count_lines(r.out, "\"rule_name\":\"Markup\""), 0u) << env;
+    EXPECT_EQ(count_lines(r.out, "\"rule_name\":\"Metadata\""), 0u) << env;
     EXPECT_NE(r.err.find("records read 3, evaluated 3, skipped 0"), std::string::npos) << r.err;
     // A Sigma finding has its event's fields, without the two XML copies of them.
     EXPECT_NE(r.out.find("\"CommandLine\":"), std::string::npos);
@@ -395,6 +400,35 @@ TEST(CliSearch, LookupSubsearchIsResolvedIntoAFilter) {
   EXPECT_EQ(search("EventCode=1 | search " + sub + "CommandLine | table CommandLine] | stats count by CommandLine"),
             "CommandLine,count\n\"find  \"\"Shadow Copy Volume\"\" \",1\n");
   EXPECT_EQ(search("EventCode=4688 NOT " + sub + "CommandLine | table CommandLine] | stats count"), "count\n42\n");
+}
+
+// Splunk users start a search with `index=…`. Every event in Splunk has an index, and events read
+// from local logs are in Splunk's default one, `main` (data/normalize/windows.yml), so `index=*` and
+// `index=main` select them all; an index they are not in selects none. Expected counts: 7,455
+// records in the EVTX samples (as evtxexport finds, EvtxCorpus.AttackSamplesMatchEvtxexport), 42 of
+// them Security 4688 (LookupSubsearchIsResolvedIntoAFilter); the bundled samples' 11 good records
+// (XML and NXLog JSON). `index=*` used to select nothing: the field was missing from every event.
+// A search for another index (`index=wineventlog`, a common Splunk setup) finds nothing and says why.
+TEST(CliSearch, IndexStarAndMainSelectEveryLocalEvent) {
+  const std::string samples = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/evtx-attack-samples";
+  if (!fs::exists(samples)) GTEST_SKIP() << "../shared not present";
+  auto count = [&](const std::string& q, const std::string& logs) {
+    CliRun r = vigil("search -q --no-cache --format csv '" + q + " | stats count' '" + logs + "'");
+    EXPECT_EQ(r.exit_code, 0) << q << "\n" << r.err;
+    return r.out;
+  };
+  EXPECT_EQ(count("index=*", samples), "count\n7455\n");
+  EXPECT_EQ(count("index=main EventCode=4688", samples), "count\n42\n");
+  EXPECT_EQ(count("index=unix", samples), "count\n0\n");
+  EXPECT_EQ(count("NOT index=main", samples), "count\n0\n");
+  EXPECT_EQ(count("index=*", std::string(VIGIL_SOURCE_DIR) + "/samples/logs"), "count\n11\n");
+  // An index the events are not in: nothing, and the search says where they are.
+  CliRun other = vigil("search --no-cache --format csv 'index=wineventlog EventCode=4688 | stats count' '" + samples + "'");
+  EXPECT_EQ(other.out, "count\n0\n");
+  EXPECT_NE(other.err.find("no event is in index wineventlog; the events read are in index main"), std::string::npos)
+      << other.err;
+  CliRun main_index = vigil("search --no-cache --format csv 'index=main EventCode=4688 | stats count' '" + samples + "'");
+  EXPECT_EQ(main_index.err.find("no event is in index"), std::string::npos) << main_index.err;
 }
 
 // ESCU `Suspicious Reg Exe Process` keeps the cmd.exe processes (not started by explorer.exe) that
