@@ -24,6 +24,16 @@ struct Compiler {
     out.reasons.push_back(std::move(why));
   }
 
+  // Splunk's `earliest=`/`latest=` in a leading search: the stream's first operator keeps the
+  // rows in that time range (the filter took the terms as true).
+  void add_time_range(const SearchExpr& e, ir::Stream& stream) {
+    TimeBounds b = time_bounds(e);
+    if (!b.earliest && !b.latest) return;
+    auto r = make_time_range_operator(b.earliest, b.latest);
+    if (r.op) stream.operators.push_back(std::move(r.op));
+    else fail(r.error);
+  }
+
   // Builds stream `index` of out.plan from `p`. Returns false when a stage cannot run.
   void build_stream(const Pipeline& p, size_t index) {
     if (++depth > 8) {
@@ -37,14 +47,19 @@ struct Compiler {
     } else {
       const Command& head = p.commands[0];
       if (auto* ts = std::get_if<TstatsCmd>(&head.body)) {
-        stream.source.kind = ir::Source::Kind::datamodel;
+        // No data model (`| tstats count where index=* by sourcetype`): the events themselves, as
+        // Splunk's tstats over index-time fields (here any field of the raw view).
+        stream.source.kind = ts->datamodel.empty() ? ir::Source::Kind::raw : ir::Source::Kind::datamodel;
         stream.source.datamodel = ts->datamodel;
         stream.source.dataset = ts->dataset.empty() ? ts->datamodel : ts->dataset;
         if (!ts->nodename.empty()) {
           auto dot = ts->nodename.rfind('.');
           stream.source.dataset = dot == std::string::npos ? ts->nodename : ts->nodename.substr(dot + 1);
         }
-        if (ts->where) stream.filter = lower_search(*ts->where, *env.atoms, nullptr, &resolve);
+        if (ts->where) {
+          stream.filter = lower_search(*ts->where, *env.atoms, nullptr, &resolve, true);
+          add_time_range(*ts->where, stream);
+        }
         if (ts->from_form) {
           first_op = 1;  // `| from datamodel …` yields the dataset's rows as they are
         } else {
@@ -55,7 +70,10 @@ struct Compiler {
         }
       } else if (auto* s = std::get_if<SearchCmd>(&head.body); s && !p.leading_pipe) {
         stream.source.kind = ir::Source::Kind::raw;
-        if (s->expr) stream.filter = lower_search(*s->expr, *env.atoms, nullptr, &resolve);
+        if (s->expr) {
+          stream.filter = lower_search(*s->expr, *env.atoms, nullptr, &resolve, true);
+          add_time_range(*s->expr, stream);
+        }
         first_op = 1;
       } else {
         // A generating command (inputlookup, makeresults, rest, mstats …): no events feed it.

@@ -53,10 +53,15 @@ Predicate lower_value(ir::AtomTable& t, const std::string& field, std::string v,
   return atom(t, field, AtomKind::wildcard, to_glob(s), cs);
 }
 
+bool is_time_bound(const SearchExpr& e) {
+  return e.kind == SearchKind::compare && e.op == "=" && (iequals(e.field, "earliest") || iequals(e.field, "latest"));
+}
+
 // `positive`: under an even number of NOTs. A term that cannot be lowered becomes true there and
-// false under a NOT, so the predicate keeps every event the search could keep.
+// false under a NOT, so the predicate keeps every event the search could keep. `bounds`: the
+// terms of the search's top-level AND that set its time range (TimeBounds), true here.
 Predicate lower_s(const SearchExpr& e, ir::AtomTable& t, std::vector<std::string>* w, const SubsearchResolver* r,
-                  bool positive) {
+                  bool positive, bool bounds = false) {
   auto warn = [&](std::string m) {
     if (w) w->push_back(std::move(m));
   };
@@ -64,7 +69,7 @@ Predicate lower_s(const SearchExpr& e, ir::AtomTable& t, std::vector<std::string
     case SearchKind::and_:
     case SearchKind::or_: {
       std::vector<Predicate> kids;
-      for (auto& c : e.children) kids.push_back(lower_s(*c, t, w, r, positive));
+      for (auto& c : e.children) kids.push_back(lower_s(*c, t, w, r, positive, bounds && e.kind == SearchKind::and_));
       return e.kind == SearchKind::and_ ? Predicate::make_and(std::move(kids)) : Predicate::make_or(std::move(kids));
     }
     case SearchKind::not_:
@@ -103,6 +108,7 @@ Predicate lower_s(const SearchExpr& e, ir::AtomTable& t, std::vector<std::string
       return Predicate::make_or(std::move(kids));
     }
     case SearchKind::compare: {
+      if (bounds && is_time_bound(e)) return Predicate::always_true();
       const std::string v = e.values.empty() ? "" : e.values[0];
       if (e.op == "=") return lower_value(t, e.field, v, e.case_sensitive);
       if (e.op == "!=") {
@@ -260,8 +266,22 @@ struct WhereLowering {
 }  // namespace
 
 ir::Predicate lower_search(const SearchExpr& e, ir::AtomTable& atoms, std::vector<std::string>* warnings,
-                           const SubsearchResolver* resolve) {
-  return lower_s(e, atoms, warnings, resolve, true);
+                           const SubsearchResolver* resolve, bool time_bounds) {
+  return lower_s(e, atoms, warnings, resolve, true, time_bounds);
+}
+
+TimeBounds time_bounds(const SearchExpr& e) {
+  TimeBounds b;
+  if (is_time_bound(e)) {
+    (iequals(e.field, "earliest") ? b.earliest : b.latest) = e.values.empty() ? "" : e.values[0];
+  } else if (e.kind == SearchKind::and_) {
+    for (auto& c : e.children) {
+      TimeBounds k = time_bounds(*c);
+      if (k.earliest) b.earliest = k.earliest;  // the last one wins, as in Splunk
+      if (k.latest) b.latest = k.latest;
+    }
+  }
+  return b;
 }
 
 ir::Predicate lower_where(const Expr& e, ir::AtomTable& atoms, bool& complete) {

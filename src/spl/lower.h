@@ -37,6 +37,8 @@
 // number, so it can serve as a prefilter while the where operator still runs.
 #pragma once
 #include <string>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "ir/atom_table.h"
@@ -46,9 +48,18 @@
 
 namespace vigil::spl {
 
-/// Lower a search/tstats-WHERE expression (a null SearchCmd::expr is simply always_true()).
+/// Lower a search/tstats-WHERE expression (a null SearchCmd::expr is simply always_true()). With
+/// `time_bounds` (a stream's leading search), the `earliest=`/`latest=` terms of its top-level AND
+/// are its time range (time_bounds()), not field tests: true here.
 ir::Predicate lower_search(const SearchExpr& e, ir::AtomTable& atoms, std::vector<std::string>* warnings = nullptr,
-                           const SubsearchResolver* resolve = nullptr);
+                           const SubsearchResolver* resolve = nullptr, bool time_bounds = false);
+
+/// Splunk's time modifiers among the terms of a leading search's top-level AND: `earliest=-24h@h`,
+/// `latest=now`, epoch seconds or ISO-8601 (the last of each wins).
+struct TimeBounds {
+  std::optional<std::string> earliest, latest;
+};
+TimeBounds time_bounds(const SearchExpr& e);
 
 /// Lower the simple subset of a where expression; `complete` tells whether the predicate is exact.
 ir::Predicate lower_where(const Expr& e, ir::AtomTable& atoms, bool& complete);

@@ -1,6 +1,9 @@
-// Row filters: mid-pipeline `search`, `where`, `regex`.
+// Row filters: mid-pipeline `search`, `where`, `regex`, and a leading search's `earliest=`/`latest=`.
 #include <algorithm>
+#include <cmath>
 
+#include "core/strings.h"
+#include "core/time.h"
 #include "match/row_matcher.h"
 #include "spl/eval.h"
 #include "spl/lower.h"
@@ -10,12 +13,13 @@
 
 namespace vigil::spl::ops {
 
-namespace {
-
+// Also for TimeRangeOp, below (outside this namespace).
 template <class Keep>
 void filter_rows(Table& rows, Keep keep) {
   rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const Row& r) { return !keep(r); }), rows.end());
 }
+
+namespace {
 
 class SearchOp final : public ir::Operator {
  public:
@@ -169,3 +173,55 @@ OperatorResult make_regex(const Command&, const RegexCmd& r) {
 }
 
 }  // namespace vigil::spl::ops
+
+namespace vigil::spl {
+
+namespace {
+
+// A time modifier's instant: epoch seconds, ISO-8601, or relative to now (`-24h@h`, `@d`, `now`).
+std::optional<double> time_modifier(std::string_view spec, double now) {
+  double n = 0;
+  if (parse_number(spec, n)) return n;
+  if (auto t = parse_time(spec)) return t;
+  return apply_relative_time(now, spec);
+}
+
+// `earliest=`/`latest=` of a leading search: per row, bounds taken from the run's now.
+class TimeRangeOp final : public ir::Operator {
+ public:
+  TimeRangeOp(std::optional<std::string> earliest, std::optional<std::string> latest)
+      : earliest_(std::move(earliest)), latest_(std::move(latest)) {}
+  std::string name() const override { return "earliest/latest"; }
+  ir::OpShape shape() const override { return ir::OpShape::per_row; }
+  bool reads(std::vector<std::string>& f) const override {
+    f.push_back("_time");
+    return true;
+  }
+  bool writes(std::vector<std::string>&) const override { return true; }
+  bool filters() const override { return true; }
+  void run(Table& rows, ir::ExecContext& ctx) override {
+    const double lo = earliest_ ? time_modifier(*earliest_, ctx.now).value_or(0) : -HUGE_VAL;
+    const double hi = latest_ ? time_modifier(*latest_, ctx.now).value_or(0) : HUGE_VAL;
+    ops::filter_rows(rows, [&](const Row& r) {
+      const Value* t = r.get("_time");
+      auto v = t ? t->to_number() : std::nullopt;
+      return v && *v >= lo && *v < hi;
+    });
+  }
+
+ private:
+  std::optional<std::string> earliest_, latest_;
+};
+
+}  // namespace
+
+OperatorResult make_time_range_operator(const std::optional<std::string>& earliest,
+                                        const std::optional<std::string>& latest) {
+  for (auto* spec : {&earliest, &latest})
+    if (*spec && !time_modifier(**spec, 0))
+      return ops::error(std::string(spec == &earliest ? "earliest" : "latest") + ": cannot read the time '" + **spec +
+                        "' (relative such as -24h@h, epoch seconds or ISO-8601)");
+  return ops::ok<TimeRangeOp>(earliest, latest);
+}
+
+}  // namespace vigil::spl

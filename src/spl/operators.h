@@ -46,6 +46,10 @@ struct OperatorResult {
 OperatorResult make_operator(const Command& cmd, OperatorEnv& env);
 /// Aggregation over captured dataset rows (the engine applied the WHERE filter already).
 OperatorResult make_tstats_operator(const TstatsCmd& cmd);
+/// Keeps the rows whose `_time` is in [earliest, latest) (Splunk's time modifiers: relative to the
+/// run's now, epoch seconds or ISO-8601); either may be absent. Fails on a time it cannot read.
+OperatorResult make_time_range_operator(const std::optional<std::string>& earliest,
+                                        const std::optional<std::string>& latest);
 /// True when make_operator can build `name` (for lint).
 bool is_supported_command(std::string_view name);
 

@@ -431,6 +431,30 @@ TEST(CliSearch, IndexStarAndMainSelectEveryLocalEvent) {
   EXPECT_EQ(main_index.err.find("no event is in index"), std::string::npos) << main_index.err;
 }
 
+// Splunk's time modifiers in a search (`earliest=-30d`, `latest=…`: relative to --now, epoch or
+// ISO-8601; latest excluded) are its time range, not fields; and a tstats without a data model counts
+// the events themselves (`| tstats count where index=* by sourcetype`, Splunk's "what data is
+// there"), where it used to count nothing. Expected counts from python3 over `vigil dump --format jsonl`
+// of the samples (System/TimeCreated and EventID): 7,455 events; 8 of the 42 Security 4688 from
+// 2019-05-01 to 2019-06-01; 353 in the 30 days before 2021-01-01; 3,438 from 2020-01-01 on.
+TEST(CliSearch, EarliestLatestAreTheTimeRangeAndTstatsCountsEvents) {
+  const std::string samples = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/evtx-attack-samples";
+  if (!fs::exists(samples)) GTEST_SKIP() << "../shared not present";
+  auto search = [&](const std::string& q) {
+    CliRun r = vigil("search -q --no-cache --now 2021-01-01T00:00:00Z --format csv '" + q + "' '" + samples + "'");
+    EXPECT_EQ(r.exit_code, 0) << q << "\n" << r.err;
+    return r.out;
+  };
+  EXPECT_EQ(search("EventCode=4688 earliest=2019-05-01 latest=2019-06-01 | stats count"), "count\n8\n");
+  EXPECT_EQ(search("index=* earliest=-30d | stats count"), "count\n353\n");
+  EXPECT_EQ(search("| tstats count where index=* by sourcetype"), "sourcetype,count\nXmlWinEventLog,7455\n");
+  EXPECT_EQ(search("| tstats count where index=* earliest=2020-01-01 by sourcetype"),
+            "sourcetype,count\nXmlWinEventLog,3438\n");
+  CliRun bad = vigil("search --no-cache 'earliest=yesterdayish | stats count' '" + samples + "'");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("earliest: cannot read the time 'yesterdayish'"), std::string::npos) << bad.err;
+}
+
 // ESCU `Suspicious Reg Exe Process` keeps the cmd.exe processes (not started by explorer.exe) that
 // `search [| tstats … reg.exe … | rename parent_process_id as process_id | table process_id dest]`
 // names. python3 over `vigil dump` of the samples: 104 such cmd.exe (Sysmon 1, Security 4688), and two
