@@ -83,6 +83,7 @@ std::function<int()> register_search(CLI::App& app) {
       "  vigil search '| tstats count from datamodel=Endpoint.Processes by Processes.process_name' Sysmon.evtx\n"
       "  vigil search --content security_content '`sysmon` EventCode=1 | stats count by Image' logs/\n"
       "  vigil search '| tstats count where index=* by host sourcetype' logs/   # what is there\n"
+      "  vigil search 'EventCode=4688 | top limit=5 NewProcessName by host' logs/\n"
       "  vigil search --now 2024-05-01 'index=* EventCode=4625 earliest=-7d@d | stats count by host' logs/\n"
       "Raw searches see Splunk's raw field names (EventCode, Image, source, sourcetype, host, _time);\n"
       "events from local logs are in index main. tstats from datamodel sees CIM datasets (Endpoint.Processes\n"

@@ -1,4 +1,4 @@
-// Aggregating commands: stats, eventstats, streamstats, tstats, bin/bucket, addtotals.
+// Aggregating commands: stats, eventstats, streamstats, top, rare, tstats, bin/bucket, addtotals.
 #include <algorithm>
 #include <cmath>
 #include <deque>
@@ -277,12 +277,119 @@ bool opt_bool(const std::map<std::string, std::string>& m, std::string_view k, b
   return iequals(v, "true") || iequals(v, "t") || v == "1";
 }
 
+// top / rare: a count by the BY fields and the listed fields (merged across workers as stats is),
+// then per BY group its `limit` most (least) common value combinations, most (least) first, with
+// `percent` of the group's count. Ties keep the count table's order (by value).
+class TopOp final : public ir::MergeableOperator {
+ public:
+  struct Settings {
+    bool rare = false;
+    size_t limit = 10;  // 0: all
+    size_t by_fields = 0;  // the first BY fields of the spec group; the rest are the listed fields
+    std::string countfield = "count", percentfield = "percent";
+    bool showcount = true, showperc = true;
+  };
+  TopOp(GroupSpec spec, Settings st) : spec_(std::move(spec)), st_(std::move(st)) {}
+  std::string name() const override { return st_.rare ? "rare" : "top"; }
+  bool reads(std::vector<std::string>& f) const override { return group_spec_reads(spec_, f); }
+  struct State final : ir::PartialState {
+    explicit State(const GroupSpec* s) : table(s) {}
+    GroupTable table;
+  };
+  std::unique_ptr<ir::PartialState> make_state() const override { return std::make_unique<State>(&spec_); }
+  void add(ir::PartialState& s, const Table& rows, ir::ExecContext& ctx) const override {
+    auto& t = static_cast<State&>(s).table;
+    for (const Row& r : rows) t.add(r, ctx);
+  }
+  void merge(ir::PartialState& into, ir::PartialState& later) const override {
+    static_cast<State&>(into).table.merge(static_cast<State&>(later).table);
+  }
+  void seal(ir::PartialState& s) const override { static_cast<State&>(s).table.seal(); }
+  size_t groups(const ir::PartialState& s) const override { return static_cast<const State&>(s).table.groups(); }
+  bool aggregate_outputs(std::vector<std::string>& f) const override {
+    if (st_.showcount) f.push_back(st_.countfield);
+    if (st_.showperc) f.push_back(st_.percentfield);
+    return true;
+  }
+  Table finish(ir::PartialState& s, ir::ExecContext&, bool spend) const override {
+    Table counted = static_cast<State&>(s).table.finish(spend);  // sorted by the BY values
+    // Rows of one BY group are adjacent (the table is sorted by the BY values, the group's first).
+    auto group_of = [&](const Row& r) {
+      std::string k;
+      for (size_t i = 0; i < st_.by_fields; ++i) {
+        const Value* v = r.get(spec_.by[i]);
+        k += v ? v->to_string() : std::string();
+        k += '\x1f';
+      }
+      return k;
+    };
+    auto count_of = [&](const Row& r) {
+      const Value* v = r.get(st_.countfield);
+      return v && v->is_number() ? v->number() : 0.0;
+    };
+    Table out;
+    for (size_t b = 0; b < counted.size();) {
+      const std::string g = group_of(counted[b]);
+      size_t e = b + 1;
+      while (e < counted.size() && group_of(counted[e]) == g) ++e;
+      double total = 0;
+      for (size_t i = b; i < e; ++i) total += count_of(counted[i]);
+      std::stable_sort(counted.begin() + long(b), counted.begin() + long(e), [&](const Row& x, const Row& y) {
+        return st_.rare ? count_of(x) < count_of(y) : count_of(x) > count_of(y);
+      });
+      const size_t keep = st_.limit == 0 ? e - b : std::min(st_.limit, e - b);
+      for (size_t i = b; i < b + keep; ++i) {
+        Row& r = counted[i];
+        const double n = count_of(r);
+        if (st_.showperc) r.set(st_.percentfield, Value(std::round(n * 100 / total * 1e6) / 1e6));
+        if (!st_.showcount) r.erase(st_.countfield);
+        out.push_back(std::move(r));
+      }
+      b = e;
+    }
+    return out;
+  }
+
+ private:
+  GroupSpec spec_;
+  Settings st_;
+};
+
+OperatorResult make_top(const StatsCmd& s, bool rare) {
+  const char* n = rare ? "rare" : "top";
+  TopOp::Settings st;
+  st.rare = rare;
+  if (auto l = opt(s.options, "limit"); !l.empty()) {
+    long long v = 0;
+    if (!parse_int(l, v) || v < 0) return error(std::string(n) + ": bad limit '" + l + "'");
+    st.limit = size_t(v);
+  }
+  if (opt_bool(s.options, "useother", false)) return error(std::string(n) + ": useother=true is not supported");
+  st.countfield = unquote_field(opt(s.options, "countfield", "count"));
+  st.percentfield = unquote_field(opt(s.options, "percentfield", "percent"));
+  st.showcount = opt_bool(s.options, "showcount", true);
+  st.showperc = opt_bool(s.options, "showperc", true);
+  // Counted by the BY fields, then the listed ones.
+  std::vector<ByField> by = s.by;
+  for (auto& a : s.aggregates) by.push_back(ByField{a.field});
+  st.by_fields = s.by.size();
+  std::vector<Aggregate> aggs(1);
+  aggs[0].func = "count";
+  aggs[0].alias = st.countfield;
+  GroupSpec spec;
+  std::string why = compile_group_spec(aggs, by, spec);
+  if (!why.empty()) return error(why);
+  for (auto& b : spec.by) b = unquote_field(b);
+  return ok<TopOp>(std::move(spec), std::move(st));
+}
+
 }  // namespace
 
 OperatorResult make_stats(const Command& c, const StatsCmd& s) {
   const std::string& n = c.name;
+  if (n == "top" || n == "rare") return make_top(s, n == "rare");
   if (n != "stats" && n != "eventstats" && n != "streamstats")
-    return error("'" + n + "' is not supported (stats, eventstats and streamstats are)");
+    return error("'" + n + "' is not supported (stats, eventstats, streamstats, top and rare are)");
   GroupSpec spec;
   std::string why = compile_group_spec(s.aggregates, s.by, spec);
   if (!why.empty()) return error(why);

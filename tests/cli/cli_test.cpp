@@ -455,6 +455,32 @@ TEST(CliSearch, EarliestLatestAreTheTimeRangeAndTstatsCountsEvents) {
   EXPECT_NE(bad.err.find("earliest: cannot read the time 'yesterdayish'"), std::string::npos) << bad.err;
 }
 
+// `top` and `rare` (Splunk's most and least common values, with count and percent of the events
+// that have the fields), counted as stats counts, the same for any --threads. Expected values from
+// python3 over `vigil dump --format jsonl` of the samples: Security 4688 by Computer PC01.example.corp
+// 21, IEWIN7 8, MSEDGEWIN10 6, WIN-77LTAPHIQ1R.example.corp 6, wind10.winlab.local 1 (42); EventID 1
+// with an Image: 861, cmd.exe 110, svchost.exe 71. Ties come in value order.
+TEST(CliSearch, TopAndRareCountTheMostAndLeastCommonValues) {
+  const std::string samples = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/evtx-attack-samples";
+  if (!fs::exists(samples)) GTEST_SKIP() << "../shared not present";
+  auto search = [&](const std::string& q, int threads) {
+    CliRun r = vigil("search -q --no-cache --threads " + std::to_string(threads) + " --format csv '" + q + "' '" +
+                     samples + "'");
+    EXPECT_EQ(r.exit_code, 0) << q << "\n" << r.err;
+    return r.out;
+  };
+  for (int threads : {1, 2}) {
+    EXPECT_EQ(search("EventCode=4688 | top limit=3 host", threads),
+              "host,count,percent\nPC01.example.corp,21,50\nIEWIN7,8,19.047619\nMSEDGEWIN10,6,14.285714\n");
+    EXPECT_EQ(search("EventCode=4688 | rare limit=2 host", threads),
+              "host,count,percent\nwind10.winlab.local,1,2.380952\nMSEDGEWIN10,6,14.285714\n");
+    EXPECT_EQ(search("EventCode=1 | top 2 Image countfield=n percentfield=p", threads),
+              "Image,n,p\nC:\\Windows\\System32\\cmd.exe,110,12.775842\n"
+              "C:\\Windows\\System32\\svchost.exe,71,8.246225\n");
+  }
+  EXPECT_EQ(search("EventCode=4688 | top limit=1 showperc=f host", 2), "host,count\nPC01.example.corp,21\n");
+}
+
 // ESCU `Suspicious Reg Exe Process` keeps the cmd.exe processes (not started by explorer.exe) that
 // `search [| tstats … reg.exe … | rename parent_process_id as process_id | table process_id dest]`
 // names. python3 over `vigil dump` of the samples: 104 such cmd.exe (Sysmon 1, Security 4688), and two

@@ -314,6 +314,8 @@ TEST(RefusedCommands, WritesAndGeoip) {
   EXPECT_NE(build("| outputlookup ../x.csv", env).error, "");  // never outside writes_dir
   EXPECT_TRUE(is_supported_command("stats"));
   EXPECT_TRUE(is_supported_command("foreach"));
+  EXPECT_TRUE(is_supported_command("top"));
+  EXPECT_TRUE(is_supported_command("rare"));
   EXPECT_FALSE(is_supported_command("iplocation"));
 }
 
