@@ -36,7 +36,6 @@
 // subtree becomes `true` under an even number of NOTs and `false` under an odd
 // number, so it can serve as a prefilter while the where operator still runs.
 #pragma once
-#include <string>
 #include <optional>
 #include <string>
 #include <vector>

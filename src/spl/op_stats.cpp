@@ -22,11 +22,11 @@ std::string key_of(const std::vector<Value>& k) {
   return s;
 }
 
-// stats and tstats: the engine builds a GroupTable per event batch and merges them in input order.
-class StatsOp final : public ir::MergeableOperator {
+// An aggregation over one GroupTable (stats, tstats, top, rare): the engine builds a table per
+// event batch and merges them in input order.
+class GroupTableOp : public ir::MergeableOperator {
  public:
-  StatsOp(GroupSpec spec, std::string name) : spec_(std::move(spec)), name_(std::move(name)) {}
-  std::string name() const override { return name_; }
+  explicit GroupTableOp(GroupSpec spec) : spec_(std::move(spec)) {}
   bool reads(std::vector<std::string>& f) const override { return group_spec_reads(spec_, f); }
 
   struct State final : ir::PartialState {
@@ -42,10 +42,18 @@ class StatsOp final : public ir::MergeableOperator {
     static_cast<State&>(into).table.merge(static_cast<State&>(later).table);
   }
   void seal(ir::PartialState& s) const override { static_cast<State&>(s).table.seal(); }
-  Table finish(ir::PartialState& s, ir::ExecContext&, bool spend) const override {
-    return static_cast<State&>(s).table.finish(spend);
-  }
   size_t groups(const ir::PartialState& s) const override { return static_cast<const State&>(s).table.groups(); }
+
+ protected:
+  static GroupTable& table(ir::PartialState& s) { return static_cast<State&>(s).table; }
+  GroupSpec spec_;
+};
+
+class StatsOp final : public GroupTableOp {
+ public:
+  StatsOp(GroupSpec spec, std::string name) : GroupTableOp(std::move(spec)), name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  Table finish(ir::PartialState& s, ir::ExecContext&, bool spend) const override { return table(s).finish(spend); }
   bool aggregate_outputs(std::vector<std::string>& f) const override {
     for (auto& a : spec_.aggs) f.push_back(a.output);
     return true;
@@ -106,12 +114,11 @@ class StatsOp final : public ir::MergeableOperator {
   }
   bool add_group(ir::PartialState& s, const ir::PreGroup& g) const override {
     if (g.key.size() != spec_.by.size() || g.parts.size() != spec_.aggs.size()) return false;
-    static_cast<State&>(s).table.add_group(g);
+    table(s).add_group(g);
     return true;
   }
 
  private:
-  GroupSpec spec_;
   std::string name_;
 };
 
@@ -280,7 +287,7 @@ bool opt_bool(const std::map<std::string, std::string>& m, std::string_view k, b
 // top / rare: a count by the BY fields and the listed fields (merged across workers as stats is),
 // then per BY group its `limit` most (least) common value combinations, most (least) first, with
 // `percent` of the group's count. Ties keep the count table's order (by value).
-class TopOp final : public ir::MergeableOperator {
+class TopOp final : public GroupTableOp {
  public:
   struct Settings {
     bool rare = false;
@@ -289,30 +296,15 @@ class TopOp final : public ir::MergeableOperator {
     std::string countfield = "count", percentfield = "percent";
     bool showcount = true, showperc = true;
   };
-  TopOp(GroupSpec spec, Settings st) : spec_(std::move(spec)), st_(std::move(st)) {}
+  TopOp(GroupSpec spec, Settings st) : GroupTableOp(std::move(spec)), st_(std::move(st)) {}
   std::string name() const override { return st_.rare ? "rare" : "top"; }
-  bool reads(std::vector<std::string>& f) const override { return group_spec_reads(spec_, f); }
-  struct State final : ir::PartialState {
-    explicit State(const GroupSpec* s) : table(s) {}
-    GroupTable table;
-  };
-  std::unique_ptr<ir::PartialState> make_state() const override { return std::make_unique<State>(&spec_); }
-  void add(ir::PartialState& s, const Table& rows, ir::ExecContext& ctx) const override {
-    auto& t = static_cast<State&>(s).table;
-    for (const Row& r : rows) t.add(r, ctx);
-  }
-  void merge(ir::PartialState& into, ir::PartialState& later) const override {
-    static_cast<State&>(into).table.merge(static_cast<State&>(later).table);
-  }
-  void seal(ir::PartialState& s) const override { static_cast<State&>(s).table.seal(); }
-  size_t groups(const ir::PartialState& s) const override { return static_cast<const State&>(s).table.groups(); }
   bool aggregate_outputs(std::vector<std::string>& f) const override {
     if (st_.showcount) f.push_back(st_.countfield);
     if (st_.showperc) f.push_back(st_.percentfield);
     return true;
   }
   Table finish(ir::PartialState& s, ir::ExecContext&, bool spend) const override {
-    Table counted = static_cast<State&>(s).table.finish(spend);  // sorted by the BY values
+    Table counted = table(s).finish(spend);  // sorted by the BY values
     // Rows of one BY group are adjacent (the table is sorted by the BY values, the group's first).
     auto group_of = [&](const Row& r) {
       std::string k;
@@ -351,7 +343,6 @@ class TopOp final : public ir::MergeableOperator {
   }
 
  private:
-  GroupSpec spec_;
   Settings st_;
 };
 
