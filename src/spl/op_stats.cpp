@@ -362,7 +362,7 @@ OperatorResult make_top(const StatsCmd& s, bool rare) {
   st.showperc = opt_bool(s.options, "showperc", true);
   // Counted by the BY fields, then the listed ones.
   std::vector<ByField> by = s.by;
-  for (auto& a : s.aggregates) by.push_back(ByField{a.field});
+  for (auto& a : s.aggregates) by.push_back(ByField{a.field, {}});
   st.by_fields = s.by.size();
   std::vector<Aggregate> aggs(1);
   aggs[0].func = "count";
