@@ -4,8 +4,8 @@
 #include <cstdint>
 
 #include "core/strings.h"
-#include "core/wildcard.h"
 #include "engine/field_usage.h"
+#include "match/compiled_atom.h"
 
 namespace vigil::cli {
 
@@ -62,16 +62,27 @@ std::vector<std::string> missing_field_hints(const ir::CompiledRule& rule, const
       wanted.push_back(r.field);
   // `index=…` terms (Splunk habit: `index=wineventlog …`): local events are in `main` unless a
   // record names its own, so a term for another index selects nothing.
+  // Each term is tested as the filter tests it (match::CompiledAtom: `index=win*` is a prefix).
   static const Symbol index_sym = field_id("index");
-  std::vector<std::string> index_terms;
+  struct IndexTerm {
+    match::CompiledAtom test;
+    std::string written;  // as an SPL term would write it
+  };
+  std::vector<IndexTerm> index_terms;
   for (auto& st : rule.plan.streams) {
     std::vector<ir::AtomId> ids;
     st.filter.collect_atoms(ids);
     for (ir::AtomId id : ids) {
       const ir::Atom& at = atoms.get(id);
-      if (at.field == index_sym && (at.kind == ir::AtomKind::eq || at.kind == ir::AtomKind::wildcard) &&
-          std::find(index_terms.begin(), index_terms.end(), at.value) == index_terms.end())
-        index_terms.push_back(at.value);
+      if (at.field != index_sym || at.kind == ir::AtomKind::exists || at.kind == ir::AtomKind::keyword ||
+          ir::is_field_ref(at.kind) ||
+          std::any_of(index_terms.begin(), index_terms.end(), [&](auto& t) { return t.test.atom() == at; }))
+        continue;
+      auto c = match::CompiledAtom::compile(at);
+      if (!c) continue;
+      const bool lead = at.kind == ir::AtomKind::contains || at.kind == ir::AtomKind::ends_with;
+      const bool trail = at.kind == ir::AtomKind::contains || at.kind == ir::AtomKind::starts_with;
+      index_terms.push_back({std::move(*c), (lead ? "*" : "") + at.value + (trail ? "*" : "")});
     }
   }
   if (wanted.empty() && index_terms.empty()) return out;
@@ -102,10 +113,11 @@ std::vector<std::string> missing_field_hints(const ir::CompiledRule& rule, const
     out.push_back(std::move(hint));
   }
   for (auto& term : index_terms) {
-    if (std::any_of(indexes.begin(), indexes.end(), [&](auto& i) { return spl_wildcard_match(term, i); })) continue;
+    if (std::any_of(indexes.begin(), indexes.end(), [&](auto& i) { return term.test.test(i); })) continue;
     std::string in;
     for (auto& i : indexes) in += (in.empty() ? "" : ", ") + i;
-    out.push_back("no event is in index " + term + (in.empty() ? std::string() : "; the events read are in index " + in) +
+    out.push_back("no event is in index " + term.written +
+                  (in.empty() ? std::string() : "; the events read are in index " + in) +
                   " (events from local logs are in main unless a record names its own)");
   }
   return out;
