@@ -306,14 +306,12 @@ class TopOp final : public GroupTableOp {
   Table finish(ir::PartialState& s, ir::ExecContext&, bool spend) const override {
     Table counted = table(s).finish(spend);  // sorted by the BY values
     // Rows of one BY group are adjacent (the table is sorted by the BY values, the group's first).
-    auto group_of = [&](const Row& r) {
-      std::string k;
+    auto same_group = [&](const Row& x, const Row& y) {
       for (size_t i = 0; i < st_.by_fields; ++i) {
-        const Value* v = r.get(spec_.by[i]);
-        k += v ? v->to_string() : std::string();
-        k += '\x1f';
+        const Value *a = x.get(spec_.by[i]), *b = y.get(spec_.by[i]);
+        if (!(a && b ? *a == *b : a == b)) return false;
       }
-      return k;
+      return true;
     };
     auto count_of = [&](const Row& r) {
       const Value* v = r.get(st_.countfield);
@@ -321,9 +319,8 @@ class TopOp final : public GroupTableOp {
     };
     Table out;
     for (size_t b = 0; b < counted.size();) {
-      const std::string g = group_of(counted[b]);
       size_t e = b + 1;
-      while (e < counted.size() && group_of(counted[e]) == g) ++e;
+      while (e < counted.size() && same_group(counted[b], counted[e])) ++e;
       double total = 0;
       for (size_t i = b; i < e; ++i) total += count_of(counted[i]);
       std::stable_sort(counted.begin() + long(b), counted.begin() + long(e), [&](const Row& x, const Row& y) {

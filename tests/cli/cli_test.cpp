@@ -479,6 +479,10 @@ TEST(CliSearch, TopAndRareCountTheMostAndLeastCommonValues) {
               "C:\\Windows\\System32\\svchost.exe,71,8.246225\n");
   }
   EXPECT_EQ(search("EventCode=4688 | top limit=1 showperc=f host", 2), "host,count\nPC01.example.corp,21\n");
+  // Per BY group (python3 likewise: 4624 TargetUserName by Computer; 30, 1 and 3 logons on the first three hosts).
+  EXPECT_EQ(search("EventCode=4624 | top 1 TargetUserName by host | head 3", 2),
+            "host,TargetUserName,count,percent\n01566s-win16-ir.threebeesco.com,01566S-WIN16-IR$,14,46.666667\n"
+            "02694w-win10.threebeesco.com,Administrator,1,100\nICORP-DC.internal.corp,ICORP-DC$,2,66.666667\n");
 }
 
 // ESCU `Suspicious Reg Exe Process` keeps the cmd.exe processes (not started by explorer.exe) that
