@@ -404,6 +404,14 @@ struct Engine::Impl {
   std::unordered_map<std::string, uint32_t> capture_keys;  // capture key -> capture group (build only)
   uint32_t capture_groups = 0;
   Symbol event_id_sym = kNoSymbol, time_sym = kNoSymbol, record_sym = kNoSymbol;
+  // Fields every CIM dataset inherits from the event (besides _time): `tstats … from datamodel=X
+  // by sourcetype host` reads them from the raw view.
+  Symbol host_sym = kNoSymbol, source_sym = kNoSymbol, sourcetype_sym = kNoSymbol;
+  // Whether field `f` (named `name`) belongs to stream `sp`'s rows.
+  bool in_view(const StreamPlan& sp, bool raw, Symbol name, const Event::Field& f) const {
+    if (raw) return f.view == 0;
+    return f.view == sp.view || (f.view == 0 && (name == host_sym || name == source_sym || name == sourcetype_sym));
+  }
 
   // ---- per worker
   struct Worker {
@@ -543,6 +551,9 @@ void Engine::Impl::build() {
   if (opts.now == 0)
     opts.now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   time_sym = field_id("_time");
+  host_sym = field_id("host");
+  source_sym = field_id("source");
+  sourcetype_sym = field_id("sourcetype");
   record_sym = field_id("EventRecordID");
   event_id_sym = field_id("EventID");
   const std::vector<Symbol> id_fields = {event_id_sym, field_id("EventCode"), field_id("event_simpleName")};
@@ -871,7 +882,7 @@ void Engine::Impl::capture(const Worker& w, const StreamPlan& sp, Row& row) cons
     for (Symbol name : sp.capture) {
       if (name == time_sym) continue;
       const Event::Field* f = w.event.first(name);
-      if (!f || (raw ? f->view != 0 : f->view != sp.view)) continue;
+      if (!f || !in_view(sp, raw, name, *f)) continue;
       if (f->rendering && sp.skip_renderings) continue;
       next(field_name(name)).set_text(f->value);
     }
@@ -883,7 +894,7 @@ void Engine::Impl::capture(const Worker& w, const StreamPlan& sp, Row& row) cons
   if (sp.capture_all) es.reserve(96);
   for (auto& f : w.event.fields_unrendered()) {
     if (f.name == time_sym) continue;
-    if (raw ? f.view != 0 : f.view != sp.view) continue;
+    if (!in_view(sp, raw, f.name, f)) continue;
     if (!sp.capture_all && !std::binary_search(sp.capture.begin(), sp.capture.end(), f.name)) continue;
     if (f.rendering && sp.skip_renderings) continue;
     if (f.deferred) w.event.fields();  // renders it in place: only for a stream that captures it

@@ -485,6 +485,38 @@ TEST(CliSearch, TopAndRareCountTheMostAndLeastCommonValues) {
             "02694w-win10.threebeesco.com,Administrator,1,100\nICORP-DC.internal.corp,ICORP-DC$,2,66.666667\n");
 }
 
+// Every CIM dataset inherits host, source and sourcetype from its event (Splunk's data models do),
+// so tstats over a data model can group by them. python3 over the dump: IEWIN7 has 267 Sysmon 1 and
+// 8 Security 4688 events, the Processes dataset's two sources. ESCU's `Notepad with no Command Line
+// Arguments` groups by host: its findings had host "null" (the fillnull value) and now name the
+// event's Computer, which is also their dest.
+TEST(CliSearch, DatamodelRowsInheritHostSourceAndSourcetype) {
+  const std::string samples = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/evtx-attack-samples";
+  const std::string rule = std::string(VIGIL_SOURCE_DIR) +
+                           "/../shared/corpus/security_content/detections/endpoint/notepad_with_no_command_line_arguments.yml";
+  if (!fs::exists(samples) || !fs::exists(rule)) GTEST_SKIP() << "../shared not present";
+  CliRun r = vigil("search -q --no-cache --format csv '| tstats count from datamodel=Endpoint.Processes where host=IEWIN7 "
+                   "by sourcetype host source' '" + samples + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "sourcetype,host,source,count\n"
+                   "XmlWinEventLog,IEWIN7,XmlWinEventLog:Microsoft-Windows-Sysmon/Operational,267\n"
+                   "XmlWinEventLog,IEWIN7,XmlWinEventLog:Security,8\n");
+  CliRun h = vigil("hunt -q --no-cache --format jsonl --rules '" + rule + "' '" + samples + "'");
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  EXPECT_GT(count_lines(h.out), 0u);
+  EXPECT_EQ(count_lines(h.out, "\"host\":\"null\""), 0u) << h.out.substr(0, 2000);
+  std::istringstream lines(h.out);
+  for (std::string line; std::getline(lines, line);) {
+    auto field = [&](const std::string& name) {
+      size_t at = line.find("\"" + name + "\":\"");
+      if (at == std::string::npos) return std::string("<none>");
+      at += name.size() + 4;
+      return line.substr(at, line.find('"', at) - at);
+    };
+    EXPECT_EQ(field("host"), field("dest")) << line;
+  }
+}
+
 // ESCU `Suspicious Reg Exe Process` keeps the cmd.exe processes (not started by explorer.exe) that
 // `search [| tstats … reg.exe … | rename parent_process_id as process_id | table process_id dest]`
 // names. python3 over `vigil dump` of the samples: 104 such cmd.exe (Sysmon 1, Security 4688), and two
