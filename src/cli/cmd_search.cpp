@@ -84,11 +84,14 @@ std::function<int()> register_search(CLI::App& app) {
       "  vigil search --content security_content '`sysmon` EventCode=1 | stats count by Image' logs/\n"
       "  vigil search '| tstats count where index=* by host sourcetype' logs/   # what is there\n"
       "  vigil search 'EventCode=4688 | top limit=5 NewProcessName by host' logs/\n"
+      "  vigil search 'EventCode=4625 | timechart span=1h count by host limit=5' logs/\n"
+      "  vigil search 'EventCode=4624 | chart count over host by LogonType' logs/\n"
       "  vigil search --now 2024-05-01 'index=* EventCode=4625 earliest=-7d@d | stats count by host' logs/\n"
       "Raw searches see Splunk's raw field names (EventCode, Image, source, sourcetype, host, _time);\n"
       "events from local logs are in index main. tstats from datamodel sees CIM datasets (Endpoint.Processes\n"
       "as Processes.*), tstats without one the events. earliest=/latest= set the time range (relative to\n"
-      "--now, else the clock; epoch seconds or ISO-8601).\n"
+      "--now, else the clock; epoch seconds or ISO-8601). timechart without span= picks Splunk's span for\n"
+      "at most 100 buckets over the events' times; spans are in UTC, and calendar spans (1mon, 1y) are refused.\n"
       "Rows are written as they become final (JSON lines at once, also from a live '-'); CSV and the\n"
       "table name every column in their header, so they come at the end (CSV spooled to a temp file).");
   sub->add_option("query", a->query, "the SPL query")->required();

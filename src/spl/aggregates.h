@@ -173,6 +173,14 @@ class GroupTable {
   /// state is freed once its row is made (so rows and groups are not all held) and the table is
   /// left empty; without, the table stays as it was.
   Table finish(bool spend = true);
+  /// A group of finish()'s output, before its aggregates are made into values: its BY values (as
+  /// finish() sets them) and its accumulators, to be merged further (timechart's buckets and OTHER).
+  struct TakenGroup {
+    std::vector<Value> by;
+    std::vector<Accumulator> accs;
+  };
+  /// The groups in finish()'s order, handed over; the table is left empty.
+  std::vector<TakenGroup> take_groups();
   size_t groups() const { return groups_.size(); }
 
  private:
@@ -182,6 +190,9 @@ class GroupTable {
     std::vector<std::pair<uint32_t, double>> nums;
     std::vector<Accumulator> accs;
   };
+  /// Calls `take` with each group and its BY values, in finish()'s order.
+  template <class Take>
+  void each_sorted(Take&& take);
   void add_to(const std::string& key, bool typed, const std::vector<Value>* typed_key, const Row& row,
               ir::ExecContext& ctx);
   void add_to_keyed(const std::string& key, bool typed, const std::vector<Value>* typed_key, const Row& row,

@@ -99,7 +99,9 @@ struct Compiler {
       const Command& c = p.commands[i];
       auto r = make_operator(c, oenv);
       if (r.op) stream.operators.push_back(std::move(r.op));
-      else fail(fmt::format("{}: {}", c.name, r.error.empty() ? "not supported" : r.error));
+      else if (r.error.empty()) fail(c.name + ": not supported");
+      else if (r.error.starts_with(c.name + ": ")) fail(r.error);  // the operator named its command already
+      else fail(c.name + ": " + r.error);
     }
     out.plan.streams[index] = std::move(stream);
     --depth;

@@ -129,6 +129,17 @@ std::optional<double> parse_span_seconds(std::string_view span) {
   return n * mult;
 }
 
+std::string span_error(std::string_view span) {
+  std::string unit = to_lower(trim(span));
+  while (!unit.empty() && ((unit[0] >= '0' && unit[0] <= '9') || unit[0] == '.')) unit.erase(0, 1);
+  const bool calendar = unit == "mon" || unit == "month" || unit == "months" || unit == "q" || unit == "qtr" ||
+                        unit == "quarter" || unit == "quarters" || unit == "y" || unit == "yr" || unit == "year" ||
+                        unit == "years";
+  return "unsupported span '" + std::string(span) + "'" +
+         (calendar ? " (calendar spans, months, quarters and years, are not supported; give days, e.g. span=30d)"
+                   : " (a number with s, m, h, d or w, e.g. span=5m)");
+}
+
 namespace {
 
 struct Civil {

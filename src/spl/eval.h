@@ -59,6 +59,8 @@ int order_texts(const SortKey& a, const SortKey& b);
 /// A span such as `1h`, `5m`, `30s`, `1d`, `2w`, `10` (seconds) in seconds; nullopt if invalid
 /// or not a fixed length (months, years).
 std::optional<double> parse_span_seconds(std::string_view span);
+/// Why parse_span_seconds refused `span`, for an error: "unsupported span '1mon' (…)".
+std::string span_error(std::string_view span);
 
 /// Splunk relative time modifier applied to `base` (UTC): `-7d@d`, `+1h`, `@w0`, `-30m@m`, `now`.
 std::optional<double> apply_relative_time(double base, std::string_view spec);

@@ -115,13 +115,13 @@ OperatorResult make_operator(const Command& cmd, OperatorEnv& env) {
 }
 
 bool is_supported_command(std::string_view name) {
-  static constexpr std::array<std::string_view, 40> kSupported = {
+  static constexpr std::array<std::string_view, 42> kSupported = {
       "search",   "where",      "eval",       "stats",     "eventstats", "streamstats", "tstats",   "rename",
       "convert",  "table",      "fields",     "rex",       "regex",      "lookup",      "join",     "append",
       "appendpipe", "bucket",   "bin",        "discretize", "dedup",     "fillnull",    "foreach",  "mvexpand",
       "sort",     "inputlookup", "spath",     "makemv",    "xmlkv",      "addtotals",   "noop",
       "head",     "tail",       "reverse",    "uniq",      "nomv",     "replace",  "transaction", "top",
-      "rare"};
+      "rare",     "chart",      "timechart"};
   for (auto s : kSupported)
     if (s == name) return true;
   return false;

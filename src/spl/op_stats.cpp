@@ -3,6 +3,7 @@
 #include <cmath>
 #include <deque>
 #include <map>
+#include <set>
 
 #include "core/strings.h"
 #include "spl/aggregates.h"
@@ -371,13 +372,281 @@ OperatorResult make_top(const StatsCmd& s, bool rare) {
   return ok<TopOp>(std::move(spec), std::move(st));
 }
 
+// timechart / chart: an aggregation by a row field (timechart: `_time` in span buckets) and an
+// optional column field, pivoted into one row per row value and one column per column value (a
+// series). The counting is a GroupTable, merged across workers as stats is; the pivot runs once on
+// the merged groups:
+// - series beyond `limit` (ranked by the sum of the first aggregate's values over all rows, as
+//   Splunk's default agg=sum does) go into one OTHER series, whose cells merge their states
+//   (useother=t), or are dropped; rows whose column value is null form the NULL series (usenull=t);
+// - columns: the row field, then the series in text order, NULL and OTHER last. One aggregate: a
+//   column per series, named by it; several: "<aggregate>: <series>". No column field: a column per
+//   aggregate;
+// - timechart: every bucket from the first to the last (cont=t), `_span` on each row; cells with no
+//   rows hold 0 for count and dc, nothing for the others. Without span=, the span is the smallest of
+//   Splunk's thresholds (1s, 5s, 10s, 30s, 1m, 5m, 10m, 30m, 1h, 1d, 30d) giving at most 100
+//   buckets over the rows' times: the state keeps 1-second buckets, merged into the span's at the end.
+class ChartOp final : public GroupTableOp {
+ public:
+  struct Settings {
+    bool timechart = false;
+    std::optional<double> span;  // timechart: bucket seconds; none: chosen from the rows' times
+    bool has_row = false;        // the spec's first BY field is the row field
+    bool has_column = false;     // the spec's last BY field is the column field
+    size_t limit = 10;           // 0: every series
+    bool bottom = false;         // limit=bottomN: the N smallest
+    bool useother = true, usenull = true, cont = true;
+    std::string otherstr = "OTHER", nullstr = "NULL";
+  };
+  // BY values the spec gives missing fields (fillnull), so that null column values form a series.
+  static constexpr std::string_view kMissing = "\x1evigil:null\x1e";
+
+  ChartOp(GroupSpec spec, Settings st) : GroupTableOp(std::move(spec)), st_(std::move(st)) {}
+  std::string name() const override { return st_.timechart ? "timechart" : "chart"; }
+
+  // Always spends the state: with no signature() it serves one stream only, never a shared one.
+  Table finish(ir::PartialState& s, ir::ExecContext& ctx, bool) const override {
+    struct Cell {
+      Value row;
+      std::string series;  // empty without a column field
+      bool null_series = false;
+      std::vector<Accumulator> accs;
+    };
+    std::vector<Cell> cells;
+    if (spec_.by.empty()) return table(s).finish(true);  // `chart count`: one row, as stats
+    for (auto& g : table(s).take_groups()) {
+      Cell c;
+      size_t k = 0;
+      if (st_.has_row) {
+        Value& r = g.by[k++];
+        if (!r.is_number() && r.to_string() == kMissing) continue;  // no row value (chart) or no time
+        if (st_.timechart && !r.is_number()) continue;
+        c.row = std::move(r);
+      }
+      if (st_.has_column) {
+        std::string v = g.by[k].to_string();
+        if (v == kMissing) {
+          if (!st_.usenull) continue;
+          c.null_series = true;
+          v = st_.nullstr;
+        }
+        c.series = std::move(v);
+      }
+      c.accs = std::move(g.accs);
+      cells.push_back(std::move(c));
+    }
+    double span = st_.span.value_or(1);
+    if (st_.timechart && !st_.span && !cells.empty()) {
+      // Cells come in time order (then series): merging a finer bucket into the one before keeps
+      // first/last/earliest ties as rows came.
+      double lo = cells.front().row.number(), hi = cells.back().row.number();
+      static constexpr double kSpans[] = {1, 5, 10, 30, 60, 300, 600, 1800, 3600, 86400, 2592000};
+      span = kSpans[std::size(kSpans) - 1];
+      for (double sp : kSpans)
+        if (std::floor(hi / sp) - std::floor(lo / sp) + 1 <= 100) {
+          span = sp;
+          break;
+        }
+      std::map<std::pair<double, std::string>, size_t> at;
+      std::vector<Cell> merged;
+      for (auto& c : cells) {
+        const double b = std::floor(c.row.number() / span) * span;
+        auto [it, fresh] = at.emplace(std::make_pair(b, c.series), merged.size());
+        if (fresh) {
+          c.row = Value(b);
+          merged.push_back(std::move(c));
+        } else {
+          auto& into = merged[it->second].accs;
+          for (size_t i = 0; i < into.size(); ++i) into[i].merge(c.accs[i]);
+        }
+      }
+      std::stable_sort(merged.begin(), merged.end(), [](const Cell& x, const Cell& y) {
+        return x.row.number() < y.row.number();
+      });
+      cells = std::move(merged);
+    }
+    // The series kept, in column order, and where each cell goes (OTHER: kept.size()).
+    std::vector<std::string> kept;
+    std::map<std::string, size_t> column_of;
+    if (st_.has_column) {
+      std::map<std::string, double> score;
+      for (auto& c : cells) {
+        auto n = c.accs.empty() ? std::nullopt : c.accs[0].result().to_number();
+        score[c.series] += n ? *n : 0;
+      }
+      std::vector<std::pair<std::string, double>> ranked(score.begin(), score.end());
+      std::stable_sort(ranked.begin(), ranked.end(), [&](auto& x, auto& y) {
+        return st_.bottom ? x.second < y.second : x.second > y.second;
+      });
+      if (st_.limit && ranked.size() > st_.limit) ranked.resize(st_.limit);
+      // Column order: the series' texts, NULL last.
+      const bool any_null = std::any_of(cells.begin(), cells.end(), [](const Cell& c) { return c.null_series; });
+      std::vector<std::string> names;
+      for (auto& [n, sc] : ranked) names.push_back(n);
+      std::sort(names.begin(), names.end(), [&](const std::string& x, const std::string& y) {
+        const bool xn = any_null && x == st_.nullstr, yn = any_null && y == st_.nullstr;
+        return xn != yn ? yn : x < y;
+      });
+      for (auto& n : names) {
+        column_of[n] = kept.size();
+        kept.push_back(n);
+      }
+    }
+    const bool other = st_.has_column && st_.useother && column_of.size() < [&] {
+      std::set<std::string> all;
+      for (auto& c : cells) all.insert(c.series);
+      return all.size();
+    }();
+    const size_t n_series = kept.size() + (other ? 1 : 0);
+    // One output row per row value: each series' states (merged for OTHER).
+    struct OutRow {
+      Value row;
+      std::vector<std::optional<std::vector<Accumulator>>> series;
+    };
+    std::vector<OutRow> rows;
+    auto same_row = [&](const Value& a, const Value& b) { return a == b; };
+    for (auto& c : cells) {
+      if (rows.empty() || !st_.has_row || !same_row(rows.back().row, c.row)) {
+        // chart's cells are sorted by row value, timechart's by time: equal rows are adjacent.
+        rows.push_back(OutRow{c.row, {}});
+        rows.back().series.resize(std::max<size_t>(n_series, 1));
+      }
+      size_t col = 0;
+      if (st_.has_column) {
+        auto it = column_of.find(c.series);
+        if (it != column_of.end()) col = it->second;
+        else if (other) col = kept.size();
+        else continue;
+      }
+      auto& slot = rows.back().series[col];
+      if (!slot) slot = std::move(c.accs);
+      else
+        for (size_t i = 0; i < slot->size(); ++i) (*slot)[i].merge(c.accs[i]);
+    }
+    // timechart fills the buckets between the first and the last.
+    if (st_.timechart && st_.cont && rows.size() > 1) {
+      const double first = rows.front().row.number(), last = rows.back().row.number();
+      const double n = std::round((last - first) / span) + 1;
+      if (n <= kMaxBuckets) {
+        std::vector<OutRow> filled;
+        filled.reserve(size_t(n));
+        size_t next = 0;
+        for (double i = 0; i < n; ++i) {
+          const double t = first + i * span;
+          if (next < rows.size() && rows[next].row.number() <= t + span / 2) filled.push_back(std::move(rows[next++]));
+          else filled.push_back(OutRow{Value(t), std::vector<std::optional<std::vector<Accumulator>>>(std::max<size_t>(n_series, 1))});
+        }
+        rows = std::move(filled);
+      } else if (ctx.diags) {
+        ctx.diags->warning(ctx.where,
+                           "timechart: " + format_number(n) + " buckets of " + format_number(span) +
+                               " s between the first and last time; only the " + std::to_string(rows.size()) +
+                               " with rows are output (cont=f), as more than " + format_number(kMaxBuckets) +
+                               " would be",
+                           "timechart buckets");
+      }
+    }
+    std::vector<std::string> series_names = kept;
+    if (other) series_names.push_back(st_.otherstr);
+    const std::string& row_field = spec_.by.front();
+    Table out;
+    out.reserve(rows.size());
+    for (auto& r : rows) {
+      Row o;
+      if (st_.has_row) o.set(row_field, std::move(r.row));
+      for (size_t a = 0; a < spec_.aggs.size(); ++a) {
+        const AggSpec& agg = spec_.aggs[a];
+        for (size_t k = 0; k < r.series.size(); ++k) {
+          std::string col = !st_.has_column ? agg.output
+                            : spec_.aggs.size() == 1 ? series_names[k]
+                                                     : agg.output + ": " + series_names[k];
+          if (r.series[k]) {
+            Value v = (*r.series[k])[a].result();
+            if (!v.is_null()) o.set(col, std::move(v));
+          } else if (agg.kind == AggSpec::Kind::count || agg.kind == AggSpec::Kind::dc) {
+            o.set(col, Value(0.0));
+          }
+        }
+      }
+      if (st_.timechart) o.set("_span", Value(span));
+      out.push_back(std::move(o));
+    }
+    return out;
+  }
+
+ private:
+  static constexpr double kMaxBuckets = 1e6;
+  Settings st_;
+};
+
+OperatorResult make_chart(const StatsCmd& s, bool timechart) {
+  const std::string n = timechart ? "timechart" : "chart";
+  for (auto& [k, v] : s.options) {
+    static const char* const kKnown[] = {"span", "limit", "useother", "usenull", "otherstr", "nullstr", "cont"};
+    if (std::none_of(std::begin(kKnown), std::end(kKnown), [&](const char* o) { return iequals(k, o); }) ||
+        (!timechart && (iequals(k, "span") || iequals(k, "cont"))))
+      return error(n + ": option '" + k + "' is not supported (" +
+                   (timechart ? "span, limit, useother, usenull, otherstr, nullstr and cont are"
+                              : "limit, useother, usenull, otherstr and nullstr are") +
+                   ")");
+  }
+  if (s.aggregates.empty()) return error(n + " needs an aggregate, e.g. '" + n + " count" + (timechart ? "" : " by host") + "'");
+  ChartOp::Settings st;
+  st.timechart = timechart;
+  if (auto l = opt(s.options, "limit"); !l.empty()) {
+    std::string digits = l;
+    if (istarts_with(digits, "top")) digits = digits.substr(3);
+    else if (istarts_with(digits, "bottom")) {
+      digits = digits.substr(6);
+      st.bottom = true;
+    }
+    long long v = 0;
+    if (!parse_int(digits, v) || v < 0) return error(n + ": bad limit '" + l + "' (a number, topN or bottomN)");
+    st.limit = size_t(v);
+  }
+  st.useother = opt_bool(s.options, "useother", st.limit != 0);
+  st.usenull = opt_bool(s.options, "usenull", true);
+  st.cont = opt_bool(s.options, "cont", true);
+  st.otherstr = opt(s.options, "otherstr", "OTHER");
+  st.nullstr = opt(s.options, "nullstr", "NULL");
+  std::vector<ByField> by = s.by;
+  std::string span_text = opt(s.options, "span");
+  if (timechart) {
+    // `by host span=1h`: the parser gives a trailing span to the last BY field.
+    for (auto& b : by)
+      if (!b.span.empty()) {
+        span_text = b.span;
+        b.span.clear();
+      }
+    if (by.size() > 1) return error("timechart: one split-by field at most (got " + std::to_string(by.size()) + ")");
+    if (!span_text.empty()) {
+      st.span = parse_span_seconds(span_text);
+      if (!st.span) return error("timechart: " + span_error(span_text));
+    }
+    st.has_column = !by.empty();
+    by.insert(by.begin(), ByField{"_time", span_text.empty() ? "1s" : span_text});
+    st.has_row = true;
+  } else {
+    if (by.size() > 2) return error("chart: a row field and a column field at most (got " + std::to_string(by.size()) + ")");
+    st.has_row = !by.empty();
+    st.has_column = by.size() == 2;
+  }
+  GroupSpec spec;
+  std::string why = compile_group_spec(s.aggregates, by, spec);
+  if (!why.empty()) return error(n + ": " + why);
+  for (auto& b : spec.by) b = unquote_field(b);
+  if (!spec.by.empty()) spec.fillnull = std::string(ChartOp::kMissing);
+  return ok<ChartOp>(std::move(spec), std::move(st));
+}
+
 }  // namespace
 
 OperatorResult make_stats(const Command& c, const StatsCmd& s) {
   const std::string& n = c.name;
   if (n == "top" || n == "rare") return make_top(s, n == "rare");
+  if (n == "timechart" || n == "chart") return make_chart(s, n == "timechart");
   if (n != "stats" && n != "eventstats" && n != "streamstats")
-    return error("'" + n + "' is not supported (stats, eventstats, streamstats, top and rare are)");
+    return error("'" + n + "' is not supported (stats, eventstats, streamstats, top, rare, chart and timechart are)");
   GroupSpec spec;
   std::string why = compile_group_spec(s.aggregates, s.by, spec);
   if (!why.empty()) return error(why);
@@ -404,7 +673,7 @@ OperatorResult make_bin(const Command&, const BinCmd& b) {
   std::optional<double> span;
   if (is_time) span = parse_span_seconds(b.span);
   else if (d > 0) span = d;
-  if (!span) return error("bin: unsupported span '" + b.span + "'");
+  if (!span) return error("bin: " + span_error(b.span));
   std::string out = b.alias.empty() ? field : unquote_field(b.alias);
   return ok<BinOp>(std::move(field), std::move(out), *span, is_time);
 }

@@ -485,6 +485,51 @@ TEST(CliSearch, TopAndRareCountTheMostAndLeastCommonValues) {
             "02694w-win10.threebeesco.com,Administrator,1,100\nICORP-DC.internal.corp,ICORP-DC$,2,66.666667\n");
 }
 
+// timechart and chart over the samples. Expected values from python3 over `vigil dump --format
+// jsonl` of the samples (EventID, Computer, TimeCreated, EventData.LogonType), bucketing times by
+// floor(t / span) * span in UTC:
+// - 4688 by Computer, 30-day buckets: PC01.example.corp 21, IEWIN7 8, MSEDGEWIN10 and
+//   WIN-77LTAPHIQ1R.example.corp 6 each, wind10.winlab.local 1; limit=3 keeps PC01, IEWIN7 and
+//   MSEDGEWIN10 (the tie goes to the first in text order), the other 7 are OTHER. 40 buckets from
+//   2019-02-13 to 2022-04-28;
+// - Sysmon 13 on PC01.example.corp: 37 events over 9,459 s, so the chosen span is 5 minutes (60 s
+//   would make 158 buckets), 32 buckets, 36 of the events in the first four and the ninth;
+// - 4624 by Computer and LogonType: types 3 (61), 5 (13), 2 and 9 (4 each, 2 kept by text order).
+TEST(CliSearch, TimechartAndChartPivotTheCounts) {
+  const std::string samples = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/evtx-attack-samples";
+  if (!fs::exists(samples)) GTEST_SKIP() << "../shared not present";
+  auto search = [&](const std::string& q, int threads) {
+    CliRun r = vigil("search -q --no-cache --threads " + std::to_string(threads) + " --format csv '" + q + "' '" +
+                     samples + "'");
+    EXPECT_EQ(r.exit_code, 0) << q << "\n" << r.err;
+    return r.out;
+  };
+  for (int threads : {1, 2}) {
+    std::string by_host = search("EventCode=4688 | timechart span=30d count by host limit=3", threads);
+    EXPECT_EQ(count_lines(by_host), 41u) << by_host;
+    EXPECT_EQ(by_host.substr(0, by_host.find('\n', by_host.find('\n') + 1) + 1),
+              "_time,IEWIN7,MSEDGEWIN10,PC01.example.corp,OTHER,_span\n"
+              "2019-02-13T00:00:00.000Z,0,0,17,0,2592000\n");
+    for (const char* row : {"2019-03-15T00:00:00.000Z,0,0,4,6,2592000\n", "2019-04-14T00:00:00.000Z,8,0,0,0,2592000\n",
+                            "2019-05-14T00:00:00.000Z,0,0,0,0,2592000\n", "2021-11-29T00:00:00.000Z,0,6,0,0,2592000\n",
+                            "2022-04-28T00:00:00.000Z,0,0,0,1,2592000\n"})
+      EXPECT_NE(by_host.find(row), std::string::npos) << row << by_host;
+    std::string auto_span = search("EventCode=13 host=PC01.example.corp | timechart count", threads);
+    EXPECT_EQ(count_lines(auto_span), 33u) << auto_span;
+    EXPECT_EQ(auto_span.substr(0, auto_span.find("2019-03-19T21:25")),
+              "_time,count,_span\n2019-03-19T20:40:00.000Z,1,300\n2019-03-19T20:45:00.000Z,15,300\n"
+              "2019-03-19T20:50:00.000Z,10,300\n2019-03-19T20:55:00.000Z,5,300\n2019-03-19T21:00:00.000Z,0,300\n"
+              "2019-03-19T21:05:00.000Z,0,300\n2019-03-19T21:10:00.000Z,0,300\n2019-03-19T21:15:00.000Z,0,300\n"
+              "2019-03-19T21:20:00.000Z,5,300\n");
+    EXPECT_NE(auto_span.find("\n2019-03-19T23:15:00.000Z,1,300\n"), std::string::npos) << auto_span;
+    EXPECT_EQ(search("EventCode=4624 | chart count over host by LogonType limit=3", threads),
+              "host,2,3,5,OTHER\n01566s-win16-ir.threebeesco.com,0,29,1,0\n02694w-win10.threebeesco.com,0,1,0,0\n"
+              "ICORP-DC.internal.corp,0,3,0,0\nIEWIN7,0,0,0,1\nMSEDGEWIN10,2,2,1,2\nPC01.example.corp,0,2,0,4\n"
+              "PC02.example.corp,2,3,11,2\nWIN-77LTAPHIQ1R.example.corp,0,16,0,0\nalice.insecurebank.local,0,1,0,0\n"
+              "wind10.winlab.local,0,4,0,0\n");
+  }
+}
+
 // Every CIM dataset inherits host, source and sourcetype from its event (Splunk's data models do),
 // so tstats over a data model can group by them. python3 over the dump: IEWIN7 has 267 Sysmon 1 and
 // 8 Security 4688 events, the Processes dataset's two sources. ESCU's `Notepad with no Command Line
@@ -515,6 +560,48 @@ TEST(CliSearch, DatamodelRowsInheritHostSourceAndSourcetype) {
     };
     EXPECT_EQ(field("host"), field("dest")) << line;
   }
+}
+
+// ESCU's `Detect Password Spray Attempts` fills the 5-minute buckets of its whole time range with
+// `appendpipe [| timechart limit=0 span=5m count | table _time]` (unique_accounts 0) before its
+// 3-sigma test. A log of 4625s from 10.0.0.5: one at 08:00, 40 users at 10:00, one at 12:00. The
+// 2-minute tstats rows have unique_accounts 1, 40 and 1; with the buckets filled there are 49 rows
+// (08:00 to 12:00), mean 42/49 = 0.86, sample stdev 5.71, upper bound 18.0: the 40 is an outlier,
+// one finding. Without the fill (three rows: mean 14, stdev 22.5, bound 81.5) there is none, and
+// the rule was not executable before timechart. Its distributed sibling needs 30 sources: none.
+TEST(CliHunt, PasswordSprayRuleFillsTimeBucketsWithTimechart) {
+  const std::string dir_rules = std::string(VIGIL_SOURCE_DIR) + "/../shared/corpus/security_content/detections/application";
+  const std::string spray = dir_rules + "/detect_password_spray_attempts.yml";
+  const std::string distributed = dir_rules + "/detect_distributed_password_spray_attempts.yml";
+  if (!fs::exists(spray) || !fs::exists(distributed)) GTEST_SKIP() << "../shared not present";
+  fs::path dir = fs::temp_directory_path() / ("vigil_spray_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  {
+    std::ofstream log(dir / "security.json");
+    int record = 1;
+    auto failed = [&](const std::string& time, const std::string& user) {
+      log << R"({"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing"}},)"
+          << R"("EventID":"4625","TimeCreated":{"#attributes":{"SystemTime":")" << time << R"("}},"EventRecordID":")"
+          << record++ << R"(","Channel":"Security","Computer":"DC01.corp.local"},"EventData":{"TargetUserName":")" << user
+          << R"(","TargetDomainName":"CORP","LogonType":"3","IpAddress":"10.0.0.5","IpPort":"0"}}})" << "\n";
+    };
+    failed("2024-03-04T08:00:10.000000Z", "alice");
+    for (int i = 0; i < 40; ++i) failed("2024-03-04T10:00:" + std::to_string(10 + i) + ".000000Z", "user" + std::to_string(i));
+    failed("2024-03-04T12:00:20.000000Z", "bob");
+  }
+  for (const char* threads : {"1", "2"}) {
+    CliRun r = vigil(std::string("hunt --no-cache --threads ") + threads + " --format jsonl --rules '" + spray +
+                     "' --rules '" + distributed + "' " + (dir / "security.json").string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("2 executable, 0 not executable"), std::string::npos) << r.err;
+    ASSERT_EQ(count_lines(r.out), 1u) << r.out << r.err;
+    EXPECT_NE(r.out.find("\"rule_name\":\"Detect Password Spray Attempts\""), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"src\":\"10.0.0.5\""), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"unique_accounts\":40,\"total_failures\":40"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"sourcetype\":\"XmlWinEventLog\""), std::string::npos) << r.out;
+  }
+  fs::remove_all(dir);
 }
 
 // ESCU `Suspicious Reg Exe Process` keeps the cmd.exe processes (not started by explorer.exe) that

@@ -202,7 +202,108 @@ TEST(TstatsOp, FillnullValueKeepsRowsWithMissingByFields) {
 
 TEST(StatsBuild, UnsupportedAggregateIsAnError) {
   EXPECT_NE(build("| stats frobnicate(x)").error, "");
-  EXPECT_NE(build("| timechart count").error, "");
+  EXPECT_NE(build("| timechart bins=10 count").error, "");
+  EXPECT_NE(build("| timechart count by host user").error, "");
+  EXPECT_NE(build("| chart count by a b c").error, "");
+  EXPECT_NE(build("| timechart").error, "");
+  // Calendar spans have no fixed length: refused, and the reason says so.
+  EXPECT_NE(build("| timechart span=1mon count").error.find("calendar spans"), std::string::npos);
+  EXPECT_NE(build("| bin _time span=1y").error.find("calendar spans"), std::string::npos);
+}
+
+// The columns of a timechart/chart output row, in order, as "name=value" (value as printed).
+std::string cells(const Row& r) {
+  std::string s;
+  for (auto& [k, v] : r.entries()) s += (s.empty() ? "" : " ") + k + "=" + v.to_string();
+  return s;
+}
+
+// sample(): h1 at 50, 100, 150 (users alice, bob, none); h2 at 200 (carol) and 300 (bob).
+// 100-second buckets: 0 {h1}, 100 {h1, h1}, 200 {h2}, 300 {h2}. Every bucket is a row; a series
+// with no rows in a bucket counts 0 there.
+TEST(TimechartOp, CountsBySeriesInEveryBucket) {
+  auto out = run("| timechart span=100 count by host", sample());
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(cells(out[0]), "_time=0 h1=1 h2=0 _span=100");
+  EXPECT_EQ(cells(out[1]), "_time=100 h1=2 h2=0 _span=100");
+  EXPECT_EQ(cells(out[2]), "_time=200 h1=0 h2=1 _span=100");
+  EXPECT_EQ(cells(out[3]), "_time=300 h1=0 h2=1 _span=100");
+  // limit=1 keeps h1 (3 rows against h2's 2); h2's counts go to OTHER, or away with useother=f.
+  out = run("| timechart span=100 limit=1 count by host", sample());
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(cells(out[2]), "_time=200 h1=0 OTHER=1 _span=100");
+  out = run("| timechart span=100 limit=1 useother=f count by host", sample());
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(cells(out[3]), "_time=300 h1=0 _span=100");
+  // Without a split: a column per aggregate; an empty bucket has count 0 and no avg. span=2m: one
+  // bucket [0, 120) then [120, 240) and [240, 360).
+  out = run("| timechart span=2m count avg(bytes)", sample());
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(cells(out[0]), "_time=0 count=2 avg(bytes)=20 _span=120");   // 30 and 10
+  EXPECT_EQ(cells(out[1]), "_time=120 count=2 avg(bytes)=12.5 _span=120");  // 20 and 5
+  EXPECT_EQ(cells(out[2]), "_time=240 count=1 _span=120");              // "x" is no number
+  // cont=f: only the buckets with rows (0, 60, 120, 180, 300), not 240 as cont=t has.
+  out = run("| timechart span=60 cont=f count", sample());
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(text(out[4], "_time"), "300");
+  EXPECT_EQ(run("| timechart span=60 count", sample()).size(), 6u);
+}
+
+// Without span=, the smallest of Splunk's spans that gives at most 100 buckets over the rows'
+// times: 0..250 s needs 251 one-second buckets, 51 five-second ones. The 1-second states merge
+// into the 5-second bucket, so avg is over the rows (14/3), not an average of averages ((2+10)/2).
+TEST(TimechartOp, ChoosesTheSpanAndMergesFinerBuckets) {
+  Table rows = {row({{"_time", Value(0.0)}, {"x", Value("1")}}), row({{"_time", Value(0.0)}, {"x", Value("3")}}),
+                row({{"_time", Value(1.0)}, {"x", Value("10")}}), row({{"_time", Value(250.0)}, {"x", Value("5")}}),
+                row({{"x", Value("7")}})};  // no time: in no bucket
+  auto out = run("| timechart avg(x) count", rows);
+  ASSERT_EQ(out.size(), 51u);
+  EXPECT_NEAR(*out[0].get("avg(x)")->to_number(), 14.0 / 3, 1e-9);
+  EXPECT_EQ(text(out[0], "count"), "3");
+  EXPECT_EQ(text(out[0], "_span"), "5");
+  EXPECT_EQ(cells(out[1]), "_time=5 count=0 _span=5");
+  EXPECT_EQ(cells(out[50]), "_time=250 avg(x)=5 count=1 _span=5");
+}
+
+// chart over host by user: rows per host, a column per user in text order, NULL (rows without a
+// user) last. limit=bottom1 usenull=f: alice and carol have 1 row each, the tie goes to the
+// first in text order; bob's and carol's rows are OTHER.
+TEST(ChartOp, PivotsTheColumnFieldIntoSeries) {
+  auto out = run("| chart count over host by user", sample());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(cells(out[0]), "host=h1 alice=1 bob=1 carol=0 NULL=1");
+  EXPECT_EQ(cells(out[1]), "host=h2 alice=0 bob=1 carol=1 NULL=0");
+  out = run("| chart limit=bottom1 usenull=f count by host user", sample());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(cells(out[0]), "host=h1 alice=1 OTHER=1");
+  EXPECT_EQ(cells(out[1]), "host=h2 alice=0 OTHER=2");
+  // Several aggregates: "<aggregate>: <series>".
+  out = run("| chart count max(bytes) by host user limit=1 useother=f", sample());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(cells(out[0]), "host=h1 count: bob=1 max(bytes): bob=10");
+  EXPECT_EQ(cells(out[1]), "host=h2 count: bob=1 max(bytes): bob=x");
+  // No BY: one row, as stats.
+  out = run("| chart count", sample());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(cells(out[0]), "count=5");
+}
+
+// The state merges across batches as stats does: two batches give the one-batch output.
+TEST(TimechartOp, BatchesMergeToTheSameOutput) {
+  Pipe p = build("| timechart span=100 dc(user) first(user) by host");
+  auto* op = mergeable_op(p);
+  ASSERT_NE(op, nullptr);
+  TestCtx ctx;
+  Table all = sample();
+  auto one = merge_in_order(*op, {all}, ctx);
+  auto two = merge_in_order(*op, {Table(all.begin(), all.begin() + 2), Table(all.begin() + 2, all.end())}, ctx);
+  Table a = op->finish(*one, ctx), b = op->finish(*two, ctx);
+  ASSERT_EQ(a.size(), 4u);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(cells(a[i]), cells(b[i]));
+  // Bucket 0 holds alice (t=50) only; bucket 100 bob (t=100) and h1's user-less row.
+  EXPECT_EQ(cells(a[0]), "_time=0 dc(user): h1=1 dc(user): h2=0 first(user): h1=alice _span=100");
+  EXPECT_EQ(cells(a[1]), "_time=100 dc(user): h1=1 dc(user): h2=0 first(user): h1=bob _span=100");
 }
 
 // The pool of group-key texts behind sealed states is shared by every thread and read without a
