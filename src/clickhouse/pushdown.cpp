@@ -34,7 +34,15 @@ std::string plan_push(const SqlTranslator& tr, const Store& store, const Normali
 
   // A field as the captured row holds it (first value; NULL = missing): its column, or its entry in
   // f_k/f_v (the loader strips the dataset prefix from both; root fields keep their own names).
+  // Data model rows inherit host, source and sourcetype from their event (Engine's capture): the
+  // tables keep host as a key column, not the other two.
+  for (auto& b : spec->by)
+    if (b == "source" || b == "sourcetype") return "BY " + b + ", which the data model table lacks: " + b;
+  for (auto& a : spec->aggs)
+    if (a.field == "source" || a.field == "sourcetype")
+      return "aggregate of " + a.field + ", which the data model table lacks: " + a.written;
   auto field_expr = [&](const std::string& f) {
+    if (f == "host") return std::string("host");
     std::string key = f;
     if (f.size() > prefix.size() && f.compare(0, prefix.size(), prefix) == 0 && f[prefix.size()] == '.') {
       key = f.substr(prefix.size() + 1);
