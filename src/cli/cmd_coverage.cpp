@@ -74,13 +74,13 @@ static int run_coverage(CoverageArgs& a) {
   DiagnosticSink diags;
   configure_diagnostics(diags, c);
   Output out;
-  if (!open_output(c, out)) return usage;
+  if (!open_output(c, out)) return ended(diags, c, usage);
   if (a.format != "table" && a.format != "json") {
     std::fprintf(stderr, "error: coverage --format is table or json\n");
-    return usage;
+    return ended(diags, c, usage);
   }
   auto norm = load_normalizer(c, diags);
-  if (!norm) return nothing_ran;
+  if (!norm) return ended(diags, c, nothing_ran);
   RuleSet rs({c.content, data_dir(c), !c.allow_writes.empty(), cache_dir(c)});
   {
     // Per-rule problems are this verb's output; the loader's own diagnostics would repeat them.
@@ -89,7 +89,7 @@ static int run_coverage(CoverageArgs& a) {
   }
   if (rs.rules().empty()) {
     std::fprintf(stderr, "error: no rules found in the --rules paths\n");
-    return nothing_ran;
+    return ended(diags, c, nothing_ran);
   }
   auto attack = load_attack(c, diags);
   const DataSourceCatalog catalog = DataSourceCatalog::load(find_content_root(a.rules, c.content), *norm);
@@ -349,7 +349,7 @@ static int run_coverage(CoverageArgs& a) {
   }
   std::fflush(out.file);
   summary.print(c, &stats, all.events, nullptr, -1, diags);
-  if (stats.records_read == 0 && stats.files == 0) return nothing_ran;
+  if (stats.records_read == 0 && stats.files == 0) return ended(diags, c, nothing_ran);
   if (c.strict && (stats.records_skipped || stats.files_skipped)) return rejected;
   return ok;
 }

@@ -90,13 +90,13 @@ static int run_dump(DumpArgs& a) {
   DiagnosticSink diags;
   configure_diagnostics(diags, c);
   Output out;
-  if (!open_output(c, out)) return usage;
+  if (!open_output(c, out)) return ended(diags, c, usage);
   if (a.format != "jsonl" && a.format != "xml") {
     std::fprintf(stderr, "error: dump --format is jsonl or xml\n");
-    return usage;
+    return ended(diags, c, usage);
   }
   std::unique_ptr<Normalizer> norm;
-  if (a.view != "record" && !(norm = load_normalizer(c, diags))) return nothing_ran;
+  if (a.view != "record" && !(norm = load_normalizer(c, diags))) return ended(diags, c, nothing_ran);
   // Rendering is the costly part: workers render batches of records, and read and render the
   // small files themselves (a triage folder is thousands of them). The output is written here in
   // input order, so it is the same for any --threads.
@@ -206,7 +206,7 @@ static int run_dump(DumpArgs& a) {
   pipe.finish();
   std::fflush(out.file);
   summary.print(c, &stats, n, nullptr, -1, diags);
-  if (nothing_readable(stats)) return nothing_ran;
+  if (nothing_readable(stats)) return ended(diags, c, nothing_ran);
   if (c.strict && (stats.records_skipped || stats.files_skipped)) return rejected;
   return ok;
 }

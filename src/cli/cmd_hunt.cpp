@@ -201,11 +201,11 @@ static int run_hunt(HuntArgs& a) {
   Output out;
   report::Format fmt;
   double now;
-  if (!open_output(c, out) || !resolve_format(c, out, fmt) || !parse_now(c, now) || !a.filters.prepare()) return usage;
+  if (!open_output(c, out) || !resolve_format(c, out, fmt) || !parse_now(c, now) || !a.filters.prepare()) return ended(diags, c, usage);
   std::string dd = data_dir(c);
   progress.phase("loading rules");
   auto norm = load_normalizer(c, diags);
-  if (!norm) return nothing_ran;
+  if (!norm) return ended(diags, c, nothing_ran);
   RuleSet& rs = keep_until_exit(std::make_unique<RuleSet>(RuleSetOptions{c.content, dd, !c.allow_writes.empty(), cache_dir(c)}));
   auto rule_paths = a.rules;
   if (a.incidents) rule_paths.push_back(risk::incident_rules_dir(dd));
@@ -233,7 +233,7 @@ static int run_hunt(HuntArgs& a) {
     progress.stop();
     diags.error({}, "no executable rule loaded from the given --rules paths", "no-rules");
     summary.print(c, nullptr, 0, &rs, 0, diags);
-    return nothing_ran;
+    return ended(diags, c, nothing_ran);
   }
   if (rules.empty() && correlations.empty()) {
     progress.stop();
@@ -241,7 +241,7 @@ static int run_hunt(HuntArgs& a) {
                                 all_rules.size()),
                 "no-rules");
     summary.print(c, nullptr, 0, &rs, 0, diags);
-    return nothing_ran;
+    return ended(diags, c, nothing_ran);
   }
   auto attack = load_attack(c, diags);
   RunOptions ro = run_options(c, now, &progress);
@@ -267,7 +267,7 @@ static int run_hunt(HuntArgs& a) {
   if (risk_on) {
     if (!a.risk_out.empty() && !risk_out.open(a.risk_out, diags)) {
       progress.stop();
-      return usage;
+      return ended(diags, c, usage);
     }
     if (table && !correlations.empty()) top_rule = rs.compile_query(risk::kTopObjectsSpl, diags);
     // Both passes test atoms of one table: compiling them (every regex, every prefilter group)
@@ -340,7 +340,7 @@ static int run_hunt(HuntArgs& a) {
       diags.error({a.clickhouse}, rh.error().message, "clickhouse");
       progress.stop();
       summary.print(c, nullptr, 0, &rs, -1, diags);
-      return nothing_ran;
+      return ended(diags, c, nothing_ran);
     }
     const auto& st = rh->stats;
     res.engine = std::move(rh->engine);
@@ -381,7 +381,7 @@ static int run_hunt(HuntArgs& a) {
     risk_pass.finish(ro.on_finding);
     if (!risk_out.close(a.risk_out, diags)) {
       progress.stop();
-      return usage;
+      return ended(diags, c, usage);
     }
   }
   progress.phase("writing");
@@ -431,7 +431,7 @@ static int run_hunt(HuntArgs& a) {
   }
   summary.print(c, &res.read, res.evaluated, &rs, static_cast<long>(written), diags);
 
-  if (nothing_readable(res.read)) return nothing_ran;
+  if (nothing_readable(res.read)) return ended(diags, c, nothing_ran);
   if (c.fail_on_findings && written) return findings;
   if (c.strict && (res.read.records_skipped || res.read.files_skipped || rs.rejected())) return rejected;
   return ok;

@@ -24,7 +24,7 @@ int run_load(LoadArgs& a) {
   DiagnosticSink diags;
   configure_diagnostics(diags, c);
   auto norm = load_normalizer(c, diags);
-  if (!norm) return nothing_ran;
+  if (!norm) return ended(diags, c, nothing_ran);
   clickhouse::HttpClient client(a.url);
   clickhouse::LoadOptions lo;
   lo.cluster = a.cluster;
@@ -43,7 +43,7 @@ int run_load(LoadArgs& a) {
   if (!c.quiet && isatty(fileno(stderr))) std::fprintf(stderr, "\r\033[K");
   if (!r) {
     diags.error({a.url}, r.error().message, "clickhouse");
-    return nothing_ran;
+    return ended(diags, c, nothing_ran);
   }
   double s = secs();
   if (!c.quiet) {
@@ -57,7 +57,7 @@ int run_load(LoadArgs& a) {
                  static_cast<unsigned long long>(r->inserts), r->inserted / std::max(1e-9, s), counted(diags.errors(), "error").c_str(),
                  counted(diags.warnings(), "warning").c_str(), s);
   }
-  if (nothing_readable(r->read)) return nothing_ran;
+  if (nothing_readable(r->read)) return ended(diags, c, nothing_ran);
   if (c.strict && (r->read.records_skipped || r->read.files_skipped)) return rejected;
   return ok;
 }

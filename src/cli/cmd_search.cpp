@@ -25,16 +25,16 @@ static int run_search(SearchArgs& a) {
   Output out;
   report::Format fmt;
   double now;
-  if (!open_output(c, out) || !resolve_format(c, out, fmt) || !parse_now(c, now)) return usage;
+  if (!open_output(c, out) || !resolve_format(c, out, fmt) || !parse_now(c, now)) return ended(diags, c, usage);
   std::string dd = data_dir(c);
   auto norm = load_normalizer(c, diags);
-  if (!norm) return nothing_ran;
+  if (!norm) return ended(diags, c, nothing_ran);
   RuleSet rs({c.content, dd, !c.allow_writes.empty(), cache_dir(c)});
   ir::CompiledRule rule = rs.compile_query(a.query, diags);
   if (!rule.parsed || !rule.executable) {
     progress.stop();
     diags.print_groups();  // the query's own error, located, before the exit
-    return usage;
+    return ended(diags, c, usage);
   }
   RunOptions ro = run_options(c, now, &progress);
   ro.engine.keep_zero_counts = true;  // results, not findings: `| stats count` over nothing says 0, as Splunk does
@@ -67,7 +67,7 @@ static int run_search(SearchArgs& a) {
   report_regex_limits({&rule}, diags);
   rs.report_lookup_errors(diags);
   summary.print(c, &res.read, res.evaluated, nullptr, static_cast<long>(results), diags);
-  if (nothing_readable(res.read)) return nothing_ran;
+  if (nothing_readable(res.read)) return ended(diags, c, nothing_ran);
   if (written.rows_lost) return rejected;
   if (c.fail_on_findings && results) return findings;
   if (c.strict && (res.read.records_skipped || res.read.files_skipped)) return rejected;

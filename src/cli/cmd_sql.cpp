@@ -23,7 +23,7 @@ int run_sql(SqlArgs& a) {
   DiagnosticSink diags;
   configure_diagnostics(diags, c);
   auto norm = load_normalizer(c, diags);
-  if (!norm) return nothing_ran;
+  if (!norm) return ended(diags, c, nothing_ran);
   RuleSet rs({c.content, data_dir(c), !c.allow_writes.empty(), cache_dir(c)});
   rs.load(a.rules, diags);
   clickhouse::Store store;
@@ -32,7 +32,7 @@ int run_sql(SqlArgs& a) {
     auto st = clickhouse::inspect(client);
     if (!st) {
       diags.error({a.url}, st.error().message, "clickhouse");
-      return nothing_ran;
+      return ended(diags, c, nothing_ran);
     }
     store = std::move(st.value());
   } else {

@@ -47,7 +47,7 @@ void add_common(CLI::App& app, Common& c, const CommonOptions& o) {
     app.add_option("--now", c.now, "pin now() for relative-time functions (ISO-8601 or epoch seconds)");
     app.add_option("--allow-writes", c.allow_writes, "let rules write lookups under DIR (refused otherwise)");
   }
-  app.add_flag("-q,--quiet", c.quiet, "no progress line, no run summary, diagnostics counted only");
+  app.add_flag("-q,--quiet", c.quiet, "no progress line, no run summary, diagnostics counted only (a run that ends without results still prints its first errors)");
   if (o.verbose)
     app.add_flag("-v,--verbose", c.verbose, "print every diagnostic as it happens (default: grouped by reason at the end)");
   if (o.strict) app.add_flag("--strict", c.strict, "exit 1 when any input record or rule was rejected");
@@ -192,6 +192,11 @@ void configure_diagnostics(DiagnosticSink& d, const Common& c, Progress* progres
   d.set_quiet(c.quiet);
   d.set_grouped(!c.verbose);
   if (progress && progress->active()) d.set_before_print([progress] { progress->clear(); });
+}
+
+int ended(DiagnosticSink& d, const Common& c, int code) {
+  if (c.quiet && (code == usage || code == nothing_ran)) d.print_first_errors();
+  return code;
 }
 
 std::unique_ptr<Normalizer> load_normalizer(const Common& c, DiagnosticSink& diags) {

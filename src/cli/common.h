@@ -47,6 +47,9 @@ ReadOptions read_options(const Common& c, Progress* progress = nullptr);
 /// diagnostics grouped by reason at the end unless --verbose; copies are not kept. The progress
 /// line, when given, is cleared before any diagnostic is printed.
 void configure_diagnostics(DiagnosticSink& d, const Common& c, Progress* progress = nullptr);
+/// A verb's exit: with -q, a run that ends without results (usage, nothing_ran) prints its first
+/// errors, which -q otherwise only counts, so a script learns why. Returns `code`.
+int ended(DiagnosticSink& d, const Common& c, int code);
 /// A rule's not-executable reason as a category: its place removed and quoted names elided
 /// ("no logsource mapping for '…' in data/sigma/logsources.yml"), so that rules group by reason.
 std::string reason_category(std::string_view why);

@@ -75,6 +75,7 @@ void DiagnosticSink::report(Diagnostic d) {
   if (d.once) d.repeats = 0;
   const size_t times = size_t(1) + d.repeats;  // a folded diagnostic counts for each time it was told
   if (d.severity == Severity::error) errors_ += times;
+  if (d.severity == Severity::error && quiet_ && !repeat && first_errors_.size() < kFirstErrors) first_errors_.push_back(d);
   if (d.severity == Severity::warning) warnings_ += times;
   if (d.severity == Severity::note) notes_ += times;
   const std::string& key = d.reason.empty() ? d.message : d.reason;
@@ -116,6 +117,15 @@ void DiagnosticSink::report(Diagnostic d) {
                    escape_controls(key).c_str());
   }
   if (keep_) kept_.push_back(std::move(d));
+}
+
+void DiagnosticSink::print_first_errors() {
+  std::lock_guard lock(mu_);
+  if (!out_) return;
+  for (auto& d : first_errors_) std::fprintf(out_, "%s\n", (format_ == Format::json ? render_json(d) : render_text(d)).c_str());
+  if (errors_ > first_errors_.size() && format_ == Format::text)
+    std::fprintf(out_, "note: %zu errors in all; run without -q for each\n", errors_);
+  first_errors_.clear();
 }
 
 size_t DiagnosticSink::print_groups(size_t full_up_to) {

@@ -86,6 +86,9 @@ class DiagnosticSink {
   /// Grouped mode: one line per reason (count, first instance), reasons in order of first arrival;
   /// a reason seen at most `full_up_to` times is printed in full. Returns the lines written.
   size_t print_groups(size_t full_up_to = 2);
+  /// Quiet: prints the first errors told (they are only counted otherwise), for a run that ends
+  /// without results: its errors are why.
+  void print_first_errors();
   size_t notes() const;
 
   size_t errors() const;
@@ -109,6 +112,8 @@ class DiagnosticSink {
   size_t errors_ = 0, warnings_ = 0, notes_ = 0;
   std::map<std::string, size_t> by_reason_;
   std::vector<Diagnostic> kept_;
+  static constexpr size_t kFirstErrors = 5;
+  std::vector<Diagnostic> first_errors_;  ///< quiet: the first errors, for print_first_errors()
   std::unordered_set<std::string> seen_;  ///< identity of every diagnostic printed or held
   struct Group {
     std::string reason;

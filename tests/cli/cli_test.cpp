@@ -485,6 +485,35 @@ TEST(CliSearch, TopAndRareCountTheMostAndLeastCommonValues) {
             "02694w-win10.threebeesco.com,Administrator,1,100\nICORP-DC.internal.corp,ICORP-DC$,2,66.666667\n");
 }
 
+// A query vigil cannot run ends the search with exit 2 and says why, also with -q (which only
+// counts the diagnostics of records and rules): `-q` used to exit 2 in silence, and 3 for a log
+// that cannot be opened or a --rules path that does not exist.
+TEST(CliSearch, ARunThatEndsWithoutResultsSaysWhyAlsoWhenQuiet) {
+  fs::path dir = fs::temp_directory_path() / ("vigil_badquery_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "one.json") << R"({"EventID":"1","Computer":"WS1","Image":"C:\\x.exe"})" << "\n";
+  for (const char* quiet : {"", "-q "}) {
+    CliRun r = vigil(std::string("search ") + quiet + "--no-cache 'EventCode=1 | frobnicate x' " + (dir / "one.json").string());
+    EXPECT_EQ(r.exit_code, 2) << quiet << r.err;
+    EXPECT_NE(r.err.find("<query>: error: frobnicate: command 'frobnicate' is not supported"), std::string::npos)
+        << quiet << r.err;
+    CliRun span = vigil(std::string("search ") + quiet + "--no-cache 'EventCode=1 | timechart span=1mon count' " +
+                        (dir / "one.json").string());
+    EXPECT_EQ(span.exit_code, 2) << quiet << span.err;
+    EXPECT_NE(span.err.find("timechart: unsupported span '1mon' (calendar spans"), std::string::npos) << quiet << span.err;
+    EXPECT_EQ(span.err.find("timechart: timechart:"), std::string::npos) << span.err;
+    CliRun missing = vigil(std::string("search ") + quiet + "--no-cache 'EventCode=1' " + (dir / "missing.evtx").string());
+    EXPECT_EQ(missing.exit_code, 3) << quiet << missing.err;
+    EXPECT_NE(missing.err.find("missing.evtx: error: cannot open"), std::string::npos) << quiet << missing.err;
+    CliRun no_rules = vigil(std::string("hunt ") + quiet + "--no-cache --rules " + (dir / "none.yml").string() + " " +
+                            (dir / "one.json").string());
+    EXPECT_EQ(no_rules.exit_code, 3) << quiet << no_rules.err;
+    EXPECT_NE(no_rules.err.find("none.yml: error: no such file or directory"), std::string::npos) << quiet << no_rules.err;
+  }
+  fs::remove_all(dir);
+}
+
 // timechart and chart over the samples. Expected values from python3 over `vigil dump --format
 // jsonl` of the samples (EventID, Computer, TimeCreated, EventData.LogonType), bucketing times by
 // floor(t / span) * span in UTC:
