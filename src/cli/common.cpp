@@ -162,7 +162,12 @@ std::unique_ptr<content::AttackTable> load_attack(const Common& c, DiagnosticSin
     if (t) return std::make_unique<content::AttackTable>(std::move(t.value()));
     diags.error(t.error().location, t.error().message, "attack-table");
   }
-  diags.note({}, "no ATT&CK table found (--attack FILE); techniques are listed without names", "no-attack-table");
+  // Tactics come from the table too: risk events carry none, so correlation rules that count
+  // distinct tactics (ESCU's risk-based ones) find fewer or no findings.
+  diags.note({},
+             "no ATT&CK table found (--attack FILE or VIGIL_ATTACK); techniques are listed without names or "
+             "tactics, and correlation rules that count tactics see none",
+             "no-attack-table");
   return nullptr;
 }
 
