@@ -27,6 +27,9 @@ struct Compiler {
   // Splunk's `earliest=`/`latest=` in a leading search: the stream's first operator keeps the
   // rows in that time range (the filter took the terms as true).
   void add_time_range(const SearchExpr& e, ir::Stream& stream) {
+    if (nested_time_bound(e))
+      fail("earliest=/latest= under OR or NOT are not supported: they set the time range only among the "
+           "search's top-level terms (e.g. 'earliest=-24h (A OR B)')");
     TimeBounds b = time_bounds(e);
     if (!b.earliest && !b.latest) return;
     auto r = make_time_range_operator(b.earliest, b.latest);

@@ -284,6 +284,18 @@ TimeBounds time_bounds(const SearchExpr& e) {
   return b;
 }
 
+namespace {
+bool nested_time_bound(const SearchExpr& e, bool top) {
+  if (is_time_bound(e)) return !top;
+  const bool stays_top = top && e.kind == SearchKind::and_;
+  for (auto& c : e.children)
+    if (nested_time_bound(*c, stays_top)) return true;
+  return false;
+}
+}  // namespace
+
+bool nested_time_bound(const SearchExpr& e) { return nested_time_bound(e, true); }
+
 ir::Predicate lower_where(const Expr& e, ir::AtomTable& atoms, bool& complete) {
   complete = true;
   WhereLowering w{atoms, complete};

@@ -59,6 +59,9 @@ struct TimeBounds {
   std::optional<std::string> earliest, latest;
 };
 TimeBounds time_bounds(const SearchExpr& e);
+/// An `earliest=`/`latest=` term under an OR or a NOT: not a time range (time_bounds() takes those of
+/// the top-level AND only), and as a field test it would match nothing.
+bool nested_time_bound(const SearchExpr& e);
 
 /// Lower the simple subset of a where expression; `complete` tells whether the predicate is exact.
 ir::Predicate lower_where(const Expr& e, ir::AtomTable& atoms, bool& complete);

@@ -453,6 +453,14 @@ TEST(CliSearch, EarliestLatestAreTheTimeRangeAndTstatsCountsEvents) {
   CliRun bad = vigil("search --no-cache 'earliest=yesterdayish | stats count' '" + samples + "'");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("earliest: cannot read the time 'yesterdayish'"), std::string::npos) << bad.err;
+  // Under OR or NOT the terms are no time range, and as field tests they would select nothing.
+  for (const char* q : {"EventCode=4688 (earliest=-7d OR host=PC01.example.corp) | stats count",
+                        "EventCode=4688 NOT latest=2020-01-01 | stats count",
+                        "| tstats count where index=* (earliest=-7d OR host=IEWIN7) by host"}) {
+    CliRun nested = vigil(std::string("search --no-cache '") + q + "' '" + samples + "'");
+    EXPECT_EQ(nested.exit_code, 2) << q << nested.err;
+    EXPECT_NE(nested.err.find("earliest=/latest= under OR or NOT are not supported"), std::string::npos) << q << nested.err;
+  }
 }
 
 // `top` and `rare` (Splunk's most and least common values, with count and percent of the events
