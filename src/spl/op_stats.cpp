@@ -3,7 +3,6 @@
 #include <cmath>
 #include <deque>
 #include <map>
-#include <set>
 
 #include "core/strings.h"
 #include "spl/aggregates.h"
@@ -406,21 +405,48 @@ class ChartOp final : public GroupTableOp {
 
   // Always spends the state: with no signature() it serves one stream only, never a shared one.
   Table finish(ir::PartialState& s, ir::ExecContext& ctx, bool) const override {
-    struct Cell {
-      Value row;
-      std::string series;  // empty without a column field
-      bool null_series = false;
-      std::vector<Accumulator> accs;
-    };
-    std::vector<Cell> cells;
     if (spec_.by.empty()) return table(s).finish(true);  // `chart count`: one row, as stats
-    for (auto& g : table(s).take_groups()) {
+    std::vector<Cell> cells = take_cells(table(s));
+    double span = st_.span.value_or(1);
+    if (st_.timechart && !st_.span && !cells.empty()) span = rebucket(cells);
+    Series series = choose_series(cells);
+    std::vector<OutRow> rows = pivot(cells, series);
+    if (st_.timechart && st_.cont) fill_buckets(rows, span, series.count(), ctx);
+    return output(rows, series, span);
+  }
+
+ private:
+  // One group of the table: its row value (timechart: the bucket's time), series and states.
+  struct Cell {
+    Value row;
+    std::string series;  // empty without a column field
+    bool null_series = false;
+    std::vector<Accumulator> accs;
+  };
+  // The series kept, in column order (the kept texts, NULL last, then OTHER).
+  struct Series {
+    std::vector<std::string> names;  // the kept series, then OTHER's name when `other`
+    std::map<std::string, size_t> column_of;
+    bool other = false;
+    bool split = false;  // there is a column field
+    size_t count() const { return split ? names.size() : 1; }  // the columns per aggregate
+  };
+  // An output row: each series' states (merged for OTHER); none where no row fed the cell.
+  struct OutRow {
+    Value row;
+    std::vector<std::optional<std::vector<Accumulator>>> series;
+  };
+
+  // The table's groups in its order (row values, then series), without those no row or column
+  // takes: no row value (chart), no finite time (timechart), no column value with usenull=f.
+  std::vector<Cell> take_cells(GroupTable& t) const {
+    std::vector<Cell> cells;
+    for (auto& g : t.take_groups()) {
       Cell c;
       size_t k = 0;
       if (st_.has_row) {
         Value& r = g.by[k++];
-        if (!r.is_number() && r.to_string() == kMissing) continue;  // no row value (chart) or no time
-        if (st_.timechart && !r.is_number()) continue;
+        if (st_.timechart ? !r.is_number() || !std::isfinite(r.number()) : r.to_string() == kMissing) continue;
         c.row = std::move(r);
       }
       if (st_.has_column) {
@@ -435,87 +461,81 @@ class ChartOp final : public GroupTableOp {
       c.accs = std::move(g.accs);
       cells.push_back(std::move(c));
     }
-    double span = st_.span.value_or(1);
-    if (st_.timechart && !st_.span && !cells.empty()) {
-      // Cells come in time order (then series): merging a finer bucket into the one before keeps
-      // first/last/earliest ties as rows came.
-      double lo = cells.front().row.number(), hi = cells.back().row.number();
-      static constexpr double kSpans[] = {1, 5, 10, 30, 60, 300, 600, 1800, 3600, 86400, 2592000};
-      span = kSpans[std::size(kSpans) - 1];
-      for (double sp : kSpans)
-        if (std::floor(hi / sp) - std::floor(lo / sp) + 1 <= 100) {
-          span = sp;
-          break;
-        }
-      std::map<std::pair<double, std::string>, size_t> at;
-      std::vector<Cell> merged;
-      for (auto& c : cells) {
-        const double b = std::floor(c.row.number() / span) * span;
-        auto [it, fresh] = at.emplace(std::make_pair(b, c.series), merged.size());
-        if (fresh) {
-          c.row = Value(b);
-          merged.push_back(std::move(c));
-        } else {
-          auto& into = merged[it->second].accs;
-          for (size_t i = 0; i < into.size(); ++i) into[i].merge(c.accs[i]);
-        }
+    return cells;
+  }
+
+  // timechart without span=: the smallest of Splunk's spans giving at most 100 buckets over the
+  // cells' times; the 1-second cells merge into its buckets. Cells come in time order (then series),
+  // so each merges into one made of earlier rows, as merge() wants. Returns the span.
+  static double rebucket(std::vector<Cell>& cells) {
+    static constexpr double kSpans[] = {1, 5, 10, 30, 60, 300, 600, 1800, 3600, 86400, 2592000};
+    const double lo = cells.front().row.number(), hi = cells.back().row.number();
+    double span = kSpans[std::size(kSpans) - 1];
+    for (double sp : kSpans)
+      if (std::floor(hi / sp) - std::floor(lo / sp) + 1 <= 100) {
+        span = sp;
+        break;
       }
-      std::stable_sort(merged.begin(), merged.end(), [](const Cell& x, const Cell& y) {
-        return x.row.number() < y.row.number();
-      });
-      cells = std::move(merged);
-    }
-    // The series kept, in column order, and where each cell goes (OTHER: kept.size()).
-    std::vector<std::string> kept;
-    std::map<std::string, size_t> column_of;
-    if (st_.has_column) {
-      std::map<std::string, double> score;
-      for (auto& c : cells) {
-        auto n = c.accs.empty() ? std::nullopt : c.accs[0].result().to_number();
-        score[c.series] += n ? *n : 0;
-      }
-      std::vector<std::pair<std::string, double>> ranked(score.begin(), score.end());
-      std::stable_sort(ranked.begin(), ranked.end(), [&](auto& x, auto& y) {
-        return st_.bottom ? x.second < y.second : x.second > y.second;
-      });
-      if (st_.limit && ranked.size() > st_.limit) ranked.resize(st_.limit);
-      // Column order: the series' texts, NULL last.
-      const bool any_null = std::any_of(cells.begin(), cells.end(), [](const Cell& c) { return c.null_series; });
-      std::vector<std::string> names;
-      for (auto& [n, sc] : ranked) names.push_back(n);
-      std::sort(names.begin(), names.end(), [&](const std::string& x, const std::string& y) {
-        const bool xn = any_null && x == st_.nullstr, yn = any_null && y == st_.nullstr;
-        return xn != yn ? yn : x < y;
-      });
-      for (auto& n : names) {
-        column_of[n] = kept.size();
-        kept.push_back(n);
-      }
-    }
-    const bool other = st_.has_column && st_.useother && column_of.size() < [&] {
-      std::set<std::string> all;
-      for (auto& c : cells) all.insert(c.series);
-      return all.size();
-    }();
-    const size_t n_series = kept.size() + (other ? 1 : 0);
-    // One output row per row value: each series' states (merged for OTHER).
-    struct OutRow {
-      Value row;
-      std::vector<std::optional<std::vector<Accumulator>>> series;
-    };
-    std::vector<OutRow> rows;
-    auto same_row = [&](const Value& a, const Value& b) { return a == b; };
+    std::map<std::pair<double, std::string>, size_t> at;
+    std::vector<Cell> merged;
     for (auto& c : cells) {
-      if (rows.empty() || !st_.has_row || !same_row(rows.back().row, c.row)) {
-        // chart's cells are sorted by row value, timechart's by time: equal rows are adjacent.
-        rows.push_back(OutRow{c.row, {}});
-        rows.back().series.resize(std::max<size_t>(n_series, 1));
+      const double b = std::floor(c.row.number() / span) * span;
+      auto [it, fresh] = at.emplace(std::make_pair(b, c.series), merged.size());
+      if (fresh) {
+        c.row = Value(b);
+        merged.push_back(std::move(c));
+      } else {
+        auto& into = merged[it->second].accs;
+        for (size_t i = 0; i < into.size(); ++i) into[i].merge(c.accs[i]);
       }
+    }
+    std::stable_sort(merged.begin(), merged.end(),
+                     [](const Cell& x, const Cell& y) { return x.row.number() < y.row.number(); });
+    cells = std::move(merged);
+    return span;
+  }
+
+  // The `limit` series with the largest (bottomN: smallest) sum of the first aggregate's values,
+  // ties in text order; the others are OTHER with useother=t.
+  Series choose_series(const std::vector<Cell>& cells) const {
+    Series out;
+    if (!st_.has_column) return out;
+    out.split = true;
+    std::map<std::string, double> score;
+    bool any_null = false;
+    for (auto& c : cells) {
+      auto n = c.accs.empty() ? std::nullopt : c.accs[0].result().to_number();
+      score[c.series] += n ? *n : 0;
+      any_null |= c.null_series;
+    }
+    std::vector<std::pair<std::string, double>> ranked(score.begin(), score.end());
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [&](auto& x, auto& y) { return st_.bottom ? x.second < y.second : x.second > y.second; });
+    if (st_.limit && ranked.size() > st_.limit) {
+      out.other = st_.useother;
+      ranked.resize(st_.limit);
+    }
+    for (auto& [n, sc] : ranked) out.names.push_back(n);
+    std::sort(out.names.begin(), out.names.end(), [&](const std::string& x, const std::string& y) {
+      const bool xn = any_null && x == st_.nullstr, yn = any_null && y == st_.nullstr;
+      return xn != yn ? yn : x < y;
+    });
+    for (size_t i = 0; i < out.names.size(); ++i) out.column_of[out.names[i]] = i;
+    if (out.other) out.names.push_back(st_.otherstr);
+    return out;
+  }
+
+  // One output row per row value (equal values are adjacent), each cell's states in its column.
+  std::vector<OutRow> pivot(std::vector<Cell>& cells, const Series& series) const {
+    std::vector<OutRow> rows;
+    for (auto& c : cells) {
+      if (rows.empty() || !st_.has_row || !(rows.back().row == c.row))
+        rows.push_back(OutRow{c.row, std::vector<std::optional<std::vector<Accumulator>>>(series.count())});
       size_t col = 0;
       if (st_.has_column) {
-        auto it = column_of.find(c.series);
-        if (it != column_of.end()) col = it->second;
-        else if (other) col = kept.size();
+        auto it = series.column_of.find(c.series);
+        if (it != series.column_of.end()) col = it->second;
+        else if (series.other) col = series.names.size() - 1;
         else continue;
       }
       auto& slot = rows.back().series[col];
@@ -523,31 +543,40 @@ class ChartOp final : public GroupTableOp {
       else
         for (size_t i = 0; i < slot->size(); ++i) (*slot)[i].merge(c.accs[i]);
     }
-    // timechart fills the buckets between the first and the last.
-    if (st_.timechart && st_.cont && rows.size() > 1) {
-      const double first = rows.front().row.number(), last = rows.back().row.number();
-      const double n = std::round((last - first) / span) + 1;
-      if (n <= kMaxBuckets) {
-        std::vector<OutRow> filled;
-        filled.reserve(size_t(n));
-        size_t next = 0;
-        for (double i = 0; i < n; ++i) {
-          const double t = first + i * span;
-          if (next < rows.size() && rows[next].row.number() <= t + span / 2) filled.push_back(std::move(rows[next++]));
-          else filled.push_back(OutRow{Value(t), std::vector<std::optional<std::vector<Accumulator>>>(std::max<size_t>(n_series, 1))});
-        }
-        rows = std::move(filled);
-      } else if (ctx.diags) {
+    return rows;
+  }
+
+  // timechart (cont=t): every bucket from the first to the last, as an empty row where none fed it.
+  // Past kMaxBuckets, only the buckets with rows, with a warning.
+  static void fill_buckets(std::vector<OutRow>& rows, double span, size_t columns, ir::ExecContext& ctx) {
+    if (rows.size() < 2) return;
+    const double first = rows.front().row.number(), last = rows.back().row.number();
+    const double n = std::round((last - first) / span) + 1;
+    if (!(n >= 1 && n <= kMaxBuckets)) {
+      if (ctx.diags)
         ctx.diags->warning(ctx.where,
                            "timechart: " + format_number(n) + " buckets of " + format_number(span) +
                                " s between the first and last time; only the " + std::to_string(rows.size()) +
-                               " with rows are output (cont=f), as more than " + format_number(kMaxBuckets) +
+                               " with rows are output (as cont=f), since more than " + format_number(kMaxBuckets) +
                                " would be",
                            "timechart buckets");
-      }
+      return;
     }
-    std::vector<std::string> series_names = kept;
-    if (other) series_names.push_back(st_.otherstr);
+    std::vector<OutRow> filled;
+    filled.reserve(size_t(n));
+    size_t next = 0;
+    for (double i = 0; i < n; ++i) {
+      const double t = first + i * span;
+      if (next < rows.size() && rows[next].row.number() <= t + span / 2) filled.push_back(std::move(rows[next++]));
+      else filled.push_back(OutRow{Value(t), std::vector<std::optional<std::vector<Accumulator>>>(columns)});
+    }
+    rows = std::move(filled);
+  }
+
+  // The rows: the row field, then per aggregate its series' columns ("<series>" for one aggregate,
+  // "<aggregate>: <series>" for several, the aggregate's name without a column field); empty cells
+  // hold 0 for count and dc and nothing for the others. timechart adds `_span`.
+  Table output(std::vector<OutRow>& rows, const Series& series, double span) const {
     const std::string& row_field = spec_.by.front();
     Table out;
     out.reserve(rows.size());
@@ -557,9 +586,9 @@ class ChartOp final : public GroupTableOp {
       for (size_t a = 0; a < spec_.aggs.size(); ++a) {
         const AggSpec& agg = spec_.aggs[a];
         for (size_t k = 0; k < r.series.size(); ++k) {
-          std::string col = !st_.has_column ? agg.output
-                            : spec_.aggs.size() == 1 ? series_names[k]
-                                                     : agg.output + ": " + series_names[k];
+          std::string col = !st_.has_column          ? agg.output
+                            : spec_.aggs.size() == 1 ? series.names[k]
+                                                     : agg.output + ": " + series.names[k];
           if (r.series[k]) {
             Value v = (*r.series[k])[a].result();
             if (!v.is_null()) o.set(col, std::move(v));
@@ -574,7 +603,6 @@ class ChartOp final : public GroupTableOp {
     return out;
   }
 
- private:
   static constexpr double kMaxBuckets = 1e6;
   Settings st_;
 };

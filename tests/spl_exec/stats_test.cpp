@@ -265,6 +265,20 @@ TEST(TimechartOp, ChoosesTheSpanAndMergesFinerBuckets) {
   EXPECT_EQ(cells(out[50]), "_time=250 avg(x)=5 count=1 _span=5");
 }
 
+// More than a million buckets between the first and the last time: only those with rows, and a
+// warning that says so (2,000,001 one-second buckets here), not two million rows.
+TEST(TimechartOp, TooManyBucketsToFillGiveTheBucketsWithRowsAndAWarning) {
+  Table rows = {row({{"_time", Value(0.0)}}), row({{"_time", Value(2e6)}})};
+  TestCtx ctx;
+  DiagnosticSink diags(nullptr);
+  ctx.diags = &diags;
+  auto out = run("| timechart span=1s count", rows, {}, &ctx);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(cells(out[1]), "_time=2000000 count=1 _span=1");
+  ASSERT_EQ(diags.warnings(), 1u);
+  EXPECT_NE(diags.kept().at(0).message.find("2000001 buckets"), std::string::npos) << diags.kept().at(0).message;
+}
+
 // chart over host by user: rows per host, a column per user in text order, NULL (rows without a
 // user) last. limit=bottom1 usenull=f: alice and carol have 1 row each, the tie goes to the
 // first in text order; bob's and carol's rows are OTHER.
