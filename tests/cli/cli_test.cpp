@@ -463,6 +463,13 @@ TEST(CliSearch, EarliestLatestAreTheTimeRangeAndTstatsCountsEvents) {
   }
 }
 
+// `vigil search -q --format csv QUERY LOGS` with THREADS workers: its output (exit 0 expected).
+std::string search_csv(const std::string& logs, const std::string& q, int threads) {
+  CliRun r = vigil("search -q --no-cache --threads " + std::to_string(threads) + " --format csv '" + q + "' '" + logs + "'");
+  EXPECT_EQ(r.exit_code, 0) << q << "\n" << r.err;
+  return r.out;
+}
+
 // `top` and `rare` (Splunk's most and least common values, with count and percent of the events
 // that have the fields), counted as stats counts, the same for any --threads. Expected values from
 // python3 over `vigil dump --format jsonl` of the samples: Security 4688 by Computer PC01.example.corp
@@ -471,12 +478,7 @@ TEST(CliSearch, EarliestLatestAreTheTimeRangeAndTstatsCountsEvents) {
 TEST(CliSearch, TopAndRareCountTheMostAndLeastCommonValues) {
   const std::string samples = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/evtx-attack-samples";
   if (!fs::exists(samples)) GTEST_SKIP() << "../shared not present";
-  auto search = [&](const std::string& q, int threads) {
-    CliRun r = vigil("search -q --no-cache --threads " + std::to_string(threads) + " --format csv '" + q + "' '" +
-                     samples + "'");
-    EXPECT_EQ(r.exit_code, 0) << q << "\n" << r.err;
-    return r.out;
-  };
+  auto search = [&](const std::string& q, int threads) { return search_csv(samples, q, threads); };
   for (int threads : {1, 2}) {
     EXPECT_EQ(search("EventCode=4688 | top limit=3 host", threads),
               "host,count,percent\nPC01.example.corp,21,50\nIEWIN7,8,19.047619\nMSEDGEWIN10,6,14.285714\n");
@@ -535,12 +537,7 @@ TEST(CliSearch, ARunThatEndsWithoutResultsSaysWhyAlsoWhenQuiet) {
 TEST(CliSearch, TimechartAndChartPivotTheCounts) {
   const std::string samples = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/evtx-attack-samples";
   if (!fs::exists(samples)) GTEST_SKIP() << "../shared not present";
-  auto search = [&](const std::string& q, int threads) {
-    CliRun r = vigil("search -q --no-cache --threads " + std::to_string(threads) + " --format csv '" + q + "' '" +
-                     samples + "'");
-    EXPECT_EQ(r.exit_code, 0) << q << "\n" << r.err;
-    return r.out;
-  };
+  auto search = [&](const std::string& q, int threads) { return search_csv(samples, q, threads); };
   for (int threads : {1, 2}) {
     std::string by_host = search("EventCode=4688 | timechart span=30d count by host limit=3", threads);
     EXPECT_EQ(count_lines(by_host), 41u) << by_host;
