@@ -609,7 +609,8 @@ class ChartOp final : public GroupTableOp {
 
 OperatorResult make_chart(const StatsCmd& s, bool timechart) {
   const std::string n = timechart ? "timechart" : "chart";
-  for (auto& [k, v] : s.options) {
+  for (auto& option : s.options) {
+    const std::string& k = option.first;  // (a structured binding cannot be captured by clang 14)
     static const char* const kKnown[] = {"span", "limit", "useother", "usenull", "otherstr", "nullstr", "cont"};
     if (std::none_of(std::begin(kKnown), std::end(kKnown), [&](const char* o) { return iequals(k, o); }) ||
         (!timechart && (iequals(k, "span") || iequals(k, "cont"))))
