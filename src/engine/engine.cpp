@@ -1167,11 +1167,12 @@ Table Engine::Impl::finish_rule(uint32_t ri, DiagnosticSink& d) {
   if (rs.empty()) return {};
   std::vector<std::optional<Table>> done(rs.size());
   std::function<Table(size_t)> compute;
+  // Another stream's table, made for the operator asking (it leaves ctx as it was).
+  std::function<const Table&(size_t)> made;
   TailContext ctx(
       [&](size_t k) -> Table {
         if (k >= rs.size()) return {};
-        if (!done[k]) done[k] = compute(k);
-        return *done[k];
+        return made(k);
       },
       [&](size_t k) {
         // Its state is counted and let go (the last user of a shared one spends it), as for the
@@ -1183,7 +1184,7 @@ Table Engine::Impl::finish_rule(uint32_t ri, DiagnosticSink& d) {
         const StreamPlan& sp = streams[rs[k]];
         for (auto& op : sp.stream->operators)
           if (op->shape() == ir::OpShape::whole) {
-            done[k] = compute(k);
+            made(k);
             return;
           }
         if (sp.blocking == Blocking::mergeable) take_state(state_slot(rs[k]), nullptr);
@@ -1195,7 +1196,18 @@ Table Engine::Impl::finish_rule(uint32_t ri, DiagnosticSink& d) {
   ctx.where = {rules[ri]->info.file};
   ctx.allow_writes = opts.allow_writes;
   ctx.writes_dir = opts.writes_dir;
+  made = [&](size_t k) -> const Table& {
+    if (!done[k]) {
+      const bool own = ctx.rows_from_nothing;
+      done[k] = compute(k);
+      ctx.rows_from_nothing = own;
+    }
+    return *done[k];
+  };
   compute = [&](size_t k) -> Table {
+    // In a hunt, the rule's result (stream 0) makes no row of no events; a subsearch's `stats
+    // count` keeps its row with 0, which the rule may join or compare.
+    ctx.rows_from_nothing = opts.keep_zero_counts || k != 0;
     const StreamPlan& sp = streams[rs[k]];
     Slot& slot = slots[rs[k]];
     const auto& ops = sp.stream->operators;
@@ -1214,8 +1226,7 @@ Table Engine::Impl::finish_rule(uint32_t ri, DiagnosticSink& d) {
       // A left side with no group makes no row: then the join lets its right side go unmade
       // (TailContext's skip), where asking for the right first would make it.
       if (right && *right != k && *right < rs.size() && !makes_no_rows(at)) {
-        if (!done[*right]) done[*right] = compute(*right);
-        if (done[*right]->empty()) {
+        if (made(*right).empty()) {
           take_state(at, nullptr);
           for (size_t i = join; i < ops.size(); ++i) ops[i]->run(t, ctx);
           return t;

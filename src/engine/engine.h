@@ -60,7 +60,8 @@ struct EngineOptions {
   bool profile = false;              ///< per-rule evaluation time (RuleStats::seconds), and phases()
   bool keep_matched = false;         ///< keep the first 10,000 matched events per rule (matched_events)
   /// A row whose `count` is 0 (`stats count` over no events gives one, as in Splunk) is no finding
-  /// and is dropped; an ad-hoc query's results keep it.
+  /// and is dropped, and an aggregation without BY over no events makes no row at all
+  /// (ExecContext::rows_from_nothing); an ad-hoc query's results keep both.
   bool keep_zero_counts = false;
   std::string cache_dir;             ///< compiled prefilter databases kept here between runs; empty = none
   /// The compiled atoms and prefilter of the atom table (Engine::shared_matcher), when the caller runs

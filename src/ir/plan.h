@@ -42,6 +42,9 @@ class ExecContext {
   DiagnosticSink* diags = nullptr;    ///< runtime problems (bad regex at run time, limits hit)
   SourceLocation where;               ///< the rule, for diagnostics
   bool allow_writes = false;          ///< outputlookup & co. are refused unless the user enabled them
+  /// An aggregation without BY fields over no rows gives one row (`stats count` says 0), as Splunk
+  /// does; false (a hunt): none, so no finding is made of no events.
+  bool rows_from_nothing = true;
   std::string writes_dir;
   /// The rows given to an aggregation now name each field once, laid out alike row after row (the
   /// engine's captures): it may look a name up where it found it in the last row (Row::get_from).

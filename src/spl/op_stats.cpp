@@ -53,7 +53,10 @@ class StatsOp final : public GroupTableOp {
  public:
   StatsOp(GroupSpec spec, std::string name) : GroupTableOp(std::move(spec)), name_(std::move(name)) {}
   std::string name() const override { return name_; }
-  Table finish(ir::PartialState& s, ir::ExecContext&, bool spend) const override { return table(s).finish(spend); }
+  Table finish(ir::PartialState& s, ir::ExecContext& ctx, bool spend) const override {
+    if (!ctx.rows_from_nothing && spec_.by.empty() && table(s).groups() == 0) return {};
+    return table(s).finish(spend);
+  }
   bool aggregate_outputs(std::vector<std::string>& f) const override {
     for (auto& a : spec_.aggs) f.push_back(a.output);
     return true;

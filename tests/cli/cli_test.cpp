@@ -638,6 +638,33 @@ TEST(CliHunt, PasswordSprayRuleFillsTimeBucketsWithTimechart) {
   fs::remove_all(dir);
 }
 
+// A stats without BY over no events gives one row in Splunk (`count` 0). A search shows it; a hunt
+// makes no finding of it, however the rule goes on: ESCU's `Windows Identify PowerShell Web Access
+// IIS Pool` (Hunting) aggregates Security logons of user pswa_pool (none in the samples: grep of the
+// dump) and then sets PSWA_Running="Yes", so it was a finding from no events, also over an empty
+// folder (which exits 3, nothing readable).
+TEST(CliHunt, AnAggregationOverNoEventsIsNoFinding) {
+  const std::string samples = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/evtx-attack-samples";
+  const std::string rule = std::string(VIGIL_SOURCE_DIR) +
+                           "/../shared/corpus/security_content/detections/endpoint/windows_identify_powershell_web_access_iis_pool.yml";
+  if (!fs::exists(samples) || !fs::exists(rule)) GTEST_SKIP() << "../shared not present";
+  CliRun h = vigil("hunt --no-cache --format jsonl --rules '" + rule + "' '" + samples + "'");
+  EXPECT_EQ(h.exit_code, 0) << h.err;
+  EXPECT_EQ(count_lines(h.out), 0u) << h.out;
+  fs::path empty = fs::temp_directory_path() / ("vigil_empty_" + std::to_string(::getpid()));
+  fs::remove_all(empty);
+  fs::create_directories(empty);
+  CliRun none = vigil("hunt --no-cache --format jsonl --rules '" + rule + "' " + empty.string());
+  EXPECT_EQ(none.exit_code, 3) << none.err;
+  EXPECT_EQ(count_lines(none.out), 0u) << none.out;
+  fs::remove_all(empty);
+  // The search itself, as Splunk runs it: one row.
+  CliRun s = vigil("search -q --no-cache --format csv 'EventCode=4648 SubjectUserName=pswa_pool | stats count dc(TargetUserName) "
+                   "as users | eval PSWA_Running=\"Yes\"' '" + samples + "'");
+  EXPECT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(s.out, "count,users,PSWA_Running\n0,0,Yes\n");
+}
+
 // ESCU `Suspicious Reg Exe Process` keeps the cmd.exe processes (not started by explorer.exe) that
 // `search [| tstats … reg.exe … | rename parent_process_id as process_id | table process_id dest]`
 // names. python3 over `vigil dump` of the samples: 104 such cmd.exe (Sysmon 1, Security 4688), and two
