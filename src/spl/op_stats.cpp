@@ -46,6 +46,11 @@ class GroupTableOp : public ir::MergeableOperator {
 
  protected:
   static GroupTable& table(ir::PartialState& s) { return static_cast<State&>(s).table; }
+  // Without BY fields, no rows still make one row (`stats count` says 0), but not in a hunt
+  // (ExecContext::rows_from_nothing): there it would be a finding of no events.
+  bool no_row_of_nothing(ir::PartialState& s, const ir::ExecContext& ctx) const {
+    return !ctx.rows_from_nothing && spec_.by.empty() && table(s).groups() == 0;
+  }
   GroupSpec spec_;
 };
 
@@ -54,7 +59,7 @@ class StatsOp final : public GroupTableOp {
   StatsOp(GroupSpec spec, std::string name) : GroupTableOp(std::move(spec)), name_(std::move(name)) {}
   std::string name() const override { return name_; }
   Table finish(ir::PartialState& s, ir::ExecContext& ctx, bool spend) const override {
-    if (!ctx.rows_from_nothing && spec_.by.empty() && table(s).groups() == 0) return {};
+    if (no_row_of_nothing(s, ctx)) return {};
     return table(s).finish(spend);
   }
   bool aggregate_outputs(std::vector<std::string>& f) const override {
@@ -408,7 +413,7 @@ class ChartOp final : public GroupTableOp {
 
   // Always spends the state: with no signature() it serves one stream only, never a shared one.
   Table finish(ir::PartialState& s, ir::ExecContext& ctx, bool) const override {
-    if (spec_.by.empty()) return table(s).finish(true);  // `chart count`: one row, as stats
+    if (spec_.by.empty()) return no_row_of_nothing(s, ctx) ? Table{} : table(s).finish(true);  // `chart count`: as stats
     std::vector<Cell> cells = take_cells(table(s));
     double span = st_.span.value_or(1);
     if (st_.timechart && !st_.span && !cells.empty()) span = rebucket(cells);

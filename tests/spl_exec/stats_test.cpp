@@ -265,6 +265,19 @@ TEST(TimechartOp, ChoosesTheSpanAndMergesFinerBuckets) {
   EXPECT_EQ(cells(out[50]), "_time=250 avg(x)=5 count=1 _span=5");
 }
 
+// Over no rows, stats and chart without BY give one row (count 0) as Splunk does, and none where
+// the context says rows of nothing are no results (a hunt); with BY fields, no rows are no groups.
+TEST(StatsOp, NoRowsMakeARowUnlessTheContextSaysNot) {
+  for (const char* q : {"| stats count", "| chart count", "| stats count by host"}) {
+    const size_t splunk = std::string_view(q).find(" by ") == std::string_view::npos ? 1 : 0;
+    EXPECT_EQ(run(q, {}).size(), splunk) << q;
+    TestCtx hunt;
+    hunt.rows_from_nothing = false;
+    EXPECT_EQ(run(q, {}, {}, &hunt).size(), 0u) << q;
+    EXPECT_EQ(run(q, sample(), {}, &hunt).size(), splunk ? 1u : 2u) << q;
+  }
+}
+
 // More than a million buckets between the first and the last time: only those with rows, and a
 // warning that says so (2,000,001 one-second buckets here), not two million rows.
 TEST(TimechartOp, TooManyBucketsToFillGiveTheBucketsWithRowsAndAWarning) {
