@@ -57,9 +57,11 @@ bool RowMatcher::test_atom(ir::AtomId id, const Row& row) const {
   if (!c) return false;
   const ir::Atom& a = c->atom();
   if (a.kind == ir::AtomKind::keyword) {
-    for (auto& [name, v] : row.entries())
+    for (auto& [name, v] : row.entries()) {
+      if (std::find(keyword_skips_.begin(), keyword_skips_.end(), name) != keyword_skips_.end()) continue;
       for (auto& t : v.all_texts())
         if (c->test(t)) return true;
+    }
     return false;
   }
   const Value* v = row.get(field_name(a.field));

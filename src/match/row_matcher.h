@@ -21,6 +21,8 @@ class RowMatcher {
   /// Appends the fields the predicate reads and returns true; false when a term reads no one field
   /// (a bare keyword searches every field).
   bool fields(std::vector<std::string>& out) const;
+  /// Bare keywords do not search the values of these fields.
+  void skip_for_keywords(std::vector<std::string> names) { keyword_skips_ = std::move(names); }
 
  private:
   bool eval(const ir::Predicate& p, const Row& row) const;
@@ -31,6 +33,7 @@ class RowMatcher {
   // the whole corpus' atom table per operator).
   std::vector<ir::AtomId> ids_;
   std::vector<std::optional<CompiledAtom>> compiled_;  // parallel to ids_
+  std::vector<std::string> keyword_skips_;
 };
 
 }  // namespace vigil::match

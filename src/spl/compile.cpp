@@ -1,5 +1,7 @@
 #include "spl/compile.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/strings.h"
@@ -98,9 +100,13 @@ struct Compiler {
       if (out.reasons.size() != before && error) *error = out.reasons.back();
       return k;
     };
+    auto aggregates = [](const ir::Operator& op) { return op.shape() == ir::OpShape::mergeable; };
+    oenv.rows_are_events = std::none_of(stream.operators.begin(), stream.operators.end(),
+                                        [&](auto& op) { return aggregates(*op); });  // a tstats head
     for (size_t i = first_op; i < p.commands.size(); ++i) {
       const Command& c = p.commands[i];
       auto r = make_operator(c, oenv);
+      if (r.op && aggregates(*r.op)) oenv.rows_are_events = false;
       if (r.op) stream.operators.push_back(std::move(r.op));
       else if (r.error.empty()) fail(c.name + ": not supported");
       else if (r.error.starts_with(c.name + ": ")) fail(r.error);  // the operator named its command already

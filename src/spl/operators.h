@@ -35,6 +35,10 @@ struct OperatorEnv {
   /// nullopt + error.
   std::function<std::optional<size_t>(const Pipeline&, std::string* error)> add_subsearch;
   bool allow_writes = false;  ///< outputlookup etc. refused unless true
+  /// The rows are still events (no aggregation before): a bare `search` term searches what an event
+  /// says, not where it is kept (index, source, sourcetype) nor the XML renderings of its values, as
+  /// keywords do over events. After stats/tstats/chart/top, it searches every value of a result row.
+  bool rows_are_events = true;
 };
 
 struct OperatorResult {

@@ -495,6 +495,22 @@ TEST(CliSearch, TopAndRareCountTheMostAndLeastCommonValues) {
             "02694w-win10.threebeesco.com,Administrator,1,100\nICORP-DC.internal.corp,ICORP-DC$,2,66.666667\n");
 }
 
+// A bare term in a later `search` over events searches what they say, as a keyword of the leading
+// search does: not index/source/sourcetype, not the XML renderings (`main` matched every event
+// through index=main and `…DomainName` markup). Over result rows (after stats) it searches every
+// value. python3 over the dump: of the 42 Security 4688 events, 4 have an EventData value containing
+// cmd.exe, none one containing main.
+TEST(CliSearch, LaterSearchTermsSearchWhatEventsSayAndResultRowsWhole) {
+  const std::string samples = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/evtx-attack-samples";
+  if (!fs::exists(samples)) GTEST_SKIP() << "../shared not present";
+  EXPECT_EQ(search_csv(samples, "EventCode=4688 | search main | stats count", 2), "count\n0\n");
+  EXPECT_EQ(search_csv(samples, "EventCode=4688 | search XmlWinEventLog | stats count", 2), "count\n0\n");
+  EXPECT_EQ(search_csv(samples, "EventCode=4688 | search cmd.exe | stats count", 2), "count\n4\n");
+  EXPECT_EQ(search_csv(samples, "EventCode=4688 cmd.exe | stats count", 2), "count\n4\n");
+  EXPECT_EQ(search_csv(samples, "EventCode=4688 | stats count by sourcetype | search XmlWinEventLog", 2),
+            "sourcetype,count\nXmlWinEventLog,42\n");
+}
+
 // A query vigil cannot run ends the search with exit 2 and says why, also with -q (which only
 // counts the diagnostics of records and rules): `-q` used to exit 2 in silence, and 3 for a log
 // that cannot be opened or a --rules path that does not exist.
