@@ -38,4 +38,11 @@ Symbol field_id(std::string_view name);
 /// field_names().name(s) through the same per-thread cache.
 std::string_view field_name(Symbol s);
 
+/// Splunk's default fields that say where an event is kept and how it was read (`index`, `source`,
+/// `sourcetype`), not what it says: keywords do not search them (Event::Field::metadata), and
+/// every CIM dataset inherits `source` and `sourcetype` (with `host`) from its event.
+inline bool is_metadata_field(std::string_view name) {
+  return name == "index" || name == "source" || name == "sourcetype";
+}
+
 }  // namespace vigil

@@ -58,7 +58,7 @@ bool RowMatcher::test_atom(ir::AtomId id, const Row& row) const {
   const ir::Atom& a = c->atom();
   if (a.kind == ir::AtomKind::keyword) {
     for (auto& [name, v] : row.entries()) {
-      if (std::find(keyword_skips_.begin(), keyword_skips_.end(), name) != keyword_skips_.end()) continue;
+      if (keyword_skip_ && keyword_skip_(name)) continue;
       for (auto& t : v.all_texts())
         if (c->test(t)) return true;
     }

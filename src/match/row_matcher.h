@@ -21,8 +21,9 @@ class RowMatcher {
   /// Appends the fields the predicate reads and returns true; false when a term reads no one field
   /// (a bare keyword searches every field).
   bool fields(std::vector<std::string>& out) const;
-  /// Bare keywords do not search the values of these fields.
-  void skip_for_keywords(std::vector<std::string> names) { keyword_skips_ = std::move(names); }
+  /// Bare keywords do not search the values of the fields `skip` names (null: they search all).
+  using NameTest = bool (*)(std::string_view name);
+  void skip_for_keywords(NameTest skip) { keyword_skip_ = skip; }
 
  private:
   bool eval(const ir::Predicate& p, const Row& row) const;
@@ -33,7 +34,7 @@ class RowMatcher {
   // the whole corpus' atom table per operator).
   std::vector<ir::AtomId> ids_;
   std::vector<std::optional<CompiledAtom>> compiled_;  // parallel to ids_
-  std::vector<std::string> keyword_skips_;
+  NameTest keyword_skip_ = nullptr;
 };
 
 }  // namespace vigil::match

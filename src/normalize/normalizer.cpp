@@ -324,10 +324,7 @@ Result<Normalizer> Normalizer::load(const std::string& dir) {
   n.time_created_ = field_id(sys::TimeCreated);
   // Splunk's default fields that the raw views set (Event::Field::metadata).
   for (auto& v : n.raw_views_)
-    for (auto& spec : v.fields) {
-      const std::string_view name = field_names().name(spec.target);
-      spec.metadata = name == "index" || name == "source" || name == "sourcetype";
-    }
+    for (auto& spec : v.fields) spec.metadata = is_metadata_field(field_names().name(spec.target));
   n.event_id_ = field_id(sys::EventID);
   n.sets_by_id_ = index_by_event_id(n.raw_sets_, n.event_id_);
   n.mappings_by_id_ = index_by_event_id(n.mappings_, n.event_id_);

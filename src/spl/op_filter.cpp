@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/intern.h"
 #include "core/strings.h"
 #include "core/time.h"
 #include "match/row_matcher.h"
@@ -21,12 +22,18 @@ void filter_rows(Table& rows, Keep keep) {
 
 namespace {
 
+// Fields a bare term over events does not search, as keywords over events do not (EventMatcher):
+// Splunk's default fields, and the XML renderings of values the row holds already.
+bool not_event_text(std::string_view name) {
+  return is_metadata_field(name) || name == "EventData_Xml" || name == "System_Props_Xml";
+}
+
 class SearchOp final : public ir::Operator {
  public:
   SearchOp(ir::Predicate p, const ir::AtomTable& atoms, std::vector<std::string>* errors,
-           std::vector<std::string> keyword_skips)
+           match::RowMatcher::NameTest keyword_skip)
       : matcher_(std::move(p), atoms, errors) {
-    matcher_.skip_for_keywords(std::move(keyword_skips));
+    matcher_.skip_for_keywords(keyword_skip);
   }
   std::string name() const override { return "search"; }
   ir::OpShape shape() const override { return ir::OpShape::per_row; }
@@ -47,8 +54,8 @@ class SearchOp final : public ir::Operator {
 class SubsearchSearchOp final : public ir::Operator {
  public:
   SubsearchSearchOp(const SearchExpr* e, std::vector<std::pair<const Pipeline*, size_t>> subs,
-                    SubsearchResolver lookups, std::vector<std::string> keyword_skips)
-      : expr_(e), subs_(std::move(subs)), lookups_(std::move(lookups)), keyword_skips_(std::move(keyword_skips)) {}
+                    SubsearchResolver lookups, match::RowMatcher::NameTest keyword_skip)
+      : expr_(e), subs_(std::move(subs)), lookups_(std::move(lookups)), keyword_skip_(keyword_skip) {}
   std::string name() const override { return "search"; }
   bool writes(std::vector<std::string>&) const override { return true; }
   bool filters() const override { return true; }
@@ -62,7 +69,7 @@ class SubsearchSearchOp final : public ir::Operator {
     };
     ir::AtomTable atoms;  // this run's own: the subsearch values are known only now
     match::RowMatcher m(lower_search(*expr_, atoms, nullptr, &resolve), atoms);
-    m.skip_for_keywords(keyword_skips_);
+    m.skip_for_keywords(keyword_skip_);
     filter_rows(rows, [&](const Row& r) { return m.matches(r); });
   }
 
@@ -70,7 +77,7 @@ class SubsearchSearchOp final : public ir::Operator {
   const SearchExpr* expr_;  // owned by the AST, which outlives the plan
   std::vector<std::pair<const Pipeline*, size_t>> subs_;
   SubsearchResolver lookups_;
-  std::vector<std::string> keyword_skips_;
+  match::RowMatcher::NameTest keyword_skip_;
 };
 
 void unresolved_subsearches(const SearchExpr& e, const SubsearchResolver& lookups, std::vector<const Pipeline*>& out) {
@@ -146,10 +153,7 @@ OperatorResult make_search(const Command&, const SearchCmd& s, OperatorEnv& env)
   SubsearchResolver resolve = lookup_subsearch_resolver(env.lookups, env.atoms);
   std::vector<const Pipeline*> later;
   unresolved_subsearches(*s.expr, resolve, later);
-  // As keywords over events (EventMatcher): not Splunk's default fields, which say where an event is
-  // kept (Event::Field::metadata), nor the XML renderings of values the row holds already.
-  std::vector<std::string> skips;
-  if (env.rows_are_events) skips = {"index", "source", "sourcetype", "EventData_Xml", "System_Props_Xml"};
+  const match::RowMatcher::NameTest skip = env.rows_are_events ? &not_event_text : nullptr;
   if (!later.empty()) {
     std::vector<std::pair<const Pipeline*, size_t>> subs;
     for (const Pipeline* p : later) {
@@ -158,12 +162,12 @@ OperatorResult make_search(const Command&, const SearchCmd& s, OperatorEnv& env)
       if (!k) return error(why);
       subs.emplace_back(p, *k);
     }
-    return ok<SubsearchSearchOp>(s.expr.get(), std::move(subs), std::move(resolve), std::move(skips));
+    return ok<SubsearchSearchOp>(s.expr.get(), std::move(subs), std::move(resolve), skip);
   }
   ir::Predicate p = lower_search(*s.expr, *env.atoms, &warnings, &resolve);
   if (p.op == ir::Predicate::Op::always) return ok<PassOp>("search");
   std::vector<std::string> errors;
-  auto op = std::make_unique<SearchOp>(std::move(p), *env.atoms, &errors, std::move(skips));
+  auto op = std::make_unique<SearchOp>(std::move(p), *env.atoms, &errors, skip);
   if (!errors.empty()) return error(errors.front());
   return OperatorResult{std::move(op), {}};
 }
