@@ -45,6 +45,7 @@ int run_load(LoadArgs& a) {
     diags.error({a.url}, r.error().message, "clickhouse");
     return ended(diags, c, nothing_ran);
   }
+  tell_nothing_read(&r->read, diags);
   double s = secs();
   if (!c.quiet) {
     const auto& rd = r->read;

@@ -309,17 +309,30 @@ std::string RuleCounts::text(size_t top) const {
   return s + ")";
 }
 
+namespace {
+// "2 unreadable, 1 unrecognised-format": counts by reason.
+std::string reasons_of(const std::map<std::string, uint64_t>& m) {
+  std::string s;
+  for (auto& [why, n] : m) s += fmt::format("{}{} {}", s.empty() ? "" : ", ", n, why);
+  return s;
+}
+}  // namespace
+
+void tell_nothing_read(const ReadStats* read, DiagnosticSink& diags) {
+  if (!read || !nothing_readable(*read)) return;
+  std::string why = read->files == 0 ? "the inputs hold no file (an empty directory?)"
+                                     : fmt::format("all {} input files were skipped ({})", read->files,
+                                                   reasons_of(read->file_skip_reasons));
+  diags.error({}, "no log read: " + why, "nothing-read");
+}
+
 void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, const RuleSet* rules, long findings,
                     DiagnosticSink& diags) const {
+  tell_nothing_read(read, diags);
   // Grouped diagnostics first, so that the summary line ends the run.
   diags.print_groups();
   if (c.quiet) return;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  auto reasons_text = [](const std::map<std::string, uint64_t>& m) {
-    std::string s;
-    for (auto& [why, n] : m) s += fmt::format("{}{} {}", s.empty() ? "" : ", ", n, why);
-    return s;
-  };
   auto reasons_json = [](const std::map<std::string, uint64_t>& m) {
     std::string s = "{";
     for (auto& [why, n] : m) s += fmt::format("{}{}:{}", s.size() > 1 ? "," : "", json_quote(why), n);
@@ -358,13 +371,13 @@ void Summary::print(const Common& c, const ReadStats* read, uint64_t evaluated, 
       skipped.erase(it);
     }
     s += fmt::format(" files {} ({} skipped", read->files, read->files_skipped);
-    if (!skipped.empty()) s += ": " + reasons_text(skipped);
+    if (!skipped.empty()) s += ": " + reasons_of(skipped);
     if (cut) s += fmt::format("; {} cut short", cut);
     s += fmt::format("); records read {}, evaluated {}, skipped {}", read->records_read, evaluated,
                      read->records_skipped);
     // Only with --recover: the live summary line stays as it was.
     if (read->records_recovered) s += fmt::format(", recovered {}", read->records_recovered);
-    if (auto rr = read->record_skip_reasons(); !rr.empty()) s += " (" + reasons_text(rr) + ")";
+    if (auto rr = read->record_skip_reasons(); !rr.empty()) s += " (" + reasons_of(rr) + ")";
     s += ";";
   }
   if (rules) s += " " + count_rules(*rules).text() + ";";

@@ -80,6 +80,9 @@ T& keep_until_exit(std::unique_ptr<T> p) {
 /// No input could be read: every input was skipped (missing, unreadable,
 /// empty, unrecognised) and no record was found. The README promises exit 3.
 inline bool nothing_readable(const ReadStats& r) { return r.records_read == 0 && r.files_skipped >= r.files; }
+/// When nothing was readable, an error that says so (an empty folder, or one with no log in it, ended
+/// with exit 3 and only a count of zero files); Summary::print tells it, before the summary.
+void tell_nothing_read(const ReadStats* read, DiagnosticSink& diags);
 
 /// Regex questions left unanswered (a PCRE2 match limit hit) are not "no
 /// match": one located warning per pattern naming the rules that use it and

@@ -536,6 +536,17 @@ TEST(CliSearch, ARunThatEndsWithoutResultsSaysWhyAlsoWhenQuiet) {
                             (dir / "one.json").string());
     EXPECT_EQ(no_rules.exit_code, 3) << quiet << no_rules.err;
     EXPECT_NE(no_rules.err.find("none.yml: error: no such file or directory"), std::string::npos) << quiet << no_rules.err;
+    // Nothing to read: an empty folder, and a folder with no log in it (both exited 3 in silence).
+    fs::create_directories(dir / "empty");
+    CliRun empty = vigil(std::string("search ") + quiet + "--no-cache 'EventCode=1' " + (dir / "empty").string());
+    EXPECT_EQ(empty.exit_code, 3) << quiet << empty.err;
+    EXPECT_NE(empty.err.find("error: no log read: the inputs hold no file"), std::string::npos) << quiet << empty.err;
+    fs::create_directories(dir / "notes");
+    std::ofstream(dir / "notes" / "README") << "case notes\n";
+    CliRun no_log = vigil(std::string("hunt ") + quiet + "--no-cache --format jsonl --rules samples/sigma " + (dir / "notes").string());
+    EXPECT_EQ(no_log.exit_code, 3) << quiet << no_log.err;
+    EXPECT_NE(no_log.err.find("error: no log read: all 1 input files were skipped (1 unrecognised-format)"), std::string::npos)
+        << quiet << no_log.err;
   }
   fs::remove_all(dir);
 }
