@@ -38,6 +38,7 @@ static int run_search(SearchArgs& a) {
   }
   RunOptions ro = run_options(c, now, &progress);
   ro.engine.keep_zero_counts = true;  // results, not findings: `| stats count` over nothing says 0, as Splunk does
+  ro.engine.note_fields = true;       // for the hints when nothing is found (field_hints.h)
   // Rows go to the writer as they become final (per-event results in input order, then the
   // aggregations): JSON lines are written at once (memory does not grow with the results, and a
   // live input is answered as it comes); CSV and the table wait for their header (RowWriter).
@@ -59,10 +60,9 @@ static int run_search(SearchArgs& a) {
   if (written.rows_lost) diags.error({c.output.empty() ? "<stdout>" : c.output}, written.message, "output");
   else if (!written.message.empty()) diags.warning({}, written.message, "output");
   std::fflush(out.file);
-  // Nothing found (no rows, or one `count` of 0): say which field of the query no event carries (one
-  // more pass, only in this case).
+  // Nothing found (no rows, or one `count` of 0): say which field of the query no event carries.
   if ((results == 0 || (results == 1 && first_is_zero_count)) && res.read.records_read > res.read.records_skipped)
-    for (auto& hint : missing_field_hints(rule, rs.atoms(), *norm, a.logs, read_options(c)))
+    for (auto& hint : missing_field_hints(rule, rs.atoms(), res.engine->fields_seen()))
       diags.warning({}, hint, "unknown-field");
   report_regex_limits({&rule}, diags);
   rs.report_lookup_errors(diags);

@@ -51,8 +51,7 @@ std::string closest_field(const std::string& field, const std::vector<std::strin
 }
 
 std::vector<std::string> missing_field_hints(const ir::CompiledRule& rule, const ir::AtomTable& atoms,
-                                             const Normalizer& norm, const std::vector<std::string>& logs,
-                                             const ReadOptions& opts) {
+                                             const Engine::FieldsSeen& seen) {
   std::vector<std::string> out;
   RuleFieldUsage use = analyze_field_usage(rule, atoms);
   std::vector<std::string> wanted;
@@ -86,36 +85,20 @@ std::vector<std::string> missing_field_hints(const ir::CompiledRule& rule, const
     }
   }
   if (wanted.empty() && index_terms.empty()) return out;
-  // Fields seen, as a bitmap over Symbols: per event only bit sets.
-  std::vector<uint8_t> seen;
-  std::vector<std::string> indexes;  // the events' index values (a few)
-  Event ev;
-  DiagnosticSink quiet(nullptr);  // the search itself already reported bad input
-  ReadStats stats;
-  read_inputs(logs, opts, [&](const Record& r) {
-    norm.normalize(r, ev);
-    for (auto& f : ev.fields()) {
-      if (f.name >= seen.size()) seen.resize(std::max<size_t>(f.name + 1, seen.size() * 2), 0);
-      seen[f.name] = 1;
-      if (f.name == index_sym && !index_terms.empty() && indexes.size() < 16 &&
-          std::find(indexes.begin(), indexes.end(), f.value) == indexes.end())
-        indexes.emplace_back(f.value);
-    }
-  }, quiet, stats);
   std::vector<std::string> names;
-  for (Symbol s = 0; s < seen.size(); ++s)
-    if (seen[s]) names.emplace_back(field_names().name(s));
+  for (Symbol s = 0; s < seen.names.size(); ++s)
+    if (seen.names[s]) names.emplace_back(field_names().name(s));
   for (auto& f : wanted) {
     Symbol s = field_names().find(f);
-    if (s != kNoSymbol && s < seen.size() && seen[s]) continue;
+    if (s != kNoSymbol && s < seen.names.size() && seen.names[s]) continue;
     std::string hint = "no event has field " + f;
     if (auto near = closest_field(f, names); !near.empty()) hint += "; did you mean " + near + "?";
     out.push_back(std::move(hint));
   }
   for (auto& term : index_terms) {
-    if (std::any_of(indexes.begin(), indexes.end(), [&](auto& i) { return term.test.test(i); })) continue;
+    if (std::any_of(seen.indexes.begin(), seen.indexes.end(), [&](auto& i) { return term.test.test(i); })) continue;
     std::string in;
-    for (auto& i : indexes) in += (in.empty() ? "" : ", ") + i;
+    for (auto& i : seen.indexes) in += (in.empty() ? "" : ", ") + i;
     out.push_back("no event is in index " + term.written +
                   (in.empty() ? std::string() : "; the events read are in index " + in) +
                   " (events from local logs are in main unless a record names its own)");

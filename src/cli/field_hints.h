@@ -7,18 +7,16 @@
 #include <string>
 #include <vector>
 
-#include "ingest/reader.h"
+#include "engine/engine.h"
 #include "ir/atom_table.h"
 #include "ir/rule.h"
-#include "normalize/normalizer.h"
 
 namespace vigil::cli {
 
-/// One line per field `rule` reads that never occurs in `logs` (read once more, normalized), and
-/// one per `index=` term that no event's index matches.
+/// One line per field `rule` reads that no event had (`seen`: noted as the search ran), and one per
+/// `index=` term that no event's index matches.
 std::vector<std::string> missing_field_hints(const ir::CompiledRule& rule, const ir::AtomTable& atoms,
-                                             const Normalizer& norm, const std::vector<std::string>& logs,
-                                             const ReadOptions& opts);
+                                             const Engine::FieldsSeen& seen);
 
 /// The closest of `candidates` to `field` (same name ignoring case, `_` and `.` first, then edit
 /// distance ≤ 2); empty when none is close.

@@ -455,6 +455,7 @@ struct Engine::Impl {
     std::string key;
     std::vector<uint32_t> open;  // process_event: the streams of a list whose gates are open
     Engine::Phases phases;       // with EngineOptions::profile (process_event)
+    Engine::FieldsSeen seen;     // with EngineOptions::note_fields (process_event)
   };
   std::vector<std::unique_ptr<Worker>> workers;
   // The workers' matchers share compiled atoms and prefilter databases; made with the first worker.
@@ -483,6 +484,7 @@ struct Engine::Impl {
   unsigned tail_threads = 0;   // threads that ran the rule tails (finish_rules)
   double tail_seconds = 0;     // wall time of the rule tails
   Engine::Phases phases;       // the workers', summed (finish)
+  Engine::FieldsSeen seen;     // the workers', merged (finish)
   std::vector<RuleStats> stats;
   std::vector<std::vector<EventRef>> matched;
   uint64_t evaluated = 0;           // records of process() (the calling thread)
@@ -772,6 +774,22 @@ void Engine::Impl::hand_on_rows(Worker& w, BatchOut& out, bool wait) {
   w.rows_out = 0;
 }
 
+namespace {
+constexpr size_t kIndexesNoted = 16;
+const Symbol index_sym = field_id("index");
+
+// Names by flag (renderings unmade: only their names are read), and the first few indexes.
+void note_fields(Engine::FieldsSeen& seen, const Event& ev) {
+  for (auto& f : ev.fields_unrendered()) {
+    if (f.name >= seen.names.size()) seen.names.resize(std::max<size_t>(f.name + 1, seen.names.size() * 2), 0);
+    seen.names[f.name] = 1;
+    if (f.name == index_sym && seen.indexes.size() < kIndexesNoted &&
+        std::find(seen.indexes.begin(), seen.indexes.end(), f.value) == seen.indexes.end())
+      seen.indexes.emplace_back(f.value);
+  }
+}
+}  // namespace
+
 void Engine::Impl::process_event(Worker& w, const Record& r) {
   ++w.event_seq;
   // --profile: normalizing and the gates timed here, the rules per rule (visit).
@@ -779,6 +797,7 @@ void Engine::Impl::process_event(Worker& w, const Record& r) {
   Clock::time_point t0;
   if (opts.profile) t0 = Clock::now();
   normalizer.normalize(r, w.event);
+  if (opts.note_fields) note_fields(w.seen, w.event);
   if (opts.profile) {
     const Clock::time_point t1 = Clock::now();
     w.phases.normalize_seconds += std::chrono::duration<double>(t1 - t0).count();
@@ -1437,6 +1456,12 @@ void Engine::finish() {
     }
     e.phases.normalize_seconds += w->phases.normalize_seconds;
     e.phases.gate_seconds += w->phases.gate_seconds;
+    auto& names = e.seen.names;
+    if (names.size() < w->seen.names.size()) names.resize(w->seen.names.size(), 0);
+    for (size_t s = 0; s < w->seen.names.size(); ++s) names[s] |= w->seen.names[s];
+    for (auto& i : w->seen.indexes)
+      if (e.seen.indexes.size() < kIndexesNoted && std::find(e.seen.indexes.begin(), e.seen.indexes.end(), i) == e.seen.indexes.end())
+        e.seen.indexes.push_back(i);
   }
   // The workers' scratch, memos and caches, and the batches, are not needed by the rule tails:
   // they go first, so that the tables the tails make take their room (OTRF, two threads: peak
@@ -1453,6 +1478,7 @@ const ReadStats& Engine::deferred_read_stats() const { return impl_->deferred_re
 const std::vector<RuleStats>& Engine::rule_stats() const { return impl_->stats; }
 unsigned Engine::tail_threads() const { return impl_->tail_threads; }
 const Engine::Phases& Engine::phases() const { return impl_->phases; }
+const Engine::FieldsSeen& Engine::fields_seen() const { return impl_->seen; }
 double Engine::tail_seconds() const { return impl_->tail_seconds; }
 bool Engine::aggregates_order_free(size_t rule, size_t stream) const {
   const Impl& e = *impl_;

@@ -59,6 +59,7 @@ struct EngineOptions {
   size_t max_kept_rows = 2'000'000;  ///< rows one stream may hold for a whole-table operator
   bool profile = false;              ///< per-rule evaluation time (RuleStats::seconds), and phases()
   bool keep_matched = false;         ///< keep the first 10,000 matched events per rule (matched_events)
+  bool note_fields = false;          ///< note the field names and indexes the events carry (fields_seen)
   /// A row whose `count` is 0 (`stats count` over no events gives one, as in Splunk) is no finding
   /// and is dropped, and an aggregation without BY over no events makes no row at all
   /// (ExecContext::rows_from_nothing); an ad-hoc query's results keep both.
@@ -157,6 +158,14 @@ class Engine {
     double gate_seconds = 0;
   };
   const Phases& phases() const;
+  /// With EngineOptions::note_fields, after finish(): what the evaluated events carry, for a search
+  /// that found nothing to say which of its fields no event has (cli/field_hints.h) without reading
+  /// the input again.
+  struct FieldsSeen {
+    std::vector<uint8_t> names;        ///< by Symbol: 1 when some event has a field of that name
+    std::vector<std::string> indexes;  ///< the distinct `index` values, the first 16
+  };
+  const FieldsSeen& fields_seen() const;
   /// The rule tails of finish(): how many threads ran them (1: the caller alone; at most 8), and
   /// their wall time.
   unsigned tail_threads() const;

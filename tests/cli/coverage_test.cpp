@@ -21,7 +21,10 @@
 
 #include "../support/cli_run.h"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -140,6 +143,34 @@ TEST(CoverageCli, SearchHintsAtAFieldNoEventHas) {
   EXPECT_TRUE(has(none.err, "no event has field Logon_type; did you mean Logon_Type?")) << none.err;
   CliRun by = run_cli("search --format csv 'EventCode=4624 Logon_type=3 | stats count by host' '" + kSamples + "'");
   EXPECT_EQ(by.out.find("count"), std::string::npos) << by.out;  // with BY there is no group: no row
+}
+
+// The hints come from what the search itself saw: the logs are read once. They were read a second
+// time to find the fields (8.4 s instead of 3.0 s over the samples x41, one thread): strace counts
+// the openat calls of the log, 1 whether or not the search finds something. The log's 18 logons are
+// 3 of type 3 (evtxexport -f xml, grep -c '<Data Name="LogonType">3<').
+TEST(CoverageCli, SearchHintsReadTheLogsOnce) {
+  if (std::system("strace -qq -o /dev/null true >/dev/null 2>&1") != 0) GTEST_SKIP() << "strace missing or not allowed";
+  const std::string log = kSamples + "Command and Control/DE_RDP_Tunneling_4624.evtx";
+  const fs::path trace = fs::temp_directory_path() / ("vigil_opens_" + std::to_string(::getpid()));
+  auto opens = [&](const std::string& query, CliRun& r) {
+    fs::remove(trace);
+    // LeakSanitizer cannot run under ptrace: the sanitizer build's leak check is off for these runs.
+    r = vigil::test::run_vigil("search --no-cache --format csv '" + query + "' '" + log + "'",
+                               "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" strace -f -qq -e "
+                               "trace=openat -o '" + trace.string() + "'");
+    std::istringstream in(slurp(trace));
+    size_t n = 0;
+    for (std::string line; std::getline(in, line);) n += has(line, "DE_RDP_Tunneling_4624.evtx");
+    fs::remove(trace);
+    return n;
+  };
+  CliRun none, some;
+  EXPECT_EQ(opens("EventCode=4624 Logon_type=3", none), 1u) << none.err;
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_TRUE(has(none.err, "no event has field Logon_type; did you mean Logon_Type?")) << none.err;
+  EXPECT_EQ(opens("EventCode=4624 Logon_Type=3 | stats count", some), 1u) << some.err;
+  EXPECT_EQ(some.out, "count\n3\n");
 }
 
 }  // namespace
