@@ -1,6 +1,8 @@
 // vigil search: one ad-hoc SPL query over local logs.
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/field_hints.h"
@@ -60,6 +62,10 @@ static int run_search(SearchArgs& a) {
   if (written.rows_lost) diags.error({c.output.empty() ? "<stdout>" : c.output}, written.message, "output");
   else if (!written.message.empty()) diags.warning({}, written.message, "output");
   std::fflush(out.file);
+  if (res.engine->satisfied())
+    diags.note({}, fmt::format("head has its rows: reading stopped after {} records; the rest of the input was not read",
+                               res.read.records_read),
+               "stopped-early");
   // Nothing found (no rows, or one `count` of 0): say which field of the query no event carries.
   if ((results == 0 || (results == 1 && first_is_zero_count)) && res.read.records_read > res.read.records_skipped)
     for (auto& hint : missing_field_hints(rule, rs.atoms(), res.engine->fields_seen()))

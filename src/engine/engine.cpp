@@ -131,6 +131,9 @@ struct StreamPlan {
   // (EventData_Xml, System_Props_Xml): the row has their values as fields already.
   bool skip_renderings = false;
   bool pushed = false;           // EngineOptions::pushed: visited only where aggregate_here says
+  // A whole-table stream whose first operator is a `head N` (ir::Operator::row_limit): it keeps its
+  // first N rows only, and once it has them it needs no more events.
+  std::optional<size_t> row_limit;
   // Its aggregates do not depend on row order (count, dc, values, min, max), nor do its groups
   // (is_order_free, by_values_are_texts): with several workers its rows feed the run's state under
   // its lock, with no batch state to build, seal and merge (see visit).
@@ -474,8 +477,14 @@ struct Engine::Impl {
     // whether some stream made them into rows.
     uint64_t groups = 0;
     bool made = false;
+    bool has_all_rows = false;  // StreamPlan::row_limit: it holds its N rows
   };
   std::vector<Slot> slots;
+  // The streams that read events and have not got all the rows they can use (a head's N); SIZE_MAX
+  // when some stream reads events and has no row limit: then the run reads every event.
+  size_t streams_wanting_rows = 0;
+  std::vector<uint32_t> limited;  // the slots of streams with a row limit
+  std::atomic<bool> satisfied{false};
   // One thread: rows go straight into the run's states (slots), with no batch state to merge.
   bool direct_states = false;
   unsigned threads = 1;  // rule tails run on this many threads at the end (finish_rules)
@@ -585,6 +594,7 @@ void Engine::Impl::build() {
           sp.merge_op = static_cast<const ir::MergeableOperator*>(op);
         } else {
           sp.blocking = Blocking::whole;
+          if (s.source.kind != ir::Source::Kind::none) sp.row_limit = op->row_limit();
         }
       }
       plan_projection(sp);
@@ -654,6 +664,17 @@ void Engine::Impl::build() {
   slots.resize(streams.size());
   for (size_t i = 0; i < streams.size(); ++i)
     if (!streams[i].aliases.empty()) slots[i].users_left = uint32_t(streams[i].aliases.size() + 1);
+  for (uint32_t i = 0; i < streams.size(); ++i) {
+    const StreamPlan& sp = streams[i];
+    if (sp.stream->source.kind == ir::Source::Kind::none || sp.unknown_source || sp.shared_from != UINT32_MAX) continue;
+    if (!sp.row_limit) {
+      streams_wanting_rows = SIZE_MAX;
+      break;
+    }
+    ++streams_wanting_rows;
+    limited.push_back(i);
+  }
+  if (streams_wanting_rows == SIZE_MAX || streams_wanting_rows == 0) limited.clear();
   stats.resize(rules.size());
   matched.resize(rules.size());
 
@@ -1112,6 +1133,7 @@ void Engine::Impl::merge(BatchOut&& out) {
     }
     Slot& slot = slots[item.slot];
     for (auto& row : item.rows) {
+      if (sp.row_limit && slot.kept.size() >= *sp.row_limit) break;  // a head has its rows
       if (slot.kept.size() >= opts.max_kept_rows) {
         RuleStats& st = stats[sp.rule];
         if (st.rows_dropped++ == 0)
@@ -1130,6 +1152,13 @@ void Engine::Impl::merge(BatchOut&& out) {
   std::stable_sort(pending.begin(), pending.end(),
                    [](const Pending& a, const Pending& b) { return std::tie(a.event, a.rule) < std::tie(b.event, b.rule); });
   for (auto& p : pending) emit(rules[p.rule], std::move(*p.row), {std::move(*p.ref)});
+  // Batches merge in input order, so a head's first N rows here are its first N of the run.
+  for (uint32_t i : limited) {
+    Slot& slot = slots[i];
+    if (slot.has_all_rows || slot.kept.size() < *streams[i].row_limit) continue;
+    slot.has_all_rows = true;
+    if (--streams_wanting_rows == 0) satisfied.store(true, std::memory_order_relaxed);
+  }
 }
 
 namespace {
@@ -1479,6 +1508,7 @@ const std::vector<RuleStats>& Engine::rule_stats() const { return impl_->stats; 
 unsigned Engine::tail_threads() const { return impl_->tail_threads; }
 const Engine::Phases& Engine::phases() const { return impl_->phases; }
 const Engine::FieldsSeen& Engine::fields_seen() const { return impl_->seen; }
+const std::atomic<bool>& Engine::satisfied() const { return impl_->satisfied; }
 double Engine::tail_seconds() const { return impl_->tail_seconds; }
 bool Engine::aggregates_order_free(size_t rule, size_t stream) const {
   const Impl& e = *impl_;

@@ -24,6 +24,7 @@
 // Accounting: every record passed to process() is evaluated (the readers
 // count what they skipped), so read = evaluated + skipped holds end to end.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -166,6 +167,10 @@ class Engine {
     std::vector<std::string> indexes;  ///< the distinct `index` values, the first 16
   };
   const FieldsSeen& fields_seen() const;
+  /// Set once every stream that reads events has all the rows it can use (each one's first operator
+  /// is a `head N` and it holds N rows): events read after that change no result, so the reading may
+  /// stop (ReadOptions::stop). Never set for a stream without such a limit (a hunt's rules).
+  const std::atomic<bool>& satisfied() const;
   /// The rule tails of finish(): how many threads ran them (1: the caller alone; at most 8), and
   /// their wall time.
   unsigned tail_threads() const;

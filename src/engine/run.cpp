@@ -33,6 +33,7 @@ RunResult run_rules(const std::vector<const ir::CompiledRule*>& rules, const ir:
   // their records are not copied into a batch first.
   ro.threads = 1;
   ro.unit_bytes = kDeferredUnitBytes;
+  ro.stop = &eng.satisfied();  // a search's `head N` has its rows: nothing more is read
   ro.defer = [&](InputUnit&& unit) {
     eng.process_deferred([&, unit = std::move(unit)](const RecordVisitor& visit, HoldingSink& held) {
       return read_unit(unit, ro, [&](const Record& r) {

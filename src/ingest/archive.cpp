@@ -146,7 +146,7 @@ void read_archive_from(std::string_view name, ByteSource& src, MemorySource* mem
   archive_entry* entry = nullptr;
   int members = 0;
   bool failed = false;
-  while (true) {
+  while (!ctx.stopped()) {
     int r = archive_read_next_header(h.a, &entry);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) {
@@ -177,7 +177,7 @@ void read_archive_from(std::string_view name, ByteSource& src, MemorySource* mem
     if (ctx.archive_depth == 1) ctx.progress_now(ctx.progress_base + static_cast<uint64_t>(archive_filter_bytes(h.a, -1)));
   }
   ctx.archive_depth--;
-  if (members == 0 && !failed) {
+  if (members == 0 && !failed && !ctx.stopped()) {
     // Nothing readable inside: say so rather than silently yield nothing.
     ctx.diags.warning({std::string(name)}, "archive holds no regular files", "empty-archive");
   }

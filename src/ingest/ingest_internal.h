@@ -52,6 +52,9 @@ struct ReadContext {
   /// disk for the unit's next files then).
   std::function<void()> on_cold_read;
 
+  /// ReadOptions::stop is set: read no further record.
+  bool stopped() const { return opts.stop && opts.stop->load(std::memory_order_relaxed); }
+
   /// Report progress at `pos` bytes into the current top-level input
   /// (throttled; inside archives the archive reader reports instead).
   void progress_within(uint64_t pos);

@@ -464,7 +464,7 @@ class JsonReader final : public TextReader {
     base_ = base;
     size_t pos = 0;
     if (base == 0 && bytes_.substr(0, 3) == "\xEF\xBB\xBF") pos = 3;
-    while (pos < bytes_.size()) {
+    while (pos < bytes_.size() && !ctx_.stopped()) {
       size_t eol = bytes_.find('\n', pos);
       if (eol == std::string_view::npos) {
         if (!final) return pos;

@@ -348,7 +348,7 @@ bool read_source(std::string_view name, ByteSource& src, ReadContext& ctx) {
     const bool final = in.eof();
     if (!resync) {
       size_t used = reader->feed(buf, base, final);
-      if (final) break;
+      if (final || ctx.stopped()) break;
       buf.erase(0, used);
       base += used;
       if (buf.size() > kMaxRecord) {
@@ -758,6 +758,7 @@ void read_inputs(const std::vector<std::string>& paths, const ReadOptions& opts,
     return !iends_with(path, ".evtx") && ingest::starts_as_archive(path);
   };
   const ingest::TakeInput take = [&](ingest::InputFile&& in) {
+    if (ctx.stopped()) return;  // the caller needs no more records: the rest is not opened
     if (!in.stdin_input) {
       auto [at, fresh] = first.try_emplace({in.dev, in.ino}, in.path);
       if (!fresh) {
@@ -816,6 +817,7 @@ UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const Recor
   ReadOptions own;
   own.threads = 1;
   own.recover = opts.recover;
+  own.stop = opts.stop;
   HoldingSink own_sink;
   HoldingSink& held = given ? *given : own_sink;
   UnitReport report;
@@ -832,7 +834,7 @@ UnitReport read_unit(const InputUnit& unit, const ReadOptions& opts, const Recor
   ctx.on_cold_read = [&] {
     if (!std::exchange(asked, true)) ingest::ask_ahead(unit.files, at + 1);
   };
-  for (; at < unit.files.size(); ++at) {
+  for (; at < unit.files.size() && !ctx.stopped(); ++at) {
     tell_notes(at);
     ingest::read_input({unit.files[at]}, ctx);
   }

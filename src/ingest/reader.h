@@ -12,6 +12,7 @@
 // Accounting: stats.records_read == records delivered + stats.records_skipped.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -66,6 +67,10 @@ struct ReadOptions {
   /// complete record read so far has been delivered: a hunt evaluates them and writes their findings
   /// now, so a live feed (`tail -f … | vigil hunt -`) is answered as it comes, not when it closes.
   std::function<void()> on_pause;
+  /// Optional: once set, no further record is read (between records, files and EVTX chunks): what
+  /// the caller computes needs no more (a search's `head N` has its rows). Records read so far are
+  /// all delivered or counted skipped.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 /// How long a stream input may be silent before it counts as paused (ReadOptions::on_pause).

@@ -214,7 +214,7 @@ void read_wineventlog(std::string_view name, std::string_view bytes, ReadContext
       ctx.visit(rec);
     }
     ctx.progress_within(pos);
-    if (!more) break;
+    if (!more || ctx.stopped()) break;
   }
   (void)found;
 }

@@ -156,7 +156,7 @@ class XmlStream final : public TextReader {
     size_t scanned = 0;  // end of the last record handled
     size_t end = 0;  // last `</Event>` found; reused while ahead of `start` (npos stays valid: linear time)
     size_t start = find_start(bytes, 0);
-    while (start != std::string_view::npos) {
+    while (start != std::string_view::npos && !ctx_.stopped()) {
       const uint64_t rec_line = line_at(start);
       if (end < start + kStart.size()) end = bytes.find(kEnd, start + kStart.size());
       size_t next = find_start(bytes, start + kStart.size());
@@ -192,7 +192,7 @@ class XmlStream final : public TextReader {
       start = (next != std::string_view::npos && next >= stop) ? next : find_start(bytes, stop);
     }
     if (final) {
-      if (found_ == 0) ctx_.skip_input(name_, "no-records", "no <Event> records found in XML input");
+      if (found_ == 0 && !ctx_.stopped()) ctx_.skip_input(name_, "no-records", "no <Event> records found in XML input");
       return bytes.size();
     }
     // Keep a tail that may hold the beginning of the next `<Event`.

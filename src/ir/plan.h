@@ -91,6 +91,9 @@ class Operator {
   /// A stream (ExecContext::stream_result) whose empty result leaves this operator's output empty
   /// whatever rows it is given (an inner join's right side): then those rows need not be made.
   virtual std::optional<size_t> empty_with_stream() const { return std::nullopt; }
+  /// `head N`: its output is the first N rows it is given, so rows after those change nothing (a
+  /// search whose every stream has its N stops reading: Engine::satisfied).
+  virtual std::optional<size_t> row_limit() const { return std::nullopt; }
 };
 
 /// Partial result of a mergeable operator over some of its input rows.

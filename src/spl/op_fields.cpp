@@ -527,6 +527,7 @@ class RowsOp final : public ir::Operator {
   RowsOp(Kind k, size_t n, std::string name) : kind_(k), n_(n), name_(std::move(name)) {}
   std::string name() const override { return name_; }
   bool reads(std::vector<std::string>&) const override { return kind_ != Kind::uniq; }  // uniq compares whole rows
+  std::optional<size_t> row_limit() const override { return kind_ == Kind::head ? std::optional<size_t>(n_) : std::nullopt; }
   void run(Table& rows, ir::ExecContext&) override {
     switch (kind_) {
       case Kind::head:

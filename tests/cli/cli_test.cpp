@@ -495,6 +495,54 @@ TEST(CliSearch, TopAndRareCountTheMostAndLeastCommonValues) {
             "02694w-win10.threebeesco.com,Administrator,1,100\nICORP-DC.internal.corp,ICORP-DC$,2,66.666667\n");
 }
 
+// `head N` has its rows once the first N have come (rows merge in input order): the search stops
+// reading there, says so, and gives what reading everything gives. The first 4688 events in the
+// walk's order (python3: the samples' paths sorted, a directory's name as name + "/"; evtxexport -f
+// xml of each file in turn) are all in Command and Control/DE_RDP_Tunnel_5156.evtx: records 227695
+// TSTheme.exe, 227712 AtBroker.exe, 227714 plink.exe. The samples hold 7,455 records.
+TEST(CliSearch, HeadStopsReadingOnceItHasItsRows) {
+  const std::string samples = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/evtx-attack-samples";
+  if (!fs::exists(samples)) GTEST_SKIP() << "../shared not present";
+  const std::string want = "EventRecordID,NewProcessName\n227695,C:\\Windows\\System32\\TSTheme.exe\n"
+                           "227712,C:\\Windows\\System32\\AtBroker.exe\n227714,C:\\Users\\user01\\Desktop\\plink.exe\n";
+  const std::regex read_count("records read ([0-9]+),");
+  for (int threads : {1, 2}) {
+    CliRun r = vigil("search --no-cache --threads " + std::to_string(threads) +
+                     " --format csv 'EventCode=4688 | head 3 | table EventRecordID NewProcessName' '" + samples + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, want) << threads;
+    EXPECT_NE(r.err.find("note: head has its rows: reading stopped after "), std::string::npos) << r.err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(r.err, m, read_count)) << r.err;
+    EXPECT_LT(std::stoul(m[1]), 7455u) << threads << " threads: " << r.err;
+    // A head behind a sort or a stats needs every event: nothing stops.
+    CliRun all = vigil("search --no-cache --threads " + std::to_string(threads) +
+                       " --format csv 'EventCode=4688 | sort 0 EventRecordID | head 1 | table EventRecordID' '" + samples + "'");
+    EXPECT_EQ(all.exit_code, 0) << all.err;
+    EXPECT_EQ(all.err.find("reading stopped"), std::string::npos) << all.err;
+    EXPECT_NE(all.err.find("records read 7455,"), std::string::npos) << all.err;
+  }
+  // Over a large JSON lines file (read in batches by the calling thread, not by the workers): 20,000
+  // events, the head's 2 are the first two lines with EventID 1.
+  const fs::path big = fs::temp_directory_path() / ("vigil_head_" + std::to_string(::getpid()) + ".json");
+  {
+    std::ofstream o(big);
+    for (int i = 0; i < 20000; ++i)
+      o << R"({"EventID":")" << (i % 3 == 2 ? 1 : 4624) << R"(","Computer":"WS)" << i
+        << R"(","Image":"C:\\Windows\\x.exe","CommandLine":"padding padding padding padding padding padding padding padding"})" << "\n";
+  }
+  for (int threads : {1, 2}) {
+    CliRun r = vigil("search --no-cache --threads " + std::to_string(threads) + " --format csv 'EventCode=1 | head 2 | table host' '" +
+                     big.string() + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "host\nWS2\nWS5\n");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(r.err, m, read_count)) << r.err;
+    EXPECT_LT(std::stoul(m[1]), 20000u) << threads << " threads: " << r.err;
+  }
+  fs::remove(big);
+}
+
 // A bare term in a later `search` over events searches what they say, as a keyword of the leading
 // search does: not index/source/sourcetype, not the XML renderings (`main` matched every event
 // through index=main and `…DomainName` markup). Over result rows (after stats) it searches every

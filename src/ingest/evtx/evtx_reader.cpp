@@ -58,6 +58,8 @@ class Deliverer {
     rec_.file = name;
     rec_.line = 0;
   }
+  /// ReadOptions::stop is set: no further chunk is delivered.
+  bool stopped() const { return opts_.stop && opts_.stop->load(std::memory_order_relaxed); }
 
   // Same record id and the same bytes.
   static uint64_t raw_key(const DecodedRecord& dr) { return dr.raw_key * 1099511628211ull ^ dr.record_id; }
@@ -199,6 +201,7 @@ void decode_serial(std::string_view bytes, const std::vector<ChunkSpan>& chunks,
     ~Release() { d.busy = false; }
   } release{d};
   for (const ChunkSpan& ch : chunks) {
+    if (out.stopped()) break;
     d.dec.decode(reinterpret_cast<const unsigned char*>(bytes.data()) + ch.offset, ch.size, ch.offset, d.res, ch.mode);
     out.deliver(d.res, ch.offset + ch.size);
   }
@@ -264,7 +267,7 @@ void decode_parallel(std::string_view bytes, const std::vector<ChunkSpan>& chunk
   for (unsigned t = 0; t + 1 < threads; ++t) pool.emplace_back(worker);
 
   ChunkDecoder own;
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < n && !out.stopped(); ++i) {
     for (;;) {
       std::unique_lock lock(mu);
       if (ready[i % window]) break;
