@@ -328,8 +328,11 @@ struct StreamRef {
 void plan_projection(StreamPlan& sp) {
   const ir::Stream& s = *sp.stream;
   sp.skip_renderings = s.operators.empty() && s.source.kind == ir::Source::Kind::raw;
-  size_t agg = sp.prefix_end;
-  while (agg < s.operators.size() && s.operators[agg]->shape() != ir::OpShape::mergeable) ++agg;
+  // The first operator whose output holds only what it names: an aggregation, or `table`.
+  size_t agg = 0;
+  while (agg < s.operators.size() && s.operators[agg]->shape() != ir::OpShape::mergeable &&
+         !s.operators[agg]->projects())
+    ++agg;
   if (agg == s.operators.size()) return;
   std::vector<std::string> names;
   for (size_t i = 0; i <= agg; ++i)

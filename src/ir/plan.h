@@ -86,6 +86,10 @@ class Operator {
   virtual bool writes(std::vector<std::string>& fields) const { return false; }
   /// It only drops rows (search, where, regex).
   virtual bool filters() const { return false; }
+  /// Its output rows hold only the fields it names (reads()) and those it makes (`table a b`, as an
+  /// aggregation's hold its BY values and aggregates): no other field of its input passes through,
+  /// so a stream needs to capture only what it and the operators before it read.
+  virtual bool projects() const { return false; }
   /// A rename: the name a field called `field` has after it (nullopt: not renamed).
   virtual std::optional<std::string> renamed(std::string_view field) const { return std::nullopt; }
   /// A stream (ExecContext::stream_result) whose empty result leaves this operator's output empty

@@ -246,6 +246,8 @@ class FieldsOp final : public ir::Operator {
     return true;
   }
   bool writes(std::vector<std::string>&) const override { return true; }  // only removes fields
+  // `fields a b` keeps the internal fields (_time, _raw …) as well; `table a b` nothing else.
+  bool projects() const override { return table_ && !remove_; }
   void run(Table& rows, ir::ExecContext&) override {
     for (Row& r : rows) {
       auto& es = r.entries();

@@ -63,6 +63,13 @@ class TransactionOp final : public ir::Operator {
   };
   explicit TransactionOp(Config c) : c_(std::move(c)) {}
   std::string name() const override { return "transaction"; }
+  // Its own reads: the key fields, the times, the start and end conditions. The rest of a member's
+  // fields pass into the transaction by name (what a later operator reads of them, it names).
+  bool reads(std::vector<std::string>& f) const override {
+    f.insert(f.end(), c_.fields.begin(), c_.fields.end());
+    f.emplace_back("_time");
+    return (!c_.starts || c_.starts->fields(f)) && (!c_.ends || c_.ends->fields(f));
+  }
 
   void run(Table& rows, ir::ExecContext&) override {
     // Events in time order (stable: equal times keep their order).
