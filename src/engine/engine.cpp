@@ -322,8 +322,8 @@ struct StreamRef {
 };
 
 // Which fields a stream captures: every field when its rows can reach a finding as they are (but
-// for the renderings, when no operator could read them); else,
-// when some aggregation replaces the rows, the (exact) names read by the operators up to it.
+// for the renderings, when no operator could read them); else, when some aggregation or `table`
+// replaces the rows with what it names, the (exact) names read by the operators up to it.
 // Globs and operators that cannot tell what they read fall back to every field.
 void plan_projection(StreamPlan& sp) {
   const ir::Stream& s = *sp.stream;
