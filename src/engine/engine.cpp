@@ -134,6 +134,9 @@ struct StreamPlan {
   // A whole-table stream whose first operator is a `head N` (ir::Operator::row_limit): it keeps its
   // first N rows only, and once it has them it needs no more events.
   std::optional<size_t> row_limit;
+  // A whole-table stream that begins with a `sort` whose first N rows are all that is used (`sort N`,
+  // or `sort … | head N`): it holds at most about 2N rows, ordering them now and then (merge).
+  size_t keep_first = 0;
   // Its aggregates do not depend on row order (count, dc, values, min, max), nor do its groups
   // (is_order_free, by_values_are_texts): with several workers its rows feed the run's state under
   // its lock, with no batch state to build, seal and merge (see visit).
@@ -597,7 +600,15 @@ void Engine::Impl::build() {
           sp.merge_op = static_cast<const ir::MergeableOperator*>(op);
         } else {
           sp.blocking = Blocking::whole;
-          if (s.source.kind != ir::Source::Kind::none) sp.row_limit = op->row_limit();
+          if (s.source.kind != ir::Source::Kind::none) {
+            sp.row_limit = op->row_limit();
+            sp.keep_first = op->order_limit();
+            if (sp.prefix_end + 1 < s.operators.size())
+              if (auto n = s.operators[sp.prefix_end + 1]->row_limit(); n && (!sp.keep_first || *n < sp.keep_first))
+                sp.keep_first = std::max<size_t>(*n, 1);
+            Table none;
+            if (sp.keep_first && !op->keep_first_in_order(none, sp.keep_first)) sp.keep_first = 0;
+          }
         }
       }
       plan_projection(sp);
@@ -1091,8 +1102,9 @@ void Engine::Impl::visit(Worker& w, const StreamRef& ref, const Record& r) {
   }
   auto& item = out.rows[w.rows_at[slot]];
   EventRef src = sp.blocking == Blocking::none ? event_ref(w, r) : EventRef{};
-  // Findings leave memory once merged; rows kept for an operator at the end stay in any case.
-  if (sp.blocking == Blocking::none && sp.index == 0) w.rows_out += rows.size();
+  // Findings leave memory once merged, and so do the rows a head, a sort's first N or a table's
+  // projection keep few of: a unit's rows are handed on as they grow, not held to its end.
+  w.rows_out += rows.size();
   for (auto& row : rows) {
     item.rows.push_back(std::move(row));
     item.event.push_back(w.event_index);
@@ -1150,6 +1162,10 @@ void Engine::Impl::merge(BatchOut&& out) {
       }
       slot.kept.push_back(std::move(row));
       ++stats[sp.rule].rows_held;
+      // Rows come in input order, after those kept: ordering them all again keeps the first N of
+      // the whole input's order (a stable sort), so twice N rows at most are held, not every row.
+      if (sp.keep_first && slot.kept.size() >= 2 * std::max<size_t>(sp.keep_first, 512))
+        sp.stream->operators[sp.prefix_end]->keep_first_in_order(slot.kept, sp.keep_first);
     }
   }
   std::stable_sort(pending.begin(), pending.end(),

@@ -98,6 +98,12 @@ class Operator {
   /// `head N`: its output is the first N rows it is given, so rows after those change nothing (a
   /// search whose every stream has its N stops reading: Engine::satisfied).
   virtual std::optional<size_t> row_limit() const { return std::nullopt; }
+  /// `sort`: orders `rows` as run() does and keeps the first `n`. Rows that come later in the input
+  /// (appended after these) can then be ordered with them again: a stable order of all of them
+  /// begins with the same n rows. False: not an ordering operator.
+  virtual bool keep_first_in_order(Table& rows, size_t n) const { return false; }
+  /// `sort N`: the N it keeps (0: all).
+  virtual size_t order_limit() const { return 0; }
 };
 
 /// Partial result of a mergeable operator over some of its input rows.

@@ -443,6 +443,19 @@ class SortOp final : public ir::Operator {
   }
   std::string name() const override { return "sort"; }
   void run(Table& rows, ir::ExecContext&) override {
+    sort_rows(rows);
+    if (limit_ && rows.size() > limit_) rows.resize(limit_);
+  }
+  bool keep_first_in_order(Table& rows, size_t n) const override {
+    sort_rows(rows);
+    if (rows.size() > n) rows.resize(n);
+    return true;
+  }
+  size_t order_limit() const override { return limit_; }
+
+ private:
+  // Stable: rows that compare equal keep the order they came in.
+  void sort_rows(Table& rows) const {
     // Each row's sort values are read (and parsed as numbers) once, not in every comparison.
     const size_t nk = keys_.size();
     std::vector<std::string> texts(rows.size() * nk);
@@ -474,10 +487,8 @@ class SortOp final : public ir::Operator {
     sorted.reserve(rows.size());
     for (size_t r : order) sorted.push_back(std::move(rows[r]));
     rows.swap(sorted);
-    if (limit_ && rows.size() > limit_) rows.resize(limit_);
   }
 
- private:
   std::vector<Key> keys_;
   size_t limit_;
 };

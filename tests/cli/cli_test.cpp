@@ -538,6 +538,22 @@ TEST(CliSearch, TableAndTransactionCaptureOnlyWhatTheyRead) {
   }
 }
 
+// `sort … | head N` and `sort N …` hold about 2N rows, ordering them as they come, not every row:
+// what comes out is the first N of a stable sort of all of them. python3 over `vigil dump --format
+// jsonl` of the samples (7,455 records), sorted by EventRecordID with Python's stable sort in input
+// order: record 1 on IEWIN7, IEWIN7, MSEDGEWIN10, MSEDGEWIN10, then 2 on IEWIN7 twice.
+TEST(CliSearch, SortThenHeadKeepsOnlyTheRowsItNeeds) {
+  const std::string samples = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/evtx-attack-samples";
+  if (!fs::exists(samples)) GTEST_SKIP() << "../shared not present";
+  for (int threads : {1, 2}) {
+    EXPECT_EQ(search_csv(samples, "* | sort EventRecordID | head 6 | table EventRecordID host", threads),
+              "EventRecordID,host\n1,IEWIN7\n1,IEWIN7\n1,MSEDGEWIN10\n1,MSEDGEWIN10\n2,IEWIN7\n2,IEWIN7\n");
+    EXPECT_EQ(search_csv(samples, "* | sort 3 - EventRecordID | table EventRecordID host", threads),
+              "EventRecordID,host\n198242605,DC1.insecurebank.local\n198242604,DC1.insecurebank.local\n"
+              "198242603,DC1.insecurebank.local\n");
+  }
+}
+
 // `head N` has its rows once the first N have come (rows merge in input order): the search stops
 // reading there, says so, and gives what reading everything gives. The first 4688 events in the
 // walk's order (python3: the samples' paths sorted, a directory's name as name + "/"; evtxexport -f

@@ -140,6 +140,22 @@ TEST(CliSearch, RowsHeldForSortAreOnlyTheFieldsTheTableReads) {
   EXPECT_LT(run.peak_rss(), kPeakBudget) << "peak RSS " << (run.peak_rss() >> 20) << " MiB";
 }
 
+// `sort - _time | head 5` (the latest five) over every OTRF atomic event held every event whole to sort
+// them (about 3 GB); it holds about twice five hundred now.
+TEST(CliSearch, SortThenHeadHoldsAFewRowsNotEvery) {
+  const std::string dir = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/otrf/atomic";
+  if (!fs::exists(dir)) GTEST_SKIP() << dir << " not present";
+  if (kSanitized) GTEST_SKIP() << "a sanitizer's own memory is not the engine's footprint";
+  LiveRun run({"search", "-q", "--threads", "2", "--format", "jsonl", "EventID=* | sort - _time | head 5", dir});
+  ASSERT_TRUE(run.started());
+  run.close_input();
+  uint64_t records = 0;
+  run.drain(300000, &records);
+  ASSERT_EQ(run.wait_exit(20000), 0);
+  EXPECT_EQ(records, 5u);
+  EXPECT_LT(run.peak_rss(), kPeakBudget) << "peak RSS " << (run.peak_rss() >> 20) << " MiB";
+}
+
 // hunt alike: a rule that every one of those events matches. A worker reads a small archive whole;
 // its findings were held until its turn (1.1 GB at the peak); now it hands them on in order.
 TEST(CliHunt, FindingsOfAUnitAreHandedOnNotHeldToItsEnd) {
