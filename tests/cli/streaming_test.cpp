@@ -103,23 +103,35 @@ TEST(CliDump, LiveStdinRecordsAreWrittenWhileTheInputIsStillOpen) {
 // rows were held to the end (peak RSS 2.6 GB at two threads, either format); they are written as
 // they come (CSV from a spool file), within the engine's usual footprint. (The peak is the child's
 // own once ctest runs each test in a process of its own: Linux counts a child's peak from its fork.)
+// One `vigil search -q --threads 2` over `dir` as a process: its results counted (CSV: record ends
+// are the line breaks outside quotes, values with line breaks being quoted; the header counts one),
+// the bytes it wrote, and its peak RSS.
+struct SearchRun {
+  int exit_code = -1;
+  uint64_t records = 0, bytes = 0, peak_rss = 0;
+};
+SearchRun search_run(const std::string& dir, const std::string& format, const std::string& query) {
+  SearchRun r;
+  LiveRun run({"search", "-q", "--threads", "2", "--format", format, query, dir});
+  if (!run.started()) return r;
+  run.close_input();
+  r.bytes = run.drain(300000, &r.records, format == "csv");
+  r.exit_code = run.wait_exit(20000);
+  r.peak_rss = run.peak_rss();
+  return r;
+}
+
 TEST(CliSearch, ResultsAreWrittenAsTheyComeNotHeld) {
   const std::string dir = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/otrf/atomic";
   if (!fs::exists(dir)) GTEST_SKIP() << dir << " not present";
   if (kSanitized) GTEST_SKIP() << "a sanitizer's own memory is not the engine's footprint";
   for (const char* format : {"jsonl", "csv"}) {
     SCOPED_TRACE(format);
-    LiveRun run({"search", "-q", "--threads", "2", "--format", format, "EventID=*", dir});
-    ASSERT_TRUE(run.started());
-    run.close_input();
-    // CSV: record ends are the line breaks outside quotes (values with line breaks are quoted).
-    const bool csv = std::string(format) == "csv";
-    uint64_t records = 0;
-    const uint64_t bytes = run.drain(300000, &records, csv);
-    ASSERT_EQ(run.wait_exit(20000), 0);
-    EXPECT_EQ(records, kAtomicWithEventId + (csv ? 1 : 0));  // CSV: and its header
-    EXPECT_GT(bytes, 3 * kPeakBudget);  // results that could not have been held within the budget
-    EXPECT_LT(run.peak_rss(), kPeakBudget) << "peak RSS " << (run.peak_rss() >> 20) << " MiB";
+    const SearchRun r = search_run(dir, format, "EventID=*");
+    ASSERT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.records, kAtomicWithEventId + (std::string(format) == "csv" ? 1 : 0));  // CSV: and its header
+    EXPECT_GT(r.bytes, 3 * kPeakBudget);  // results that could not have been held within the budget
+    EXPECT_LT(r.peak_rss, kPeakBudget) << "peak RSS " << (r.peak_rss >> 20) << " MiB";
   }
 }
 
@@ -130,14 +142,10 @@ TEST(CliSearch, RowsHeldForSortAreOnlyTheFieldsTheTableReads) {
   const std::string dir = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/otrf/atomic";
   if (!fs::exists(dir)) GTEST_SKIP() << dir << " not present";
   if (kSanitized) GTEST_SKIP() << "a sanitizer's own memory is not the engine's footprint";
-  LiveRun run({"search", "-q", "--threads", "2", "--format", "csv", "EventID=* | sort 0 EventID | table EventID", dir});
-  ASSERT_TRUE(run.started());
-  run.close_input();
-  uint64_t records = 0;
-  run.drain(300000, &records, true);
-  ASSERT_EQ(run.wait_exit(20000), 0);
-  EXPECT_EQ(records, kAtomicWithEventId + 1);  // and the header
-  EXPECT_LT(run.peak_rss(), kPeakBudget) << "peak RSS " << (run.peak_rss() >> 20) << " MiB";
+  const SearchRun r = search_run(dir, "csv", "EventID=* | sort 0 EventID | table EventID");
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.records, kAtomicWithEventId + 1);  // and the header
+  EXPECT_LT(r.peak_rss, kPeakBudget) << "peak RSS " << (r.peak_rss >> 20) << " MiB";
 }
 
 // `sort - _time | head 5` (the latest five) over every OTRF atomic event held every event whole to sort
@@ -146,14 +154,10 @@ TEST(CliSearch, SortThenHeadHoldsAFewRowsNotEvery) {
   const std::string dir = std::string(VIGIL_SOURCE_DIR) + "/../shared/data/otrf/atomic";
   if (!fs::exists(dir)) GTEST_SKIP() << dir << " not present";
   if (kSanitized) GTEST_SKIP() << "a sanitizer's own memory is not the engine's footprint";
-  LiveRun run({"search", "-q", "--threads", "2", "--format", "jsonl", "EventID=* | sort - _time | head 5", dir});
-  ASSERT_TRUE(run.started());
-  run.close_input();
-  uint64_t records = 0;
-  run.drain(300000, &records);
-  ASSERT_EQ(run.wait_exit(20000), 0);
-  EXPECT_EQ(records, 5u);
-  EXPECT_LT(run.peak_rss(), kPeakBudget) << "peak RSS " << (run.peak_rss() >> 20) << " MiB";
+  const SearchRun r = search_run(dir, "jsonl", "EventID=* | sort - _time | head 5");
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.records, 5u);
+  EXPECT_LT(r.peak_rss, kPeakBudget) << "peak RSS " << (r.peak_rss >> 20) << " MiB";
 }
 
 // hunt alike: a rule that every one of those events matches. A worker reads a small archive whole;
